@@ -1,0 +1,152 @@
+import CSodium
+
+/// An environment's X25519 recipient public key. Not secret: it sits in the environment file.
+public struct PublicKey: Sendable, Equatable {
+  public let bytes: [UInt8]
+
+  public init(bytes: [UInt8]) throws(KeywardError) {
+    guard bytes.count == Int(crypto_box_publickeybytes()) else {
+      throw KeywardError(.input, "a recipient public key must be 32 bytes, not \(bytes.count)")
+    }
+    self.bytes = bytes
+  }
+
+  /// Parses the base64 form stored in environment files.
+  public init(base64 text: String) throws(KeywardError) {
+    guard let raw = Sodium.unbase64(text) else {
+      throw KeywardError(.input, "recipient public key is not valid base64")
+    }
+    try self.init(bytes: raw)
+  }
+
+  public var base64: String { Sodium.base64(bytes) }
+
+  /// The key's fingerprint: 8 bytes of BLAKE2b-256 over a label and the key, as 16 hex digits.
+  /// Shown to users, written into every ciphertext, and compared to catch a wrong private key.
+  public var fingerprint: String { Sodium.hex(fingerprintBytes) }
+
+  var fingerprintBytes: [UInt8] {
+    Array(Sodium.blake2b(length: 32, [Array("keyward recipient v1".utf8), bytes]).prefix(8))
+  }
+}
+
+/// An environment's X25519 private key, in guarded memory.
+public final class PrivateKey {
+  /// The 32-byte scalar.
+  let secret: SecureBytes
+  /// The public key derived from it.
+  public let publicKey: PublicKey
+
+  /// Wraps 32 secret bytes (copied into a new guarded buffer by the caller's choice of source).
+  public init(secret: SecureBytes) throws(KeywardError) {
+    try Sodium.ready()
+    guard secret.count == Int(crypto_box_secretkeybytes()) else {
+      throw KeywardError(.integrity, "a private key must be 32 bytes, not \(secret.count)")
+    }
+    self.secret = secret
+    var pk = [UInt8](repeating: 0, count: 32)
+    let rc = secret.withUnsafeBytes { sk in
+      crypto_scalarmult_base(&pk, sk.bindMemory(to: UInt8.self).baseAddress!)
+    }
+    guard rc == 0 else { throw KeywardError(.integrity, "the private key is not a valid X25519 key") }
+    publicKey = try PublicKey(bytes: pk)
+  }
+
+  /// A fresh random keypair.
+  public static func generate() throws(KeywardError) -> PrivateKey {
+    try Sodium.ready()
+    let sk = SecureBytes(capacity: 32)
+    sk.resize(to: 32)
+    var pk = [UInt8](repeating: 0, count: 32)
+    let rc = sk.withUnsafeMutableBytes { buf in
+      crypto_box_keypair(&pk, buf.bindMemory(to: UInt8.self).baseAddress!)
+    }
+    guard rc == 0 else { throw KeywardError(.internal, "crypto_box_keypair failed") }
+    return try PrivateKey(secret: sk)
+  }
+
+  /// The portable text form handed to CI: `kwsk1:` followed by the standard base64 of the scalar.
+  /// Returned in guarded memory because it is the secret.
+  public func exportString() -> SecureBytes {
+    let out = SecureBytes(capacity: 64)
+    out.append(literal: PrivateKey.textPrefix)
+    let b64 = SecureBase64.encode(secret)
+    out.append(b64)
+    return out
+  }
+
+  /// Parses `kwsk1:<base64>` (surrounding ASCII whitespace allowed) from guarded memory.
+  public static func parse(_ text: SecureBytes, source: String) throws(KeywardError) -> PrivateKey {
+    let trimmed = SecureText.trimmed(text)
+    let prefix = Array(textPrefix.utf8)
+    let hasPrefix = trimmed.withUnsafeBytes { b in
+      b.count > prefix.count && Array(b.prefix(prefix.count)) == prefix
+    }
+    guard hasPrefix else {
+      throw KeywardError(
+        .integrity, "\(source) does not hold a keyward private key (expected text starting with \(textPrefix))")
+    }
+    let body = trimmed.slice(prefix.count..<trimmed.count)
+    guard let raw = SecureBase64.decode(body), raw.count == 32 else {
+      throw KeywardError(.integrity, "\(source): the private key after \(textPrefix) is not 32 bytes of base64")
+    }
+    return try PrivateKey(secret: raw)
+  }
+
+  public static let textPrefix = "kwsk1:"
+}
+
+/// Base64 to and from guarded memory, through libsodium (no intermediate Swift arrays).
+enum SecureBase64 {
+  static func encode(_ input: SecureBytes) -> SecureBytes {
+    let variant = Int32(sodium_base64_VARIANT_ORIGINAL)
+    let len = sodium_base64_encoded_len(input.count, variant)
+    let out = SecureBytes(capacity: len)
+    out.resize(to: len)
+    input.withUnsafeBytes { src in
+      out.withUnsafeMutableBytes { dst in
+        _ = sodium_bin2base64(
+          dst.bindMemory(to: CChar.self).baseAddress!, len, src.bindMemory(to: UInt8.self).baseAddress,
+          input.count, variant)
+      }
+    }
+    out.truncate(to: len - 1)  // drop the NUL terminator
+    return out
+  }
+
+  static func decode(_ input: SecureBytes) -> SecureBytes? {
+    let out = SecureBytes(capacity: input.count)
+    out.resize(to: input.count / 4 * 3 + 3)
+    var outLen = 0
+    var end: UnsafePointer<CChar>? = nil
+    let ok: Bool = input.withUnsafeBytes { src in
+      out.withUnsafeMutableBytes { dst in
+        let base = src.bindMemory(to: CChar.self).baseAddress
+        let rc = sodium_base642bin(
+          dst.bindMemory(to: UInt8.self).baseAddress!, dst.count, base, src.count, nil, &outLen, &end,
+          Int32(sodium_base64_VARIANT_ORIGINAL))
+        guard rc == 0, let end, let base else { return rc == 0 && src.count == 0 }
+        return end - base == src.count
+      }
+    }
+    guard ok else { return nil }
+    out.truncate(to: outLen)
+    return out
+  }
+}
+
+/// Small helpers for text held in guarded memory.
+enum SecureText {
+  static func isASCIIWhitespace(_ b: UInt8) -> Bool {
+    b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d || b == 0x0c
+  }
+
+  /// A copy without leading and trailing ASCII whitespace.
+  static func trimmed(_ s: SecureBytes) -> SecureBytes {
+    var lo = 0
+    var hi = s.count
+    while lo < hi && isASCIIWhitespace(s[lo]) { lo += 1 }
+    while hi > lo && isASCIIWhitespace(s[hi - 1]) { hi -= 1 }
+    return s.slice(lo..<hi)
+  }
+}

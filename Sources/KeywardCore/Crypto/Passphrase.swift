@@ -1,0 +1,101 @@
+import CSodium
+
+/// Argon2id (crypto_pwhash) protection of a stored private key.
+public struct PassphraseParameters: Sendable, Equatable {
+  public var opslimit: UInt64
+  public var memlimit: Int
+  public var salt: [UInt8]
+
+  /// libsodium's "interactive" Argon2id limits (2 passes, 64 MiB) with a fresh salt.
+  public static func interactive() -> PassphraseParameters {
+    PassphraseParameters(
+      opslimit: UInt64(crypto_pwhash_opslimit_interactive()),
+      memlimit: crypto_pwhash_memlimit_interactive(),
+      salt: Sodium.randomBytes(Int(crypto_pwhash_saltbytes())))
+  }
+}
+
+/// Wraps and unwraps a private key under a passphrase.
+///
+/// `k = Argon2id13(passphrase, salt, opslimit, memlimit)`; the key is sealed with
+/// XChaCha20-Poly1305 under `k`, a random nonce, and associated data
+/// `"keyward private key v1" || public_key`, so a wrapped key cannot be paired with another
+/// public key unnoticed.
+public enum PassphraseWrap {
+  static func deriveKey(_ passphrase: SecureBytes, _ p: PassphraseParameters) throws(KeywardError) -> SecureBytes {
+    try Sodium.ready()
+    guard p.salt.count == Int(crypto_pwhash_saltbytes()) else {
+      throw KeywardError(.integrity, "the key file's Argon2id salt has the wrong length")
+    }
+    guard p.opslimit >= 1, p.opslimit <= 1_000, p.memlimit >= 8192, p.memlimit <= 4 << 30 else {
+      throw KeywardError(.integrity, "the key file's Argon2id parameters are out of range")
+    }
+    let key = SecureBytes(capacity: 32)
+    key.resize(to: 32)
+    guard passphrase.count > 0 else { throw KeywardError(.input, "the passphrase is empty") }
+    let rc = passphrase.withUnsafeBytes { pw in
+      key.withUnsafeMutableBytes { k in
+        crypto_pwhash(
+          k.bindMemory(to: UInt8.self).baseAddress!, 32, pw.bindMemory(to: CChar.self).baseAddress!,
+          UInt64(pw.count), p.salt, p.opslimit, p.memlimit, crypto_pwhash_alg_argon2id13())
+      }
+    }
+    guard rc == 0 else { throw KeywardError(.internal, "Argon2id failed (out of memory?)") }
+    return key
+  }
+
+  static func ad(_ pk: PublicKey) -> [UInt8] { Array("keyward private key v1".utf8) + pk.bytes }
+
+  /// Returns nonce || ciphertext of the 32-byte private key.
+  public static func wrap(_ key: PrivateKey, passphrase: SecureBytes, parameters p: PassphraseParameters)
+    throws(KeywardError) -> [UInt8]
+  {
+    let k = try deriveKey(passphrase, p)
+    let nonce = Sodium.randomBytes(24)
+    var out = nonce + [UInt8](repeating: 0, count: 32 + 16)
+    let ad = ad(key.publicKey)
+    var clen: UInt64 = 0
+    _ = key.secret.withUnsafeBytes { m in
+      k.withUnsafeBytes { kb in
+        out.withUnsafeMutableBufferPointer { o in
+          crypto_aead_xchacha20poly1305_ietf_encrypt(
+            o.baseAddress! + 24, &clen, m.bindMemory(to: UInt8.self).baseAddress, 32, ad, UInt64(ad.count), nil,
+            nonce, kb.bindMemory(to: UInt8.self).baseAddress!)
+        }
+      }
+    }
+    return out
+  }
+
+  /// Opens a wrapped key; a wrong passphrase is an integrity error that says so.
+  public static func unwrap(
+    _ wrapped: [UInt8], passphrase: SecureBytes, parameters p: PassphraseParameters, publicKey: PublicKey,
+    source: String
+  ) throws(KeywardError) -> PrivateKey {
+    guard wrapped.count == 24 + 32 + 16 else {
+      throw KeywardError(.integrity, "\(source): the encrypted private key has the wrong length")
+    }
+    let k = try deriveKey(passphrase, p)
+    let sk = SecureBytes(capacity: 32)
+    sk.resize(to: 32)
+    let ad = ad(publicKey)
+    var mlen: UInt64 = 0
+    let rc = wrapped.withUnsafeBufferPointer { c in
+      k.withUnsafeBytes { kb in
+        sk.withUnsafeMutableBytes { m in
+          crypto_aead_xchacha20poly1305_ietf_decrypt(
+            m.bindMemory(to: UInt8.self).baseAddress, &mlen, nil, c.baseAddress! + 24, 48, ad, UInt64(ad.count),
+            c.baseAddress!, kb.bindMemory(to: UInt8.self).baseAddress!)
+        }
+      }
+    }
+    guard rc == 0 else {
+      throw KeywardError(.integrity, "\(source): wrong passphrase (or the key file was altered)")
+    }
+    let key = try PrivateKey(secret: sk)
+    guard key.publicKey == publicKey else {
+      throw KeywardError(.integrity, "\(source): the private key does not match the public key in the file")
+    }
+    return key
+  }
+}

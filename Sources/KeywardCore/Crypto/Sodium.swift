@@ -1,0 +1,114 @@
+import CSodium
+
+/// The one place libsodium is initialised. Every crypto entry point calls `Sodium.ready()`.
+enum Sodium {
+  /// `sodium_init()` result, computed once (Swift runs a static initialiser exactly once, thread-safely).
+  private static let initResult: Int32 = sodium_init()
+
+  /// Makes sure libsodium is initialised; throws if it could not be (no usable RNG, for example).
+  static func ready() throws(KeywardError) {
+    if initResult < 0 {
+      throw KeywardError(.internal, "libsodium could not be initialised (sodium_init failed)")
+    }
+  }
+
+  /// Fills a new array with `count` random bytes from libsodium's CSPRNG. Not for secrets.
+  static func randomBytes(_ count: Int) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: count)
+    out.withUnsafeMutableBytes { randombytes_buf($0.baseAddress!, count) }
+    return out
+  }
+
+  /// Lower-case hexadecimal of non-secret bytes.
+  static func hex(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(bytes.count * 2)
+    for b in bytes {
+      out.append(digits[Int(b >> 4)])
+      out.append(digits[Int(b & 0x0f)])
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// Standard base64 (with padding) of non-secret bytes.
+  static func base64(_ bytes: [UInt8]) -> String {
+    let variant = Int32(sodium_base64_VARIANT_ORIGINAL)
+    let len = sodium_base64_encoded_len(bytes.count, variant)
+    var out = [CChar](repeating: 0, count: len)
+    bytes.withUnsafeBufferPointer { src in
+      _ = sodium_bin2base64(&out, len, src.baseAddress, bytes.count, variant)
+    }
+    // Drop the NUL terminator; base64 is ASCII.
+    return String(decoding: out.prefix(len - 1).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
+  /// Decodes standard base64 (padding required, no whitespace) of non-secret bytes; nil if malformed.
+  static func unbase64(_ text: String) -> [UInt8]? {
+    let input = Array(text.utf8)
+    if input.isEmpty { return [] }
+    var out = [UInt8](repeating: 0, count: input.count / 4 * 3 + 3)
+    var outLen = 0
+    var consumed = -1
+    let rc = input.withUnsafeBufferPointer { src in
+      src.withMemoryRebound(to: CChar.self) { csrc -> Int32 in
+        var end: UnsafePointer<CChar>? = nil
+        let rc = sodium_base642bin(
+          &out, out.count, csrc.baseAddress, input.count, nil, &outLen, &end,
+          Int32(sodium_base64_VARIANT_ORIGINAL))
+        if let end { consumed = end - csrc.baseAddress! }
+        return rc
+      }
+    }
+    // sodium_base642bin stops at the first invalid character; require that it consumed everything.
+    guard rc == 0, consumed == input.count else { return nil }
+    return Array(out.prefix(outLen))
+  }
+
+  /// Keyed (or unkeyed, with an empty key) BLAKE2b of `parts`, `length` bytes long.
+  static func blake2b(length: Int, key: [UInt8] = [], _ parts: [[UInt8]]) -> [UInt8] {
+    let h = key.withUnsafeBytes { Blake2b(key: key.isEmpty ? nil : $0, length: length) }
+    for part in parts { part.withUnsafeBytes { h.update($0) } }
+    var out = [UInt8](repeating: 0, count: length)
+    out.withUnsafeMutableBytes { h.finish(into: $0) }
+    return out
+  }
+
+  /// Constant-time equality of two byte strings of equal length (false when lengths differ).
+  static func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    guard a.count == b.count else { return false }
+    if a.count == 0 { return true }
+    return sodium_memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
+  }
+}
+
+/// Streaming BLAKE2b (crypto_generichash). The state is opaque and 64-byte aligned in libsodium,
+/// so it is allocated here and wiped on release (it holds key material when keyed).
+final class Blake2b {
+  private let state: UnsafeMutableRawPointer
+  private let length: Int
+
+  init(key: UnsafeRawBufferPointer?, length: Int) {
+    self.length = length
+    state = UnsafeMutableRawPointer.allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
+    _ = crypto_generichash_init(
+      OpaquePointer(state), key?.bindMemory(to: UInt8.self).baseAddress, key?.count ?? 0, length)
+  }
+
+  func update(_ bytes: UnsafeRawBufferPointer) {
+    _ = crypto_generichash_update(
+      OpaquePointer(state), bytes.bindMemory(to: UInt8.self).baseAddress, UInt64(bytes.count))
+  }
+
+  func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+
+  func finish(into out: UnsafeMutableRawBufferPointer) {
+    precondition(out.count >= length)
+    _ = crypto_generichash_final(OpaquePointer(state), out.bindMemory(to: UInt8.self).baseAddress!, length)
+  }
+
+  deinit {
+    sodium_memzero(state, crypto_generichash_statebytes())
+    state.deallocate()
+  }
+}

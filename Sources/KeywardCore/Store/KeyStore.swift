@@ -1,0 +1,222 @@
+import Foundation
+
+/// Where private keys come from, in the documented order:
+/// 1. `--key-file PATH` (a key file, or a file holding just the `kwsk1:` string);
+/// 2. `KEYWARD_PRIVATE_KEY_<ENV>` (the `kwsk1:` string; for CI);
+/// 3. the key store: `KEYWARD_KEYS_DIR`, else `$XDG_CONFIG_HOME/keyward/keys`, else
+///    `~/.config/keyward/keys`; one file per environment at `<dir>/<workspace_id>/<env>.key`.
+public struct KeySource {
+  public var keyFile: String?
+  public var passphraseFile: String?
+  public var environment: [String: String]
+  /// Asks for a passphrase on the terminal; nil when there is none (CI). Given the prompt text.
+  public var askPassphrase: ((String) throws(KeywardError) -> SecureBytes)?
+
+  public init(
+    keyFile: String? = nil, passphraseFile: String? = nil,
+    environment: [String: String] = ProcessInfo.processInfo.environment,
+    askPassphrase: ((String) throws(KeywardError) -> SecureBytes)? = nil
+  ) {
+    self.keyFile = keyFile
+    self.passphraseFile = passphraseFile
+    self.environment = environment
+    self.askPassphrase = askPassphrase
+  }
+
+  /// The key store folder.
+  public static func storeDirectory(_ env: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    if let d = env["KEYWARD_KEYS_DIR"], !d.isEmpty { return d }
+    if let x = env["XDG_CONFIG_HOME"], !x.isEmpty { return "\(x)/keyward/keys" }
+    return "\(env["HOME"] ?? NSHomeDirectory())/.config/keyward/keys"
+  }
+
+  public static func storePath(workspaceID: String, environment: String, env: [String: String]) -> String {
+    "\(storeDirectory(env))/\(workspaceID)/\(environment).key"
+  }
+
+  /// Finds the private key for `envFile` and checks it is the environment's key. Returns the key
+  /// and a description of where it came from (never its value).
+  public func privateKey(for envFile: EnvironmentFile, in workspace: Workspace) throws(KeywardError)
+    -> (PrivateKey, String)
+  {
+    let name = envFile.environment
+    let expected = try PublicKey(base64: envFile.recipient.publicKey)
+    let variable = Names.privateKeyVariable(name)
+    let storePath = KeySource.storePath(workspaceID: workspace.config.workspaceID, environment: name, env: environment)
+    let key: PrivateKey
+    let origin: String
+    if let keyFile {
+      key = try KeyFile.load(path: keyFile, passphrase: passphrase)
+      origin = "--key-file \(keyFile)"
+    } else if let value = environment[variable], !value.isEmpty {
+      // The environment variable's bytes are copied into guarded memory; the process environment
+      // itself cannot be wiped, which is why CI should scope the variable to the steps that need it.
+      var v = value
+      let secret = v.withUTF8 { SecureBytes(copying: UnsafeRawBufferPointer($0)) }
+      key = try PrivateKey.parse(secret, source: "$\(variable)")
+      origin = "$\(variable)"
+    } else if FileSystem.exists(storePath) {
+      key = try KeyFile.load(path: storePath, passphrase: passphrase)
+      origin = storePath
+    } else {
+      throw KeywardError(
+        .integrity, "no private key for environment \"\(name)\" (key \(expected.fingerprint))",
+        hint: "pass --key-file PATH, set \(variable), or place the key file at \(storePath)")
+    }
+    guard key.publicKey == expected else {
+      throw KeywardError(
+        .integrity,
+        "wrong private key for environment \"\(name)\": expected key \(expected.fingerprint), found \(key.publicKey.fingerprint) (from \(origin))")
+    }
+    return (key, origin)
+  }
+
+  /// The passphrase in `--passphrase-file` (its first line), if that option was given.
+  public func passphraseFromFile() throws(KeywardError) -> SecureBytes? {
+    guard let passphraseFile else { return nil }
+    let raw = try FileSystem.readSecret(path: passphraseFile, requirePrivate: false)
+    var end = 0
+    while end < raw.count && raw[end] != 0x0a { end += 1 }
+    if end > 0 && raw[end - 1] == 0x0d { end -= 1 }
+    raw.truncate(to: end)
+    guard raw.count > 0 else { throw KeywardError(.input, "\(passphraseFile): the passphrase is empty") }
+    return raw
+  }
+
+  /// Reads the passphrase from `--passphrase-file`, else asks on the terminal.
+  func passphrase(_ prompt: String) throws(KeywardError) -> SecureBytes {
+    if let fromFile = try passphraseFromFile() { return fromFile }
+    guard let askPassphrase else {
+      throw KeywardError(.integrity, "\(prompt), and there is no terminal to ask on", hint: "pass --passphrase-file FILE")
+    }
+    return try askPassphrase(prompt)
+  }
+}
+
+/// The key file format (one `name: value` per line; `#` comments):
+/// ```
+/// keyward-key: 1
+/// environment: prod
+/// workspace: 5d1c0e7f9a2b4c3d
+/// public-key: <base64>
+/// secret-key: kwsk1:<base64>           (plain)
+/// kdf: argon2id13                      (or, passphrase-protected:)
+/// opslimit: 2
+/// memlimit: 67108864
+/// salt: <base64>
+/// encrypted-secret-key: <base64 of nonce[24] || ciphertext[48]>
+/// ```
+/// A file holding only a `kwsk1:` string is accepted too.
+public enum KeyFile {
+  public static func render(
+    _ key: PrivateKey, environment: String, workspaceID: String, passphrase: SecureBytes?
+  ) throws(KeywardError) -> SecureBytes {
+    let out = SecureBytes(capacity: 512)
+    out.append(
+      literal: """
+        # keyward private key for environment "\(environment)". Keep it secret (mode 0600):
+        # whoever holds it can read every set of \(environment).
+        keyward-key: 1
+        environment: \(environment)
+        workspace: \(workspaceID)
+        public-key: \(key.publicKey.base64)
+
+        """)
+    if let passphrase {
+      let params = PassphraseParameters.interactive()
+      let wrapped = try PassphraseWrap.wrap(key, passphrase: passphrase, parameters: params)
+      out.append(
+        literal: """
+          kdf: argon2id13
+          opslimit: \(params.opslimit)
+          memlimit: \(params.memlimit)
+          salt: \(Sodium.base64(params.salt))
+          encrypted-secret-key: \(Sodium.base64(wrapped))
+
+          """)
+    } else {
+      out.append(literal: "secret-key: ")
+      out.append(key.exportString())
+      out.append(0x0a)
+    }
+    return out
+  }
+
+  /// Writes a key file atomically with mode 0600 in a 0700 folder.
+  public static func write(_ contents: SecureBytes, to path: String) throws(KeywardError) {
+    try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent, mode: 0o700)
+    try FileSystem.writeAtomically(path, mode: 0o600, forceMode: true) { (fd: Int32) throws(KeywardError) in
+      try contents.write(to: fd)
+    }
+  }
+
+  public static func load(path: String, passphrase: (String) throws(KeywardError) -> SecureBytes) throws(KeywardError)
+    -> PrivateKey
+  {
+    let raw = try FileSystem.readSecret(path: path, requirePrivate: true)
+    return try parse(raw, source: path, passphrase: passphrase)
+  }
+
+  static func parse(_ raw: SecureBytes, source: String, passphrase: (String) throws(KeywardError) -> SecureBytes)
+    throws(KeywardError) -> PrivateKey
+  {
+    let prefix = Array(PrivateKey.textPrefix.utf8)
+    let trimmed = SecureText.trimmed(raw)
+    if trimmed.count > prefix.count, (0..<prefix.count).allSatisfy({ trimmed[$0] == prefix[$0] }) {
+      return try PrivateKey.parse(trimmed, source: source)
+    }
+    var fields = [String: String]()
+    var secretValue: SecureBytes?
+    var lineStart = 0
+    var lineNumber = 0
+    while lineStart < raw.count {
+      var end = lineStart
+      while end < raw.count && raw[end] != 0x0a { end += 1 }
+      lineNumber += 1
+      let line = SecureText.trimmed(raw.slice(lineStart..<end))
+      lineStart = end + 1
+      if line.count == 0 || line[0] == 0x23 { continue }
+      var colon = 0
+      while colon < line.count && line[colon] != 0x3a { colon += 1 }
+      guard colon < line.count else {
+        throw KeywardError(.integrity, "\(source):\(lineNumber): not a `name: value` line")
+      }
+      let name = line.withUnsafeBytes { String(decoding: $0.prefix(colon), as: UTF8.self) }
+      let value = SecureText.trimmed(line.slice((colon + 1)..<line.count))
+      if name == "secret-key" {
+        secretValue = value
+      } else {
+        fields[name] = value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+      }
+    }
+    guard fields["keyward-key"] == "1" else {
+      throw KeywardError(.integrity, "\(source) is not a keyward key file (no `keyward-key: 1` line)")
+    }
+    guard let pkText = fields["public-key"], let pk = try? PublicKey(base64: pkText) else {
+      throw KeywardError(.integrity, "\(source): missing or invalid public-key")
+    }
+    let key: PrivateKey
+    if let secretValue {
+      key = try PrivateKey.parse(secretValue, source: "\(source) secret-key")
+    } else if let wrappedText = fields["encrypted-secret-key"] {
+      guard fields["kdf"] == "argon2id13", let ops = fields["opslimit"].flatMap({ UInt64($0) }),
+        let mem = fields["memlimit"].flatMap({ Int($0) }), let salt = fields["salt"].flatMap(Sodium.unbase64),
+        let wrapped = Sodium.unbase64(wrappedText)
+      else {
+        throw KeywardError(.integrity, "\(source): incomplete passphrase protection (kdf, opslimit, memlimit, salt)")
+      }
+      let env = fields["environment"] ?? "?"
+      let pass = try passphrase("the private key of \(env) is protected by a passphrase")
+      key = try PassphraseWrap.unwrap(
+        wrapped, passphrase: pass, parameters: PassphraseParameters(opslimit: ops, memlimit: mem, salt: salt),
+        publicKey: pk, source: source)
+    } else {
+      throw KeywardError(.integrity, "\(source): no secret-key or encrypted-secret-key line")
+    }
+    guard key.publicKey == pk else {
+      throw KeywardError(
+        .integrity, "\(source): the secret key does not match its public-key line (file edited or damaged)")
+    }
+    return key
+  }
+}

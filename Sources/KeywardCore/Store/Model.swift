@@ -1,0 +1,172 @@
+/// The CAPTCHA providers keyward knows.
+public enum Provider: String, Sendable, Codable, CaseIterable {
+  case captchala
+  case recaptcha
+  case hcaptcha
+  case turnstile
+
+  /// Default variable names for export and `--from-env`.
+  public var defaultVariables: ExportNames {
+    switch self {
+    case .captchala: ExportNames(appKey: "CAPTCHALA_APP_KEY", appSecret: "CAPTCHALA_APP_SECRET")
+    case .recaptcha: ExportNames(appKey: "RECAPTCHA_SITE_KEY", appSecret: "RECAPTCHA_SECRET_KEY")
+    case .hcaptcha: ExportNames(appKey: "HCAPTCHA_SITE_KEY", appSecret: "HCAPTCHA_SECRET_KEY")
+    case .turnstile: ExportNames(appKey: "TURNSTILE_SITE_KEY", appSecret: "TURNSTILE_SECRET_KEY")
+    }
+  }
+
+  /// What the provider calls the two values.
+  public var fieldNames: (key: String, secret: String) {
+    self == .captchala ? ("App Key", "App Secret") : ("site key", "secret key")
+  }
+}
+
+/// Variable names used by export, run and `set --from-env`.
+public struct ExportNames: Sendable, Codable, Equatable {
+  public var appKey: String
+  public var appSecret: String
+
+  enum CodingKeys: String, CodingKey {
+    case appKey = "app_key"
+    case appSecret = "app_secret"
+  }
+}
+
+/// The rotation policy (days).
+public struct RotationPolicy: Sendable, Codable, Equatable {
+  /// Sets older than this are stale (error).
+  public var maxAgeDays: Int
+  /// Sets older than this get a warning.
+  public var warnAgeDays: Int
+  /// How long a retiring set stays after promote.
+  public var graceDays: Int
+
+  public static let `default` = RotationPolicy(maxAgeDays: 90, warnAgeDays: 75, graceDays: 7)
+
+  enum CodingKeys: String, CodingKey {
+    case maxAgeDays = "max_age_days"
+    case warnAgeDays = "warn_age_days"
+    case graceDays = "grace_days"
+  }
+}
+
+/// Per-environment settings in keyward.json.
+public struct EnvironmentSettings: Sendable, Codable, Equatable {
+  /// Production-like environments get the strictest checks (test credentials are findings there).
+  public var production: Bool
+  /// Base URL of the provider's API for this environment (nil: the provider's default).
+  public var endpoint: String?
+
+  public init(production: Bool, endpoint: String? = nil) {
+    self.production = production
+    self.endpoint = endpoint
+  }
+}
+
+/// `Environments/keyward.json`.
+public struct WorkspaceConfig: Sendable, Codable, Equatable {
+  public static let formatName = "keyward-workspace"
+  public static let currentVersion = 1
+
+  public var format: String
+  public var version: Int
+  /// Random id; names this workspace's folder in the key store.
+  public var workspaceID: String
+  public var provider: Provider
+  /// Base64 of the random salt that keys value fingerprints. Not secret.
+  public var fingerprintSalt: String
+  public var environments: [String: EnvironmentSettings]
+  public var rotation: RotationPolicy
+  public var export: ExportNames
+
+  enum CodingKeys: String, CodingKey {
+    case format, version, provider, environments, rotation, export
+    case workspaceID = "workspace_id"
+    case fingerprintSalt = "fingerprint_salt"
+  }
+
+  /// Environment names, sorted.
+  public var environmentNames: [String] { environments.keys.sorted() }
+
+  /// Names that are production-like unless the config says otherwise.
+  public static func looksProduction(_ name: String) -> Bool {
+    ["prod", "production", "prd", "live"].contains(name.lowercased())
+  }
+}
+
+/// The lifecycle state of a set.
+public enum SetState: String, Sendable, Codable, CaseIterable {
+  /// Added by rotate; not yet in use.
+  case pending
+  /// The set deployments should use. At most one per environment.
+  case active
+  /// Replaced by promote; kept until its grace period ends.
+  case retiring
+}
+
+/// Non-secret fingerprints of a set's two values.
+public struct SetFingerprints: Sendable, Codable, Equatable {
+  public var appKey: String
+  public var appSecret: String
+
+  enum CodingKeys: String, CodingKey {
+    case appKey = "app_key"
+    case appSecret = "app_secret"
+  }
+
+  public subscript(field: Field) -> String { field == .appKey ? appKey : appSecret }
+}
+
+/// One App Key + App Secret set, as stored.
+public struct KeySet: Sendable, Codable, Equatable {
+  public var id: String
+  public var state: SetState
+  public var created: Timestamp
+  public var fingerprints: SetFingerprints
+  /// `kw1:` ciphertext of the App Key.
+  public var appKey: String
+  /// `kw1:` ciphertext of the App Secret.
+  public var appSecret: String
+  /// When this set started retiring (promote) and until when it is kept.
+  public var retiringSince: Timestamp?
+  public var graceUntil: Timestamp?
+
+  enum CodingKeys: String, CodingKey {
+    case id, state, created, fingerprints
+    case appKey = "app_key"
+    case appSecret = "app_secret"
+    case retiringSince = "retiring_since"
+    case graceUntil = "grace_until"
+  }
+
+  public func ciphertext(_ field: Field) -> String { field == .appKey ? appKey : appSecret }
+}
+
+/// The recipient public key of an environment.
+public struct Recipient: Sendable, Codable, Equatable {
+  /// Base64 of the X25519 public key.
+  public var publicKey: String
+  /// Its fingerprint (16 hex digits), repeated here for people reading the file.
+  public var keyID: String
+  public var created: Timestamp
+
+  enum CodingKeys: String, CodingKey {
+    case publicKey = "public_key"
+    case keyID = "key_id"
+    case created
+  }
+}
+
+/// `Environments/<env>.json`: one environment's recipient key and its sets.
+public struct EnvironmentFile: Sendable, Codable, Equatable {
+  public static let formatName = "keyward-environment"
+  public static let currentVersion = 1
+
+  public var format: String
+  public var version: Int
+  public var environment: String
+  public var recipient: Recipient
+  public var sets: [KeySet]
+
+  public var active: KeySet? { sets.first { $0.state == .active } }
+}

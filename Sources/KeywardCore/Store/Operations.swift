@@ -1,0 +1,349 @@
+import Foundation
+
+/// `keyward init`: create a workspace, or add environments to an existing one.
+public enum InitOperation {
+  public struct Request {
+    public var path: String
+    public var environments: [String]
+    public var provider: Provider
+    /// Protects the new private keys with this passphrase (Argon2id), if given.
+    public var passphrase: SecureBytes?
+    public var environment: [String: String]
+
+    public init(
+      path: String, environments: [String], provider: Provider, passphrase: SecureBytes? = nil,
+      environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+      self.path = path
+      self.environments = environments
+      self.provider = provider
+      self.passphrase = passphrase
+      self.environment = environment
+    }
+  }
+
+  public struct EnvironmentResult: Sendable, Encodable {
+    public var name: String
+    /// "created" or "exists".
+    public var status: String
+    public var production: Bool
+    public var keyID: String
+    /// Where the private key was written (nil for an environment that already existed).
+    public var privateKeyPath: String?
+    public var passphraseProtected: Bool
+    /// The variable CI should hold the private key in.
+    public var ciVariable: String
+
+    enum CodingKeys: String, CodingKey {
+      case name, status, production
+      case keyID = "key_id"
+      case privateKeyPath = "private_key_path"
+      case passphraseProtected = "passphrase_protected"
+      case ciVariable = "ci_variable"
+    }
+  }
+
+  public struct Report: Sendable, Encodable {
+    public var workspace: String
+    public var workspaceCreated: Bool
+    public var provider: Provider
+    public var environments: [EnvironmentResult]
+
+    enum CodingKeys: String, CodingKey {
+      case workspace, provider, environments
+      case workspaceCreated = "workspace_created"
+    }
+  }
+
+  public static func run(_ req: Request) throws(KeywardError) -> Report {
+    try Sodium.ready()
+    for name in req.environments where !Names.isEnvironment(name) {
+      throw KeywardError(.usage, "\"\(name)\" is not a valid environment name (\(Names.environmentRule))")
+    }
+    guard !req.environments.isEmpty else { throw KeywardError(.usage, "no environments given") }
+    try FileSystem.makeDirectory(req.path, mode: 0o755)
+    let lock = try DirectoryLock(req.path)
+    defer { lock.unlock() }
+    FileSystem.removeStaleTemporaries(in: req.path)
+
+    let configPath = "\(req.path)/\(Workspace.configName)"
+    let created = !FileSystem.exists(configPath)
+    var config: WorkspaceConfig
+    if created {
+      config = WorkspaceConfig(
+        format: WorkspaceConfig.formatName, version: WorkspaceConfig.currentVersion,
+        workspaceID: Sodium.hex(Sodium.randomBytes(8)), provider: req.provider,
+        fingerprintSalt: Sodium.base64(Sodium.randomBytes(32)), environments: [:], rotation: .default,
+        export: req.provider.defaultVariables)
+    } else {
+      config = try Workspace.open(req.path).config
+      if config.provider != req.provider {
+        throw KeywardError(
+          .usage, "the workspace at \(req.path) uses provider \(config.provider.rawValue), not \(req.provider.rawValue)")
+      }
+    }
+    let now = Timestamp.now()
+    var results = [EnvironmentResult]()
+    for name in req.environments {
+      let envPath = "\(req.path)/\(name).json"
+      let ciVariable = Names.privateKeyVariable(name)
+      if config.environments[name] != nil {
+        let existing = try JSONFiles.decode(EnvironmentFile.self, from: FileSystem.read(envPath), path: envPath)
+        results.append(
+          EnvironmentResult(
+            name: name, status: "exists", production: config.environments[name]!.production,
+            keyID: existing.recipient.keyID, privateKeyPath: nil, passphraseProtected: false, ciVariable: ciVariable))
+        continue
+      }
+      if FileSystem.exists(envPath) {
+        throw KeywardError(
+          .input, "\(envPath) exists but keyward.json does not list \"\(name)\"",
+          hint: "move the file away, or add \"\(name)\" to the environments in \(configPath)")
+      }
+      let key = try PrivateKey.generate()
+      let keyPath = KeySource.storePath(workspaceID: config.workspaceID, environment: name, env: req.environment)
+      if FileSystem.exists(keyPath) {
+        throw KeywardError(.input, "\(keyPath) already exists; refusing to overwrite a private key")
+      }
+      // Order matters for interruptions: the private key first (an orphan key is harmless), then
+      // the environment file, then the config that lists it.
+      let keyText = try KeyFile.render(
+        key, environment: name, workspaceID: config.workspaceID, passphrase: req.passphrase)
+      try KeyFile.write(keyText, to: keyPath)
+      let envFile = EnvironmentFile(
+        format: EnvironmentFile.formatName, version: EnvironmentFile.currentVersion, environment: name,
+        recipient: Recipient(publicKey: key.publicKey.base64, keyID: key.publicKey.fingerprint, created: now),
+        sets: [])
+      try FileSystem.writeAtomically(envPath, bytes: JSONFiles.encode(envFile))
+      let production = WorkspaceConfig.looksProduction(name)
+      config.environments[name] = EnvironmentSettings(production: production)
+      results.append(
+        EnvironmentResult(
+          name: name, status: "created", production: production, keyID: key.publicKey.fingerprint,
+          privateKeyPath: keyPath, passphraseProtected: req.passphrase != nil, ciVariable: ciVariable))
+    }
+    try FileSystem.writeAtomically(configPath, bytes: JSONFiles.encode(config))
+    return Report(workspace: req.path, workspaceCreated: created, provider: config.provider, environments: results)
+  }
+}
+
+/// `keyward set`: seal a pair to the environment's public key. Needs no private key.
+public enum SetOperation {
+  public struct Report: Sendable, Encodable {
+    public var environment: String
+    public var setID: String
+    public var state: SetState
+    public var fingerprints: SetFingerprints
+    /// The id of the active set this one replaced (`--replace`).
+    public var replaced: String?
+
+    enum CodingKeys: String, CodingKey {
+      case environment, state, fingerprints, replaced
+      case setID = "set_id"
+    }
+  }
+
+  /// Adds a set in `state` (active for `set`, pending for `rotate`).
+  public static func run(
+    workspace: Workspace, environment name: String, input: SetInput, state: SetState, replace: Bool
+  ) throws(KeywardError) -> Report {
+    let lock = try workspace.lock()
+    defer { lock.unlock() }
+    var env = try workspace.loadEnvironment(name)
+    let recipient = try PublicKey(base64: env.recipient.publicKey)
+    let fp = SetFingerprints(
+      appKey: workspace.fingerprinter.fingerprint(input.appKey),
+      appSecret: workspace.fingerprinter.fingerprint(input.appSecret))
+    if let same = env.sets.first(where: { $0.fingerprints == fp }) {
+      throw KeywardError(.input, "this pair is already stored in \(name) as set \(same.id) (\(same.state.rawValue))")
+    }
+    var replaced: String?
+    if state == .active, let current = env.active {
+      guard replace else {
+        throw KeywardError(
+          .input, "\(name) already has an active set (\(current.id))",
+          hint: "for a zero-downtime change run `keyward rotate \(name)`; to overwrite it, `keyward set \(name) --replace`")
+      }
+      replaced = current.id
+      env.sets.removeAll { $0.id == current.id }
+    }
+    if state == .pending, let pending = env.sets.first(where: { $0.state == .pending }) {
+      throw KeywardError(
+        .input, "\(name) already has a pending set (\(pending.id))",
+        hint: "promote it (`keyward promote \(name)`) or remove it before adding another")
+    }
+    var id = Names.newSetID()
+    while env.sets.contains(where: { $0.id == id }) { id = Names.newSetID() }
+    let appKey = try Sealed.seal(
+      input.appKey, to: recipient, at: Place(environment: name, setID: id, field: .appKey))
+    let appSecret = try Sealed.seal(
+      input.appSecret, to: recipient, at: Place(environment: name, setID: id, field: .appSecret))
+    env.sets.append(
+      KeySet(
+        id: id, state: state, created: Timestamp.now(), fingerprints: fp, appKey: appKey, appSecret: appSecret,
+        retiringSince: nil, graceUntil: nil))
+    try workspace.save(env)
+    return Report(environment: name, setID: id, state: state, fingerprints: fp, replaced: replaced)
+  }
+}
+
+/// `keyward list`: every environment and set, from public data only.
+public enum ListOperation {
+  public struct SetRow: Sendable, Encodable {
+    public var id: String
+    public var state: SetState
+    public var created: Timestamp
+    public var ageDays: Int
+    public var fingerprints: SetFingerprints
+    public var graceUntil: Timestamp?
+
+    enum CodingKeys: String, CodingKey {
+      case id, state, created, fingerprints
+      case ageDays = "age_days"
+      case graceUntil = "grace_until"
+    }
+  }
+
+  public struct EnvironmentRow: Sendable, Encodable {
+    public var name: String
+    public var production: Bool
+    public var keyID: String
+    public var keyCreated: Timestamp
+    public var sets: [SetRow]
+
+    enum CodingKeys: String, CodingKey {
+      case name, production, sets
+      case keyID = "key_id"
+      case keyCreated = "key_created"
+    }
+  }
+
+  public struct Report: Sendable, Encodable {
+    public var workspace: String
+    public var provider: Provider
+    public var now: Timestamp
+    public var environments: [EnvironmentRow]
+  }
+
+  public static func run(workspace: Workspace) throws(KeywardError) -> Report {
+    let now = Timestamp.now()
+    var rows = [EnvironmentRow]()
+    for env in try workspace.loadAll() {
+      let order: [SetState: Int] = [.active: 0, .pending: 1, .retiring: 2]
+      let sets = env.sets.sorted { (order[$0.state]!, $0.created.seconds) < (order[$1.state]!, $1.created.seconds) }
+      rows.append(
+        EnvironmentRow(
+          name: env.environment, production: workspace.isProduction(env.environment), keyID: env.recipient.keyID,
+          keyCreated: env.recipient.created,
+          sets: sets.map {
+            SetRow(
+              id: $0.id, state: $0.state, created: $0.created, ageDays: $0.created.days(until: now),
+              fingerprints: $0.fingerprints, graceUntil: $0.graceUntil)
+          }))
+    }
+    return Report(workspace: workspace.path, provider: workspace.config.provider, now: now, environments: rows)
+  }
+}
+
+/// Which set a command means: `active` (default), `pending`, or a set id (or a unique prefix of one).
+public enum SetSelector: Sendable, Equatable {
+  case active
+  case pending
+  case id(String)
+
+  public init(_ text: String?) {
+    switch text {
+    case nil, "active": self = .active
+    case "pending": self = .pending
+    case let s?: self = .id(s)
+    }
+  }
+
+  public func pick(from env: EnvironmentFile) throws(KeywardError) -> KeySet {
+    let name = env.environment
+    switch self {
+    case .active:
+      if let a = env.active { return a }
+      if env.sets.isEmpty {
+        throw KeywardError(.input, "\(name) has no sets yet", hint: "keyward set \(name)")
+      }
+      throw KeywardError(
+        .input, "\(name) has no active set (it has: \(env.sets.map { "\($0.id) \($0.state.rawValue)" }.joined(separator: ", ")))",
+        hint: "choose one with --set ID")
+    case .pending:
+      guard let p = env.sets.first(where: { $0.state == .pending }) else {
+        throw KeywardError(.input, "\(name) has no pending set", hint: "keyward rotate \(name)")
+      }
+      return p
+    case .id(let id):
+      let matches = env.sets.filter { $0.id.hasPrefix(id) }
+      if matches.count == 1 { return matches[0] }
+      if matches.isEmpty { throw KeywardError(.input, "\(name) has no set \"\(id)\"") }
+      throw KeywardError(.input, "\"\(id)\" matches \(matches.count) sets in \(name); give more of the id")
+    }
+  }
+}
+
+/// A decrypted set. The values live in guarded memory and are wiped when this is released.
+public struct OpenedSet {
+  public let environment: String
+  public let set: KeySet
+  public let appKey: SecureBytes
+  public let appSecret: SecureBytes
+  /// Where the private key came from (`$KEYWARD_PRIVATE_KEY_PROD`, a path), never its value.
+  public let keyOrigin: String
+
+  public func value(_ field: Field) -> SecureBytes { field == .appKey ? appKey : appSecret }
+}
+
+/// Decrypting sets.
+public enum OpenOperation {
+  public static func run(workspace: Workspace, environment name: String, selector: SetSelector, keys: KeySource)
+    throws(KeywardError) -> OpenedSet
+  {
+    let env = try workspace.loadEnvironment(name)
+    let set = try selector.pick(from: env)
+    let (key, origin) = try keys.privateKey(for: env, in: workspace)
+    let k = try open(env: env, set: set, field: .appKey, key: key, workspace: workspace)
+    let s = try open(env: env, set: set, field: .appSecret, key: key, workspace: workspace)
+    return OpenedSet(environment: name, set: set, appKey: k, appSecret: s, keyOrigin: origin)
+  }
+
+  /// Opens one field; on failure, names the place and, when the value opens at another place of
+  /// this environment, says where it was moved from.
+  static func open(env: EnvironmentFile, set: KeySet, field: Field, key: PrivateKey, workspace: Workspace)
+    throws(KeywardError) -> SecureBytes
+  {
+    let place = Place(environment: env.environment, setID: set.id, field: field)
+    let file = workspace.environmentPath(env.environment)
+    let text = set.ciphertext(field)
+    switch Sealed.open(text, with: key, at: place) {
+    case .success(let value):
+      // A stored fingerprint that disagrees with the decrypted value means the file was edited.
+      let fp = workspace.fingerprinter.fingerprint(value)
+      guard fp == set.fingerprints[field] else {
+        throw KeywardError(
+          .integrity,
+          "\(file): \(place): the stored fingerprint \(set.fingerprints[field]) does not match the value (\(fp)): "
+            + "the fingerprint was edited, or the workspace salt changed")
+      }
+      return value
+    case .failure(.authentication):
+      for other in env.sets {
+        for f in Field.allCases where !(other.id == set.id && f == field) {
+          let candidate = Place(environment: env.environment, setID: other.id, field: f)
+          if case .success = Sealed.open(text, with: key, at: candidate) {
+            throw KeywardError(
+              .integrity,
+              "\(file): \(place) does not open: the ciphertext was sealed for \(candidate) and copied here")
+          }
+        }
+      }
+      throw KeywardError(
+        .integrity,
+        "\(file): \(place) failed authentication: the ciphertext was altered, or copied here from another environment or set")
+    case .failure(let f):
+      throw EnvironmentValidator.envelopeError(f, at: "\(file): \(place)")
+    }
+  }
+}

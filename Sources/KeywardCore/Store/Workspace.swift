@@ -1,0 +1,208 @@
+import Foundation
+
+/// An opened workspace: its folder, its validated config, and access to its environment files.
+public struct Workspace: Sendable {
+  /// The workspace folder (`Environments` by default).
+  public let path: String
+  public let config: WorkspaceConfig
+  public let fingerprinter: Fingerprinter
+
+  public static let configName = "keyward.json"
+  public static let auditName = "audit.jsonl"
+
+  /// `--workspace`, then `KEYWARD_WORKSPACE`, then `./Environments`.
+  public static func resolvePath(_ explicit: String?) -> String {
+    if let explicit, !explicit.isEmpty { return explicit }
+    if let env = ProcessInfo.processInfo.environment["KEYWARD_WORKSPACE"], !env.isEmpty { return env }
+    return "Environments"
+  }
+
+  public var configPath: String { "\(path)/\(Workspace.configName)" }
+
+  public func environmentPath(_ name: String) -> String { "\(path)/\(name).json" }
+
+  /// Opens and validates the workspace config.
+  public static func open(_ path: String) throws(KeywardError) -> Workspace {
+    let configPath = "\(path)/\(configName)"
+    guard FileSystem.exists(configPath) else {
+      if FileSystem.isDirectory(path) {
+        throw KeywardError(.input, "\(path) is not a keyward workspace (no \(configName))", hint: "keyward init")
+      }
+      throw KeywardError(
+        .input, "no keyward workspace at \(path)",
+        hint: "run `keyward init` here, or pass --workspace DIR (or set KEYWARD_WORKSPACE)")
+    }
+    let config = try JSONFiles.decode(WorkspaceConfig.self, from: FileSystem.read(configPath), path: configPath)
+    guard config.format == WorkspaceConfig.formatName else {
+      throw KeywardError(.input, "\(configPath): not a keyward workspace config (format is \"\(config.format)\")")
+    }
+    guard config.version == WorkspaceConfig.currentVersion else {
+      throw unsupported(configPath, config.version, WorkspaceConfig.currentVersion)
+    }
+    guard let salt = Sodium.unbase64(config.fingerprintSalt) else {
+      throw KeywardError(.input, "\(configPath): fingerprint_salt is not valid base64")
+    }
+    let fingerprinter: Fingerprinter
+    do { fingerprinter = try Fingerprinter(salt: salt) } catch { throw KeywardError(.input, "\(configPath): \(error.message)") }
+    guard Names.isWorkspaceID(config.workspaceID) else {
+      throw KeywardError(.input, "\(configPath): workspace_id must be 16 lower-case hex digits")
+    }
+    for name in config.environmentNames where !Names.isEnvironment(name) {
+      throw KeywardError(.input, "\(configPath): \"\(name)\" is not a valid environment name (\(Names.environmentRule))")
+    }
+    return Workspace(path: path, config: config, fingerprinter: fingerprinter)
+  }
+
+  static func unsupported(_ path: String, _ found: Int, _ known: Int) -> KeywardError {
+    if found > known {
+      return KeywardError(
+        .input, "\(path): format version \(found) is newer than this keyward understands (\(known))",
+        hint: "upgrade keyward")
+    }
+    return KeywardError(.input, "\(path): unknown format version \(found) (this keyward reads version \(known))")
+  }
+
+  /// Throws unless `name` is an environment of this workspace.
+  public func requireEnvironment(_ name: String) throws(KeywardError) {
+    guard config.environments[name] != nil else {
+      let known = config.environmentNames.joined(separator: ", ")
+      throw KeywardError(
+        .input, "no environment \"\(name)\" in \(configPath) (known: \(known.isEmpty ? "none" : known))",
+        hint: Names.isEnvironment(name) ? "keyward init --envs \(name)  # adds it" : nil)
+    }
+  }
+
+  /// Loads and validates one environment file without any private key.
+  public func loadEnvironment(_ name: String) throws(KeywardError) -> EnvironmentFile {
+    try requireEnvironment(name)
+    let file = environmentPath(name)
+    guard FileSystem.exists(file) else {
+      throw KeywardError(
+        .input, "\(file) is missing: the workspace lists environment \"\(name)\" but has no file for it",
+        hint: "restore it from version control (git checkout -- \(file))")
+    }
+    let env = try JSONFiles.decode(EnvironmentFile.self, from: FileSystem.read(file), path: file)
+    try EnvironmentValidator.validate(env, name: name, path: file)
+    return env
+  }
+
+  /// Every environment, sorted by name.
+  public func loadAll() throws(KeywardError) -> [EnvironmentFile] {
+    var out = [EnvironmentFile]()
+    for name in config.environmentNames { out.append(try loadEnvironment(name)) }
+    return out
+  }
+
+  /// Atomically writes an environment file (mode 0644: it holds only ciphertext and public data).
+  public func save(_ env: EnvironmentFile) throws(KeywardError) {
+    try FileSystem.writeAtomically(environmentPath(env.environment), bytes: JSONFiles.encode(env))
+  }
+
+  public func saveConfig(_ config: WorkspaceConfig) throws(KeywardError) {
+    try FileSystem.writeAtomically(configPath, bytes: JSONFiles.encode(config))
+  }
+
+  /// Takes the workspace's write lock and cleans up after interrupted writes.
+  public func lock() throws(KeywardError) -> DirectoryLock {
+    let lock = try DirectoryLock(path)
+    FileSystem.removeStaleTemporaries(in: path)
+    return lock
+  }
+
+  public func isProduction(_ name: String) -> Bool { config.environments[name]?.production ?? false }
+}
+
+/// Checks an environment file's structure and envelopes; needs no private key.
+enum EnvironmentValidator {
+  static func validate(_ env: EnvironmentFile, name: String, path: String) throws(KeywardError) {
+    guard env.format == EnvironmentFile.formatName else {
+      throw KeywardError(.input, "\(path): not a keyward environment file (format is \"\(env.format)\")")
+    }
+    guard env.version == EnvironmentFile.currentVersion else {
+      throw Workspace.unsupported(path, env.version, EnvironmentFile.currentVersion)
+    }
+    guard env.environment == name else {
+      throw KeywardError(
+        .integrity,
+        "\(path) says it belongs to environment \"\(env.environment)\", not \"\(name)\": was it copied or renamed?")
+    }
+    let pk: PublicKey
+    do { pk = try PublicKey(base64: env.recipient.publicKey) } catch {
+      throw KeywardError(.integrity, "\(path): recipient.public_key: \(error.message)")
+    }
+    guard pk.fingerprint == env.recipient.keyID else {
+      throw KeywardError(
+        .integrity,
+        "\(path): recipient.key_id \(env.recipient.keyID) does not match the public key (\(pk.fingerprint)): the file was edited")
+    }
+    var seen = Set<String>()
+    var active = 0
+    for (i, set) in env.sets.enumerated() {
+      let at = "\(path): sets[\(i)]"
+      guard Names.isSetID(set.id) else { throw KeywardError(.input, "\(at).id \"\(set.id)\" is not a valid set id") }
+      guard seen.insert(set.id).inserted else { throw KeywardError(.integrity, "\(at): set id \(set.id) appears twice") }
+      if set.state == .active { active += 1 }
+      for field in Field.allCases {
+        let text = set.ciphertext(field)
+        switch Sealed.inspect(text) {
+        case .success(let keyID) where keyID != pk.fingerprint:
+          throw KeywardError(
+            .integrity,
+            "\(at).\(field.rawValue) (set \(set.id)) is sealed to key \(keyID), not to \(name)'s key \(pk.fingerprint): "
+              + "it was copied from another environment")
+        case .success: break
+        case .failure(let f): throw envelopeError(f, at: "\(at).\(field.rawValue) (set \(set.id))")
+        }
+      }
+    }
+    guard active <= 1 else { throw KeywardError(.integrity, "\(path): \(active) sets are active; at most one may be") }
+  }
+
+  static func envelopeError(_ failure: Sealed.OpenFailure, at place: String) -> KeywardError {
+    switch failure {
+    case .notEncrypted:
+      return KeywardError(
+        .integrity, "\(place) is not encrypted (no \(Sealed.prefix) prefix): a plaintext value in the store",
+        hint: "remove the value and store it again with `keyward set`")
+    case .unsupportedVersion(let v):
+      return KeywardError(.input, "\(place) uses value format \(v):, which this keyward cannot read", hint: "upgrade keyward")
+    case .malformed:
+      return KeywardError(.integrity, "\(place) is a damaged ciphertext (bad base64 or too short)")
+    case .otherRecipient(let k):
+      return KeywardError(.integrity, "\(place) is sealed to another recipient key (\(k))")
+    case .authentication:
+      return KeywardError(.integrity, "\(place) failed authentication")
+    }
+  }
+}
+
+/// Name rules.
+public enum Names {
+  public static let environmentRule = "1-32 characters: lower-case letters, digits, '-' and '_', starting with a letter or digit"
+
+  public static func isEnvironment(_ s: String) -> Bool {
+    let b = Array(s.utf8)
+    guard (1...32).contains(b.count), isLowerAlnum(b[0]) else { return false }
+    return b.allSatisfy { isLowerAlnum($0) || $0 == 0x2d || $0 == 0x5f }
+  }
+
+  public static func isSetID(_ s: String) -> Bool {
+    let b = Array(s.utf8)
+    return (1...32).contains(b.count) && b.allSatisfy { isLowerAlnum($0) || $0 == 0x2d }
+  }
+
+  static func isWorkspaceID(_ s: String) -> Bool {
+    let b = Array(s.utf8)
+    return b.count == 16 && b.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+  }
+
+  static func isLowerAlnum(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) }
+
+  /// `KEYWARD_PRIVATE_KEY_<ENV>`: the name upper-cased, '-' as '_'.
+  public static func privateKeyVariable(_ env: String) -> String {
+    "KEYWARD_PRIVATE_KEY_" + env.uppercased().replacingOccurrences(of: "-", with: "_")
+  }
+
+  /// A new random set id: 8 hex digits.
+  static func newSetID() -> String { Sodium.hex(Sodium.randomBytes(4)) }
+}

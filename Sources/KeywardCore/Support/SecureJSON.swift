@@ -1,0 +1,46 @@
+/// JSON string writing for values held in guarded memory, and masking for display.
+public enum SecureJSON {
+  /// Appends `value` as a JSON string literal (RFC 8259 escapes) to `out`.
+  public static func appendQuoted(_ value: SecureBytes, to out: SecureBytes) {
+    let hex = Array("0123456789abcdef".utf8)
+    out.append(0x22)
+    for i in 0..<value.count {
+      let c = value[i]
+      switch c {
+      case 0x22: out.append(0x5c); out.append(0x22)
+      case 0x5c: out.append(0x5c); out.append(0x5c)
+      case 0x0a: out.append(0x5c); out.append(0x6e)
+      case 0x0d: out.append(0x5c); out.append(0x72)
+      case 0x09: out.append(0x5c); out.append(0x74)
+      case 0..<0x20, 0x7f:
+        for b in [0x5c, 0x75, 0x30, 0x30] as [UInt8] { out.append(b) }
+        out.append(hex[Int(c >> 4)])
+        out.append(hex[Int(c & 0xf)])
+      default: out.append(c)
+      }
+    }
+    out.append(0x22)
+  }
+
+  /// A non-secret string as a JSON literal.
+  public static func quoted(_ s: String) -> String {
+    let tmp = SecureBytes(Array(s.utf8))
+    let out = SecureBytes(capacity: s.utf8.count + 2)
+    appendQuoted(tmp, to: out)
+    return out.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+  }
+}
+
+/// Masked display of values: the App Key (public in web pages anyway) keeps its first four and
+/// last two characters when it is long enough; the App Secret shows only its length.
+public enum Mask {
+  public static func mask(_ value: SecureBytes, _ field: Field) -> String {
+    let ascii = value.withUnsafeBytes { $0.allSatisfy { $0 >= 0x20 && $0 < 0x7f } }
+    if field == .appKey && ascii && value.count >= 12 {
+      let head = value.slice(0..<4).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+      let tail = value.slice((value.count - 2)..<value.count).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+      return "\(head)…\(tail) (\(value.count) chars)"
+    }
+    return "•••••••• (\(value.count) bytes)"
+  }
+}

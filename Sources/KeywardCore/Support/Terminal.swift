@@ -1,0 +1,55 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Terminal helpers: TTY detection and a no-echo prompt that reads into guarded memory.
+public enum Terminal {
+  public static func isTTY(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+  /// Prints `prompt` on /dev/tty and reads one line with echo off. Fails when there is no terminal.
+  public static func readHidden(_ prompt: String) throws(KeywardError) -> SecureBytes {
+    let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
+    guard fd >= 0 else {
+      throw KeywardError(.input, "cannot prompt: no terminal", hint: "pipe the values in with --stdin")
+    }
+    defer { close(fd) }
+    var old = termios()
+    let haveTermios = tcgetattr(fd, &old) == 0
+    if haveTermios {
+      var quiet = old
+      quiet.c_lflag &= ~tcflag_t(ECHO)
+      quiet.c_lflag |= tcflag_t(ECHONL)
+      _ = tcsetattr(fd, TCSAFLUSH, &quiet)
+    }
+    defer { if haveTermios { _ = tcsetattr(fd, TCSAFLUSH, &old) } }
+    var p = prompt
+    p.withUTF8 { _ = Glibc_write(fd, $0.baseAddress!, $0.count) }
+    let out = SecureBytes(capacity: 128)
+    var byte: UInt8 = 0
+    while true {
+      let n = Glibc_read(fd, &byte, 1)
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 || byte == 0x0a { break }
+      out.append(byte)
+    }
+    byte = 0
+    if out.count > 0 && out[out.count - 1] == 0x0d { out.truncate(to: out.count - 1) }
+    return out
+  }
+}
+
+/// Process hardening done once at start: no core dumps (they would hold decrypted secrets).
+public enum ProcessHardening {
+  public static func apply() {
+    var limit = rlimit(rlim_cur: 0, rlim_max: 0)
+    #if os(Linux)
+      _ = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit)
+    #else
+      _ = setrlimit(RLIMIT_CORE, &limit)
+    #endif
+  }
+}

@@ -1,0 +1,166 @@
+import ArgumentParser
+import Foundation
+import KeywardCore
+
+extension Keyward {
+  struct Demo: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      abstract: "The guided tour: every job end to end in a temporary workspace.",
+      discussion: """
+        Runs this keyward binary as a user would, in a temporary folder with its own key store, and \
+        checks every step's exit code. Nothing outside the temporary folder is touched. Exit 0 when \
+        every step behaved as documented.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .long, help: "Keep the temporary folder and print its path.")
+    var keep = false
+
+    func run() throws {
+      let tour = try DemoTour(printer: Printer(global), keep: keep)
+      try tour.run()
+    }
+  }
+}
+
+/// The steps of the tour. Each later capability adds its own step here.
+struct DemoTour {
+  let printer: Printer
+  let keep: Bool
+  let root: String
+  let runner: DemoRunner
+
+  init(printer: Printer, keep: Bool) throws {
+    self.printer = printer
+    self.keep = keep
+    let template = NSTemporaryDirectory() + "keyward-demo-XXXXXX"
+    var buf = Array(template.utf8CString)
+    guard let dir = mkdtemp(&buf) else { throw KeywardError(.io, "cannot create a temporary folder") }
+    root = String(cString: dir)
+    runner = DemoRunner(
+      executable: try DemoRunner.selfPath(), cwd: root,
+      environment: ["KEYWARD_KEYS_DIR": "\(root)/keys", "NO_COLOR": "1"], printer: printer)
+  }
+
+  func run() throws {
+    defer {
+      if keep {
+        printer.note("demo folder kept: \(root)\n")
+      } else {
+        try? FileManager.default.removeItem(atPath: root)
+      }
+    }
+    let p = printer
+    p.out(p.style("keyward demo", .bold) + " — a temporary workspace in \(root)\n")
+
+    runner.section("1. Create a workspace: one recipient keypair per environment")
+    try runner.expect(0, ["init", "--envs", "dev,staging,prod"])
+
+    runner.section("2. Store a set in each environment (a public-key write: no private key needed)")
+    let values: [(String, String, String)] = [
+      ("dev", "ck_dev_4f1c2a9b7e3d5a60", "cs_dev_" + Sodium_hex(20)),
+      ("staging", "ck_stg_8a2e6c0d1f4b3a97", "cs_stg_" + Sodium_hex(20)),
+      ("prod", "ck_live_2b7d9e1f0c8a6b35", "cs_live_" + Sodium_hex(20)),
+    ]
+    for (env, key, secret) in values {
+      try runner.expect(
+        0, ["set", env, "--stdin"], stdin: "{\"app_key\": \"\(key)\", \"app_secret\": \"\(secret)\"}\n",
+        display: "printf '{\"app_key\": …, \"app_secret\": …}' | keyward set \(env) --stdin")
+    }
+    runner.comment("A value pasted with its quotes is refused, and nothing is written:")
+    try runner.expect(
+      2, ["set", "dev", "--stdin", "--replace"], stdin: "\"ck_dev_quoted\"\ncs_dev_x\n",
+      display: "printf '\"ck_dev_quoted\"\\ncs_dev_x\\n' | keyward set dev --stdin --replace")
+
+    runner.section("3. List every environment and set — fingerprints only, no private key")
+    try runner.expect(0, ["list"])
+
+    runner.section("4. Decrypt with the environment's private key (masked unless --reveal)")
+    try runner.expect(0, ["show", "prod"])
+    try runner.expect(0, ["show", "staging", "--reveal"])
+
+    runner.section("5. Integrity: a ciphertext moved to another field is caught, and says where")
+    let prodPath = "\(root)/Environments/prod.json"
+    let original = try String(contentsOfFile: prodPath, encoding: .utf8)
+    var env = try JSONDecoder().decode(EnvironmentFile.self, from: Data(original.utf8))
+    env.sets[0].appKey = env.sets[0].appSecret
+    try String(decoding: try prettyJSON(env), as: UTF8.self).write(toFile: prodPath, atomically: true, encoding: .utf8)
+    runner.comment("(the demo copied prod's app_secret ciphertext over its app_key)")
+    try runner.expect(4, ["show", "prod"])
+    try original.write(toFile: prodPath, atomically: true, encoding: .utf8)
+    runner.comment("The wrong private key is named by fingerprint:")
+    let devKey = try FileManager.default.contentsOfDirectory(atPath: "\(root)/keys").first.map {
+      "\(root)/keys/\($0)/dev.key"
+    }
+    try runner.expect(4, ["show", "prod", "--key-file", devKey ?? "missing"], display: "keyward show prod --key-file …/dev.key")
+
+    p.out("\n" + p.style("Every step behaved as documented.", .green) + "\n")
+  }
+
+  func prettyJSON<T: Encodable>(_ v: T) throws -> Data {
+    let e = JSONEncoder()
+    e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return try e.encode(v)
+  }
+}
+
+/// Random lower-case hex for demo values.
+func Sodium_hex(_ n: Int) -> String {
+  var g = SystemRandomNumberGenerator()
+  return (0..<n).map { _ in String(Int.random(in: 0..<16, using: &g), radix: 16) }.joined()
+}
+
+/// Runs the keyward binary as a child process and shows its command line and output.
+struct DemoRunner {
+  let executable: String
+  let cwd: String
+  let environment: [String: String]
+  let printer: Printer
+
+  static func selfPath() throws -> String {
+    #if os(Linux)
+      if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
+    #endif
+    if let p = Bundle.main.executablePath { return p }
+    throw KeywardError(.internal, "cannot find the keyward executable to run the demo")
+  }
+
+  func section(_ title: String) { printer.out("\n" + printer.style("── \(title)", .bold) + "\n") }
+
+  func comment(_ text: String) { printer.out(printer.style("   # \(text)", .dim) + "\n") }
+
+  /// Runs `keyward ARGS`, prints the output indented, and fails the demo on an unexpected exit code.
+  func expect(_ code: Int32, _ args: [String], stdin: String? = nil, display: String? = nil) throws {
+    printer.out(printer.style("   $ ", .dim) + (display ?? "keyward " + args.joined(separator: " ")) + "\n")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = args
+    process.currentDirectoryURL = URL(fileURLWithPath: cwd)
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    env.removeValue(forKey: "KEYWARD_WORKSPACE")
+    for k in env.keys where k.hasPrefix("KEYWARD_PRIVATE_KEY_") { env.removeValue(forKey: k) }
+    process.environment = env
+    let out = Pipe()
+    let input = Pipe()
+    process.standardOutput = out
+    process.standardError = out
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try? input.fileHandleForWriting.close()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0) {
+      printer.out("     \(line)\n")
+    }
+    let status = process.terminationStatus
+    let mark = status == code ? printer.style("exit \(status)", .green) : printer.style("exit \(status)", .red)
+    printer.out(printer.style("   → ", .dim) + mark + (status == code ? "" : " (expected \(code))") + "\n")
+    guard status == code else {
+      throw KeywardError(.internal, "demo step `keyward \(args.joined(separator: " "))` exited \(status), expected \(code)")
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import KeywardCore
+
+extension Keyward {
+  struct Init: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      abstract: "Create the workspace, with one recipient keypair per environment.",
+      discussion: """
+        Writes Environments/keyward.json and one <env>.json per environment holding its public key. \
+        Private keys go to the key store ($KEYWARD_KEYS_DIR, default ~/.config/keyward/keys), mode 0600.
+        Run it again with --envs to add environments to an existing workspace; existing ones are left alone.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "Comma-separated environment names.")
+    var envs: String = "dev,staging,prod"
+
+    @Option(name: .long, help: "captchala, recaptcha, hcaptcha or turnstile.")
+    var provider: String = "captchala"
+
+    @Flag(name: .long, help: "Protect the new private keys with a passphrase (asked twice on the terminal).")
+    var passphrase = false
+
+    @Option(name: .long, help: "Protect the new private keys with the passphrase in this file.")
+    var passphraseFile: String?
+
+    func run() throws {
+      guard let provider = Provider(rawValue: provider) else {
+        throw KeywardError(
+          .usage, "unknown provider \"\(self.provider)\" (one of: \(Provider.allCases.map(\.rawValue).joined(separator: ", ")))")
+      }
+      let names = envs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+      let report = try InitOperation.run(
+        .init(path: global.workspacePath, environments: names, provider: provider, passphrase: try readPassphrase()))
+      let p = Printer(global)
+      if p.json { return p.document(report) }
+      if p.quiet { return }
+      var t = report.workspaceCreated
+        ? "Created workspace \(report.workspace) (provider \(report.provider.rawValue)).\n"
+        : "Workspace \(report.workspace) (provider \(report.provider.rawValue)).\n"
+      let width = report.environments.map(\.name.count).max() ?? 0
+      for e in report.environments {
+        let name = e.name.padding(toLength: width, withPad: " ", startingAt: 0)
+        let prod = e.production ? " (production)" : ""
+        if let path = e.privateKeyPath {
+          t += "  \(p.style(name, .bold))  key \(e.keyID)\(prod)  private key → \(path)"
+          t += e.passphraseProtected ? " (passphrase-protected)\n" : "\n"
+        } else {
+          t += "  \(name)  key \(e.keyID)\(prod)  already exists, unchanged\n"
+        }
+      }
+      let created = report.environments.filter { $0.privateKeyPath != nil }
+      if let first = created.first {
+        t += """
+
+          Next:
+            keyward set \(first.name)    store \(first.name)'s App Key + App Secret (no private key needed)
+            keyward list    every environment and set, without any private key
+          For CI, hand over one environment's private key as a masked secret variable, e.g.
+            \(first.ciVariable) = the kwsk1:… value on the secret-key: line of \(first.privateKeyPath!)
+          Back up the key files: without an environment's private key its sets cannot be read.
+
+          """
+      }
+      p.out(t)
+    }
+
+    func readPassphrase() throws -> SecureBytes? {
+      if let passphraseFile {
+        let source = KeySource(passphraseFile: passphraseFile)
+        return try source.passphraseFromFile()
+      }
+      guard passphrase else { return nil }
+      let first = try Terminal.readHidden("New passphrase for the private keys: ")
+      let second = try Terminal.readHidden("Again: ")
+      guard first.constantTimeEquals(second) else { throw KeywardError(.input, "the two passphrases differ") }
+      guard first.count >= 8 else { throw KeywardError(.input, "the passphrase is shorter than 8 characters") }
+      return first
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import KeywardCore
+
+extension Keyward {
+  struct List: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      abstract: "Every environment and set: id, state, fingerprints, age. Needs no private key.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+      let workspace = try global.openWorkspace()
+      let report = try ListOperation.run(workspace: workspace)
+      let p = Printer(global)
+      if p.json { return p.document(report) }
+      var t = p.quiet ? "" : "Workspace \(report.workspace) · provider \(report.provider.rawValue)\n"
+      for env in report.environments {
+        t += "\n\(p.style(env.name, .bold))\(env.production ? " (production)" : "")  key \(env.keyID)\n"
+        if env.sets.isEmpty {
+          t += p.style("  no sets — keyward set \(env.name)\n", .dim)
+        }
+        for s in env.sets {
+          let state = s.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+          let colored = p.style(state, s.state == .active ? .green : s.state == .pending ? .cyan : .yellow)
+          t += "  \(s.id)  \(colored)  created \(s.created.iso)  age \(ageText(from: s.created, to: report.now))"
+          t += "  key fp \(s.fingerprints.appKey)  secret fp \(s.fingerprints.appSecret)"
+          if let g = s.graceUntil { t += "  grace until \(g.iso)" }
+          t += "\n"
+        }
+      }
+      p.out(t)
+    }
+  }
+}

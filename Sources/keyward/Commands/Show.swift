@@ -1,0 +1,80 @@
+import ArgumentParser
+import KeywardCore
+
+extension Keyward {
+  struct Show: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      abstract: "Decrypt one set and show it, masked unless --reveal.",
+      discussion: "Needs the environment's private key: --key-file, $KEYWARD_PRIVATE_KEY_<ENV>, or the key store.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var keys: KeyOptions
+
+    @Argument(help: "The environment.")
+    var environment: String
+
+    @Option(name: .long, help: "Which set: active (default), pending, or a set id (or a unique prefix).")
+    var set: String?
+
+    @Flag(name: .long, help: "Show the values in full.")
+    var reveal = false
+
+    func run() throws {
+      let workspace = try global.openWorkspace()
+      let opened = try OpenOperation.run(
+        workspace: workspace, environment: environment, selector: SetSelector(set), keys: keys.source())
+      let p = Printer(global)
+      let out = p.json
+        ? ShowRenderer.json(opened, reveal: reveal)
+        : ShowRenderer.text(opened, reveal: reveal, style: { p.style($0, $1) })
+      try out.write(to: 1)
+    }
+  }
+}
+
+/// Renders a decrypted set straight into guarded memory, so revealed values never become strings.
+enum ShowRenderer {
+  static func json(_ o: OpenedSet, reveal: Bool) -> SecureBytes {
+    let out = SecureBytes(capacity: 512)
+    out.append(literal: "{\n  \"schema_version\" : \(JSONOutput.schemaVersion),\n")
+    out.append(literal: "  \"environment\" : \(SecureJSON.quoted(o.environment)),\n")
+    out.append(literal: "  \"key_source\" : \(SecureJSON.quoted(o.keyOrigin)),\n")
+    out.append(literal: "  \"revealed\" : \(reveal),\n")
+    out.append(literal: "  \"set\" : {\n")
+    out.append(literal: "    \"created\" : \"\(o.set.created.iso)\",\n")
+    out.append(literal: "    \"fingerprints\" : {\n")
+    out.append(literal: "      \"app_key\" : \"\(o.set.fingerprints.appKey)\",\n")
+    out.append(literal: "      \"app_secret\" : \"\(o.set.fingerprints.appSecret)\"\n    },\n")
+    out.append(literal: "    \"id\" : \"\(o.set.id)\",\n")
+    out.append(literal: "    \"state\" : \"\(o.set.state.rawValue)\"\n  },\n")
+    for field in Field.allCases {
+      out.append(literal: "  \"\(field.rawValue)\" : ")
+      if reveal {
+        SecureJSON.appendQuoted(o.value(field), to: out)
+      } else {
+        out.append(literal: SecureJSON.quoted(Mask.mask(o.value(field), field)))
+      }
+      out.append(literal: field == .appKey ? ",\n" : "\n")
+    }
+    out.append(literal: "}\n")
+    return out
+  }
+
+  static func text(_ o: OpenedSet, reveal: Bool, style: (String, Printer.Style) -> String) -> SecureBytes {
+    let out = SecureBytes(capacity: 512)
+    out.append(
+      literal: "\(style(o.environment, .bold)) · set \(o.set.id) · \(o.set.state.rawValue) · created \(o.set.created.iso)\n")
+    for field in Field.allCases {
+      out.append(literal: "  \(field.label.padding(toLength: 11, withPad: " ", startingAt: 0)) ")
+      if reveal {
+        out.append(o.value(field))
+      } else {
+        out.append(literal: Mask.mask(o.value(field), field))
+      }
+      out.append(literal: style("   fingerprint \(o.set.fingerprints[field])", .dim) + "\n")
+    }
+    if !reveal { out.append(literal: style("  (masked; --reveal shows the values)\n", .dim)) }
+    out.append(literal: style("  private key from \(o.keyOrigin)\n", .dim))
+    return out
+  }
+}
