@@ -70,20 +70,17 @@ public enum SecretInputReader {
   }
 
   static func twoLines(_ data: SecureBytes, source: String) throws(KeywardError) -> SetInput {
+    // One final line end closes the last line; it does not start another.
+    var count = data.count
+    if count > 0 && data[count - 1] == 0x0a { count -= 1 }
     var lines = [SecureBytes]()
     var start = 0
-    var i = 0
-    while i <= data.count {
-      if i == data.count || data[i] == 0x0a {
-        var end = i
-        if end > start && data[end - 1] == 0x0d { end -= 1 }  // CRLF line ends
-        lines.append(data.slice(start..<end))
-        start = i + 1
-      }
-      i += 1
+    for i in 0...count where i == count || data[i] == 0x0a {
+      var end = i
+      if end > start && data[end - 1] == 0x0d { end -= 1 }  // CRLF line ends
+      lines.append(data.slice(start..<end))
+      start = i + 1
     }
-    // One final line end is the end of line 2, not a third line.
-    if lines.count == 3 && lines[2].count == 0 { lines.removeLast() }
     guard lines.count == 2 else {
       throw KeywardError(
         .input,

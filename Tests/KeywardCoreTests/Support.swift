@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+
+@testable import KeywardCore
+
+/// A fresh folder under the system temporary directory (tests never touch $HOME).
+func temporaryDirectory(_ tag: String = "t") throws -> String {
+  var template = Array((NSTemporaryDirectory() + "keyward-\(tag)-XXXXXX").utf8CString)
+  guard let p = mkdtemp(&template) else { throw KeywardError(.io, "mkdtemp failed") }
+  return String(cString: p)
+}
+
+/// The committed known-answer workspace, copied to a temporary folder with key files made 0600
+/// (git does not keep file modes).
+func knownAnswerWorkspace() throws -> (workspace: String, keys: String) {
+  let src = try #require(Bundle.module.url(forResource: "kat-v1", withExtension: nil, subdirectory: "Fixtures"))
+  let dir = try temporaryDirectory("kat")
+  let dst = "\(dir)/Environments"
+  try FileManager.default.copyItem(atPath: src.path, toPath: dst)
+  for name in try FileManager.default.contentsOfDirectory(atPath: dst) where name.hasSuffix(".key") {
+    chmod("\(dst)/\(name)", 0o600)
+  }
+  return (dst, dst)
+}
+
+struct Expected: Decodable {
+  struct Env: Decodable {
+    var app_key: String
+    var app_secret: String
+    var set_id: String
+    var key_id: String
+    var fingerprints: [String: String]
+  }
+  var prod: Env
+  var dev: Env
+}
+
+func expectedValues(_ ws: String) throws -> Expected {
+  try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: "\(ws)/expected.json")))
+}
+
+extension SecureBytes {
+  /// Test helper: the contents as a string (tests only; production code never does this).
+  var testString: String { withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+}
+
+/// A workspace created through the core API, with its own key store.
+struct ScratchWorkspace {
+  let root: String
+  let path: String
+  let keysDir: String
+  let environment: [String: String]
+
+  init(envs: [String] = ["dev", "staging", "prod"], passphrase: SecureBytes? = nil) throws {
+    root = try temporaryDirectory("ws")
+    path = "\(root)/Environments"
+    keysDir = "\(root)/keys"
+    environment = ["KEYWARD_KEYS_DIR": keysDir]
+    _ = try InitOperation.run(
+      .init(path: path, environments: envs, provider: .captchala, passphrase: passphrase, environment: environment))
+  }
+
+  var workspace: Workspace { get throws { try Workspace.open(path) } }
+
+  func keys(_ extra: [String: String] = [:]) -> KeySource {
+    KeySource(environment: environment.merging(extra) { $1 })
+  }
+
+  @discardableResult
+  func set(_ env: String, _ key: String, _ secret: String, state: SetState = .active, replace: Bool = false) throws
+    -> SetOperation.Report
+  {
+    try SetOperation.run(
+      workspace: workspace, environment: env,
+      input: SetInput(appKey: SecureBytes(unsafeString: key), appSecret: SecureBytes(unsafeString: secret)),
+      state: state, replace: replace)
+  }
+
+  func open(_ env: String, _ selector: SetSelector = .active) throws -> OpenedSet {
+    try OpenOperation.run(workspace: workspace, environment: env, selector: selector, keys: keys())
+  }
+
+  func keyPath(_ env: String) throws -> String {
+    KeySource.storePath(workspaceID: try workspace.config.workspaceID, environment: env, env: environment)
+  }
+
+  func edit(_ env: String, _ change: (inout EnvironmentFile) -> Void) throws {
+    let file = "\(path)/\(env).json"
+    var e = try JSONDecoder().decode(EnvironmentFile.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+    change(&e)
+    try Data(JSONFiles.encode(e)).write(to: URL(fileURLWithPath: file))
+  }
+}
+
+/// Expects a KeywardError of `kind` whose message contains every fragment.
+func expectError(
+  _ kind: KeywardError.Kind, _ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation,
+  _ body: () throws -> Void
+) {
+  do {
+    try body()
+    Issue.record("expected a \(kind) error containing \(fragments)", sourceLocation: sourceLocation)
+  } catch let e as KeywardError {
+    #expect(e.kind == kind, "kind of: \(e.message)", sourceLocation: sourceLocation)
+    for f in fragments {
+      #expect(e.description.contains(f), "“\(f)” not in: \(e.description)", sourceLocation: sourceLocation)
+    }
+  } catch {
+    Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
+  }
+}
