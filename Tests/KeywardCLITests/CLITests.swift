@@ -1,1 +1,243 @@
+import Foundation
 import Testing
+
+@Suite("keyward binary, end to end")
+struct CLITests {
+  @Test("init, set, list and show: the happy path in text and JSON")
+  func happyPath() throws {
+    let cli = try CLI()
+    let init_ = try cli.expect(0, ["init", "--envs", "dev,prod", "--format", "json"])
+    let report = try cli.json(init_)
+    #expect(report["schema_version"] as? Int == 1)
+    let envs = try #require(report["environments"] as? [[String: Any]])
+    #expect(envs.map { $0["name"] as? String } == ["dev", "prod"])
+    #expect(envs.map { $0["ci_variable"] as? String } == ["KEYWARD_PRIVATE_KEY_DEV", "KEYWARD_PRIVATE_KEY_PROD"])
+
+    try cli.expect(0, ["set", "prod", "--stdin"], stdin: #"{"app_key": "ck_live_0123456789", "app_secret": "cs_live_SECRET_1"}"#)
+    let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
+    let prod = try #require((list["environments"] as? [[String: Any]])?.first { $0["name"] as? String == "prod" })
+    let sets = try #require(prod["sets"] as? [[String: Any]])
+    #expect(sets.count == 1 && sets[0]["state"] as? String == "active")
+    #expect(!list.description.contains("cs_live_SECRET_1"))
+
+    let masked = try cli.expect(0, ["show", "prod"])
+    #expect(masked.stdout.contains("ck_l…89"))
+    #expect(!masked.stdout.contains("cs_live_SECRET_1"))
+    let shown = try cli.json(try cli.expect(0, ["show", "prod", "--reveal", "--format", "json"]))
+    #expect(shown["app_key"] as? String == "ck_live_0123456789")
+    #expect(shown["app_secret"] as? String == "cs_live_SECRET_1")
+    #expect(shown["schema_version"] as? Int == 1)
+    let text = try cli.expect(0, ["show", "prod", "--reveal"])
+    #expect(text.stdout.contains("cs_live_SECRET_1"))
+  }
+
+  @Test("every input route: --stdin lines, --from-env, --from-file, and a refused pipe without a flag")
+  func inputs() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init"])
+    try cli.expect(0, ["set", "dev", "--stdin"], stdin: "ck_dev_1\r\ncs_dev_1\r\n")
+    try cli.expect(
+      0, ["set", "staging", "--from-env"],
+      env: ["CAPTCHALA_APP_KEY": "ck_stg_1", "CAPTCHALA_APP_SECRET": "cs_stg_1"])
+    try "export CAPTCHALA_APP_KEY='ck_live_1'\nCAPTCHALA_APP_SECRET=\"cs_live_1\"\n".write(
+      toFile: cli.root + "/prod.env", atomically: true, encoding: .utf8)
+    try cli.expect(0, ["set", "prod", "--from-file", "prod.env"])
+    for (env, key, secret) in [("dev", "ck_dev_1", "cs_dev_1"), ("staging", "ck_stg_1", "cs_stg_1"), ("prod", "ck_live_1", "cs_live_1")] {
+      let shown = try cli.json(try cli.expect(0, ["show", env, "--reveal", "--format", "json"]))
+      #expect(shown["app_key"] as? String == key)
+      #expect(shown["app_secret"] as? String == secret)
+    }
+    let noInput = try cli.expect(64, ["set", "dev", "--replace"])
+    #expect(noInput.stderr.contains("--stdin"))
+    try cli.expect(64, ["set", "dev", "--stdin", "--from-env"])
+  }
+
+  @Test("errors: exit codes, one clear line naming the place, and a JSON error document")
+  func errors() throws {
+    let cli = try CLI()
+    try cli.seeded()
+    let unknown = try cli.expect(2, ["show", "qa"])
+    #expect(unknown.stderr.contains("no environment \"qa\""))
+    let unknownJSON = try cli.json(try cli.expect(2, ["show", "qa", "--format", "json"]))
+    let error = try #require(unknownJSON["error"] as? [String: Any])
+    #expect(error["exit_code"] as? Int == 2)
+    #expect(unknownJSON["schema_version"] as? Int == 1)
+
+    let wrongKey = try cli.expect(4, ["show", "prod", "--key-file", cli.keyPath("dev")])
+    #expect(wrongKey.stderr.contains("wrong private key for environment \"prod\": expected key"))
+
+    chmod(try cli.keyPath("prod"), 0o644)
+    let open = try cli.expect(4, ["show", "prod"])
+    #expect(open.stderr.contains("UNPROTECTED PRIVATE KEY FILE"))
+    #expect(open.stderr.contains("chmod 600"))
+    chmod(try cli.keyPath("prod"), 0o600)
+
+    let file = cli.workspace + "/prod.json"
+    let original = try String(contentsOfFile: file, encoding: .utf8)
+    try String(original.prefix(200)).write(toFile: file, atomically: true, encoding: .utf8)
+    let truncated = try cli.expect(2, ["list"])
+    #expect(truncated.stderr.contains("Environments/prod.json"))
+    #expect(truncated.stderr.contains("not valid JSON"))
+
+    try original.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 7").write(
+      toFile: file, atomically: true, encoding: .utf8)
+    #expect(try cli.expect(2, ["list"]).stderr.contains("newer than this keyward understands"))
+    try original.write(toFile: file, atomically: true, encoding: .utf8)
+
+    try cli.expect(64, ["show"])
+    try cli.expect(64, ["frobnicate"])
+    try cli.expect(2, ["list", "--workspace", cli.root + "/nowhere"])
+  }
+
+  @Test("a tampered ciphertext exits 4 and names environment, set and field")
+  func tamper() throws {
+    let cli = try CLI()
+    try cli.seeded()
+    let file = cli.workspace + "/prod.json"
+    var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as! [String: Any]
+    var sets = json["sets"] as! [[String: Any]]
+    let id = sets[0]["id"] as! String
+    sets[0]["app_key"] = sets[0]["app_secret"]
+    json["sets"] = sets
+    try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: file))
+    let r = try cli.expect(4, ["show", "prod"])
+    #expect(r.stderr.contains("prod/\(id)/app_key"))
+    #expect(r.stderr.contains("sealed for prod/\(id)/app_secret"))
+  }
+
+  @Test("CI hands the private key over in KEYWARD_PRIVATE_KEY_<ENV>")
+  func ciVariable() throws {
+    let cli = try CLI()
+    let values = try cli.seeded()
+    let keyText = try String(contentsOfFile: cli.keyPath("prod"), encoding: .utf8)
+    let kwsk = String(try #require(keyText.split(separator: "\n").first { $0.hasPrefix("secret-key: ") }).dropFirst(12))
+    try FileManager.default.removeItem(atPath: cli.root + "/keys")
+    try cli.expect(4, ["show", "prod"])
+    let r = try cli.json(
+      try cli.expect(0, ["show", "prod", "--reveal", "--format", "json"], env: ["KEYWARD_PRIVATE_KEY_PROD": kwsk]))
+    #expect(r["app_secret"] as? String == values["prod"]!.secret)
+    #expect(r["key_source"] as? String == "$KEYWARD_PRIVATE_KEY_PROD")
+  }
+
+  @Test("passphrase-protected keys: --passphrase-file at init and at show")
+  func passphrase() throws {
+    let cli = try CLI()
+    try "a long passphrase\n".write(toFile: cli.root + "/pass", atomically: true, encoding: .utf8)
+    try "not it\n".write(toFile: cli.root + "/wrong", atomically: true, encoding: .utf8)
+    try cli.expect(0, ["init", "--envs", "prod", "--passphrase-file", "pass"])
+    #expect(!(try String(contentsOfFile: cli.keyPath("prod"), encoding: .utf8)).contains("kwsk1:"))
+    try cli.expect(0, ["set", "prod", "--stdin"], stdin: "ck_live_1\ncs_live_1\n")
+    try cli.expect(0, ["show", "prod", "--passphrase-file", "pass"])
+    #expect(try cli.expect(4, ["show", "prod", "--passphrase-file", "wrong"]).stderr.contains("wrong passphrase"))
+    #expect(try cli.expect(4, ["show", "prod"]).stderr.contains("--passphrase-file"))
+  }
+
+  @Test("two concurrent sets cannot both win")
+  func concurrentSets() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "prod"])
+    let runs = try (0..<6).map { i in
+      try cli.start(["set", "prod", "--stdin"], stdin: "ck_live_\(i)_racer\ncs_live_\(i)_racer\n")
+    }
+    let results = try runs.map { try $0.finish() }
+    #expect(results.filter { $0.status == 0 }.count == 1)
+    for r in results where r.status != 0 {
+      #expect(r.status == 2)
+      #expect(r.stderr.contains("already has an active set"))
+    }
+    let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
+    let env = try #require((list["environments"] as? [[String: Any]])?.first)
+    #expect((env["sets"] as? [Any])?.count == 1)
+    try cli.expect(0, ["show", "prod"])
+  }
+
+  @Test(
+    "a SIGKILL at any step of a write leaves the old file or the new one, never a torn one",
+    arguments: ["write-before-fsync", "write-before-rename", "write-after-rename"])
+  func crashPoints(point: String) throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "prod"])
+    try cli.expect(0, ["set", "prod", "--stdin"], stdin: "ck_live_old\ncs_live_old\n")
+    let killed = try cli.run(
+      ["set", "prod", "--stdin", "--replace"], stdin: "ck_live_new\ncs_live_new\n", env: ["KEYWARD_CRASHPOINT": point])
+    #expect(killed.signaled && killed.status == SIGKILL)
+    let shown = try cli.json(try cli.expect(0, ["show", "prod", "--reveal", "--format", "json"]))
+    let key = shown["app_key"] as? String
+    #expect(key == (point == "write-after-rename" ? "ck_live_new" : "ck_live_old"))
+    #expect(shown["app_secret"] as? String == (key == "ck_live_new" ? "cs_live_new" : "cs_live_old"))
+    // The next write cleans up any temporary file the killed process left behind.
+    try cli.expect(0, ["set", "prod", "--stdin", "--replace"], stdin: "ck_live_3rd\ncs_live_3rd\n")
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: cli.workspace).filter { $0.contains(".tmp-") }
+    #expect(leftovers.isEmpty)
+  }
+
+  @Test("kills at random moments during set never leave an unreadable store")
+  func randomKills() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "prod"])
+    try cli.expect(0, ["set", "prod", "--stdin"], stdin: "ck_live_0\ncs_live_0\n")
+    var rng = SystemRandomNumberGenerator()
+    for i in 1...25 {
+      let running = try cli.start(["set", "prod", "--stdin", "--replace"], stdin: "ck_live_\(i)\ncs_live_\(i)\n")
+      usleep(UInt32.random(in: 0...15_000, using: &rng))
+      kill(running.process.processIdentifier, SIGKILL)
+      _ = try running.finish()
+      let shown = try cli.json(try cli.expect(0, ["show", "prod", "--reveal", "--format", "json"]))
+      let key = try #require(shown["app_key"] as? String)
+      #expect(shown["app_secret"] as? String == key.replacingOccurrences(of: "ck_", with: "cs_"))
+    }
+  }
+
+  @Test("the repository's sample workspace lists as cloned, with no private key")
+  func sampleWorkspace() throws {
+    let cli = try CLI()
+    let r = try cli.json(
+      try cli.expect(0, ["list", "--format", "json", "--workspace", CLI.packageRoot + "/Environments"]))
+    let envs = try #require(r["environments"] as? [[String: Any]])
+    #expect(envs.map { $0["name"] as? String } == ["dev", "prod", "staging"])
+    for e in envs { #expect(((e["sets"] as? [Any])?.count ?? 0) >= 1) }
+    try cli.expect(4, ["show", "prod", "--workspace", CLI.packageRoot + "/Environments"])
+  }
+
+  @Test("the demo runs every step and exits 0")
+  func demo() throws {
+    let cli = try CLI()
+    let r = try cli.expect(0, ["demo"])
+    #expect(r.stdout.contains("Every step behaved as documented."))
+  }
+
+  @Test("help is the manual: every command is listed")
+  func help() throws {
+    let cli = try CLI()
+    let r = try cli.expect(0, ["--help"])
+    for command in ["init", "set", "list", "show", "demo"] { #expect(r.stdout.contains(command)) }
+  }
+}
+
+/// Runs after the suites above (serialized, by name) and searches everything they printed.
+@Suite("no secret in any output", .serialized)
+struct LeakTests {
+  @Test("no stored secret appears in any output except show --reveal")
+  func noLeaks() throws {
+    let cli = try CLI()
+    let values = try cli.seeded()
+    var outputs = [String]()
+    let commands: [[String]] = [
+      ["list"], ["list", "--format", "json"], ["show", "prod"], ["show", "prod", "--format", "json"],
+      ["show", "prod", "--key-file", try cli.keyPath("dev")], ["show", "nope"], ["init", "--envs", "qa"],
+      ["set", "prod", "--stdin"], ["set", "prod", "--stdin", "--replace", "--format", "json"],
+    ]
+    for c in commands {
+      let r = try cli.run(c, stdin: "\(values["prod"]!.key)\n\(values["prod"]!.secret)\n")
+      outputs.append(r.all)
+    }
+    // A refused value is not echoed back either.
+    outputs.append(try cli.run(["set", "dev", "--stdin", "--replace"], stdin: "\"ck_quoted_x\"\n\"cs_dev_QUOTED_SECRET\"\n").all)
+    for out in outputs {
+      for (_, v) in values { #expect(!out.contains(v.secret), "secret leaked in: \(out)") }
+      #expect(!out.contains("cs_dev_QUOTED_SECRET"))
+      // A private key in its text form (the help text may name the prefix, never a key).
+      #expect(out.range(of: "kwsk1:[A-Za-z0-9+/]{20,}", options: .regularExpression) == nil)
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+
+/// Runs the built `keyward` binary, as a user or a deploy script would.
+struct CLI {
+  /// The binary: $KEYWARD_BIN, else next to the test bundle, else .build/debug.
+  static let binary: String = {
+    if let b = ProcessInfo.processInfo.environment["KEYWARD_BIN"] { return b }
+    var candidates = [String]()
+    if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+      var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+      // Inside an .xctest bundle on macOS the binary sits a few levels up.
+      for _ in 0..<4 {
+        candidates.append(dir.appendingPathComponent("keyward").path)
+        dir = dir.deletingLastPathComponent()
+      }
+    }
+    for b in Bundle.allBundles {
+      candidates.append(b.bundleURL.deletingLastPathComponent().appendingPathComponent("keyward").path)
+    }
+    candidates.append(packageRoot + "/.build/debug/keyward")
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
+  }()
+
+  static let packageRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().path
+
+  struct Result {
+    var status: Int32
+    var signaled: Bool
+    var stdout: String
+    var stderr: String
+    var all: String { stdout + stderr }
+  }
+
+  let root: String
+  var environment: [String: String]
+
+  /// A fresh folder with its own key store; the workspace is `root/Environments`.
+  init() throws {
+    var template = Array((NSTemporaryDirectory() + "keyward-cli-XXXXXX").utf8CString)
+    guard let p = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
+    root = String(cString: p)
+    var env = ProcessInfo.processInfo.environment
+    for k in env.keys where k.hasPrefix("KEYWARD_") { env.removeValue(forKey: k) }
+    env["KEYWARD_KEYS_DIR"] = root + "/keys"
+    env["NO_COLOR"] = "1"
+    env["HOME"] = root + "/home"  // never the real $HOME
+    environment = env
+  }
+
+  var workspace: String { root + "/Environments" }
+
+  /// Every output captured by this harness, to search for leaked secrets.
+  nonisolated(unsafe) static var transcript = [String]()
+  static let transcriptLock = NSLock()
+
+  @discardableResult
+  func run(_ args: [String], stdin: String? = nil, env extra: [String: String] = [:]) throws -> Result {
+    let p = try start(args, stdin: stdin, env: extra)
+    return try p.finish()
+  }
+
+  func start(_ args: [String], stdin: String? = nil, env extra: [String: String] = [:]) throws -> Running {
+    let id = UUID().uuidString
+    let outPath = "\(root)/.out-\(id)"
+    let errPath = "\(root)/.err-\(id)"
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: CLI.binary)
+    p.arguments = args
+    p.currentDirectoryURL = URL(fileURLWithPath: root)
+    p.environment = environment.merging(extra) { $1 }
+    p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+    p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    let input = Pipe()
+    p.standardInput = input
+    try p.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    return Running(process: p, outPath: outPath, errPath: errPath)
+  }
+
+  struct Running {
+    let process: Process
+    let outPath: String
+    let errPath: String
+
+    func finish() throws -> Result {
+      process.waitUntilExit()
+      let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+      let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+      try? FileManager.default.removeItem(atPath: outPath)
+      try? FileManager.default.removeItem(atPath: errPath)
+      CLI.transcriptLock.lock()
+      CLI.transcript.append(out + err)
+      CLI.transcriptLock.unlock()
+      return Result(
+        status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal, stdout: out,
+        stderr: err)
+    }
+  }
+
+  /// init dev,staging,prod and store one set per environment; returns the values stored.
+  @discardableResult
+  func seeded() throws -> [String: (key: String, secret: String)] {
+    try expect(0, ["init", "--envs", "dev,staging,prod"])
+    var values = [String: (key: String, secret: String)]()
+    for env in ["dev", "staging", "prod"] {
+      let v = (key: "ck_\(env)_\(UUID().uuidString.prefix(8))", secret: "cs_\(env)_SECRET_\(UUID().uuidString)")
+      try expect(0, ["set", env, "--stdin"], stdin: "\(v.key)\n\(v.secret)\n")
+      values[env] = v
+    }
+    return values
+  }
+
+  @discardableResult
+  func expect(
+    _ status: Int32, _ args: [String], stdin: String? = nil, env: [String: String] = [:],
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) throws -> Result {
+    let r = try run(args, stdin: stdin, env: env)
+    #expect(
+      r.status == status, "keyward \(args.joined(separator: " ")) → \(r.status)\n\(r.all)",
+      sourceLocation: sourceLocation)
+    return r
+  }
+
+  func json(_ r: Result) throws -> [String: Any] {
+    let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8))
+    return try #require(obj as? [String: Any], "not a JSON object: \(r.stdout)")
+  }
+
+  func keyPath(_ env: String) throws -> String {
+    let dir = root + "/keys"
+    let ws = try #require(try FileManager.default.contentsOfDirectory(atPath: dir).first)
+    return "\(dir)/\(ws)/\(env).key"
+  }
+}
