@@ -11,11 +11,15 @@ struct CLITests {
     #expect(report["schema_version"] as? Int == 1)
     let envs = try #require(report["environments"] as? [[String: Any]])
     #expect(envs.map { $0["name"] as? String } == ["dev", "prod"])
-    #expect(envs.map { $0["ci_variable"] as? String } == ["KEYWARD_PRIVATE_KEY_DEV", "KEYWARD_PRIVATE_KEY_PROD"])
+    #expect(
+      envs.map { $0["ci_variable"] as? String } == ["KEYWARD_PRIVATE_KEY_DEV", "KEYWARD_PRIVATE_KEY_PROD"])
 
-    try cli.expect(0, ["set", "prod", "--stdin"], stdin: #"{"app_key": "ck_live_0123456789", "app_secret": "cs_live_SECRET_1"}"#)
+    try cli.expect(
+      0, ["set", "prod", "--stdin"],
+      stdin: #"{"app_key": "ck_live_0123456789", "app_secret": "cs_live_SECRET_1"}"#)
     let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
-    let prod = try #require((list["environments"] as? [[String: Any]])?.first { $0["name"] as? String == "prod" })
+    let prod = try #require(
+      (list["environments"] as? [[String: Any]])?.first { $0["name"] as? String == "prod" })
     let sets = try #require(prod["sets"] as? [[String: Any]])
     #expect(sets.count == 1 && sets[0]["state"] as? String == "active")
     #expect(!list.description.contains("cs_live_SECRET_1"))
@@ -42,7 +46,10 @@ struct CLITests {
     try "export CAPTCHALA_APP_KEY='ck_live_1'\nCAPTCHALA_APP_SECRET=\"cs_live_1\"\n".write(
       toFile: cli.root + "/prod.env", atomically: true, encoding: .utf8)
     try cli.expect(0, ["set", "prod", "--from-file", "prod.env"])
-    for (env, key, secret) in [("dev", "ck_dev_1", "cs_dev_1"), ("staging", "ck_stg_1", "cs_stg_1"), ("prod", "ck_live_1", "cs_live_1")] {
+    for (env, key, secret) in [
+      ("dev", "ck_dev_1", "cs_dev_1"), ("staging", "ck_stg_1", "cs_stg_1"),
+      ("prod", "ck_live_1", "cs_live_1"),
+    ] {
       let shown = try cli.json(try cli.expect(0, ["show", env, "--reveal", "--format", "json"]))
       #expect(shown["app_key"] as? String == key)
       #expect(shown["app_secret"] as? String == secret)
@@ -94,7 +101,8 @@ struct CLITests {
     let cli = try CLI()
     try cli.seeded()
     let file = cli.workspace + "/prod.json"
-    var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as! [String: Any]
+    var json =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as! [String: Any]
     var sets = json["sets"] as! [[String: Any]]
     let id = sets[0]["id"] as! String
     sets[0]["app_key"] = sets[0]["app_secret"]
@@ -110,11 +118,13 @@ struct CLITests {
     let cli = try CLI()
     let values = try cli.seeded()
     let keyText = try String(contentsOfFile: cli.keyPath("prod"), encoding: .utf8)
-    let kwsk = String(try #require(keyText.split(separator: "\n").first { $0.hasPrefix("secret-key: ") }).dropFirst(12))
+    let kwsk = String(
+      try #require(keyText.split(separator: "\n").first { $0.hasPrefix("secret-key: ") }).dropFirst(12))
     try FileManager.default.removeItem(atPath: cli.root + "/keys")
     try cli.expect(4, ["show", "prod"])
     let r = try cli.json(
-      try cli.expect(0, ["show", "prod", "--reveal", "--format", "json"], env: ["KEYWARD_PRIVATE_KEY_PROD": kwsk]))
+      try cli.expect(
+        0, ["show", "prod", "--reveal", "--format", "json"], env: ["KEYWARD_PRIVATE_KEY_PROD": kwsk]))
     #expect(r["app_secret"] as? String == values["prod"]!.secret)
     #expect(r["key_source"] as? String == "$KEYWARD_PRIVATE_KEY_PROD")
   }
@@ -128,7 +138,8 @@ struct CLITests {
     #expect(!(try String(contentsOfFile: cli.keyPath("prod"), encoding: .utf8)).contains("kwsk1:"))
     try cli.expect(0, ["set", "prod", "--stdin"], stdin: "ck_live_1\ncs_live_1\n")
     try cli.expect(0, ["show", "prod", "--passphrase-file", "pass"])
-    #expect(try cli.expect(4, ["show", "prod", "--passphrase-file", "wrong"]).stderr.contains("wrong passphrase"))
+    #expect(
+      try cli.expect(4, ["show", "prod", "--passphrase-file", "wrong"]).stderr.contains("wrong passphrase"))
     #expect(try cli.expect(4, ["show", "prod"]).stderr.contains("--passphrase-file"))
   }
 
@@ -159,7 +170,8 @@ struct CLITests {
     try cli.expect(0, ["init", "--envs", "prod"])
     try cli.expect(0, ["set", "prod", "--stdin"], stdin: "ck_live_old\ncs_live_old\n")
     let killed = try cli.run(
-      ["set", "prod", "--stdin", "--replace"], stdin: "ck_live_new\ncs_live_new\n", env: ["KEYWARD_CRASHPOINT": point])
+      ["set", "prod", "--stdin", "--replace"], stdin: "ck_live_new\ncs_live_new\n",
+      env: ["KEYWARD_CRASHPOINT": point])
     #expect(killed.signaled && killed.status == SIGKILL)
     let shown = try cli.json(try cli.expect(0, ["show", "prod", "--reveal", "--format", "json"]))
     let key = shown["app_key"] as? String
@@ -167,7 +179,9 @@ struct CLITests {
     #expect(shown["app_secret"] as? String == (key == "ck_live_new" ? "cs_live_new" : "cs_live_old"))
     // The next write cleans up any temporary file the killed process left behind.
     try cli.expect(0, ["set", "prod", "--stdin", "--replace"], stdin: "ck_live_3rd\ncs_live_3rd\n")
-    let leftovers = try FileManager.default.contentsOfDirectory(atPath: cli.workspace).filter { $0.contains(".tmp-") }
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: cli.workspace).filter {
+      $0.contains(".tmp-")
+    }
     #expect(leftovers.isEmpty)
   }
 
@@ -178,7 +192,8 @@ struct CLITests {
     try cli.expect(0, ["set", "prod", "--stdin"], stdin: "ck_live_0\ncs_live_0\n")
     var rng = SystemRandomNumberGenerator()
     for i in 1...25 {
-      let running = try cli.start(["set", "prod", "--stdin", "--replace"], stdin: "ck_live_\(i)\ncs_live_\(i)\n")
+      let running = try cli.start(
+        ["set", "prod", "--stdin", "--replace"], stdin: "ck_live_\(i)\ncs_live_\(i)\n")
       usleep(UInt32.random(in: 0...15_000, using: &rng))
       kill(running.process.processIdentifier, SIGKILL)
       _ = try running.finish()
@@ -232,7 +247,10 @@ struct LeakTests {
       outputs.append(r.all)
     }
     // A refused value is not echoed back either.
-    outputs.append(try cli.run(["set", "dev", "--stdin", "--replace"], stdin: "\"ck_quoted_x\"\n\"cs_dev_QUOTED_SECRET\"\n").all)
+    outputs.append(
+      try cli.run(
+        ["set", "dev", "--stdin", "--replace"], stdin: "\"ck_quoted_x\"\n\"cs_dev_QUOTED_SECRET\"\n"
+      ).all)
     for out in outputs {
       for (_, v) in values { #expect(!out.contains(v.secret), "secret leaked in: \(out)") }
       #expect(!out.contains("cs_dev_QUOTED_SECRET"))

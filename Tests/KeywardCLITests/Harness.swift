@@ -97,7 +97,8 @@ struct CLI {
       CLI.transcript.append(out + err)
       CLI.transcriptLock.unlock()
       return Result(
-        status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal, stdout: out,
+        status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+        stdout: out,
         stderr: err)
     }
   }
@@ -108,7 +109,9 @@ struct CLI {
     try expect(0, ["init", "--envs", "dev,staging,prod"])
     var values = [String: (key: String, secret: String)]()
     for env in ["dev", "staging", "prod"] {
-      let v = (key: "ck_\(env)_\(UUID().uuidString.prefix(8))", secret: "cs_\(env)_SECRET_\(UUID().uuidString)")
+      let v = (
+        key: "ck_\(env)_\(UUID().uuidString.prefix(8))", secret: "cs_\(env)_SECRET_\(UUID().uuidString)"
+      )
       try expect(0, ["set", env, "--stdin"], stdin: "\(v.key)\n\(v.secret)\n")
       values[env] = v
     }

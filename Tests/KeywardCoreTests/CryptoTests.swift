@@ -121,7 +121,9 @@ struct FingerprintTests {
     let back = try PrivateKey.parse(text, source: "test")
     #expect(back.publicKey == k.publicKey)
     for junk in ["", "kwsk1:", "kwsk1:AAAA", "kwsk2:" + String(text.testString.dropFirst(6)), "hello"] {
-      #expect(throws: KeywardError.self) { try PrivateKey.parse(SecureBytes(unsafeString: junk), source: "t") }
+      #expect(throws: KeywardError.self) {
+        try PrivateKey.parse(SecureBytes(unsafeString: junk), source: "t")
+      }
     }
   }
 
@@ -162,7 +164,8 @@ struct PassphraseTests {
   func wrap() throws {
     let k = try PrivateKey.generate()
     let p = PassphraseParameters(opslimit: 1, memlimit: 8192 * 1024, salt: Array(repeating: 7, count: 16))
-    let wrapped = try PassphraseWrap.wrap(k, passphrase: SecureBytes(unsafeString: "correct horse"), parameters: p)
+    let wrapped = try PassphraseWrap.wrap(
+      k, passphrase: SecureBytes(unsafeString: "correct horse"), parameters: p)
     let back = try PassphraseWrap.unwrap(
       wrapped, passphrase: SecureBytes(unsafeString: "correct horse"), parameters: p, publicKey: k.publicKey,
       source: "f")
@@ -188,7 +191,8 @@ struct PassphraseTests {
     let ask: (String) throws(KeywardError) -> SecureBytes = { _ in SecureBytes(unsafeString: "pw-12345") }
     #expect(try KeyFile.parse(plain, source: "p", passphrase: ask).publicKey == k.publicKey)
     let protected = try KeyFile.render(
-      k, environment: "prod", workspaceID: "0123456789abcdef", passphrase: SecureBytes(unsafeString: "pw-12345"))
+      k, environment: "prod", workspaceID: "0123456789abcdef",
+      passphrase: SecureBytes(unsafeString: "pw-12345"))
     #expect(!protected.testString.contains("kwsk1:"))
     #expect(protected.testString.contains("kdf: argon2id13"))
     #expect(try KeyFile.parse(protected, source: "p", passphrase: ask).publicKey == k.publicKey)

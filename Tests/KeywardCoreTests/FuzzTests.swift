@@ -38,7 +38,9 @@ struct FuzzTests {
   @Test("stdin JSON and two-line input")
   func stdinParser() {
     var rng = Rng(state: 1)
-    let seeds = [#"{"app_key":"ck_1","app_secret":"c\u00e9\n"}"#, "ck\ncs\n", "{}", "{\"a\":\"\\ud83d\\ude00\"}"]
+    let seeds = [
+      #"{"app_key":"ck_1","app_secret":"c\u00e9\n"}"#, "ck\ncs\n", "{}", "{\"a\":\"\\ud83d\\ude00\"}",
+    ]
     for _ in 0..<5000 {
       let input = SecureBytes(randomInput(&rng, seeds: seeds))
       do { _ = try SecretInputReader.fromStdin(input) } catch {}

@@ -83,7 +83,8 @@ struct InputTests {
         source: "t", raw: true)
     }
     expectError(.input, ["limit is 4096"]) {
-      try ValueCheck.validate(SecureBytes(Array(repeating: 0x61, count: 4097)), .appKey, source: "t", raw: true)
+      try ValueCheck.validate(
+        SecureBytes(Array(repeating: 0x61, count: 4097)), .appKey, source: "t", raw: true)
     }
   }
 
@@ -116,7 +117,9 @@ struct InputTests {
       ("A=\"x\" y\n", "f.env:1", "unexpected text after the value"),
     ])
   func envFileErrors(text: String, place: String, message: String) {
-    expectError(.input, [place, message]) { _ = try EnvFile.parse(SecureBytes(unsafeString: text), source: "f.env") }
+    expectError(.input, [place, message]) {
+      _ = try EnvFile.parse(SecureBytes(unsafeString: text), source: "f.env")
+    }
   }
 
   @Test("--from-file finds the configured names and says which is missing")

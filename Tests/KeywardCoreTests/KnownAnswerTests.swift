@@ -13,7 +13,8 @@ struct KnownAnswerTests {
     let want = env == "prod" ? expected.prod : expected.dev
     let workspace = try Workspace.open(ws)
     let source = KeySource(keyFile: "\(keys)/\(env).TEST-ONLY.key", environment: [:])
-    let opened = try OpenOperation.run(workspace: workspace, environment: env, selector: .active, keys: source)
+    let opened = try OpenOperation.run(
+      workspace: workspace, environment: env, selector: .active, keys: source)
     #expect(opened.set.id == want.set_id)
     #expect(opened.appKey.testString == want.app_key)
     #expect(opened.appSecret.testString == want.app_secret)
@@ -28,9 +29,12 @@ struct KnownAnswerTests {
     let (ws, _) = try knownAnswerWorkspace()
     let expected = try expectedValues(ws)
     let f = try Workspace.open(ws).fingerprinter
-    #expect(f.fingerprint(SecureBytes(unsafeString: expected.prod.app_key)) == expected.prod.fingerprints["app_key"])
     #expect(
-      f.fingerprint(SecureBytes(unsafeString: expected.prod.app_secret)) == expected.prod.fingerprints["app_secret"])
+      f.fingerprint(SecureBytes(unsafeString: expected.prod.app_key)) == expected.prod.fingerprints["app_key"]
+    )
+    #expect(
+      f.fingerprint(SecureBytes(unsafeString: expected.prod.app_secret))
+        == expected.prod.fingerprints["app_secret"])
   }
 
   /// PyNaCl is installed by .ci/run; in CI the test always runs (and fails if it is missing).

@@ -103,7 +103,8 @@ struct StoreTests {
     let s = try ScratchWorkspace()
     try s.set("prod", "ck_live_1234567890", "cs_live_abcdefghij")
     let file = "\(s.path)/prod.json"
-    var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as! [String: Any]
+    var json =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as! [String: Any]
     var sets = json["sets"] as! [[String: Any]]
     sets[0]["app_key"] = 42
     json["sets"] = sets
@@ -158,7 +159,9 @@ struct StoreTests {
     try s.set("prod", "ck_live_1234567890", "cs_live_abcdefghij")
     let staging = try s.workspace.loadEnvironment("staging")
     try s.edit("prod") { $0.sets[0].appSecret = staging.sets[0].appSecret }
-    expectError(.integrity, ["sets[0].app_secret", "sealed to key \(staging.recipient.keyID)", "another environment"]) {
+    expectError(
+      .integrity, ["sets[0].app_secret", "sealed to key \(staging.recipient.keyID)", "another environment"]
+    ) {
       _ = try ListOperation.run(workspace: s.workspace)
     }
   }
@@ -168,7 +171,9 @@ struct StoreTests {
     let s = try ScratchWorkspace()
     try s.set("prod", "ck_live_1234567890", "cs_live_abcdefghij")
     try s.edit("prod") { $0.sets[0].appSecret = "cs_live_abcdefghij" }
-    expectError(.integrity, ["sets[0].app_secret", "not encrypted"]) { _ = try s.workspace.loadEnvironment("prod") }
+    expectError(.integrity, ["sets[0].app_secret", "not encrypted"]) {
+      _ = try s.workspace.loadEnvironment("prod")
+    }
   }
 
   @Test("an edited fingerprint or key id is detected")
@@ -178,7 +183,9 @@ struct StoreTests {
     try s.edit("prod") { $0.sets[0].fingerprints.appKey = "0000000000000000" }
     expectError(.integrity, ["stored fingerprint 0000000000000000 does not match"]) { _ = try s.open("prod") }
     try s.edit("prod") { $0.recipient.keyID = "0000000000000000" }
-    expectError(.integrity, ["key_id 0000000000000000 does not match"]) { _ = try s.workspace.loadEnvironment("prod") }
+    expectError(.integrity, ["key_id 0000000000000000 does not match"]) {
+      _ = try s.workspace.loadEnvironment("prod")
+    }
   }
 
   @Test("a file renamed to another environment is refused")
@@ -186,7 +193,9 @@ struct StoreTests {
     let s = try ScratchWorkspace()
     try FileManager.default.removeItem(atPath: "\(s.path)/prod.json")
     try FileManager.default.copyItem(atPath: "\(s.path)/staging.json", toPath: "\(s.path)/prod.json")
-    expectError(.integrity, ["belongs to environment \"staging\""]) { _ = try s.workspace.loadEnvironment("prod") }
+    expectError(.integrity, ["belongs to environment \"staging\""]) {
+      _ = try s.workspace.loadEnvironment("prod")
+    }
   }
 
   @Test("an unknown environment and a missing file are input errors with a way out")
@@ -211,18 +220,23 @@ struct StoreTests {
     let ws = try s.workspace
     let viaEnv = try OpenOperation.run(
       workspace: ws, environment: "prod", selector: .active,
-      keys: KeySource(environment: ["KEYWARD_PRIVATE_KEY_PROD": String(kwsk), "KEYWARD_KEYS_DIR": "/nonexistent"]))
+      keys: KeySource(environment: [
+        "KEYWARD_PRIVATE_KEY_PROD": String(kwsk), "KEYWARD_KEYS_DIR": "/nonexistent",
+      ]))
     #expect(viaEnv.keyOrigin == "$KEYWARD_PRIVATE_KEY_PROD")
     // --key-file wins over the variable.
     let devKey = try s.keyPath("dev")
-    expectError(.integrity, ["wrong private key for environment \"prod\"", "expected key", "from --key-file"]) {
+    expectError(
+      .integrity, ["wrong private key for environment \"prod\"", "expected key", "from --key-file"]
+    ) {
       _ = try OpenOperation.run(
         workspace: ws, environment: "prod", selector: .active,
         keys: KeySource(keyFile: devKey, environment: ["KEYWARD_PRIVATE_KEY_PROD": String(kwsk)]))
     }
     expectError(.integrity, ["no private key for environment \"prod\"", "KEYWARD_PRIVATE_KEY_PROD"]) {
       _ = try OpenOperation.run(
-        workspace: ws, environment: "prod", selector: .active, keys: KeySource(environment: ["KEYWARD_KEYS_DIR": "/nonexistent"]))
+        workspace: ws, environment: "prod", selector: .active,
+        keys: KeySource(environment: ["KEYWARD_KEYS_DIR": "/nonexistent"]))
     }
   }
 
@@ -256,7 +270,8 @@ struct StoreTests {
         keys: KeySource(passphraseFile: "\(dir)/bad", environment: s.environment))
     }
     expectError(.integrity, ["passphrase", "--passphrase-file"]) {
-      _ = try OpenOperation.run(workspace: ws, environment: "prod", selector: .active, keys: KeySource(environment: s.environment))
+      _ = try OpenOperation.run(
+        workspace: ws, environment: "prod", selector: .active, keys: KeySource(environment: s.environment))
     }
   }
 

@@ -13,7 +13,8 @@ func temporaryDirectory(_ tag: String = "t") throws -> String {
 /// The committed known-answer workspace, copied to a temporary folder with key files made 0600
 /// (git does not keep file modes).
 func knownAnswerWorkspace() throws -> (workspace: String, keys: String) {
-  let src = try #require(Bundle.module.url(forResource: "kat-v1", withExtension: nil, subdirectory: "Fixtures"))
+  let src = try #require(
+    Bundle.module.url(forResource: "kat-v1", withExtension: nil, subdirectory: "Fixtures"))
   let dir = try temporaryDirectory("kat")
   let dst = "\(dir)/Environments"
   try FileManager.default.copyItem(atPath: src.path, toPath: dst)
@@ -57,7 +58,9 @@ struct ScratchWorkspace {
     keysDir = "\(root)/keys"
     environment = ["KEYWARD_KEYS_DIR": keysDir]
     _ = try InitOperation.run(
-      .init(path: path, environments: envs, provider: .captchala, passphrase: passphrase, environment: environment))
+      .init(
+        path: path, environments: envs, provider: .captchala, passphrase: passphrase, environment: environment
+      ))
   }
 
   var workspace: Workspace { get throws { try Workspace.open(path) } }
@@ -67,7 +70,8 @@ struct ScratchWorkspace {
   }
 
   @discardableResult
-  func set(_ env: String, _ key: String, _ secret: String, state: SetState = .active, replace: Bool = false) throws
+  func set(_ env: String, _ key: String, _ secret: String, state: SetState = .active, replace: Bool = false)
+    throws
     -> SetOperation.Report
   {
     try SetOperation.run(

@@ -84,11 +84,13 @@ public final class PrivateKey {
     }
     guard hasPrefix else {
       throw KeywardError(
-        .integrity, "\(source) does not hold a keyward private key (expected text starting with \(textPrefix))")
+        .integrity,
+        "\(source) does not hold a keyward private key (expected text starting with \(textPrefix))")
     }
     let body = trimmed.slice(prefix.count..<trimmed.count)
     guard let raw = SecureBase64.decode(body), raw.count == 32 else {
-      throw KeywardError(.integrity, "\(source): the private key after \(textPrefix) is not 32 bytes of base64")
+      throw KeywardError(
+        .integrity, "\(source): the private key after \(textPrefix) is not 32 bytes of base64")
     }
     return try PrivateKey(secret: raw)
   }

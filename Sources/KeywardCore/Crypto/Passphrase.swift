@@ -22,7 +22,9 @@ public struct PassphraseParameters: Sendable, Equatable {
 /// `"keyward private key v1" || public_key`, so a wrapped key cannot be paired with another
 /// public key unnoticed.
 public enum PassphraseWrap {
-  static func deriveKey(_ passphrase: SecureBytes, _ p: PassphraseParameters) throws(KeywardError) -> SecureBytes {
+  static func deriveKey(_ passphrase: SecureBytes, _ p: PassphraseParameters) throws(KeywardError)
+    -> SecureBytes
+  {
     try Sodium.ready()
     guard p.salt.count == Int(crypto_pwhash_saltbytes()) else {
       throw KeywardError(.integrity, "the key file's Argon2id salt has the wrong length")
@@ -59,7 +61,8 @@ public enum PassphraseWrap {
       k.withUnsafeBytes { kb in
         out.withUnsafeMutableBufferPointer { o in
           crypto_aead_xchacha20poly1305_ietf_encrypt(
-            o.baseAddress! + 24, &clen, m.bindMemory(to: UInt8.self).baseAddress, 32, ad, UInt64(ad.count), nil,
+            o.baseAddress! + 24, &clen, m.bindMemory(to: UInt8.self).baseAddress, 32, ad, UInt64(ad.count),
+            nil,
             nonce, kb.bindMemory(to: UInt8.self).baseAddress!)
         }
       }
@@ -84,7 +87,8 @@ public enum PassphraseWrap {
       k.withUnsafeBytes { kb in
         sk.withUnsafeMutableBytes { m in
           crypto_aead_xchacha20poly1305_ietf_decrypt(
-            m.bindMemory(to: UInt8.self).baseAddress, &mlen, nil, c.baseAddress! + 24, 48, ad, UInt64(ad.count),
+            m.bindMemory(to: UInt8.self).baseAddress, &mlen, nil, c.baseAddress! + 24, 48, ad,
+            UInt64(ad.count),
             c.baseAddress!, kb.bindMemory(to: UInt8.self).baseAddress!)
         }
       }

@@ -57,7 +57,8 @@ public enum Sealed {
     try Sodium.ready()
     let ephemeral = try PrivateKey.generate()
     let nonce = Sodium.randomBytes(nonceBytes)
-    let key = try deriveKey(secret: ephemeral, peer: recipient, epk: ephemeral.publicKey, recipient: recipient)
+    let key = try deriveKey(
+      secret: ephemeral, peer: recipient, epk: ephemeral.publicKey, recipient: recipient)
     let ad = place.associatedData
     var out = recipient.fingerprintBytes + ephemeral.publicKey.bytes + nonce
     let headerCount = out.count
@@ -116,8 +117,9 @@ public enum Sealed {
   }
 
   /// Opens a value sealed for `place` with the environment's private key.
-  public static func open(_ text: String, with key: PrivateKey, at place: Place) -> Result<SecureBytes, OpenFailure>
-  {
+  public static func open(_ text: String, with key: PrivateKey, at place: Place) -> Result<
+    SecureBytes, OpenFailure
+  > {
     let raw: [UInt8]
     switch decodeEnvelope(text) {
     case .success(let r): raw = r
@@ -140,7 +142,8 @@ public enum Sealed {
       k.withUnsafeBytes { kb in
         out.withUnsafeMutableBytes { m in
           crypto_aead_xchacha20poly1305_ietf_decrypt(
-            m.bindMemory(to: UInt8.self).baseAddress, &mlen, nil, c.baseAddress! + headerBytes, UInt64(clen), ad,
+            m.bindMemory(to: UInt8.self).baseAddress, &mlen, nil, c.baseAddress! + headerBytes, UInt64(clen),
+            ad,
             UInt64(ad.count), nonce, kb.bindMemory(to: UInt8.self).baseAddress!)
         }
       }

@@ -110,8 +110,7 @@ public final class SecureBytes {
   }
 
   /// Write access to the first `count` bytes (after `resize`), for C functions that fill a buffer.
-  public func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R
-  {
+  public func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
     try body(UnsafeMutableRawBufferPointer(start: storage, count: count))
   }
 

@@ -42,7 +42,8 @@ public struct KeySource {
     let name = envFile.environment
     let expected = try PublicKey(base64: envFile.recipient.publicKey)
     let variable = Names.privateKeyVariable(name)
-    let storePath = KeySource.storePath(workspaceID: workspace.config.workspaceID, environment: name, env: environment)
+    let storePath = KeySource.storePath(
+      workspaceID: workspace.config.workspaceID, environment: name, env: environment)
     let key: PrivateKey
     let origin: String
     if let keyFile {
@@ -66,7 +67,8 @@ public struct KeySource {
     guard key.publicKey == expected else {
       throw KeywardError(
         .integrity,
-        "wrong private key for environment \"\(name)\": expected key \(expected.fingerprint), found \(key.publicKey.fingerprint) (from \(origin))")
+        "wrong private key for environment \"\(name)\": expected key \(expected.fingerprint), found \(key.publicKey.fingerprint) (from \(origin))"
+      )
     }
     return (key, origin)
   }
@@ -87,7 +89,8 @@ public struct KeySource {
   func passphrase(_ prompt: String) throws(KeywardError) -> SecureBytes {
     if let fromFile = try passphraseFromFile() { return fromFile }
     guard let askPassphrase else {
-      throw KeywardError(.integrity, "\(prompt), and there is no terminal to ask on", hint: "pass --passphrase-file FILE")
+      throw KeywardError(
+        .integrity, "\(prompt), and there is no terminal to ask on", hint: "pass --passphrase-file FILE")
     }
     return try askPassphrase(prompt)
   }
@@ -150,14 +153,17 @@ public enum KeyFile {
     }
   }
 
-  public static func load(path: String, passphrase: (String) throws(KeywardError) -> SecureBytes) throws(KeywardError)
+  public static func load(path: String, passphrase: (String) throws(KeywardError) -> SecureBytes)
+    throws(KeywardError)
     -> PrivateKey
   {
     let raw = try FileSystem.readSecret(path: path, requirePrivate: true)
     return try parse(raw, source: path, passphrase: passphrase)
   }
 
-  static func parse(_ raw: SecureBytes, source: String, passphrase: (String) throws(KeywardError) -> SecureBytes)
+  static func parse(
+    _ raw: SecureBytes, source: String, passphrase: (String) throws(KeywardError) -> SecureBytes
+  )
     throws(KeywardError) -> PrivateKey
   {
     let prefix = Array(PrivateKey.textPrefix.utf8)
@@ -203,7 +209,8 @@ public enum KeyFile {
         let mem = fields["memlimit"].flatMap({ Int($0) }), let salt = fields["salt"].flatMap(Sodium.unbase64),
         let wrapped = Sodium.unbase64(wrappedText)
       else {
-        throw KeywardError(.integrity, "\(source): incomplete passphrase protection (kdf, opslimit, memlimit, salt)")
+        throw KeywardError(
+          .integrity, "\(source): incomplete passphrase protection (kdf, opslimit, memlimit, salt)")
       }
       let env = fields["environment"] ?? "?"
       let pass = try passphrase("the private key of \(env) is protected by a passphrase")

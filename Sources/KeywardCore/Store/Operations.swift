@@ -79,7 +79,9 @@ public enum InitOperation {
       config = try Workspace.open(req.path).config
       if config.provider != req.provider {
         throw KeywardError(
-          .usage, "the workspace at \(req.path) uses provider \(config.provider.rawValue), not \(req.provider.rawValue)")
+          .usage,
+          "the workspace at \(req.path) uses provider \(config.provider.rawValue), not \(req.provider.rawValue)"
+        )
       }
     }
     let now = Timestamp.now()
@@ -88,11 +90,13 @@ public enum InitOperation {
       let envPath = "\(req.path)/\(name).json"
       let ciVariable = Names.privateKeyVariable(name)
       if config.environments[name] != nil {
-        let existing = try JSONFiles.decode(EnvironmentFile.self, from: FileSystem.read(envPath), path: envPath)
+        let existing = try JSONFiles.decode(
+          EnvironmentFile.self, from: FileSystem.read(envPath), path: envPath)
         results.append(
           EnvironmentResult(
             name: name, status: "exists", production: config.environments[name]!.production,
-            keyID: existing.recipient.keyID, privateKeyPath: nil, passphraseProtected: false, ciVariable: ciVariable))
+            keyID: existing.recipient.keyID, privateKeyPath: nil, passphraseProtected: false,
+            ciVariable: ciVariable))
         continue
       }
       if FileSystem.exists(envPath) {
@@ -101,7 +105,8 @@ public enum InitOperation {
           hint: "move the file away, or add \"\(name)\" to the environments in \(configPath)")
       }
       let key = try PrivateKey.generate()
-      let keyPath = KeySource.storePath(workspaceID: config.workspaceID, environment: name, env: req.environment)
+      let keyPath = KeySource.storePath(
+        workspaceID: config.workspaceID, environment: name, env: req.environment)
       if FileSystem.exists(keyPath) {
         throw KeywardError(.input, "\(keyPath) already exists; refusing to overwrite a private key")
       }
@@ -123,7 +128,8 @@ public enum InitOperation {
           privateKeyPath: keyPath, passphraseProtected: req.passphrase != nil, ciVariable: ciVariable))
     }
     try FileSystem.writeAtomically(configPath, bytes: JSONFiles.encode(config))
-    return Report(workspace: req.path, workspaceCreated: created, provider: config.provider, environments: results)
+    return Report(
+      workspace: req.path, workspaceCreated: created, provider: config.provider, environments: results)
   }
 }
 
@@ -155,14 +161,17 @@ public enum SetOperation {
       appKey: workspace.fingerprinter.fingerprint(input.appKey),
       appSecret: workspace.fingerprinter.fingerprint(input.appSecret))
     if let same = env.sets.first(where: { $0.fingerprints == fp }) {
-      throw KeywardError(.input, "this pair is already stored in \(name) as set \(same.id) (\(same.state.rawValue))")
+      throw KeywardError(
+        .input, "this pair is already stored in \(name) as set \(same.id) (\(same.state.rawValue))")
     }
     var replaced: String?
     if state == .active, let current = env.active {
       guard replace else {
         throw KeywardError(
           .input, "\(name) already has an active set (\(current.id))",
-          hint: "for a zero-downtime change run `keyward rotate \(name)`; to overwrite it, `keyward set \(name) --replace`")
+          hint:
+            "for a zero-downtime change run `keyward rotate \(name)`; to overwrite it, `keyward set \(name) --replace`"
+        )
       }
       replaced = current.id
       env.sets.removeAll { $0.id == current.id }
@@ -180,7 +189,8 @@ public enum SetOperation {
       input.appSecret, to: recipient, at: Place(environment: name, setID: id, field: .appSecret))
     env.sets.append(
       KeySet(
-        id: id, state: state, created: Timestamp.now(), fingerprints: fp, appKey: appKey, appSecret: appSecret,
+        id: id, state: state, created: Timestamp.now(), fingerprints: fp, appKey: appKey,
+        appSecret: appSecret,
         retiringSince: nil, graceUntil: nil))
     try workspace.save(env)
     return Report(environment: name, setID: id, state: state, fingerprints: fp, replaced: replaced)
@@ -230,10 +240,13 @@ public enum ListOperation {
     var rows = [EnvironmentRow]()
     for env in try workspace.loadAll() {
       let order: [SetState: Int] = [.active: 0, .pending: 1, .retiring: 2]
-      let sets = env.sets.sorted { (order[$0.state]!, $0.created.seconds) < (order[$1.state]!, $1.created.seconds) }
+      let sets = env.sets.sorted {
+        (order[$0.state]!, $0.created.seconds) < (order[$1.state]!, $1.created.seconds)
+      }
       rows.append(
         EnvironmentRow(
-          name: env.environment, production: workspace.isProduction(env.environment), keyID: env.recipient.keyID,
+          name: env.environment, production: workspace.isProduction(env.environment),
+          keyID: env.recipient.keyID,
           keyCreated: env.recipient.created,
           sets: sets.map {
             SetRow(
@@ -241,7 +254,8 @@ public enum ListOperation {
               fingerprints: $0.fingerprints, graceUntil: $0.graceUntil)
           }))
     }
-    return Report(workspace: workspace.path, provider: workspace.config.provider, now: now, environments: rows)
+    return Report(
+      workspace: workspace.path, provider: workspace.config.provider, now: now, environments: rows)
   }
 }
 
@@ -268,7 +282,8 @@ public enum SetSelector: Sendable, Equatable {
         throw KeywardError(.input, "\(name) has no sets yet", hint: "keyward set \(name)")
       }
       throw KeywardError(
-        .input, "\(name) has no active set (it has: \(env.sets.map { "\($0.id) \($0.state.rawValue)" }.joined(separator: ", ")))",
+        .input,
+        "\(name) has no active set (it has: \(env.sets.map { "\($0.id) \($0.state.rawValue)" }.joined(separator: ", ")))",
         hint: "choose one with --set ID")
     case .pending:
       guard let p = env.sets.first(where: { $0.state == .pending }) else {
@@ -298,7 +313,9 @@ public struct OpenedSet {
 
 /// Decrypting sets.
 public enum OpenOperation {
-  public static func run(workspace: Workspace, environment name: String, selector: SetSelector, keys: KeySource)
+  public static func run(
+    workspace: Workspace, environment name: String, selector: SetSelector, keys: KeySource
+  )
     throws(KeywardError) -> OpenedSet
   {
     let env = try workspace.loadEnvironment(name)
@@ -341,7 +358,8 @@ public enum OpenOperation {
       }
       throw KeywardError(
         .integrity,
-        "\(file): \(place) failed authentication: the ciphertext was altered, or copied here from another environment or set")
+        "\(file): \(place) failed authentication: the ciphertext was altered, or copied here from another environment or set"
+      )
     case .failure(let f):
       throw EnvironmentValidator.envelopeError(f, at: "\(file): \(place)")
     }

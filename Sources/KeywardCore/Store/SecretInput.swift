@@ -19,13 +19,17 @@ public enum ValueCheck {
 
   /// Throws a clear error if `value` is empty, not UTF-8, or (unless `raw`) carries surrounding
   /// whitespace, quotes or control characters. Never quotes the value itself.
-  public static func validate(_ value: SecureBytes, _ field: Field, source: String, raw: Bool) throws(KeywardError) {
+  public static func validate(_ value: SecureBytes, _ field: Field, source: String, raw: Bool)
+    throws(KeywardError)
+  {
     let what = "\(field.label) from \(source)"
     guard value.count > 0 else { throw KeywardError(.input, "\(what) is empty") }
     guard value.count <= maxLength else {
       throw KeywardError(.input, "\(what) is \(value.count) bytes long; the limit is \(maxLength)")
     }
-    let utf8OK = value.withUnsafeBytes { String(validating: $0.bindMemory(to: UInt8.self), as: UTF8.self) != nil }
+    let utf8OK = value.withUnsafeBytes {
+      String(validating: $0.bindMemory(to: UInt8.self), as: UTF8.self) != nil
+    }
     guard utf8OK else { throw KeywardError(.input, "\(what) is not valid UTF-8") }
     if raw { return }
     let hint = "if this really is the value, store it exactly as given with --raw"
@@ -39,7 +43,8 @@ public enum ValueCheck {
     }
     if value.count >= 2 && first == last && (first == 0x22 || first == 0x27 || first == 0x60) {
       throw KeywardError(
-        .input, "\(what) is wrapped in quotes (\(Character(UnicodeScalar(first)))…\(Character(UnicodeScalar(first)))): "
+        .input,
+        "\(what) is wrapped in quotes (\(Character(UnicodeScalar(first)))…\(Character(UnicodeScalar(first)))): "
           + "were they copied from an env file?", hint: hint)
     }
     for i in 0..<value.count where value[i] < 0x20 || value[i] == 0x7f {
@@ -60,7 +65,9 @@ public enum ValueCheck {
 /// Readers for every way `set` accepts a pair. None takes a value from the command line.
 public enum SecretInputReader {
   /// Standard input: a JSON object `{"app_key": …, "app_secret": …}` or two lines (key, then secret).
-  public static func fromStdin(_ data: SecureBytes, source: String = "standard input") throws(KeywardError) -> SetInput {
+  public static func fromStdin(_ data: SecureBytes, source: String = "standard input") throws(KeywardError)
+    -> SetInput
+  {
     var i = 0
     while i < data.count && SecureText.isASCIIWhitespace(data[i]) { i += 1 }
     if i < data.count && data[i] == 0x7b {  // '{'
@@ -84,7 +91,8 @@ public enum SecretInputReader {
     guard lines.count == 2 else {
       throw KeywardError(
         .input,
-        "\(source): expected two lines (App Key, then App Secret) or a JSON object; found \(lines.count) line(s)")
+        "\(source): expected two lines (App Key, then App Secret) or a JSON object; found \(lines.count) line(s)"
+      )
     }
     return SetInput(appKey: lines[0], appSecret: lines[1])
   }
@@ -127,11 +135,15 @@ enum SecureJSONObject {
       guard let field = aliases.first(where: { $0.1.contains(name) })?.0 else {
         throw KeywardError(.input, "\(source): unknown field \"\(name)\" (expected app_key and app_secret)")
       }
-      guard found[field] == nil else { throw KeywardError(.input, "\(source): \(field.rawValue) is given twice") }
+      guard found[field] == nil else {
+        throw KeywardError(.input, "\(source): \(field.rawValue) is given twice")
+      }
       found[field] = value
     }
     guard let key = found[.appKey] else { throw KeywardError(.input, "\(source): missing \"app_key\"") }
-    guard let secret = found[.appSecret] else { throw KeywardError(.input, "\(source): missing \"app_secret\"") }
+    guard let secret = found[.appSecret] else {
+      throw KeywardError(.input, "\(source): missing \"app_secret\"")
+    }
     return SetInput(appKey: key, appSecret: secret)
   }
 

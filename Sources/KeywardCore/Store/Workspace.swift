@@ -26,15 +26,18 @@ public struct Workspace: Sendable {
     let configPath = "\(path)/\(configName)"
     guard FileSystem.exists(configPath) else {
       if FileSystem.isDirectory(path) {
-        throw KeywardError(.input, "\(path) is not a keyward workspace (no \(configName))", hint: "keyward init")
+        throw KeywardError(
+          .input, "\(path) is not a keyward workspace (no \(configName))", hint: "keyward init")
       }
       throw KeywardError(
         .input, "no keyward workspace at \(path)",
         hint: "run `keyward init` here, or pass --workspace DIR (or set KEYWARD_WORKSPACE)")
     }
-    let config = try JSONFiles.decode(WorkspaceConfig.self, from: FileSystem.read(configPath), path: configPath)
+    let config = try JSONFiles.decode(
+      WorkspaceConfig.self, from: FileSystem.read(configPath), path: configPath)
     guard config.format == WorkspaceConfig.formatName else {
-      throw KeywardError(.input, "\(configPath): not a keyward workspace config (format is \"\(config.format)\")")
+      throw KeywardError(
+        .input, "\(configPath): not a keyward workspace config (format is \"\(config.format)\")")
     }
     guard config.version == WorkspaceConfig.currentVersion else {
       throw unsupported(configPath, config.version, WorkspaceConfig.currentVersion)
@@ -43,12 +46,15 @@ public struct Workspace: Sendable {
       throw KeywardError(.input, "\(configPath): fingerprint_salt is not valid base64")
     }
     let fingerprinter: Fingerprinter
-    do { fingerprinter = try Fingerprinter(salt: salt) } catch { throw KeywardError(.input, "\(configPath): \(error.message)") }
+    do { fingerprinter = try Fingerprinter(salt: salt) } catch {
+      throw KeywardError(.input, "\(configPath): \(error.message)")
+    }
     guard Names.isWorkspaceID(config.workspaceID) else {
       throw KeywardError(.input, "\(configPath): workspace_id must be 16 lower-case hex digits")
     }
     for name in config.environmentNames where !Names.isEnvironment(name) {
-      throw KeywardError(.input, "\(configPath): \"\(name)\" is not a valid environment name (\(Names.environmentRule))")
+      throw KeywardError(
+        .input, "\(configPath): \"\(name)\" is not a valid environment name (\(Names.environmentRule))")
     }
     return Workspace(path: path, config: config, fingerprinter: fingerprinter)
   }
@@ -59,7 +65,8 @@ public struct Workspace: Sendable {
         .input, "\(path): format version \(found) is newer than this keyward understands (\(known))",
         hint: "upgrade keyward")
     }
-    return KeywardError(.input, "\(path): unknown format version \(found) (this keyward reads version \(known))")
+    return KeywardError(
+      .input, "\(path): unknown format version \(found) (this keyward reads version \(known))")
   }
 
   /// Throws unless `name` is an environment of this workspace.
@@ -124,7 +131,8 @@ enum EnvironmentValidator {
     guard env.environment == name else {
       throw KeywardError(
         .integrity,
-        "\(path) says it belongs to environment \"\(env.environment)\", not \"\(name)\": was it copied or renamed?")
+        "\(path) says it belongs to environment \"\(env.environment)\", not \"\(name)\": was it copied or renamed?"
+      )
     }
     let pk: PublicKey
     do { pk = try PublicKey(base64: env.recipient.publicKey) } catch {
@@ -133,14 +141,19 @@ enum EnvironmentValidator {
     guard pk.fingerprint == env.recipient.keyID else {
       throw KeywardError(
         .integrity,
-        "\(path): recipient.key_id \(env.recipient.keyID) does not match the public key (\(pk.fingerprint)): the file was edited")
+        "\(path): recipient.key_id \(env.recipient.keyID) does not match the public key (\(pk.fingerprint)): the file was edited"
+      )
     }
     var seen = Set<String>()
     var active = 0
     for (i, set) in env.sets.enumerated() {
       let at = "\(path): sets[\(i)]"
-      guard Names.isSetID(set.id) else { throw KeywardError(.input, "\(at).id \"\(set.id)\" is not a valid set id") }
-      guard seen.insert(set.id).inserted else { throw KeywardError(.integrity, "\(at): set id \(set.id) appears twice") }
+      guard Names.isSetID(set.id) else {
+        throw KeywardError(.input, "\(at).id \"\(set.id)\" is not a valid set id")
+      }
+      guard seen.insert(set.id).inserted else {
+        throw KeywardError(.integrity, "\(at): set id \(set.id) appears twice")
+      }
       if set.state == .active { active += 1 }
       for field in Field.allCases {
         let text = set.ciphertext(field)
@@ -155,7 +168,9 @@ enum EnvironmentValidator {
         }
       }
     }
-    guard active <= 1 else { throw KeywardError(.integrity, "\(path): \(active) sets are active; at most one may be") }
+    guard active <= 1 else {
+      throw KeywardError(.integrity, "\(path): \(active) sets are active; at most one may be")
+    }
   }
 
   static func envelopeError(_ failure: Sealed.OpenFailure, at place: String) -> KeywardError {
@@ -165,7 +180,8 @@ enum EnvironmentValidator {
         .integrity, "\(place) is not encrypted (no \(Sealed.prefix) prefix): a plaintext value in the store",
         hint: "remove the value and store it again with `keyward set`")
     case .unsupportedVersion(let v):
-      return KeywardError(.input, "\(place) uses value format \(v):, which this keyward cannot read", hint: "upgrade keyward")
+      return KeywardError(
+        .input, "\(place) uses value format \(v):, which this keyward cannot read", hint: "upgrade keyward")
     case .malformed:
       return KeywardError(.integrity, "\(place) is a damaged ciphertext (bad base64 or too short)")
     case .otherRecipient(let k):
@@ -178,7 +194,8 @@ enum EnvironmentValidator {
 
 /// Name rules.
 public enum Names {
-  public static let environmentRule = "1-32 characters: lower-case letters, digits, '-' and '_', starting with a letter or digit"
+  public static let environmentRule =
+    "1-32 characters: lower-case letters, digits, '-' and '_', starting with a letter or digit"
 
   public static func isEnvironment(_ s: String) -> Bool {
     let b = Array(s.utf8)

@@ -37,7 +37,9 @@ public enum FileSystem {
   }
 
   /// Reads a whole file (or descriptor) that holds secrets into guarded memory.
-  public static func readSecret(fd: Int32, source: String, limit: Int = 1 << 20) throws(KeywardError) -> SecureBytes {
+  public static func readSecret(fd: Int32, source: String, limit: Int = 1 << 20) throws(KeywardError)
+    -> SecureBytes
+  {
     let out = SecureBytes(capacity: 256)
     var chunk = SecureBytes(capacity: 4096)
     chunk.resize(to: 4096)
@@ -121,7 +123,8 @@ public enum FileSystem {
   public static func writeAtomically(
     _ path: String, mode: mode_t, forceMode: Bool = false, _ contents: (Int32) throws(KeywardError) -> Void
   ) throws(KeywardError) {
-    let dir = (path as NSString).deletingLastPathComponent.isEmpty
+    let dir =
+      (path as NSString).deletingLastPathComponent.isEmpty
       ? "." : (path as NSString).deletingLastPathComponent
     let name = (path as NSString).lastPathComponent
     let finalMode = forceMode ? mode : (self.mode(path) ?? mode)
@@ -151,7 +154,9 @@ public enum FileSystem {
   }
 
   /// Atomically writes non-secret bytes.
-  public static func writeAtomically(_ path: String, bytes: [UInt8], mode: mode_t = 0o644, forceMode: Bool = false)
+  public static func writeAtomically(
+    _ path: String, bytes: [UInt8], mode: mode_t = 0o644, forceMode: Bool = false
+  )
     throws(KeywardError)
   {
     try writeAtomically(path, mode: mode, forceMode: forceMode) { (fd: Int32) throws(KeywardError) in

@@ -2,7 +2,9 @@ import Foundation
 
 /// Reading and writing the workspace's JSON files with messages that name the file and the place.
 enum JSONFiles {
-  static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], path: String) throws(KeywardError) -> T {
+  static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], path: String) throws(KeywardError)
+    -> T
+  {
     if bytes.isEmpty { throw KeywardError(.input, "\(path): the file is empty") }
     do {
       return try JSONDecoder().decode(T.self, from: Data(bytes))

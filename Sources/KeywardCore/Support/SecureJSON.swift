@@ -38,7 +38,9 @@ public enum Mask {
     let ascii = value.withUnsafeBytes { $0.allSatisfy { $0 >= 0x20 && $0 < 0x7f } }
     if field == .appKey && ascii && value.count >= 12 {
       let head = value.slice(0..<4).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
-      let tail = value.slice((value.count - 2)..<value.count).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+      let tail = value.slice((value.count - 2)..<value.count).withUnsafeBytes {
+        String(decoding: $0, as: UTF8.self)
+      }
       return "\(head)…\(tail) (\(value.count) chars)"
     }
     return "•••••••• (\(value.count) bytes)"

@@ -24,7 +24,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
   /// Parses `YYYY-MM-DDTHH:MM:SSZ` exactly.
   public init?(iso: String) {
     let b = Array(iso.utf8)
-    guard b.count == 20, b[4] == 0x2d, b[7] == 0x2d, b[10] == 0x54, b[13] == 0x3a, b[16] == 0x3a, b[19] == 0x5a
+    guard b.count == 20, b[4] == 0x2d, b[7] == 0x2d, b[10] == 0x54, b[13] == 0x3a, b[16] == 0x3a,
+      b[19] == 0x5a
     else { return nil }
     func num(_ r: Range<Int>) -> Int? {
       var v = 0
@@ -35,7 +36,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
       return v
     }
     guard let y = num(0..<4), let mo = num(5..<7), let d = num(8..<10), let h = num(11..<13),
-      let mi = num(14..<16), let s = num(17..<19), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60,
+      let mi = num(14..<16), let s = num(17..<19), (1...12).contains(mo), (1...31).contains(d), h < 24,
+      mi < 60,
       s < 61
     else { return nil }
     var t = tm()

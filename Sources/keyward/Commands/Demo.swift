@@ -5,6 +5,7 @@ import KeywardCore
 extension Keyward {
   struct Demo: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
+      commandName: "demo",
       abstract: "The guided tour: every job end to end in a temporary workspace.",
       discussion: """
         Runs this keyward binary as a user would, in a temporary folder with its own key store, and \
@@ -85,7 +86,8 @@ struct DemoTour {
     let original = try String(contentsOfFile: prodPath, encoding: .utf8)
     var env = try JSONDecoder().decode(EnvironmentFile.self, from: Data(original.utf8))
     env.sets[0].appKey = env.sets[0].appSecret
-    try String(decoding: try prettyJSON(env), as: UTF8.self).write(toFile: prodPath, atomically: true, encoding: .utf8)
+    try String(decoding: try prettyJSON(env), as: UTF8.self).write(
+      toFile: prodPath, atomically: true, encoding: .utf8)
     runner.comment("(the demo copied prod's app_secret ciphertext over its app_key)")
     try runner.expect(4, ["show", "prod"])
     try original.write(toFile: prodPath, atomically: true, encoding: .utf8)
@@ -93,7 +95,9 @@ struct DemoTour {
     let devKey = try FileManager.default.contentsOfDirectory(atPath: "\(root)/keys").first.map {
       "\(root)/keys/\($0)/dev.key"
     }
-    try runner.expect(4, ["show", "prod", "--key-file", devKey ?? "missing"], display: "keyward show prod --key-file …/dev.key")
+    try runner.expect(
+      4, ["show", "prod", "--key-file", devKey ?? "missing"],
+      display: "keyward show prod --key-file …/dev.key")
 
     p.out("\n" + p.style("Every step behaved as documented.", .green) + "\n")
   }
@@ -153,14 +157,18 @@ struct DemoRunner {
     let data = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     let text = String(decoding: data, as: UTF8.self)
-    for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0) {
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(
+      text.hasSuffix("\n") ? 1 : 0)
+    {
       printer.out("     \(line)\n")
     }
     let status = process.terminationStatus
-    let mark = status == code ? printer.style("exit \(status)", .green) : printer.style("exit \(status)", .red)
+    let mark =
+      status == code ? printer.style("exit \(status)", .green) : printer.style("exit \(status)", .red)
     printer.out(printer.style("   → ", .dim) + mark + (status == code ? "" : " (expected \(code))") + "\n")
     guard status == code else {
-      throw KeywardError(.internal, "demo step `keyward \(args.joined(separator: " "))` exited \(status), expected \(code)")
+      throw KeywardError(
+        .internal, "demo step `keyward \(args.joined(separator: " "))` exited \(status), expected \(code)")
     }
   }
 }

@@ -4,6 +4,7 @@ import KeywardCore
 extension Keyward {
   struct Init: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
+      commandName: "init",
       abstract: "Create the workspace, with one recipient keypair per environment.",
       discussion: """
         Writes Environments/keyward.json and one <env>.json per environment holding its public key. \
@@ -28,15 +29,22 @@ extension Keyward {
     func run() throws {
       guard let provider = Provider(rawValue: provider) else {
         throw KeywardError(
-          .usage, "unknown provider \"\(self.provider)\" (one of: \(Provider.allCases.map(\.rawValue).joined(separator: ", ")))")
+          .usage,
+          "unknown provider \"\(self.provider)\" (one of: \(Provider.allCases.map(\.rawValue).joined(separator: ", ")))"
+        )
       }
-      let names = envs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+      let names = envs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+        !$0.isEmpty
+      }
       let report = try InitOperation.run(
-        .init(path: global.workspacePath, environments: names, provider: provider, passphrase: try readPassphrase()))
+        .init(
+          path: global.workspacePath, environments: names, provider: provider,
+          passphrase: try readPassphrase()))
       let p = Printer(global)
       if p.json { return p.document(report) }
       if p.quiet { return }
-      var t = report.workspaceCreated
+      var t =
+        report.workspaceCreated
         ? "Created workspace \(report.workspace) (provider \(report.provider.rawValue)).\n"
         : "Workspace \(report.workspace) (provider \(report.provider.rawValue)).\n"
       let width = report.environments.map(\.name.count).max() ?? 0
@@ -75,7 +83,9 @@ extension Keyward {
       let first = try Terminal.readHidden("New passphrase for the private keys: ")
       let second = try Terminal.readHidden("Again: ")
       guard first.constantTimeEquals(second) else { throw KeywardError(.input, "the two passphrases differ") }
-      guard first.count >= 8 else { throw KeywardError(.input, "the passphrase is shorter than 8 characters") }
+      guard first.count >= 8 else {
+        throw KeywardError(.input, "the passphrase is shorter than 8 characters")
+      }
       return first
     }
   }

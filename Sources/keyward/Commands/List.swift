@@ -4,6 +4,7 @@ import KeywardCore
 extension Keyward {
   struct List: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
+      commandName: "list",
       abstract: "Every environment and set: id, state, fingerprints, age. Needs no private key.")
 
     @OptionGroup var global: GlobalOptions
@@ -22,7 +23,8 @@ extension Keyward {
         for s in env.sets {
           let state = s.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
           let colored = p.style(state, s.state == .active ? .green : s.state == .pending ? .cyan : .yellow)
-          t += "  \(s.id)  \(colored)  created \(s.created.iso)  age \(ageText(from: s.created, to: report.now))"
+          t +=
+            "  \(s.id)  \(colored)  created \(s.created.iso)  age \(ageText(from: s.created, to: report.now))"
           t += "  key fp \(s.fingerprints.appKey)  secret fp \(s.fingerprints.appSecret)"
           if let g = s.graceUntil { t += "  grace until \(g.iso)" }
           t += "\n"

@@ -32,7 +32,9 @@ extension Keyward {
     @Flag(name: .long, help: "Replace the environment's active set.")
     var replace = false
 
-    @Flag(name: .long, help: "Store the values exactly as given, even with surrounding spaces, quotes or control characters.")
+    @Flag(
+      name: .long,
+      help: "Store the values exactly as given, even with surrounding spaces, quotes or control characters.")
     var raw = false
 
     func validate() throws {
@@ -52,14 +54,18 @@ extension Keyward {
       if p.quiet { return }
       var t = "Stored set \(p.style(report.setID, .bold)) in \(report.environment) (active)"
       if let old = report.replaced { t += ", replacing \(old)" }
-      t += ".\n  App Key fingerprint \(report.fingerprints.appKey)  App Secret fingerprint \(report.fingerprints.appSecret)\n"
+      t +=
+        ".\n  App Key fingerprint \(report.fingerprints.appKey)  App Secret fingerprint \(report.fingerprints.appSecret)\n"
       p.out(t)
     }
 
     func readInput(_ workspace: Workspace) throws -> (SetInput, String) {
       let names = workspace.config.export
       if stdin {
-        return (try SecretInputReader.fromStdin(FileSystem.readSecret(fd: 0, source: "standard input")), "standard input")
+        return (
+          try SecretInputReader.fromStdin(FileSystem.readSecret(fd: 0, source: "standard input")),
+          "standard input"
+        )
       }
       if fromEnv {
         return (

@@ -4,8 +4,10 @@ import KeywardCore
 extension Keyward {
   struct Show: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
+      commandName: "show",
       abstract: "Decrypt one set and show it, masked unless --reveal.",
-      discussion: "Needs the environment's private key: --key-file, $KEYWARD_PRIVATE_KEY_<ENV>, or the key store.")
+      discussion:
+        "Needs the environment's private key: --key-file, $KEYWARD_PRIVATE_KEY_<ENV>, or the key store.")
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var keys: KeyOptions
@@ -24,7 +26,8 @@ extension Keyward {
       let opened = try OpenOperation.run(
         workspace: workspace, environment: environment, selector: SetSelector(set), keys: keys.source())
       let p = Printer(global)
-      let out = p.json
+      let out =
+        p.json
         ? ShowRenderer.json(opened, reveal: reveal)
         : ShowRenderer.text(opened, reveal: reveal, style: { p.style($0, $1) })
       try out.write(to: 1)
@@ -63,7 +66,9 @@ enum ShowRenderer {
   static func text(_ o: OpenedSet, reveal: Bool, style: (String, Printer.Style) -> String) -> SecureBytes {
     let out = SecureBytes(capacity: 512)
     out.append(
-      literal: "\(style(o.environment, .bold)) · set \(o.set.id) · \(o.set.state.rawValue) · created \(o.set.created.iso)\n")
+      literal:
+        "\(style(o.environment, .bold)) · set \(o.set.id) · \(o.set.state.rawValue) · created \(o.set.created.iso)\n"
+    )
     for field in Field.allCases {
       out.append(literal: "  \(field.label.padding(toLength: 11, withPad: " ", startingAt: 0)) ")
       if reveal {

@@ -1,0 +1,46 @@
+# Shared helpers for the benchmark scripts. Source it; do not run it.
+# Benchmarks time whole commands with hyperfine on a release build with a static Swift runtime,
+# print medians and ratios, and exit non-zero when a target is missed. They are not part of
+# `swift test`: timing belongs to whole processes, not to unit tests.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+OUT="$ROOT/Tests/Benchmarks/out"
+mkdir -p "$OUT"
+
+need() {  # need COMMAND DEBIAN-PACKAGE
+  command -v "$1" >/dev/null 2>&1 && return
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq "$2" >/dev/null
+}
+
+build_release() {
+  need hyperfine hyperfine
+  need /usr/bin/time time
+  (cd "$ROOT" && swift build -c release --static-swift-stdlib >/dev/null)
+  KEYWARD="$ROOT/.build/release/keyward"
+}
+
+# median_ms FILE.json INDEX — the median of command INDEX in a hyperfine --export-json file, in ms.
+median_ms() {
+  python3 -c "import json,sys; print('%.3f' % (json.load(open(sys.argv[1]))['results'][int(sys.argv[2])]['median']*1000))" "$1" "$2"
+}
+
+# peak_rss_mb CMD… — peak resident set size of one run, in MB.
+peak_rss_mb() {
+  /usr/bin/time -f '%M' -o "$OUT/rss.txt" "$@" >/dev/null 2>&1
+  python3 -c "print('%.1f' % (int(open('$OUT/rss.txt').read().split()[-1]) / 1024))"
+}
+
+machine() {
+  echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), $(swift --version 2>/dev/null | head -1)"
+}
+
+# check NAME VALUE OP LIMIT — prints PASS/FAIL and records failures.
+FAILED=0
+check() {
+  if python3 -c "import sys; sys.exit(0 if float('$2') $3 float('$4') else 1)"; then
+    echo "PASS  $1: $2 $3 $4"
+  else
+    echo "FAIL  $1: $2 (target $3 $4)"; FAILED=1
+  fi
+}
