@@ -1,6 +1,17 @@
 import ArgumentParser
-import Foundation
 import KeywardCore
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// keyward: CAPTCHA credentials per environment, encrypted with libsodium, and the jobs around them.
 @main
@@ -21,6 +32,15 @@ struct Keyward: AsyncParsableCommand {
 
   static func main() async {
     ProcessHardening.apply()
+    if let fast = FastPath.parse(Array(CommandLine.arguments.dropFirst())) {
+      do {
+        try FastPath.run(fast)
+        Glibc_exit(0)
+      } catch {
+        FastPath.printer(for: fast).fail(error)
+        Glibc_exit(error.exitStatus.rawValue)
+      }
+    }
     let command: ParsableCommand
     do {
       command = try parseAsRoot()
@@ -39,7 +59,7 @@ struct Keyward: AsyncParsableCommand {
       }
     } catch let error as KeywardError {
       printer.fail(error)
-      Foundation.exit(error.exitStatus.rawValue)
+      Glibc_exit(error.exitStatus.rawValue)
     } catch {
       exit(withError: error)
     }
@@ -48,4 +68,13 @@ struct Keyward: AsyncParsableCommand {
 
 enum KeywardVersion {
   static let current = "0.1.0"
+}
+
+/// `exit` without the ambiguity with ParsableCommand.exit(withError:).
+func Glibc_exit(_ code: Int32) -> Never {
+  #if canImport(Glibc)
+    Glibc.exit(code)
+  #else
+    Darwin.exit(code)
+  #endif
 }

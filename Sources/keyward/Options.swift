@@ -24,6 +24,23 @@ struct GlobalOptions: ParsableArguments {
   @Flag(name: .shortAndLong, help: "Say more about what is being done.")
   var verbose = false
 
+  var settings: CommonSettings {
+    CommonSettings(workspace: workspace, format: format, noColor: noColor, quiet: quiet, verbose: verbose)
+  }
+
+  var workspacePath: String { settings.workspacePath }
+
+  func openWorkspace() throws(KeywardError) -> Workspace { try settings.openWorkspace() }
+}
+
+/// The global options as a plain value, whichever parser produced them.
+struct CommonSettings: Equatable {
+  var workspace: String?
+  var format: OutputFormat = .text
+  var noColor = false
+  var quiet = false
+  var verbose = false
+
   var workspacePath: String { Workspace.resolvePath(workspace) }
 
   func openWorkspace() throws(KeywardError) -> Workspace { try Workspace.open(workspacePath) }
@@ -46,7 +63,9 @@ struct KeyOptions: ParsableArguments {
   @Option(name: .long, help: "Read the passphrase of a protected key from this file (first line).")
   var passphraseFile: String?
 
-  func source() -> KeySource {
+  func source() -> KeySource { KeyOptions.source(keyFile: keyFile, passphraseFile: passphraseFile) }
+
+  static func source(keyFile: String?, passphraseFile: String?) -> KeySource {
     KeySource(
       keyFile: keyFile, passphraseFile: passphraseFile,
       askPassphrase: Terminal.isTTY(0) || Terminal.isTTY(2)

@@ -90,7 +90,7 @@ struct ScratchWorkspace {
 
   func edit(_ env: String, _ change: (inout EnvironmentFile) -> Void) throws {
     let file = "\(path)/\(env).json"
-    var e = try JSONDecoder().decode(EnvironmentFile.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+    var e = try EnvironmentFile.parse(FileSystem.read(file), source: file)
     change(&e)
     try Data(JSONFiles.encode(e)).write(to: URL(fileURLWithPath: file))
   }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// Where private keys come from, in the documented order:
 /// 1. `--key-file PATH` (a key file, or a file holding just the `kwsk1:` string);
@@ -27,7 +31,7 @@ public struct KeySource {
   public static func storeDirectory(_ env: [String: String] = ProcessInfo.processInfo.environment) -> String {
     if let d = env["KEYWARD_KEYS_DIR"], !d.isEmpty { return d }
     if let x = env["XDG_CONFIG_HOME"], !x.isEmpty { return "\(x)/keyward/keys" }
-    return "\(env["HOME"] ?? NSHomeDirectory())/.config/keyward/keys"
+    return "\(env["HOME"] ?? "/")/.config/keyward/keys"
   }
 
   public static func storePath(workspaceID: String, environment: String, env: [String: String]) -> String {
@@ -147,7 +151,7 @@ public enum KeyFile {
 
   /// Writes a key file atomically with mode 0600 in a 0700 folder.
   public static func write(_ contents: SecureBytes, to path: String) throws(KeywardError) {
-    try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent, mode: 0o700)
+    try FileSystem.makeDirectory(Path.directory(path), mode: 0o700)
     try FileSystem.writeAtomically(path, mode: 0o600, forceMode: true) { (fd: Int32) throws(KeywardError) in
       try contents.write(to: fd)
     }

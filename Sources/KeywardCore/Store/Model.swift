@@ -22,7 +22,7 @@ public enum Provider: String, Sendable, Codable, CaseIterable {
 }
 
 /// Variable names used by export, run and `set --from-env`.
-public struct ExportNames: Sendable, Codable, Equatable {
+public struct ExportNames: Sendable, Encodable, Equatable {
   public var appKey: String
   public var appSecret: String
 
@@ -33,7 +33,7 @@ public struct ExportNames: Sendable, Codable, Equatable {
 }
 
 /// The rotation policy (days).
-public struct RotationPolicy: Sendable, Codable, Equatable {
+public struct RotationPolicy: Sendable, Encodable, Equatable {
   /// Sets older than this are stale (error).
   public var maxAgeDays: Int
   /// Sets older than this get a warning.
@@ -51,7 +51,7 @@ public struct RotationPolicy: Sendable, Codable, Equatable {
 }
 
 /// Per-environment settings in keyward.json.
-public struct EnvironmentSettings: Sendable, Codable, Equatable {
+public struct EnvironmentSettings: Sendable, Encodable, Equatable {
   /// Production-like environments get the strictest checks (test credentials are findings there).
   public var production: Bool
   /// Base URL of the provider's API for this environment (nil: the provider's default).
@@ -64,7 +64,7 @@ public struct EnvironmentSettings: Sendable, Codable, Equatable {
 }
 
 /// `Environments/keyward.json`.
-public struct WorkspaceConfig: Sendable, Codable, Equatable {
+public struct WorkspaceConfig: Sendable, Encodable, Equatable {
   public static let formatName = "keyward-workspace"
   public static let currentVersion = 1
 
@@ -105,7 +105,7 @@ public enum SetState: String, Sendable, Codable, CaseIterable {
 }
 
 /// Non-secret fingerprints of a set's two values.
-public struct SetFingerprints: Sendable, Codable, Equatable {
+public struct SetFingerprints: Sendable, Encodable, Equatable {
   public var appKey: String
   public var appSecret: String
 
@@ -118,7 +118,7 @@ public struct SetFingerprints: Sendable, Codable, Equatable {
 }
 
 /// One App Key + App Secret set, as stored.
-public struct KeySet: Sendable, Codable, Equatable {
+public struct KeySet: Sendable, Encodable, Equatable {
   public var id: String
   public var state: SetState
   public var created: Timestamp
@@ -143,7 +143,7 @@ public struct KeySet: Sendable, Codable, Equatable {
 }
 
 /// The recipient public key of an environment.
-public struct Recipient: Sendable, Codable, Equatable {
+public struct Recipient: Sendable, Encodable, Equatable {
   /// Base64 of the X25519 public key.
   public var publicKey: String
   /// Its fingerprint (16 hex digits), repeated here for people reading the file.
@@ -158,7 +158,7 @@ public struct Recipient: Sendable, Codable, Equatable {
 }
 
 /// `Environments/<env>.json`: one environment's recipient key and its sets.
-public struct EnvironmentFile: Sendable, Codable, Equatable {
+public struct EnvironmentFile: Sendable, Encodable, Equatable {
   public static let formatName = "keyward-environment"
   public static let currentVersion = 1
 
@@ -169,4 +169,77 @@ public struct EnvironmentFile: Sendable, Codable, Equatable {
   public var sets: [KeySet]
 
   public var active: KeySet? { sets.first { $0.state == .active } }
+}
+
+// MARK: Reading (JSONReader; Codable is used for writing only)
+
+extension WorkspaceConfig {
+  /// Reads `keyward.json`. A wrong format name or version stops here, for the caller to report.
+  public init(json o: JSONObject) throws(KeywardError) {
+    let format = try o.string("format")
+    let version = try o.int("version")
+    guard format == WorkspaceConfig.formatName, version == WorkspaceConfig.currentVersion else {
+      self.init(
+        format: format, version: version, workspaceID: "", provider: .captchala, fingerprintSalt: "",
+        environments: [:], rotation: .default, export: Provider.captchala.defaultVariables)
+      return
+    }
+    let envs = try o.object("environments")
+    var settings = [String: EnvironmentSettings]()
+    for name in envs.members.keys {
+      let e = try envs.object(name)
+      settings[name] = EnvironmentSettings(
+        production: try e.bool("production"), endpoint: try e.optionalString("endpoint"))
+    }
+    let r = try o.object("rotation")
+    let x = try o.object("export")
+    self.init(
+      format: format, version: version, workspaceID: try o.string("workspace_id"),
+      provider: try o.enumeration("provider", Provider.self),
+      fingerprintSalt: try o.string("fingerprint_salt"),
+      environments: settings,
+      rotation: RotationPolicy(
+        maxAgeDays: try r.int("max_age_days"), warnAgeDays: try r.int("warn_age_days"),
+        graceDays: try r.int("grace_days")),
+      export: ExportNames(appKey: try x.string("app_key"), appSecret: try x.string("app_secret")))
+  }
+}
+
+extension EnvironmentFile {
+  /// Reads `<env>.json`. A wrong format name or version stops here, for the caller to report.
+  public init(json o: JSONObject) throws(KeywardError) {
+    let format = try o.string("format")
+    let version = try o.int("version")
+    guard format == EnvironmentFile.formatName, version == EnvironmentFile.currentVersion else {
+      self.init(
+        format: format, version: version, environment: "",
+        recipient: Recipient(publicKey: "", keyID: "", created: Timestamp(seconds: 0)), sets: [])
+      return
+    }
+    let r = try o.object("recipient")
+    var sets = [KeySet]()
+    for s in try o.objects("sets") {
+      let fp = try s.object("fingerprints")
+      sets.append(
+        KeySet(
+          id: try s.string("id"), state: try s.enumeration("state", SetState.self),
+          created: try s.timestamp("created"),
+          fingerprints: SetFingerprints(
+            appKey: try fp.string("app_key"), appSecret: try fp.string("app_secret")),
+          appKey: try s.string("app_key"), appSecret: try s.string("app_secret"),
+          retiringSince: try s.optionalTimestamp("retiring_since"),
+          graceUntil: try s.optionalTimestamp("grace_until")))
+    }
+    self.init(
+      format: format, version: version, environment: try o.string("environment"),
+      recipient: Recipient(
+        publicKey: try r.string("public_key"), keyID: try r.string("key_id"),
+        created: try r.timestamp("created")),
+      sets: sets)
+  }
+
+  /// Parses the bytes of an environment file.
+  public static func parse(_ bytes: [UInt8], source: String) throws(KeywardError) -> EnvironmentFile {
+    try JSONFiles.read(bytes, source: source, EnvironmentFile.init(json:))
+  }
 }

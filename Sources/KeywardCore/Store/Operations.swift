@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// `keyward init`: create a workspace, or add environments to an existing one.
 public enum InitOperation {
@@ -90,8 +94,7 @@ public enum InitOperation {
       let envPath = "\(req.path)/\(name).json"
       let ciVariable = Names.privateKeyVariable(name)
       if config.environments[name] != nil {
-        let existing = try JSONFiles.decode(
-          EnvironmentFile.self, from: FileSystem.read(envPath), path: envPath)
+        let existing = try EnvironmentFile.parse(FileSystem.read(envPath), source: envPath)
         results.append(
           EnvironmentResult(
             name: name, status: "exists", production: config.environments[name]!.production,

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// An App Key + App Secret pair on its way into the store, in guarded memory.
 public struct SetInput {

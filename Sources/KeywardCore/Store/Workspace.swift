@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// An opened workspace: its folder, its validated config, and access to its environment files.
 public struct Workspace: Sendable {
@@ -33,8 +37,8 @@ public struct Workspace: Sendable {
         .input, "no keyward workspace at \(path)",
         hint: "run `keyward init` here, or pass --workspace DIR (or set KEYWARD_WORKSPACE)")
     }
-    let config = try JSONFiles.decode(
-      WorkspaceConfig.self, from: FileSystem.read(configPath), path: configPath)
+    let config = try JSONFiles.read(
+      FileSystem.read(configPath), source: configPath, WorkspaceConfig.init(json:))
     guard config.format == WorkspaceConfig.formatName else {
       throw KeywardError(
         .input, "\(configPath): not a keyward workspace config (format is \"\(config.format)\")")
@@ -88,7 +92,7 @@ public struct Workspace: Sendable {
         .input, "\(file) is missing: the workspace lists environment \"\(name)\" but has no file for it",
         hint: "restore it from version control (git checkout -- \(file))")
     }
-    let env = try JSONFiles.decode(EnvironmentFile.self, from: FileSystem.read(file), path: file)
+    let env = try EnvironmentFile.parse(FileSystem.read(file), source: file)
     try EnvironmentValidator.validate(env, name: name, path: file)
     return env
   }
@@ -217,7 +221,7 @@ public enum Names {
 
   /// `KEYWARD_PRIVATE_KEY_<ENV>`: the name upper-cased, '-' as '_'.
   public static func privateKeyVariable(_ env: String) -> String {
-    "KEYWARD_PRIVATE_KEY_" + env.uppercased().replacingOccurrences(of: "-", with: "_")
+    "KEYWARD_PRIVATE_KEY_" + String(env.uppercased().map { $0 == "-" ? "_" : $0 })
   }
 
   /// A new random set id: 8 hex digits.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 #if canImport(Glibc)
   import Glibc
@@ -101,8 +105,8 @@ public enum FileSystem {
   /// Creates a directory and its parents with `mode` (existing ones are left alone).
   public static func makeDirectory(_ path: String, mode: mode_t) throws(KeywardError) {
     if isDirectory(path) { return }
-    let parent = (path as NSString).deletingLastPathComponent
-    if !parent.isEmpty && parent != path { try makeDirectory(parent, mode: mode) }
+    let parent = Path.directory(path)
+    if parent != "." && parent != "/" && parent != path { try makeDirectory(parent, mode: mode) }
     if mkdir(path, mode) != 0 && errno != EEXIST {
       throw KeywardError(.io, "\(path): cannot create directory: \(errnoText())")
     }
@@ -123,10 +127,8 @@ public enum FileSystem {
   public static func writeAtomically(
     _ path: String, mode: mode_t, forceMode: Bool = false, _ contents: (Int32) throws(KeywardError) -> Void
   ) throws(KeywardError) {
-    let dir =
-      (path as NSString).deletingLastPathComponent.isEmpty
-      ? "." : (path as NSString).deletingLastPathComponent
-    let name = (path as NSString).lastPathComponent
+    let dir = Path.directory(path)
+    let name = Path.name(path)
     let finalMode = forceMode ? mode : (self.mode(path) ?? mode)
     let tmp = "\(dir)/.\(name).tmp-\(getpid())-\(Sodium.hex(Sodium.randomBytes(4)))"
     let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, finalMode)

@@ -1,6 +1,17 @@
 import ArgumentParser
-import Foundation
 import KeywardCore
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 extension Keyward {
   struct Demo: ParsableCommand, HasGlobalOptions {
@@ -35,12 +46,13 @@ struct DemoTour {
   init(printer: Printer, keep: Bool) throws {
     self.printer = printer
     self.keep = keep
-    let template = NSTemporaryDirectory() + "keyward-demo-XXXXXX"
+    let tmp = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    let template = tmp + "/keyward-demo-XXXXXX"
     var buf = Array(template.utf8CString)
     guard let dir = mkdtemp(&buf) else { throw KeywardError(.io, "cannot create a temporary folder") }
     root = String(cString: dir)
     runner = DemoRunner(
-      executable: try DemoRunner.selfPath(), cwd: root,
+      executable: try DemoRunner.selfPath(),
       environment: ["KEYWARD_KEYS_DIR": "\(root)/keys", "NO_COLOR": "1"], printer: printer)
   }
 
@@ -52,6 +64,8 @@ struct DemoTour {
         try? FileManager.default.removeItem(atPath: root)
       }
     }
+    // The tour works in its own folder, as a user in their repository would (single-threaded).
+    guard chdir(root) == 0 else { throw KeywardError(.io, "cannot enter \(root)") }
     let p = printer
     p.out(p.style("keyward demo", .bold) + " — a temporary workspace in \(root)\n")
 
@@ -83,14 +97,13 @@ struct DemoTour {
 
     runner.section("5. Integrity: a ciphertext moved to another field is caught, and says where")
     let prodPath = "\(root)/Environments/prod.json"
-    let original = try String(contentsOfFile: prodPath, encoding: .utf8)
-    var env = try JSONDecoder().decode(EnvironmentFile.self, from: Data(original.utf8))
+    let original = try FileSystem.read(prodPath)
+    var env = try EnvironmentFile.parse(original, source: prodPath)
     env.sets[0].appKey = env.sets[0].appSecret
-    try String(decoding: try prettyJSON(env), as: UTF8.self).write(
-      toFile: prodPath, atomically: true, encoding: .utf8)
+    try FileSystem.writeAtomically(prodPath, bytes: Array(try prettyJSON(env)))
     runner.comment("(the demo copied prod's app_secret ciphertext over its app_key)")
     try runner.expect(4, ["show", "prod"])
-    try original.write(toFile: prodPath, atomically: true, encoding: .utf8)
+    try FileSystem.writeAtomically(prodPath, bytes: original)
     runner.comment("The wrong private key is named by fingerprint:")
     let devKey = try FileManager.default.contentsOfDirectory(atPath: "\(root)/keys").first.map {
       "\(root)/keys/\($0)/dev.key"
@@ -118,15 +131,13 @@ func Sodium_hex(_ n: Int) -> String {
 /// Runs the keyward binary as a child process and shows its command line and output.
 struct DemoRunner {
   let executable: String
-  let cwd: String
   let environment: [String: String]
   let printer: Printer
 
   static func selfPath() throws -> String {
-    #if os(Linux)
-      if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
-    #endif
-    if let p = Bundle.main.executablePath { return p }
+    if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
+    let arg0 = CommandLine.arguments[0]
+    if arg0.contains("/") { return arg0 }
     throw KeywardError(.internal, "cannot find the keyward executable to run the demo")
   }
 
@@ -137,34 +148,20 @@ struct DemoRunner {
   /// Runs `keyward ARGS`, prints the output indented, and fails the demo on an unexpected exit code.
   func expect(_ code: Int32, _ args: [String], stdin: String? = nil, display: String? = nil) throws {
     printer.out(printer.style("   $ ", .dim) + (display ?? "keyward " + args.joined(separator: " ")) + "\n")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = args
-    process.currentDirectoryURL = URL(fileURLWithPath: cwd)
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
     env.removeValue(forKey: "KEYWARD_WORKSPACE")
     for k in env.keys where k.hasPrefix("KEYWARD_PRIVATE_KEY_") { env.removeValue(forKey: k) }
-    process.environment = env
-    let out = Pipe()
-    let input = Pipe()
-    process.standardOutput = out
-    process.standardError = out
-    process.standardInput = input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try? input.fileHandleForWriting.close()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
+    let result = try Spawn.run(
+      executable, args, environment: env, input: Array((stdin ?? "").utf8))
+    let text = String(decoding: result.output, as: UTF8.self)
     for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(
       text.hasSuffix("\n") ? 1 : 0)
     {
       printer.out("     \(line)\n")
     }
-    let status = process.terminationStatus
-    let mark =
-      status == code ? printer.style("exit \(status)", .green) : printer.style("exit \(status)", .red)
+    let status = result.status
+    let mark = printer.style("exit \(status)", status == code ? .green : .red)
     printer.out(printer.style("   → ", .dim) + mark + (status == code ? "" : " (expected \(code))") + "\n")
     guard status == code else {
       throw KeywardError(

@@ -33,7 +33,7 @@ extension Keyward {
           "unknown provider \"\(self.provider)\" (one of: \(Provider.allCases.map(\.rawValue).joined(separator: ", ")))"
         )
       }
-      let names = envs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+      let names = envs.split(separator: ",").map { Text.trimBlanks($0) }.filter {
         !$0.isEmpty
       }
       let report = try InitOperation.run(
@@ -49,7 +49,7 @@ extension Keyward {
         : "Workspace \(report.workspace) (provider \(report.provider.rawValue)).\n"
       let width = report.environments.map(\.name.count).max() ?? 0
       for e in report.environments {
-        let name = e.name.padding(toLength: width, withPad: " ", startingAt: 0)
+        let name = Text.pad(e.name, width)
         let prod = e.production ? " (production)" : ""
         if let path = e.privateKeyPath {
           t += "  \(p.style(name, .bold))  key \(e.keyID)\(prod)  private key → \(path)"

@@ -21,7 +21,7 @@ extension Keyward {
           t += p.style("  no sets — keyward set \(env.name)\n", .dim)
         }
         for s in env.sets {
-          let state = s.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+          let state = Text.pad(s.state.rawValue, 8)
           let colored = p.style(state, s.state == .active ? .green : s.state == .pending ? .cyan : .yellow)
           t +=
             "  \(s.id)  \(colored)  created \(s.created.iso)  age \(ageText(from: s.created, to: report.now))"

@@ -1,6 +1,11 @@
 import ArgumentParser
-import Foundation
 import KeywardCore
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 extension Keyward {
   struct SetCommand: ParsableCommand, HasGlobalOptions {

@@ -21,17 +21,36 @@ extension Keyward {
     @Flag(name: .long, help: "Show the values in full.")
     var reveal = false
 
-    func run() throws {
-      let workspace = try global.openWorkspace()
-      let opened = try OpenOperation.run(
-        workspace: workspace, environment: environment, selector: SetSelector(set), keys: keys.source())
-      let p = Printer(global)
-      let out =
-        p.json
-        ? ShowRenderer.json(opened, reveal: reveal)
-        : ShowRenderer.text(opened, reveal: reveal, style: { p.style($0, $1) })
-      try out.write(to: 1)
+    var request: ShowRequest {
+      ShowRequest(
+        settings: global.settings, keyFile: keys.keyFile, passphraseFile: keys.passphraseFile,
+        environment: environment, set: set, reveal: reveal)
     }
+
+    func run() throws { try request.run() }
+  }
+}
+
+/// Everything `show` needs, as a plain value: built by ArgumentParser or by the fast path.
+struct ShowRequest: Equatable {
+  var settings: CommonSettings
+  var keyFile: String?
+  var passphraseFile: String?
+  var environment: String
+  var set: String?
+  var reveal: Bool
+
+  func run() throws(KeywardError) {
+    let workspace = try settings.openWorkspace()
+    let opened = try OpenOperation.run(
+      workspace: workspace, environment: environment, selector: SetSelector(set),
+      keys: KeyOptions.source(keyFile: keyFile, passphraseFile: passphraseFile))
+    let p = Printer(settings)
+    let out =
+      p.json
+      ? ShowRenderer.json(opened, reveal: reveal)
+      : ShowRenderer.text(opened, reveal: reveal, style: { p.style($0, $1) })
+    try out.write(to: 1)
   }
 }
 
@@ -70,7 +89,7 @@ enum ShowRenderer {
         "\(style(o.environment, .bold)) · set \(o.set.id) · \(o.set.state.rawValue) · created \(o.set.created.iso)\n"
     )
     for field in Field.allCases {
-      out.append(literal: "  \(field.label.padding(toLength: 11, withPad: " ", startingAt: 0)) ")
+      out.append(literal: "  \(Text.pad(field.label, 11)) ")
       if reveal {
         out.append(o.value(field))
       } else {

@@ -1,5 +1,10 @@
-import Foundation
 import KeywardCore
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 #if canImport(Glibc)
   import Glibc
@@ -24,11 +29,13 @@ struct Printer {
     self.verbose = verbose
   }
 
-  init(_ g: GlobalOptions) {
+  init(_ g: GlobalOptions) { self.init(g.settings) }
+
+  init(_ s: CommonSettings) {
     let noColorEnv = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
     self.init(
-      json: g.format == .json, color: !g.noColor && !noColorEnv && Terminal.isTTY(1), quiet: g.quiet,
-      verbose: g.verbose)
+      json: s.format == .json, color: !s.noColor && !noColorEnv && Terminal.isTTY(1), quiet: s.quiet,
+      verbose: s.verbose)
   }
 
   /// Text to stdout.

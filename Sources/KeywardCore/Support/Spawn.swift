@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Runs a child process with posix_spawn: standard input from bytes, standard output and error
+/// captured together, in the caller's working directory. Used by the demo to run keyward as a
+/// user would.
+public enum Spawn {
+  public struct Result: Sendable {
+    public var status: Int32
+    public var output: [UInt8]
+  }
+
+  public static func run(
+    _ executable: String, _ arguments: [String], environment: [String: String], input: [UInt8]
+  ) throws(KeywardError) -> Result {
+    var inPipe: [Int32] = [0, 0]
+    var outPipe: [Int32] = [0, 0]
+    guard pipe(&inPipe) == 0, pipe(&outPipe) == 0 else {
+      throw KeywardError(.io, "cannot create a pipe: \(FileSystem.errnoText())")
+    }
+    #if canImport(Glibc)
+      var actions = posix_spawn_file_actions_t()
+    #else
+      var actions: posix_spawn_file_actions_t? = nil
+    #endif
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 2)
+    for fd in inPipe + outPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+      for p in argv { free(p) }
+      for p in envp { free(p) }
+    }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    close(inPipe[0])
+    close(outPipe[1])
+    guard rc == 0 else {
+      close(inPipe[1])
+      close(outPipe[0])
+      throw KeywardError(
+        .io,
+        "cannot run \(executable): \(String(decoding: Array(String(cString: strerror(rc)).utf8), as: UTF8.self))"
+      )
+    }
+    // Small inputs fit the pipe buffer; write, close, then read to the end.
+    if !input.isEmpty { try? FileSystem.writeAll(inPipe[1], input, path: "child standard input") }
+    close(inPipe[1])
+    var output = [UInt8]()
+    var chunk = [UInt8](repeating: 0, count: 16384)
+    while true {
+      let n = chunk.withUnsafeMutableBytes { Glibc_read(outPipe[0], $0.baseAddress!, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 { break }
+      output.append(contentsOf: chunk[0..<n])
+    }
+    close(outPipe[0])
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let exited = (status & 0x7f) == 0
+    return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: output)
+  }
+}

@@ -1,0 +1,101 @@
+import KeywardCore
+
+/// A parser for the commands deploy scripts call on every start (`show`), so that they start as
+/// fast as a Go binary: ArgumentParser builds its command tree by reflection, which costs a few
+/// milliseconds of protocol-conformance lookups per process.
+///
+/// It accepts only a plain, valid invocation: each option at most once, the known options of the
+/// command, exactly the positional arguments it takes. Anything else — help, a typo, a repeated
+/// option, `--` — returns nil, and ArgumentParser parses the arguments as usual, so help and usage
+/// errors have one source. `FastPathTests` checks that both parsers build the same request.
+enum FastPath {
+  enum Invocation: Equatable {
+    case show(ShowRequest)
+  }
+
+  static func parse(_ args: [String]) -> Invocation? {
+    guard let command = args.first, command == "show" else { return nil }
+    var scanner = Scanner(Array(args.dropFirst()))
+    guard scanner.scan(flags: ["--reveal"], options: ["--set", "--key-file", "--passphrase-file"]),
+      scanner.positionals.count == 1, let settings = scanner.settings
+    else { return nil }
+    return .show(
+      ShowRequest(
+        settings: settings, keyFile: scanner.options["--key-file"],
+        passphraseFile: scanner.options["--passphrase-file"], environment: scanner.positionals[0],
+        set: scanner.options["--set"], reveal: scanner.flags.contains("--reveal")))
+  }
+
+  /// Runs a fast invocation. Errors are rendered by the caller, exactly as for the slow path.
+  static func run(_ invocation: Invocation) throws(KeywardError) {
+    switch invocation {
+    case .show(let request): try request.run()
+    }
+  }
+
+  static func printer(for invocation: Invocation) -> Printer {
+    switch invocation {
+    case .show(let r): return Printer(r.settings)
+    }
+  }
+
+  /// Splits arguments into known flags, known options (`--name value` or `--name=value`) and
+  /// positionals; fails on anything unknown or repeated.
+  struct Scanner {
+    let args: [String]
+    var flags = Set<String>()
+    var options = [String: String]()
+    var positionals = [String]()
+
+    init(_ args: [String]) { self.args = args }
+
+    static let globalFlags = ["--no-color", "-q", "--quiet", "-v", "--verbose"]
+    static let globalOptions = ["--workspace", "--format"]
+
+    mutating func scan(flags known: Set<String>, options knownOptions: Set<String>) -> Bool {
+      let allFlags = known.union(Scanner.globalFlags)
+      let allOptions = knownOptions.union(Scanner.globalOptions)
+      var i = 0
+      while i < args.count {
+        let arg = args[i]
+        i += 1
+        if !arg.hasPrefix("-") {
+          positionals.append(arg)
+          continue
+        }
+        if allFlags.contains(arg) {
+          let canonical = arg == "-q" ? "--quiet" : arg == "-v" ? "--verbose" : arg
+          guard flags.insert(canonical).inserted else { return false }
+          continue
+        }
+        var name = arg
+        var value: String?
+        if let eq = arg.firstIndex(of: "=") {
+          name = String(arg[..<eq])
+          value = String(arg[arg.index(after: eq)...])
+        }
+        guard allOptions.contains(name), options[name] == nil else { return false }
+        if value == nil {
+          guard i < args.count, !args[i].hasPrefix("-") else { return false }
+          value = args[i]
+          i += 1
+        }
+        options[name] = value
+      }
+      return true
+    }
+
+    var settings: CommonSettings? {
+      var s = CommonSettings()
+      s.workspace = options["--workspace"]
+      if let f = options["--format"] {
+        guard let format = OutputFormat(rawValue: f) else { return nil }
+        s.format = format
+      }
+      s.noColor = flags.contains("--no-color")
+      s.quiet = flags.contains("--quiet")
+      s.verbose = flags.contains("--verbose")
+      return s
+    }
+  }
+}
