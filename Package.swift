@@ -6,6 +6,7 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "keyward", targets: ["keyward"]),
+    .executable(name: "keyward-cli", targets: ["keyward-cli"]),
     .library(name: "KeywardCore", targets: ["KeywardCore"]),
   ],
   dependencies: [
@@ -18,17 +19,24 @@ let package = Package(
       pkgConfig: "libsodium",
       providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
     ),
-    // All logic. Knows nothing of the command line.
+    // All logic. Knows nothing of the command line, and needs no Foundation.
     .target(
       name: "KeywardCore",
       dependencies: ["CSodium"],
       exclude: ["FORMAT.md"]
     ),
-    // The thin executable: parses arguments, calls one core function, prints the result.
+    // Output, the plain request values of the hot commands, and their argument fast path.
+    // No swift-argument-parser and no Foundation: `keyward` links only this and the core.
+    .target(name: "KeywardCLIKit", dependencies: ["KeywardCore"]),
+    // `keyward`: runs the commands deploy scripts call on every start, execs keyward-cli for the rest.
+    // It must not depend on keyward-cli (that would link argument-parser into it): `swift build`
+    // builds both products.
+    .executableTarget(name: "keyward", dependencies: ["KeywardCLIKit", "KeywardCore"]),
+    // `keyward-cli`: every command, parsed by swift-argument-parser.
     .executableTarget(
-      name: "keyward",
+      name: "keyward-cli",
       dependencies: [
-        "KeywardCore",
+        "KeywardCLIKit", "KeywardCore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -39,7 +47,10 @@ let package = Package(
     ),
     .testTarget(
       name: "KeywardCLITests",
-      dependencies: ["KeywardCore", "keyward"]
+      dependencies: [
+        "KeywardCore", "KeywardCLIKit", "keyward", "keyward-cli",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
     ),
   ],
   swiftLanguageModes: [.v6]

@@ -16,7 +16,7 @@ need() {  # need COMMAND DEBIAN-PACKAGE
 build_release() {
   need hyperfine hyperfine
   need /usr/bin/time time
-  (cd "$ROOT" && swift build -c release --static-swift-stdlib >/dev/null)
+  (cd "$ROOT" && swift build -c release --static-swift-stdlib --disable-local-rpath >/dev/null)
   KEYWARD="$ROOT/.build/release/keyward"
 }
 

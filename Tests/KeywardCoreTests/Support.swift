@@ -50,13 +50,14 @@ struct ScratchWorkspace {
   let root: String
   let path: String
   let keysDir: String
-  let environment: [String: String]
+  let table: [String: String]
+  var environment: Env { Env(table) }
 
   init(envs: [String] = ["dev", "staging", "prod"], passphrase: SecureBytes? = nil) throws {
     root = try temporaryDirectory("ws")
     path = "\(root)/Environments"
     keysDir = "\(root)/keys"
-    environment = ["KEYWARD_KEYS_DIR": keysDir]
+    table = ["KEYWARD_KEYS_DIR": keysDir]
     _ = try InitOperation.run(
       .init(
         path: path, environments: envs, provider: .captchala, passphrase: passphrase, environment: environment
@@ -66,7 +67,7 @@ struct ScratchWorkspace {
   var workspace: Workspace { get throws { try Workspace.open(path) } }
 
   func keys(_ extra: [String: String] = [:]) -> KeySource {
-    KeySource(environment: environment.merging(extra) { $1 })
+    KeySource(environment: Env(table.merging(extra) { $1 }))
   }
 
   @discardableResult
@@ -92,7 +93,7 @@ struct ScratchWorkspace {
     let file = "\(path)/\(env).json"
     var e = try EnvironmentFile.parse(FileSystem.read(file), source: file)
     change(&e)
-    try Data(JSONFiles.encode(e)).write(to: URL(fileURLWithPath: file))
+    try Data(JSONFiles.encode(e.json)).write(to: URL(fileURLWithPath: file))
   }
 }
 

@@ -77,18 +77,23 @@ public final class PrivateKey {
 
   /// Parses `kwsk1:<base64>` (surrounding ASCII whitespace allowed) from guarded memory.
   public static func parse(_ text: SecureBytes, source: String) throws(KeywardError) -> PrivateKey {
-    let trimmed = SecureText.trimmed(text)
+    try parse(text, range: 0..<text.count, source: source)
+  }
+
+  /// Parses `kwsk1:<base64>` in `range` of `text`, decoding straight into the key's buffer.
+  static func parse(_ text: SecureBytes, range: Range<Int>, source: String) throws(KeywardError) -> PrivateKey
+  {
+    let r = SecureText.trimmedRange(text, range)
     let prefix = Array(textPrefix.utf8)
-    let hasPrefix = trimmed.withUnsafeBytes { b in
-      b.count > prefix.count && Array(b.prefix(prefix.count)) == prefix
-    }
-    guard hasPrefix else {
+    guard r.count > prefix.count, (0..<prefix.count).allSatisfy({ text[r.lowerBound + $0] == prefix[$0] })
+    else {
       throw KeywardError(
         .integrity,
         "\(source) does not hold a keyward private key (expected text starting with \(textPrefix))")
     }
-    let body = trimmed.slice(prefix.count..<trimmed.count)
-    guard let raw = SecureBase64.decode(body), raw.count == 32 else {
+    guard let raw = SecureBase64.decode(text, range: (r.lowerBound + prefix.count)..<r.upperBound),
+      raw.count == 32
+    else {
       throw KeywardError(
         .integrity, "\(source): the private key after \(textPrefix) is not 32 bytes of base64")
     }
@@ -116,12 +121,14 @@ enum SecureBase64 {
     return out
   }
 
-  static func decode(_ input: SecureBytes) -> SecureBytes? {
-    let out = SecureBytes(capacity: input.count)
-    out.resize(to: input.count / 4 * 3 + 3)
+  static func decode(_ input: SecureBytes) -> SecureBytes? { decode(input, range: 0..<input.count) }
+
+  static func decode(_ input: SecureBytes, range: Range<Int>) -> SecureBytes? {
+    let out = SecureBytes(capacity: range.count / 4 * 3 + 3)
+    out.resize(to: range.count / 4 * 3 + 3)
     var outLen = 0
     var end: UnsafePointer<CChar>? = nil
-    let ok: Bool = input.withUnsafeBytes { src in
+    let ok: Bool = input.withUnsafeBytes(in: range) { src in
       out.withUnsafeMutableBytes { dst in
         let base = src.bindMemory(to: CChar.self).baseAddress
         let rc = sodium_base642bin(
@@ -144,11 +151,14 @@ enum SecureText {
   }
 
   /// A copy without leading and trailing ASCII whitespace.
-  static func trimmed(_ s: SecureBytes) -> SecureBytes {
-    var lo = 0
-    var hi = s.count
+  static func trimmed(_ s: SecureBytes) -> SecureBytes { s.slice(trimmedRange(s, 0..<s.count)) }
+
+  /// `range` without leading and trailing ASCII whitespace.
+  static func trimmedRange(_ s: SecureBytes, _ range: Range<Int>) -> Range<Int> {
+    var lo = range.lowerBound
+    var hi = range.upperBound
     while lo < hi && isASCIIWhitespace(s[lo]) { lo += 1 }
     while hi > lo && isASCIIWhitespace(s[hi - 1]) { hi -= 1 }
-    return s.slice(lo..<hi)
+    return lo..<hi
   }
 }

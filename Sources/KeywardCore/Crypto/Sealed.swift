@@ -57,15 +57,17 @@ public enum Sealed {
     try Sodium.ready()
     let ephemeral = try PrivateKey.generate()
     let nonce = Sodium.randomBytes(nonceBytes)
-    let key = try deriveKey(
-      secret: ephemeral, peer: recipient, epk: ephemeral.publicKey, recipient: recipient)
+    let scratch = Scratch()
+    try deriveKey(
+      secret: ephemeral, peer: recipient, epk: ephemeral.publicKey, recipient: recipient, into: scratch)
+    let key = scratch.key
     let ad = place.associatedData
     var out = recipient.fingerprintBytes + ephemeral.publicKey.bytes + nonce
     let headerCount = out.count
     out += [UInt8](repeating: 0, count: plaintext.count + tagBytes)
     var clen: UInt64 = 0
     let rc = plaintext.withUnsafeBytes { m in
-      key.withUnsafeBytes { k in
+      scratch.buffer.withUnsafeBytes(in: key) { k in
         out.withUnsafeMutableBufferPointer { o in
           crypto_aead_xchacha20poly1305_ietf_encrypt(
             o.baseAddress! + headerCount, &clen, m.bindMemory(to: UInt8.self).baseAddress, UInt64(m.count),
@@ -116,10 +118,24 @@ public enum Sealed {
     return .success(raw)
   }
 
+  /// Guarded working memory for key agreement and derivation (64 bytes: the X25519 shared secret,
+  /// then the derived key). Opening several values with one scratch saves a guarded allocation —
+  /// mmap, mprotect, mlock and their undoing — per value.
+  public final class Scratch {
+    let buffer: SecureBytes
+    let shared = 0..<32
+    let key = 32..<64
+
+    public init() {
+      buffer = SecureBytes(capacity: 64)
+      buffer.resize(to: 64)
+    }
+  }
+
   /// Opens a value sealed for `place` with the environment's private key.
-  public static func open(_ text: String, with key: PrivateKey, at place: Place) -> Result<
-    SecureBytes, OpenFailure
-  > {
+  public static func open(_ text: String, with key: PrivateKey, at place: Place, scratch: Scratch? = nil)
+    -> Result<SecureBytes, OpenFailure>
+  {
     let raw: [UInt8]
     switch decodeEnvelope(text) {
     case .success(let r): raw = r
@@ -129,8 +145,9 @@ public enum Sealed {
     guard keyID == key.publicKey.fingerprintBytes else {
       return .failure(.otherRecipient(Sodium.hex(keyID)))
     }
+    let scratch = scratch ?? Scratch()
     guard let epk = try? PublicKey(bytes: Array(raw[keyIDBytes..<(keyIDBytes + publicKeyBytes)])),
-      let k = try? deriveKey(secret: key, peer: epk, epk: epk, recipient: key.publicKey)
+      (try? deriveKey(secret: key, peer: epk, epk: epk, recipient: key.publicKey, into: scratch)) != nil
     else { return .failure(.authentication) }
     let nonce = Array(raw[(keyIDBytes + publicKeyBytes)..<headerBytes])
     let clen = raw.count - headerBytes
@@ -139,7 +156,7 @@ public enum Sealed {
     let ad = place.associatedData
     var mlen: UInt64 = 0
     let rc = raw.withUnsafeBufferPointer { c in
-      k.withUnsafeBytes { kb in
+      scratch.buffer.withUnsafeBytes(in: scratch.key) { kb in
         out.withUnsafeMutableBytes { m in
           crypto_aead_xchacha20poly1305_ietf_decrypt(
             m.bindMemory(to: UInt8.self).baseAddress, &mlen, nil, c.baseAddress! + headerBytes, UInt64(clen),
@@ -153,28 +170,27 @@ public enum Sealed {
     return .success(out)
   }
 
-  /// X25519 then keyed BLAKE2b, as documented above. The result lives in guarded memory.
-  private static func deriveKey(secret: PrivateKey, peer: PublicKey, epk: PublicKey, recipient: PublicKey)
-    throws(KeywardError) -> SecureBytes
-  {
-    let shared = SecureBytes(capacity: 32)
-    shared.resize(to: 32)
-    let rc = shared.withUnsafeMutableBytes { q in
+  /// X25519 then keyed BLAKE2b, as documented above, into the scratch's guarded memory.
+  private static func deriveKey(
+    secret: PrivateKey, peer: PublicKey, epk: PublicKey, recipient: PublicKey, into scratch: Scratch
+  ) throws(KeywardError) {
+    let buf = scratch.buffer
+    let rc = buf.withUnsafeMutableBytes { all in
       secret.secret.withUnsafeBytes { sk in
         crypto_scalarmult(
-          q.bindMemory(to: UInt8.self).baseAddress!, sk.bindMemory(to: UInt8.self).baseAddress!, peer.bytes)
+          all.bindMemory(to: UInt8.self).baseAddress!, sk.bindMemory(to: UInt8.self).baseAddress!, peer.bytes)
       }
     }
     // libsodium returns -1 for an all-zero shared secret (a small-order point): never use it.
     guard rc == 0 else { throw KeywardError(.integrity, "key agreement failed (invalid public key)") }
-    let key = SecureBytes(capacity: 32)
-    key.resize(to: 32)
-    let h = shared.withUnsafeBytes { Blake2b(key: $0, length: 32) }
+    let h = buf.withUnsafeBytes(in: scratch.shared) { Blake2b(key: $0, length: 32) }
     h.update(Array("keyward kw1 key".utf8))
     h.update(epk.bytes)
     h.update(recipient.bytes)
-    key.withUnsafeMutableBytes { h.finish(into: $0) }
-    return key
+    buf.withUnsafeMutableBytes { all in
+      h.finish(into: UnsafeMutableRawBufferPointer(rebasing: all[32..<64]))
+      sodium_memzero(all.baseAddress!, 32)  // the shared secret is not needed any more
+    }
   }
 }
 

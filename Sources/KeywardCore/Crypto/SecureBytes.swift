@@ -80,6 +80,15 @@ public final class SecureBytes {
     s.withUTF8 { append(UnsafeRawBufferPointer($0)) }
   }
 
+  /// Reads once from `fd` into the free space after the current bytes (growing first when full).
+  /// Returns read(2)'s result: bytes read, 0 at end of file, -1 on error.
+  public func appendRead(from fd: Int32) -> Int {
+    if count == capacity { reserve(capacity * 2) }
+    let n = Glibc_read(fd, storage + count, capacity - count)
+    if n > 0 { count += n }
+    return n
+  }
+
   /// Ensures room for `needed` bytes.
   public func reserve(_ needed: Int) {
     guard needed > capacity else { return }
@@ -129,6 +138,14 @@ public final class SecureBytes {
   public subscript(index: Int) -> UInt8 {
     precondition(index >= 0 && index < count)
     return storage.load(fromByteOffset: index, as: UInt8.self)
+  }
+
+  /// Calls `body` with the bytes in `range`.
+  public func withUnsafeBytes<R>(in range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows
+    -> R
+  {
+    precondition(range.lowerBound >= 0 && range.upperBound <= count)
+    return try body(UnsafeRawBufferPointer(start: storage + range.lowerBound, count: range.count))
   }
 
   /// A new secure buffer with bytes `range`.

@@ -1,7 +1,7 @@
-#if canImport(FoundationEssentials)
-  import FoundationEssentials
-#else
-  import Foundation
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
 #endif
 
 /// Where private keys come from, in the documented order:
@@ -12,13 +12,13 @@
 public struct KeySource {
   public var keyFile: String?
   public var passphraseFile: String?
-  public var environment: [String: String]
+  public var environment: Env
   /// Asks for a passphrase on the terminal; nil when there is none (CI). Given the prompt text.
   public var askPassphrase: ((String) throws(KeywardError) -> SecureBytes)?
 
   public init(
     keyFile: String? = nil, passphraseFile: String? = nil,
-    environment: [String: String] = ProcessInfo.processInfo.environment,
+    environment: Env = .process,
     askPassphrase: ((String) throws(KeywardError) -> SecureBytes)? = nil
   ) {
     self.keyFile = keyFile
@@ -28,13 +28,13 @@ public struct KeySource {
   }
 
   /// The key store folder.
-  public static func storeDirectory(_ env: [String: String] = ProcessInfo.processInfo.environment) -> String {
-    if let d = env["KEYWARD_KEYS_DIR"], !d.isEmpty { return d }
-    if let x = env["XDG_CONFIG_HOME"], !x.isEmpty { return "\(x)/keyward/keys" }
+  public static func storeDirectory(_ env: Env = .process) -> String {
+    if let d = env.nonEmpty("KEYWARD_KEYS_DIR") { return d }
+    if let x = env.nonEmpty("XDG_CONFIG_HOME") { return "\(x)/keyward/keys" }
     return "\(env["HOME"] ?? "/")/.config/keyward/keys"
   }
 
-  public static func storePath(workspaceID: String, environment: String, env: [String: String]) -> String {
+  public static func storePath(workspaceID: String, environment: String, env: Env) -> String {
     "\(storeDirectory(env))/\(workspaceID)/\(environment).key"
   }
 
@@ -53,7 +53,7 @@ public struct KeySource {
     if let keyFile {
       key = try KeyFile.load(path: keyFile, passphrase: passphrase)
       origin = "--key-file \(keyFile)"
-    } else if let value = environment[variable], !value.isEmpty {
+    } else if let value = environment.nonEmpty(variable) {
       // The environment variable's bytes are copied into guarded memory; the process environment
       // itself cannot be wiped, which is why CI should scope the variable to the steps that need it.
       var v = value
@@ -171,32 +171,35 @@ public enum KeyFile {
     throws(KeywardError) -> PrivateKey
   {
     let prefix = Array(PrivateKey.textPrefix.utf8)
-    let trimmed = SecureText.trimmed(raw)
-    if trimmed.count > prefix.count, (0..<prefix.count).allSatisfy({ trimmed[$0] == prefix[$0] }) {
-      return try PrivateKey.parse(trimmed, source: source)
+    let whole = SecureText.trimmedRange(raw, 0..<raw.count)
+    if whole.count > prefix.count, (0..<prefix.count).allSatisfy({ raw[whole.lowerBound + $0] == prefix[$0] })
+    {
+      return try PrivateKey.parse(raw, range: whole, source: source)
     }
+    // Lines are handled as ranges of the one guarded buffer: only the secret is ever decoded, and
+    // nothing secret becomes a String.
     var fields = [String: String]()
-    var secretValue: SecureBytes?
+    var secretRange: Range<Int>?
     var lineStart = 0
     var lineNumber = 0
     while lineStart < raw.count {
       var end = lineStart
       while end < raw.count && raw[end] != 0x0a { end += 1 }
       lineNumber += 1
-      let line = SecureText.trimmed(raw.slice(lineStart..<end))
+      let line = SecureText.trimmedRange(raw, lineStart..<end)
       lineStart = end + 1
-      if line.count == 0 || line[0] == 0x23 { continue }
-      var colon = 0
-      while colon < line.count && line[colon] != 0x3a { colon += 1 }
-      guard colon < line.count else {
+      if line.isEmpty || raw[line.lowerBound] == 0x23 { continue }
+      var colon = line.lowerBound
+      while colon < line.upperBound && raw[colon] != 0x3a { colon += 1 }
+      guard colon < line.upperBound else {
         throw KeywardError(.integrity, "\(source):\(lineNumber): not a `name: value` line")
       }
-      let name = line.withUnsafeBytes { String(decoding: $0.prefix(colon), as: UTF8.self) }
-      let value = SecureText.trimmed(line.slice((colon + 1)..<line.count))
+      let name = raw.withUnsafeBytes(in: line.lowerBound..<colon) { String(decoding: $0, as: UTF8.self) }
+      let value = SecureText.trimmedRange(raw, (colon + 1)..<line.upperBound)
       if name == "secret-key" {
-        secretValue = value
+        secretRange = value
       } else {
-        fields[name] = value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        fields[name] = raw.withUnsafeBytes(in: value) { String(decoding: $0, as: UTF8.self) }
       }
     }
     guard fields["keyward-key"] == "1" else {
@@ -206,8 +209,8 @@ public enum KeyFile {
       throw KeywardError(.integrity, "\(source): missing or invalid public-key")
     }
     let key: PrivateKey
-    if let secretValue {
-      key = try PrivateKey.parse(secretValue, source: "\(source) secret-key")
+    if let secretRange {
+      key = try PrivateKey.parse(raw, range: secretRange, source: "\(source) secret-key")
     } else if let wrappedText = fields["encrypted-secret-key"] {
       guard fields["kdf"] == "argon2id13", let ops = fields["opslimit"].flatMap({ UInt64($0) }),
         let mem = fields["memlimit"].flatMap({ Int($0) }), let salt = fields["salt"].flatMap(Sodium.unbase64),

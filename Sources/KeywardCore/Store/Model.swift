@@ -243,3 +243,54 @@ extension EnvironmentFile {
     try JSONFiles.read(bytes, source: source, EnvironmentFile.init(json:))
   }
 }
+
+// MARK: Writing
+
+extension WorkspaceConfig {
+  public var json: JSONValue {
+    .object([
+      "format": .string(format), "version": .number(Double(version)), "workspace_id": .string(workspaceID),
+      "provider": .string(provider.rawValue), "fingerprint_salt": .string(fingerprintSalt),
+      "environments": .object(
+        environments.mapValues { e in
+          var m: [String: JSONValue] = ["production": .bool(e.production)]
+          if let endpoint = e.endpoint { m["endpoint"] = .string(endpoint) }
+          return .object(m)
+        }),
+      "rotation": .object([
+        "max_age_days": .number(Double(rotation.maxAgeDays)),
+        "warn_age_days": .number(Double(rotation.warnAgeDays)),
+        "grace_days": .number(Double(rotation.graceDays)),
+      ]),
+      "export": .object(["app_key": .string(export.appKey), "app_secret": .string(export.appSecret)]),
+    ])
+  }
+}
+
+extension EnvironmentFile {
+  public var json: JSONValue {
+    .object([
+      "format": .string(format), "version": .number(Double(version)), "environment": .string(environment),
+      "recipient": .object([
+        "public_key": .string(recipient.publicKey), "key_id": .string(recipient.keyID),
+        "created": .string(recipient.created.iso),
+      ]),
+      "sets": .array(sets.map(\.json)),
+    ])
+  }
+}
+
+extension KeySet {
+  public var json: JSONValue {
+    var m: [String: JSONValue] = [
+      "id": .string(id), "state": .string(state.rawValue), "created": .string(created.iso),
+      "fingerprints": .object([
+        "app_key": .string(fingerprints.appKey), "app_secret": .string(fingerprints.appSecret),
+      ]),
+      "app_key": .string(appKey), "app_secret": .string(appSecret),
+    ]
+    if let retiringSince { m["retiring_since"] = .string(retiringSince.iso) }
+    if let graceUntil { m["grace_until"] = .string(graceUntil.iso) }
+    return .object(m)
+  }
+}

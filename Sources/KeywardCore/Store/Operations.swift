@@ -1,7 +1,7 @@
-#if canImport(FoundationEssentials)
-  import FoundationEssentials
-#else
-  import Foundation
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
 #endif
 
 /// `keyward init`: create a workspace, or add environments to an existing one.
@@ -12,11 +12,11 @@ public enum InitOperation {
     public var provider: Provider
     /// Protects the new private keys with this passphrase (Argon2id), if given.
     public var passphrase: SecureBytes?
-    public var environment: [String: String]
+    public var environment: Env
 
     public init(
       path: String, environments: [String], provider: Provider, passphrase: SecureBytes? = nil,
-      environment: [String: String] = ProcessInfo.processInfo.environment
+      environment: Env = .process
     ) {
       self.path = path
       self.environments = environments
@@ -122,7 +122,7 @@ public enum InitOperation {
         format: EnvironmentFile.formatName, version: EnvironmentFile.currentVersion, environment: name,
         recipient: Recipient(publicKey: key.publicKey.base64, keyID: key.publicKey.fingerprint, created: now),
         sets: [])
-      try FileSystem.writeAtomically(envPath, bytes: JSONFiles.encode(envFile))
+      try FileSystem.writeAtomically(envPath, bytes: JSONFiles.encode(envFile.json))
       let production = WorkspaceConfig.looksProduction(name)
       config.environments[name] = EnvironmentSettings(production: production)
       results.append(
@@ -130,7 +130,7 @@ public enum InitOperation {
           name: name, status: "created", production: production, keyID: key.publicKey.fingerprint,
           privateKeyPath: keyPath, passphraseProtected: req.passphrase != nil, ciVariable: ciVariable))
     }
-    try FileSystem.writeAtomically(configPath, bytes: JSONFiles.encode(config))
+    try FileSystem.writeAtomically(configPath, bytes: JSONFiles.encode(config.json))
     return Report(
       workspace: req.path, workspaceCreated: created, provider: config.provider, environments: results)
   }
@@ -324,20 +324,22 @@ public enum OpenOperation {
     let env = try workspace.loadEnvironment(name)
     let set = try selector.pick(from: env)
     let (key, origin) = try keys.privateKey(for: env, in: workspace)
-    let k = try open(env: env, set: set, field: .appKey, key: key, workspace: workspace)
-    let s = try open(env: env, set: set, field: .appSecret, key: key, workspace: workspace)
+    let scratch = Sealed.Scratch()
+    let k = try open(env: env, set: set, field: .appKey, key: key, workspace: workspace, scratch: scratch)
+    let s = try open(env: env, set: set, field: .appSecret, key: key, workspace: workspace, scratch: scratch)
     return OpenedSet(environment: name, set: set, appKey: k, appSecret: s, keyOrigin: origin)
   }
 
   /// Opens one field; on failure, names the place and, when the value opens at another place of
   /// this environment, says where it was moved from.
-  static func open(env: EnvironmentFile, set: KeySet, field: Field, key: PrivateKey, workspace: Workspace)
-    throws(KeywardError) -> SecureBytes
-  {
+  static func open(
+    env: EnvironmentFile, set: KeySet, field: Field, key: PrivateKey, workspace: Workspace,
+    scratch: Sealed.Scratch? = nil
+  ) throws(KeywardError) -> SecureBytes {
     let place = Place(environment: env.environment, setID: set.id, field: field)
     let file = workspace.environmentPath(env.environment)
     let text = set.ciphertext(field)
-    switch Sealed.open(text, with: key, at: place) {
+    switch Sealed.open(text, with: key, at: place, scratch: scratch) {
     case .success(let value):
       // A stored fingerprint that disagrees with the decrypted value means the file was edited.
       let fp = workspace.fingerprinter.fingerprint(value)

@@ -1,7 +1,7 @@
-#if canImport(FoundationEssentials)
-  import FoundationEssentials
-#else
-  import Foundation
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
 #endif
 
 /// An opened workspace: its folder, its validated config, and access to its environment files.
@@ -17,7 +17,7 @@ public struct Workspace: Sendable {
   /// `--workspace`, then `KEYWARD_WORKSPACE`, then `./Environments`.
   public static func resolvePath(_ explicit: String?) -> String {
     if let explicit, !explicit.isEmpty { return explicit }
-    if let env = ProcessInfo.processInfo.environment["KEYWARD_WORKSPACE"], !env.isEmpty { return env }
+    if let env = Env.process.nonEmpty("KEYWARD_WORKSPACE") { return env }
     return "Environments"
   }
 
@@ -106,11 +106,11 @@ public struct Workspace: Sendable {
 
   /// Atomically writes an environment file (mode 0644: it holds only ciphertext and public data).
   public func save(_ env: EnvironmentFile) throws(KeywardError) {
-    try FileSystem.writeAtomically(environmentPath(env.environment), bytes: JSONFiles.encode(env))
+    try FileSystem.writeAtomically(environmentPath(env.environment), bytes: JSONFiles.encode(env.json))
   }
 
   public func saveConfig(_ config: WorkspaceConfig) throws(KeywardError) {
-    try FileSystem.writeAtomically(configPath, bytes: JSONFiles.encode(config))
+    try FileSystem.writeAtomically(configPath, bytes: JSONFiles.encode(config.json))
   }
 
   /// Takes the workspace's write lock and cleans up after interrupted writes.

@@ -1,9 +1,3 @@
-#if canImport(FoundationEssentials)
-  import FoundationEssentials
-#else
-  import Foundation
-#endif
-
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -40,24 +34,26 @@ public enum FileSystem {
     return out
   }
 
-  /// Reads a whole file (or descriptor) that holds secrets into guarded memory.
+  /// Reads a whole file (or descriptor) that holds secrets into guarded memory: one buffer sized
+  /// from fstat for regular files, read into directly (every guarded allocation costs system calls).
   public static func readSecret(fd: Int32, source: String, limit: Int = 1 << 20) throws(KeywardError)
     -> SecureBytes
   {
-    let out = SecureBytes(capacity: 256)
-    var chunk = SecureBytes(capacity: 4096)
-    chunk.resize(to: 4096)
+    var st = stat()
+    var capacity = 4096
+    if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0, st.st_size < limit {
+      capacity = Int(st.st_size) + 1  // one spare byte, so end of file is seen without growing
+    }
+    let out = SecureBytes(capacity: capacity)
     while true {
-      let n = chunk.withUnsafeMutableBytes { Glibc_read(fd, $0.baseAddress!, $0.count) }
+      let n = out.appendRead(from: fd)
       if n < 0 {
         if errno == EINTR { continue }
         throw KeywardError(.io, "\(source): read failed: \(errnoText())")
       }
       if n == 0 { break }
-      chunk.withUnsafeBytes { out.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
       if out.count > limit { throw KeywardError(.input, "\(source): larger than \(limit) bytes; refusing") }
     }
-    chunk = SecureBytes(capacity: 0)  // release (and wipe) the chunk now
     return out
   }
 
@@ -181,8 +177,7 @@ public enum FileSystem {
   /// Removes temporary files left by an interrupted write (`.NAME.tmp-PID-RAND`) whose process is
   /// gone. Called with the workspace lock held.
   static func removeStaleTemporaries(in dir: String) {
-    guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
-    for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+    for name in listDirectory(dir) where name.hasPrefix(".") && name.contains(".tmp-") {
       let parts = name.split(separator: "-")
       if parts.count >= 3, let pid = Int32(parts[parts.count - 2]), pid != getpid(),
         kill(pid, 0) != 0 && errno == ESRCH
@@ -190,6 +185,22 @@ public enum FileSystem {
         unlink("\(dir)/\(name)")
       }
     }
+  }
+}
+
+extension FileSystem {
+  /// The names in a folder (without "." and ".."); empty if it cannot be read.
+  public static func listDirectory(_ dir: String) -> [String] {
+    guard let d = opendir(dir) else { return [] }
+    defer { closedir(d) }
+    var names = [String]()
+    while let entry = readdir(d) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      if name != "." && name != ".." { names.append(name) }
+    }
+    return names.sorted()
   }
 }
 

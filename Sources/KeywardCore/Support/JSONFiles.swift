@@ -1,9 +1,3 @@
-#if canImport(FoundationEssentials)
-  import FoundationEssentials
-#else
-  import Foundation
-#endif
-
 /// Reading and writing the workspace's JSON files with messages that name the file and the place.
 enum JSONFiles {
   /// Parses `bytes` as one JSON object and builds a model from it.
@@ -14,12 +8,6 @@ enum JSONFiles {
     return try build(JSONObject(JSONValue.parse(bytes, source: source), source: source))
   }
 
-  static func encode<T: Encodable>(_ value: T) -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    // Encoding our own model types cannot fail.
-    var bytes = [UInt8](try! encoder.encode(value))
-    bytes.append(0x0a)
-    return bytes
-  }
+  static func encode(_ value: JSONValue) -> [UInt8] { value.written() }
+
 }

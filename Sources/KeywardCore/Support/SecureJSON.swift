@@ -22,12 +22,23 @@ public enum SecureJSON {
     out.append(0x22)
   }
 
-  /// A non-secret string as a JSON literal.
+  /// A non-secret string as a JSON literal (no guarded memory needed).
   public static func quoted(_ s: String) -> String {
-    let tmp = SecureBytes(Array(s.utf8))
-    let out = SecureBytes(capacity: s.utf8.count + 2)
-    appendQuoted(tmp, to: out)
-    return out.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+    var out = "\""
+    for u in s.unicodeScalars {
+      switch u {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      case _ where u.value < 0x20 || u.value == 0x7f:
+        let hex = String(u.value, radix: 16)
+        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: out.unicodeScalars.append(u)
+      }
+    }
+    return out + "\""
   }
 }
 

@@ -1,9 +1,3 @@
-#if canImport(FoundationEssentials)
-  import FoundationEssentials
-#else
-  import Foundation
-#endif
-
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -19,7 +13,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
   /// Now, or `KEYWARD_NOW` (an ISO timestamp) when set: lets demos and tests age sets
   /// without waiting. Documented in the README.
   public static func now() -> Timestamp {
-    if let fixed = ProcessInfo.processInfo.environment["KEYWARD_NOW"], let t = Timestamp(iso: fixed) {
+    if let fixed = Env.process["KEYWARD_NOW"], let t = Timestamp(iso: fixed) {
       return t
     }
     return Timestamp(seconds: Int64(time(nil)))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KeywardCLIKit
 import KeywardCore
 
 #if canImport(FoundationEssentials)
@@ -134,11 +135,13 @@ struct DemoRunner {
   let environment: [String: String]
   let printer: Printer
 
+  /// The `keyward` launcher beside this keyward-cli (the demo runs what users run).
   static func selfPath() throws -> String {
-    if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
-    let arg0 = CommandLine.arguments[0]
-    if arg0.contains("/") { return arg0 }
-    throw KeywardError(.internal, "cannot find the keyward executable to run the demo")
+    let launcher = Path.directory(Launcher.selfPath()) + "/keyward"
+    guard FileSystem.exists(launcher) else {
+      throw KeywardError(.internal, "cannot find \(launcher) to run the demo", hint: "swift build builds it")
+    }
+    return launcher
   }
 
   func section(_ title: String) { printer.out("\n" + printer.style("── \(title)", .bold) + "\n") }

@@ -1,11 +1,8 @@
 import ArgumentParser
+import KeywardCLIKit
 import KeywardCore
 
-/// Output format shared by every command.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
-  case text
-  case json
-}
+extension OutputFormat: ExpressibleByArgument {}
 
 /// Options every command accepts.
 struct GlobalOptions: ParsableArguments {
@@ -33,19 +30,6 @@ struct GlobalOptions: ParsableArguments {
   func openWorkspace() throws(KeywardError) -> Workspace { try settings.openWorkspace() }
 }
 
-/// The global options as a plain value, whichever parser produced them.
-struct CommonSettings: Equatable {
-  var workspace: String?
-  var format: OutputFormat = .text
-  var noColor = false
-  var quiet = false
-  var verbose = false
-
-  var workspacePath: String { Workspace.resolvePath(workspace) }
-
-  func openWorkspace() throws(KeywardError) -> Workspace { try Workspace.open(workspacePath) }
-}
-
 /// Commands that carry the global options (so errors can be rendered in the chosen format).
 protocol HasGlobalOptions {
   var global: GlobalOptions { get }
@@ -63,14 +47,5 @@ struct KeyOptions: ParsableArguments {
   @Option(name: .long, help: "Read the passphrase of a protected key from this file (first line).")
   var passphraseFile: String?
 
-  func source() -> KeySource { KeyOptions.source(keyFile: keyFile, passphraseFile: passphraseFile) }
-
-  static func source(keyFile: String?, passphraseFile: String?) -> KeySource {
-    KeySource(
-      keyFile: keyFile, passphraseFile: passphraseFile,
-      askPassphrase: Terminal.isTTY(0) || Terminal.isTTY(2)
-        ? { (prompt: String) throws(KeywardError) -> SecureBytes in
-          try Terminal.readHidden("\(prompt). Passphrase: ")
-        } : nil)
-  }
+  func source() -> KeySource { keySource(keyFile: keyFile, passphraseFile: passphraseFile) }
 }

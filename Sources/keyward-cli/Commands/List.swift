@@ -1,4 +1,5 @@
 import ArgumentParser
+import KeywardCLIKit
 import KeywardCore
 
 extension Keyward {

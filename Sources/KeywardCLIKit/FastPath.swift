@@ -8,12 +8,12 @@ import KeywardCore
 /// command, exactly the positional arguments it takes. Anything else — help, a typo, a repeated
 /// option, `--` — returns nil, and ArgumentParser parses the arguments as usual, so help and usage
 /// errors have one source. `FastPathTests` checks that both parsers build the same request.
-enum FastPath {
-  enum Invocation: Equatable {
+public enum FastPath {
+  public enum Invocation: Equatable, Sendable {
     case show(ShowRequest)
   }
 
-  static func parse(_ args: [String]) -> Invocation? {
+  public static func parse(_ args: [String]) -> Invocation? {
     guard let command = args.first, command == "show" else { return nil }
     var scanner = Scanner(Array(args.dropFirst()))
     guard scanner.scan(flags: ["--reveal"], options: ["--set", "--key-file", "--passphrase-file"]),
@@ -21,19 +21,19 @@ enum FastPath {
     else { return nil }
     return .show(
       ShowRequest(
-        settings: settings, keyFile: scanner.options["--key-file"],
-        passphraseFile: scanner.options["--passphrase-file"], environment: scanner.positionals[0],
-        set: scanner.options["--set"], reveal: scanner.flags.contains("--reveal")))
+        settings: settings, keyFile: scanner.option("--key-file"),
+        passphraseFile: scanner.option("--passphrase-file"), environment: scanner.positionals[0],
+        set: scanner.option("--set"), reveal: scanner.flags.contains("--reveal")))
   }
 
   /// Runs a fast invocation. Errors are rendered by the caller, exactly as for the slow path.
-  static func run(_ invocation: Invocation) throws(KeywardError) {
+  public static func run(_ invocation: Invocation) throws(KeywardError) {
     switch invocation {
     case .show(let request): try request.run()
     }
   }
 
-  static func printer(for invocation: Invocation) -> Printer {
+  public static func printer(for invocation: Invocation) -> Printer {
     switch invocation {
     case .show(let r): return Printer(r.settings)
     }
@@ -43,8 +43,11 @@ enum FastPath {
   /// positionals; fails on anything unknown or repeated.
   struct Scanner {
     let args: [String]
-    var flags = Set<String>()
-    var options = [String: String]()
+    var flags = [String]()
+    // Parallel arrays, not a dictionary: a first use of Dictionary<String, String> costs a
+    // generic-metadata instantiation, measurable at this scale.
+    var optionNames = [String]()
+    var optionValues = [String]()
     var positionals = [String]()
 
     init(_ args: [String]) { self.args = args }
@@ -52,9 +55,9 @@ enum FastPath {
     static let globalFlags = ["--no-color", "-q", "--quiet", "-v", "--verbose"]
     static let globalOptions = ["--workspace", "--format"]
 
-    mutating func scan(flags known: Set<String>, options knownOptions: Set<String>) -> Bool {
-      let allFlags = known.union(Scanner.globalFlags)
-      let allOptions = knownOptions.union(Scanner.globalOptions)
+    mutating func scan(flags known: [String], options knownOptions: [String]) -> Bool {
+      let allFlags = known + Scanner.globalFlags
+      let allOptions = knownOptions + Scanner.globalOptions
       var i = 0
       while i < args.count {
         let arg = args[i]
@@ -65,7 +68,8 @@ enum FastPath {
         }
         if allFlags.contains(arg) {
           let canonical = arg == "-q" ? "--quiet" : arg == "-v" ? "--verbose" : arg
-          guard flags.insert(canonical).inserted else { return false }
+          guard !flags.contains(canonical) else { return false }
+          flags.append(canonical)
           continue
         }
         var name = arg
@@ -74,21 +78,26 @@ enum FastPath {
           name = String(arg[..<eq])
           value = String(arg[arg.index(after: eq)...])
         }
-        guard allOptions.contains(name), options[name] == nil else { return false }
+        guard allOptions.contains(name), option(name) == nil else { return false }
         if value == nil {
           guard i < args.count, !args[i].hasPrefix("-") else { return false }
           value = args[i]
           i += 1
         }
-        options[name] = value
+        optionNames.append(name)
+        optionValues.append(value!)
       }
       return true
     }
 
+    func option(_ name: String) -> String? {
+      optionNames.firstIndex(of: name).map { optionValues[$0] }
+    }
+
     var settings: CommonSettings? {
       var s = CommonSettings()
-      s.workspace = options["--workspace"]
-      if let f = options["--format"] {
+      s.workspace = option("--workspace")
+      if let f = option("--format") {
         guard let format = OutputFormat(rawValue: f) else { return nil }
         s.format = format
       }

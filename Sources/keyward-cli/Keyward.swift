@@ -1,4 +1,5 @@
 import ArgumentParser
+import KeywardCLIKit
 import KeywardCore
 
 #if canImport(FoundationEssentials)
@@ -13,9 +14,10 @@ import KeywardCore
   import Darwin
 #endif
 
-/// keyward: CAPTCHA credentials per environment, encrypted with libsodium, and the jobs around them.
+/// keyward-cli: every command, parsed by swift-argument-parser. Users call `keyward`, which runs
+/// the hot commands itself and hands everything else to this binary (see Sources/keyward).
 @main
-struct Keyward: AsyncParsableCommand {
+struct Keyward: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "keyward",
     abstract: "Keep CAPTCHA App Key + App Secret sets per environment, encrypted with libsodium.",
@@ -30,17 +32,10 @@ struct Keyward: AsyncParsableCommand {
     subcommands: [Init.self, SetCommand.self, List.self, Show.self, Demo.self]
   )
 
-  static func main() async {
+  /// Synchronous on purpose: an async main starts the concurrency runtime (about 0.2 ms) before
+  /// the first line runs. Async subcommands, when they come, start it themselves.
+  static func main() {
     ProcessHardening.apply()
-    if let fast = FastPath.parse(Array(CommandLine.arguments.dropFirst())) {
-      do {
-        try FastPath.run(fast)
-        Glibc_exit(0)
-      } catch {
-        FastPath.printer(for: fast).fail(error)
-        Glibc_exit(error.exitStatus.rawValue)
-      }
-    }
     let command: ParsableCommand
     do {
       command = try parseAsRoot()
@@ -49,17 +44,11 @@ struct Keyward: AsyncParsableCommand {
     }
     let printer = (command as? HasGlobalOptions).map { Printer($0.global) } ?? Printer.plain
     do {
-      if let asyncCommand = command as? AsyncParsableCommand {
-        // The parsed command is used by this task alone; nothing else can reach it.
-        nonisolated(unsafe) var async = asyncCommand
-        try await async.run()
-      } else {
-        var sync = command
-        try sync.run()
-      }
+      var sync = command
+      try sync.run()
     } catch let error as KeywardError {
       printer.fail(error)
-      Glibc_exit(error.exitStatus.rawValue)
+      exitProcess(error.exitStatus.rawValue)
     } catch {
       exit(withError: error)
     }
@@ -68,13 +57,4 @@ struct Keyward: AsyncParsableCommand {
 
 enum KeywardVersion {
   static let current = "0.1.0"
-}
-
-/// `exit` without the ambiguity with ParsableCommand.exit(withError:).
-func Glibc_exit(_ code: Int32) -> Never {
-  #if canImport(Glibc)
-    Glibc.exit(code)
-  #else
-    Darwin.exit(code)
-  #endif
 }

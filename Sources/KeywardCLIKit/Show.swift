@@ -1,50 +1,31 @@
-import ArgumentParser
 import KeywardCore
 
-extension Keyward {
-  struct Show: ParsableCommand, HasGlobalOptions {
-    static let configuration = CommandConfiguration(
-      commandName: "show",
-      abstract: "Decrypt one set and show it, masked unless --reveal.",
-      discussion:
-        "Needs the environment's private key: --key-file, $KEYWARD_PRIVATE_KEY_<ENV>, or the key store.")
-
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var keys: KeyOptions
-
-    @Argument(help: "The environment.")
-    var environment: String
-
-    @Option(name: .long, help: "Which set: active (default), pending, or a set id (or a unique prefix).")
-    var set: String?
-
-    @Flag(name: .long, help: "Show the values in full.")
-    var reveal = false
-
-    var request: ShowRequest {
-      ShowRequest(
-        settings: global.settings, keyFile: keys.keyFile, passphraseFile: keys.passphraseFile,
-        environment: environment, set: set, reveal: reveal)
-    }
-
-    func run() throws { try request.run() }
-  }
-}
-
 /// Everything `show` needs, as a plain value: built by ArgumentParser or by the fast path.
-struct ShowRequest: Equatable {
-  var settings: CommonSettings
-  var keyFile: String?
-  var passphraseFile: String?
-  var environment: String
-  var set: String?
-  var reveal: Bool
+public struct ShowRequest: Equatable, Sendable {
+  public var settings: CommonSettings
+  public var keyFile: String?
+  public var passphraseFile: String?
+  public var environment: String
+  public var set: String?
+  public var reveal: Bool
 
-  func run() throws(KeywardError) {
+  public init(
+    settings: CommonSettings, keyFile: String?, passphraseFile: String?, environment: String, set: String?,
+    reveal: Bool
+  ) {
+    self.settings = settings
+    self.keyFile = keyFile
+    self.passphraseFile = passphraseFile
+    self.environment = environment
+    self.set = set
+    self.reveal = reveal
+  }
+
+  public func run() throws(KeywardError) {
     let workspace = try settings.openWorkspace()
     let opened = try OpenOperation.run(
       workspace: workspace, environment: environment, selector: SetSelector(set),
-      keys: KeyOptions.source(keyFile: keyFile, passphraseFile: passphraseFile))
+      keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile))
     let p = Printer(settings)
     let out =
       p.json
@@ -57,8 +38,8 @@ struct ShowRequest: Equatable {
 /// Renders a decrypted set straight into guarded memory, so revealed values never become strings.
 enum ShowRenderer {
   static func json(_ o: OpenedSet, reveal: Bool) -> SecureBytes {
-    let out = SecureBytes(capacity: 512)
-    out.append(literal: "{\n  \"schema_version\" : \(JSONOutput.schemaVersion),\n")
+    let out = SecureBytes(capacity: 1024)
+    out.append(literal: "{\n  \"schema_version\" : \(Printer.schemaVersion),\n")
     out.append(literal: "  \"environment\" : \(SecureJSON.quoted(o.environment)),\n")
     out.append(literal: "  \"key_source\" : \(SecureJSON.quoted(o.keyOrigin)),\n")
     out.append(literal: "  \"revealed\" : \(reveal),\n")

@@ -1,0 +1,89 @@
+import KeywardCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Writes human text and JSON documents. Everything goes through write(2) so that output built in
+/// guarded memory (revealed secrets) and ordinary text can never be reordered by stdio buffers.
+public struct Printer: Sendable {
+  public let json: Bool
+  public let color: Bool
+  public let quiet: Bool
+  public let verbose: Bool
+
+  public static let plain = Printer(json: false, color: false, quiet: false, verbose: false)
+
+  public init(json: Bool, color: Bool, quiet: Bool, verbose: Bool) {
+    self.json = json
+    self.color = color
+    self.quiet = quiet
+    self.verbose = verbose
+  }
+
+  public init(_ s: CommonSettings) {
+    let noColorEnv = Env.process.nonEmpty("NO_COLOR") != nil
+    self.init(
+      json: s.format == .json, color: !s.noColor && !noColorEnv && Terminal.isTTY(1), quiet: s.quiet,
+      verbose: s.verbose)
+  }
+
+  /// Text to stdout.
+  public func out(_ text: String) { Printer.write(1, text) }
+
+  /// Text to stderr.
+  public func note(_ text: String) { Printer.write(2, text) }
+
+  /// Reports an error: a line on stderr, and in JSON mode also an error document on stdout.
+  public func fail(_ error: KeywardError) {
+    var text = "keyward: error: \(error.message)\n"
+    if let hint = error.hint { text += "hint: \(hint)\n" }
+    note(style(text, .red))
+    if json {
+      var body: [String: JSONValue] = [
+        "exit_code": .number(Double(error.exitStatus.rawValue)), "kind": .string(error.kind.rawValue),
+        "message": .string(error.message),
+      ]
+      if let hint = error.hint { body["hint"] = .string(hint) }
+      let doc = JSONValue.object([
+        "schema_version": .number(Double(Printer.schemaVersion)), "error": .object(body),
+      ])
+      out(String(decoding: doc.written(), as: UTF8.self))
+    }
+  }
+
+  /// The `schema_version` of every JSON document keyward writes.
+  public static let schemaVersion = 1
+
+  public enum Style: String {
+    case bold = "1"
+    case dim = "2"
+    case red = "31"
+    case green = "32"
+    case yellow = "33"
+    case cyan = "36"
+  }
+
+  public func style(_ s: String, _ st: Style) -> String { color ? "\u{1b}[\(st.rawValue)m\(s)\u{1b}[0m" : s }
+
+  public static func write(_ fd: Int32, _ text: String) {
+    var t = text
+    t.withUTF8 { buf in
+      var off = 0
+      while off < buf.count {
+        #if canImport(Glibc)
+          let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
+        #else
+          let n = Darwin.write(fd, buf.baseAddress! + off, buf.count - off)
+        #endif
+        if n < 0 {
+          if errno == EINTR { continue }
+          return
+        }
+        off += n
+      }
+    }
+  }
+}

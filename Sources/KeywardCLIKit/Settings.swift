@@ -1,0 +1,56 @@
+import KeywardCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Output format shared by every command.
+public enum OutputFormat: String, CaseIterable, Sendable {
+  case text
+  case json
+}
+
+/// The global options as a plain value, whichever parser produced them.
+public struct CommonSettings: Equatable, Sendable {
+  public var workspace: String?
+  public var format: OutputFormat = .text
+  public var noColor = false
+  public var quiet = false
+  public var verbose = false
+
+  public init(
+    workspace: String? = nil, format: OutputFormat = .text, noColor: Bool = false, quiet: Bool = false,
+    verbose: Bool = false
+  ) {
+    self.workspace = workspace
+    self.format = format
+    self.noColor = noColor
+    self.quiet = quiet
+    self.verbose = verbose
+  }
+
+  public var workspacePath: String { Workspace.resolvePath(workspace) }
+
+  public func openWorkspace() throws(KeywardError) -> Workspace { try Workspace.open(workspacePath) }
+}
+
+/// The key source for `--key-file` / `--passphrase-file`, asking on the terminal when there is one.
+public func keySource(keyFile: String?, passphraseFile: String?) -> KeySource {
+  KeySource(
+    keyFile: keyFile, passphraseFile: passphraseFile,
+    askPassphrase: Terminal.isTTY(0) || Terminal.isTTY(2)
+      ? { (prompt: String) throws(KeywardError) -> SecureBytes in
+        try Terminal.readHidden("\(prompt). Passphrase: ")
+      } : nil)
+}
+
+/// `exit` under a name that cannot clash with ParsableCommand.exit(withError:).
+public func exitProcess(_ code: Int32) -> Never {
+  #if canImport(Glibc)
+    Glibc.exit(code)
+  #else
+    Darwin.exit(code)
+  #endif
+}

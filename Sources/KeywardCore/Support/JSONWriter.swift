@@ -1,0 +1,74 @@
+/// Writes `JSONValue`s: pretty-printed with two-space indents, `"key" : value`, keys sorted, no
+/// escaped slashes, one trailing newline — the layout JSONEncoder produces with
+/// `[.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]`, so files diff cleanly in git.
+extension JSONValue {
+  public func written() -> [UInt8] {
+    var out = [UInt8]()
+    out.reserveCapacity(1024)
+    write(into: &out, indent: 0)
+    out.append(0x0a)
+    return out
+  }
+
+  func write(into out: inout [UInt8], indent: Int) {
+    switch self {
+    case .null: out += Array("null".utf8)
+    case .bool(let b): out += Array((b ? "true" : "false").utf8)
+    case .number(let d):
+      if d.rounded() == d && abs(d) < 9.0e15 {
+        out += Array(String(Int64(d)).utf8)
+      } else {
+        out += Array("\(d)".utf8)
+      }
+    case .string(let s): JSONValue.writeString(s, into: &out)
+    case .array(let items):
+      if items.isEmpty {
+        out += Array("[]".utf8)
+        return
+      }
+      out += Array("[\n".utf8)
+      for (n, item) in items.enumerated() {
+        out += [UInt8](repeating: 0x20, count: indent + 2)
+        item.write(into: &out, indent: indent + 2)
+        out += Array((n == items.count - 1 ? "\n" : ",\n").utf8)
+      }
+      out += [UInt8](repeating: 0x20, count: indent)
+      out.append(0x5d)
+    case .object(let members):
+      if members.isEmpty {
+        out += Array("{}".utf8)
+        return
+      }
+      out += Array("{\n".utf8)
+      let keys = members.keys.sorted()
+      for (n, key) in keys.enumerated() {
+        out += [UInt8](repeating: 0x20, count: indent + 2)
+        JSONValue.writeString(key, into: &out)
+        out += Array(" : ".utf8)
+        members[key]!.write(into: &out, indent: indent + 2)
+        out += Array((n == keys.count - 1 ? "\n" : ",\n").utf8)
+      }
+      out += [UInt8](repeating: 0x20, count: indent)
+      out.append(0x7d)
+    }
+  }
+
+  static func writeString(_ s: String, into out: inout [UInt8]) {
+    let hex = Array("0123456789abcdef".utf8)
+    out.append(0x22)
+    for b in s.utf8 {
+      switch b {
+      case 0x22: out += [0x5c, 0x22]
+      case 0x5c: out += [0x5c, 0x5c]
+      case 0x0a: out += [0x5c, 0x6e]
+      case 0x0d: out += [0x5c, 0x72]
+      case 0x09: out += [0x5c, 0x74]
+      case 0x08: out += [0x5c, 0x62]
+      case 0x0c: out += [0x5c, 0x66]
+      case 0..<0x20: out += [0x5c, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xf)]]
+      default: out.append(b)
+      }
+    }
+    out.append(0x22)
+  }
+}

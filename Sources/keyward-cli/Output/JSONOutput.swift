@@ -1,0 +1,39 @@
+import KeywardCLIKit
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+extension Printer {
+  init(_ g: GlobalOptions) { self.init(g.settings) }
+
+  /// One JSON document with `schema_version`, to stdout.
+  func document<T: Encodable>(_ value: T) {
+    out(String(decoding: JSONOutput.encode(value), as: UTF8.self))
+  }
+}
+
+/// JSON documents of reports: `schema_version` beside the report's fields, keys sorted, one
+/// trailing newline.
+enum JSONOutput {
+  /// Wraps a report so its fields sit beside `schema_version` at the top level.
+  private struct Envelope<T: Encodable>: Encodable {
+    let body: T
+    enum Key: String, CodingKey { case schemaVersion = "schema_version" }
+    func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: Key.self)
+      try c.encode(Printer.schemaVersion, forKey: .schemaVersion)
+      try body.encode(to: encoder)
+    }
+  }
+
+  static func encode<T: Encodable>(_ value: T) -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    var bytes = [UInt8]((try? encoder.encode(Envelope(body: value))) ?? Data("{}".utf8))
+    bytes.append(0x0a)
+    return bytes
+  }
+}

@@ -1,0 +1,27 @@
+import KeywardCLIKit
+import KeywardCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+// The `keyward` users and deploy scripts call. It links neither swift-argument-parser nor
+// Foundation, so it starts about as fast as a Go binary: the commands scripts call on every start
+// run here directly (FastPath). Everything else — help, usage errors, every other command — is
+// handed to `keyward-cli` beside this binary with exec, as git hands `git foo` to `git-foo`.
+
+ProcessHardening.apply()
+let arguments = Array(CommandLine.arguments.dropFirst())
+if let fast = FastPath.parse(arguments) {
+  do {
+    try FastPath.run(fast)
+    exitProcess(0)
+  } catch {
+    FastPath.printer(for: fast).fail(error)
+    exitProcess(error.exitStatus.rawValue)
+  }
+}
+let cli = Path.directory(Launcher.selfPath()) + "/keyward-cli"
+Launcher.exec(cli, arguments)
