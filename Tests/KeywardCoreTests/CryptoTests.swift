@@ -147,6 +147,24 @@ struct FingerprintTests {
     #expect(s.constantTimeEquals(SecureBytes([0, 1, 2])))
   }
 
+  @Test("pooled and overflowing secure buffers keep their own contents")
+  func pool() {
+    // 100 × 300 bytes is more than the 16 KiB pool: the later ones get their own allocation.
+    var buffers = [SecureBytes]()
+    for i in 0..<100 { buffers.append(SecureBytes(Array(repeating: UInt8(i), count: 300))) }
+    for (i, b) in buffers.enumerated() {
+      #expect(b.count == 300)
+      #expect(b.withUnsafeBytes { $0.allSatisfy { $0 == UInt8(i) } })
+    }
+    // Growing moves a buffer (within or out of the pool) without losing bytes.
+    let grown = SecureBytes(capacity: 16)
+    for i in 0..<5000 { grown.append(UInt8(i % 251)) }
+    #expect((0..<5000).allSatisfy { grown[$0] == UInt8($0 % 251) })
+    buffers.removeAll()
+    let again = SecureBytes(Array(repeating: 7, count: 64))
+    #expect(again.withUnsafeBytes { $0.allSatisfy { $0 == 7 } })
+  }
+
   @Test("base64 helpers reject what libsodium would half-read")
   func base64() {
     #expect(Sodium.unbase64(Sodium.base64([1, 2, 3, 4, 5])) == [1, 2, 3, 4, 5])

@@ -8,8 +8,9 @@ import CSodium
 
 /// A growable byte buffer for secrets, held in libsodium-guarded memory.
 ///
-/// The storage comes from `sodium_malloc` (guard pages, `mlock`, excluded from core dumps where the
-/// system allows) and is wiped and released by `sodium_free` in `deinit`. A Swift `[UInt8]` or
+/// The storage is libsodium-guarded memory (`sodium_malloc`: guard pages, `mlock`, excluded from
+/// core dumps where the system allows), from the process's `GuardedPool` or an allocation of its
+/// own, and is wiped when released in `deinit`. A Swift `[UInt8]` or
 /// `String` can be copied behind your back by copy-on-write and is never wiped, so secrets never
 /// become one: they are read from files, the terminal or pipes straight into this type, decrypted
 /// into it, and written out from it.
@@ -21,15 +22,29 @@ public final class SecureBytes {
 
   /// An empty buffer able to hold `capacity` bytes before it must grow.
   public init(capacity: Int = 64) {
-    try? Sodium.ready()
     let cap = max(capacity, 16)
-    guard let p = sodium_malloc(cap) else {
-      // Out of locked memory is not something a user can fix mid-run; say so plainly.
-      fatalError("keyward: sodium_malloc(\(cap)) failed: out of memory for secrets")
-    }
-    storage = p
+    storage = SecureBytes.allocate(cap)
     self.capacity = cap
     count = 0
+  }
+
+  /// Guarded memory for `count` bytes: a block of the shared pool, or a `sodium_malloc` of its own.
+  private static func allocate(_ count: Int) -> UnsafeMutableRawPointer {
+    if count <= 4096, let p = GuardedPool.shared.allocate(count) { return p }
+    try? Sodium.ready()
+    guard let p = sodium_malloc(count) else {
+      // Out of locked memory is not something a user can fix mid-run; say so plainly.
+      fatalError("keyward: sodium_malloc(\(count)) failed: out of memory for secrets")
+    }
+    return p
+  }
+
+  private static func free(_ p: UnsafeMutableRawPointer, capacity: Int) {
+    if GuardedPool.shared.owns(p) {
+      GuardedPool.shared.release(p, count: capacity)
+    } else {
+      sodium_free(p)  // zeroes the whole allocation before unmapping it
+    }
   }
 
   /// A buffer holding a copy of `bytes`. The caller remains responsible for wiping the source.
@@ -51,7 +66,7 @@ public final class SecureBytes {
   }
 
   deinit {
-    sodium_free(storage)  // zeroes the whole allocation before unmapping it
+    SecureBytes.free(storage, capacity: capacity)
   }
 
   /// Appends raw bytes, growing into a new guarded allocation (the old one is wiped) if needed.
@@ -94,11 +109,9 @@ public final class SecureBytes {
     guard needed > capacity else { return }
     var newCap = capacity
     while newCap < needed { newCap *= 2 }
-    guard let p = sodium_malloc(newCap) else {
-      fatalError("keyward: sodium_malloc(\(newCap)) failed: out of memory for secrets")
-    }
+    let p = SecureBytes.allocate(newCap)
     p.copyMemory(from: storage, byteCount: count)
-    sodium_free(storage)
+    SecureBytes.free(storage, capacity: capacity)
     storage = p
     capacity = newCap
   }
