@@ -176,49 +176,12 @@ enum SecureJSONObject {
           out.append(c)
           continue
         }
-        guard i < d.count else { throw fail("unterminated escape") }
-        let e = d[i]
-        i += 1
-        switch e {
-        case 0x22, 0x5c, 0x2f: out.append(e)
-        case 0x62: out.append(0x08)
-        case 0x66: out.append(0x0c)
-        case 0x6e: out.append(0x0a)
-        case 0x72: out.append(0x0d)
-        case 0x74: out.append(0x09)
-        case 0x75:
-          var scalar = try hex4()
-          if (0xD800..<0xDC00).contains(scalar) {
-            guard i + 1 < d.count, d[i] == 0x5c, d[i + 1] == 0x75 else { throw fail("lone surrogate") }
-            i += 2
-            let low = try hex4()
-            guard (0xDC00..<0xE000).contains(low) else { throw fail("bad surrogate pair") }
-            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-          } else if (0xDC00..<0xE000).contains(scalar) {
-            throw fail("lone surrogate")
-          }
-          guard let u = Unicode.Scalar(scalar) else { throw fail("invalid \\u escape") }
-          for b in String(Character(u)).utf8 { out.append(b) }
-        default: throw fail("unknown escape")
+        do {
+          try JSONEscape.decode(at: &i, count: d.count, byte: { d[$0] }, emit: { out.append($0) })
+        } catch {
+          throw fail(error.message)
         }
       }
-    }
-    func hex4() throws(KeywardError) -> UInt32 {
-      guard i + 4 <= d.count else { throw fail("short \\u escape") }
-      var v: UInt32 = 0
-      for _ in 0..<4 {
-        let c = d[i]
-        i += 1
-        let digit: UInt32
-        switch c {
-        case 0x30...0x39: digit = UInt32(c - 0x30)
-        case 0x61...0x66: digit = UInt32(c - 0x61 + 10)
-        case 0x41...0x46: digit = UInt32(c - 0x41 + 10)
-        default: throw fail("bad hex digit in \\u escape")
-        }
-        v = v * 16 + digit
-      }
-      return v
     }
     var out = [(String, SecureBytes)]()
     try expect(0x7b, "'{'")

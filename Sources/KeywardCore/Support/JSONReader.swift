@@ -197,57 +197,15 @@ public enum JSONValue: Sendable, Equatable {
         }
         out.append(contentsOf: bytes[runStart..<i])
         i += 1
-        guard i < bytes.count else { throw fail("unterminated escape") }
-        let e = bytes[i]
-        i += 1
-        switch e {
-        case 0x22, 0x5c, 0x2f: out.append(e)
-        case 0x62: out.append(0x08)
-        case 0x66: out.append(0x0c)
-        case 0x6e: out.append(0x0a)
-        case 0x72: out.append(0x0d)
-        case 0x74: out.append(0x09)
-        case 0x75:
-          var scalar = try hex4()
-          if (0xD800..<0xDC00).contains(scalar) {
-            guard i + 1 < bytes.count, bytes[i] == 0x5c, bytes[i + 1] == 0x75 else {
-              throw fail("lone surrogate")
-            }
-            i += 2
-            let low = try hex4()
-            guard (0xDC00..<0xE000).contains(low) else { throw fail("bad surrogate pair") }
-            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-          } else if (0xDC00..<0xE000).contains(scalar) {
-            throw fail("lone surrogate")
-          }
-          guard let u = Unicode.Scalar(scalar) else { throw fail("invalid \\u escape") }
-          out.append(contentsOf: Array(String(Character(u)).utf8))
-        default:
-          i -= 1
-          throw fail("unknown escape \\\(Character(UnicodeScalar(e)))")
+        do {
+          try JSONEscape.decode(at: &i, count: bytes.count, byte: { bytes[$0] }, emit: { out.append($0) })
+        } catch {
+          throw fail(error.message)
         }
         runStart = i
       }
       guard let s = String(validating: out, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
       return s
-    }
-
-    mutating func hex4() throws(KeywardError) -> UInt32 {
-      guard i + 4 <= bytes.count else { throw fail("short \\u escape") }
-      var v: UInt32 = 0
-      for _ in 0..<4 {
-        let c = bytes[i]
-        let d: UInt32
-        switch c {
-        case 0x30...0x39: d = UInt32(c - 0x30)
-        case 0x61...0x66: d = UInt32(c - 0x61 + 10)
-        case 0x41...0x46: d = UInt32(c - 0x41 + 10)
-        default: throw fail("bad hex digit in \\u escape")
-        }
-        v = v * 16 + d
-        i += 1
-      }
-      return v
     }
   }
 }
