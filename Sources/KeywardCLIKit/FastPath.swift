@@ -1,6 +1,6 @@
 import KeywardCore
 
-/// A parser for the commands deploy scripts call on every start (`show`), so that they start as
+/// A parser for the commands deploy scripts call on every start (`show`, `export`, `run`), so that they start as
 /// fast as a Go binary: ArgumentParser builds its command tree by reflection, which costs a few
 /// milliseconds of protocol-conformance lookups per process.
 ///
@@ -11,31 +11,90 @@ import KeywardCore
 public enum FastPath {
   public enum Invocation: Equatable, Sendable {
     case show(ShowRequest)
+    case export(ExportRequest)
+    case run(RunRequest)
   }
 
   public static func parse(_ args: [String]) -> Invocation? {
-    guard let command = args.first, command == "show" else { return nil }
-    var scanner = Scanner(Array(args.dropFirst()))
-    guard scanner.scan(flags: ["--reveal"], options: ["--set", "--key-file", "--passphrase-file"]),
-      scanner.positionals.count == 1, let settings = scanner.settings
-    else { return nil }
-    return .show(
-      ShowRequest(
-        settings: settings, keyFile: scanner.option("--key-file"),
-        passphraseFile: scanner.option("--passphrase-file"), environment: scanner.positionals[0],
-        set: scanner.option("--set"), reveal: scanner.flags.contains("--reveal")))
+    guard let command = args.first else { return nil }
+    var rest = Array(args.dropFirst())
+    switch command {
+    case "show":
+      var scanner = Scanner(rest)
+      guard scanner.scan(flags: ["--reveal"], options: ["--set", "--key-file", "--passphrase-file"]),
+        scanner.positionals.count == 1, let settings = scanner.settings(formatIsOutput: true)
+      else { return nil }
+      return .show(
+        ShowRequest(
+          settings: settings, keyFile: scanner.option("--key-file"),
+          passphraseFile: scanner.option("--passphrase-file"), environment: scanner.positionals[0],
+          set: scanner.option("--set"), reveal: scanner.flags.contains("--reveal")))
+    case "export":
+      var scanner = Scanner(rest)
+      guard
+        scanner.scan(
+          flags: ["--force"],
+          options: [
+            "--set", "--key-file", "--passphrase-file", "-o", "--output", "--name", "--namespace",
+            "--env-name-var",
+            "--endpoint-var",
+          ]),
+        scanner.positionals.count == 1, scanner.option("-o") == nil || scanner.option("--output") == nil,
+        let settings = scanner.settings(formatIsOutput: false)
+      else { return nil }
+      var format = ExportFormat.dotenv
+      if let f = scanner.option("--format") {
+        guard let parsed = ExportFormat(rawValue: f) else { return nil }
+        format = parsed
+      }
+      return .export(
+        ExportRequest(
+          settings: settings, keyFile: scanner.option("--key-file"),
+          passphraseFile: scanner.option("--passphrase-file"),
+          request: ExportOperation.Request(
+            environment: scanner.positionals[0], selector: SetSelector(scanner.option("--set")),
+            format: format,
+            secretName: scanner.option("--name"), namespace: scanner.option("--namespace"),
+            environmentNameVariable: scanner.option("--env-name-var"),
+            endpointVariable: scanner.option("--endpoint-var"),
+            output: scanner.option("-o") ?? scanner.option("--output"),
+            force: scanner.flags.contains("--force"))))
+    case "run":
+      guard let dashes = rest.firstIndex(of: "--") else { return nil }
+      let commandLine = Array(rest[(dashes + 1)...])
+      rest = Array(rest[..<dashes])
+      var scanner = Scanner(rest)
+      guard !commandLine.isEmpty,
+        scanner.scan(flags: ["--pristine"], options: ["--set", "--key-file", "--passphrase-file"]),
+        scanner.positionals.count == 1, scanner.option("--format") == nil,
+        let settings = scanner.settings(formatIsOutput: false)
+      else { return nil }
+      return .run(
+        RunRequest(
+          settings: settings, keyFile: scanner.option("--key-file"),
+          passphraseFile: scanner.option("--passphrase-file"),
+          request: RunOperation.Request(
+            environment: scanner.positionals[0], selector: SetSelector(scanner.option("--set")),
+            pristine: scanner.flags.contains("--pristine"), command: commandLine)))
+    default:
+      return nil
+    }
   }
 
   /// Runs a fast invocation. Errors are rendered by the caller, exactly as for the slow path.
   public static func run(_ invocation: Invocation) throws(KeywardError) {
     switch invocation {
     case .show(let request): try request.run()
+    case .export(let request): try request.run()
+    case .run(let request): try request.run()
     }
   }
 
   public static func printer(for invocation: Invocation) -> Printer {
     switch invocation {
     case .show(let r): return Printer(r.settings)
+    case .export(let r): return Printer(r.settings)
+    case .run(let r): return Printer(r.settings)
     }
   }
 
@@ -74,7 +133,7 @@ public enum FastPath {
         }
         var name = arg
         var value: String?
-        if let eq = arg.firstIndex(of: "=") {
+        if arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") {
           name = String(arg[..<eq])
           value = String(arg[arg.index(after: eq)...])
         }
@@ -94,10 +153,12 @@ public enum FastPath {
       optionNames.firstIndex(of: name).map { optionValues[$0] }
     }
 
-    var settings: CommonSettings? {
+    /// The global options. `formatIsOutput` is false for commands whose --format means something
+    /// else (export's target format) or does not exist (run).
+    func settings(formatIsOutput: Bool) -> CommonSettings? {
       var s = CommonSettings()
       s.workspace = option("--workspace")
-      if let f = option("--format") {
+      if formatIsOutput, let f = option("--format") {
         guard let format = OutputFormat(rawValue: f) else { return nil }
         s.format = format
       }

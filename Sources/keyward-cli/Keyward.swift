@@ -29,7 +29,7 @@ struct Keyward: ParsableCommand {
       missing key) · 64 usage.
       """,
     version: KeywardVersion.current,
-    subcommands: [Init.self, SetCommand.self, List.self, Show.self, Demo.self]
+    subcommands: [Init.self, SetCommand.self, List.self, Show.self, Export.self, Run.self, Demo.self]
   )
 
   /// Synchronous on purpose: an async main starts the concurrency runtime (about 0.2 ms) before

@@ -4,13 +4,10 @@ import KeywardCore
 
 extension OutputFormat: ExpressibleByArgument {}
 
-/// Options every command accepts.
-struct GlobalOptions: ParsableArguments {
+/// Options every command accepts, but --format (which `export` uses for the target format).
+struct CommonOptions: ParsableArguments {
   @Option(name: .long, help: "The workspace folder (default: ./Environments, or $KEYWARD_WORKSPACE).")
   var workspace: String?
-
-  @Option(name: .long, help: "Output format: text or json (one JSON document on stdout).")
-  var format: OutputFormat = .text
 
   @Flag(name: .long, help: "No colours (also when NO_COLOR is set or stdout is not a terminal).")
   var noColor = false
@@ -22,7 +19,21 @@ struct GlobalOptions: ParsableArguments {
   var verbose = false
 
   var settings: CommonSettings {
-    CommonSettings(workspace: workspace, format: format, noColor: noColor, quiet: quiet, verbose: verbose)
+    CommonSettings(workspace: workspace, format: .text, noColor: noColor, quiet: quiet, verbose: verbose)
+  }
+}
+
+/// Options every command accepts.
+struct GlobalOptions: ParsableArguments {
+  @OptionGroup var common: CommonOptions
+
+  @Option(name: .long, help: "Output format: text or json (one JSON document on stdout).")
+  var format: OutputFormat = .text
+
+  var settings: CommonSettings {
+    var s = common.settings
+    s.format = format
+    return s
   }
 
   var workspacePath: String { settings.workspacePath }

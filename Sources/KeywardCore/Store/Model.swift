@@ -15,6 +15,16 @@ public enum Provider: String, Sendable, Codable, CaseIterable {
     }
   }
 
+  /// The provider's verification endpoint (CAPTCHALA-CONTRACT.md).
+  public var defaultEndpoint: String {
+    switch self {
+    case .captchala: "https://apiv1.captcha.la"
+    case .recaptcha: "https://www.google.com/recaptcha/api/siteverify"
+    case .hcaptcha: "https://api.hcaptcha.com/siteverify"
+    case .turnstile: "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+    }
+  }
+
   /// What the provider calls the two values.
   public var fieldNames: (key: String, secret: String) {
     self == .captchala ? ("App Key", "App Secret") : ("site key", "secret key")

@@ -2,6 +2,35 @@
 /// escaped slashes, one trailing newline — the layout JSONEncoder produces with
 /// `[.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]`, so files diff cleanly in git.
 extension JSONValue {
+  /// One line, no spaces, keys sorted: the canonical form hashed by the audit trail.
+  public func compact() -> [UInt8] {
+    var out = [UInt8]()
+    writeCompact(into: &out)
+    return out
+  }
+
+  func writeCompact(into out: inout [UInt8]) {
+    switch self {
+    case .array(let items):
+      out.append(0x5b)
+      for (n, item) in items.enumerated() {
+        if n > 0 { out.append(0x2c) }
+        item.writeCompact(into: &out)
+      }
+      out.append(0x5d)
+    case .object(let members):
+      out.append(0x7b)
+      for (n, key) in members.keys.sorted().enumerated() {
+        if n > 0 { out.append(0x2c) }
+        JSONValue.writeString(key, into: &out)
+        out.append(0x3a)
+        members[key]!.writeCompact(into: &out)
+      }
+      out.append(0x7d)
+    default: write(into: &out, indent: 0)
+    }
+  }
+
   public func written() -> [UInt8] {
     var out = [UInt8]()
     out.reserveCapacity(1024)

@@ -1,0 +1,61 @@
+import KeywardCore
+
+/// Everything `export` needs, as a plain value: built by ArgumentParser or by the fast path.
+public struct ExportRequest: Equatable, Sendable {
+  public var settings: CommonSettings
+  public var keyFile: String?
+  public var passphraseFile: String?
+  public var request: ExportOperation.Request
+
+  public init(
+    settings: CommonSettings, keyFile: String?, passphraseFile: String?, request: ExportOperation.Request
+  ) {
+    self.settings = settings
+    self.keyFile = keyFile
+    self.passphraseFile = passphraseFile
+    self.request = request
+  }
+
+  public func run() throws(KeywardError) {
+    let workspace = try settings.openWorkspace()
+    let result = try ExportOperation.run(
+      workspace: workspace, request: request,
+      keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile))
+    let p = Printer(settings)
+    if request.output == nil { try result.contents.write(to: 1) }
+    if !p.quiet {
+      for w in result.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }
+      if let output = request.output {
+        p.note(
+          "Wrote \(output) (\(request.format.rawValue), \(request.environment) set \(result.set.id), mode 0600).\n"
+        )
+      }
+    }
+  }
+}
+
+/// Everything `run` needs, as a plain value.
+public struct RunRequest: Equatable, Sendable {
+  public var settings: CommonSettings
+  public var keyFile: String?
+  public var passphraseFile: String?
+  public var request: RunOperation.Request
+
+  public init(
+    settings: CommonSettings, keyFile: String?, passphraseFile: String?, request: RunOperation.Request
+  ) {
+    self.settings = settings
+    self.keyFile = keyFile
+    self.passphraseFile = passphraseFile
+    self.request = request
+  }
+
+  public func run() throws(KeywardError) -> Never {
+    let workspace = try settings.openWorkspace()
+    let p = Printer(settings)
+    try RunOperation.exec(
+      workspace: workspace, request: request,
+      keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile),
+      warn: { if !p.quiet { p.note(p.style("keyward: warning: \($0)\n", .yellow)) } })
+  }
+}

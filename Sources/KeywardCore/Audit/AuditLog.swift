@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// `Environments/audit.jsonl`: one compact JSON line per event, hash-chained.
+///
+/// Each entry has `v` (1), `seq`, `time`, `actor`, `action`, `environment`, optional `set`,
+/// `fingerprints` and action details (`format`, `target`), `prev` (the previous entry's `hash`,
+/// or 64 zeros for the first) and `hash` = hex(BLAKE2b-256("keyward audit v1" || the entry's
+/// canonical JSON without `hash`)); canonical JSON is compact with keys sorted. Deleting,
+/// editing, inserting or reordering a line breaks the chain. Never a value: fingerprints only.
+public enum AuditLog {
+  public static let genesis = String(repeating: "0", count: 64)
+
+  /// Who is acting: `KEYWARD_ACTOR`, else git's author email (environment, then the repository's
+  /// and the user's git config), else user@host. Read from files, not by running git: this runs
+  /// on every export.
+  public static func actor(workspace: String, env: Env = .process) -> String {
+    if let a = env.nonEmpty("KEYWARD_ACTOR") { return a }
+    for v in ["GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL", "EMAIL"] { if let e = env.nonEmpty(v) { return e } }
+    var dir = workspace.hasPrefix("/") ? workspace : (currentDirectory() + "/" + workspace)
+    for _ in 0..<32 {
+      if let email = gitEmail("\(dir)/.git/config") { return email }
+      if FileSystem.exists("\(dir)/.git") || dir == "/" { break }
+      dir = Path.directory(dir)
+    }
+    if let home = env.nonEmpty("HOME") {
+      for f in ["\(home)/.gitconfig", "\(env.nonEmpty("XDG_CONFIG_HOME") ?? "\(home)/.config")/git/config"] {
+        if let email = gitEmail(f) { return email }
+      }
+    }
+    var host = [CChar](repeating: 0, count: 256)
+    gethostname(&host, host.count - 1)
+    let user =
+      getpwuid(geteuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "uid\(geteuid())"
+    return "\(user)@\(String(cString: host))"
+  }
+
+  static func currentDirectory() -> String {
+    var buf = [CChar](repeating: 0, count: 4096)
+    return getcwd(&buf, buf.count) != nil ? String(cString: buf) : "."
+  }
+
+  /// `email` in the `[user]` section of a git config file.
+  static func gitEmail(_ path: String) -> String? {
+    guard let bytes = try? FileSystem.read(path) else { return nil }
+    var inUser = false
+    for raw in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+      let line = Text.trimBlanks(raw)
+      if line.hasPrefix("[") {
+        inUser = line.lowercased() == "[user]"
+        continue
+      }
+      if inUser, let eq = line.firstIndex(of: "="), Text.trimBlanks(line[..<eq]).lowercased() == "email" {
+        let v = Text.trimBlanks(line[line.index(after: eq)...])
+        return v.isEmpty ? nil : v
+      }
+    }
+    return nil
+  }
+
+  /// The hash of an entry (without its `hash` member).
+  public static func hash(of entry: [String: JSONValue]) -> String {
+    var e = entry
+    e.removeValue(forKey: "hash")
+    let h = Blake2b(key: nil, length: 32)
+    h.update(Array("keyward audit v1".utf8))
+    h.update(JSONValue.object(e).compact())
+    var out = [UInt8](repeating: 0, count: 32)
+    out.withUnsafeMutableBytes { h.finish(into: $0) }
+    return Sodium.hex(out)
+  }
+
+  /// Appends one entry. The caller holds the workspace lock. Reads only the file's tail (for the
+  /// previous hash and sequence number) and appends one line with a single write.
+  @discardableResult
+  public static func append(
+    workspace: Workspace, action: String, environment: String, set: KeySet?,
+    details: [String: JSONValue] = [:], env: Env = .process
+  ) throws(KeywardError) -> [String: JSONValue] {
+    let path = "\(workspace.path)/\(Workspace.auditName)"
+    let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw KeywardError(.io, "\(path): cannot open: \(FileSystem.errnoText())") }
+    defer { close(fd) }
+    let (prev, seq, torn) = tail(fd)
+    var entry = details
+    entry["v"] = .number(1)
+    entry["seq"] = .number(Double(seq + 1))
+    entry["time"] = .string(Timestamp.now().iso)
+    entry["actor"] = .string(actor(workspace: workspace.path, env: env))
+    entry["action"] = .string(action)
+    entry["environment"] = .string(environment)
+    if let set {
+      entry["set"] = .string(set.id)
+      entry["fingerprints"] = .object([
+        "app_key": .string(set.fingerprints.appKey), "app_secret": .string(set.fingerprints.appSecret),
+      ])
+    }
+    entry["prev"] = .string(prev)
+    entry["hash"] = .string(hash(of: entry))
+    // A line torn by an interrupted append is closed first, so this entry stays on a line of its
+    // own; the chain verification reports the torn line.
+    var line: [UInt8] = torn ? [0x0a] : []
+    line += JSONValue.object(entry).compact()
+    line.append(0x0a)
+    try FileSystem.writeAll(fd, line, path: path)
+    return entry
+  }
+
+  /// The last complete entry's hash and sequence number, and whether the file ends mid-line.
+  static func tail(_ fd: Int32) -> (prev: String, seq: Int, torn: Bool) {
+    var st = stat()
+    guard fstat(fd, &st) == 0, st.st_size > 0 else { return (genesis, 0, false) }
+    let size = Int(st.st_size)
+    let want = min(size, 16 * 1024)
+    var buf = [UInt8](repeating: 0, count: want)
+    let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, want, off_t(size - want)) }
+    guard n == want else { return (genesis, 0, false) }
+    let torn = buf.last != 0x0a
+    let lines = buf.split(separator: 0x0a, omittingEmptySubsequences: true)
+    for line in lines.reversed().dropFirst(torn ? 1 : 0) {
+      if let v = try? JSONValue.parse(Array(line), source: ""), case .object(let m) = v,
+        case .string(let h)? = m["hash"], case .number(let s)? = m["seq"]
+      {
+        return (h, Int(s), torn)
+      }
+    }
+    return (genesis, 0, torn)
+  }
+
+  /// Every entry that parses, oldest first (for checks that ask what was deployed where).
+  public static func entries(workspace: Workspace) -> [[String: JSONValue]] {
+    guard let bytes = try? FileSystem.read("\(workspace.path)/\(Workspace.auditName)") else { return [] }
+    return bytes.split(separator: 0x0a).compactMap { line in
+      guard let v = try? JSONValue.parse(Array(line), source: ""), case .object(let m) = v else { return nil }
+      return m
+    }
+  }
+}

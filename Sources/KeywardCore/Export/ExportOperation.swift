@@ -1,0 +1,254 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// `keyward export`: the active (or chosen) set in a deploy target's format.
+public enum ExportOperation {
+  public struct Request: Sendable, Equatable {
+    public var environment: String
+    public var selector: SetSelector
+    public var format: ExportFormat
+    /// k8s metadata.name / metadata.namespace.
+    public var secretName: String?
+    public var namespace: String?
+    /// Extra, non-secret variables: the environment's name and the provider endpoint.
+    public var environmentNameVariable: String?
+    public var endpointVariable: String?
+    /// A file to write (atomically, mode 0600); nil for standard output.
+    public var output: String?
+    /// Overwrite a file keyward did not write.
+    public var force: Bool
+
+    public init(
+      environment: String, selector: SetSelector = .active, format: ExportFormat = .dotenv,
+      secretName: String? = nil,
+      namespace: String? = nil, environmentNameVariable: String? = nil, endpointVariable: String? = nil,
+      output: String? = nil, force: Bool = false
+    ) {
+      self.environment = environment
+      self.selector = selector
+      self.format = format
+      self.secretName = secretName
+      self.namespace = namespace
+      self.environmentNameVariable = environmentNameVariable
+      self.endpointVariable = endpointVariable
+      self.output = output
+      self.force = force
+    }
+  }
+
+  public struct Result {
+    /// What was written (to the file, or for the caller to print).
+    public let contents: SecureBytes
+    public let set: KeySet
+    /// Things worth saying on stderr (never values).
+    public let warnings: [String]
+  }
+
+  /// The first line of every export in a format that has comments: how keyward recognises a file it
+  /// may overwrite.
+  public static let marker = "written by keyward export"
+
+  public static func run(workspace: Workspace, request r: Request, keys: KeySource) throws(KeywardError)
+    -> Result
+  {
+    let opened = try OpenOperation.run(
+      workspace: workspace, environment: r.environment, selector: r.selector, keys: keys)
+    let names = workspace.config.export
+    var vars = [
+      ExportVariable(name: names.appKey, value: opened.appKey),
+      ExportVariable(name: names.appSecret, value: opened.appSecret),
+    ]
+    if let n = r.environmentNameVariable {
+      vars.append(ExportVariable(name: n, value: SecureBytes(Array(r.environment.utf8))))
+    }
+    if let n = r.endpointVariable {
+      let endpoint =
+        workspace.config.environments[r.environment]?.endpoint ?? workspace.config.provider.defaultEndpoint
+      vars.append(ExportVariable(name: n, value: SecureBytes(Array(endpoint.utf8))))
+    }
+    let header =
+      "\(marker): environment \(r.environment), set \(opened.set.id). Do not edit; export again instead."
+    let contents = try Exporter.render(
+      vars, format: r.format,
+      options: ExportOptions(
+        secretName: r.secretName ?? "captcha-\(r.environment)", namespace: r.namespace, header: header))
+    var warnings = [String]()
+    var target = "stdout"
+    if let output = r.output {
+      target = absolute(output)
+      try checkOverwrite(output, absolute: target, format: r.format, force: r.force, workspace: workspace)
+      try FileSystem.writeAtomically(output, mode: 0o600, forceMode: true) {
+        (fd: Int32) throws(KeywardError) in
+        try contents.write(to: fd)
+      }
+      if let w = gitWarning(output) { warnings.append(w) }
+    }
+    if let w = record(
+      workspace: workspace, action: "export", environment: r.environment, set: opened.set,
+      details: ["format": .string(r.format.rawValue), "target": .string(target)])
+    {
+      warnings.append(w)
+    }
+    return Result(contents: contents, set: opened.set, warnings: warnings)
+  }
+
+  /// Appends to the audit trail under the workspace lock. A trail that cannot be written (a
+  /// read-only checkout) is a warning, not a failed deploy.
+  static func record(
+    workspace: Workspace, action: String, environment: String, set: KeySet, details: [String: JSONValue]
+  ) -> String? {
+    do {
+      let lock = try DirectoryLock(workspace.path)
+      defer { lock.unlock() }
+      try AuditLog.append(
+        workspace: workspace, action: action, environment: environment, set: set, details: details)
+      return nil
+    } catch {
+      return "the audit trail was not updated: \(error.message)"
+    }
+  }
+
+  static func absolute(_ path: String) -> String {
+    path.hasPrefix("/") ? path : AuditLog.currentDirectory() + "/" + path
+  }
+
+  /// Refuses to replace a file keyward did not write, unless forced.
+  static func checkOverwrite(
+    _ path: String, absolute: String, format: ExportFormat, force: Bool, workspace: Workspace
+  ) throws(KeywardError) {
+    guard FileSystem.exists(path), !force else { return }
+    if FileSystem.isDirectory(path) { throw KeywardError(.input, "\(path) is a folder") }
+    let head = (try? FileSystem.read(path).prefix(200)) ?? []
+    if String(decoding: head, as: UTF8.self).hasPrefix("# \(marker)") { return }
+    // JSON and GitHub files have no comments: the trail says whether keyward wrote them here.
+    let exported = AuditLog.entries(workspace: workspace).contains {
+      $0["action"] == .string("export") && $0["target"] == .string(absolute)
+    }
+    if exported { return }
+    throw KeywardError(
+      .input, "\(path) exists and was not written by keyward export; refusing to overwrite it",
+      hint: "choose another file, or pass --force to replace it")
+  }
+
+  /// A warning when `path` is inside a git work tree and not ignored (asks git; silent without it).
+  static func gitWarning(_ path: String) -> String? {
+    var dir = Path.directory(absolute(path))
+    var inRepo = false
+    for _ in 0..<64 {
+      if FileSystem.exists("\(dir)/.git") {
+        inRepo = true
+        break
+      }
+      if dir == "/" { break }
+      dir = Path.directory(dir)
+    }
+    guard inRepo else { return nil }
+    let env = Env.process
+    var childEnv = [String: String]()
+    for k in ["PATH", "HOME", "XDG_CONFIG_HOME", "GIT_DIR", "GIT_WORK_TREE"] { childEnv[k] = env[k] }
+    guard
+      let r = try? Spawn.run(
+        "/usr/bin/env", ["git", "-C", Path.directory(absolute(path)), "check-ignore", "-q", absolute(path)],
+        environment: childEnv, input: [])
+    else { return nil }
+    return r.status == 1
+      ? "\(path) is inside a git work tree and not ignored: add it to .gitignore before it is committed" : nil
+  }
+}
+
+/// `keyward run`: exec a program with the set in its environment. Nothing is written to disk but
+/// the audit entry.
+public enum RunOperation {
+  public struct Request: Sendable, Equatable {
+    public var environment: String
+    public var selector: SetSelector
+    /// Start from an empty environment (plus the set) instead of keyward's own.
+    public var pristine: Bool
+    public var command: [String]
+
+    public init(
+      environment: String, selector: SetSelector = .active, pristine: Bool = false, command: [String]
+    ) {
+      self.environment = environment
+      self.selector = selector
+      self.pristine = pristine
+      self.command = command
+    }
+  }
+
+  /// Replaces this process with the command. Returns only by throwing; a command that cannot be
+  /// found or executed exits 127 or 126, as shells do.
+  public static func exec(workspace: Workspace, request r: Request, keys: KeySource, warn: (String) -> Void)
+    throws(KeywardError) -> Never
+  {
+    guard let program = r.command.first, !program.isEmpty else {
+      throw KeywardError(.usage, "no command to run", hint: "keyward run \(r.environment) -- COMMAND [ARGS…]")
+    }
+    let opened = try OpenOperation.run(
+      workspace: workspace, environment: r.environment, selector: r.selector, keys: keys)
+    let names = workspace.config.export
+    guard let path = resolve(program) else {
+      Printer_fail("cannot run \(program): no such command (searched $PATH)")
+      exit(127)
+    }
+    // The environment block: NAME=value NUL entries in guarded memory, then pointers into it.
+    let block = SecureBytes(capacity: 256)
+    var offsets = [Int]()
+    for (name, value) in [(names.appKey, opened.appKey), (names.appSecret, opened.appSecret)] {
+      if value.withUnsafeBytes({ $0.contains(0) }) {
+        throw KeywardError(.input, "cannot pass \(name) in the environment: the value contains a NUL byte")
+      }
+      offsets.append(block.count)
+      block.append(literal: "\(name)=")
+      block.append(value)
+      block.append(0)
+    }
+    if let w = ExportOperation.record(
+      workspace: workspace, action: "run", environment: r.environment, set: opened.set,
+      details: ["target": .string(Path.name(program))])
+    {
+      warn(w)
+    }
+    let argv = r.command.map { strdup($0) } + [nil]
+    var envp = [UnsafeMutablePointer<CChar>?]()
+    if !r.pristine {
+      var p = environ
+      while let entry = p.pointee {
+        let text = String(cString: entry)
+        if !(text.hasPrefix(names.appKey + "=") || text.hasPrefix(names.appSecret + "=")) {
+          envp.append(entry)
+        }
+        p += 1
+      }
+    }
+    ProcessHardening.restoreForExec()
+    block.withUnsafeMutableBytes { raw in
+      let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+      for o in offsets { envp.append(base + o) }
+      envp.append(nil)
+      execve(path, argv, envp)
+    }
+    let e = errno
+    Printer_fail("cannot run \(path): \(String(cString: strerror(e)))")
+    exit(e == ENOENT ? 127 : 126)
+  }
+
+  /// The command's path: as given when it contains a '/', else the first executable in $PATH.
+  static func resolve(_ program: String) -> String? {
+    if program.contains("/") { return program }
+    let path = Env.process.nonEmpty("PATH") ?? "/usr/local/bin:/usr/bin:/bin"
+    for dir in path.split(separator: ":", omittingEmptySubsequences: false) {
+      let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + program
+      if access(candidate, X_OK) == 0 && !FileSystem.isDirectory(candidate) { return candidate }
+    }
+    return nil
+  }
+
+  static func Printer_fail(_ message: String) {
+    var line = "keyward: error: \(message)\n"
+    line.withUTF8 { _ = Glibc_write(2, $0.baseAddress!, $0.count) }
+  }
+}
