@@ -37,19 +37,10 @@ public struct ShowRequest: Equatable, Sendable {
 
 /// Renders a decrypted set straight into guarded memory, so revealed values never become strings.
 enum ShowRenderer {
+  /// Keys in sorted order, like every other JSON document keyward writes.
   static func json(_ o: OpenedSet, reveal: Bool) -> SecureBytes {
     let out = SecureBytes(capacity: 1024)
-    out.append(literal: "{\n  \"schema_version\" : \(Printer.schemaVersion),\n")
-    out.append(literal: "  \"environment\" : \(SecureJSON.quoted(o.environment)),\n")
-    out.append(literal: "  \"key_source\" : \(SecureJSON.quoted(o.keyOrigin)),\n")
-    out.append(literal: "  \"revealed\" : \(reveal),\n")
-    out.append(literal: "  \"set\" : {\n")
-    out.append(literal: "    \"created\" : \"\(o.set.created.iso)\",\n")
-    out.append(literal: "    \"fingerprints\" : {\n")
-    out.append(literal: "      \"app_key\" : \"\(o.set.fingerprints.appKey)\",\n")
-    out.append(literal: "      \"app_secret\" : \"\(o.set.fingerprints.appSecret)\"\n    },\n")
-    out.append(literal: "    \"id\" : \"\(o.set.id)\",\n")
-    out.append(literal: "    \"state\" : \"\(o.set.state.rawValue)\"\n  },\n")
+    out.append(literal: "{\n")
     for field in Field.allCases {
       out.append(literal: "  \"\(field.rawValue)\" : ")
       if reveal {
@@ -57,8 +48,19 @@ enum ShowRenderer {
       } else {
         out.append(literal: SecureJSON.quoted(Mask.mask(o.value(field), field)))
       }
-      out.append(literal: field == .appKey ? ",\n" : "\n")
+      out.append(literal: ",\n")
     }
+    out.append(literal: "  \"environment\" : \(SecureJSON.quoted(o.environment)),\n")
+    out.append(literal: "  \"key_source\" : \(SecureJSON.quoted(o.keyOrigin)),\n")
+    out.append(literal: "  \"revealed\" : \(reveal),\n")
+    out.append(literal: "  \"schema_version\" : \(Printer.schemaVersion),\n")
+    out.append(literal: "  \"set\" : {\n")
+    out.append(literal: "    \"created\" : \"\(o.set.created.iso)\",\n")
+    out.append(literal: "    \"fingerprints\" : {\n")
+    out.append(literal: "      \"app_key\" : \"\(o.set.fingerprints.appKey)\",\n")
+    out.append(literal: "      \"app_secret\" : \"\(o.set.fingerprints.appSecret)\"\n    },\n")
+    out.append(literal: "    \"id\" : \"\(o.set.id)\",\n")
+    out.append(literal: "    \"state\" : \"\(o.set.state.rawValue)\"\n  }\n")
     out.append(literal: "}\n")
     return out
   }

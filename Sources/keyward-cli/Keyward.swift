@@ -49,8 +49,13 @@ struct Keyward: ParsableCommand {
     } catch let error as KeywardError {
       printer.fail(error)
       exitProcess(error.exitStatus.rawValue)
+    } catch let error where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+      exit(withError: error)  // help, version and usage: argument-parser's own exits
     } catch {
-      exit(withError: error)
+      // Anything else (a Foundation error in the demo, say) is an error, exit 2 — never 1, which
+      // means findings.
+      printer.fail(KeywardError(.internal, "\(error)"))
+      exitProcess(ExitStatus.error.rawValue)
     }
   }
 }

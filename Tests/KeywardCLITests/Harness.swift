@@ -51,9 +51,20 @@ struct CLI {
 
   var workspace: String { root + "/Environments" }
 
-  /// Every output captured by this harness, to search for leaked secrets.
-  nonisolated(unsafe) static var transcript = [String]()
-  static let transcriptLock = NSLock()
+  /// Every secret any test stored; every output captured by this harness is searched for them.
+  nonisolated(unsafe) static var secrets = Set<String>()
+  static let secretsLock = NSLock()
+
+  static func registerSecret(_ s: String) {
+    secretsLock.lock()
+    secrets.insert(s)
+    secretsLock.unlock()
+  }
+
+  /// Commands whose job is to emit secrets: their stdout is exempt from the leak search.
+  static func emitsSecrets(_ args: [String]) -> Bool {
+    args.contains("--reveal") || args.first == "export" || args.first == "run"
+  }
 
   @discardableResult
   func run(_ args: [String], stdin: String? = nil, env extra: [String: String] = [:]) throws -> Result {
@@ -79,23 +90,30 @@ struct CLI {
     try p.run()
     if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
     try input.fileHandleForWriting.close()
-    return Running(process: p, outPath: outPath, errPath: errPath)
+    return Running(process: p, outPath: outPath, errPath: errPath, args: args)
   }
 
   struct Running {
     let process: Process
     let outPath: String
     let errPath: String
+    let args: [String]
 
-    func finish() throws -> Result {
+    func finish(sourceLocation: SourceLocation = #_sourceLocation) throws -> Result {
       process.waitUntilExit()
       let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
       let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
       try? FileManager.default.removeItem(atPath: outPath)
       try? FileManager.default.removeItem(atPath: errPath)
-      CLI.transcriptLock.lock()
-      CLI.transcript.append(out + err)
-      CLI.transcriptLock.unlock()
+      CLI.secretsLock.lock()
+      let secrets = CLI.secrets
+      CLI.secretsLock.unlock()
+      let searched = CLI.emitsSecrets(args) ? err : out + err
+      for s in secrets where searched.contains(s) {
+        Issue.record(
+          "a stored secret leaked in the output of keyward \(args.joined(separator: " "))",
+          sourceLocation: sourceLocation)
+      }
       return Result(
         status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
         stdout: out,
@@ -112,6 +130,7 @@ struct CLI {
       let v = (
         key: "ck_\(env)_\(UUID().uuidString.prefix(8))", secret: "cs_\(env)_SECRET_\(UUID().uuidString)"
       )
+      CLI.registerSecret(v.secret)
       try expect(0, ["set", env, "--stdin"], stdin: "\(v.key)\n\(v.secret)\n")
       values[env] = v
     }

@@ -42,6 +42,92 @@ struct StoreTests {
     }
   }
 
+  @Test("init on a non-CaptchaLa workspace adds environments without repeating --provider")
+  func initKeepsProvider() throws {
+    let root = try temporaryDirectory("prov")
+    let env = Env(["KEYWARD_KEYS_DIR": "\(root)/keys"])
+    _ = try InitOperation.run(
+      .init(path: "\(root)/E", environments: ["dev"], provider: .turnstile, environment: env))
+    let r = try InitOperation.run(.init(path: "\(root)/E", environments: ["qa"], environment: env))
+    #expect(r.provider == .turnstile)
+    #expect(try Workspace.open("\(root)/E").config.environmentNames == ["dev", "qa"])
+  }
+
+  @Test("names that would share a CI variable are refused")
+  func variableClash() throws {
+    let s = try ScratchWorkspace(envs: ["eu-west"])
+    expectError(.usage, ["\"eu-west\" and \"eu_west\" would share KEYWARD_PRIVATE_KEY_EU_WEST"]) {
+      _ = try InitOperation.run(.init(path: s.path, environments: ["eu_west"], environment: s.environment))
+    }
+  }
+
+  @Test("an interrupted init is completed by the next one: orphan key, orphan environment file")
+  func initAdoptsOrphans() throws {
+    let s = try ScratchWorkspace(envs: ["dev"])
+    let ws = try s.workspace
+    // As if init was killed after writing qa's key (and, for uat, its environment file too).
+    for name in ["qa", "uat"] {
+      let key = try PrivateKey.generate()
+      let path = KeySource.storePath(
+        workspaceID: ws.config.workspaceID, environment: name, env: s.environment)
+      try KeyFile.write(
+        KeyFile.render(key, environment: name, workspaceID: ws.config.workspaceID, passphrase: nil), to: path)
+      if name == "uat" {
+        let file = EnvironmentFile(
+          format: EnvironmentFile.formatName, version: 1, environment: name,
+          recipient: Recipient(
+            publicKey: key.publicKey.base64, keyID: key.publicKey.fingerprint, created: .now()),
+          sets: [])
+        try FileSystem.writeAtomically("\(s.path)/uat.json", bytes: file.json.written())
+      }
+    }
+    let r = try InitOperation.run(
+      .init(path: s.path, environments: ["qa", "uat"], environment: s.environment))
+    #expect(r.environments.map(\.status) == ["adopted", "adopted"])
+    try s.set("qa", "ck_qa_1234567890", "cs_qa_abcdefghij")
+    #expect(try s.open("qa").appSecret.testString == "cs_qa_abcdefghij")
+    try s.set("uat", "ck_uat_1234567890", "cs_uat_abcdefghij")
+    #expect(try s.open("uat").appSecret.testString == "cs_uat_abcdefghij")
+  }
+
+  @Test("members a later version added survive a rewrite")
+  func unknownMembersKept() throws {
+    let s = try ScratchWorkspace(envs: ["prod"])
+    try s.set("prod", "ck_live_1234567890", "cs_live_abcdefghij")
+    let file = "\(s.path)/prod.json"
+    var doc = try JSONValue.parse(FileSystem.read(file), source: file)
+    guard case .object(var top) = doc, case .array(var sets)? = top["sets"], case .object(var set0) = sets[0]
+    else {
+      Issue.record("unexpected shape")
+      return
+    }
+    top["future_top"] = .string("kept")
+    set0["future_set"] = .number(42)
+    sets[0] = .object(set0)
+    top["sets"] = .array(sets)
+    doc = .object(top)
+    try FileSystem.writeAtomically(file, bytes: doc.written())
+    try s.set("prod", "ck_live_0987654321", "cs_live_jihgfedcba", state: .pending)
+    let after = String(decoding: try FileSystem.read(file), as: UTF8.self)
+    #expect(after.contains("\"future_top\" : \"kept\""))
+    #expect(after.contains("\"future_set\" : 42"))
+  }
+
+  @Test("a key file is never replaced")
+  func keyNoClobber() throws {
+    let s = try ScratchWorkspace(envs: ["prod"])
+    let path = try s.keyPath("prod")
+    let before = try FileSystem.read(path)
+    let other = try PrivateKey.generate()
+    expectError(.io, ["already exists; refusing to replace it"]) {
+      try KeyFile.write(
+        KeyFile.render(other, environment: "prod", workspaceID: "0123456789abcdef", passphrase: nil), to: path
+      )
+    }
+    #expect(try FileSystem.read(path) == before)
+    #expect(FileSystem.listDirectory(Path.directory(path)).allSatisfy { !$0.contains(".tmp-") })
+  }
+
   @Test("set seals without a private key; show opens with it")
   func setAndOpen() throws {
     let s = try ScratchWorkspace()

@@ -22,19 +22,19 @@ public struct PassphraseParameters: Sendable, Equatable {
 /// `"keyward private key v1" || public_key`, so a wrapped key cannot be paired with another
 /// public key unnoticed.
 public enum PassphraseWrap {
-  static func deriveKey(_ passphrase: SecureBytes, _ p: PassphraseParameters) throws(KeywardError)
-    -> SecureBytes
+  static func deriveKey(_ passphrase: SecureBytes, _ p: PassphraseParameters, source: String = "the key file")
+    throws(KeywardError) -> SecureBytes
   {
     try Sodium.ready()
     guard p.salt.count == Int(crypto_pwhash_saltbytes()) else {
-      throw KeywardError(.integrity, "the key file's Argon2id salt has the wrong length")
+      throw KeywardError(.integrity, "\(source): the Argon2id salt has the wrong length")
     }
     guard p.opslimit >= 1, p.opslimit <= 1_000, p.memlimit >= 8192, p.memlimit <= 4 << 30 else {
-      throw KeywardError(.integrity, "the key file's Argon2id parameters are out of range")
+      throw KeywardError(.integrity, "\(source): the Argon2id parameters are out of range")
     }
     let key = SecureBytes(capacity: 32)
     key.resize(to: 32)
-    guard passphrase.count > 0 else { throw KeywardError(.input, "the passphrase is empty") }
+    guard passphrase.count > 0 else { throw KeywardError(.input, "the passphrase for \(source) is empty") }
     let rc = passphrase.withUnsafeBytes { pw in
       key.withUnsafeMutableBytes { k in
         crypto_pwhash(
@@ -42,7 +42,7 @@ public enum PassphraseWrap {
           UInt64(pw.count), p.salt, p.opslimit, p.memlimit, crypto_pwhash_alg_argon2id13())
       }
     }
-    guard rc == 0 else { throw KeywardError(.internal, "Argon2id failed (out of memory?)") }
+    guard rc == 0 else { throw KeywardError(.internal, "\(source): Argon2id failed (out of memory?)") }
     return key
   }
 
@@ -78,7 +78,7 @@ public enum PassphraseWrap {
     guard wrapped.count == 24 + 32 + 16 else {
       throw KeywardError(.integrity, "\(source): the encrypted private key has the wrong length")
     }
-    let k = try deriveKey(passphrase, p)
+    let k = try deriveKey(passphrase, p, source: source)
     let sk = SecureBytes(capacity: 32)
     sk.resize(to: 32)
     let ad = ad(publicKey)

@@ -182,7 +182,11 @@ public enum Sealed {
       }
     }
     // libsodium returns -1 for an all-zero shared secret (a small-order point): never use it.
-    guard rc == 0 else { throw KeywardError(.integrity, "key agreement failed (invalid public key)") }
+    guard rc == 0 else {
+      throw KeywardError(
+        .integrity,
+        "key agreement failed: the ephemeral or recipient public key is invalid (a small-order point)")
+    }
     let h = buf.withUnsafeBytes(in: scratch.shared) { Blake2b(key: $0, length: 32) }
     h.update(Array("keyward kw1 key".utf8))
     h.update(epk.bytes)

@@ -149,12 +149,34 @@ public enum KeyFile {
     return out
   }
 
-  /// Writes a key file atomically with mode 0600 in a 0700 folder.
+  /// Writes a new key file atomically with mode 0600 in a 0700 folder. Never replaces one: two
+  /// clones of a repository share a key-store folder, and a replaced key loses every set sealed
+  /// to it.
   public static func write(_ contents: SecureBytes, to path: String) throws(KeywardError) {
     try FileSystem.makeDirectory(Path.directory(path), mode: 0o700)
-    try FileSystem.writeAtomically(path, mode: 0o600, forceMode: true) { (fd: Int32) throws(KeywardError) in
+    try FileSystem.writeAtomically(path, mode: 0o600, forceMode: true, noClobber: true) {
+      (fd: Int32) throws(KeywardError) in
       try contents.write(to: fd)
     }
+  }
+
+  /// The `public-key:` line of a key file, read without touching the secret.
+  public static func publicKey(path: String) throws(KeywardError) -> PublicKey {
+    let raw = try FileSystem.readSecret(path: path, requirePrivate: true)
+    var start = 0
+    while start < raw.count {
+      var end = start
+      while end < raw.count && raw[end] != 0x0a { end += 1 }
+      let line = SecureText.trimmedRange(raw, start..<end)
+      let prefix = Array("public-key:".utf8)
+      if line.count > prefix.count, (0..<prefix.count).allSatisfy({ raw[line.lowerBound + $0] == prefix[$0] })
+      {
+        let value = SecureText.trimmedRange(raw, (line.lowerBound + prefix.count)..<line.upperBound)
+        return try PublicKey(base64: raw.withUnsafeBytes(in: value) { String(decoding: $0, as: UTF8.self) })
+      }
+      start = end + 1
+    }
+    throw KeywardError(.integrity, "\(path): no public-key line (a bare kwsk1: key cannot be adopted)")
   }
 
   public static func load(path: String, passphrase: (String) throws(KeywardError) -> SecureBytes)

@@ -74,7 +74,7 @@ public struct EnvironmentSettings: Sendable, Encodable, Equatable {
 }
 
 /// `Environments/keyward.json`.
-public struct WorkspaceConfig: Sendable, Encodable, Equatable {
+public struct WorkspaceConfig: Sendable, Equatable {
   public static let formatName = "keyward-workspace"
   public static let currentVersion = 1
 
@@ -88,6 +88,8 @@ public struct WorkspaceConfig: Sendable, Encodable, Equatable {
   public var environments: [String: EnvironmentSettings]
   public var rotation: RotationPolicy
   public var export: ExportNames
+  /// Members this version does not know, kept and written back unchanged (FORMAT.md).
+  public var extra: [String: JSONValue] = [:]
 
   enum CodingKeys: String, CodingKey {
     case format, version, provider, environments, rotation, export
@@ -128,7 +130,7 @@ public struct SetFingerprints: Sendable, Encodable, Equatable {
 }
 
 /// One App Key + App Secret set, as stored.
-public struct KeySet: Sendable, Encodable, Equatable {
+public struct KeySet: Sendable, Equatable {
   public var id: String
   public var state: SetState
   public var created: Timestamp
@@ -140,6 +142,8 @@ public struct KeySet: Sendable, Encodable, Equatable {
   /// When this set started retiring (promote) and until when it is kept.
   public var retiringSince: Timestamp?
   public var graceUntil: Timestamp?
+  /// Members this version does not know, kept and written back unchanged.
+  public var extra: [String: JSONValue] = [:]
 
   enum CodingKeys: String, CodingKey {
     case id, state, created, fingerprints
@@ -168,7 +172,7 @@ public struct Recipient: Sendable, Encodable, Equatable {
 }
 
 /// `Environments/<env>.json`: one environment's recipient key and its sets.
-public struct EnvironmentFile: Sendable, Encodable, Equatable {
+public struct EnvironmentFile: Sendable, Equatable {
   public static let formatName = "keyward-environment"
   public static let currentVersion = 1
 
@@ -177,6 +181,8 @@ public struct EnvironmentFile: Sendable, Encodable, Equatable {
   public var environment: String
   public var recipient: Recipient
   public var sets: [KeySet]
+  /// Members this version does not know, kept and written back unchanged.
+  public var extra: [String: JSONValue] = [:]
 
   public var active: KeySet? { sets.first { $0.state == .active } }
 }
@@ -203,6 +209,10 @@ extension WorkspaceConfig {
     }
     let r = try o.object("rotation")
     let x = try o.object("export")
+    let known: Set<String> = [
+      "format", "version", "workspace_id", "provider", "fingerprint_salt", "environments", "rotation",
+      "export",
+    ]
     self.init(
       format: format, version: version, workspaceID: try o.string("workspace_id"),
       provider: try o.enumeration("provider", Provider.self),
@@ -211,7 +221,8 @@ extension WorkspaceConfig {
       rotation: RotationPolicy(
         maxAgeDays: try r.int("max_age_days"), warnAgeDays: try r.int("warn_age_days"),
         graceDays: try r.int("grace_days")),
-      export: ExportNames(appKey: try x.string("app_key"), appSecret: try x.string("app_secret")))
+      export: ExportNames(appKey: try x.string("app_key"), appSecret: try x.string("app_secret")),
+      extra: o.members.filter { !known.contains($0.key) })
   }
 }
 
@@ -238,14 +249,16 @@ extension EnvironmentFile {
             appKey: try fp.string("app_key"), appSecret: try fp.string("app_secret")),
           appKey: try s.string("app_key"), appSecret: try s.string("app_secret"),
           retiringSince: try s.optionalTimestamp("retiring_since"),
-          graceUntil: try s.optionalTimestamp("grace_until")))
+          graceUntil: try s.optionalTimestamp("grace_until"),
+          extra: s.members.filter { !KeySet.knownMembers.contains($0.key) }))
     }
     self.init(
       format: format, version: version, environment: try o.string("environment"),
       recipient: Recipient(
         publicKey: try r.string("public_key"), keyID: try r.string("key_id"),
         created: try r.timestamp("created")),
-      sets: sets)
+      sets: sets,
+      extra: o.members.filter { !["format", "version", "environment", "recipient", "sets"].contains($0.key) })
   }
 
   /// Parses the bytes of an environment file.
@@ -258,7 +271,11 @@ extension EnvironmentFile {
 
 extension WorkspaceConfig {
   public var json: JSONValue {
-    .object([
+    .object(extra.merging(known) { $1 })
+  }
+
+  private var known: [String: JSONValue] {
+    [
       "format": .string(format), "version": .number(Double(version)), "workspace_id": .string(workspaceID),
       "provider": .string(provider.rawValue), "fingerprint_salt": .string(fingerprintSalt),
       "environments": .object(
@@ -273,20 +290,21 @@ extension WorkspaceConfig {
         "grace_days": .number(Double(rotation.graceDays)),
       ]),
       "export": .object(["app_key": .string(export.appKey), "app_secret": .string(export.appSecret)]),
-    ])
+    ]
   }
 }
 
 extension EnvironmentFile {
   public var json: JSONValue {
-    .object([
-      "format": .string(format), "version": .number(Double(version)), "environment": .string(environment),
-      "recipient": .object([
-        "public_key": .string(recipient.publicKey), "key_id": .string(recipient.keyID),
-        "created": .string(recipient.created.iso),
-      ]),
-      "sets": .array(sets.map(\.json)),
-    ])
+    .object(
+      extra.merging([
+        "format": .string(format), "version": .number(Double(version)), "environment": .string(environment),
+        "recipient": .object([
+          "public_key": .string(recipient.publicKey), "key_id": .string(recipient.keyID),
+          "created": .string(recipient.created.iso),
+        ]),
+        "sets": .array(sets.map(\.json)),
+      ]) { $1 })
   }
 }
 
@@ -301,6 +319,10 @@ extension KeySet {
     ]
     if let retiringSince { m["retiring_since"] = .string(retiringSince.iso) }
     if let graceUntil { m["grace_until"] = .string(graceUntil.iso) }
-    return .object(m)
+    return .object(extra.merging(m) { $1 })
   }
+
+  static let knownMembers: Set<String> = [
+    "id", "state", "created", "fingerprints", "app_key", "app_secret", "retiring_since", "grace_until",
+  ]
 }

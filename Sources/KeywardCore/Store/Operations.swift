@@ -9,13 +9,14 @@ public enum InitOperation {
   public struct Request {
     public var path: String
     public var environments: [String]
-    public var provider: Provider
+    /// nil: captchala for a new workspace; an existing one keeps its own.
+    public var provider: Provider?
     /// Protects the new private keys with this passphrase (Argon2id), if given.
     public var passphrase: SecureBytes?
     public var environment: Env
 
     public init(
-      path: String, environments: [String], provider: Provider, passphrase: SecureBytes? = nil,
+      path: String, environments: [String], provider: Provider? = nil, passphrase: SecureBytes? = nil,
       environment: Env = .process
     ) {
       self.path = path
@@ -76,20 +77,33 @@ public enum InitOperation {
     if created {
       config = WorkspaceConfig(
         format: WorkspaceConfig.formatName, version: WorkspaceConfig.currentVersion,
-        workspaceID: Sodium.hex(Sodium.randomBytes(8)), provider: req.provider,
+        workspaceID: Sodium.hex(Sodium.randomBytes(8)), provider: req.provider ?? .captchala,
         fingerprintSalt: Sodium.base64(Sodium.randomBytes(32)), environments: [:], rotation: .default,
-        export: req.provider.defaultVariables)
+        export: (req.provider ?? .captchala).defaultVariables)
     } else {
       config = try Workspace.open(req.path).config
-      if config.provider != req.provider {
+      if let wanted = req.provider, config.provider != wanted {
         throw KeywardError(
           .usage,
-          "the workspace at \(req.path) uses provider \(config.provider.rawValue), not \(req.provider.rawValue)"
-        )
+          "the workspace at \(req.path) uses provider \(config.provider.rawValue), not \(wanted.rawValue)")
+      }
+    }
+    // Two names that differ only in '-' and '_' would share one CI variable.
+    for name in req.environments {
+      let variable = Names.privateKeyVariable(name)
+      if let clash = (config.environmentNames + req.environments).first(where: {
+        $0 != name && Names.privateKeyVariable($0) == variable
+      }) {
+        throw KeywardError(
+          .usage, "environments \"\(clash)\" and \"\(name)\" would share \(variable); rename one")
       }
     }
     let now = Timestamp.now()
     var results = [EnvironmentResult]()
+    // keyward.json is written first (its id and salt are fixed from the first moment) and again
+    // after each environment, so an interrupted init leaves at most one environment half-made,
+    // which the next run adopts.
+    if created { try FileSystem.writeAtomically(configPath, bytes: JSONFiles.encode(config.json)) }
     for name in req.environments {
       let envPath = "\(req.path)/\(name).json"
       let ciVariable = Names.privateKeyVariable(name)
@@ -102,35 +116,49 @@ public enum InitOperation {
             ciVariable: ciVariable))
         continue
       }
-      if FileSystem.exists(envPath) {
-        throw KeywardError(
-          .input, "\(envPath) exists but keyward.json does not list \"\(name)\"",
-          hint: "move the file away, or add \"\(name)\" to the environments in \(configPath)")
-      }
-      let key = try PrivateKey.generate()
       let keyPath = KeySource.storePath(
         workspaceID: config.workspaceID, environment: name, env: req.environment)
-      if FileSystem.exists(keyPath) {
-        throw KeywardError(.input, "\(keyPath) already exists; refusing to overwrite a private key")
+      let storedKey = FileSystem.exists(keyPath) ? try KeyFile.publicKey(path: keyPath) : nil
+      var status = "created"
+      var publicKey: PublicKey
+      if FileSystem.exists(envPath) {
+        let existing = try EnvironmentFile.parse(FileSystem.read(envPath), source: envPath)
+        guard let storedKey, existing.environment == name, existing.recipient.publicKey == storedKey.base64
+        else {
+          throw KeywardError(
+            .input, "\(envPath) exists but keyward.json does not list \"\(name)\"",
+            hint: "move the file away, or add \"\(name)\" to the environments in \(configPath)")
+        }
+        // Left by an interrupted init, with its key in the store: adopt it.
+        publicKey = storedKey
+        status = "adopted"
+      } else {
+        if let storedKey {
+          // An interrupted init wrote the key but not the environment file: use that key.
+          publicKey = storedKey
+          status = "adopted"
+        } else {
+          let key = try PrivateKey.generate()
+          let keyText = try KeyFile.render(
+            key, environment: name, workspaceID: config.workspaceID, passphrase: req.passphrase)
+          try KeyFile.write(keyText, to: keyPath)  // first: an orphan key is harmless
+          publicKey = key.publicKey
+        }
+        let envFile = EnvironmentFile(
+          format: EnvironmentFile.formatName, version: EnvironmentFile.currentVersion, environment: name,
+          recipient: Recipient(publicKey: publicKey.base64, keyID: publicKey.fingerprint, created: now),
+          sets: [])
+        try FileSystem.writeAtomically(envPath, bytes: JSONFiles.encode(envFile.json))
       }
-      // Order matters for interruptions: the private key first (an orphan key is harmless), then
-      // the environment file, then the config that lists it.
-      let keyText = try KeyFile.render(
-        key, environment: name, workspaceID: config.workspaceID, passphrase: req.passphrase)
-      try KeyFile.write(keyText, to: keyPath)
-      let envFile = EnvironmentFile(
-        format: EnvironmentFile.formatName, version: EnvironmentFile.currentVersion, environment: name,
-        recipient: Recipient(publicKey: key.publicKey.base64, keyID: key.publicKey.fingerprint, created: now),
-        sets: [])
-      try FileSystem.writeAtomically(envPath, bytes: JSONFiles.encode(envFile.json))
       let production = WorkspaceConfig.looksProduction(name)
       config.environments[name] = EnvironmentSettings(production: production)
+      try FileSystem.writeAtomically(configPath, bytes: JSONFiles.encode(config.json))
       results.append(
         EnvironmentResult(
-          name: name, status: "created", production: production, keyID: key.publicKey.fingerprint,
-          privateKeyPath: keyPath, passphraseProtected: req.passphrase != nil, ciVariable: ciVariable))
+          name: name, status: status, production: production, keyID: publicKey.fingerprint,
+          privateKeyPath: keyPath, passphraseProtected: status == "created" && req.passphrase != nil,
+          ciVariable: ciVariable))
     }
-    try FileSystem.writeAtomically(configPath, bytes: JSONFiles.encode(config.json))
     return Report(
       workspace: req.path, workspaceCreated: created, provider: config.provider, environments: results)
   }

@@ -31,8 +31,17 @@ public enum ValueCheck {
     guard value.count <= maxLength else {
       throw KeywardError(.input, "\(what) is \(value.count) bytes long; the limit is \(maxLength)")
     }
-    let utf8OK = value.withUnsafeBytes {
-      String(validating: $0.bindMemory(to: UInt8.self), as: UTF8.self) != nil
+    // Validated in place: a String would be a heap copy of the secret that is never wiped.
+    let utf8OK = value.withUnsafeBytes { raw in
+      var decoder = Unicode.UTF8()
+      var bytes = raw.makeIterator()
+      while true {
+        switch decoder.decode(&bytes) {
+        case .scalarValue: continue
+        case .emptyInput: return true
+        case .error: return false
+        }
+      }
     }
     guard utf8OK else { throw KeywardError(.input, "\(what) is not valid UTF-8") }
     if raw { return }
@@ -137,7 +146,8 @@ enum SecureJSONObject {
     var found = [Field: SecureBytes]()
     for (name, value) in fields {
       guard let field = aliases.first(where: { $0.1.contains(name) })?.0 else {
-        throw KeywardError(.input, "\(source): unknown field \"\(name)\" (expected app_key and app_secret)")
+        // The name is not quoted back: a mistyped document may have a secret where a name belongs.
+        throw KeywardError(.input, "\(source): unknown field (expected only app_key and app_secret)")
       }
       guard found[field] == nil else {
         throw KeywardError(.input, "\(source): \(field.rawValue) is given twice")
@@ -193,7 +203,7 @@ enum SecureJSONObject {
         let name = try string().withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
         try expect(0x3a, "':'")
         skipWS()
-        guard i < d.count, d[i] == 0x22 else { throw fail("the value of \"\(name)\" must be a string") }
+        guard i < d.count, d[i] == 0x22 else { throw fail("a value must be a string") }
         out.append((name, try string()))
         skipWS()
         guard i < d.count else { throw fail("unterminated object") }
@@ -217,7 +227,8 @@ enum SecureJSONObject {
 /// A reader for dotenv-style files (`NAME=value`, optional `export `, `#` comments, single quotes
 /// literal, double quotes with `\n \t \" \\ \$` escapes, unquoted values trimmed and cut at ` #`).
 /// Values stay in guarded memory. A variable defined twice is an error: the two common readers
-/// disagree on which one wins.
+/// disagree on which one wins. Errors give line numbers and never quote the file's text, which may
+/// be a secret in the wrong place.
 public enum EnvFile {
   public static func parse(_ d: SecureBytes, source: String) throws(KeywardError) -> [String: SecureBytes] {
     var out = [String: SecureBytes]()
@@ -246,7 +257,8 @@ public enum EnvFile {
       }
       guard !name.isEmpty else { throw fail("expected NAME=value") }
       while i < d.count && (d[i] == 0x20 || d[i] == 0x09) { i += 1 }
-      guard i < d.count, d[i] == 0x3d else { throw fail("expected '=' after \(name)") }
+      // The token is not quoted back: a value that wrapped onto its own line would be a secret.
+      guard i < d.count, d[i] == 0x3d else { throw fail("expected NAME=value") }
       i += 1
       while i < d.count && (d[i] == 0x20 || d[i] == 0x09) { i += 1 }
       let value = SecureBytes(capacity: 64)
@@ -258,7 +270,7 @@ public enum EnvFile {
           value.append(d[i])
           i += 1
         }
-        guard i < d.count else { line = startLine; throw fail("unterminated single quote in \(name)") }
+        guard i < d.count else { line = startLine; throw fail("unterminated single quote") }
         i += 1
       } else if i < d.count && d[i] == 0x22 {  // "escaped"
         i += 1
@@ -281,7 +293,7 @@ public enum EnvFile {
           value.append(d[i])
           i += 1
         }
-        guard i < d.count else { line = startLine; throw fail("unterminated double quote in \(name)") }
+        guard i < d.count else { line = startLine; throw fail("unterminated double quote") }
         i += 1
       } else {
         var end = i
@@ -297,9 +309,11 @@ public enum EnvFile {
       // Rest of the line: blanks and an optional comment only.
       while i < d.count && (d[i] == 0x20 || d[i] == 0x09 || d[i] == 0x0d) { i += 1 }
       if i < d.count && d[i] == 0x23 { while i < d.count && d[i] != 0x0a { i += 1 } }
-      guard i >= d.count || d[i] == 0x0a else { throw fail("unexpected text after the value of \(name)") }
+      guard i >= d.count || d[i] == 0x0a else { throw fail("unexpected text after the value") }
       if let first = firstLine[name] {
-        throw fail("\(name) is defined twice (first on line \(first)); readers disagree on which one wins")
+        throw fail(
+          "the variable on this line is defined again (first on line \(first)); readers disagree on which one wins"
+        )
       }
       firstLine[name] = startLine
       out[name] = value

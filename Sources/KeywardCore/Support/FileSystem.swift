@@ -59,12 +59,15 @@ public enum FileSystem {
 
   /// Opens and reads a secret file. With `requirePrivate`, refuses a file readable by group or
   /// others, as ssh does for private keys.
+  /// A file that cannot be opened is an input error (exit 2), or an integrity error (exit 4) for
+  /// private keys (`requirePrivate`), whose absence means the key is missing.
   public static func readSecret(path: String, requirePrivate: Bool) throws(KeywardError) -> SecureBytes {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
       let e = errno
-      if e == ENOENT { throw KeywardError(.integrity, "\(path): no such file") }
-      throw KeywardError(.integrity, "\(path): cannot open: \(String(cString: strerror(e)))")
+      let kind: KeywardError.Kind = requirePrivate ? .integrity : .input
+      if e == ENOENT { throw KeywardError(kind, "\(path): no such file") }
+      throw KeywardError(kind, "\(path): cannot open: \(String(cString: strerror(e)))")
     }
     defer { close(fd) }
     if requirePrivate {
@@ -119,9 +122,11 @@ public enum FileSystem {
   /// Atomically replaces `path` with `contents`: a temporary file in the same folder, written,
   /// fsynced, renamed over the target, and the folder fsynced. A crash at any point leaves either
   /// the old file or the new one. `mode` applies to new files; an existing file keeps its mode
-  /// unless `forceMode` is set.
+  /// unless `forceMode` is set. With `noClobber` the file is put in place with link(2), which fails
+  /// rather than replace a file that appeared meanwhile.
   public static func writeAtomically(
-    _ path: String, mode: mode_t, forceMode: Bool = false, _ contents: (Int32) throws(KeywardError) -> Void
+    _ path: String, mode: mode_t, forceMode: Bool = false, noClobber: Bool = false,
+    _ contents: (Int32) throws(KeywardError) -> Void
   ) throws(KeywardError) {
     let dir = Path.directory(path)
     let name = Path.name(path)
@@ -141,7 +146,18 @@ public enum FileSystem {
       guard fsync(fd) == 0 else { throw KeywardError(.io, "\(tmp): fsync failed: \(errnoText())") }
     }
     crashPoint("write-before-rename")
-    guard rename(tmp, path) == 0 else { throw KeywardError(.io, "\(path): rename failed: \(errnoText())") }
+    if noClobber {
+      guard link(tmp, path) == 0 else {
+        let e = errno
+        throw KeywardError(
+          .io,
+          e == EEXIST
+            ? "\(path) already exists; refusing to replace it" : "\(path): link failed: \(errnoText())")
+      }
+      unlink(tmp)
+    } else {
+      guard rename(tmp, path) == 0 else { throw KeywardError(.io, "\(path): rename failed: \(errnoText())") }
+    }
     ok = true
     crashPoint("write-after-rename")
     let dfd = open(dir, O_RDONLY | O_CLOEXEC)

@@ -15,7 +15,7 @@ import KeywardCore
 #endif
 
 extension Keyward {
-  struct Demo: ParsableCommand, HasGlobalOptions {
+  struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "demo",
       abstract: "The guided tour: every job end to end in a temporary workspace.",
@@ -25,13 +25,14 @@ extension Keyward {
         every step behaved as documented.
         """)
 
-    @OptionGroup var global: GlobalOptions
+    /// No --format: the tour is for people; its exit status is the machine-readable result.
+    @OptionGroup var common: CommonOptions
 
     @Flag(name: .long, help: "Keep the temporary folder and print its path.")
     var keep = false
 
     func run() throws {
-      let tour = try DemoTour(printer: Printer(global), keep: keep)
+      let tour = try DemoTour(printer: Printer(common.settings), keep: keep)
       try tour.run()
     }
   }
@@ -101,7 +102,7 @@ struct DemoTour {
     let original = try FileSystem.read(prodPath)
     var env = try EnvironmentFile.parse(original, source: prodPath)
     env.sets[0].appKey = env.sets[0].appSecret
-    try FileSystem.writeAtomically(prodPath, bytes: Array(try prettyJSON(env)))
+    try FileSystem.writeAtomically(prodPath, bytes: env.json.written())
     runner.comment("(the demo copied prod's app_secret ciphertext over its app_key)")
     try runner.expect(4, ["show", "prod"])
     try FileSystem.writeAtomically(prodPath, bytes: original)
@@ -116,11 +117,6 @@ struct DemoTour {
     p.out("\n" + p.style("Every step behaved as documented.", .green) + "\n")
   }
 
-  func prettyJSON<T: Encodable>(_ v: T) throws -> Data {
-    let e = JSONEncoder()
-    e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return try e.encode(v)
-  }
 }
 
 /// Random lower-case hex for demo values.

@@ -18,8 +18,8 @@ extension Keyward {
     @Option(name: .long, help: "Comma-separated environment names.")
     var envs: String = "dev,staging,prod"
 
-    @Option(name: .long, help: "captchala, recaptcha, hcaptcha or turnstile.")
-    var provider: String = "captchala"
+    @Option(name: .long, help: "captchala (default for a new workspace), recaptcha, hcaptcha or turnstile.")
+    var provider: String?
 
     @Flag(name: .long, help: "Protect the new private keys with a passphrase (asked twice on the terminal).")
     var passphrase = false
@@ -28,11 +28,15 @@ extension Keyward {
     var passphraseFile: String?
 
     func run() throws {
-      guard let provider = Provider(rawValue: provider) else {
-        throw KeywardError(
-          .usage,
-          "unknown provider \"\(self.provider)\" (one of: \(Provider.allCases.map(\.rawValue).joined(separator: ", ")))"
-        )
+      var provider: Provider?
+      if let name = self.provider {
+        guard let p = Provider(rawValue: name) else {
+          throw KeywardError(
+            .usage,
+            "unknown provider \"\(name)\" (one of: \(Provider.allCases.map(\.rawValue).joined(separator: ", ")))"
+          )
+        }
+        provider = p
       }
       let names = envs.split(separator: ",").map { Text.trimBlanks($0) }.filter {
         !$0.isEmpty
@@ -54,7 +58,8 @@ extension Keyward {
         let prod = e.production ? " (production)" : ""
         if let path = e.privateKeyPath {
           t += "  \(p.style(name, .bold))  key \(e.keyID)\(prod)  private key → \(path)"
-          t += e.passphraseProtected ? " (passphrase-protected)\n" : "\n"
+          t += e.passphraseProtected ? " (passphrase-protected)" : ""
+          t += e.status == "adopted" ? " (completed after an interrupted init)\n" : "\n"
         } else {
           t += "  \(name)  key \(e.keyID)\(prod)  already exists, unchanged\n"
         }
