@@ -29,6 +29,36 @@ struct FastPathTests {
   }
 
   @Test(
+    "plain export invocations parse to the same request",
+    arguments: [
+      ["export", "prod"],
+      ["export", "prod", "--format", "shell"],
+      ["export", "--format=k8s", "prod", "--name", "captcha", "--namespace", "web", "-o", "s.yaml"],
+      ["export", "prod", "--output", "x.env", "--force", "--set", "pending", "-q"],
+      ["export", "prod", "--env-name-var", "APP_ENV", "--endpoint-var", "CAPTCHA_URL", "--workspace", "/w"],
+      ["export", "prod", "--key-file", "k", "--passphrase-file", "p", "--no-color", "-v"],
+    ])
+  func exportAgrees(args: [String]) throws {
+    let fast = try #require(FastPath.parse(args), "the fast path declined \(args)")
+    let parsed = try #require(try Keyward.parseAsRoot(args) as? Keyward.Export)
+    #expect(fast == .export(parsed.request))
+  }
+
+  @Test(
+    "plain run invocations parse to the same request",
+    arguments: [
+      ["run", "prod", "--", "./server", "--port", "8080"],
+      ["run", "--pristine", "prod", "--set", "a1b2", "--", "env"],
+      ["run", "prod", "--key-file", "k", "-q", "--", "sh", "-c", "echo hi; exit 3"],
+      ["run", "prod", "--", "--looks-like-a-flag", "--"],
+    ])
+  func runAgrees(args: [String]) throws {
+    let fast = try #require(FastPath.parse(args), "the fast path declined \(args)")
+    let parsed = try #require(try Keyward.parseAsRoot(args) as? Keyward.Run)
+    #expect(fast == .run(parsed.request))
+  }
+
+  @Test(
     "anything else is left to swift-argument-parser",
     arguments: [
       [], ["list"], ["show"], ["show", "a", "b"], ["show", "prod", "--bogus"],
@@ -36,6 +66,9 @@ struct FastPathTests {
       ["show", "prod", "--format", "yaml"], ["show", "--help"], ["show", "-h"], ["show", "prod", "--"],
       ["show", "prod", "--set"], ["show", "prod", "--set", "--reveal"], ["show", "prod", "-qv"],
       ["show", "prod", "--workspace", "a", "--workspace", "b"], ["help", "show"], ["--version"],
+      ["export", "prod", "--format", "yaml"], ["export", "prod", "-o", "a", "--output", "b"], ["export"],
+      ["run", "prod"], ["run", "prod", "--"], ["run", "prod", "--format", "json", "--", "x"],
+      ["run", "--", "x"],
     ])
   func declines(args: [String]) {
     #expect(FastPath.parse(args) == nil)

@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+
+@Suite("run: exec with the set in the environment")
+struct RunTests {
+  func seeded() throws -> (CLI, [String: (key: String, secret: String)]) {
+    let cli = try CLI()
+    return (cli, try cli.seeded())
+  }
+
+  @Test("the command sees the set; its exit status and arguments pass through untouched")
+  func environmentAndStatus() throws {
+    let (cli, values) = try seeded()
+    let r = try cli.run([
+      "run", "prod", "--", "sh", "-c",
+      #"printf '%s|%s|%s' "$CAPTCHALA_APP_KEY" "$CAPTCHALA_APP_SECRET" "$1"; exit 42"#,
+      "sh", "an argument with  spaces",
+    ])
+    #expect(r.status == 42)
+    #expect(r.stdout == "\(values["prod"]!.key)|\(values["prod"]!.secret)|an argument with  spaces")
+  }
+
+  @Test("signals pass through: the command is keyward's own process")
+  func signals() throws {
+    let (cli, _) = try seeded()
+    // SIGKILL: a test runner may leave other signals ignored, and that survives exec.
+    let r = try cli.run(["run", "prod", "--", "sh", "-c", "kill -KILL $$"])
+    #expect(r.signaled && r.status == SIGKILL)
+  }
+
+  @Test("--pristine starts from an empty environment; otherwise keyward's own passes through")
+  func pristine() throws {
+    let (cli, _) = try seeded()
+    let inherited = try cli.run(
+      ["run", "prod", "--", "/bin/sh", "-c", "echo ${MARKER:-none}"], env: ["MARKER": "inherited"])
+    #expect(inherited.stdout == "inherited\n")
+    let clean = try cli.run(
+      ["run", "prod", "--pristine", "--", "/usr/bin/env"], env: ["MARKER": "inherited"])
+    let names = clean.stdout.split(separator: "\n").map {
+      $0.split(separator: "=").first.map(String.init) ?? ""
+    }
+    #expect(Set(names) == ["CAPTCHALA_APP_KEY", "CAPTCHALA_APP_SECRET"])
+  }
+
+  @Test("a stale value in keyward's environment is replaced, not duplicated")
+  func replaces() throws {
+    let (cli, values) = try seeded()
+    let r = try cli.run(
+      ["run", "prod", "--", "/usr/bin/env"],
+      env: ["CAPTCHALA_APP_SECRET": "stale", "CAPTCHALA_APP_KEY": "stale"])
+    let lines = r.stdout.split(separator: "\n").filter { $0.hasPrefix("CAPTCHALA_APP_") }
+    #expect(
+      lines.sorted() == [
+        "CAPTCHALA_APP_KEY=\(values["prod"]!.key)", "CAPTCHALA_APP_SECRET=\(values["prod"]!.secret)",
+      ])
+  }
+
+  @Test("a missing command exits 127, a non-executable one 126, no command is a usage error")
+  func failures() throws {
+    let (cli, _) = try seeded()
+    let missing = try cli.run(["run", "prod", "--", "no-such-command-xyz"])
+    #expect(missing.status == 127)
+    #expect(missing.stderr.contains("cannot run no-such-command-xyz"))
+    try "not a program".write(toFile: cli.root + "/plain.txt", atomically: true, encoding: .utf8)
+    #expect(try cli.run(["run", "prod", "--", cli.root + "/plain.txt"]).status == 126)
+    #expect(try cli.run(["run", "prod"]).status == 64)
+    #expect(try cli.run(["run", "nope", "--", "true"]).status == 2)
+  }
+
+  @Test("nothing is written to disk but one audit entry, which holds no value")
+  func noDiskWrites() throws {
+    let (cli, values) = try seeded()
+    let before = try FileManager.default.subpathsOfDirectory(atPath: cli.root).sorted()
+    try cli.expect(0, ["run", "prod", "--", "true"])
+    let after = try FileManager.default.subpathsOfDirectory(atPath: cli.root).sorted()
+    #expect(Set(after).subtracting(before).subtracting(["Environments/audit.jsonl"]).isEmpty)
+    let trail = try String(contentsOfFile: cli.workspace + "/audit.jsonl", encoding: .utf8)
+    #expect(trail.contains("\"action\":\"run\"") && trail.contains("\"target\":\"true\""))
+    for (_, v) in values { #expect(!trail.contains(v.secret) && !trail.contains(v.key)) }
+  }
+}
+
+@Suite("export: files, overwrites, the audit trail")
+struct ExportFileTests {
+  @Test("an export file is 0600, replaced atomically, and a foreign file is kept unless --force")
+  func files() throws {
+    let cli = try CLI()
+    try cli.seeded()
+    try cli.expect(0, ["export", "prod", "-o", "prod.env"])
+    #expect(
+      (try FileManager.default.attributesOfItem(atPath: cli.root + "/prod.env")[.posixPermissions] as? Int)
+        == 0o600)
+    try cli.expect(0, ["export", "prod", "-o", "prod.env"])  // its own previous export
+    try cli.expect(0, ["export", "prod", "--format", "json", "-o", "prod.json"])
+    try cli.expect(0, ["export", "prod", "--format", "json", "-o", "prod.json"])  // recognised by the trail
+    try "KEEP=me\n".write(toFile: cli.root + "/mine.env", atomically: true, encoding: .utf8)
+    let refused = try cli.expect(2, ["export", "prod", "-o", "mine.env"])
+    #expect(refused.stderr.contains("was not written by keyward export"))
+    #expect(try String(contentsOfFile: cli.root + "/mine.env", encoding: .utf8) == "KEEP=me\n")
+    try cli.expect(0, ["export", "prod", "-o", "mine.env", "--force"])
+  }
+
+  @Test("exporting inside a git work tree warns when the file is not ignored")
+  func gitWarning() throws {
+    let cli = try CLI()
+    try cli.seeded()
+    let git = Process()
+    git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    git.arguments = ["git", "init", "-q", cli.root]
+    try git.run()
+    git.waitUntilExit()
+    try "ignored.env\n".write(toFile: cli.root + "/.gitignore", atomically: true, encoding: .utf8)
+    let tracked = try cli.expect(0, ["export", "prod", "-o", "tracked.env"])
+    #expect(tracked.stderr.contains("not ignored"))
+    let ignored = try cli.expect(0, ["export", "prod", "-o", "ignored.env"])
+    #expect(!ignored.stderr.contains("not ignored"))
+  }
+
+  @Test("each export is one chained audit line: set, fingerprints, format, target; never a value")
+  func audit() throws {
+    let cli = try CLI()
+    let values = try cli.seeded()
+    try cli.expect(0, ["export", "prod", "--format", "shell"])
+    try cli.expect(0, ["export", "staging", "-o", "s.env", "--env-name-var", "APP_ENV"])
+    let lines = try String(contentsOfFile: cli.workspace + "/audit.jsonl", encoding: .utf8).split(
+      separator: "\n")
+    #expect(lines.count == 2)
+    let entries = try lines.map {
+      try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+    }
+    #expect(entries[0]["prev"] as? String == String(repeating: "0", count: 64))
+    #expect(entries[1]["prev"] as? String == entries[0]["hash"] as? String)
+    #expect(entries[1]["seq"] as? Int == 2)
+    #expect(entries[1]["target"] as? String == cli.root + "/s.env")
+    #expect(entries[0]["format"] as? String == "shell")
+    for (_, v) in values { for l in lines { #expect(!l.contains(v.secret)) } }
+  }
+}
