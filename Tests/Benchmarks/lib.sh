@@ -44,3 +44,19 @@ check() {
     echo "FAIL  $1: $2 (target $3 $4)"; FAILED=1
   fi
 }
+
+# rounds NAME CMD_A CMD_B — seven alternating hyperfine rounds of CMD_A against CMD_B; prints each
+# round and sets RATIO to the median of the per-round ratios of medians (A / B), so that one noisy
+# stretch of the machine does not decide the result (Go's runtime, in age, is sensitive to
+# scheduling on 2 cores).
+rounds() {
+  local name="$1" a="$2" b="$3" ratios=() round ma mb r
+  for round in 1 2 3 4 5 6 7; do
+    hyperfine -N --warmup 10 --runs 60 --export-json "$OUT/$name.$round.json" "$a" "$b" >/dev/null 2>&1
+    ma=$(median_ms "$OUT/$name.$round.json" 0); mb=$(median_ms "$OUT/$name.$round.json" 1)
+    r=$(python3 -c "print('%.3f' % ($ma / $mb))")
+    echo "round $round: $ma ms vs $mb ms, ratio $r"
+    ratios+=("$r")
+  done
+  RATIO=$(python3 -c "import statistics,sys; print('%.2f' % statistics.median(map(float, sys.argv[1:])))" "${ratios[@]}")
+}

@@ -119,13 +119,21 @@ public enum AuditLog {
     let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, want, off_t(size - want)) }
     guard n == want else { return (genesis, 0, false) }
     let torn = buf.last != 0x0a
-    let lines = buf.split(separator: 0x0a, omittingEmptySubsequences: true)
-    for line in lines.reversed().dropFirst(torn ? 1 : 0) {
-      if let v = try? JSONValue.parse(Array(line), source: ""), case .object(let m) = v,
+    // Walk back line by line from the end; usually the last complete line is the answer.
+    var end = buf.count
+    if torn {
+      while end > 0 && buf[end - 1] != 0x0a { end -= 1 }
+    }
+    while end > 0 {
+      var start = end - 1
+      while start > 0 && buf[start - 1] != 0x0a { start -= 1 }
+      let line = Array(buf[start..<(end - 1)])
+      if !line.isEmpty, let v = try? JSONValue.parse(line, source: ""), case .object(let m) = v,
         case .string(let h)? = m["hash"], case .number(let s)? = m["seq"]
       {
         return (h, Int(s), torn)
       }
+      end = start
     }
     return (genesis, 0, torn)
   }

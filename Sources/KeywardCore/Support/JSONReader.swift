@@ -92,6 +92,7 @@ public enum JSONValue: Sendable, Equatable {
     mutating func object(depth: Int) throws(KeywardError) -> JSONValue {
       i += 1
       var members = [String: JSONValue]()
+      members.reserveCapacity(12)  // keyward's objects are small; growing rehashes
       skipWhitespace()
       if i < bytes.count, bytes[i] == 0x7d {
         i += 1
