@@ -10,7 +10,15 @@ let package = Package(
     .library(name: "KeywardCore", targets: ["KeywardCore"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    // Named for their products that keyward imports directly (all resolved for the two above anyway).
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+    .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.2"),
+    .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
   ],
   targets: [
     // libsodium from the system (Debian: libsodium-dev; Homebrew: libsodium).
@@ -25,6 +33,30 @@ let package = Package(
       dependencies: ["CSodium"],
       exclude: ["FORMAT.md"]
     ),
+    // HTTPS to the providers: async-http-client (timeouts, proxies, extra trust roots).
+    .target(
+      name: "KeywardNet",
+      dependencies: [
+        "KeywardCore",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ]
+    ),
+    // `keyward emulate`: a provider emulator on loopback, served by hummingbird.
+    .target(
+      name: "KeywardEmulator",
+      dependencies: [
+        "KeywardCore",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
     // Output, the plain request values of the hot commands, and their argument fast path.
     // No swift-argument-parser and no Foundation: `keyward` links only this and the core.
     .target(name: "KeywardCLIKit", dependencies: ["KeywardCore"]),
@@ -36,7 +68,7 @@ let package = Package(
     .executableTarget(
       name: "keyward-cli",
       dependencies: [
-        "KeywardCLIKit", "KeywardCore",
+        "KeywardCLIKit", "KeywardCore", "KeywardNet", "KeywardEmulator",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import KeywardCLIKit
 import KeywardCore
 
@@ -29,7 +30,10 @@ struct Keyward: ParsableCommand {
       missing key) · 64 usage.
       """,
     version: KeywardVersion.current,
-    subcommands: [Init.self, SetCommand.self, List.self, Show.self, Export.self, Run.self, Demo.self]
+    subcommands: [
+      Init.self, SetCommand.self, List.self, Show.self, Verify.self, Export.self, Run.self, Emulate.self,
+      Demo.self,
+    ]
   )
 
   /// Synchronous on purpose: an async main starts the concurrency runtime (about 0.2 ms) before
@@ -43,23 +47,43 @@ struct Keyward: ParsableCommand {
       exit(withError: error)
     }
     let printer = (command as? HasGlobalOptions).map { Printer($0.global) } ?? Printer.plain
+    if let asyncCommand = command as? AsyncParsableCommand {
+      // The concurrency runtime starts only for commands that need it: run the command in a task
+      // and park the main thread on the main queue until it exits.
+      nonisolated(unsafe) var c = asyncCommand
+      Task {
+        do {
+          try await c.run()
+          exitProcess(0)
+        } catch {
+          finish(error, printer: printer)
+        }
+      }
+      dispatchMain()
+    }
     do {
       var sync = command
       try sync.run()
-    } catch let error as KeywardError {
-      printer.fail(error)
-      exitProcess(error.exitStatus.rawValue)
-    } catch let error where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
-      exit(withError: error)  // help, version and usage: argument-parser's own exits
     } catch {
-      // Anything else (a Foundation error in the demo, say) is an error, exit 2 — never 1, which
-      // means findings.
-      printer.fail(KeywardError(.internal, "\(error)"))
-      exitProcess(ExitStatus.error.rawValue)
+      finish(error, printer: printer)
     }
   }
 }
 
 enum KeywardVersion {
   static let current = "0.1.0"
+}
+
+/// Ends the process for an error: keyward's own with its exit code; argument-parser's (help,
+/// version, usage) as argument-parser does; anything else as an error (exit 2, never 1).
+func finish(_ error: Error, printer: Printer) -> Never {
+  if let e = error as? KeywardError {
+    printer.fail(e)
+    exitProcess(e.exitStatus.rawValue)
+  }
+  if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+    Keyward.exit(withError: error)
+  }
+  printer.fail(KeywardError(.internal, "\(error)"))
+  exitProcess(ExitStatus.error.rawValue)
 }

@@ -31,7 +31,7 @@ public struct PublicKey: Sendable, Equatable {
 }
 
 /// An environment's X25519 private key, in guarded memory.
-public final class PrivateKey {
+public final class PrivateKey: @unchecked Sendable {
   /// The 32-byte scalar.
   let secret: SecureBytes
   /// The public key derived from it.

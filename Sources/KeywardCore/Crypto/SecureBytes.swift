@@ -14,7 +14,10 @@ import CSodium
 /// `String` can be copied behind your back by copy-on-write and is never wiped, so secrets never
 /// become one: they are read from files, the terminal or pipes straight into this type, decrypted
 /// into it, and written out from it.
-public final class SecureBytes {
+///
+/// Sendable so that a set can be verified on another task; a buffer is only ever mutated by the
+/// task that fills it, before it is shared.
+public final class SecureBytes: @unchecked Sendable {
   private var storage: UnsafeMutableRawPointer
   private var capacity: Int
   /// Number of bytes in use.

@@ -112,3 +112,8 @@ final class Blake2b {
     state.deallocate()
   }
 }
+
+/// Random identifiers (tokens, request ids) for the other modules: hex of libsodium's CSPRNG.
+public enum RandomHex {
+  public static func make(bytes: Int) -> String { Sodium.hex(Sodium.randomBytes(bytes)) }
+}

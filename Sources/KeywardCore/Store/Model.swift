@@ -129,6 +129,23 @@ public struct SetFingerprints: Sendable, Encodable, Equatable {
   public subscript(field: Field) -> String { field == .appKey ? appKey : appSecret }
 }
 
+/// The last live verification of a set (written by `keyward verify`).
+public struct LastVerification: Sendable, Equatable, Encodable {
+  public var time: Timestamp
+  public var verdict: String
+  public var endpoint: String
+
+  public init(time: Timestamp, verdict: String, endpoint: String) {
+    self.time = time
+    self.verdict = verdict
+    self.endpoint = endpoint
+  }
+
+  var json: JSONValue {
+    .object(["time": .string(time.iso), "verdict": .string(verdict), "endpoint": .string(endpoint)])
+  }
+}
+
 /// One App Key + App Secret set, as stored.
 public struct KeySet: Sendable, Equatable {
   public var id: String
@@ -142,6 +159,7 @@ public struct KeySet: Sendable, Equatable {
   /// When this set started retiring (promote) and until when it is kept.
   public var retiringSince: Timestamp?
   public var graceUntil: Timestamp?
+  public var lastVerification: LastVerification?
   /// Members this version does not know, kept and written back unchanged.
   public var extra: [String: JSONValue] = [:]
 
@@ -250,6 +268,12 @@ extension EnvironmentFile {
           appKey: try s.string("app_key"), appSecret: try s.string("app_secret"),
           retiringSince: try s.optionalTimestamp("retiring_since"),
           graceUntil: try s.optionalTimestamp("grace_until"),
+          lastVerification: try s.members["last_verification"].map { (v: JSONValue) throws(KeywardError) in
+            let o = try JSONObject(v, path: "\(s.path).last_verification", source: s.source)
+            return LastVerification(
+              time: try o.timestamp("time"), verdict: try o.string("verdict"),
+              endpoint: try o.string("endpoint"))
+          },
           extra: s.members.filter { !KeySet.knownMembers.contains($0.key) }))
     }
     self.init(
@@ -319,10 +343,12 @@ extension KeySet {
     ]
     if let retiringSince { m["retiring_since"] = .string(retiringSince.iso) }
     if let graceUntil { m["grace_until"] = .string(graceUntil.iso) }
+    if let lastVerification { m["last_verification"] = lastVerification.json }
     return .object(extra.merging(m) { $1 })
   }
 
   static let knownMembers: Set<String> = [
     "id", "state", "created", "fingerprints", "app_key", "app_secret", "retiring_since", "grace_until",
+    "last_verification",
   ]
 }

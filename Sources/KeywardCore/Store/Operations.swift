@@ -237,11 +237,13 @@ public enum ListOperation {
     public var ageDays: Int
     public var fingerprints: SetFingerprints
     public var graceUntil: Timestamp?
+    public var lastVerification: LastVerification?
 
     enum CodingKeys: String, CodingKey {
       case id, state, created, fingerprints
       case ageDays = "age_days"
       case graceUntil = "grace_until"
+      case lastVerification = "last_verification"
     }
   }
 
@@ -282,7 +284,7 @@ public enum ListOperation {
           sets: sets.map {
             SetRow(
               id: $0.id, state: $0.state, created: $0.created, ageDays: $0.created.days(until: now),
-              fingerprints: $0.fingerprints, graceUntil: $0.graceUntil)
+              fingerprints: $0.fingerprints, graceUntil: $0.graceUntil, lastVerification: $0.lastVerification)
           }))
     }
     return Report(

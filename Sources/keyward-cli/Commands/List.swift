@@ -28,6 +28,11 @@ extension Keyward {
             "  \(s.id)  \(colored)  created \(s.created.iso)  age \(ageText(from: s.created, to: report.now))"
           t += "  key fp \(s.fingerprints.appKey)  secret fp \(s.fingerprints.appSecret)"
           if let g = s.graceUntil { t += "  grace until \(g.iso)" }
+          if let v = s.lastVerification {
+            t += "  verified \(ageText(from: v.time, to: report.now)) ago: \(v.verdict)"
+          } else {
+            t += p.style("  never verified", .dim)
+          }
           t += "\n"
         }
       }

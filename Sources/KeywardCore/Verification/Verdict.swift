@@ -1,0 +1,114 @@
+/// The verdict of verifying one set (PRODUCT.md).
+public enum Verdict: String, Sendable, CaseIterable, Encodable {
+  case valid
+  case invalidKey = "invalid-key"
+  case invalidSecret = "invalid-secret"
+  /// The pair works in the other order.
+  case swapped
+  case disabled
+  /// The endpoint passed a token that cannot exist: a test or always-pass key.
+  case acceptsAnyToken = "accepts-any-token"
+  case rateLimited = "rate-limited"
+  case unreachable
+  /// An HTML or WAF page, malformed JSON, or a shape the contract does not describe.
+  case unexpectedResponse = "unexpected-response"
+
+  /// Something is wrong with the credentials (exit 1).
+  public var isFinding: Bool {
+    switch self {
+    case .invalidKey, .invalidSecret, .swapped, .disabled, .acceptsAnyToken: return true
+    default: return false
+    }
+  }
+
+  /// Nothing wrong found, but not verified either (exit 3).
+  public var isInconclusive: Bool {
+    self == .rateLimited || self == .unreachable || self == .unexpectedResponse
+  }
+}
+
+/// An HTTP exchange as keyward sees it: no secrets (headers holding them are never recorded).
+public struct HTTPRequestSpec: Sendable {
+  public var method: String
+  public var url: String
+  public var headers: [(String, String)]
+  public var body: [UInt8]
+  /// For evidence: which endpoint this is (`validate`, `challenge-issue`, `siteverify`).
+  public var purpose: String
+
+  public init(
+    method: String = "POST", url: String, headers: [(String, String)], body: [UInt8], purpose: String
+  ) {
+    self.method = method
+    self.url = url
+    self.headers = headers
+    self.body = body
+    self.purpose = purpose
+  }
+}
+
+public struct HTTPResult: Sendable {
+  public var status: Int
+  public var headers: [(String, String)]
+  public var body: [UInt8]
+  public var latencyMs: Double
+
+  public init(status: Int, headers: [(String, String)], body: [UInt8], latencyMs: Double) {
+    self.status = status
+    self.headers = headers
+    self.body = body
+    self.latencyMs = latencyMs
+  }
+
+  public func header(_ name: String) -> String? {
+    headers.first { $0.0.lowercased() == name.lowercased() }?.1
+  }
+}
+
+/// Why a request got no HTTP answer.
+public enum TransportFailure: Error, Sendable, Equatable {
+  case connect(String)
+  case timeout
+  case tls(String)
+  case other(String)
+
+  public var description: String {
+    switch self {
+    case .connect(let m): return "connection failed: \(m)"
+    case .timeout: return "timed out"
+    case .tls(let m): return "TLS failed: \(m)"
+    case .other(let m): return m
+    }
+  }
+}
+
+/// Sends one request. Implemented with async-http-client in KeywardNet; the verifier retries.
+public protocol HTTPTransport: Sendable {
+  func send(_ request: HTTPRequestSpec, timeoutSeconds: Double) async -> Result<HTTPResult, TransportFailure>
+}
+
+/// What the evidence of a verdict holds: never a key or a secret.
+public struct Evidence: Sendable, Encodable {
+  public var endpoint: String
+  public var purpose: String
+  public var httpStatus: Int?
+  public var providerCode: Int?
+  public var providerMessage: String?
+  public var providerError: String?
+  public var latencyMs: Double?
+  public var requestID: String
+  public var attempts: Int
+  /// Set when the verdict rests on behaviour the contract marks as inferred.
+  public var inferred: Bool
+  public var note: String?
+
+  enum CodingKeys: String, CodingKey {
+    case endpoint, purpose, attempts, inferred, note
+    case httpStatus = "http_status"
+    case providerCode = "provider_code"
+    case providerMessage = "provider_message"
+    case providerError = "provider_error"
+    case latencyMs = "latency_ms"
+    case requestID = "request_id"
+  }
+}

@@ -1,0 +1,188 @@
+/// `keyward verify`: every chosen set against its provider, with bounded concurrency; each set's
+/// last verification is recorded in its environment file and in the audit trail.
+public enum VerifyOperation {
+  public enum Selection: Sendable, Equatable {
+    case all
+    case state(SetState)
+    case id(String)
+
+    public init(_ text: String?) {
+      switch text {
+      case nil, "all": self = .all
+      case "active": self = .state(.active)
+      case "pending": self = .state(.pending)
+      case "retiring": self = .state(.retiring)
+      case let s?: self = .id(s)
+      }
+    }
+  }
+
+  public struct Request: Sendable {
+    /// Empty: every environment.
+    public var environments: [String]
+    public var selection: Selection
+    /// A per-run override of the endpoint (the base URL for CaptchaLa, the siteverify URL otherwise).
+    public var endpoint: String?
+    public var timeoutSeconds: Double
+    public var concurrency: Int
+    public var retries: Int
+
+    public init(
+      environments: [String] = [], selection: Selection = .all, endpoint: String? = nil,
+      timeoutSeconds: Double = 10,
+      concurrency: Int = 32, retries: Int = 2
+    ) {
+      self.environments = environments
+      self.selection = selection
+      self.endpoint = endpoint
+      self.timeoutSeconds = timeoutSeconds
+      self.concurrency = concurrency
+      self.retries = retries
+    }
+  }
+
+  public struct SetResult: Sendable, Encodable {
+    public var environment: String
+    public var setID: String
+    public var state: SetState
+    public var verdict: Verdict
+    /// A provider's public test secret in a production-like environment.
+    public var testCredential: Bool
+    public var evidence: [Evidence]
+
+    enum CodingKeys: String, CodingKey {
+      case environment, state, verdict, evidence
+      case setID = "set_id"
+      case testCredential = "test_credential"
+    }
+
+    /// Counts as a finding (exit 1).
+    public var isFinding: Bool { verdict.isFinding || testCredential }
+  }
+
+  public struct Report: Sendable, Encodable {
+    public var provider: Provider
+    public var results: [SetResult]
+    public var counts: [String: Int]
+    /// 0, 1 (findings) or 3 (inconclusive), as PRODUCT.md says.
+    public var exitCode: Int32
+
+    enum CodingKeys: String, CodingKey {
+      case provider, results, counts
+      case exitCode = "exit_code"
+    }
+  }
+
+  /// The providers' public test secrets (CAPTCHALA-CONTRACT.md): findings in production.
+  public static let testSecrets = [
+    "6LeIxAcTAAAAAGG-vFI1TnRWxMZNFuojJ4WifJWe", "0x0000000000000000000000000000000000000000",
+    "1x0000000000000000000000000000000AA", "2x0000000000000000000000000000000AA",
+    "3x0000000000000000000000000000000AA",
+  ]
+
+  struct Job: Sendable {
+    let index: Int
+    let environment: String
+    let set: KeySet
+    let appKey: SecureBytes
+    let appSecret: SecureBytes
+    let settings: Verifier.Settings
+    let production: Bool
+  }
+
+  public static func run(
+    workspace: Workspace, request r: Request, keys: KeySource, transport: any HTTPTransport,
+    progress: (Int, Int) -> Void = { _, _ in }
+  ) async throws(KeywardError) -> Report {
+    let provider = workspace.config.provider
+    let names = r.environments.isEmpty ? workspace.config.environmentNames : r.environments
+    var jobs = [Job]()
+    for name in names {
+      let env = try workspace.loadEnvironment(name)
+      let chosen: [KeySet]
+      switch r.selection {
+      case .all: chosen = env.sets
+      case .state(let s): chosen = env.sets.filter { $0.state == s }
+      case .id(let id): chosen = [try SetSelector.id(id).pick(from: env)]
+      }
+      if chosen.isEmpty { continue }
+      let (key, _) = try keys.privateKey(for: env, in: workspace)
+      let scratch = Sealed.Scratch()
+      let endpoint = r.endpoint ?? workspace.config.environments[name]?.endpoint ?? provider.defaultEndpoint
+      for set in chosen {
+        let k = try OpenOperation.open(
+          env: env, set: set, field: .appKey, key: key, workspace: workspace, scratch: scratch)
+        let s = try OpenOperation.open(
+          env: env, set: set, field: .appSecret, key: key, workspace: workspace, scratch: scratch)
+        jobs.append(
+          Job(
+            index: jobs.count, environment: name, set: set, appKey: k, appSecret: s,
+            settings: Verifier.Settings(
+              endpoint: endpoint, timeoutSeconds: r.timeoutSeconds, retries: r.retries),
+            production: workspace.isProduction(name)))
+      }
+    }
+    if jobs.isEmpty {
+      throw KeywardError(.input, "no sets to verify", hint: "keyward list shows what each environment holds")
+    }
+    var results = [SetResult?](repeating: nil, count: jobs.count)
+    await withTaskGroup(of: (Int, SetResult).self) { group in
+      var next = 0
+      var done = 0
+      let width = min(max(1, r.concurrency), jobs.count)
+      while next < jobs.count || done < jobs.count {
+        while next < jobs.count && next - done < width {
+          let job = jobs[next]
+          next += 1
+          group.addTask {
+            let verifier = Verifier(provider: provider, settings: job.settings, transport: transport)
+            let outcome = await verifier.verify(appKey: job.appKey, appSecret: job.appSecret)
+            let test =
+              job.production && testSecrets.contains { job.appSecret.constantTimeEquals(literal: $0) }
+            return (
+              job.index,
+              SetResult(
+                environment: job.environment, setID: job.set.id, state: job.set.state,
+                verdict: outcome.verdict,
+                testCredential: test, evidence: outcome.evidence)
+            )
+          }
+        }
+        guard let (index, result) = await group.next() else { break }
+        results[index] = result
+        done += 1
+        progress(done, jobs.count)
+      }
+    }
+    let final = results.compactMap { $0 }
+    try record(final, workspace: workspace)
+    var counts = [String: Int]()
+    for v in final { counts[v.verdict.rawValue, default: 0] += 1 }
+    let exit: Int32 =
+      final.contains { $0.isFinding } ? 1 : final.contains { $0.verdict.isInconclusive } ? 3 : 0
+    return Report(provider: provider, results: final, counts: counts, exitCode: exit)
+  }
+
+  /// Writes each set's last verification into its environment file and one audit line per set.
+  static func record(_ results: [SetResult], workspace: Workspace) throws(KeywardError) {
+    let lock = try workspace.lock()
+    defer { lock.unlock() }
+    let now = Timestamp.now()
+    for name in Set(results.map(\.environment)).sorted() {
+      var env = try workspace.loadEnvironment(name)
+      for r in results where r.environment == name {
+        guard let i = env.sets.firstIndex(where: { $0.id == r.setID }) else { continue }
+        env.sets[i].lastVerification = LastVerification(
+          time: now, verdict: r.verdict.rawValue, endpoint: r.evidence.first?.endpoint ?? "")
+      }
+      try workspace.save(env)
+      for r in results where r.environment == name {
+        guard let set = env.sets.first(where: { $0.id == r.setID }) else { continue }
+        var details: [String: JSONValue] = ["verdict": .string(r.verdict.rawValue)]
+        if let e = r.evidence.first { details["target"] = .string(e.endpoint) }
+        try AuditLog.append(
+          workspace: workspace, action: "verify", environment: name, set: set, details: details)
+      }
+    }
+  }
+}

@@ -1,0 +1,207 @@
+import AsyncHTTPClient
+import KeywardCore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// HTTPS to the providers with async-http-client: certificate verification always on (system
+/// roots, plus `--ca-file` roots when given), no redirects (a redirect would turn the POST into a
+/// GET), `HTTPS_PROXY`/`HTTP_PROXY` with `NO_PROXY` (async-http-client reads none of them, and its
+/// proxy is per client, so there is a direct client and one per proxy).
+public final class AHCTransport: HTTPTransport {
+  let direct: HTTPClient
+  let viaHTTPS: HTTPClient?
+  let viaHTTP: HTTPClient?
+  let noProxy: String?
+
+  public init(caFile: String?, connectTimeout: Double, concurrency: Int, env: Env = .process)
+    throws(KeywardError)
+  {
+    var tls = TLSConfiguration.makeClientConfiguration()
+    tls.certificateVerification = .fullVerification
+    if let caFile {
+      do {
+        // Loaded now so that a bad file fails here, not on the first request.
+        tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]
+      } catch {
+        throw KeywardError(.input, "\(caFile): not a PEM certificate file (\(error))")
+      }
+    }
+    func make(_ proxy: Proxy?) -> HTTPClient {
+      var c = HTTPClient.Configuration()
+      c.tlsConfiguration = tls
+      c.timeout = .init(connect: .milliseconds(Int64(connectTimeout * 1000)), read: .seconds(30))
+      c.redirectConfiguration = .disallow
+      // A refused connection fails at once (the verifier retries with backoff itself).
+      c.connectionPool.retryConnectionEstablishment = false
+      c.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, concurrency)
+      if let proxy {
+        c.proxy = .server(
+          host: proxy.host, port: proxy.port,
+          authorization: proxy.user.map { .basic(username: $0, password: proxy.password ?? "") })
+      }
+      return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: c)
+    }
+    direct = make(nil)
+    viaHTTPS = Proxy.parse(env.nonEmpty("HTTPS_PROXY") ?? env.nonEmpty("https_proxy")).map(make)
+    viaHTTP = Proxy.parse(env.nonEmpty("HTTP_PROXY") ?? env.nonEmpty("http_proxy")).map(make)
+    noProxy = env.nonEmpty("NO_PROXY") ?? env.nonEmpty("no_proxy")
+  }
+
+  public func shutdown() async {
+    try? await direct.shutdown()
+    try? await viaHTTPS?.shutdown()
+    try? await viaHTTP?.shutdown()
+  }
+
+  func client(for url: String) -> HTTPClient {
+    guard let target = Proxy.target(url) else { return direct }
+    if Proxy.bypasses(host: target.host, port: target.port, noProxy: noProxy) { return direct }
+    return (target.https ? viaHTTPS : viaHTTP) ?? direct
+  }
+
+  public func send(_ r: HTTPRequestSpec, timeoutSeconds: Double) async -> Result<HTTPResult, TransportFailure>
+  {
+    var req = HTTPClientRequest(url: r.url)
+    req.method = HTTPMethod(rawValue: r.method)
+    for (name, value) in r.headers { req.headers.add(name: name, value: value) }
+    req.body = .bytes(ByteBuffer(bytes: r.body))
+    let start = AHCTransport.nowNanos()
+    do {
+      let response = try await client(for: r.url).execute(
+        req, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
+      let body = try await withDeadline(seconds: timeoutSeconds) {
+        try await response.body.collect(upTo: 1 << 20)
+      }
+      let ms = Double(AHCTransport.nowNanos() - start) / 1e6
+      return .success(
+        HTTPResult(
+          status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+          body: Array(buffer: body), latencyMs: ms))
+    } catch {
+      return .failure(AHCTransport.classify(error))
+    }
+  }
+
+  /// Bounds the body read too: execute's timeout only covers the wait for the response head.
+  func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T)
+    async throws -> T
+  {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+      group.addTask { try await body() }
+      group.addTask {
+        try await Task.sleep(nanoseconds: UInt64(max(0.01, seconds) * 1e9))
+        return nil
+      }
+      defer { group.cancelAll() }
+      guard let first = try await group.next(), let value = first else {
+        throw HTTPClientError.deadlineExceeded
+      }
+      return value
+    }
+  }
+
+  static func classify(_ error: any Error) -> TransportFailure {
+    if error is NIOConnectionError || error is IOError { return .connect("\(error)") }
+    if error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
+      return .tls("\(error)")
+    }
+    if let e = error as? HTTPClientError {
+      if e == .deadlineExceeded || e == .readTimeout || e == .writeTimeout { return .timeout }
+      if e == .connectTimeout || e == .getConnectionFromPoolTimeout { return .connect("connect timed out") }
+      if e == .remoteConnectionClosed { return .connect("the server closed the connection") }
+      if e == .tlsHandshakeTimeout { return .tls("handshake timed out") }
+      return .other("\(e)")
+    }
+    if error is NIOTooManyBytesError { return .other("the response is larger than 1 MiB") }
+    return .other("\(error)")
+  }
+
+  static func nowNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+  }
+}
+
+/// `HTTPS_PROXY`-style values and `NO_PROXY` matching.
+public struct Proxy: Sendable, Equatable {
+  public var host: String
+  public var port: Int
+  public var user: String?
+  public var password: String?
+
+  /// `[http://][user[:password]@]host[:port]`; only plain-http proxies (async-http-client's limit).
+  public static func parse(_ raw: String?) -> Proxy? {
+    guard var s = raw.map({ Text.trimBlanks(Substring($0)) }), !s.isEmpty else { return nil }
+    if let r = s.firstRange(of: "://") {
+      guard s[..<r.lowerBound].lowercased() == "http" else { return nil }
+      s = String(s[r.upperBound...])
+    }
+    if let slash = s.firstIndex(of: "/") { s = String(s[..<slash]) }
+    var user: String?
+    var password: String?
+    if let at = s.lastIndex(of: "@") {
+      let cred = s[..<at]
+      if let colon = cred.firstIndex(of: ":") {
+        user = String(cred[..<colon])
+        password = String(cred[cred.index(after: colon)...])
+      } else {
+        user = String(cred)
+      }
+      s = String(s[s.index(after: at)...])
+    }
+    var host = s
+    var port = 80
+    if let colon = s.lastIndex(of: ":"), !s.hasSuffix("]") {
+      guard let p = Int(s[s.index(after: colon)...]) else { return nil }
+      host = String(s[..<colon])
+      port = p
+    }
+    guard !host.isEmpty else { return nil }
+    return Proxy(host: host, port: port, user: user, password: password)
+  }
+
+  /// Host, port and scheme of a request URL.
+  static func target(_ url: String) -> (host: String, port: Int, https: Bool)? {
+    guard let r = url.firstRange(of: "://") else { return nil }
+    let https = url[..<r.lowerBound].lowercased() == "https"
+    var rest = url[r.upperBound...]
+    if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+    if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+    if let colon = rest.lastIndex(of: ":"), let p = Int(rest[rest.index(after: colon)...]) {
+      return (String(rest[..<colon]).lowercased(), p, https)
+    }
+    return (String(rest).lowercased(), https ? 443 : 80, https)
+  }
+
+  /// NO_PROXY: comma-separated; `*` for everything; a host matches exactly or as a domain suffix
+  /// (`.example.com` or `example.com`); `host:port` must match the port too.
+  public static func bypasses(host: String, port: Int, noProxy: String?) -> Bool {
+    guard let noProxy else { return false }
+    let h = host.lowercased().trimmingBrackets
+    for raw in noProxy.split(separator: ",") {
+      var entry = Text.trimBlanks(raw).lowercased()
+      if entry.isEmpty { continue }
+      if entry == "*" { return true }
+      if let colon = entry.lastIndex(of: ":"), entry.filter({ $0 == ":" }).count == 1 {
+        guard Int(entry[entry.index(after: colon)...]) == port else { continue }
+        entry = String(entry[..<colon])
+      }
+      if entry.hasPrefix(".") { entry.removeFirst() }
+      if h == entry || h.hasSuffix("." + entry) { return true }
+    }
+    return false
+  }
+}
+
+extension String {
+  var trimmingBrackets: String { hasPrefix("[") && hasSuffix("]") ? String(dropFirst().dropLast()) : self }
+}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import KeywardCLIKit
+import KeywardCore
+import KeywardEmulator
+
+extension EmulatorConfig.CredentialErrorShape: ExpressibleByArgument {}
+extension EmulatorConfig.Fault: ExpressibleByArgument {}
+
+extension Keyward {
+  struct Emulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "emulate",
+      abstract: "Run a local server that speaks the providers' validate protocols, for tests, demos and CI.",
+      discussion: """
+        Serves CaptchaLa's POST /v1/validate and /v1/server/challenge/issue (headers X-App-Key, \
+        X-App-Secret) and the siteverify routes of reCAPTCHA (/recaptcha/api/siteverify), hCaptcha \
+        (/siteverify) and Turnstile (/turnstile/v0/siteverify). It knows the pairs given by \
+        --pairs FILE (JSON [{"app_key", "app_secret", "disabled"}]), --pair KEY:SECRET (throwaway \
+        test credentials only: values in argv are visible to other users of the machine), or \
+        --from-workspace (decrypts the workspace's sets). Test route: POST /__emulator/solve \
+        {"app_key": …, "action": …} returns a single-use pt_ token, as solving the widget would.
+        The first line on stdout is "listening on http://HOST:PORT". Stops on SIGINT or SIGTERM.
+        """)
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var keys: KeyOptions
+
+    @Option(name: .long, help: "Address to bind (loopback by default).")
+    var host: String = "127.0.0.1"
+
+    @Option(name: .long, help: "Port (0: any free port; the first line says which).")
+    var port: Int = 8787
+
+    @Option(
+      name: .long, help: "A JSON file of pairs: [{\"app_key\": …, \"app_secret\": …, \"disabled\": false}].")
+    var pairs: String?
+
+    @Option(name: .long, help: "A throwaway test pair KEY:SECRET (repeatable).")
+    var pair: [String] = []
+
+    @Flag(name: .long, help: "Know every set of the workspace (needs the environments' private keys).")
+    var fromWorkspace = false
+
+    @Option(name: .long, help: "App Keys to answer app_disabled for (repeatable).")
+    var disabled: [String] = []
+
+    @Option(
+      name: .long,
+      help:
+        "Where credential errors appear: error (default; as in the SDKs' fixtures), msg, data-error, http-401."
+    )
+    var credentialErrorShape: EmulatorConfig.CredentialErrorShape = .error
+
+    @Option(name: .long, help: "Inject a fault: none, html, malformed, 5xx, 429, hang.")
+    var fault: EmulatorConfig.Fault = .none
+
+    @Option(name: .long, help: "Probability a request gets the fault (0...1).")
+    var faultRate: Double = 1
+
+    @Option(name: .long, help: "Only the first N provider requests get the fault.")
+    var faultFirst: Int?
+
+    @Option(name: .long, help: "Retry-After seconds for the 429 fault.")
+    var retryAfter: Int = 1
+
+    @Option(name: .long, help: "Latency to add to every answer (ms).")
+    var latency: Int = 0
+
+    @Option(name: .long, help: "Random extra latency, 0...N ms.")
+    var jitter: Int = 0
+
+    @Flag(name: .long, help: "Accept any token, as providers' test keys do.")
+    var acceptAnyToken = false
+
+    func run() async throws {
+      var config = EmulatorConfig()
+      config.pairs = try loadPairs()
+      for i in config.pairs.indices where disabled.contains(config.pairs[i].appKey) {
+        config.pairs[i].disabled = true
+      }
+      config.credentialErrorShape = credentialErrorShape
+      config.fault = fault
+      config.faultRate = faultRate
+      config.faultFirst = faultFirst
+      config.retryAfterSeconds = retryAfter
+      config.latencyMs = latency
+      config.jitterMs = jitter
+      config.acceptAnyToken = acceptAnyToken
+      let p = Printer(common.settings)
+      if host != "127.0.0.1" && host != "::1" && host != "localhost" && !common.quiet {
+        p.note(
+          "keyward: warning: binding \(host), not loopback: the emulator is reachable from the network\n")
+      }
+      let quiet = common.quiet
+      let pairCount = config.pairs.count
+      try await EmulatorServer.run(emulator: Emulator(config: config), host: host, port: port) { bound in
+        Printer.write(1, "listening on http://\(host):\(bound)\n")
+        if !quiet {
+          Printer.write(2, "keyward emulator: \(pairCount) pair(s); stop with Ctrl-C\n")
+        }
+      }
+    }
+
+    func loadPairs() throws -> [EmulatorConfig.Pair] {
+      var out = [EmulatorConfig.Pair]()
+      for text in pair {
+        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex,
+          colon != text.index(before: text.endIndex)
+        else { throw ValidationError("--pair takes KEY:SECRET") }
+        out.append(
+          .init(appKey: String(text[..<colon]), appSecret: String(text[text.index(after: colon)...])))
+      }
+      if let pairs {
+        let bytes = try FileSystem.read(pairs)
+        guard case .array(let items) = try JSONValue.parse(bytes, source: pairs) else {
+          throw KeywardError(.input, "\(pairs): expected a list of {\"app_key\", \"app_secret\"} objects")
+        }
+        for (i, item) in items.enumerated() {
+          let o = try JSONObject(item, path: "[\(i)]", source: pairs)
+          var disabled = false
+          if o.members["disabled"] != nil { disabled = try o.bool("disabled") }
+          out.append(
+            .init(appKey: try o.string("app_key"), appSecret: try o.string("app_secret"), disabled: disabled))
+        }
+      }
+      if fromWorkspace {
+        let ws = try common.settings.openWorkspace()
+        let source = keys.source()
+        for env in try ws.loadAll() {
+          for set in env.sets {
+            let o = try OpenOperation.run(
+              workspace: ws, environment: env.environment, selector: .id(set.id), keys: source)
+            out.append(
+              .init(
+                appKey: o.appKey.withUnsafeBytes { String(decoding: $0, as: UTF8.self) },
+                appSecret: o.appSecret.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))
+          }
+        }
+      }
+      if out.isEmpty {
+        throw KeywardError(
+          .usage, "the emulator knows no pairs",
+          hint: "give --pairs FILE, --pair KEY:SECRET or --from-workspace")
+      }
+      return out
+    }
+  }
+}

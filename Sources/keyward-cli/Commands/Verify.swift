@@ -1,0 +1,112 @@
+import ArgumentParser
+import KeywardCLIKit
+import KeywardCore
+import KeywardNet
+
+extension Keyward {
+  struct Verify: AsyncParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "verify",
+      abstract: "Check each set live against the provider's endpoint: valid, invalid-key, swapped, …",
+      discussion: """
+        Verdicts: valid · invalid-key · invalid-secret · swapped · disabled · accepts-any-token · \
+        rate-limited · unreachable · unexpected-response. Only an answer the provider documents as \
+        "credentials accepted" is valid; anything unclassifiable is inconclusive.
+        Exit 0 all valid, 1 a finding, 3 inconclusive (network, rate limit, unexpected answer).
+        HTTPS is always verified; --ca-file (or $KEYWARD_CA_FILE) adds trust roots; HTTPS_PROXY and \
+        NO_PROXY are honoured. Each set's last verification is recorded (see `keyward list`).
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var keys: KeyOptions
+
+    @Argument(help: "Environments to verify (default: every environment).")
+    var environments: [String] = []
+
+    @Option(name: .long, help: "Which sets: all (default), active, pending, retiring, or a set id.")
+    var set: String?
+
+    @Option(name: .long, help: "Seconds per request.")
+    var timeout: Double = 10
+
+    @Option(name: .long, help: "Sets verified at once.")
+    var concurrency: Int = 32
+
+    @Option(
+      name: .long, help: "Retries on connection errors, timeouts and 5xx (never on a credential failure).")
+    var retries: Int = 2
+
+    @Option(
+      name: .long, help: "Endpoint for this run (CaptchaLa: the API base URL; others: the siteverify URL).")
+    var endpoint: String?
+
+    @Option(name: .long, help: "Extra trust roots (PEM) for HTTPS, e.g. a corporate CA.")
+    var caFile: String?
+
+    func validate() throws {
+      if timeout <= 0 { throw ValidationError("--timeout must be positive") }
+      if concurrency < 1 || concurrency > 1024 { throw ValidationError("--concurrency must be 1...1024") }
+      if retries < 0 || retries > 10 { throw ValidationError("--retries must be 0...10") }
+    }
+
+    func run() async throws {
+      let workspace = try global.openWorkspace()
+      for env in environments { try workspace.requireEnvironment(env) }
+      let p = Printer(global)
+      let transport = try AHCTransport(
+        caFile: caFile ?? Env.process.nonEmpty("KEYWARD_CA_FILE"), connectTimeout: min(timeout, 10),
+        concurrency: concurrency)
+      let tty = Terminal.isTTY(2) && !p.quiet
+      let report: VerifyOperation.Report
+      do {
+        report = try await VerifyOperation.run(
+          workspace: workspace,
+          request: .init(
+            environments: environments, selection: .init(set), endpoint: endpoint, timeoutSeconds: timeout,
+            concurrency: concurrency, retries: retries),
+          keys: keys.source(), transport: transport,
+          progress: { done, total in if tty { p.note("\r\u{1b}[Kverifying \(done)/\(total)") } })
+      } catch {
+        await transport.shutdown()
+        throw error
+      }
+      await transport.shutdown()
+      if tty { p.note("\r\u{1b}[K") }
+      if p.json {
+        p.document(report)
+      } else {
+        p.out(render(report, p))
+      }
+      if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+
+    func render(_ r: VerifyOperation.Report, _ p: Printer) -> String {
+      var t = ""
+      let width = r.results.map(\.environment.count).max() ?? 0
+      for s in r.results {
+        let style: Printer.Style = s.isFinding ? .red : s.verdict.isInconclusive ? .yellow : .green
+        t += "\(Text.pad(s.environment, width))  \(s.setID)  \(Text.pad(s.state.rawValue, 8))  "
+        t += p.style(Text.pad(s.verdict.rawValue, 19), style)
+        if let e = s.evidence.last {
+          var parts = [e.purpose]
+          if let st = e.httpStatus { parts.append("HTTP \(st)") }
+          if let c = e.providerCode { parts.append("code \(c)") }
+          if let err = e.providerError { parts.append(err) }
+          if let ms = e.latencyMs { parts.append("\(ms) ms") }
+          if e.attempts > 1 { parts.append("\(e.attempts) attempts") }
+          if let n = e.note { parts.append(n) }
+          t += "  " + parts.joined(separator: ", ")
+          if s.evidence.contains(where: \.inferred) { t += p.style(" [error shape inferred]", .dim) }
+        }
+        if s.testCredential { t += p.style("  public TEST secret in a production environment", .red) }
+        t += "\n"
+      }
+      if !p.quiet {
+        let summary = r.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(
+          separator: ", ")
+        t += "\(r.results.count) set(s): \(summary)\n"
+      }
+      return t
+    }
+  }
+}
