@@ -32,8 +32,8 @@ public struct EmulatorConfig: Sendable {
 
   /// Where a CaptchaLa credential error appears. The real shape is undocumented; the default
   /// follows the official SDKs' own test fixtures (mocks, not captured traffic): HTTP 200, a
-  /// non-zero `code`, the error string in a top-level `error` (`{"code": 401, "msg": …, "error":
-  /// "invalid_app_key"}`).
+  /// non-zero `code`, the error string in a top-level `error` and in `msg`, where the SDKs read it
+  /// (`{"code": 401, "msg": "invalid_app_key", "error": "invalid_app_key"}`).
   public enum CredentialErrorShape: String, Sendable, CaseIterable {
     case msg
     case error
@@ -197,8 +197,8 @@ public actor Emulator {
     case .msg:
       return .json(.object(["code": .number(40001), "msg": .string(e), "data": .null]), delay: delay)
     case .error:
-      return .json(
-        .object(["code": .number(401), "msg": .string("unauthorized"), "error": .string(e)]), delay: delay)
+      // Also in msg: the PHP SDK reads a validate error from data.error, then msg.
+      return .json(.object(["code": .number(401), "msg": .string(e), "error": .string(e)]), delay: delay)
     case .dataError:
       return .json(
         .object([

@@ -1,0 +1,219 @@
+import Foundation
+import Testing
+
+/// The built binary against a real emulator process over loopback: no mocked HTTP.
+@Suite("verify against the emulator")
+struct VerifyTests {
+  static let pairs: [String: (key: String, secret: String)] = [
+    "good": ("ck_live_good_1", "cs_live_good_SECRET_1"),
+    "swapped": ("cs_live_good_SECRET_2", "ck_live_good_2"),
+    "badkey": ("ck_live_unknown", "cs_live_SECRET_x"),
+    "badsecret": ("ck_live_good_3", "cs_live_WRONG_SECRET"),
+    "off": ("ck_live_off", "cs_live_off_SECRET"),
+  ]
+  static let known = [
+    "--pair", "ck_live_good_1:cs_live_good_SECRET_1", "--pair", "ck_live_good_2:cs_live_good_SECRET_2",
+    "--pair",
+    "ck_live_good_3:cs_live_good_SECRET_3", "--pair", "ck_live_off:cs_live_off_SECRET", "--disabled",
+    "ck_live_off",
+  ]
+
+  @Test(
+    "every credential verdict, whatever shape the credential error takes",
+    arguments: ["error", "msg", "data-error", "http-401"])
+  func verdicts(shape: String) throws {
+    let cli = try CLI()
+    try cli.workspace(Self.pairs)
+    let emulator = try EmulatorProcess(cli, Self.known + ["--credential-error-shape", shape])
+    let (status, verdicts, doc) = try cli.verify(["--endpoint", emulator.url])
+    #expect(
+      verdicts == [
+        "good": "valid", "swapped": "swapped", "badkey": "invalid-key", "badsecret": "invalid-secret",
+        "off": "disabled",
+      ])
+    #expect(status == 1)
+    #expect(doc["schema_version"] as? Int == 1)
+    let results = try #require(doc["results"] as? [[String: Any]])
+    let badkey = try #require(results.first { $0["environment"] as? String == "badkey" })
+    let evidence = try #require((badkey["evidence"] as? [[String: Any]])?.first)
+    #expect(evidence["inferred"] as? Bool == true)
+    #expect(evidence["provider_error"] as? String == "invalid_app_key")
+    #expect((evidence["request_id"] as? String)?.hasPrefix("kw-") == true)
+    #expect(evidence["endpoint"] as? String == emulator.url + "/v1/validate")
+  }
+
+  @Test("all valid exits 0, and the result is recorded for list")
+  func recorded() throws {
+    let cli = try CLI()
+    try cli.workspace(["prod": Self.pairs["good"]!])
+    let emulator = try EmulatorProcess(cli, Self.known)
+    let (status, verdicts, _) = try cli.verify(["prod", "--endpoint", emulator.url])
+    #expect(status == 0 && verdicts == ["prod": "valid"])
+    let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
+    let env = try #require((list["environments"] as? [[String: Any]])?.first)
+    let set = try #require((env["sets"] as? [[String: Any]])?.first)
+    let last = try #require(set["last_verification"] as? [String: Any])
+    #expect(last["verdict"] as? String == "valid")
+    let trail = try String(contentsOfFile: cli.workspace + "/audit.jsonl", encoding: .utf8)
+    #expect(trail.contains("\"action\":\"verify\"") && trail.contains("\"verdict\":\"valid\""))
+  }
+
+  @Test("an endpoint that passes any token is flagged")
+  func acceptsAnyToken() throws {
+    let cli = try CLI()
+    try cli.workspace(["prod": Self.pairs["good"]!])
+    let emulator = try EmulatorProcess(cli, Self.known + ["--accept-any-token"])
+    let (status, verdicts, _) = try cli.verify(["--endpoint", emulator.url])
+    #expect(verdicts == ["prod": "accepts-any-token"] && status == 1)
+  }
+
+  @Test(
+    "faults are inconclusive, never valid, and exit 3",
+    arguments: [
+      (["--fault", "html"], "unexpected-response"),
+      (["--fault", "malformed"], "unexpected-response"),
+      (["--fault", "5xx"], "unexpected-response"),
+      (["--fault", "429", "--retry-after", "1"], "rate-limited"),
+      (["--fault", "hang"], "unreachable"),
+    ])
+  func faults(args: [String], verdict: String) throws {
+    let cli = try CLI()
+    try cli.workspace(["prod": Self.pairs["good"]!])
+    let emulator = try EmulatorProcess(cli, Self.known + args)
+    let (status, verdicts, doc) = try cli.verify([
+      "--endpoint", emulator.url, "--timeout", "1", "--retries", "1",
+    ])
+    #expect(verdicts == ["prod": verdict])
+    #expect(status == 3)
+    let evidence = try #require(
+      ((doc["results"] as? [[String: Any]])?.first?["evidence"] as? [[String: Any]])?.first)
+    if verdict != "unreachable" { #expect(evidence["http_status"] != nil) }
+  }
+
+  @Test(
+    "transient faults are retried; Retry-After is honoured",
+    arguments: [
+      ["--fault", "5xx", "--fault-first", "1"],
+      ["--fault", "429", "--retry-after", "1", "--fault-first", "1"],
+    ])
+  func retried(args: [String]) throws {
+    let cli = try CLI()
+    try cli.workspace(["prod": Self.pairs["good"]!])
+    let emulator = try EmulatorProcess(cli, Self.known + args)
+    let started = Date()
+    let (status, verdicts, doc) = try cli.verify(["--endpoint", emulator.url, "--timeout", "3"])
+    #expect(verdicts == ["prod": "valid"] && status == 0)
+    let evidence = try #require(
+      ((doc["results"] as? [[String: Any]])?.first?["evidence"] as? [[String: Any]])?.first)
+    #expect(evidence["attempts"] as? Int == 2)
+    if args.contains("429") { #expect(Date().timeIntervalSince(started) >= 1.0) }
+  }
+
+  @Test("nothing listening is unreachable (exit 3)")
+  func unreachable() throws {
+    let cli = try CLI()
+    try cli.workspace(["prod": Self.pairs["good"]!])
+    let (status, verdicts, _) = try cli.verify([
+      "--endpoint", "http://127.0.0.1:9", "--timeout", "1", "--retries", "1",
+    ])
+    #expect(verdicts == ["prod": "unreachable"] && status == 3)
+  }
+
+  @Test(
+    "siteverify providers: valid, invalid secret, swapped, any-token",
+    arguments: [
+      ("recaptcha", "/recaptcha/api/siteverify"), ("hcaptcha", "/siteverify"),
+      ("turnstile", "/turnstile/v0/siteverify"),
+    ])
+  func siteverify(provider: String, path: String) throws {
+    let cli = try CLI()
+    try cli.workspace(
+      [
+        "good": ("site_key_1", "secret_key_1"), "badsecret": ("site_key_1", "secret_key_WRONG"),
+        "swapped": ("secret_key_2", "site_key_2"),
+      ], provider: provider)
+    let emulator = try EmulatorProcess(
+      cli, ["--pair", "site_key_1:secret_key_1", "--pair", "site_key_2:secret_key_2"])
+    let (status, verdicts, _) = try cli.verify(["--endpoint", emulator.url + path])
+    #expect(verdicts == ["good": "valid", "badsecret": "invalid-secret", "swapped": "swapped"])
+    #expect(status == 1)
+    let any = try EmulatorProcess(cli, ["--pair", "site_key_1:secret_key_1", "--accept-any-token"])
+    #expect(try cli.verify(["good", "--endpoint", any.url + path]).1 == ["good": "accepts-any-token"])
+  }
+
+  @Test("hCaptcha checks the site key too: a mismatched pair is an invalid key")
+  func hcaptchaMismatch() throws {
+    let cli = try CLI()
+    try cli.workspace(["prod": ("site_key_OTHER", "secret_key_1")], provider: "hcaptcha")
+    let emulator = try EmulatorProcess(cli, ["--pair", "site_key_1:secret_key_1"])
+    #expect(try cli.verify(["--endpoint", emulator.url + "/siteverify"]).1 == ["prod": "invalid-key"])
+  }
+
+  @Test("a provider's public test secret in production is a finding")
+  func testSecret() throws {
+    let cli = try CLI()
+    try cli.workspace(
+      ["prod": ("1x00000000000000000000AA", "1x0000000000000000000000000000000AA")], provider: "turnstile")
+    let emulator = try EmulatorProcess(
+      cli, ["--pair", "1x00000000000000000000AA:1x0000000000000000000000000000000AA", "--accept-any-token"])
+    let (status, _, doc) = try cli.verify(["--endpoint", emulator.url + "/turnstile/v0/siteverify"])
+    #expect(status == 1)
+    #expect((doc["results"] as? [[String: Any]])?.first?["test_credential"] as? Bool == true)
+  }
+
+  @Test("concurrency is bounded and every set gets a verdict")
+  func many() throws {
+    let cli = try CLI()
+    var sets = [String: (key: String, secret: String)]()
+    for i in 0..<12 { sets["e\(i)"] = Self.pairs["good"]! }
+    try cli.expect(0, ["init", "--envs", sets.keys.sorted().joined(separator: ",")])
+    for env in sets.keys {
+      try cli.expect(0, ["set", env, "--stdin"], stdin: "ck_live_good_1\ncs_live_good_SECRET_1\n")
+    }
+    let emulator = try EmulatorProcess(cli, Self.known + ["--latency", "200"])
+    let started = Date()
+    let (status, verdicts, _) = try cli.verify(["--endpoint", emulator.url, "--concurrency", "4"])
+    let elapsed = Date().timeIntervalSince(started)
+    #expect(status == 0 && verdicts.count == 12 && Set(verdicts.values) == ["valid"])
+    #expect(elapsed >= 0.6, "12 sets at 4 at a time and 200 ms each take at least 3 rounds")
+  }
+
+  @Test("usage: bad numbers and unknown environments")
+  func usage() throws {
+    let cli = try CLI()
+    try cli.workspace(["prod": Self.pairs["good"]!])
+    try cli.expect(64, ["verify", "--concurrency", "0"])
+    try cli.expect(2, ["verify", "nope", "--endpoint", "http://127.0.0.1:9"])
+  }
+}
+
+/// The exact requests the official Go and PHP SDKs send, answered as those SDKs expect.
+@Suite("emulator interoperability with the official SDKs' requests")
+struct SDKInteropTests {
+  @Test("validate, reuse, challenge issue and credential errors, as the SDKs send and read them")
+  func sdkRequests() throws {
+    let cli = try CLI()
+    let emulator = try EmulatorProcess(cli, ["--pair", "ck_sdk_1:cs_sdk_SECRET_1"])
+    let script = CLI.packageRoot + "/Tests/Compat/sdk_requests.py"
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", script, emulator.url, "ck_sdk_1", "cs_sdk_SECRET_1"]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0, "\(String(decoding: data, as: UTF8.self))")
+    let results = try #require(try JSONSerialization.jsonObject(with: data) as? [String: String])
+    #expect(results["go.validate.solved"] == "valid")
+    #expect(results["go.validate.reused"] == "invalid:token_consumed")
+    #expect(results["php.validate.unknown"] == "invalid:invalid_token")
+    #expect(results["php.validate.keep_token"] == "valid")
+    #expect(results["php.validate.after_keep"] == "valid")
+    #expect(results["wordpress.issue"]?.hasPrefix("sct_") == true)
+    #expect(results["flarum.issue"]?.hasPrefix("sct_") == true)
+    #expect(results["php.validate.bad_secret"] == "invalid:invalid_app_secret")
+    #expect(results["php.issue.bad_key"] == "error:invalid_app_key")
+    #expect(results["go.validate.bad_key"] == "invalid:invalid_app_key")
+  }
+}
