@@ -69,3 +69,80 @@ public enum Spawn {
     return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: output)
   }
 }
+
+extension Spawn {
+  /// A child process left running, its standard output on a pipe (the demo's emulator).
+  public final class Background: @unchecked Sendable {
+    public let pid: pid_t
+    let stdout: Int32
+
+    init(pid: pid_t, stdout: Int32) {
+      self.pid = pid
+      self.stdout = stdout
+    }
+
+    /// The next line of its standard output (without the newline), or nil at end of file.
+    public func readLine() -> String? {
+      var line = [UInt8]()
+      var byte: UInt8 = 0
+      while true {
+        let n = Glibc_read(stdout, &byte, 1)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return line.isEmpty ? nil : String(decoding: line, as: UTF8.self) }
+        if byte == 0x0a { return String(decoding: line, as: UTF8.self) }
+        line.append(byte)
+      }
+    }
+
+    /// Stops it (SIGTERM, then SIGKILL after a second) and reaps it.
+    public func stop() {
+      kill(pid, SIGTERM)
+      var status: Int32 = 0
+      for _ in 0..<20 {
+        if waitpid(pid, &status, WNOHANG) == pid {
+          close(stdout)
+          return
+        }
+        usleep(50_000)
+      }
+      kill(pid, SIGKILL)
+      _ = waitpid(pid, &status, 0)
+      close(stdout)
+    }
+  }
+
+  /// Starts a child with standard output on a pipe and standard error discarded.
+  public static func background(_ executable: String, _ arguments: [String], environment: [String: String])
+    throws(KeywardError) -> Background
+  {
+    var outPipe: [Int32] = [0, 0]
+    guard pipe(&outPipe) == 0 else {
+      throw KeywardError(.io, "cannot create a pipe: \(FileSystem.errnoText())")
+    }
+    #if canImport(Glibc)
+      var actions = posix_spawn_file_actions_t()
+    #else
+      var actions: posix_spawn_file_actions_t? = nil
+    #endif
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addclose(&actions, outPipe[0])
+    posix_spawn_file_actions_addclose(&actions, outPipe[1])
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+      for p in argv { free(p) }
+      for p in envp { free(p) }
+    }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    close(outPipe[1])
+    guard rc == 0 else {
+      close(outPipe[0])
+      throw KeywardError(.io, "cannot run \(executable): \(String(cString: strerror(rc)))")
+    }
+    return Background(pid: pid, stdout: outPipe[0])
+  }
+}

@@ -114,7 +114,9 @@ struct DemoTour {
       4, ["show", "prod", "--key-file", devKey ?? "missing"],
       display: "keyward show prod --key-file …/dev.key")
 
-    runner.section("6. Export for every deploy target, exactly; run a program with the set injected")
+    try verifyStep(values: values)
+
+    runner.section("7. Export for every deploy target, exactly; run a program with the set injected")
     try runner.expect(0, ["export", "prod", "--format", "dotenv"])
     try runner.expect(0, ["export", "prod", "--format", "k8s", "--namespace", "web"])
     try runner.expect(0, ["export", "staging", "--format", "shell", "-o", "staging.sh"])
@@ -151,6 +153,40 @@ struct DemoTour {
     p.out("\n" + p.style("Every step behaved as documented.", .green) + "\n")
   }
 
+}
+
+extension DemoTour {
+  /// Step 6: the emulator on loopback knows prod's and staging's pairs, not dev's.
+  func verifyStep(values: [(String, String, String)]) throws {
+    runner.section("6. Verify every set live, against the provider emulator on loopback")
+    var pairs = [JSONValue]()
+    for (env, key, secret) in values where env != "dev" {
+      pairs.append(.object(["app_key": .string(key), "app_secret": .string(secret)]))
+    }
+    try FileSystem.writeAtomically("\(root)/pairs.json", bytes: JSONValue.array(pairs).written(), mode: 0o600)
+    func emulator(_ extra: [String]) throws -> (Spawn.Background, String) {
+      let cli = Path.directory(runner.executable) + "/keyward-cli"
+      let bg = try Spawn.background(
+        cli, ["emulate", "--port", "0", "--pairs", "pairs.json", "-q"] + extra,
+        environment: ProcessInfo.processInfo.environment)
+      guard let line = bg.readLine(), line.hasPrefix("listening on ") else {
+        bg.stop()
+        throw KeywardError(.internal, "the emulator did not start")
+      }
+      return (bg, String(line.dropFirst("listening on ".count)))
+    }
+    var (bg, url) = try emulator([])
+    runner.comment(
+      "keyward emulate --port 0 --pairs pairs.json   # listening on \(url); it knows prod and staging")
+    defer { bg.stop() }
+    try runner.expect(1, ["verify", "--endpoint", url])
+    runner.comment("The last verification is recorded and listed:")
+    try runner.expect(0, ["list"])
+    bg.stop()
+    (bg, url) = try emulator(["--fault", "html"])
+    runner.comment("Behind a WAF that answers with an HTML page, nothing is called valid (exit 3):")
+    try runner.expect(3, ["verify", "prod", "--endpoint", url, "--retries", "0"])
+  }
 }
 
 /// Random lower-case hex for demo values.

@@ -29,7 +29,8 @@ extension Keyward {
           t += "  key fp \(s.fingerprints.appKey)  secret fp \(s.fingerprints.appSecret)"
           if let g = s.graceUntil { t += "  grace until \(g.iso)" }
           if let v = s.lastVerification {
-            t += "  verified \(ageText(from: v.time, to: report.now)) ago: \(v.verdict)"
+            let age = ageText(from: v.time, to: report.now)
+            t += "  verified \(age == "just now" ? age : age + " ago"): \(v.verdict)"
           } else {
             t += p.style("  never verified", .dim)
           }
