@@ -65,5 +65,6 @@ out["flarum.issue"] = issue_outcome_php(
 out["php.validate.bad_secret"] = validate_outcome(
     post("/v1/validate", {"pass_token": "pt_x", "keep_token": False}, app_secret="wrong"))
 out["php.issue.bad_key"] = issue_outcome_php(post("/v1/server/challenge/issue", {"action": "login"}, app_key="nope"))
-out["go.validate.bad_key"] = validate_outcome(post("/v1/validate", {"pass_token": "pt_x"}, app_key="nope"))
+out["go.validate.bad_key"] = validate_outcome(
+    post("/v1/validate", {"pass_token": "pt_x", "keep_token": False}, app_key="nope"))
 print(json.dumps(out))

@@ -1,4 +1,5 @@
 import Foundation
+import KeywardCore
 import Testing
 
 @Suite("run: exec with the set in the environment")
@@ -100,6 +101,15 @@ struct ExportFileTests {
     try cli.expect(0, ["export", "prod", "-o", "mine.env", "--force"])
   }
 
+  @Test("k8s names that YAML 1.1 reads as booleans or null stay strings")
+  func k8sQuoting() throws {
+    let cli = try CLI()
+    try cli.seeded()
+    let r = try cli.expect(0, ["export", "prod", "--format", "k8s", "--name", "on", "--namespace", "null"])
+    #expect(r.stdout.contains("name: \"on\"") && r.stdout.contains("namespace: \"null\""))
+    #expect(r.stdout.contains("\"CAPTCHALA_APP_KEY\": \""))
+  }
+
   @Test("exporting inside a git work tree warns when the file is not ignored")
   func gitWarning() throws {
     let cli = try CLI()
@@ -131,6 +141,14 @@ struct ExportFileTests {
     #expect(entries[0]["prev"] as? String == String(repeating: "0", count: 64))
     #expect(entries[1]["prev"] as? String == entries[0]["hash"] as? String)
     #expect(entries[1]["seq"] as? Int == 2)
+    // Each hash recomputes from the entry (BLAKE2b-256 of the canonical JSON without hash).
+    for line in lines {
+      guard case .object(let m) = try JSONValue.parse(Array(line.utf8), source: "audit") else {
+        Issue.record("not an object")
+        continue
+      }
+      #expect(m["hash"] == .string(AuditLog.hash(of: m)))
+    }
     #expect(entries[1]["target"] as? String == cli.root + "/s.env")
     #expect(entries[0]["format"] as? String == "shell")
     for (_, v) in values { for l in lines { #expect(!l.contains(v.secret)) } }

@@ -89,7 +89,7 @@ public enum AuditLog {
     entry["v"] = .number(1)
     entry["seq"] = .number(Double(seq + 1))
     entry["time"] = .string(Timestamp.now().iso)
-    entry["actor"] = .string(actor(workspace: workspace.path, env: env))
+    entry["actor"] = .string(String(actor(workspace: workspace.path, env: env).prefix(200)))
     entry["action"] = .string(action)
     entry["environment"] = .string(environment)
     if let set {
@@ -114,28 +114,34 @@ public enum AuditLog {
     var st = stat()
     guard fstat(fd, &st) == 0, st.st_size > 0 else { return (genesis, 0, false) }
     let size = Int(st.st_size)
-    let want = min(size, 16 * 1024)
-    var buf = [UInt8](repeating: 0, count: want)
-    let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, want, off_t(size - want)) }
-    guard n == want else { return (genesis, 0, false) }
-    let torn = buf.last != 0x0a
-    // Walk back line by line from the end; usually the last complete line is the answer.
-    var end = buf.count
-    if torn {
-      while end > 0 && buf[end - 1] != 0x0a { end -= 1 }
-    }
-    while end > 0 {
-      var start = end - 1
-      while start > 0 && buf[start - 1] != 0x0a { start -= 1 }
-      let line = Array(buf[start..<(end - 1)])
-      if !line.isEmpty, let v = try? JSONValue.parse(line, source: ""), case .object(let m) = v,
-        case .string(let h)? = m["hash"], case .number(let s)? = m["seq"]
-      {
-        return (h, Int(s), torn)
+    // Read back from the end, widening the window until a complete, parsing line is found (or
+    // the whole file is read): the chain must never silently restart.
+    var want = min(size, 16 * 1024)
+    while true {
+      var buf = [UInt8](repeating: 0, count: want)
+      let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, want, off_t(size - want)) }
+      guard n == want else { return (genesis, 0, false) }
+      let torn = buf.last != 0x0a
+      var end = buf.count
+      if torn {
+        while end > 0 && buf[end - 1] != 0x0a { end -= 1 }
       }
-      end = start
+      while end > 0 {
+        var start = end - 1
+        while start > 0 && buf[start - 1] != 0x0a { start -= 1 }
+        // A line that starts before the window (start == 0, not at the file's start) is incomplete.
+        if start == 0 && want < size { break }
+        let line = Array(buf[start..<(end - 1)])
+        if !line.isEmpty, let v = try? JSONValue.parse(line, source: ""), case .object(let m) = v,
+          case .string(let h)? = m["hash"], case .number(let s)? = m["seq"], let seq = Int(exactly: s)
+        {
+          return (h, seq, torn)
+        }
+        end = start
+      }
+      if want == size { return (genesis, 0, torn) }
+      want = min(size, want * 4)
     }
-    return (genesis, 0, torn)
   }
 
   /// Every entry that parses, oldest first (for checks that ask what was deployed where).

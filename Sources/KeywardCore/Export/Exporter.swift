@@ -65,6 +65,20 @@ public enum Exporter {
 
   static func isUpper(_ c: UInt8) -> Bool { c >= 0x41 && c <= 0x5a }
 
+  static func isUTF8(_ v: SecureBytes) -> Bool {
+    v.withUnsafeBytes { raw in
+      var decoder = Unicode.UTF8()
+      var bytes = raw.makeIterator()
+      while true {
+        switch decoder.decode(&bytes) {
+        case .scalarValue: continue
+        case .emptyInput: return true
+        case .error: return false
+        }
+      }
+    }
+  }
+
   public static func render(_ vars: [ExportVariable], format: ExportFormat, options: ExportOptions = .init())
     throws(KeywardError) -> SecureBytes
   {
@@ -73,6 +87,15 @@ public enum Exporter {
       try validateName(v.name)
       guard !seen.contains(v.name) else { throw KeywardError(.input, "variable \(v.name) is exported twice") }
       seen.append(v.name)
+    }
+    // Values are UTF-8 when stored through `set`; anyone with the public key can seal other bytes,
+    // and most targets would mangle them (k8s carries bytes in base64).
+    if format != .k8s {
+      for v in vars where !isUTF8(v.value) {
+        throw KeywardError(
+          .input, "cannot export \(v.name) as \(format.rawValue): the value is not valid UTF-8",
+          hint: "use --format k8s (base64), or store the value again with keyward set")
+      }
     }
     let out = SecureBytes(capacity: 1024)
     if let header = options.header, format.allowsComments {
@@ -238,13 +261,15 @@ public enum Exporter {
         "\"\(name.prefix(80))\" is not a valid Kubernetes \(what) (lower-case letters, digits and '-', at most 63)"
       )
     }
-    out.append(literal: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: \(o.secretName)\n")
-    if let ns = o.namespace { out.append(literal: "  namespace: \(ns)\n") }
+    // Every scalar is double-quoted: YAML 1.1 readers (kubectl's among them) read a bare ON, NO,
+    // Y or null as a boolean or null.
+    out.append(literal: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: \"\(o.secretName)\"\n")
+    if let ns = o.namespace { out.append(literal: "  namespace: \"\(ns)\"\n") }
     out.append(literal: "type: Opaque\ndata:\n")
     for v in vars {
-      out.append(literal: "  \(v.name): ")
+      out.append(literal: "  \"\(v.name)\": \"")
       out.append(SecureBase64.encode(v.value))
-      out.append(0x0a)
+      out.append(literal: "\"\n")
     }
   }
 

@@ -45,19 +45,22 @@ public enum ProcessHardening {
   /// The core-dump limit the process started with, restored for a program `keyward run` execs.
   nonisolated(unsafe) private static var original = rlimit(rlim_cur: 0, rlim_max: 0)
 
+  /// Lowers the soft limit only: a process without privileges could never raise a lowered hard
+  /// limit again for the program `keyward run` execs.
   public static func apply() {
-    var limit = rlimit(rlim_cur: 0, rlim_max: 0)
     #if os(Linux)
       _ = getrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &original)
+      var limit = rlimit(rlim_cur: 0, rlim_max: original.rlim_max)
       _ = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit)
     #else
       _ = getrlimit(RLIMIT_CORE, &original)
+      var limit = rlimit(rlim_cur: 0, rlim_max: original.rlim_max)
       _ = setrlimit(RLIMIT_CORE, &limit)
     #endif
   }
 
   /// Gives the next exec'd program the core-dump limit keyward was started with (setrlimit
-  /// survives exec). The soft limit only: the hard limit was never lowered past it.
+  /// survives exec); possible unprivileged because only the soft limit was lowered.
   public static func restoreForExec() {
     var limit = rlimit(rlim_cur: original.rlim_cur, rlim_max: original.rlim_max)
     #if os(Linux)

@@ -46,6 +46,31 @@ public struct Verifier: Sendable {
   public let settings: Settings
   public let transport: any HTTPTransport
 
+  /// Credentials travel only over HTTPS; plain http only to this machine (the emulator).
+  public static func checkEndpoint(_ url: String) throws(KeywardError) {
+    let lower = url.lowercased()
+    if lower.hasPrefix("https://") { return }
+    if lower.hasPrefix("http://") {
+      var host = Substring(lower.dropFirst(7))
+      if let end = host.firstIndex(where: { $0 == "/" }) { host = host[..<end] }
+      if let at = host.lastIndex(of: "@") { host = host[host.index(after: at)...] }
+      if host.hasPrefix("[") {
+        host = host.dropFirst().prefix { $0 != "]" }
+      } else if let colon = host.lastIndex(of: ":") {
+        host = host[..<colon]
+      }
+      // 127.0.0.0/8 as a literal address: four numbers, the first 127 (not a name like 127.0.0.1.example).
+      let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+      let loopbackV4 =
+        parts.count == 4 && parts[0] == "127" && parts.allSatisfy { p in UInt8(p).map { _ in true } ?? false }
+      if host == "localhost" || host == "::1" || loopbackV4 { return }
+      throw KeywardError(
+        .input, "refusing to send credentials over plain http to \(host): use an https:// endpoint",
+        hint: "plain http is allowed only to this machine (127.0.0.1, ::1, localhost), e.g. keyward emulate")
+    }
+    throw KeywardError(.input, "the endpoint \"\(url.prefix(100))\" is not an https:// URL")
+  }
+
   public init(provider: Provider, settings: Settings, transport: any HTTPTransport) {
     self.provider = provider
     self.settings = settings
@@ -74,6 +99,7 @@ public struct Verifier: Sendable {
   protocol Answer: Equatable {
     var isRateLimited: Bool { get }
     var isNotJSON: Bool { get }
+    var isCredentialFailure: Bool { get }
   }
 
   enum CaptchaLaAnswer: Answer {
@@ -89,6 +115,10 @@ public struct Verifier: Sendable {
 
     var isRateLimited: Bool { self == .rateLimited }
     var isNotJSON: Bool { self == .notJSON }
+    var isCredentialFailure: Bool {
+      if case .credentialError = self { return true }
+      return false
+    }
   }
 
   /// Reads a CaptchaLa answer. Pure: unit-tested on every shape.
@@ -102,7 +132,7 @@ public struct Verifier: Sendable {
     }
     func string(_ v: JSONValue?) -> String? { if case .string(let s)? = v { return s } else { return nil } }
     let code: Int? = {
-      if case .number(let d)? = top["code"], d.rounded() == d { return Int(d) } else { return nil }
+      if case .number(let d)? = top["code"] { return Int(exactly: d) } else { return nil }
     }()
     let msg = string(top["msg"])
     var data: [String: JSONValue]? = nil
@@ -159,7 +189,9 @@ public struct Verifier: Sendable {
     let request = captchaLaRequest(
       "/v1/validate", key: key, secret: secret, body: "{\"pass_token\":\"\(token)\",\"keep_token\":true}",
       purpose: "validate")
-    return await exchange(request, deadline: deadline) { Verifier.interpretCaptchaLa($0) }
+    return await exchange(request, deadline: deadline, secrets: [key, secret]) {
+      Verifier.interpretCaptchaLa($0)
+    }
   }
 
   func issueChallenge(key: SecureBytes, secret: SecureBytes, deadline: Deadline) async -> (
@@ -169,7 +201,9 @@ public struct Verifier: Sendable {
       "/v1/server/challenge/issue", key: key, secret: secret,
       body: "{\"action\":\"keyward_verify\",\"ttl\":60}",
       purpose: "challenge-issue")
-    return await exchange(request, deadline: deadline) { Verifier.interpretCaptchaLa($0) }
+    return await exchange(request, deadline: deadline, secrets: [key, secret]) {
+      Verifier.interpretCaptchaLa($0)
+    }
   }
 
   func verifyCaptchaLa(key: SecureBytes, secret: SecureBytes) async -> Outcome {
@@ -195,13 +229,19 @@ public struct Verifier: Sendable {
       // Exchanged: does the pair work the other way round?
       var (swappedAnswer, swappedEvidence) = await probeCaptchaLa(
         key: secret, secret: key, deadline: deadline)
-      swappedEvidence.note = "retried with App Key and App Secret exchanged"
-      evidence.append(swappedEvidence)
       switch swappedAnswer {
-      case .tokenRejected, .serverToken, .tokenAccepted: return Outcome(verdict: .swapped, evidence: evidence)
+      case .tokenRejected, .serverToken, .tokenAccepted:
+        swappedEvidence.note = "retried with App Key and App Secret exchanged: accepted"
+        evidence.append(swappedEvidence)
+        return Outcome(verdict: .swapped, evidence: evidence)
+      case .credentialError:
+        swappedEvidence.note = "retried with App Key and App Secret exchanged: refused too"
       default:
-        return Outcome(verdict: e == "invalid_app_key" ? .invalidKey : .invalidSecret, evidence: evidence)
+        swappedEvidence.note =
+          "retried with App Key and App Secret exchanged: inconclusive, so swapped is not ruled out"
       }
+      evidence.append(swappedEvidence)
+      return Outcome(verdict: e == "invalid_app_key" ? .invalidKey : .invalidSecret, evidence: evidence)
     }
   }
 
@@ -219,6 +259,7 @@ public struct Verifier: Sendable {
 
     var isRateLimited: Bool { self == .rateLimited }
     var isNotJSON: Bool { self == .notJSON }
+    var isCredentialFailure: Bool { self == .badSecret || self == .mismatch }
   }
 
   static func interpretSiteverify(_ r: HTTPResult) -> (
@@ -276,9 +317,9 @@ public struct Verifier: Sendable {
   func verifySiteverify(key: SecureBytes, secret: SecureBytes) async -> Outcome {
     let deadline = Deadline(seconds: settings.budgetSeconds)
     var evidence = [Evidence]()
-    let (answer, ev) = await exchange(siteverifyRequest(key: key, secret: secret), deadline: deadline) {
-      Verifier.interpretSiteverify($0)
-    }
+    let (answer, ev) = await exchange(
+      siteverifyRequest(key: key, secret: secret), deadline: deadline, secrets: [key, secret]
+    ) { Verifier.interpretSiteverify($0) }
     evidence.append(ev)
     switch answer {
     case .accepted: return Outcome(verdict: .acceptsAnyToken, evidence: evidence)
@@ -294,16 +335,19 @@ public struct Verifier: Sendable {
         verdict: evidence[0].httpStatus == nil ? .unreachable : .unexpectedResponse, evidence: evidence)
     case .badSecret, .mismatch:
       var (swapped, swappedEvidence) = await exchange(
-        siteverifyRequest(key: secret, secret: key), deadline: deadline
-      ) {
-        Verifier.interpretSiteverify($0)
-      }
-      swappedEvidence.note = "retried with site key and secret key exchanged"
+        siteverifyRequest(key: secret, secret: key), deadline: deadline, secrets: [key, secret]
+      ) { Verifier.interpretSiteverify($0) }
+      let accepted = swapped == .tokenError || swapped == .accepted
+      swappedEvidence.note =
+        "retried with site key and secret key exchanged: "
+        + (accepted
+          ? "accepted"
+          : swapped.isCredentialFailure ? "refused too" : "inconclusive, so swapped is not ruled out")
       evidence.append(swappedEvidence)
-      if swapped == .tokenError || swapped == .accepted {
-        return Outcome(verdict: .swapped, evidence: evidence)
-      }
-      return Outcome(verdict: answer == .badSecret ? .invalidSecret : .invalidKey, evidence: evidence)
+      if accepted { return Outcome(verdict: .swapped, evidence: evidence) }
+      // hCaptcha's sitekey-secret-mismatch is a bad secret for this pair (the contract's reading).
+      if answer == .mismatch { evidence[0].note = "hCaptcha: the secret does not belong to this site key" }
+      return Outcome(verdict: .invalidSecret, evidence: evidence)
     }
   }
 
@@ -324,7 +368,7 @@ public struct Verifier: Sendable {
   /// 429 waits for Retry-After when it fits in the budget; nothing else is retried (a credential
   /// failure never is).
   func exchange<A>(
-    _ request: HTTPRequestSpec, deadline: Deadline,
+    _ request: HTTPRequestSpec, deadline: Deadline, secrets: [SecureBytes],
     interpret: (HTTPResult) -> (A, code: Int?, msg: String?, error: String?)
   ) async -> (A, Evidence) where A: Answer {
     let requestID = "kw-" + Sodium.hex(Sodium.randomBytes(6))
@@ -332,6 +376,9 @@ public struct Verifier: Sendable {
     req.headers.append(("X-Request-ID", requestID))
     var attempt = 0
     var backoff = 0.2
+    // Text from the server goes into evidence: a server that quotes the key or the secret back
+    // (in a message, an error, an HTML page) must not put it in CI logs.
+    func scrub(_ text: String?) -> String? { text.map { Verifier.redact($0, secrets) } }
     while true {
       attempt += 1
       let timeout = min(settings.timeoutSeconds, max(0.05, deadline.remaining))
@@ -343,7 +390,9 @@ public struct Verifier: Sendable {
         note: nil)
       switch result {
       case .failure(let failure):
-        ev.note = failure.description
+        ev.note = scrub(failure.description)
+        // A TLS failure (a certificate that does not verify) will not fix itself: not retried.
+        if case .tls = failure { return (Verifier.unreachableAnswer(interpret), ev) }
         if attempt <= settings.retries, await sleep(jittered(backoff), within: deadline) {
           backoff *= 2
           continue
@@ -353,27 +402,62 @@ public struct Verifier: Sendable {
         let (answer, code, msg, error) = interpret(r)
         ev.httpStatus = r.status
         ev.providerCode = code
-        ev.providerMessage = msg.map { String($0.prefix(200)) }
-        ev.providerError = error
+        ev.providerMessage = scrub(msg.map { String($0.prefix(200)) })
+        ev.providerError = scrub(error)
         ev.latencyMs = (r.latencyMs * 10).rounded() / 10
-        if r.status == 429 || answer.isRateLimited {
-          let wait = r.header("Retry-After").flatMap(Double.init) ?? backoff
-          if attempt <= settings.retries, wait <= deadline.remaining, await sleep(wait, within: deadline) {
+        // A credential failure is never retried, whatever its status.
+        if !answer.isCredentialFailure {
+          if r.status == 429 || answer.isRateLimited {
+            let wait = Verifier.retryAfter(r.header("Retry-After")) ?? backoff
+            if attempt <= settings.retries, wait <= deadline.remaining, await sleep(wait, within: deadline) {
+              continue
+            }
+          } else if r.status >= 500, attempt <= settings.retries,
+            await sleep(jittered(backoff), within: deadline)
+          {
+            backoff *= 2
             continue
           }
-        } else if r.status >= 500, attempt <= settings.retries,
-          await sleep(jittered(backoff), within: deadline)
-        {
-          backoff *= 2
-          continue
         }
         if r.status >= 500 || answer.isNotJSON {
           let snippet = String(decoding: r.body.prefix(80), as: UTF8.self).filter { !$0.isNewline }
-          ev.note = ev.note ?? "body starts: \(snippet)"
+          ev.note = ev.note ?? scrub("body starts: \(snippet)")
         }
         return (answer, ev)
       }
     }
+  }
+
+  /// Retry-After in seconds (the delta form); nil for anything else, negative or not finite.
+  static func retryAfter(_ value: String?) -> Double? {
+    guard let v = value.flatMap({ Double(Text.trimBlanks(Substring($0))) }), v.isFinite, v >= 0, v <= 3600
+    else {
+      return nil
+    }
+    return v
+  }
+
+  /// `text` with every occurrence of the given secrets replaced.
+  static func redact(_ text: String, _ secrets: [SecureBytes]) -> String {
+    var out = Array(text.utf8)
+    for secret in secrets where secret.count >= 4 {
+      let needle = secret.withUnsafeBytes { Array($0) }
+      var i = 0
+      var result = [UInt8]()
+      while i < out.count {
+        if i + needle.count <= out.count && out[i] == needle[0]
+          && Array(out[i..<(i + needle.count)]) == needle
+        {
+          result += Array("[redacted]".utf8)
+          i += needle.count
+        } else {
+          result.append(out[i])
+          i += 1
+        }
+      }
+      out = result
+    }
+    return String(decoding: out, as: UTF8.self)
   }
 
   /// The transport-failure answer for either dialect.

@@ -109,6 +109,7 @@ public enum VerifyOperation {
       let (key, _) = try keys.privateKey(for: env, in: workspace)
       let scratch = Sealed.Scratch()
       let endpoint = r.endpoint ?? workspace.config.environments[name]?.endpoint ?? provider.defaultEndpoint
+      try Verifier.checkEndpoint(endpoint)
       for set in chosen {
         let k = try OpenOperation.open(
           env: env, set: set, field: .appKey, key: key, workspace: workspace, scratch: scratch)

@@ -44,7 +44,9 @@ extension Keyward {
     var caFile: String?
 
     func validate() throws {
-      if timeout <= 0 { throw ValidationError("--timeout must be positive") }
+      if !(timeout > 0 && timeout <= 600) {
+        throw ValidationError("--timeout must be more than 0 and at most 600 seconds")
+      }
       if concurrency < 1 || concurrency > 1024 { throw ValidationError("--concurrency must be 1...1024") }
       if retries < 0 || retries > 10 { throw ValidationError("--retries must be 0...10") }
     }

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+/// A helper server process (Python, from Tests/Compat) on loopback, stopped when released.
+final class ScriptServer {
+  let process: Process
+  let url: String
+
+  init(_ script: String, _ args: [String]) throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", CLI.packageRoot + "/Tests/Compat/" + script] + args
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    var line = [UInt8]()
+    while true {
+      let b = out.fileHandleForReading.readData(ofLength: 1)
+      if b.isEmpty || b.first == 0x0a { break }
+      line.append(b.first!)
+    }
+    let text = String(decoding: line, as: UTF8.self)
+    guard text.hasPrefix("listening on ") else {
+      p.terminate()
+      throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "\(script) said: \(text)"])
+    }
+    process = p
+    url = String(text.dropFirst("listening on ".count))
+  }
+
+  deinit {
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+  }
+}
+
+@Suite("HTTPS trust and proxies")
+struct NetworkTests {
+  @Test("certificates are always verified; --ca-file and KEYWARD_CA_FILE add a trust root")
+  func tls() throws {
+    let cli = try CLI()
+    try cli.workspace(["prod": ("ck_live_tls", "cs_live_tls_SECRET")])
+    let server = try ScriptServer("tls_server.py", [cli.root])
+    let (untrusted, verdicts, doc) = try cli.verify([
+      "--endpoint", server.url, "--retries", "0", "--timeout", "3",
+    ])
+    #expect(untrusted == 3 && verdicts == ["prod": "unreachable"])
+    let note =
+      ((doc["results"] as? [[String: Any]])?.first?["evidence"] as? [[String: Any]])?.first?["note"]
+      as? String
+    #expect(note?.contains("TLS") == true, "\(note ?? "")")
+    let (trusted, v2, _) = try cli.verify(["--endpoint", server.url, "--ca-file", cli.root + "/ca.pem"])
+    #expect(trusted == 0 && v2 == ["prod": "valid"])
+    let viaEnv = try cli.run(
+      ["verify", "--endpoint", server.url], env: ["KEYWARD_CA_FILE": cli.root + "/ca.pem"])
+    #expect(viaEnv.status == 0)
+    try "not a certificate".write(toFile: cli.root + "/bad.pem", atomically: true, encoding: .utf8)
+    let bad = try cli.run(["verify", "--endpoint", server.url, "--ca-file", cli.root + "/bad.pem"])
+    #expect(bad.status == 2 && bad.stderr.contains("bad.pem"))
+  }
+
+  @Test("HTTP_PROXY carries the requests through a CONNECT tunnel; NO_PROXY bypasses it")
+  func proxy() throws {
+    let cli = try CLI()
+    try cli.workspace(["prod": ("ck_live_px", "cs_live_px_SECRET")])
+    let emulator = try EmulatorProcess(cli, ["--pair", "ck_live_px:cs_live_px_SECRET"])
+    let log = cli.root + "/proxy.log"
+    let proxy = try ScriptServer("connect_proxy.py", [log])
+    let proxied = try cli.run(["verify", "--endpoint", emulator.url], env: ["HTTP_PROXY": proxy.url])
+    #expect(proxied.status == 0)
+    let tunnels = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    #expect(tunnels.contains("CONNECT 127.0.0.1:\(emulator.port)"))
+    try "".write(toFile: log, atomically: true, encoding: .utf8)
+    let bypassed = try cli.run(
+      ["verify", "--endpoint", emulator.url],
+      env: ["HTTP_PROXY": proxy.url, "NO_PROXY": "localhost,127.0.0.1"])
+    #expect(bypassed.status == 0)
+    #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").isEmpty)
+  }
+}
