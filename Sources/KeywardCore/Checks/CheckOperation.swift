@@ -1,0 +1,349 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// `keyward check`: configuration mistakes found from fingerprints alone — no private key.
+///
+/// Fingerprints are keyed BLAKE2b of the values with the workspace salt (FORMAT.md), so equal
+/// values have equal fingerprints across fields, sets and environments: a swap is an App Key
+/// fingerprint equal to some App Secret fingerprint, a shared key is one fingerprint in two
+/// environments, and a deployed file is checked by fingerprinting its values the same way. No
+/// fingerprint reveals a value.
+public enum CheckOperation {
+  public struct Request {
+    /// Empty: every environment.
+    public var environments: [String]
+    public var maxAgeDays: Int?
+    /// A deployed file (or the process environment) to compare with the store; needs exactly one
+    /// environment.
+    public var deployed: Deployed?
+
+    public init(environments: [String] = [], maxAgeDays: Int? = nil, deployed: Deployed? = nil) {
+      self.environments = environments
+      self.maxAgeDays = maxAgeDays
+      self.deployed = deployed
+    }
+  }
+
+  /// Deployed values (in guarded memory) and where they came from.
+  public struct Deployed {
+    public var source: String
+    public var variables: [String: SecureBytes]
+
+    public init(source: String, variables: [String: SecureBytes]) {
+      self.source = source
+      self.variables = variables
+    }
+  }
+
+  public static func run(workspace: Workspace, request r: Request, keysEnv: Env = .process)
+    throws(KeywardError)
+    -> [Finding]
+  {
+    let all = try workspace.loadAll()
+    let names = r.environments.isEmpty ? workspace.config.environmentNames : r.environments
+    for n in names { try workspace.requireEnvironment(n) }
+    let now = Timestamp.now()
+    let policy = workspace.config.rotation
+    let maxAge = r.maxAgeDays ?? policy.maxAgeDays
+    // --max-age keeps the policy's warning margin (75 of 90 days: warn 15 days before).
+    let warnAge = max(0, maxAge - max(0, policy.maxAgeDays - policy.warnAgeDays))
+    var findings = [Finding]()
+    func add(
+      _ rule: CheckRule, _ severity: Severity, _ env: String?, _ set: String?, _ message: String,
+      _ evidence: [String: String] = [:], remedy: String? = nil, file: String? = nil
+    ) {
+      findings.append(
+        Finding(
+          id: rule.rawValue, severity: severity, environment: env, set: set, message: message,
+          evidence: evidence,
+          remedy: remedy, file: file ?? env.map { workspace.environmentPath($0) }))
+    }
+    // Every stored fingerprint, by field: (environment, set, state).
+    var keyFP = [String: [(String, KeySet)]]()
+    var secretFP = [String: [(String, KeySet)]]()
+    for env in all {
+      for s in env.sets {
+        keyFP[s.fingerprints.appKey, default: []].append((env.environment, s))
+        secretFP[s.fingerprints.appSecret, default: []].append((env.environment, s))
+      }
+    }
+    let history = AuditLog.entries(workspace: workspace)
+    let testFPs = Set(
+      (VerifyOperation.testSecrets + [
+        "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI", "10000000-ffff-ffff-ffff-000000000001",
+        "1x00000000000000000000AA", "2x00000000000000000000AB", "3x00000000000000000000FF",
+      ]).map {
+        workspace.fingerprinter.fingerprint(SecureBytes(unsafeString: $0))
+      })
+
+    for env in all where names.contains(env.environment) {
+      let name = env.environment
+      let production = workspace.isProduction(name)
+      for s in env.sets {
+        let ev = ["app_key_fp": s.fingerprints.appKey, "app_secret_fp": s.fingerprints.appSecret]
+        // KW101: this set's App Key is some set's App Secret (or the other way round).
+        if let other = secretFP[s.fingerprints.appKey]?.first ?? keyFP[s.fingerprints.appSecret]?.first {
+          add(
+            .swappedInStore, .error, name, s.id,
+            "set \(s.id)'s App Key and App Secret look exchanged: the same values are stored the other way round in \(other.0) set \(other.1.id)",
+            ev.merging(["matches": "\(other.0)/\(other.1.id)"]) { $1 },
+            remedy: "keyward set \(name) --replace   # with the values in the right order")
+        }
+        // KW201/KW202: shared with another environment.
+        for (fp, table, rule, what) in [
+          (s.fingerprints.appKey, keyFP, CheckRule.sameKeyAcrossEnvironments, "App Key"),
+          (s.fingerprints.appSecret, secretFP, CheckRule.sameSecretAcrossEnvironments, "App Secret"),
+        ] {
+          let others = (table[fp] ?? []).filter { $0.0 != name }.map { "\($0.0)/\($0.1.id)" }
+          guard !others.isEmpty, name < (table[fp] ?? []).map(\.0).filter({ $0 != name }).min()! || production
+          else {
+            continue
+          }
+          let severity: Severity = rule == .sameSecretAcrossEnvironments || production ? .error : .warning
+          add(
+            rule, severity, name, s.id,
+            "set \(s.id) shares its \(what) with \(others.joined(separator: ", "))",
+            ev.merging(["shared_with": others.joined(separator: ",")]) { $1 },
+            remedy: "give each environment its own credentials: keyward rotate \(name)")
+        }
+        // KW203: production holding a set another environment has, or had (the audit trail).
+        if production {
+          let elsewhere = history.contains { e in
+            guard case .string(let env)? = e["environment"], env != name, !workspace.isProduction(env),
+              case .object(let fps)? = e["fingerprints"]
+            else { return false }
+            return fps["app_key"] == .string(s.fingerprints.appKey)
+              || fps["app_secret"] == .string(s.fingerprints.appSecret)
+          }
+          if elsewhere {
+            add(
+              .productionHoldsOtherEnvironmentsSet, .error, name, s.id,
+              "production set \(s.id) was used in another environment (audit trail)", ev,
+              remedy: "keyward rotate \(name)")
+          }
+        }
+        // KW301: age against the policy.
+        let age = s.created.days(until: now)
+        if s.state != .retiring && age > maxAge {
+          add(
+            .stale, .error, name, s.id, "set \(s.id) is \(age) days old; the policy allows \(maxAge)",
+            ev.merging(["created": s.created.iso, "age_days": "\(age)"]) { $1 },
+            remedy: "keyward rotate \(name)")
+        } else if s.state != .retiring && age > warnAge {
+          add(
+            .stale, .warning, name, s.id, "set \(s.id) is \(age) days old; rotate before \(maxAge)",
+            ev.merging(["created": s.created.iso, "age_days": "\(age)"]) { $1 },
+            remedy: "keyward rotate \(name)")
+        }
+        // KW302, KW303: lifecycle.
+        if s.state == .retiring, let g = s.graceUntil, g < now {
+          add(
+            .retiringPastGrace, .warning, name, s.id,
+            "retiring set \(s.id) is past its grace period (\(g.iso))",
+            ev.merging(["grace_until": g.iso]) { $1 }, remedy: "keyward retire \(name)")
+        }
+        if s.state == .pending && age > policy.graceDays {
+          add(
+            .pendingNotPromoted, .warning, name, s.id, "pending set \(s.id) has waited \(age) days",
+            ev.merging(["created": s.created.iso]) { $1 },
+            remedy: "keyward verify \(name) --set pending && keyward promote \(name)")
+        }
+        // KW304, KW305: live verification.
+        if let v = s.lastVerification {
+          if let verdict = Verdict(rawValue: v.verdict), verdict.isFinding {
+            add(
+              .lastVerificationFailed, .error, name, s.id,
+              "the last verification of set \(s.id) said \(v.verdict) (\(v.time.iso))",
+              ev.merging(["verified": v.time.iso, "verdict": v.verdict]) { $1 },
+              remedy: "keyward verify \(name)")
+          }
+        } else if s.state != .retiring {
+          add(
+            .neverVerified, production ? .warning : .note, name, s.id, "set \(s.id) was never verified live",
+            ev,
+            remedy: "keyward verify \(name)")
+        }
+        // KW501: public test credentials in production.
+        if production
+          && (testFPs.contains(s.fingerprints.appSecret) || testFPs.contains(s.fingerprints.appKey))
+        {
+          add(
+            .testCredentialInProduction, .error, name, s.id,
+            "set \(s.id) holds a provider's public test credential",
+            ev, remedy: "keyward rotate \(name)   # with the production credentials")
+        }
+      }
+      try hygiene(workspace: workspace, env: env, keysEnv: keysEnv, add: add)
+    }
+    try workspaceFiles(workspace: workspace, stored: Set(keyFP.keys).union(secretFP.keys), add: add)
+    if let deployed = r.deployed {
+      guard names.count == 1 else {
+        throw KeywardError(
+          .usage, "--env-file and --from-env compare one environment: name it",
+          hint: "keyward check prod --env-file .env")
+      }
+      deployedChecks(
+        deployed, environment: names[0], all: all, workspace: workspace, history: history, add: add)
+    }
+    return findings.sorted {
+      ($0.environment ?? "", $0.id, $0.set ?? "") < ($1.environment ?? "", $1.id, $1.set ?? "")
+    }
+  }
+
+  typealias Add = (CheckRule, Severity, String?, String?, String, [String: String], String?, String?) -> Void
+
+  /// KW601, KW602: the environment's key in the store.
+  static func hygiene(
+    workspace: Workspace, env: EnvironmentFile, keysEnv: Env,
+    add: (CheckRule, Severity, String?, String?, String, [String: String], String?, String?) -> Void
+  ) throws(KeywardError) {
+    let path = KeySource.storePath(
+      workspaceID: workspace.config.workspaceID, environment: env.environment, env: keysEnv)
+    guard FileSystem.exists(path) else { return }
+    if let mode = FileSystem.mode(path), mode & 0o077 != 0 {
+      add(
+        .keyFileTooOpen, .error, env.environment, nil,
+        "\(path) is readable by group or others (mode 0\(String(mode, radix: 8)))",
+        [:], "chmod 600 '\(path)'", path)
+      return
+    }
+    if let pk = try? KeyFile.publicKey(path: path), pk.base64 != env.recipient.publicKey {
+      add(
+        .recipientKeyMismatch, .error, env.environment, nil,
+        "\(env.environment)'s recipient key is \(env.recipient.keyID), but the key store holds \(pk.fingerprint)",
+        ["expected": env.recipient.keyID, "found": pk.fingerprint, "key_file": path],
+        "restore the right key file, or keyward rekey \(env.environment)", nil)
+    }
+  }
+
+  /// KW603, KW604: what else sits in the workspace folder. Every word of every other file is
+  /// fingerprinted and compared with the stored secrets: a plaintext copy is found without any key.
+  static func workspaceFiles(
+    workspace: Workspace, stored: Set<String>,
+    add: (CheckRule, Severity, String?, String?, String, [String: String], String?, String?) -> Void
+  ) throws(KeywardError) {
+    let expected = Set(
+      [Workspace.configName, Workspace.auditName] + workspace.config.environmentNames.map { "\($0).json" })
+    for name in FileSystem.listDirectory(workspace.path)
+    where !expected.contains(name) && !name.hasPrefix(".") {
+      let path = "\(workspace.path)/\(name)"
+      if FileSystem.isDirectory(path) { continue }
+      guard let raw = try? FileSystem.readSecret(path: path, requirePrivate: false) else { continue }
+      var found = false
+      var start = -1
+      for i in 0...raw.count {
+        let inWord = i < raw.count && isWordByte(raw[i])
+        if inWord && start < 0 { start = i }
+        if !inWord && start >= 0 {
+          if i - start >= 6, stored.contains(workspace.fingerprinter.fingerprint(raw.slice(start..<i))) {
+            found = true
+          }
+          start = -1
+        }
+      }
+      if found {
+        add(
+          .plaintextInWorkspace, .error, nil, nil,
+          "\(path) holds a stored App Key or App Secret in plain text", [:],
+          "delete it (and purge it from git history if it was committed)", path)
+      } else {
+        add(
+          .unexpectedFile, .warning, nil, nil, "\(path) is not a keyward file", [:],
+          "move it out of the workspace folder", path)
+      }
+    }
+  }
+
+  static func isWordByte(_ c: UInt8) -> Bool {
+    !(c <= 0x20 || c == 0x22 || c == 0x27 || c == 0x60 || c == 0x2c || c == 0x3b || c == 0x3d || c == 0x3a
+      || c == 0x7b || c == 0x7d || c == 0x5b || c == 0x5d || c == 0x28 || c == 0x29)
+  }
+
+  /// KW401–KW406: the deployed values against the store.
+  static func deployedChecks(
+    _ d: Deployed, environment name: String, all: [EnvironmentFile], workspace: Workspace,
+    history: [[String: JSONValue]],
+    add: (CheckRule, Severity, String?, String?, String, [String: String], String?, String?) -> Void
+  ) {
+    let names = workspace.config.export
+    let f = workspace.fingerprinter
+    let key = d.variables[names.appKey]
+    let secret = d.variables[names.appSecret]
+    let source = d.source
+    guard let key, let secret else {
+      let present = [names.appKey, names.appSecret].filter { d.variables[$0] != nil }
+      add(
+        .deployedOneVariable, .error, name, nil,
+        present.isEmpty
+          ? "\(source) holds neither \(names.appKey) nor \(names.appSecret)"
+          : "\(source) holds only \(present[0])", [:], "keyward export \(name) -o FILE", source)
+      return
+    }
+    // Paste accidents: whitespace or quotes around a value (fingerprint of the trimmed value).
+    for (variable, value) in [(names.appKey, key), (names.appSecret, secret)] {
+      do {
+        try ValueCheck.validate(
+          value, variable == names.appKey ? .appKey : .appSecret, source: source, raw: false)
+      } catch {
+        add(
+          .deployedPasteAccident, .warning, name, nil, "\(variable) in \(source): \(error.message)", [:],
+          "keyward export \(name) -o FILE", source)
+      }
+    }
+    let kfp = f.fingerprint(key)
+    let sfp = f.fingerprint(secret)
+    let env = all.first { $0.environment == name }
+    let active = env?.active
+    if let active, active.fingerprints.appKey == kfp, active.fingerprints.appSecret == sfp { return }
+    let ev = ["deployed_app_key_fp": kfp, "deployed_app_secret_fp": sfp, "active_set": active?.id ?? "none"]
+    if let active, active.fingerprints.appKey == sfp, active.fingerprints.appSecret == kfp {
+      add(
+        .deployedNamesExchanged, .error, name, active.id,
+        "\(source): \(names.appKey) holds the App Secret and \(names.appSecret) the App Key", ev,
+        "keyward export \(name) -o FILE", source)
+      return
+    }
+    // Which stored set is it, if any?
+    for other in all {
+      for s in other.sets where s.fingerprints.appKey == kfp && s.fingerprints.appSecret == sfp {
+        if other.environment != name {
+          add(
+            .deployedOtherEnvironment, .error, name, s.id,
+            "\(source) holds \(other.environment)'s set \(s.id), not \(name)'s",
+            ev, "keyward export \(name) -o FILE", source)
+        } else {
+          add(
+            .deployedNotActive, .error, name, s.id,
+            "\(source) holds \(name)'s \(s.state.rawValue) set \(s.id), not the active one",
+            ev, "keyward export \(name) -o FILE", source)
+        }
+        return
+      }
+    }
+    let retired = history.contains { e in
+      guard e["environment"] == .string(name), case .object(let fps)? = e["fingerprints"] else {
+        return false
+      }
+      return fps["app_key"] == .string(kfp) && fps["app_secret"] == .string(sfp)
+    }
+    if retired {
+      add(
+        .deployedRetiredSet, .error, name, nil,
+        "\(source) holds a set \(name) no longer has (retired or replaced)",
+        ev, "keyward export \(name) -o FILE", source)
+      return
+    }
+    let otherKey = all.contains { e in
+      e.environment != name && e.sets.contains { $0.fingerprints.appKey == kfp }
+    }
+    add(
+      otherKey ? .deployedOtherEnvironment : .deployedNotActive, .error, name, nil,
+      otherKey
+        ? "\(source) holds another environment's App Key"
+        : "\(source) holds a pair keyward does not know for \(name)", ev, "keyward export \(name) -o FILE",
+      source)
+  }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import KeywardCLIKit
+import KeywardCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+extension DeployedReader.Syntax: ExpressibleByArgument {}
+extension Severity: ExpressibleByArgument {}
+
+extension Keyward {
+  struct Check: ParsableCommand {
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+      case text, json, sarif
+    }
+
+    static let configuration = CommandConfiguration(
+      commandName: "check",
+      abstract: "Find swapped, shared and stale keys in the store and in what is deployed (no private key).",
+      discussion: """
+        Works on fingerprints alone: keyed hashes of the values that are equal exactly when the \
+        values are, and reveal nothing of them. Finding ids (KW101…) are listed in the README. \
+        --env-file (dotenv, shell, docker or JSON syntax) or --from-env compares what is deployed \
+        with one environment's sets. Exit 0 clean, 1 when a finding reaches --fail-on.
+        """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "Environments to check (default: all).")
+    var environments: [String] = []
+
+    @Option(name: .long, help: "A deployed env file to compare with the environment's sets.")
+    var envFile: String?
+
+    @Option(name: .long, help: "The env file's syntax: dotenv, shell, docker or json (default: guessed).")
+    var envFormat: DeployedReader.Syntax?
+
+    @Flag(name: .long, help: "Compare the deployed variables of this process's environment.")
+    var fromEnv = false
+
+    @Option(name: .long, help: "Maximum age, e.g. 90d (default: the policy in keyward.json).")
+    var maxAge: String?
+
+    @Option(name: .long, help: "text, json or sarif.")
+    var format: Format = .text
+
+    @Option(name: .long, help: "The lowest severity that fails the check: note, warning or error.")
+    var failOn: Severity = .error
+
+    func validate() throws {
+      if envFile != nil && fromEnv { throw ValidationError("choose one of --env-file and --from-env") }
+      if let maxAge, Check.days(maxAge) == nil {
+        throw ValidationError("--max-age takes days, like 90d or 90")
+      }
+    }
+
+    static func days(_ text: String) -> Int? {
+      Int(text.hasSuffix("d") ? String(text.dropLast()) : text).flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    func run() throws {
+      let workspace = try common.settings.openWorkspace()
+      var deployed: CheckOperation.Deployed?
+      if let envFile { deployed = try DeployedReader.read(path: envFile, syntax: envFormat) }
+      if fromEnv {
+        deployed = DeployedReader.fromEnvironment(
+          workspace.config.export, env: ProcessInfo_environment())
+      }
+      let findings = try CheckOperation.run(
+        workspace: workspace,
+        request: .init(environments: environments, maxAgeDays: maxAge.flatMap(Check.days), deployed: deployed)
+      )
+      let failing = findings.filter { $0.severity >= failOn }
+      let p = Printer(common.settings)
+      switch format {
+      case .json:
+        p.document(CheckReport(findings: findings, failOn: failOn, failing: failing.count))
+      case .sarif:
+        p.out(
+          String(
+            decoding: SARIF.document(findings, workspace: workspace, version: KeywardVersion.current)
+              .written(), as: UTF8.self))
+      case .text:
+        var t = ""
+        for f in findings {
+          let style: Printer.Style = f.severity == .error ? .red : f.severity == .warning ? .yellow : .dim
+          t +=
+            "\(p.style(Text.pad(f.severity.rawValue, 7), style)) \(f.id)  \(f.environment ?? "-")  \(f.message)\n"
+          if let r = f.remedy, !p.quiet { t += p.style("        → \(r)\n", .dim) }
+        }
+        if !p.quiet {
+          t +=
+            findings.isEmpty
+            ? "No findings.\n"
+            : "\(findings.count) finding(s), \(failing.count) at or above \(failOn.rawValue).\n"
+        }
+        p.out(t)
+      }
+      if !failing.isEmpty { throw ExitCode(1) }
+    }
+  }
+
+  struct CheckReport: Encodable {
+    var findings: [Finding]
+    var failOn: Severity
+    var failing: Int
+
+    enum CodingKeys: String, CodingKey {
+      case findings, failing
+      case failOn = "fail_on"
+    }
+  }
+}
+
+/// The process environment as a table (only `check --from-env` needs all of it).
+func ProcessInfo_environment() -> [String: String] {
+  var out = [String: String]()
+  var p = environ
+  while let entry = p.pointee {
+    let s = String(cString: entry)
+    if let eq = s.firstIndex(of: "=") { out[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+    p += 1
+  }
+  return out
+}
