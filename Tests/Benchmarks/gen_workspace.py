@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Writes a large v1 workspace for benchmarks, following Sources/KeywardCore/FORMAT.md (PyNaCl).
 
-usage: gen_workspace.py DIR ENVIRONMENTS SETS_PER_ENV [--keys KEYS_DIR] [--pairs PAIRS.json]
+usage: gen_workspace.py DIR ENVIRONMENTS SETS_PER_ENV [--keys KEYS_DIR] [--pairs PAIRS.json] [--plant EXPECTED.json]
 Each environment gets an active set, then pending and retiring ones. Private keys are discarded,
 or written to a key store (KEYS_DIR/<workspace_id>/<env>.key, mode 0600) with --keys; --pairs
-writes the App Key / App Secret pairs for `keyward emulate --pairs`.
+writes the App Key / App Secret pairs for `keyward emulate --pairs`. --plant (with KEYWARD_NOW
+2026-03-15T00:00:00Z) gives every set realistic dates and a valid last verification, plants one
+problem of each kind `keyward check` finds offline, and writes the findings expected.
 Real ciphertexts, so every file passes keyward's validation; a second writer of the format.
 """
 import base64, hashlib, json, os, sys
@@ -30,6 +32,8 @@ def main():
     pairs = []
     names = [f"env{i:04d}" for i in range(n)]
     states = ["active", "pending", "retiring"]
+    plant = "--plant" in opts
+    values = {}
     for name in names:
         pk, sk = nb.crypto_box_keypair()
         if "--keys" in opts:
@@ -44,17 +48,43 @@ def main():
         for j in range(per):
             sid = os.urandom(4).hex()
             vals = {"app_key": f"ck_{name}_{j}".encode(), "app_secret": os.urandom(20).hex().encode()}
+            if plant and j == 0 and name == "env0001":  # KW101: env0000's pair, exchanged
+                vals = {"app_key": values["env0000"]["app_secret"], "app_secret": values["env0000"]["app_key"]}
+            if plant and j == 0 and name == "env0002":  # KW202: env0000's secret
+                vals["app_secret"] = values["env0000"]["app_secret"]
+            if j == 0:
+                values[name] = vals
             pairs.append({"app_key": vals["app_key"].decode(), "app_secret": vals["app_secret"].decode()})
             s = {"id": sid, "state": states[j % 3], "created": "2026-%02d-01T00:00:00Z" % (1 + j % 12),
                  "fingerprints": {f: h(b"keyward fp v1" + v, key=salt)[:8].hex() for f, v in vals.items()}}
             for f, v in vals.items(): s[f] = seal(v, pk, name, sid, f)
             if s["state"] == "retiring":
                 s["retiring_since"], s["grace_until"] = "2026-11-01T00:00:00Z", "2026-11-08T00:00:00Z"
+            if plant:
+                s["created"] = {"active": "2026-01-01T00:00:00Z", "pending": "2026-03-12T00:00:00Z",
+                                "retiring": "2025-12-01T00:00:00Z"}[s["state"]]
+                if s["state"] == "retiring":
+                    s["retiring_since"], s["grace_until"] = "2026-03-10T00:00:00Z", "2026-03-17T00:00:00Z"
+                s["last_verification"] = {"time": "2026-03-14T00:00:00Z", "verdict": "valid", "endpoint": "https://apiv1.captcha.la"}
+                if name == "env0003" and s["state"] == "active":  # KW301
+                    s["created"] = "2025-06-01T00:00:00Z"
+                if name == "env0004" and s["state"] == "pending":  # KW303
+                    s["created"] = "2026-01-01T00:00:00Z"
+                if name == "env0005" and s["state"] == "retiring":  # KW302
+                    s["grace_until"] = "2026-03-01T00:00:00Z"
+                if name == "env0006" and s["state"] == "active":  # KW304
+                    s["last_verification"]["verdict"] = "invalid-key"
             sets.append(s)
         doc = {"format": "keyward-environment", "version": 1, "environment": name,
                "recipient": {"public_key": b64(pk), "key_id": h(b"keyward recipient v1" + pk)[:8].hex(),
                              "created": "2026-01-01T00:00:00Z"}, "sets": sets}
         json.dump(doc, open(f"{out}/{name}.json", "w"), indent=2, sort_keys=True)
+    if plant:  # KW603: a plaintext copy of env0007's secret
+        with open(os.path.join(out, "notes.txt"), "w") as f:
+            f.write("prod secret for the record: " + values["env0007"]["app_secret"].decode() + "\n")
+        expected = [["KW101", "env0001"], ["KW202", "env0002"], ["KW301", "env0003"], ["KW303", "env0004"],
+                    ["KW302", "env0005"], ["KW304", "env0006"], ["KW603", None]]
+        json.dump(expected, open(opts["--plant"], "w"))
     if "--pairs" in opts:
         json.dump(pairs, open(opts["--pairs"], "w"))
     config = {"format": "keyward-workspace", "version": 1, "workspace_id": workspace_id,

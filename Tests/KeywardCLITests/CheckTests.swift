@@ -184,6 +184,22 @@ struct CheckTests {
     #expect(json["schema_version"] as? Int == 1)
   }
 
+  @Test("--online: a pair the provider accepts only exchanged, and an inconclusive answer (exit 3)")
+  func online() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "dev"])
+    try store(cli, "dev", "cs_dev_SECRET_online", "ck_dev_online_1")
+    let emulator = try EmulatorProcess(cli, ["--pair", "ck_dev_online_1:cs_dev_SECRET_online"])
+    let r = try cli.run(["check", "--online", "--endpoint", emulator.url, "--format", "json"])
+    #expect(r.status == 1)
+    #expect(r.stdout.contains("\"KW102\""))
+    let waf = try EmulatorProcess(cli, ["--pair", "ck_dev_online_1:cs_dev_SECRET_online", "--fault", "html"])
+    try store(cli, "dev", "ck_dev_online_1", "cs_dev_SECRET_online", replace: true)
+    let inconclusive = try cli.run(["check", "--online", "--endpoint", waf.url, "--timeout", "1"])
+    #expect(inconclusive.status == 3)
+    #expect(inconclusive.stdout.contains("KW306"))
+  }
+
   @Test("bad input: clear errors, never a crash")
   func badInput() throws {
     let cli = try CLI()

@@ -97,11 +97,9 @@ public enum CheckOperation {
           (s.fingerprints.appKey, keyFP, CheckRule.sameKeyAcrossEnvironments, "App Key"),
           (s.fingerprints.appSecret, secretFP, CheckRule.sameSecretAcrossEnvironments, "App Secret"),
         ] {
+          // Reported under every environment involved, as KW101 is: teams filter by environment.
           let others = (table[fp] ?? []).filter { $0.0 != name }.map { "\($0.0)/\($0.1.id)" }
-          guard !others.isEmpty, name < (table[fp] ?? []).map(\.0).filter({ $0 != name }).min()! || production
-          else {
-            continue
-          }
+          guard !others.isEmpty else { continue }
           let severity: Severity = rule == .sameSecretAcrossEnvironments || production ? .error : .warning
           add(
             rule, severity, name, s.id,
@@ -193,7 +191,36 @@ public enum CheckOperation {
     }
   }
 
-  typealias Add = (CheckRule, Severity, String?, String?, String, [String: String], String?, String?) -> Void
+  /// `--online`: verdicts of a live verification as findings.
+  public static func findings(from report: VerifyOperation.Report, workspace: Workspace) -> [Finding] {
+    report.results.compactMap { r in
+      let file = workspace.environmentPath(r.environment)
+      let ev = ["verdict": r.verdict.rawValue, "endpoint": r.evidence.first?.endpoint ?? ""]
+      if r.verdict == .swapped {
+        return Finding(
+          id: CheckRule.swappedOnline.rawValue, severity: .error, environment: r.environment, set: r.setID,
+          message: "the provider accepts set \(r.setID) only with App Key and App Secret exchanged",
+          evidence: ev,
+          remedy: "keyward set \(r.environment) --replace   # with the values in the right order", file: file)
+      }
+      if r.isFinding {
+        return Finding(
+          id: CheckRule.lastVerificationFailed.rawValue, severity: .error, environment: r.environment,
+          set: r.setID,
+          message:
+            "live verification of set \(r.setID): \(r.testCredential ? "a public test secret" : r.verdict.rawValue)",
+          evidence: ev, remedy: "keyward verify \(r.environment)", file: file)
+      }
+      if r.verdict.isInconclusive {
+        return Finding(
+          id: CheckRule.onlineInconclusive.rawValue, severity: .note, environment: r.environment,
+          set: r.setID,
+          message: "set \(r.setID) could not be verified live: \(r.verdict.rawValue)", evidence: ev,
+          remedy: "keyward verify \(r.environment)", file: file)
+      }
+      return nil
+    }
+  }
 
   /// KW601, KW602: the environment's key in the store.
   static func hygiene(

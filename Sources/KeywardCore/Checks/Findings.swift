@@ -25,6 +25,7 @@ public struct Finding: Sendable, Encodable, Equatable {
 /// Every finding id, with a title (the README lists them; SARIF carries them as rules).
 public enum CheckRule: String, Sendable, CaseIterable {
   case swappedInStore = "KW101"
+  case swappedOnline = "KW102"
   case sameKeyAcrossEnvironments = "KW201"
   case sameSecretAcrossEnvironments = "KW202"
   case productionHoldsOtherEnvironmentsSet = "KW203"
@@ -33,6 +34,7 @@ public enum CheckRule: String, Sendable, CaseIterable {
   case pendingNotPromoted = "KW303"
   case lastVerificationFailed = "KW304"
   case neverVerified = "KW305"
+  case onlineInconclusive = "KW306"
   case deployedNotActive = "KW401"
   case deployedOneVariable = "KW402"
   case deployedNamesExchanged = "KW403"
@@ -48,6 +50,7 @@ public enum CheckRule: String, Sendable, CaseIterable {
   public var title: String {
     switch self {
     case .swappedInStore: return "App Key and App Secret swapped in a stored set"
+    case .swappedOnline: return "the provider accepts the pair only the other way round (--online)"
     case .sameKeyAcrossEnvironments: return "the same App Key in two environments"
     case .sameSecretAcrossEnvironments: return "the same App Secret in two environments"
     case .productionHoldsOtherEnvironmentsSet:
@@ -57,6 +60,7 @@ public enum CheckRule: String, Sendable, CaseIterable {
     case .pendingNotPromoted: return "a pending set never promoted"
     case .lastVerificationFailed: return "the last live verification found a problem"
     case .neverVerified: return "a set never verified live"
+    case .onlineInconclusive: return "the live check could not verify a set (--online)"
     case .deployedNotActive: return "the deployed pair is not the environment's active set"
     case .deployedOneVariable: return "only one of the two variables is deployed"
     case .deployedNamesExchanged: return "the deployed variable names are exchanged"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import KeywardCLIKit
 import KeywardCore
+import KeywardNet
 
 #if canImport(Glibc)
   import Glibc
@@ -12,7 +13,7 @@ extension DeployedReader.Syntax: ExpressibleByArgument {}
 extension Severity: ExpressibleByArgument {}
 
 extension Keyward {
-  struct Check: ParsableCommand {
+  struct Check: AsyncParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable {
       case text, json, sarif
     }
@@ -24,10 +25,13 @@ extension Keyward {
         Works on fingerprints alone: keyed hashes of the values that are equal exactly when the \
         values are, and reveal nothing of them. Finding ids (KW101…) are listed in the README. \
         --env-file (dotenv, shell, docker or JSON syntax) or --from-env compares what is deployed \
-        with one environment's sets. Exit 0 clean, 1 when a finding reaches --fail-on.
+        with one environment's sets. --online adds a live verification of the active sets (needs \
+        their private keys). Exit 0 clean, 1 when a finding reaches --fail-on, 3 when --online \
+        could not verify something and nothing else failed.
         """)
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var keys: KeyOptions
 
     @Argument(help: "Environments to check (default: all).")
     var environments: [String] = []
@@ -50,6 +54,19 @@ extension Keyward {
     @Option(name: .long, help: "The lowest severity that fails the check: note, warning or error.")
     var failOn: Severity = .error
 
+    @Flag(
+      name: .long, help: "Also verify the active sets live (as keyward verify; needs their private keys).")
+    var online = false
+
+    @Option(name: .long, help: "With --online: the endpoint for this run.")
+    var endpoint: String?
+
+    @Option(name: .long, help: "With --online: seconds per request.")
+    var timeout: Double = 10
+
+    @Option(name: .long, help: "With --online: extra trust roots (PEM).")
+    var caFile: String?
+
     func validate() throws {
       if envFile != nil && fromEnv { throw ValidationError("choose one of --env-file and --from-env") }
       if let maxAge, Check.days(maxAge) == nil {
@@ -61,7 +78,7 @@ extension Keyward {
       Int(text.hasSuffix("d") ? String(text.dropLast()) : text).flatMap { $0 > 0 ? $0 : nil }
     }
 
-    func run() throws {
+    func run() async throws {
       let workspace = try common.settings.openWorkspace()
       var deployed: CheckOperation.Deployed?
       if let envFile { deployed = try DeployedReader.read(path: envFile, syntax: envFormat) }
@@ -69,10 +86,30 @@ extension Keyward {
         deployed = DeployedReader.fromEnvironment(
           workspace.config.export, env: ProcessInfo_environment())
       }
-      let findings = try CheckOperation.run(
+      var findings = try CheckOperation.run(
         workspace: workspace,
         request: .init(environments: environments, maxAgeDays: maxAge.flatMap(Check.days), deployed: deployed)
       )
+      var inconclusive = false
+      if online {
+        let transport = try AHCTransport(
+          caFile: caFile ?? Env.process.nonEmpty("KEYWARD_CA_FILE"), connectTimeout: min(timeout, 10),
+          concurrency: 32)
+        do {
+          let report = try await VerifyOperation.run(
+            workspace: workspace,
+            request: .init(
+              environments: environments, selection: .state(.active), endpoint: endpoint,
+              timeoutSeconds: timeout),
+            keys: keys.source(), transport: transport)
+          await transport.shutdown()
+          findings += CheckOperation.findings(from: report, workspace: workspace)
+          inconclusive = report.results.contains { $0.verdict.isInconclusive }
+        } catch {
+          await transport.shutdown()
+          throw error
+        }
+      }
       let failing = findings.filter { $0.severity >= failOn }
       let p = Printer(common.settings)
       switch format {
@@ -100,6 +137,7 @@ extension Keyward {
         p.out(t)
       }
       if !failing.isEmpty { throw ExitCode(1) }
+      if inconclusive { throw ExitCode(3) }
     }
   }
 

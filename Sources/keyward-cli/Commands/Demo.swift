@@ -116,7 +116,9 @@ struct DemoTour {
 
     try verifyStep(values: values)
 
-    runner.section("7. Export for every deploy target, exactly; run a program with the set injected")
+    try checkStep(values: values)
+
+    runner.section("8. Export for every deploy target, exactly; run a program with the set injected")
     try runner.expect(0, ["export", "prod", "--format", "dotenv"])
     try runner.expect(0, ["export", "prod", "--format", "k8s", "--namespace", "web"])
     try runner.expect(0, ["export", "staging", "--format", "shell", "-o", "staging.sh"])
@@ -156,6 +158,24 @@ struct DemoTour {
 }
 
 extension DemoTour {
+  /// Step 7: planted mistakes, found from fingerprints alone.
+  func checkStep(values: [(String, String, String)]) throws {
+    runner.section("7. Check: swapped and stale keys, in the store and in what is deployed (no private key)")
+    let staging = values[1]
+    runner.comment("Planted: dev gets staging's pair, stored the other way round")
+    try runner.expect(
+      0, ["set", "dev", "--stdin", "--replace"], stdin: "\(staging.2)\n\(staging.1)\n",
+      display: "printf '<staging secret>\\n<staging key>\\n' | keyward set dev --stdin --replace")
+    runner.comment("Planted: prod is deployed from a file, then prod's set is replaced: the file is stale")
+    try runner.expect(0, ["export", "prod", "-o", "prod.env"])
+    try runner.expect(
+      0, ["set", "prod", "--stdin", "--replace"],
+      stdin: "ck_live_9d0e1f2a3b4c5d6e\ncs_live_\(Sodium_hex(20))\n",
+      display: "printf '…' | keyward set prod --stdin --replace")
+    try runner.expect(1, ["check", "--fail-on", "error"])
+    try runner.expect(1, ["check", "prod", "--env-file", "prod.env"])
+  }
+
   /// Step 6: the emulator on loopback knows prod's and staging's pairs, not dev's.
   func verifyStep(values: [(String, String, String)]) throws {
     runner.section("6. Verify every set live, against the provider emulator on loopback")
