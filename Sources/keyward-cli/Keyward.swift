@@ -31,7 +31,8 @@ struct Keyward: ParsableCommand {
       """,
     version: KeywardVersion.current,
     subcommands: [
-      Init.self, SetCommand.self, List.self, Show.self, Verify.self, Check.self, Export.self, Run.self,
+      Init.self, SetCommand.self, List.self, Show.self, Verify.self, Check.self, Rotate.self, Promote.self,
+      Retire.self, Export.self, Run.self,
       Emulate.self,
       Demo.self,
     ]

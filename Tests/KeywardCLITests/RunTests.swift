@@ -134,13 +134,17 @@ struct ExportFileTests {
     try cli.expect(0, ["export", "staging", "-o", "s.env", "--env-name-var", "APP_ENV"])
     let lines = try String(contentsOfFile: cli.workspace + "/audit.jsonl", encoding: .utf8).split(
       separator: "\n")
-    #expect(lines.count == 2)
-    let entries = try lines.map {
+    let all = try lines.map {
       try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
     }
-    #expect(entries[0]["prev"] as? String == String(repeating: "0", count: 64))
-    #expect(entries[1]["prev"] as? String == entries[0]["hash"] as? String)
-    #expect(entries[1]["seq"] as? Int == 2)
+    // The three `set`s of seeded(), then the two exports: one chain.
+    #expect(all.map { $0["action"] as? String } == ["set", "set", "set", "export", "export"])
+    #expect(all[0]["prev"] as? String == String(repeating: "0", count: 64))
+    for k in 1..<all.count {
+      #expect(all[k]["prev"] as? String == all[k - 1]["hash"] as? String)
+      #expect(all[k]["seq"] as? Int == k + 1)
+    }
+    let entries = Array(all.suffix(2))
     // Each hash recomputes from the entry (BLAKE2b-256 of the canonical JSON without hash).
     for line in lines {
       guard case .object(let m) = try JSONValue.parse(Array(line.utf8), source: "audit") else {

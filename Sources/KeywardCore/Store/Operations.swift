@@ -224,6 +224,13 @@ public enum SetOperation {
         appSecret: appSecret,
         retiringSince: nil, graceUntil: nil))
     try workspace.save(env)
+    if let new = env.sets.last {
+      var details: [String: JSONValue] = ["state": .string(state.rawValue)]
+      if let replaced { details["replaced"] = .string(replaced) }
+      try AuditLog.append(
+        workspace: workspace, action: state == .pending ? "rotate" : "set", environment: name, set: new,
+        details: details)
+    }
     return Report(environment: name, setID: id, state: state, fingerprints: fp, replaced: replaced)
   }
 }

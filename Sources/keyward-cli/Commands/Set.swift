@@ -26,35 +26,17 @@ extension Keyward {
     @Argument(help: "The environment.")
     var environment: String
 
-    @Flag(name: .long, help: "Read a JSON object or two lines (App Key, App Secret) from standard input.")
-    var stdin = false
-
-    @Flag(name: .long, help: "Read the two export variables (e.g. CAPTCHALA_APP_KEY, CAPTCHALA_APP_SECRET).")
-    var fromEnv = false
-
-    @Option(name: .long, help: "Read the two export variables from a dotenv-style file.")
-    var fromFile: String?
+    @OptionGroup var input: SecretInputOptions
 
     @Flag(name: .long, help: "Replace the environment's active set.")
     var replace = false
 
-    @Flag(
-      name: .long,
-      help: "Store the values exactly as given, even with surrounding spaces, quotes or control characters.")
-    var raw = false
-
-    func validate() throws {
-      let sources = [stdin, fromEnv, fromFile != nil].filter { $0 }.count
-      if sources > 1 { throw ValidationError("choose one of --stdin, --from-env, --from-file") }
-    }
-
     func run() throws {
       let workspace = try global.openWorkspace()
       try workspace.requireEnvironment(environment)
-      let (input, source) = try readInput(workspace)
-      try ValueCheck.validate(input, source: source, raw: raw)
+      let values = try input.read(workspace, environment: environment)
       let report = try SetOperation.run(
-        workspace: workspace, environment: environment, input: input, state: .active, replace: replace)
+        workspace: workspace, environment: environment, input: values, state: .active, replace: replace)
       let p = Printer(global)
       if p.json { return p.document(report) }
       if p.quiet { return }
@@ -65,32 +47,62 @@ extension Keyward {
       p.out(t)
     }
 
-    func readInput(_ workspace: Workspace) throws -> (SetInput, String) {
-      let names = workspace.config.export
-      if stdin {
-        return (
-          try SecretInputReader.fromStdin(FileSystem.readSecret(fd: 0, source: "standard input")),
-          "standard input"
-        )
-      }
-      if fromEnv {
-        return (
-          try SecretInputReader.fromEnvironment(names, environment: ProcessInfo.processInfo.environment),
-          "the environment"
-        )
-      }
-      if let fromFile {
-        return (try SecretInputReader.fromEnvFile(path: fromFile, names: names), fromFile)
-      }
-      guard Terminal.isTTY(0) else {
-        throw KeywardError(
-          .usage, "no input: standard input is not a terminal",
-          hint: "pipe the values in with --stdin, or use --from-env / --from-file")
-      }
-      let (keyName, secretName) = workspace.config.provider.fieldNames
-      let key = try Terminal.readHidden("\(environment) \(keyName): ")
-      let secret = try Terminal.readHidden("\(environment) \(secretName): ")
-      return (SetInput(appKey: key, appSecret: secret), "the prompt")
+  }
+}
+
+/// Where `set` and `rotate` take a pair from. Never from a command-line value.
+struct SecretInputOptions: ParsableArguments {
+  @Flag(name: .long, help: "Read a JSON object or two lines (App Key, App Secret) from standard input.")
+  var stdin = false
+
+  @Flag(name: .long, help: "Read the two export variables (e.g. CAPTCHALA_APP_KEY, CAPTCHALA_APP_SECRET).")
+  var fromEnv = false
+
+  @Option(name: .long, help: "Read the two export variables from a dotenv-style file.")
+  var fromFile: String?
+
+  @Flag(
+    name: .long,
+    help: "Store the values exactly as given, even with surrounding spaces, quotes or control characters.")
+  var raw = false
+
+  func validate() throws {
+    let sources = [stdin, fromEnv, fromFile != nil].filter { $0 }.count
+    if sources > 1 { throw ValidationError("choose one of --stdin, --from-env, --from-file") }
+  }
+
+  /// Reads and checks the pair.
+  func read(_ workspace: Workspace, environment: String) throws -> SetInput {
+    let (values, source) = try readUnchecked(workspace, environment: environment)
+    try ValueCheck.validate(values, source: source, raw: raw)
+    return values
+  }
+
+  func readUnchecked(_ workspace: Workspace, environment: String) throws -> (SetInput, String) {
+    let names = workspace.config.export
+    if stdin {
+      return (
+        try SecretInputReader.fromStdin(FileSystem.readSecret(fd: 0, source: "standard input")),
+        "standard input"
+      )
     }
+    if fromEnv {
+      return (
+        try SecretInputReader.fromEnvironment(names, environment: ProcessInfo.processInfo.environment),
+        "the environment"
+      )
+    }
+    if let fromFile {
+      return (try SecretInputReader.fromEnvFile(path: fromFile, names: names), fromFile)
+    }
+    guard Terminal.isTTY(0) else {
+      throw KeywardError(
+        .usage, "no input: standard input is not a terminal",
+        hint: "pipe the values in with --stdin, or use --from-env / --from-file")
+    }
+    let (keyName, secretName) = workspace.config.provider.fieldNames
+    let key = try Terminal.readHidden("\(environment) \(keyName): ")
+    let secret = try Terminal.readHidden("\(environment) \(secretName): ")
+    return (SetInput(appKey: key, appSecret: secret), "the prompt")
   }
 }

@@ -1,0 +1,109 @@
+import ArgumentParser
+import KeywardCLIKit
+import KeywardCore
+
+extension Keyward {
+  struct Rotate: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "rotate",
+      abstract: "Add a pending set to an environment (the first step of a zero-downtime rotation).",
+      discussion: """
+        Takes the new pair like `keyward set` (prompt, --stdin, --from-env, --from-file). Then: \
+        keyward verify ENV --set pending; keyward promote ENV; deploy; keyward retire ENV.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The environment.")
+    var environment: String
+
+    @OptionGroup var input: SecretInputOptions
+
+    func run() throws {
+      let workspace = try global.openWorkspace()
+      try workspace.requireEnvironment(environment)
+      let report = try Lifecycle.rotate(
+        workspace: workspace, environment: environment,
+        input: try input.read(workspace, environment: environment))
+      let p = Printer(global)
+      if p.json { return p.document(report) }
+      if !p.quiet {
+        let id = report.sets.keys.first ?? "?"
+        p.out(
+          "Added pending set \(p.style(id, .bold)) to \(environment).\nNext: keyward verify \(environment) --set pending && keyward promote \(environment)\n"
+        )
+      }
+    }
+  }
+
+  struct Promote: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "promote",
+      abstract: "Make the pending set active; the old active set retires for a grace period.",
+      discussion: """
+        Refuses a pending set whose last verification was not valid (or that was never verified) \
+        unless --force. The grace period defaults to the policy in keyward.json.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The environment.")
+    var environment: String
+
+    @Option(name: .long, help: "How long the old set stays, e.g. 7d (default: the policy).")
+    var grace: String?
+
+    @Flag(name: .long, help: "Promote even without a valid verification.")
+    var force = false
+
+    func validate() throws {
+      if let grace, Check.days(grace) == nil && grace != "0d" && grace != "0" {
+        throw ValidationError("--grace takes days, like 7d")
+      }
+    }
+
+    func run() throws {
+      let workspace = try global.openWorkspace()
+      let days = grace.map { $0 == "0" || $0 == "0d" ? 0 : Check.days($0)! }
+      let report = try Lifecycle.promote(
+        workspace: workspace, environment: environment, graceDays: days, force: force)
+      let p = Printer(global)
+      if p.json { return p.document(report) }
+      for w in report.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }
+      if !p.quiet {
+        let active = report.sets.first { $0.value == "active" }?.key ?? "?"
+        let retiring = report.sets.filter { $0.value == "retiring" }.map(\.key).sorted()
+        var t = "\(environment): set \(p.style(active, .bold)) is active"
+        if !retiring.isEmpty {
+          t += "; \(retiring.joined(separator: ", ")) retiring until \(report.graceUntil?.iso ?? "?")"
+        }
+        t +=
+          ".\nNext: deploy it (keyward export \(environment) -o FILE), then keyward retire \(environment) after the grace period.\n"
+        p.out(t)
+      }
+    }
+  }
+
+  struct Retire: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "retire",
+      abstract: "Remove retiring sets past their grace period (or all of them with --now).",
+      discussion: "Refuses while the audit trail shows a deployed file that still holds a retiring set.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The environment.")
+    var environment: String
+
+    @Flag(name: .long, help: "Retire every retiring set, grace period or not.")
+    var now = false
+
+    func run() throws {
+      let workspace = try global.openWorkspace()
+      let report = try Lifecycle.retire(workspace: workspace, environment: environment, now: now)
+      let p = Printer(global)
+      if p.json { return p.document(report) }
+      if !p.quiet { p.out("\(environment): retired \(report.sets.keys.sorted().joined(separator: ", ")).\n") }
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+@Suite("rotation: rotate, verify, promote, export, check, retire")
+struct LifecycleTests {
+  func sets(_ cli: CLI, _ env: String) throws -> [String: String] {
+    let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
+    let e = try #require((list["environments"] as? [[String: Any]])?.first { $0["name"] as? String == env })
+    var out = [String: String]()
+    for s in (e["sets"] as? [[String: Any]]) ?? [] { out[s["id"] as! String] = s["state"] as? String }
+    return out
+  }
+
+  @Test("the whole rotation story against the emulator")
+  func story() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "prod"])
+    CLI.registerSecret("cs_live_OLD_secret")
+    CLI.registerSecret("cs_live_NEW_secret")
+    try cli.expect(0, ["set", "prod", "--stdin"], stdin: "ck_live_old_1\ncs_live_OLD_secret\n")
+    let emulator = try EmulatorProcess(
+      cli, ["--pair", "ck_live_old_1:cs_live_OLD_secret", "--pair", "ck_live_new_1:cs_live_NEW_secret"])
+    try cli.expect(0, ["export", "prod", "-o", "prod.env"])
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_live_new_1\ncs_live_NEW_secret\n")
+    let pendingID = try #require(try sets(cli, "prod").first { $0.value == "pending" }?.key)
+    // Not verified yet: promote refuses and says why.
+    let refused = try cli.expect(2, ["promote", "prod"])
+    #expect(refused.stderr.contains("never verified"))
+    try cli.expect(0, ["verify", "prod", "--set", "pending", "--endpoint", emulator.url])
+    try cli.expect(0, ["promote", "prod", "--grace", "7d"])
+    let after = try sets(cli, "prod")
+    #expect(after[pendingID] == "active")
+    #expect(after.values.filter { $0 == "retiring" }.count == 1)
+    // The deployed file still holds the old set: check says so, retire refuses.
+    let check = try cli.run(["check", "prod", "--env-file", "prod.env", "--format", "json"])
+    #expect(check.stdout.contains("\"KW401\""))
+    let blocked = try cli.expect(2, ["retire", "prod", "--now"])
+    #expect(blocked.stderr.contains("still deployed in"))
+    try cli.expect(0, ["export", "prod", "-o", "prod.env"])
+    // Within the grace period retire waits, unless --now.
+    #expect(try cli.expect(2, ["retire", "prod"]).stderr.contains("past its grace period yet"))
+    try cli.expect(0, ["retire", "prod"], env: ["KEYWARD_NOW": "2099-01-01T00:00:00Z"])
+    #expect(try sets(cli, "prod") == [pendingID: "active"])
+    // Every step is in one chain.
+    let actions = try String(contentsOfFile: cli.workspace + "/audit.jsonl", encoding: .utf8).split(
+      separator: "\n"
+    )
+    .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.map {
+      $0["action"] as? String ?? ""
+    }
+    for a in ["set", "export", "rotate", "verify", "promote", "retire"] {
+      #expect(actions.contains(a), "\(a)")
+    }
+  }
+
+  @Test("promote: nothing pending, a failed verification, --force")
+  func promoteRules() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "prod"])
+    try cli.expect(0, ["set", "prod", "--stdin"], stdin: "ck_live_a_1\ncs_live_A_secret\n")
+    #expect(try cli.expect(2, ["promote", "prod"]).stderr.contains("no pending set"))
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_live_b_1\ncs_live_B_secret\n")
+    let emulator = try EmulatorProcess(cli, ["--pair", "ck_live_a_1:cs_live_A_secret"])
+    try cli.expect(1, ["verify", "prod", "--set", "pending", "--endpoint", emulator.url])
+    #expect(
+      try cli.expect(2, ["promote", "prod"]).stderr.contains("failed its last verification: invalid-key"))
+    let forced = try cli.expect(0, ["promote", "prod", "--force", "--grace", "0d"])
+    #expect(forced.stderr.contains("--force"))
+    try cli.expect(0, ["retire", "prod"])
+    #expect(try sets(cli, "prod").count == 1)
+    #expect(try cli.expect(2, ["retire", "prod"]).stderr.contains("no retiring set"))
+    try cli.expect(64, ["promote", "prod", "--grace", "soon"])
+  }
+
+  @Test("rotate takes input like set, and only one pending set at a time")
+  func rotateInput() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "prod"])
+    try cli.expect(0, ["set", "prod", "--stdin"], stdin: "ck_live_a_1\ncs_live_A_secret\n")
+    try cli.expect(
+      0, ["rotate", "prod", "--from-env"],
+      env: ["CAPTCHALA_APP_KEY": "ck_live_b_1", "CAPTCHALA_APP_SECRET": "cs_live_B_s"])
+    #expect(
+      try cli.expect(2, ["rotate", "prod", "--stdin"], stdin: "ck_c\ncs_c\n").stderr.contains(
+        "already has a pending set"))
+    try cli.expect(64, ["rotate", "prod"])  // no input on a pipe
+  }
+}
