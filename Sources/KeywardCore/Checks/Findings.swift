@@ -20,6 +20,21 @@ public struct Finding: Sendable, Encodable, Equatable {
   public var remedy: String?
   /// The file the finding is about (for SARIF locations).
   public var file: String?
+
+  public init(
+    id: String, severity: Severity, environment: String?, set: String?, message: String,
+    evidence: [String: String],
+    remedy: String?, file: String?
+  ) {
+    self.id = id
+    self.severity = severity
+    self.environment = environment
+    self.set = set
+    self.message = message
+    self.evidence = evidence
+    self.remedy = remedy
+    self.file = file
+  }
 }
 
 /// Every finding id, with a title (the README lists them; SARIF carries them as rules).

@@ -1,0 +1,183 @@
+/// `keyward audit`: the security team's view, with no private key — the integrity of the audit
+/// trail, and per environment the sets, their ages against the policy, the last verification and
+/// export, the recipient key, and the check findings.
+public enum AuditReport {
+  /// The chain, line by line: the first line that breaks it, if any.
+  public struct Chain: Sendable, Encodable, Equatable {
+    public var entries: Int
+    public var intact: Bool
+    /// 1-based line number of the first problem.
+    public var firstBadLine: Int?
+    public var problem: String?
+    public var lastHash: String?
+
+    enum CodingKeys: String, CodingKey {
+      case entries, intact, problem
+      case firstBadLine = "first_bad_line"
+      case lastHash = "last_hash"
+    }
+  }
+
+  public static func verifyChain(_ bytes: [UInt8]) -> Chain {
+    var prev = AuditLog.genesis
+    var seq = 0
+    var line = 0
+    var count = 0
+    func broken(_ why: String) -> Chain {
+      Chain(entries: count, intact: false, firstBadLine: line, problem: why, lastHash: count > 0 ? prev : nil)
+    }
+    var start = 0
+    while start < bytes.count {
+      var end = start
+      while end < bytes.count && bytes[end] != 0x0a { end += 1 }
+      line += 1
+      let text = Array(bytes[start..<end])
+      let terminated = end < bytes.count
+      start = end + 1
+      if text.isEmpty { return broken("an empty line") }
+      guard terminated else { return broken("the last line is incomplete: an append was interrupted") }
+      guard let v = try? JSONValue.parse(text, source: ""), case .object(let m) = v else {
+        return broken("not a JSON object")
+      }
+      guard case .string(let hash)? = m["hash"], case .string(let p)? = m["prev"],
+        case .number(let s)? = m["seq"],
+        let n = Int(exactly: s)
+      else { return broken("missing hash, prev or seq") }
+      if AuditLog.hash(of: m) != hash {
+        return broken("the entry was edited (its hash does not match its content)")
+      }
+      if p != prev {
+        return broken(
+          line == 1
+            ? "the first entry does not start the chain (earlier lines were deleted)"
+            : "it does not follow line \(line - 1): a line was deleted, inserted or moved before it")
+      }
+      if n != seq + 1 { return broken("sequence number \(n) after \(seq)") }
+      prev = hash
+      seq = n
+      count += 1
+    }
+    return Chain(
+      entries: count, intact: true, firstBadLine: nil, problem: nil, lastHash: count > 0 ? prev : nil)
+  }
+
+  public struct SetRow: Sendable, Encodable {
+    public var id: String
+    public var state: SetState
+    public var created: Timestamp
+    public var ageDays: Int
+    /// ok, warn or stale against the policy.
+    public var policy: String
+    public var fingerprints: SetFingerprints
+    public var lastVerification: LastVerification?
+    public var lastExport: String?
+
+    enum CodingKeys: String, CodingKey {
+      case id, state, created, policy, fingerprints
+      case ageDays = "age_days"
+      case lastVerification = "last_verification"
+      case lastExport = "last_export"
+    }
+  }
+
+  public struct EnvironmentRow: Sendable, Encodable {
+    public var name: String
+    public var production: Bool
+    public var keyID: String
+    public var keyAgeDays: Int
+    public var sets: [SetRow]
+    public var findings: [Finding]
+
+    enum CodingKeys: String, CodingKey {
+      case name, production, sets, findings
+      case keyID = "key_id"
+      case keyAgeDays = "key_age_days"
+    }
+  }
+
+  public struct Report: Sendable, Encodable {
+    public var workspace: String
+    public var generated: Timestamp
+    public var policy: RotationPolicy
+    public var trail: Chain
+    public var environments: [EnvironmentRow]
+    /// Findings not tied to one environment (stray files).
+    public var workspaceFindings: [Finding]
+
+    enum CodingKeys: String, CodingKey {
+      case workspace, generated, policy, trail, environments
+      case workspaceFindings = "workspace_findings"
+    }
+  }
+
+  public static func run(workspace: Workspace) throws(KeywardError) -> Report {
+    let now = Timestamp.now()
+    let trailPath = "\(workspace.path)/\(Workspace.auditName)"
+    let chain = FileSystem.exists(trailPath) ? verifyChain(try FileSystem.read(trailPath)) : verifyChain([])
+    let findings = try CheckOperation.run(workspace: workspace, request: .init())
+    let entries = AuditLog.entries(workspace: workspace)
+    var lastExport = [String: String]()  // set id → "time → target"
+    for e in entries where e["action"] == .string("export") {
+      if case .string(let set)? = e["set"], case .string(let t)? = e["time"],
+        case .string(let target)? = e["target"]
+      {
+        lastExport[set] = "\(t) → \(target)"
+      }
+    }
+    let policy = workspace.config.rotation
+    var rows = [EnvironmentRow]()
+    for env in try workspace.loadAll() {
+      let sets = env.sets.map { s -> SetRow in
+        let age = s.created.days(until: now)
+        let state =
+          s.state == .retiring
+          ? "ok" : age > policy.maxAgeDays ? "stale" : age > policy.warnAgeDays ? "warn" : "ok"
+        return SetRow(
+          id: s.id, state: s.state, created: s.created, ageDays: age, policy: state,
+          fingerprints: s.fingerprints,
+          lastVerification: s.lastVerification, lastExport: lastExport[s.id])
+      }
+      rows.append(
+        EnvironmentRow(
+          name: env.environment, production: workspace.isProduction(env.environment),
+          keyID: env.recipient.keyID,
+          keyAgeDays: env.recipient.created.days(until: now), sets: sets,
+          findings: findings.filter { $0.environment == env.environment }))
+    }
+    return Report(
+      workspace: workspace.path, generated: now, policy: policy, trail: chain, environments: rows,
+      workspaceFindings: findings.filter { $0.environment == nil })
+  }
+
+  /// Markdown, for pasting into a review.
+  public static func markdown(_ r: Report) -> String {
+    var t =
+      "# keyward audit — \(r.workspace)\n\nGenerated \(r.generated.iso). Policy: rotate within \(r.policy.maxAgeDays) days "
+    t += "(warn after \(r.policy.warnAgeDays)), grace \(r.policy.graceDays) days.\n\n"
+    t +=
+      r.trail.intact
+      ? "**Audit trail:** intact, \(r.trail.entries) entries.\n\n"
+      : "**Audit trail: BROKEN** at line \(r.trail.firstBadLine ?? 0): \(r.trail.problem ?? "").\n\n"
+    for e in r.environments {
+      t +=
+        "## \(e.name)\(e.production ? " (production)" : "")\n\nRecipient key `\(e.keyID)`, \(e.keyAgeDays) days old.\n\n"
+      t +=
+        "| set | state | age (days) | policy | last verification | last export |\n|---|---|---|---|---|---|\n"
+      for s in e.sets {
+        let v = s.lastVerification.map { "\($0.verdict) (\($0.time.iso))" } ?? "never"
+        t +=
+          "| `\(s.id)` | \(s.state.rawValue) | \(s.ageDays) | \(s.policy) | \(v) | \(s.lastExport ?? "—") |\n"
+      }
+      if !e.findings.isEmpty {
+        t += "\nFindings:\n\n"
+        for f in e.findings { t += "- **\(f.id)** (\(f.severity.rawValue)): \(f.message)\n" }
+      }
+      t += "\n"
+    }
+    if !r.workspaceFindings.isEmpty {
+      t += "## Workspace\n\n"
+      for f in r.workspaceFindings { t += "- **\(f.id)** (\(f.severity.rawValue)): \(f.message)\n" }
+    }
+    return t
+  }
+}

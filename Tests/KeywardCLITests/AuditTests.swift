@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+@Suite("audit: the report and the integrity of the trail, without any private key")
+struct AuditTests {
+  /// A workspace with a trail of several entries.
+  func trail() throws -> (CLI, String, [String]) {
+    let cli = try CLI()
+    try cli.seeded()
+    try cli.expect(0, ["export", "prod", "--format", "shell"])
+    try cli.expect(0, ["export", "staging", "--format", "json"])
+    let path = cli.workspace + "/audit.jsonl"
+    let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+    #expect(lines.count == 5)
+    return (cli, path, lines)
+  }
+
+  func audit(_ cli: CLI) throws -> (Int32, [String: Any]) {
+    let r = try cli.run(["audit", "--format", "json"], env: ["KEYWARD_KEYS_DIR": cli.root + "/no-keys"])
+    return (r.status, (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:])
+  }
+
+  @Test("an intact trail and the report per environment")
+  func intact() throws {
+    let (cli, _, _) = try trail()
+    let (status, doc) = try audit(cli)
+    #expect(status == 0)
+    let trail = try #require(doc["trail"] as? [String: Any])
+    #expect(trail["intact"] as? Bool == true && trail["entries"] as? Int == 5)
+    let envs = try #require(doc["environments"] as? [[String: Any]])
+    #expect(envs.map { $0["name"] as? String } == ["dev", "prod", "staging"])
+    let prodSets = try #require(envs[1]["sets"] as? [[String: Any]])
+    #expect(prodSets.first?["last_export"] as? String != nil)
+    #expect(doc["schema_version"] as? Int == 1)
+    let md = try cli.expect(0, ["audit", "--format", "markdown"])
+    #expect(md.stdout.contains("**Audit trail:** intact, 5 entries."))
+    let sarif = try cli.run(["audit", "--format", "sarif"])
+    #expect(
+      (try JSONSerialization.jsonObject(with: Data(sarif.stdout.utf8)) as? [String: Any])?["version"]
+        as? String == "2.1.0")
+  }
+
+  @Test(
+    "deleting, editing, inserting, reordering or tearing a line is detected, and the first bad line named",
+    arguments: ["delete-middle", "delete-first", "edit", "insert", "reorder", "torn"])
+  func tamper(kind: String) throws {
+    let (cli, path, lines) = try trail()
+    var out = lines
+    var expectedLine = 0
+    switch kind {
+    case "delete-middle":
+      out.remove(at: 2)
+      expectedLine = 3
+    case "delete-first":
+      out.remove(at: 0)
+      expectedLine = 1
+    case "edit":
+      out[3] = out[3].replacingOccurrences(of: "\"format\":\"shell\"", with: "\"format\":\"json\"")
+      expectedLine = 4
+    case "insert":
+      out.insert(lines[1], at: 3)
+      expectedLine = 4
+    case "reorder":
+      out.swapAt(1, 2)
+      expectedLine = 2
+    default:
+      break
+    }
+    var text = out.joined(separator: "\n") + "\n"
+    if kind == "torn" {
+      text += String(lines[4].prefix(40))
+      expectedLine = 6
+    }
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    let (status, doc) = try audit(cli)
+    #expect(status == 4)
+    let trail = try #require(doc["trail"] as? [String: Any])
+    #expect(trail["intact"] as? Bool == false)
+    #expect(trail["first_bad_line"] as? Int == expectedLine, "\(kind): \(trail)")
+    let text2 = try cli.run(["audit"])
+    #expect(text2.stdout.contains("BROKEN at line \(expectedLine)"))
+  }
+
+  @Test("findings reach --fail-on: exit 1")
+  func findings() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "prod"])
+    try cli.expect(
+      0, ["set", "prod", "--stdin"], stdin: "ck_live_a_1\ncs_live_A_old\n",
+      env: ["KEYWARD_NOW": "2025-01-01T00:00:00Z"])
+    #expect(try audit(cli).0 == 1)
+  }
+}
