@@ -152,12 +152,50 @@ struct DemoTour {
       }
     }
 
+    try rotationStep()
+
     p.out("\n" + p.style("Every step behaved as documented.", .green) + "\n")
   }
 
 }
 
 extension DemoTour {
+  /// Step 9: a zero-downtime rotation of staging, then the security team's audit.
+  func rotationStep() throws {
+    runner.section("9. Rotate staging without downtime; then the audit a security team runs (no private key)")
+    let newKey = "ck_stg_rotated_7a1b2c3d"
+    let newSecret = "cs_stg_rotated_" + Sodium_hex(20)
+    try FileSystem.writeAtomically(
+      "\(root)/pairs.json",
+      bytes: JSONValue.array([.object(["app_key": .string(newKey), "app_secret": .string(newSecret)])])
+        .written(),
+      mode: 0o600)
+    let cli = Path.directory(runner.executable) + "/keyward-cli"
+    let emulator = try Spawn.background(
+      cli, ["emulate", "--port", "0", "--pairs", "pairs.json", "-q"],
+      environment: ProcessInfo.processInfo.environment)
+    defer { emulator.stop() }
+    guard let line = emulator.readLine(), line.hasPrefix("listening on ") else {
+      throw KeywardError(.internal, "the emulator did not start")
+    }
+    let url = String(line.dropFirst("listening on ".count))
+    try runner.expect(0, ["export", "staging", "-o", "staging.env"])
+    try runner.expect(
+      0, ["rotate", "staging", "--stdin"], stdin: "\(newKey)\n\(newSecret)\n",
+      display: "printf '<new key>\\n<new secret>\\n' | keyward rotate staging --stdin")
+    try runner.expect(2, ["promote", "staging"])
+    try runner.expect(0, ["verify", "staging", "--set", "pending", "--endpoint", url])
+    try runner.expect(0, ["promote", "staging", "--grace", "7d"])
+    runner.comment(
+      "staging.env and staging.sh (step 8) still hold the old set: retire refuses until both are redeployed")
+    try runner.expect(2, ["retire", "staging", "--now"])
+    try runner.expect(0, ["export", "staging", "-o", "staging.env"])
+    try runner.expect(0, ["export", "staging", "--format", "shell", "-o", "staging.sh"])
+    try runner.expect(0, ["retire", "staging", "--now"])
+    runner.comment("The audit: every change above is one line of a hash chain; a security team needs no key")
+    try runner.expect(0, ["audit", "--format", "markdown"])
+  }
+
   /// Step 7: planted mistakes, found from fingerprints alone.
   func checkStep(values: [(String, String, String)]) throws {
     runner.section("7. Check: swapped and stale keys, in the store and in what is deployed (no private key)")
