@@ -2,11 +2,14 @@
 """Writes a large v1 workspace for benchmarks, following Sources/KeywardCore/FORMAT.md (PyNaCl).
 
 usage: gen_workspace.py DIR ENVIRONMENTS SETS_PER_ENV [--keys KEYS_DIR] [--pairs PAIRS.json] [--plant EXPECTED.json]
+                        [--trail N]
 Each environment gets an active set, then pending and retiring ones. Private keys are discarded,
 or written to a key store (KEYS_DIR/<workspace_id>/<env>.key, mode 0600) with --keys; --pairs
 writes the App Key / App Secret pairs for `keyward emulate --pairs`. --plant (with KEYWARD_NOW
 2026-03-15T00:00:00Z) gives every set realistic dates and a valid last verification, plants one
-problem of each kind `keyward check` finds offline, and writes the findings expected.
+problem of each kind `keyward check` finds offline, and writes the findings expected. --trail N
+writes an audit trail of N hash-chained entries (canonical JSON: compact, keys sorted; hash =
+BLAKE2b-256("keyward audit v1" || canonical JSON without "hash")).
 Real ciphertexts, so every file passes keyward's validation; a second writer of the format.
 """
 import base64, hashlib, json, os, sys
@@ -85,6 +88,20 @@ def main():
         expected = [["KW101", "env0001"], ["KW202", "env0002"], ["KW301", "env0003"], ["KW303", "env0004"],
                     ["KW302", "env0005"], ["KW304", "env0006"], ["KW603", None]]
         json.dump(expected, open(opts["--plant"], "w"))
+    if "--trail" in opts:
+        n_entries, prev, fps = int(opts["--trail"]), "0" * 64, []
+        for name in names:
+            doc = json.load(open(f"{out}/{name}.json"))
+            fps += [(name, st["id"], st["fingerprints"]) for st in doc["sets"]]
+        with open(f"{out}/audit.jsonl", "w") as f:
+            for i in range(n_entries):
+                env, sid, fp = fps[i % len(fps)]
+                e = {"v": 1, "seq": i + 1, "time": "2026-03-14T00:00:00Z", "actor": "bench@example.invalid",
+                     "action": "export", "environment": env, "set": sid, "fingerprints": fp, "format": "dotenv",
+                     "target": "stdout", "prev": prev}
+                canon = json.dumps(e, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                e["hash"] = prev = hashlib.blake2b(b"keyward audit v1" + canon.encode(), digest_size=32).hexdigest()
+                f.write(json.dumps(e, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n")
     if "--pairs" in opts:
         json.dump(pairs, open(opts["--pairs"], "w"))
     config = {"format": "keyward-workspace", "version": 1, "workspace_id": workspace_id,

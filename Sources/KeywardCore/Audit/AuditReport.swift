@@ -19,6 +19,12 @@ public enum AuditReport {
   }
 
   public static func verifyChain(_ bytes: [UInt8]) -> Chain {
+    var ignored = [[String: JSONValue]]()
+    return verifyChain(bytes, entries: &ignored)
+  }
+
+  /// Verifies the chain and collects the parsed entries (up to the first bad line).
+  static func verifyChain(_ bytes: [UInt8], entries: inout [[String: JSONValue]]) -> Chain {
     var prev = AuditLog.genesis
     var seq = 0
     var line = 0
@@ -56,6 +62,7 @@ public enum AuditReport {
       prev = hash
       seq = n
       count += 1
+      entries.append(m)
     }
     return Chain(
       entries: count, intact: true, firstBadLine: nil, problem: nil, lastHash: count > 0 ? prev : nil)
@@ -113,9 +120,13 @@ public enum AuditReport {
   public static func run(workspace: Workspace) throws(KeywardError) -> Report {
     let now = Timestamp.now()
     let trailPath = "\(workspace.path)/\(Workspace.auditName)"
-    let chain = FileSystem.exists(trailPath) ? verifyChain(try FileSystem.read(trailPath)) : verifyChain([])
-    let findings = try CheckOperation.run(workspace: workspace, request: .init())
-    let entries = AuditLog.entries(workspace: workspace)
+    // The trail is read and parsed once, for the chain, the exports and check's history.
+    var entries = [[String: JSONValue]]()
+    let chain =
+      FileSystem.exists(trailPath)
+      ? verifyChain(try FileSystem.read(trailPath), entries: &entries) : verifyChain([])
+    if !chain.intact { entries = AuditLog.entries(workspace: workspace) }
+    let findings = try CheckOperation.run(workspace: workspace, request: .init(), history: entries)
     var lastExport = [String: String]()  // set id → "time → target"
     for e in entries where e["action"] == .string("export") {
       if case .string(let set)? = e["set"], case .string(let t)? = e["time"],

@@ -38,10 +38,10 @@ public enum CheckOperation {
     }
   }
 
-  public static func run(workspace: Workspace, request r: Request, keysEnv: Env = .process)
-    throws(KeywardError)
-    -> [Finding]
-  {
+  public static func run(
+    workspace: Workspace, request r: Request, keysEnv: Env = .process,
+    history given: [[String: JSONValue]]? = nil
+  ) throws(KeywardError) -> [Finding] {
     let all = try workspace.loadAll()
     let names = r.environments.isEmpty ? workspace.config.environmentNames : r.environments
     for n in names { try workspace.requireEnvironment(n) }
@@ -70,7 +70,7 @@ public enum CheckOperation {
         secretFP[s.fingerprints.appSecret, default: []].append((env.environment, s))
       }
     }
-    let history = AuditLog.entries(workspace: workspace)
+    let history = given ?? AuditLog.entries(workspace: workspace)
     let testFPs = Set(
       (VerifyOperation.testSecrets + [
         "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI", "10000000-ffff-ffff-ffff-000000000001",
