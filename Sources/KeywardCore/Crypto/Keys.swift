@@ -150,6 +150,22 @@ enum SecureText {
     b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d || b == 0x0c
   }
 
+  /// Whether the bytes are valid UTF-8, checked in place: a String would be a heap copy of the
+  /// secret that is never wiped.
+  static func isUTF8(_ s: SecureBytes) -> Bool {
+    s.withUnsafeBytes { raw in
+      var decoder = Unicode.UTF8()
+      var bytes = raw.makeIterator()
+      while true {
+        switch decoder.decode(&bytes) {
+        case .scalarValue: continue
+        case .emptyInput: return true
+        case .error: return false
+        }
+      }
+    }
+  }
+
   /// A copy without leading and trailing ASCII whitespace.
   static func trimmed(_ s: SecureBytes) -> SecureBytes { s.slice(trimmedRange(s, 0..<s.count)) }
 

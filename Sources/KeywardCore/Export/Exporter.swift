@@ -65,20 +65,6 @@ public enum Exporter {
 
   static func isUpper(_ c: UInt8) -> Bool { c >= 0x41 && c <= 0x5a }
 
-  static func isUTF8(_ v: SecureBytes) -> Bool {
-    v.withUnsafeBytes { raw in
-      var decoder = Unicode.UTF8()
-      var bytes = raw.makeIterator()
-      while true {
-        switch decoder.decode(&bytes) {
-        case .scalarValue: continue
-        case .emptyInput: return true
-        case .error: return false
-        }
-      }
-    }
-  }
-
   public static func render(_ vars: [ExportVariable], format: ExportFormat, options: ExportOptions = .init())
     throws(KeywardError) -> SecureBytes
   {
@@ -91,7 +77,7 @@ public enum Exporter {
     // Values are UTF-8 when stored through `set`; anyone with the public key can seal other bytes,
     // and most targets would mangle them (k8s carries bytes in base64).
     if format != .k8s {
-      for v in vars where !isUTF8(v.value) {
+      for v in vars where !SecureText.isUTF8(v.value) {
         throw KeywardError(
           .input, "cannot export \(v.name) as \(format.rawValue): the value is not valid UTF-8",
           hint: "use --format k8s (base64), or store the value again with keyward set")

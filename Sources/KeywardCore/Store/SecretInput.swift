@@ -31,19 +31,7 @@ public enum ValueCheck {
     guard value.count <= maxLength else {
       throw KeywardError(.input, "\(what) is \(value.count) bytes long; the limit is \(maxLength)")
     }
-    // Validated in place: a String would be a heap copy of the secret that is never wiped.
-    let utf8OK = value.withUnsafeBytes { raw in
-      var decoder = Unicode.UTF8()
-      var bytes = raw.makeIterator()
-      while true {
-        switch decoder.decode(&bytes) {
-        case .scalarValue: continue
-        case .emptyInput: return true
-        case .error: return false
-        }
-      }
-    }
-    guard utf8OK else { throw KeywardError(.input, "\(what) is not valid UTF-8") }
+    guard SecureText.isUTF8(value) else { throw KeywardError(.input, "\(what) is not valid UTF-8") }
     if raw { return }
     let hint = "if this really is the value, store it exactly as given with --raw"
     let first = value[0]
