@@ -21,35 +21,19 @@ public enum Spawn {
     guard pipe(&inPipe) == 0, pipe(&outPipe) == 0 else {
       throw KeywardError(.io, "cannot create a pipe: \(FileSystem.errnoText())")
     }
-    #if canImport(Glibc)
-      var actions = posix_spawn_file_actions_t()
-    #else
-      var actions: posix_spawn_file_actions_t? = nil
-    #endif
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
-    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 2)
-    for fd in inPipe + outPipe { posix_spawn_file_actions_addclose(&actions, fd) }
-
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer {
-      for p in argv { free(p) }
-      for p in envp { free(p) }
-    }
     var pid: pid_t = 0
-    let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    let rc = spawn(executable, arguments, environment: environment, pid: &pid) { actions in
+      posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+      posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+      posix_spawn_file_actions_adddup2(&actions, outPipe[1], 2)
+      for fd in inPipe + outPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+    }
     close(inPipe[0])
     close(outPipe[1])
     guard rc == 0 else {
       close(inPipe[1])
       close(outPipe[0])
-      throw KeywardError(
-        .io,
-        "cannot run \(executable): \(String(decoding: Array(String(cString: strerror(rc)).utf8), as: UTF8.self))"
-      )
+      throw KeywardError(.io, "cannot run \(executable): \(String(cString: strerror(rc)))")
     }
     // Small inputs fit the pipe buffer; write, close, then read to the end.
     if !input.isEmpty { try? FileSystem.writeAll(inPipe[1], input, path: "child standard input") }
@@ -119,6 +103,35 @@ extension Spawn {
     guard pipe(&outPipe) == 0 else {
       throw KeywardError(.io, "cannot create a pipe: \(FileSystem.errnoText())")
     }
+    var pid: pid_t = 0
+    let rc = spawn(executable, arguments, environment: environment, pid: &pid) { actions in
+      posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+      posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+      posix_spawn_file_actions_addclose(&actions, outPipe[0])
+      posix_spawn_file_actions_addclose(&actions, outPipe[1])
+    }
+    close(outPipe[1])
+    guard rc == 0 else {
+      close(outPipe[0])
+      throw KeywardError(.io, "cannot run \(executable): \(String(cString: strerror(rc)))")
+    }
+    return Background(pid: pid, stdout: outPipe[0])
+  }
+}
+
+#if canImport(Glibc)
+  typealias SpawnFileActions = posix_spawn_file_actions_t
+#else
+  typealias SpawnFileActions = posix_spawn_file_actions_t?
+#endif
+
+extension Spawn {
+  /// posix_spawn with the file actions `configure` sets up; argv and envp are built and freed
+  /// here. Returns posix_spawn's result (0, or an errno value).
+  static func spawn(
+    _ executable: String, _ arguments: [String], environment: [String: String], pid: inout pid_t,
+    configure: (inout SpawnFileActions) -> Void
+  ) -> Int32 {
     #if canImport(Glibc)
       var actions = posix_spawn_file_actions_t()
     #else
@@ -126,23 +139,13 @@ extension Spawn {
     #endif
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addclose(&actions, outPipe[0])
-    posix_spawn_file_actions_addclose(&actions, outPipe[1])
+    configure(&actions)
     let argv = ([executable] + arguments).map { strdup($0) } + [nil]
     let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer {
       for p in argv { free(p) }
       for p in envp { free(p) }
     }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-    close(outPipe[1])
-    guard rc == 0 else {
-      close(outPipe[0])
-      throw KeywardError(.io, "cannot run \(executable): \(String(cString: strerror(rc)))")
-    }
-    return Background(pid: pid, stdout: outPipe[0])
+    return posix_spawn(&pid, executable, &actions, nil, argv, envp)
   }
 }
