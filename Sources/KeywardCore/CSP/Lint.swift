@@ -1,0 +1,94 @@
+/// What a reviewer would say about the policies themselves, apart from the CAPTCHA: the common
+/// weaknesses, each with a severity, plus every parse warning.
+public struct CSPLintFinding: Sendable {
+  public enum Severity: String, Sendable, Comparable {
+    case info, low, medium, high
+    var rank: Int { ["info": 0, "low": 1, "medium": 2, "high": 3][rawValue]! }
+    public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+  }
+
+  public var id: String
+  public var severity: Severity
+  /// The policy's index, or nil for findings about the set of policies.
+  public var policy: Int?
+  public var directive: String?
+  public var message: String
+}
+
+public enum CSPLint {
+  public static func lint(_ policies: [Policy]) -> [CSPLintFinding] {
+    var out: [CSPLintFinding] = []
+    for (i, p) in policies.enumerated() {
+      for w in p.warnings {
+        out.append(.init(id: "KW719", severity: .info, policy: i, directive: w.directive, message: w.message))
+      }
+      guard p.source.enforced else { continue }
+      let script = p.directive("script-src") ?? p.directive("default-src")
+      if let s = script {
+        if s.hasStrictDynamic && !s.hasNonceOrHash {
+          out.append(
+            .init(
+              id: "KW718", severity: .high, policy: i, directive: s.name,
+              message: "'strict-dynamic' in \(s.name) without a nonce or hash: no script can start"))
+        }
+        if s.hasUnsafeInline && !s.hasNonceOrHash && !s.hasStrictDynamic {
+          out.append(
+            .init(
+              id: "KW711", severity: .high, policy: i, directive: s.name,
+              message:
+                "'unsafe-inline' in \(s.name) lets any injected inline script run; use a nonce or hashes"))
+        }
+        if s.sources.contains(where: { $0.expression == .unsafeEval }) {
+          out.append(
+            .init(
+              id: "KW712", severity: .medium, policy: i, directive: s.name,
+              message: "'unsafe-eval' in \(s.name) allows eval() and new Function()"))
+        }
+      }
+      for d in p.directives where Policy.fetchDirectives.contains(d.name) {
+        let scriptLike = d.name.hasPrefix("script-src") || d.name == "default-src" || d.name == "object-src"
+        for s in d.sources {
+          switch s.expression {
+          case .star:
+            out.append(
+              .init(
+                id: "KW713", severity: scriptLike ? .high : .low, policy: i, directive: d.name,
+                message: "* in \(d.name) allows any http(s) host"))
+          case .host(let h) where h.host == "*":
+            out.append(
+              .init(
+                id: "KW713", severity: scriptLike ? .high : .low, policy: i, directive: d.name,
+                message: "\(s.text) in \(d.name) allows any host"))
+          case .scheme(let scheme) where ["http", "https", "data", "blob", "ws", "wss"].contains(scheme):
+            out.append(
+              .init(
+                id: "KW714", severity: scriptLike ? .high : .low, policy: i, directive: d.name,
+                message: "the bare scheme \(s.text) in \(d.name) allows every URL of that scheme"))
+          default: break
+          }
+        }
+      }
+      if p.directive("object-src") == nil && p.directive("default-src") == nil {
+        out.append(
+          .init(
+            id: "KW715", severity: .medium, policy: i, directive: nil,
+            message: "no object-src (and no default-src): plugins are unrestricted; add object-src 'none'"))
+      }
+      if p.directive("base-uri") == nil && script != nil {
+        out.append(
+          .init(
+            id: "KW716", severity: .low, policy: i, directive: nil,
+            message:
+              "no base-uri (it does not fall back to default-src): an injected <base> can redirect relative script URLs; add base-uri 'self' or 'none'"
+          ))
+      }
+    }
+    if !policies.isEmpty && !policies.contains(where: { $0.source.enforced }) {
+      out.append(
+        .init(
+          id: "KW717", severity: .medium, policy: nil, directive: nil,
+          message: "only report-only policies: nothing is enforced"))
+    }
+    return out
+  }
+}
