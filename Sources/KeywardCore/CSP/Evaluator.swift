@@ -185,13 +185,17 @@ public enum CSPEngine {
   static func external(
     _ r: CSPRequest, _ url: WebURL, _ d: Directive, via: String, into v: inout PolicyVerdict
   ) {
+    // Scripts and stylesheets: a matching nonce allows first (the script-src and style-src
+    // pre-request checks, §6.1.3 and §6.1.8).
+    if r.kind.isScriptLike || r.kind == .style, !r.nonce.isEmpty,
+      let n = d.sources.first(where: { $0.expression == .nonce(r.nonce) })
+    {
+      v.rule = .nonce
+      v.matched = n.text
+      v.reason = "its nonce matches \(n.text) in \(via)"
+      return
+    }
     if r.kind.isScriptLike {
-      if !r.nonce.isEmpty, let n = d.sources.first(where: { $0.expression == .nonce(r.nonce) }) {
-        v.rule = .nonce
-        v.matched = n.text
-        v.reason = "its nonce matches \(n.text) in \(via)"
-        return
-      }
       let listed = d.sources.compactMap { s -> (HashAlgorithm, String)? in
         if case .hash(let a, let b) = s.expression { return (a, b) } else { return nil }
       }
@@ -338,14 +342,16 @@ public enum CSPEngine {
       if url.scheme == page.scheme && host == pageHost && url.effectivePort == page.effectivePort {
         return nil
       }
-      if host == pageHost && url.effectivePort == page.effectivePort
+      // "the same or the default ports for their respective schemes"
+      let ports = url.port == page.port || url.effectivePort == page.effectivePort
+      if host == pageHost && ports
         && (url.scheme == "https" || url.scheme == "wss"
           || (page.scheme == "http" && (url.scheme == "http" || url.scheme == "ws")))
       {
         return nil
       }
       return host != pageHost
-        ? "origin (host)" : url.effectivePort != page.effectivePort ? "origin (port)" : "origin (scheme)"
+        ? "origin (host)" : !ports ? "origin (port)" : "origin (scheme)"
     default:
       return ""
     }
