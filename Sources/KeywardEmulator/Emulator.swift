@@ -27,6 +27,16 @@ public enum EmulatorServer {
     router.get("/__emulator/health") { request, _ -> Response in
       try await respond(emulator, request, path: "/__emulator/health")
     }
+    router.get("/site/**") { request, _ -> Response in
+      let r = EmulatorSite.respond(path: request.uri.path, query: request.uri.query)
+      var fields = HTTPFields()
+      for (name, value) in r.headers {
+        if let n = HTTPField.Name(name) { fields[n] = value }
+      }
+      return Response(
+        status: HTTPResponse.Status(code: r.status), headers: fields,
+        body: ResponseBody(byteBuffer: ByteBuffer(bytes: r.body)))
+    }
     var logger = Logger(label: "keyward.emulator")
     logger.logLevel = .error
     let app = Application(

@@ -68,16 +68,21 @@ public enum CSPLint {
           }
         }
       }
-      if p.directive("object-src") == nil && p.directive("default-src") == nil {
+      // Objects and <base> count as restricted when any enforced policy restricts them.
+      let enforced = policies.filter { $0.source.enforced }
+      let first = i == policies.firstIndex { $0.source.enforced }
+      if first,
+        !enforced.contains(where: { $0.directive("object-src") != nil || $0.directive("default-src") != nil })
+      {
         out.append(
           .init(
-            id: "KW715", severity: .medium, policy: i, directive: nil,
+            id: "KW715", severity: .medium, policy: nil, directive: nil,
             message: "no object-src (and no default-src): plugins are unrestricted; add object-src 'none'"))
       }
-      if p.directive("base-uri") == nil && script != nil {
+      if first, script != nil, !enforced.contains(where: { $0.directive("base-uri") != nil }) {
         out.append(
           .init(
-            id: "KW716", severity: .low, policy: i, directive: nil,
+            id: "KW716", severity: .low, policy: nil, directive: nil,
             message:
               "no base-uri (it does not fall back to default-src): an injected <base> can redirect relative script URLs; add base-uri 'self' or 'none'"
           ))

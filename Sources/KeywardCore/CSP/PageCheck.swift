@@ -343,13 +343,15 @@ public enum CSPPageCheck {
       }
       if req.kind.isInline {
         if req.kind == .styleAttribute, let scan {
+          // Only a style attribute in the markup can be judged: one the SDK might set later
+          // through element.style is not subject to CSP, and one it writes as an attribute is unknown.
           let widget = scan.elements.first { e in loader.widgetAttributes.contains { e.attributes[$0] != nil }
           }
-          let style = widget?.attribute("style")
-          check(
-            req,
-            CSPRequest(page: input.page, kind: .styleAttribute, url: nil, body: style.map { Array($0.utf8) }),
-            offset: widget?.offset, line: widget?.line)
+          if let widget, let style = widget.attribute("style") {
+            check(
+              req, CSPRequest(page: input.page, kind: .styleAttribute, url: nil, body: Array(style.utf8)),
+              offset: widget.offset, line: widget.line)
+          }
         }
         continue
       }

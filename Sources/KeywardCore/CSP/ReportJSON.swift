@@ -4,7 +4,7 @@ extension CSPPageReport {
   /// are fixed separately (their fix is listed with `"source": "meta"`).
   public var fixedHeader: String? {
     let fixedIndexes = Set(fixes.map(\.index))
-    guard fixes.contains(where: { $0.source == .header }) else { return nil }
+    guard fixes.contains(where: { $0.source == .header && $0.after != $0.before }) else { return nil }
     return policies.enumerated().filter { $0.element.source == .header }.map { i, p in
       fixedIndexes.contains(i) ? fixes.first { $0.index == i }!.after : p.text
     }.joined(separator: ", ")
