@@ -6,14 +6,10 @@ public final class CSPEvalSession {
     "parser_inserted", "redirect_count", "body",
   ]
 
-  struct PolicyKey: Hashable {
-    var header: [String]
-    var reportOnly: [String]
-    var meta: [String]
-  }
-
-  var cache: [PolicyKey: [Policy]] = [:]
+  /// Parsed policies by source and text: a batch repeats the same few hundred policies.
+  var parsed: [PolicySource: [String: [Policy]]] = [.header: [:], .reportOnly: [:], .meta: [:]]
   var origins: [String: WebURL] = [:]
+  var urls: [String: WebURL] = [:]
 
   public init() {}
 
@@ -24,17 +20,33 @@ public final class CSPEvalSession {
     public var policies: [Policy]
   }
 
-  public func policies(header: [String], reportOnly: [String], meta: [String]) -> [Policy] {
-    let key = PolicyKey(header: header, reportOnly: reportOnly, meta: meta)
-    if let p = cache[key] { return p }
-    var p: [Policy] = []
-    for h in header { p += Policy.parseList(h, source: .header) }
-    for h in reportOnly { p += Policy.parseList(h, source: .reportOnly) }
+  func parse(_ text: String, _ source: PolicySource) -> [Policy] {
+    if let p = parsed[source]![text] { return p }
     // A meta element holds one policy; a comma in it is part of that policy's text.
-    for m in meta { p.append(Policy.parse(Substring(m), source: .meta)) }
-    if cache.count > 10_000 { cache.removeAll(keepingCapacity: true) }
-    cache[key] = p
+    let p = source == .meta ? [Policy.parse(Substring(text), source: .meta)] : Policy.parseList(text, source: source)
+    if parsed[source]!.count > 10_000 { parsed[source]!.removeAll(keepingCapacity: true) }
+    parsed[source]![text] = p
     return p
+  }
+
+  public func policies(header: [String], reportOnly: [String], meta: [String]) -> [Policy] {
+    if header.count == 1 && reportOnly.isEmpty && meta.isEmpty { return parse(header[0], .header) }
+    var p: [Policy] = []
+    for h in header { p += parse(h, .header) }
+    for h in reportOnly { p += parse(h, .reportOnly) }
+    for m in meta { p += parse(m, .meta) }
+    return p
+  }
+
+  func resource(_ text: String, page: WebURL) -> WebURL? {
+    // Absolute URLs are cached; relative ones depend on the page.
+    if let u = urls[text] { return u }
+    guard let u = page.resolve(text) else { return nil }
+    if WebURL.parse(text) != nil {
+      if urls.count > 10_000 { urls.removeAll(keepingCapacity: true) }
+      urls[text] = u
+    }
+    return u
   }
 
   func page(_ text: String) -> WebURL? {
@@ -49,13 +61,35 @@ public final class CSPEvalSession {
     public var message: String
   }
 
+  /// The fields of one question, typed.
+  struct Fields {
+    var id: JSONValue?
+    var policy: [String] = []
+    var reportOnly: [String] = []
+    var meta: [String] = []
+    var origin: String?
+    var kind: String?
+    var url: String?
+    var nonce: String?
+    var integrity: String?
+    var body: String?
+    var parserInserted: Bool?
+    var redirectCount: Double?
+  }
+
   public func query(_ line: [UInt8]) throws(BadQuery) -> Query {
+    if let f = FastFields.parse(line) { return try query(f) }
+    return try query(try fields(line))
+  }
+
+  /// The general path, with the reader's exact messages: anything the fast path did not take.
+  func fields(_ line: [UInt8]) throws(BadQuery) -> Fields {
     let value: JSONValue
     do { value = try JSONValue.parse(line, source: "input") } catch {
       throw BadQuery(message: error.message)
     }
     guard case .object(let m) = value else { throw BadQuery(message: "expected a JSON object") }
-    if let unknown = m.keys.first(where: { !CSPEvalSession.fields.contains($0) }) {
+    if let unknown = m.keys.sorted().first(where: { !CSPEvalSession.fields.contains($0) }) {
       throw BadQuery(
         message: "unknown field \"\(unknown)\" (known: \(CSPEvalSession.fields.joined(separator: ", ")))")
     }
@@ -80,11 +114,35 @@ public final class CSPEvalSession {
       default: throw BadQuery(message: "\(key): expected a string")
       }
     }
-    guard let originText = try string("origin") else { throw BadQuery(message: "missing field \"origin\"") }
+    var f = Fields(id: m["id"])
+    f.policy = try strings("policy")
+    f.reportOnly = try strings("report_only_policy")
+    f.meta = try strings("meta_policy")
+    f.origin = try string("origin")
+    f.kind = try string("kind")
+    f.url = try string("url")
+    f.nonce = try string("nonce")
+    f.integrity = try string("integrity")
+    f.body = try string("body")
+    switch m["parser_inserted"] {
+    case nil, .null?: break
+    case .bool(let b)?: f.parserInserted = b
+    default: throw BadQuery(message: "parser_inserted: expected true or false")
+    }
+    switch m["redirect_count"] {
+    case nil, .null?: break
+    case .number(let n)?: f.redirectCount = n
+    default: throw BadQuery(message: "redirect_count: expected a whole number from 0 to 1000")
+    }
+    return f
+  }
+
+  func query(_ f: Fields) throws(BadQuery) -> Query {
+    guard let originText = f.origin else { throw BadQuery(message: "missing field \"origin\"") }
     guard let page = page(originText) else {
       throw BadQuery(message: "origin: \"\(originText)\" is not an absolute URL with a host")
     }
-    guard let kindText = try string("kind") else { throw BadQuery(message: "missing field \"kind\"") }
+    guard let kindText = f.kind else { throw BadQuery(message: "missing field \"kind\"") }
     guard let kind = ResourceKind(rawValue: kindText) else {
       throw BadQuery(
         message:
@@ -93,33 +151,22 @@ public final class CSPEvalSession {
     }
     var url: WebURL? = nil
     if !kind.isInline {
-      guard let text = try string("url") else {
-        throw BadQuery(message: "missing field \"url\" for kind \(kindText)")
-      }
-      guard let u = page.resolve(text) else { throw BadQuery(message: "url: \"\(text)\" is not a URL") }
+      guard let text = f.url else { throw BadQuery(message: "missing field \"url\" for kind \(kindText)") }
+      guard let u = resource(text, page: page) else { throw BadQuery(message: "url: \"\(text)\" is not a URL") }
       url = u
     }
-    var parserInserted = true
-    switch m["parser_inserted"] {
-    case nil, .null?: break
-    case .bool(let b)?: parserInserted = b
-    default: throw BadQuery(message: "parser_inserted: expected true or false")
-    }
     var redirects = 0
-    switch m["redirect_count"] {
-    case nil, .null?: break
-    case .number(let n)? where n >= 0 && n <= 1000 && n == n.rounded(): redirects = Int(n)
-    default: throw BadQuery(message: "redirect_count: expected a whole number from 0 to 1000")
+    if let n = f.redirectCount {
+      guard n >= 0 && n <= 1000 && n == n.rounded() else {
+        throw BadQuery(message: "redirect_count: expected a whole number from 0 to 1000")
+      }
+      redirects = Int(n)
     }
     let request = CSPRequest(
-      page: page, kind: kind, url: url, nonce: try string("nonce") ?? "",
-      integrity: try string("integrity") ?? "",
-      parserInserted: parserInserted, redirectCount: redirects,
-      body: try string("body").map { Array($0.utf8) })
-    let policies = policies(
-      header: try strings("policy"), reportOnly: try strings("report_only_policy"),
-      meta: try strings("meta_policy"))
-    return Query(id: m["id"], request: request, policies: policies)
+      page: page, kind: kind, url: url, nonce: f.nonce ?? "", integrity: f.integrity ?? "",
+      parserInserted: f.parserInserted ?? true, redirectCount: redirects, body: f.body.map { Array($0.utf8) })
+    return Query(
+      id: f.id, request: request, policies: policies(header: f.policy, reportOnly: f.reportOnly, meta: f.meta))
   }
 
   /// Answers one input line (without its newline) into `out`, ending with a newline.
@@ -133,7 +180,7 @@ public final class CSPEvalSession {
       CSPJSON.write(d, request: q.request, policies: q.policies, id: q.id, line: number, into: &out)
       return true
     } catch {
-      out += Array("{\"schema_version\":1,\"line\":\(number),\"error\":".utf8)
+      out.append(contentsOf: "{\"schema_version\":1,\"line\":\(number),\"error\":".utf8)
       JSONValue.writeString(error.message, into: &out)
       out.append(0x7d)
       return false
@@ -149,16 +196,17 @@ public enum CSPJSON {
   ) {
     func key(_ k: String) {
       out.append(0x22)
-      out += Array(k.utf8)
-      out += [0x22, 0x3a]
+      out.append(contentsOf: k.utf8)
+      out.append(0x22)
+      out.append(0x3a)
     }
     func str(_ k: String, _ v: String) {
       key(k)
       JSONValue.writeString(v, into: &out)
       out.append(0x2c)
     }
-    out += Array("{\"schema_version\":1,".utf8)
-    if let line { out += Array("\"line\":\(line),".utf8) }
+    out.append(contentsOf: "{\"schema_version\":1,".utf8)
+    if let line { out.append(contentsOf: "\"line\":\(line),".utf8) }
     if let id {
       key("id")
       id.writeCompact(into: &out)
@@ -170,7 +218,7 @@ public enum CSPJSON {
     str("effective_directive", request.kind.fallbackChain[0])
     key("reported")
     out += Array((d.reported ? "true," : "false,").utf8)
-    if d.upgraded { out += Array("\"upgraded\":true,".utf8) }
+    if d.upgraded { out.append(contentsOf: "\"upgraded\":true,".utf8) }
     if !d.inlineHashes.isEmpty {
       key("hashes")
       out.append(0x5b)
@@ -184,7 +232,7 @@ public enum CSPJSON {
     out.append(0x5b)
     for (i, v) in d.verdicts.enumerated() {
       if i > 0 { out.append(0x2c) }
-      out += Array("{\"index\":\(v.index),".utf8)
+      out.append(contentsOf: "{\"index\":\(v.index),".utf8)
       str("source", v.source.rawValue)
       str("verdict", v.allowed ? "allowed" : "blocked")
       if let dname = v.directive { str("directive", dname) }
@@ -210,10 +258,10 @@ public enum CSPJSON {
     out.append(0x5d)
     let warnings = policies.enumerated().flatMap { i, p in p.warnings.map { (i, $0) } }
     if !warnings.isEmpty {
-      out += Array(",\"warnings\":[".utf8)
+      out.append(contentsOf: ",\"warnings\":[".utf8)
       for (j, (i, w)) in warnings.enumerated() {
         if j > 0 { out.append(0x2c) }
-        out += Array("{\"policy\":\(i),".utf8)
+        out.append(contentsOf: "{\"policy\":\(i),".utf8)
         str("code", w.code.rawValue)
         key("message")
         JSONValue.writeString(w.message, into: &out)
@@ -222,5 +270,184 @@ public enum CSPJSON {
       out.append(0x5d)
     }
     out.append(0x7d)
+  }
+}
+
+/// The common shape of a query line, read without building a JSON tree: a flat object of known
+/// fields whose strings are ASCII without escapes. Anything else returns nil and takes the general
+/// reader (which also words the errors).
+enum FastFields {
+  static func parse(_ line: [UInt8]) -> CSPEvalSession.Fields? {
+    line.withUnsafeBufferPointer { p -> CSPEvalSession.Fields? in
+      var r = Reader(p: p)
+      return r.object()
+    }
+  }
+
+  struct Reader {
+    let p: UnsafeBufferPointer<UInt8>
+    var i = 0
+
+    mutating func ws() {
+      while i < p.count, p[i] == 0x20 || p[i] == 0x09 || p[i] == 0x0d || p[i] == 0x0a { i += 1 }
+    }
+
+    mutating func eat(_ c: UInt8) -> Bool {
+      ws()
+      guard i < p.count, p[i] == c else { return false }
+      i += 1
+      return true
+    }
+
+    /// A string of printable ASCII without escapes; its bytes' range.
+    mutating func rawString() -> Range<Int>? {
+      guard eat(0x22) else { return nil }
+      let start = i
+      while i < p.count {
+        let c = p[i]
+        if c == 0x22 {
+          i += 1
+          return start..<(i - 1)
+        }
+        if c == 0x5c || c < 0x20 || c >= 0x80 { return nil }
+        i += 1
+      }
+      return nil
+    }
+
+    mutating func string() -> String? {
+      guard let r = rawString() else { return nil }
+      return String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)
+    }
+
+    mutating func null() -> Bool {
+      ws()
+      guard i + 4 <= p.count, p[i] == 0x6e, p[i + 1] == 0x75, p[i + 2] == 0x6c, p[i + 3] == 0x6c else {
+        return false
+      }
+      i += 4
+      return true
+    }
+
+    mutating func optionalString() -> String?? {
+      if null() { return .some(nil) }
+      return string().map { .some($0) }
+    }
+
+    mutating func strings() -> [String]? {
+      ws()
+      guard i < p.count else { return nil }
+      if p[i] == 0x22 { return string().map { [$0] } }
+      if null() { return [] }
+      guard eat(0x5b) else { return nil }
+      var out: [String] = []
+      if eat(0x5d) { return out }
+      repeat {
+        guard let s = string() else { return nil }
+        out.append(s)
+      } while eat(0x2c)
+      return eat(0x5d) ? out : nil
+    }
+
+    mutating func bool() -> Bool?? {
+      ws()
+      if null() { return .some(nil) }
+      if i + 4 <= p.count, p[i] == 0x74, p[i + 1] == 0x72, p[i + 2] == 0x75, p[i + 3] == 0x65 {
+        i += 4
+        return .some(true)
+      }
+      if i + 5 <= p.count, p[i] == 0x66, p[i + 1] == 0x61, p[i + 2] == 0x6c, p[i + 3] == 0x73, p[i + 4] == 0x65 {
+        i += 5
+        return .some(false)
+      }
+      return nil
+    }
+
+    /// Small non-negative integers only.
+    mutating func integer() -> Int? {
+      ws()
+      let start = i
+      var n = 0
+      while i < p.count, p[i] >= 0x30, p[i] <= 0x39, i - start < 9 {
+        n = n * 10 + Int(p[i] - 0x30)
+        i += 1
+      }
+      guard i > start, i < p.count, p[i] != 0x2e, p[i] != 0x65, p[i] != 0x45 else { return nil }
+      guard !(p[start] == 0x30 && i - start > 1) else { return nil }
+      return n
+    }
+
+    func key(_ r: Range<Int>, _ name: StaticString) -> Bool {
+      guard r.count == name.utf8CodeUnitCount else { return false }
+      return name.withUTF8Buffer { n in
+        for k in 0..<n.count where n[k] != p[r.lowerBound + k] { return false }
+        return true
+      }
+    }
+
+    mutating func object() -> CSPEvalSession.Fields? {
+      guard eat(0x7b) else { return nil }
+      var f = CSPEvalSession.Fields()
+      var seen: UInt16 = 0
+      func once(_ bit: UInt16) -> Bool {
+        if seen & bit != 0 { return false }
+        seen |= bit
+        return true
+      }
+      if !eat(0x7d) {
+        repeat {
+          guard let k = rawString(), eat(0x3a) else { return nil }
+          if key(k, "policy") {
+            guard once(1), let v = strings() else { return nil }
+            f.policy = v
+          } else if key(k, "origin") {
+            guard once(2), let v = optionalString() else { return nil }
+            f.origin = v
+          } else if key(k, "kind") {
+            guard once(4), let v = optionalString() else { return nil }
+            f.kind = v
+          } else if key(k, "url") {
+            guard once(8), let v = optionalString() else { return nil }
+            f.url = v
+          } else if key(k, "nonce") {
+            guard once(16), let v = optionalString() else { return nil }
+            f.nonce = v
+          } else if key(k, "integrity") {
+            guard once(32), let v = optionalString() else { return nil }
+            f.integrity = v
+          } else if key(k, "body") {
+            guard once(64), let v = optionalString() else { return nil }
+            f.body = v
+          } else if key(k, "report_only_policy") {
+            guard once(128), let v = strings() else { return nil }
+            f.reportOnly = v
+          } else if key(k, "meta_policy") {
+            guard once(256), let v = strings() else { return nil }
+            f.meta = v
+          } else if key(k, "parser_inserted") {
+            guard once(512), let v = bool() else { return nil }
+            f.parserInserted = v
+          } else if key(k, "redirect_count") {
+            guard once(1024), let v = integer() else { return nil }
+            f.redirectCount = Double(v)
+          } else if key(k, "id") {
+            guard once(2048) else { return nil }
+            ws()
+            if i < p.count, p[i] == 0x22 {
+              guard let v = string() else { return nil }
+              f.id = .string(v)
+            } else {
+              guard let v = integer() else { return nil }
+              f.id = .number(Double(v))
+            }
+          } else {
+            return nil
+          }
+        } while eat(0x2c)
+        guard eat(0x7d) else { return nil }
+      }
+      ws()
+      return i == p.count ? f : nil
+    }
   }
 }

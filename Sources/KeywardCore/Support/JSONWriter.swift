@@ -83,20 +83,30 @@ extension JSONValue {
   }
 
   static func writeString(_ s: String, into out: inout [UInt8]) {
-    let hex = Array("0123456789abcdef".utf8)
+    let hex: StaticString = "0123456789abcdef"
     out.append(0x22)
-    for b in s.utf8 {
-      switch b {
-      case 0x22: out += [0x5c, 0x22]
-      case 0x5c: out += [0x5c, 0x5c]
-      case 0x0a: out += [0x5c, 0x6e]
-      case 0x0d: out += [0x5c, 0x72]
-      case 0x09: out += [0x5c, 0x74]
-      case 0x08: out += [0x5c, 0x62]
-      case 0x0c: out += [0x5c, 0x66]
-      case 0..<0x20: out += [0x5c, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xf)]]
-      default: out.append(b)
+    var s = s
+    s.withUTF8 { buf in
+      // Runs without anything to escape are copied whole.
+      var start = 0
+      for i in 0..<buf.count {
+        let b = buf[i]
+        guard b < 0x20 || b == 0x22 || b == 0x5c else { continue }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[start..<i]))
+        start = i + 1
+        switch b {
+        case 0x22: out += [0x5c, 0x22]
+        case 0x5c: out += [0x5c, 0x5c]
+        case 0x0a: out += [0x5c, 0x6e]
+        case 0x0d: out += [0x5c, 0x72]
+        case 0x09: out += [0x5c, 0x74]
+        case 0x08: out += [0x5c, 0x62]
+        case 0x0c: out += [0x5c, 0x66]
+        default:
+          hex.withUTF8Buffer { h in out += [0x5c, 0x75, 0x30, 0x30, h[Int(b >> 4)], h[Int(b & 0xf)]] }
+        }
       }
+      out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[start..<buf.count]))
     }
     out.append(0x22)
   }
