@@ -7,7 +7,9 @@ public final class CSPEvalSession {
   ]
 
   /// Parsed policies by source and text: a batch repeats the same few hundred policies.
-  var parsed: [PolicySource: [String: [Policy]]] = [.header: [:], .reportOnly: [:], .meta: [:]]
+  var headers: [String: [Policy]] = [:]
+  var reportOnly: [String: [Policy]] = [:]
+  var metas: [String: [Policy]] = [:]
   var origins: [String: WebURL] = [:]
   var urls: [String: WebURL] = [:]
 
@@ -21,11 +23,22 @@ public final class CSPEvalSession {
   }
 
   func parse(_ text: String, _ source: PolicySource) -> [Policy] {
-    if let p = parsed[source]![text] { return p }
+    switch source {
+    case .header: return CSPEvalSession.cached(&headers, text) { Policy.parseList($0, source: .header) }
+    case .reportOnly:
+      return CSPEvalSession.cached(&reportOnly, text) { Policy.parseList($0, source: .reportOnly) }
     // A meta element holds one policy; a comma in it is part of that policy's text.
-    let p = source == .meta ? [Policy.parse(Substring(text), source: .meta)] : Policy.parseList(text, source: source)
-    if parsed[source]!.count > 10_000 { parsed[source]!.removeAll(keepingCapacity: true) }
-    parsed[source]![text] = p
+    case .meta: return CSPEvalSession.cached(&metas, text) { [Policy.parse(Substring($0), source: .meta)] }
+    }
+  }
+
+  static func cached(_ cache: inout [String: [Policy]], _ text: String, _ make: (String) -> [Policy])
+    -> [Policy]
+  {
+    if let p = cache[text] { return p }
+    let p = make(text)
+    if cache.count >= 10_000 { cache.removeAll(keepingCapacity: true) }
+    cache[text] = p
     return p
   }
 
@@ -78,8 +91,12 @@ public final class CSPEvalSession {
   }
 
   public func query(_ line: [UInt8]) throws(BadQuery) -> Query {
+    try line.withUnsafeBufferPointer { (b) throws(BadQuery) -> Query in try query(b) }
+  }
+
+  public func query(_ line: UnsafeBufferPointer<UInt8>) throws(BadQuery) -> Query {
     if let f = FastFields.parse(line) { return try query(f) }
-    return try query(try fields(line))
+    return try query(try fields(Array(line)))
   }
 
   /// The general path, with the reader's exact messages: anything the fast path did not take.
@@ -152,7 +169,9 @@ public final class CSPEvalSession {
     var url: WebURL? = nil
     if !kind.isInline {
       guard let text = f.url else { throw BadQuery(message: "missing field \"url\" for kind \(kindText)") }
-      guard let u = resource(text, page: page) else { throw BadQuery(message: "url: \"\(text)\" is not a URL") }
+      guard let u = resource(text, page: page) else {
+        throw BadQuery(message: "url: \"\(text)\" is not a URL")
+      }
       url = u
     }
     var redirects = 0
@@ -166,13 +185,20 @@ public final class CSPEvalSession {
       page: page, kind: kind, url: url, nonce: f.nonce ?? "", integrity: f.integrity ?? "",
       parserInserted: f.parserInserted ?? true, redirectCount: redirects, body: f.body.map { Array($0.utf8) })
     return Query(
-      id: f.id, request: request, policies: policies(header: f.policy, reportOnly: f.reportOnly, meta: f.meta))
+      id: f.id, request: request, policies: policies(header: f.policy, reportOnly: f.reportOnly, meta: f.meta)
+    )
   }
 
   /// Answers one input line (without its newline) into `out`, ending with a newline.
   /// Returns false when the line was not a valid question (its answer is an error object).
   @discardableResult
   public func answer(_ line: [UInt8], number: Int, into out: inout [UInt8]) -> Bool {
+    line.withUnsafeBufferPointer { answer($0, number: number, into: &out) }
+  }
+
+  /// The same, over bytes in place (the batch reader's buffer).
+  @discardableResult
+  public func answer(_ line: UnsafeBufferPointer<UInt8>, number: Int, into out: inout [UInt8]) -> Bool {
     defer { out.append(0x0a) }
     do {
       let q = try query(line)
@@ -194,19 +220,23 @@ public enum CSPJSON {
     _ d: CSPDecision, request: CSPRequest, policies: [Policy], id: JSONValue?, line: Int?,
     into out: inout [UInt8]
   ) {
-    func key(_ k: String) {
+    func key(_ k: StaticString) {
       out.append(0x22)
-      out.append(contentsOf: k.utf8)
+      JSONValue.literal(k, into: &out)
       out.append(0x22)
       out.append(0x3a)
     }
-    func str(_ k: String, _ v: String) {
+    func str(_ k: StaticString, _ v: String) {
       key(k)
       JSONValue.writeString(v, into: &out)
       out.append(0x2c)
     }
-    out.append(contentsOf: "{\"schema_version\":1,".utf8)
-    if let line { out.append(contentsOf: "\"line\":\(line),".utf8) }
+    JSONValue.literal("{\"schema_version\":1,", into: &out)
+    if let line {
+      JSONValue.literal("\"line\":", into: &out)
+      JSONValue.writeInt(line, into: &out)
+      out.append(0x2c)
+    }
     if let id {
       key("id")
       id.writeCompact(into: &out)
@@ -214,11 +244,15 @@ public enum CSPJSON {
     }
     str("verdict", d.allowed ? "allowed" : "blocked")
     str("kind", request.kind.rawValue)
-    if let u = d.url { str("url", u.description) }
+    if let u = d.url {
+      key("url")
+      u.writeJSON(into: &out)
+      out.append(0x2c)
+    }
     str("effective_directive", request.kind.fallbackChain[0])
     key("reported")
-    out += Array((d.reported ? "true," : "false,").utf8)
-    if d.upgraded { out.append(contentsOf: "\"upgraded\":true,".utf8) }
+    if d.reported { JSONValue.literal("true,", into: &out) } else { JSONValue.literal("false,", into: &out) }
+    if d.upgraded { JSONValue.literal("\"upgraded\":true,", into: &out) }
     if !d.inlineHashes.isEmpty {
       key("hashes")
       out.append(0x5b)
@@ -230,9 +264,12 @@ public enum CSPJSON {
     }
     key("policies")
     out.append(0x5b)
+    var reason: [UInt8] = []
     for (i, v) in d.verdicts.enumerated() {
       if i > 0 { out.append(0x2c) }
-      out.append(contentsOf: "{\"index\":\(v.index),".utf8)
+      JSONValue.literal("{\"index\":", into: &out)
+      JSONValue.writeInt(v.index, into: &out)
+      out.append(0x2c)
       str("source", v.source.rawValue)
       str("verdict", v.allowed ? "allowed" : "blocked")
       if let dname = v.directive { str("directive", dname) }
@@ -252,13 +289,15 @@ public enum CSPJSON {
         out += [0x5d, 0x2c]
       }
       key("reason")
-      JSONValue.writeString(v.reason, into: &out)
+      reason.removeAll(keepingCapacity: true)
+      v.writeReason(into: &reason)
+      JSONValue.writeString(bytes: reason, into: &out)
       out.append(0x7d)
     }
     out.append(0x5d)
-    let warnings = policies.enumerated().flatMap { i, p in p.warnings.map { (i, $0) } }
-    if !warnings.isEmpty {
-      out.append(contentsOf: ",\"warnings\":[".utf8)
+    if policies.contains(where: { !$0.warnings.isEmpty }) {
+      let warnings = policies.enumerated().flatMap { i, p in p.warnings.map { (i, $0) } }
+      JSONValue.literal(",\"warnings\":[", into: &out)
       for (j, (i, w)) in warnings.enumerated() {
         if j > 0 { out.append(0x2c) }
         out.append(contentsOf: "{\"policy\":\(i),".utf8)
@@ -277,11 +316,9 @@ public enum CSPJSON {
 /// fields whose strings are ASCII without escapes. Anything else returns nil and takes the general
 /// reader (which also words the errors).
 enum FastFields {
-  static func parse(_ line: [UInt8]) -> CSPEvalSession.Fields? {
-    line.withUnsafeBufferPointer { p -> CSPEvalSession.Fields? in
-      var r = Reader(p: p)
-      return r.object()
-    }
+  static func parse(_ line: UnsafeBufferPointer<UInt8>) -> CSPEvalSession.Fields? {
+    var r = Reader(p: line)
+    return r.object()
   }
 
   struct Reader {
@@ -356,7 +393,9 @@ enum FastFields {
         i += 4
         return .some(true)
       }
-      if i + 5 <= p.count, p[i] == 0x66, p[i + 1] == 0x61, p[i + 2] == 0x6c, p[i + 3] == 0x73, p[i + 4] == 0x65 {
+      if i + 5 <= p.count, p[i] == 0x66, p[i + 1] == 0x61, p[i + 2] == 0x6c, p[i + 3] == 0x73,
+        p[i + 4] == 0x65
+      {
         i += 5
         return .some(false)
       }

@@ -14,8 +14,10 @@ public enum ResourceKind: String, Sendable, CaseIterable {
   public var isScriptLike: Bool { self == .script || self == .worker }
 
   /// The directives tried in order; the first one a policy has governs (§6.8.3).
-  public var fallbackChain: [String] {
-    switch self {
+  public var fallbackChain: [String] { ResourceKind.chains[ordinal] }
+
+  static let chains: [[String]] = ResourceKind.allCases.map { kind in
+    switch kind {
     case .script, .inlineScript: return ["script-src-elem", "script-src", "default-src"]
     case .style, .inlineStyle: return ["style-src-elem", "style-src", "default-src"]
     case .styleAttribute: return ["style-src-attr", "style-src", "default-src"]
@@ -27,6 +29,30 @@ public enum ResourceKind: String, Sendable, CaseIterable {
     case .media: return ["media-src", "default-src"]
     case .object: return ["object-src", "default-src"]
     case .manifest: return ["manifest-src", "default-src"]
+    }
+  }
+
+  /// The chain as slots of `Policy.fetchSlots` (no string comparisons on the hot path).
+  static let slotChains: [[Int]] = chains.map { $0.map { Policy.fetchSlot[$0]! } }
+
+  var slotChain: [Int] { ResourceKind.slotChains[ordinal] }
+
+  /// Position in `allCases`, without hashing.
+  var ordinal: Int {
+    switch self {
+    case .script: return 0
+    case .style: return 1
+    case .img: return 2
+    case .connect: return 3
+    case .frame: return 4
+    case .worker: return 5
+    case .font: return 6
+    case .media: return 7
+    case .object: return 8
+    case .manifest: return 9
+    case .inlineScript: return 10
+    case .inlineStyle: return 11
+    case .styleAttribute: return 12
     }
   }
 
@@ -109,9 +135,105 @@ public struct PolicyVerdict: Sendable {
   /// The source expression that allowed the request.
   public var matched: String?
   /// For a blocked URL: each URL source expression and the part that did not match.
-  public var misses: [SourceMiss]
+  public var misses: [SourceMiss] = []
+  var kind: ResourceKind
+  /// The governing directive is a fallback of the effective one.
+  var fallback = false
+  /// The governing directive has no sources at all.
+  var emptyList = false
+  /// The governing directive is 'none'.
+  var noneList = false
+  /// The nonce, hash or 'strict-dynamic' that turned 'unsafe-inline' off.
+  var disabledBy: String? = nil
+
   /// One sentence.
-  public var reason: String
+  public var reason: String {
+    var b: [UInt8] = []
+    writeReason(into: &b)
+    return String(decoding: b, as: UTF8.self)
+  }
+
+  /// The reason, written straight into a buffer (the batch writes thousands a second).
+  func writeReason(into out: inout [UInt8]) {
+    func s(_ t: StaticString) { JSONValue.literal(t, into: &out) }
+    func d(_ t: String) { out.append(contentsOf: t.utf8) }
+    func via() {
+      d(directive ?? effectiveDirective)
+      if fallback {
+        s(" (")
+        d(effectiveDirective)
+        s(" falls back to it)")
+      }
+    }
+    switch rule {
+    case .notRestricted:
+      s("no ")
+      d(kind.fallbackChain.joined(separator: ", "))
+      s(" directive: this policy does not restrict it")
+    case .nonce:
+      s("its nonce matches ")
+      d(matched ?? "")
+      s(" in ")
+      via()
+    case .integrity:
+      s("its integrity attribute is listed in ")
+      via()
+    case .strictDynamicParserInserted:
+      via()
+      s(
+        " has 'strict-dynamic': a parser-inserted <script src> needs a listed nonce or hash, and host sources are ignored"
+      )
+    case .strictDynamicTrusted:
+      via()
+      s(" has 'strict-dynamic', which trusts scripts inserted by an already-trusted script")
+    case .none:
+      via()
+      s(emptyList ? " is empty, so it allows nothing" : " is 'none'")
+    case .source:
+      d(matched ?? "")
+      s(" in ")
+      via()
+      s(" matches")
+    case .noMatch:
+      if directive == nil {
+        d("no URL given for a \(kind.rawValue) request")
+      } else if misses.isEmpty {
+        via()
+        s(" lists no source that can match a URL")
+      } else {
+        s("no source in ")
+        via()
+        s(" matches: ")
+        for (i, m) in misses.enumerated() {
+          if i > 0 { s(", ") }
+          d(m.expression)
+          s(" (")
+          d(m.part)
+          s(")")
+        }
+      }
+    case .unsafeInline:
+      s("'unsafe-inline' in ")
+      via()
+      s(" allows inline content")
+    case .hash:
+      s("its hash ")
+      d(matched ?? "")
+      s(" is listed in ")
+      via()
+    case .inlineBlocked:
+      via()
+      if let disabledBy {
+        s(" has 'unsafe-inline', but ")
+        d(disabledBy)
+        s(" turns it off; this content has no matching nonce or hash")
+      } else if noneList {
+        s(" is 'none'")
+      } else {
+        s(" has no 'unsafe-inline', and no listed nonce or hash matches this content")
+      }
+    }
+  }
 }
 
 public struct CSPDecision: Sendable {
@@ -160,51 +282,53 @@ public enum CSPEngine {
   }
 
   static func evaluate(_ r: CSPRequest, _ policy: Policy, index: Int) -> PolicyVerdict {
-    let chain = r.kind.fallbackChain
+    let chain = r.kind.slotChain
     var v = PolicyVerdict(
-      index: index, source: policy.source, allowed: true, directive: nil, effectiveDirective: chain[0],
-      rule: .notRestricted, matched: nil, misses: [], reason: "")
-    guard let d = chain.lazy.compactMap({ policy.directive($0) }).first else {
-      v.reason = "no \(chain.joined(separator: ", ")) directive: this policy does not restrict it"
-      return v
+      index: index, source: policy.source, allowed: true, directive: nil,
+      effectiveDirective: Policy.fetchNames[chain[0]], rule: .notRestricted, matched: nil, kind: r.kind)
+    var found = -1
+    for (position, slot) in chain.enumerated() {
+      let at = policy.fetchSlots[slot]
+      if at >= 0 {
+        found = Int(at)
+        v.fallback = position > 0
+        break
+      }
     }
+    guard found >= 0 else { return v }
+    let d = policy.directives[found]
     v.directive = d.name
-    let via = d.name == chain[0] ? d.name : "\(d.name) (\(chain[0]) falls back to it)"
+    v.emptyList = d.sources.isEmpty
+    v.noneList = d.isNone
     if r.kind.isInline {
-      inline(r, d, via: via, into: &v)
+      inline(r, d, into: &v)
     } else if let url = r.url {
-      external(r, url, d, via: via, into: &v)
+      external(r, url, d, into: &v)
     } else {
       v.allowed = false
       v.rule = .noMatch
-      v.reason = "no URL given for a \(r.kind.rawValue) request"
+      v.directive = nil
     }
     return v
   }
 
-  static func external(
-    _ r: CSPRequest, _ url: WebURL, _ d: Directive, via: String, into v: inout PolicyVerdict
-  ) {
+  static func external(_ r: CSPRequest, _ url: WebURL, _ d: Directive, into v: inout PolicyVerdict) {
     // Scripts and stylesheets: a matching nonce allows first (the script-src and style-src
     // pre-request checks, §6.1.3 and §6.1.8).
-    if r.kind.isScriptLike || r.kind == .style, !r.nonce.isEmpty,
-      let n = d.sources.first(where: { $0.expression == .nonce(r.nonce) })
-    {
+    if r.kind.isScriptLike || r.kind == .style, !r.nonce.isEmpty, let n = nonceSource(d, r.nonce) {
       v.rule = .nonce
-      v.matched = n.text
-      v.reason = "its nonce matches \(n.text) in \(via)"
+      v.matched = n
       return
     }
     if r.kind.isScriptLike {
-      let listed = d.sources.compactMap { s -> (HashAlgorithm, String)? in
-        if case .hash(let a, let b) = s.expression { return (a, b) } else { return nil }
-      }
-      if !listed.isEmpty {
+      if !r.integrity.isEmpty && d.hasHash {
+        let listed = d.sources.compactMap { s -> (HashAlgorithm, String)? in
+          if case .hash(let a, let b) = s.expression { return (a, b) } else { return nil }
+        }
         let metadata = integrityMetadata(r.integrity)
         if !metadata.isEmpty && metadata.allSatisfy({ m in listed.contains { $0 == m } }) {
           v.rule = .integrity
           v.matched = metadata.map { "'\($0.0.rawValue)-\($0.1)'" }.joined(separator: " ")
-          v.reason = "its integrity attribute is listed in \(via)"
           return
         }
       }
@@ -212,11 +336,8 @@ public enum CSPEngine {
         if r.parserInserted {
           v.allowed = false
           v.rule = .strictDynamicParserInserted
-          v.reason =
-            "\(via) has 'strict-dynamic': a parser-inserted <script src> needs a listed nonce or hash, and host sources are ignored"
         } else {
           v.rule = .strictDynamicTrusted
-          v.reason = "\(via) has 'strict-dynamic', which trusts scripts inserted by an already-trusted script"
         }
         return
       }
@@ -224,31 +345,30 @@ public enum CSPEngine {
     if d.isNone {
       v.allowed = false
       v.rule = .none
-      v.reason = d.sources.isEmpty ? "\(via) is empty, so it allows nothing" : "\(via) is 'none'"
       return
     }
-    var misses: [SourceMiss] = []
     for s in d.sources {
       if let part = mismatch(url, s.expression, page: r.page, redirectCount: r.redirectCount) {
-        if !part.isEmpty { misses.append(SourceMiss(expression: s.text, part: part)) }
+        if !part.isEmpty { v.misses.append(SourceMiss(expression: s.text, part: part)) }
       } else {
         v.rule = .source
         v.matched = s.text
-        v.reason = "\(s.text) in \(via) matches"
+        v.misses = []
         return
       }
     }
     v.allowed = false
     v.rule = .noMatch
-    v.misses = misses
-    v.reason =
-      misses.isEmpty
-      ? "\(via) lists no source that can match a URL"
-      : "no source in \(via) matches: "
-        + misses.map { "\($0.expression) (\($0.part))" }.joined(separator: ", ")
   }
 
-  static func inline(_ r: CSPRequest, _ d: Directive, via: String, into v: inout PolicyVerdict) {
+  static func nonceSource(_ d: Directive, _ nonce: String) -> String? {
+    for s in d.sources {
+      if case .nonce(let n) = s.expression, n == nonce { return s.text }
+    }
+    return nil
+  }
+
+  static func inline(_ r: CSPRequest, _ d: Directive, into v: inout PolicyVerdict) {
     let isScript = r.kind == .inlineScript
     // "Allow all inline" (§6.7.3.2): a nonce or hash, or 'strict-dynamic' for scripts, turns
     // 'unsafe-inline' off.
@@ -263,14 +383,12 @@ public enum CSPEngine {
     if allowAll && disabledBy == nil {
       v.rule = .unsafeInline
       v.matched = "'unsafe-inline'"
-      v.reason = "'unsafe-inline' in \(via) allows inline content"
       return
     }
     let attribute = r.kind == .styleAttribute
-    if !attribute, !r.nonce.isEmpty, let n = d.sources.first(where: { $0.expression == .nonce(r.nonce) }) {
+    if !attribute, !r.nonce.isEmpty, let n = nonceSource(d, r.nonce) {
       v.rule = .nonce
-      v.matched = n.text
-      v.reason = "its nonce matches \(n.text) in \(via)"
+      v.matched = n
       return
     }
     // Hashes cover elements; attributes only with 'unsafe-hashes' (§6.7.3.3).
@@ -281,21 +399,13 @@ public enum CSPEngine {
         if actual == normaliseBase64(expected) {
           v.rule = .hash
           v.matched = s.text
-          v.reason = "its \(alg.rawValue) hash is listed in \(via)"
           return
         }
       }
     }
     v.allowed = false
     v.rule = .inlineBlocked
-    if allowAll, let disabledBy {
-      v.reason =
-        "\(via) has 'unsafe-inline', but \(disabledBy) turns it off; this content has no matching nonce or hash"
-    } else if d.isNone {
-      v.reason = "\(via) is 'none'"
-    } else {
-      v.reason = "\(via) has no 'unsafe-inline', and no listed nonce or hash matches this content"
-    }
+    if allowAll { v.disabledBy = disabledBy }
   }
 
   static func normaliseBase64(_ s: String) -> String {

@@ -103,6 +103,7 @@ public struct Directive: Sendable {
 
   public var hasStrictDynamic: Bool { sources.contains { $0.expression == .strictDynamic } }
   public var hasNonceOrHash: Bool { sources.contains { $0.expression.isNonce || $0.expression.isHash } }
+  public var hasHash: Bool { sources.contains { $0.expression.isHash } }
   public var hasUnsafeInline: Bool { sources.contains { $0.expression == .unsafeInline } }
   /// `'none'` as the only expression, or an empty list: nothing matches.
   public var isNone: Bool {
@@ -119,6 +120,13 @@ public struct Policy: Sendable {
   public var text: String
 
   public func directive(_ name: String) -> Directive? { directives.first { $0.name == name } }
+
+  /// For each fetch directive (`Policy.fetchNames` order): its index in `directives`, or -1.
+  public var fetchSlots: [Int16] = Array(repeating: -1, count: Policy.fetchNames.count)
+
+  public static let fetchNames: [String] = fetchDirectives.sorted()
+  static let fetchSlot: [String: Int] = Dictionary(
+    uniqueKeysWithValues: fetchNames.enumerated().map { ($1, $0) })
 
   public static let fetchDirectives: Set<String> = [
     "child-src", "connect-src", "default-src", "font-src", "frame-src", "img-src", "manifest-src",
@@ -146,6 +154,7 @@ public struct Policy: Sendable {
   /// Parses one serialized policy (§2.2.1).
   public static func parse(_ serialized: Substring, source: PolicySource) -> Policy {
     var policy = Policy(source: source, directives: [], warnings: [], text: trimASCII(serialized))
+
     var seen = Set<String>()
     for rawToken in serialized.split(separator: ";", omittingEmptySubsequences: false) {
       let token = trimASCII(rawToken)
@@ -215,6 +224,9 @@ public struct Policy: Sendable {
         }
       }
       policy.directives.append(directive)
+    }
+    for (i, d) in policy.directives.enumerated() {
+      if let slot = fetchSlot[d.name] { policy.fetchSlots[slot] = Int16(i) }
     }
     if policy.directives.isEmpty && !policy.text.isEmpty {
       policy.warnings.append(.init(.emptyPolicy, "the policy '\(policy.text)' has no usable directive"))

@@ -49,6 +49,29 @@ public struct WebURL: Sendable, Equatable, CustomStringConvertible {
     return scheme + ":" + path + (query.map { "?" + $0 } ?? "")
   }
 
+  /// The serialisation as a JSON string, without building a String first.
+  func writeJSON(into out: inout [UInt8]) {
+    var b: [UInt8] = []
+    b.reserveCapacity(64)
+    b.append(contentsOf: scheme.utf8)
+    b.append(0x3a)
+    if let host {
+      b.append(0x2f)
+      b.append(0x2f)
+      b.append(contentsOf: host.utf8)
+      if let port {
+        b.append(0x3a)
+        b.append(contentsOf: String(port).utf8)
+      }
+    }
+    b.append(contentsOf: path.utf8)
+    if let query {
+      b.append(0x3f)
+      b.append(contentsOf: query.utf8)
+    }
+    JSONValue.writeString(bytes: b, into: &out)
+  }
+
   static func isSchemeStart(_ c: UInt8) -> Bool { (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a }
   static func isSchemeByte(_ c: UInt8) -> Bool {
     isSchemeStart(c) || (c >= 0x30 && c <= 0x39) || c == 0x2b || c == 0x2d || c == 0x2e

@@ -83,10 +83,47 @@ extension JSONValue {
   }
 
   static func writeString(_ s: String, into out: inout [UInt8]) {
+    var s = s
+    s.withUTF8 { writeString(utf8: $0, into: &out) }
+  }
+
+  /// Appends a literal's bytes (no String, no generic UTF8View walk).
+  @inline(__always)
+  public static func literal(_ s: StaticString, into out: inout [UInt8]) {
+    out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+  }
+
+  /// Appends a non-negative integer's decimal digits.
+  public static func writeInt(_ n: Int, into out: inout [UInt8]) {
+    if n < 10 {
+      out.append(UInt8(0x30 + max(0, n)))
+      return
+    }
+    var digits:
+      (
+        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+      ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var count = 0
+    var v = n
+    withUnsafeMutableBytes(of: &digits) { d in
+      while v > 0 && count < 20 {
+        d[19 - count] = UInt8(0x30 + v % 10)
+        v /= 10
+        count += 1
+      }
+      out.append(contentsOf: d[(20 - count)...])
+    }
+  }
+
+  static func writeString(bytes: [UInt8], into out: inout [UInt8]) {
+    bytes.withUnsafeBufferPointer { writeString(utf8: $0, into: &out) }
+  }
+
+  static func writeString(utf8 buf: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
     let hex: StaticString = "0123456789abcdef"
     out.append(0x22)
-    var s = s
-    s.withUTF8 { buf in
+    do {
       // Runs without anything to escape are copied whole.
       var start = 0
       for i in 0..<buf.count {

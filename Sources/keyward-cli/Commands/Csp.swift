@@ -354,7 +354,8 @@ extension Keyward {
         var l = line
         if l.last == 0x0d { l = l.dropLast() }
         if l.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-        if !session.answer(Array(l), number: number, into: &out) { errors = true }
+        let ok = l.withUnsafeBufferPointer { session.answer($0, number: number, into: &out) }
+        if !ok { errors = true }
         if out.count >= 1 << 16 { flush() }
       }
       while true {
