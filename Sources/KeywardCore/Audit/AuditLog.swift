@@ -144,6 +144,41 @@ public enum AuditLog {
     }
   }
 
+  /// The newest entry of `environment` that has `member`, found by scanning the trail from its
+  /// end (keyward writes canonical lines, so the members can be matched as bytes before parsing).
+  public static func lastEntry(workspace: Workspace, environment: String, withMember member: String)
+    -> [String: JSONValue]?
+  {
+    guard let bytes = try? FileSystem.read("\(workspace.path)/\(Workspace.auditName)") else { return nil }
+    let envNeedle = Array("\"environment\":".utf8) + JSONValue.string(environment).compact()
+    let memberNeedle = Array("\"\(member)\":".utf8)
+    var end = bytes.count
+    while end > 0 {
+      var start = end - 1
+      while start > 0 && bytes[start - 1] != 0x0a { start -= 1 }
+      let line = bytes[start..<end]
+      if contains(line, envNeedle) && contains(line, memberNeedle),
+        let v = try? JSONValue.parse(Array(line.last == 0x0a ? line.dropLast() : line), source: ""),
+        case .object(let m) = v, m["environment"] == .string(environment), m[member] != nil
+      {
+        return m
+      }
+      end = start
+    }
+    return nil
+  }
+
+  static func contains(_ hay: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
+    guard let first = needle.first, hay.count >= needle.count else { return false }
+    var i = hay.startIndex
+    let last = hay.endIndex - needle.count
+    while i <= last {
+      if hay[i] == first && hay[i..<(i + needle.count)].elementsEqual(needle) { return true }
+      i += 1
+    }
+    return false
+  }
+
   /// Every entry that parses, oldest first (for checks that ask what was deployed where).
   public static func entries(workspace: Workspace) -> [[String: JSONValue]] {
     guard let bytes = try? FileSystem.read("\(workspace.path)/\(Workspace.auditName)") else { return [] }

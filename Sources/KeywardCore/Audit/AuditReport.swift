@@ -126,7 +126,19 @@ public enum AuditReport {
       FileSystem.exists(trailPath)
       ? verifyChain(try FileSystem.read(trailPath), entries: &entries) : verifyChain([])
     if !chain.intact { entries = AuditLog.entries(workspace: workspace) }
-    let findings = try CheckOperation.run(workspace: workspace, request: .init(), history: entries)
+    var findings = try CheckOperation.run(workspace: workspace, request: .init(), history: entries)
+    // The trail against the files: an interrupted change or an outside edit, not yet recorded.
+    for m in workspace.mismatches(entries: entries) {
+      findings.append(
+        Finding(
+          id: m.kind == .interrupted
+            ? CheckRule.trailInterrupted.rawValue : CheckRule.trailChangedOutside.rawValue,
+          severity: .warning, environment: m.environment, set: nil, message: m.message,
+          evidence: ["trail_entry": String(m.seq), "file_digest": m.fileDigest],
+          remedy:
+            "the next keyward write to \(m.environment) records it in the trail (or review the file's git history)",
+          file: workspace.environmentPath(m.environment)))
+    }
     var lastExport = [String: String]()  // set id → "time → target"
     for e in entries where e["action"] == .string("export") {
       if case .string(let set)? = e["set"], case .string(let t)? = e["time"],

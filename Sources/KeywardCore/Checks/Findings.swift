@@ -61,6 +61,8 @@ public enum CheckRule: String, Sendable, CaseIterable {
   case keyFileTooOpen = "KW602"
   case plaintextInWorkspace = "KW603"
   case unexpectedFile = "KW604"
+  case trailInterrupted = "KW801"
+  case trailChangedOutside = "KW802"
 
   public var title: String {
     switch self {
@@ -87,6 +89,10 @@ public enum CheckRule: String, Sendable, CaseIterable {
     case .keyFileTooOpen: return "a private key file readable by group or others"
     case .plaintextInWorkspace: return "a plaintext secret in the workspace folder"
     case .unexpectedFile: return "a file in the workspace folder that keyward did not write"
+    case .trailInterrupted:
+      return "the audit trail records a change its environment file never got (interrupted)"
+    case .trailChangedOutside:
+      return "an environment file changed outside keyward since the trail last recorded it"
     }
   }
 }

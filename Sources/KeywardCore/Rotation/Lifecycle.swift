@@ -67,7 +67,7 @@ public enum Lifecycle {
       touched[env.sets[i].id] = "retiring"
     }
     env.sets[p].state = .active
-    try commit(
+    warnings += try commit(
       workspace: workspace, env: env, action: "promote", touched: touched,
       details: ["grace_until": .string(until.iso)])
     return Report(environment: name, action: "promote", sets: touched, graceUntil: until, warnings: warnings)
@@ -108,8 +108,97 @@ public enum Lifecycle {
     env.sets.removeAll { s in due.contains { $0.id == s.id } }
     var touched = [String: String]()
     for s in due { touched[s.id] = "removed" }
-    try commit(workspace: workspace, env: env, action: "retire", touched: touched, details: [:], removed: due)
-    return Report(environment: name, action: "retire", sets: touched, graceUntil: nil, warnings: [])
+    let notes = try commit(
+      workspace: workspace, env: env, action: "retire", touched: touched, details: [:], removed: due)
+    return Report(environment: name, action: "retire", sets: touched, graceUntil: nil, warnings: notes)
+  }
+
+  public struct RekeyReport: Sendable, Encodable {
+    public var environment: String
+    public var oldKeyID: String
+    public var newKeyID: String
+    public var sets: Int
+    /// Where the new private key is (the key store).
+    public var keyFile: String
+    /// The CI variable that must now hold the new key.
+    public var ciVariable: String
+    public var warnings: [String]
+
+    enum CodingKeys: String, CodingKey {
+      case environment, sets, warnings
+      case oldKeyID = "old_key_id"
+      case newKeyID = "new_key_id"
+      case keyFile = "key_file"
+      case ciVariable = "ci_variable"
+    }
+  }
+
+  /// `keyward rekey ENV`: a new recipient keypair, every set re-sealed to it (the old private key
+  /// is needed this once). Crash-safe in three steps: the new key is written beside the old one
+  /// (`ENV.key.next`); the trail records the change and the environment file is replaced; the new
+  /// key takes the old one's place. An interruption after the second step leaves the file sealed
+  /// to the `.next` key, which key lookup accepts and the next rekey puts in place.
+  public static func rekey(workspace: Workspace, environment name: String, keys: KeySource)
+    throws(KeywardError) -> RekeyReport
+  {
+    let lock = try workspace.lock()
+    defer { lock.unlock() }
+    let env = try workspace.loadEnvironment(name)
+    let storePath = KeySource.storePath(
+      workspaceID: workspace.config.workspaceID, environment: name, env: keys.environment)
+    let nextPath = storePath + ".next"
+    var warnings = [String]()
+    // An interrupted rekey already re-sealed the file to the key waiting in .next: finish it.
+    if FileSystem.exists(nextPath), let pk = try? KeyFile.publicKey(path: nextPath),
+      pk.base64 == env.recipient.publicKey
+    {
+      try FileSystem.replace(nextPath, with: storePath)
+      let last = AuditLog.lastEntry(workspace: workspace, environment: name, withMember: "new_key_id")
+      let oldID: String = { if case .string(let s)? = last?["old_key_id"] { return s } else { return "?" } }()
+      return RekeyReport(
+        environment: name, oldKeyID: oldID, newKeyID: env.recipient.keyID, sets: env.sets.count,
+        keyFile: storePath, ciVariable: Names.privateKeyVariable(name),
+        warnings: ["completed an interrupted rekey: the new key is now in place"])
+    }
+    let (old, _) = try keys.privateKey(for: env, in: workspace)
+    let new = try PrivateKey.generate()
+    var out = env
+    out.recipient = Recipient(
+      publicKey: new.publicKey.base64, keyID: new.publicKey.fingerprint, created: .now())
+    let scratch = Sealed.Scratch()
+    for (i, set) in env.sets.enumerated() {
+      for field in Field.allCases {
+        let value = try OpenOperation.open(
+          env: env, set: set, field: field, key: old, workspace: workspace, scratch: scratch)
+        let sealed = try Sealed.seal(
+          value, to: new.publicKey, at: Place(environment: name, setID: set.id, field: field))
+        if field == .appKey { out.sets[i].appKey = sealed } else { out.sets[i].appSecret = sealed }
+      }
+    }
+    // 1. The new key beside the old one. A .next left by an interrupted rekey whose file was never
+    //    written is useless (nothing is sealed to it): replace it.
+    if FileSystem.exists(nextPath) { try FileSystem.remove(nextPath) }
+    try KeyFile.write(
+      try KeyFile.render(new, environment: name, workspaceID: workspace.config.workspaceID, passphrase: nil),
+      to: nextPath)
+    FileSystem.crashPoint("rekey-after-next-key")
+    // 2. The trail, then the environment file.
+    warnings += try workspace.commit(
+      out,
+      [
+        AuditIntent(
+          action: "rekey", set: nil,
+          details: [
+            "old_key_id": .string(env.recipient.keyID), "new_key_id": .string(out.recipient.keyID),
+            "sets": .number(Double(env.sets.count)),
+          ])
+      ])
+    FileSystem.crashPoint("rekey-before-key-swap")
+    // 3. The new key takes the old one's place.
+    try FileSystem.replace(nextPath, with: storePath)
+    return RekeyReport(
+      environment: name, oldKeyID: env.recipient.keyID, newKeyID: out.recipient.keyID, sets: env.sets.count,
+      keyFile: storePath, ciVariable: Names.privateKeyVariable(name), warnings: warnings)
   }
 
   /// Files whose latest export (audit trail) holds each set of `environment`: set id → path.
@@ -126,20 +215,22 @@ public enum Lifecycle {
     return out
   }
 
-  /// Saves the environment and appends one audit entry per touched set (lock held by the caller).
+  /// Records one audit entry per touched set, then saves the environment (lock held by the
+  /// caller; see `Workspace.commit`). Returns notes about earlier interruptions it recorded.
+  @discardableResult
   static func commit(
     workspace: Workspace, env: EnvironmentFile, action: String, touched: [String: String],
     details: [String: JSONValue], removed: [KeySet] = []
-  ) throws(KeywardError) {
-    try workspace.save(env)
+  ) throws(KeywardError) -> [String] {
+    var intents = [AuditIntent]()
     for id in touched.keys.sorted() {
       guard let set = env.sets.first(where: { $0.id == id }) ?? removed.first(where: { $0.id == id }) else {
         continue
       }
       var d = details
       d["state"] = .string(touched[id]!)
-      try AuditLog.append(
-        workspace: workspace, action: action, environment: env.environment, set: set, details: d)
+      intents.append(AuditIntent(action: action, set: set, details: d))
     }
+    return try workspace.commit(env, intents)
   }
 }

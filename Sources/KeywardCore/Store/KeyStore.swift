@@ -60,6 +60,13 @@ public struct KeySource {
       let secret = v.withUTF8 { SecureBytes(copying: UnsafeRawBufferPointer($0)) }
       key = try PrivateKey.parse(secret, source: "$\(variable)")
       origin = "$\(variable)"
+    } else if FileSystem.exists(storePath + ".next"),
+      (try? KeyFile.publicKey(path: storePath + ".next")) == expected
+    {
+      // An interrupted rekey: the file is sealed to the new key, which waits beside the old one
+      // (the next `keyward rekey` or a re-run puts it in place).
+      key = try KeyFile.load(path: storePath + ".next", passphrase: passphrase)
+      origin = storePath + ".next"
     } else if FileSystem.exists(storePath) {
       key = try KeyFile.load(path: storePath, passphrase: passphrase)
       origin = storePath

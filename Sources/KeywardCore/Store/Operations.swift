@@ -153,6 +153,14 @@ public enum InitOperation {
       let production = WorkspaceConfig.looksProduction(name)
       config.environments[name] = EnvironmentSettings(production: production)
       try FileSystem.writeAtomically(configPath, bytes: JSONFiles.encode(config.json))
+      // The trail's first word on this environment: its recipient key and the file's digest.
+      let workspace = try Workspace.open(req.path)
+      try AuditLog.append(
+        workspace: workspace, action: "init", environment: name, set: nil,
+        details: [
+          "key_id": .string(publicKey.fingerprint), "status": .string(status), "env_before": .string("none"),
+          "env_after": .string(workspace.fileDigest(name)),
+        ])
       results.append(
         EnvironmentResult(
           name: name, status: status, production: production, keyID: publicKey.fingerprint,
@@ -223,14 +231,10 @@ public enum SetOperation {
         id: id, state: state, created: Timestamp.now(), fingerprints: fp, appKey: appKey,
         appSecret: appSecret,
         retiringSince: nil, graceUntil: nil))
-    try workspace.save(env)
-    if let new = env.sets.last {
-      var details: [String: JSONValue] = ["state": .string(state.rawValue)]
-      if let replaced { details["replaced"] = .string(replaced) }
-      try AuditLog.append(
-        workspace: workspace, action: state == .pending ? "rotate" : "set", environment: name, set: new,
-        details: details)
-    }
+    var details: [String: JSONValue] = ["state": .string(state.rawValue)]
+    if let replaced { details["replaced"] = .string(replaced) }
+    try workspace.commit(
+      env, [AuditIntent(action: state == .pending ? "rotate" : "set", set: env.sets.last, details: details)])
     return Report(environment: name, setID: id, state: state, fingerprints: fp, replaced: replaced)
   }
 }

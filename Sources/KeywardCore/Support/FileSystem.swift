@@ -119,6 +119,25 @@ public enum FileSystem {
     }
   }
 
+  /// Deletes a file (a missing one is fine).
+  public static func remove(_ path: String) throws(KeywardError) {
+    guard unlink(path) == 0 || errno == ENOENT else {
+      throw KeywardError(.io, "\(path): cannot delete: \(errnoText())")
+    }
+  }
+
+  /// Renames `from` over `to` (atomic) and syncs the folder.
+  public static func replace(_ from: String, with to: String) throws(KeywardError) {
+    guard rename(from, to) == 0 else {
+      throw KeywardError(.io, "\(to): rename from \(from) failed: \(errnoText())")
+    }
+    let dfd = open(Path.directory(to), O_RDONLY | O_CLOEXEC)
+    if dfd >= 0 {
+      _ = fsync(dfd)
+      close(dfd)
+    }
+  }
+
   /// Atomically replaces `path` with `contents`: a temporary file in the same folder, written,
   /// fsynced, renamed over the target, and the folder fsynced. A crash at any point leaves either
   /// the old file or the new one. `mode` applies to new files; an existing file keeps its mode

@@ -176,14 +176,14 @@ public enum VerifyOperation {
         env.sets[i].lastVerification = LastVerification(
           time: now, verdict: r.verdict.rawValue, endpoint: r.evidence.first?.endpoint ?? "")
       }
-      try workspace.save(env)
+      var intents = [AuditIntent]()
       for r in results where r.environment == name {
         guard let set = env.sets.first(where: { $0.id == r.setID }) else { continue }
         var details: [String: JSONValue] = ["verdict": .string(r.verdict.rawValue)]
         if let e = r.evidence.first { details["target"] = .string(e.endpoint) }
-        try AuditLog.append(
-          workspace: workspace, action: "verify", environment: name, set: set, details: details)
+        intents.append(AuditIntent(action: "verify", set: set, details: details))
       }
+      try workspace.commit(env, intents)
     }
   }
 }

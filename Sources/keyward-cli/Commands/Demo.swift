@@ -154,6 +154,8 @@ struct DemoTour {
 
     try rotationStep()
 
+    try cspStep()
+
     p.out("\n" + p.style("Every step behaved as documented.", .green) + "\n")
   }
 
@@ -194,6 +196,35 @@ extension DemoTour {
     try runner.expect(0, ["retire", "staging", "--now"])
     runner.comment("The audit: every change above is one line of a hash chain; a security team needs no key")
     try runner.expect(0, ["audit", "--format", "markdown"])
+  }
+
+  /// Step 10: the login page's Content-Security-Policy, as a browser would judge it.
+  func cspStep() throws {
+    runner.section("10. Will the browser load the CAPTCHA? The login page's CSP, judged as a browser would")
+    let cli = Path.directory(runner.executable) + "/keyward-cli"
+    let emulator = try Spawn.background(
+      cli, ["emulate", "--port", "0", "--pairs", "pairs.json", "-q"],
+      environment: ProcessInfo.processInfo.environment)
+    defer { emulator.stop() }
+    guard let line = emulator.readLine(), line.hasPrefix("listening on ") else {
+      throw KeywardError(.internal, "the emulator did not start")
+    }
+    let site = String(line.dropFirst("listening on ".count)) + "/site"
+    runner.comment("The emulator also serves a sample login page under several policies (\(site)/…)")
+    try runner.expect(0, ["csp", "\(site)/login?key=ck_live_9d0e1f2a3b4c5d6e", "--env", "prod"])
+    runner.comment(
+      "script-src without the CDN: the loader passes by its nonce, the script it inserts does not")
+    try runner.expect(1, ["csp", "\(site)/blocked"])
+    runner.comment("A prod page serving staging's App Key (compared by fingerprint):")
+    try runner.expect(1, ["csp", "\(site)/login?key=ck_stg_rotated_7a1b2c3d", "--env", "prod"])
+    runner.comment("The engine alone, for scripts and CI (also JSON lines on stdin):")
+    try runner.expect(
+      1,
+      [
+        "csp", "eval", "--policy", "default-src 'self'; script-src 'self' https://cdn.captcha-cdn.net/js/",
+        "--origin", "https://shop.example/login", "--kind", "script", "--url",
+        "https://cdn.captcha-cdn.net/captchala-loader.js",
+      ])
   }
 
   /// Step 7: planted mistakes, found from fingerprints alone.

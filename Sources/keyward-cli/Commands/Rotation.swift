@@ -107,3 +107,42 @@ extension Keyward {
     }
   }
 }
+
+extension Keyward {
+  struct Rekey: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "rekey",
+      abstract:
+        "Replace an environment's recipient keypair and re-encrypt every set (needs the old key once).",
+      discussion: """
+        The old private key is found as for show (--key-file, $KEYWARD_PRIVATE_KEY_<ENV>, the key \
+        store). The new key goes to the key store; CI must get it before its next run. Safe to \
+        interrupt: the file is always sealed to a key that exists, and a re-run completes the swap.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var keys: KeyOptions
+
+    @Argument(help: "The environment.")
+    var environment: String
+
+    func run() throws {
+      let workspace = try global.openWorkspace()
+      let report = try Lifecycle.rekey(workspace: workspace, environment: environment, keys: keys.source())
+      let p = Printer(global)
+      if p.json { return p.document(report) }
+      for w in report.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }
+      if !p.quiet {
+        p.out(
+          """
+          \(environment): \(report.sets) set(s) re-sealed to key \(p.style(report.newKeyID, .bold)) (was \(report.oldKeyID)).
+          New private key: \(report.keyFile) (mode 0600). The old key no longer opens anything.
+          CI hand-off: replace the secret \(report.ciVariable) with the new key's kwsk1: string
+            (the secret-key line of \(report.keyFile)) before the next deploy; until then CI cannot read \(environment).
+          Commit Environments/\(environment).json and Environments/audit.jsonl.
+
+          """)
+      }
+    }
+  }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+
+/// Every lifecycle step is safe to interrupt: the process SIGKILLs itself at each point where it
+/// writes (KEYWARD_CRASHPOINT), and afterwards every set that existed is still readable, every file
+/// parses, the audit names the interruption, and the next write records it and goes on.
+@Suite("lifecycle under SIGKILL")
+struct KillTests {
+  struct Op: CustomTestStringConvertible, Sendable {
+    var name: String
+    /// Brings a fresh `prod` to the state before the operation.
+    var setup: [[String]]
+    var args: [String]
+    var stdin: String?
+    var testDescription: String { name }
+  }
+
+  static let ops: [Op] = [
+    Op(
+      name: "rotate", setup: [], args: ["rotate", "prod", "--stdin"],
+      stdin: "ck_live_next_2\ncs_live_NEXT_kill\n"),
+    Op(name: "promote", setup: [["rotate"]], args: ["promote", "prod", "--force"]),
+    Op(
+      name: "retire", setup: [["rotate"], ["promote", "prod", "--force"]], args: ["retire", "prod", "--now"]),
+    Op(name: "rekey", setup: [["rotate"]], args: ["rekey", "prod"]),
+  ]
+
+  static let points = [
+    "write-before-fsync", "write-before-rename", "write-after-rename", "between-audit-entries",
+    "after-audit-before-file", "rekey-after-next-key", "rekey-before-key-swap",
+  ]
+
+  func prepare(_ op: Op) throws -> (CLI, [String: String]) {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "prod"])
+    CLI.registerSecret("cs_live_FIRST_kill")
+    CLI.registerSecret("cs_live_NEXT_kill")
+    try cli.expect(0, ["set", "prod", "--stdin"], stdin: "ck_live_first_1\ncs_live_FIRST_kill\n")
+    for step in op.setup {
+      if step == ["rotate"] {
+        try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_live_next_2\ncs_live_NEXT_kill\n")
+      } else {
+        try cli.expect(0, step)
+      }
+    }
+    // set id → App Key, for every set that exists before the operation.
+    var before = [String: String]()
+    let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
+    for case let e as [String: Any] in list["environments"] as? [Any] ?? [] {
+      for case let s as [String: Any] in e["sets"] as? [Any] ?? [] {
+        let id = s["id"] as! String
+        let shown = try cli.json(
+          try cli.expect(0, ["show", "prod", "--set", id, "--reveal", "--format", "json"]))
+        before[id] = shown["app_key"] as? String
+      }
+    }
+    return (cli, before)
+  }
+
+  @Test("killed at every write point, nothing is lost", arguments: ops, points)
+  func killed(_ op: Op, _ point: String) throws {
+    let (cli, before) = try prepare(op)
+    let r = try cli.run(op.args, stdin: op.stdin, env: ["KEYWARD_CRASHPOINT": point])
+    #expect(r.signaled || r.status == 0, "\(op.name) at \(point): \(r.status) \(r.all)")
+    // Every file parses.
+    let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
+    let envs = try #require(list["environments"] as? [[String: Any]])
+    let ids = Set((envs.first?["sets"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
+    // Every set that existed is still readable, unless the operation completed and removed it.
+    for (id, key) in before where ids.contains(id) {
+      let shown = try cli.json(
+        try cli.expect(0, ["show", "prod", "--set", id, "--reveal", "--format", "json"]))
+      #expect(shown["app_key"] as? String == key, "\(op.name) at \(point): set \(id)")
+    }
+    let completed = !r.signaled
+    if !completed && op.name != "retire" {
+      #expect(before.keys.allSatisfy { ids.contains($0) }, "\(op.name) at \(point) lost a set")
+    }
+    // The trail verifies, and a change recorded but not written is named.
+    let audit = try cli.json(try cli.run(["audit", "--format", "json"]))
+    let trail = try #require(audit["trail"] as? [String: Any])
+    #expect(trail["intact"] as? Bool == true, "\(op.name) at \(point): \(trail)")
+    let findings = (audit["environments"] as? [[String: Any]] ?? []).flatMap {
+      ($0["findings"] as? [[String: Any]]) ?? []
+    }.compactMap { $0["id"] as? String }
+    let interrupted =
+      r.signaled
+      && ["between-audit-entries", "after-audit-before-file", "write-before-fsync", "write-before-rename"]
+        .contains(point)
+      && !(op.name == "rekey" && (point == "write-before-fsync" || point == "write-before-rename"))
+    if interrupted {
+      #expect(findings.contains("KW801"), "\(op.name) at \(point): \(findings)")
+    }
+    #expect(!findings.contains("KW802"), "\(op.name) at \(point): \(findings)")
+    // Re-running the operation finishes or redoes it (rekey puts the waiting key in place).
+    if op.name == "rekey" && r.signaled {
+      try cli.expect(0, op.args)
+      #expect(!FileManager.default.fileExists(atPath: try cli.keyPath("prod") + ".next"))
+    }
+    // The next write records the interruption; the trail and the files agree again.
+    try cli.expect(
+      0, ["set", "prod", "--stdin", "--replace"], stdin: "ck_live_after_3\ncs_live_AFTER_kill\n")
+    CLI.registerSecret("cs_live_AFTER_kill")
+    let again = try cli.json(try cli.run(["audit", "--format", "json"]))
+    let after = (again["environments"] as? [[String: Any]] ?? []).flatMap {
+      ($0["findings"] as? [[String: Any]]) ?? []
+    }.compactMap { $0["id"] as? String }
+    #expect(!after.contains("KW801") && !after.contains("KW802"), "\(op.name) at \(point): \(after)")
+    #expect((again["trail"] as? [String: Any])?["intact"] as? Bool == true)
+  }
+}
+
+@Suite("rekey")
+struct RekeyTests {
+  @Test("rekey: every set re-sealed, the old key opens nothing, a wrong old key is refused (exit 4)")
+  func rekey() throws {
+    let cli = try CLI()
+    let values = try cli.seeded()
+    let oldKey = cli.root + "/old-prod.key"
+    try FileManager.default.copyItem(atPath: try cli.keyPath("prod"), toPath: oldKey)
+    // The wrong old key: dev's.
+    let wrong = try cli.expect(4, ["rekey", "prod", "--key-file", try cli.keyPath("dev")])
+    #expect(wrong.stderr.contains("wrong private key"))
+    let r = try cli.expect(0, ["rekey", "prod", "--format", "json"])
+    let doc = try cli.json(r)
+    #expect(doc["old_key_id"] as? String != doc["new_key_id"] as? String)
+    #expect(doc["ci_variable"] as? String == "KEYWARD_PRIVATE_KEY_PROD")
+    let shown = try cli.json(try cli.expect(0, ["show", "prod", "--reveal", "--format", "json"]))
+    #expect(shown["app_key"] as? String == values["prod"]!.key)
+    try cli.expect(4, ["show", "prod", "--key-file", oldKey])
+    let audit = try cli.json(try cli.expect(0, ["audit", "--format", "json"]))
+    #expect((audit["trail"] as? [String: Any])?["intact"] as? Bool == true)
+    let trail = try String(contentsOfFile: cli.workspace + "/audit.jsonl", encoding: .utf8)
+    #expect(trail.contains("\"action\":\"rekey\""))
+    #expect(trail.contains("\"action\":\"init\""))
+  }
+
+  @Test("an edit outside keyward is reported by audit and recorded by the next write")
+  func outsideEdit() throws {
+    let cli = try CLI()
+    try cli.seeded()
+    let path = cli.workspace + "/dev.json"
+    var text = try String(contentsOfFile: path, encoding: .utf8)
+    text = text.replacingOccurrences(of: "\"sets\"", with: "\"x_note\" : \"hand edit\",\n  \"sets\"")
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    let audit = try cli.run(["audit", "--format", "json"])
+    #expect(audit.stdout.contains("KW802"))
+    try cli.expect(0, ["rotate", "dev", "--stdin"], stdin: "ck_dev_r_1\ncs_dev_R_secret_1\n")
+    CLI.registerSecret("cs_dev_R_secret_1")
+    let trail = try String(contentsOfFile: cli.workspace + "/audit.jsonl", encoding: .utf8)
+    #expect(trail.contains("\"action\":\"external-change\""))
+    #expect(!(try cli.run(["audit", "--format", "json"])).stdout.contains("KW802"))
+  }
+}
