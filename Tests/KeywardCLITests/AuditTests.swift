@@ -11,7 +11,7 @@ struct AuditTests {
     try cli.expect(0, ["export", "staging", "--format", "json"])
     let path = cli.workspace + "/audit.jsonl"
     let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-    #expect(lines.count == 5)
+    #expect(lines.count == 8)  // 3 init, 3 set, 2 export
     return (cli, path, lines)
   }
 
@@ -26,14 +26,14 @@ struct AuditTests {
     let (status, doc) = try audit(cli)
     #expect(status == 0)
     let trail = try #require(doc["trail"] as? [String: Any])
-    #expect(trail["intact"] as? Bool == true && trail["entries"] as? Int == 5)
+    #expect(trail["intact"] as? Bool == true && trail["entries"] as? Int == 8)
     let envs = try #require(doc["environments"] as? [[String: Any]])
     #expect(envs.map { $0["name"] as? String } == ["dev", "prod", "staging"])
     let prodSets = try #require(envs[1]["sets"] as? [[String: Any]])
     #expect(prodSets.first?["last_export"] as? String != nil)
     #expect(doc["schema_version"] as? Int == 1)
     let md = try cli.expect(0, ["audit", "--format", "markdown"])
-    #expect(md.stdout.contains("**Audit trail:** intact, 5 entries."))
+    #expect(md.stdout.contains("**Audit trail:** intact, 8 entries."))
     let sarif = try cli.run(["audit", "--format", "sarif"])
     #expect(
       (try JSONSerialization.jsonObject(with: Data(sarif.stdout.utf8)) as? [String: Any])?["version"]
@@ -49,27 +49,27 @@ struct AuditTests {
     var expectedLine = 0
     switch kind {
     case "delete-middle":
-      out.remove(at: 2)
-      expectedLine = 3
+      out.remove(at: 5)
+      expectedLine = 6
     case "delete-first":
       out.remove(at: 0)
       expectedLine = 1
     case "edit":
-      out[3] = out[3].replacingOccurrences(of: "\"format\":\"shell\"", with: "\"format\":\"json\"")
-      expectedLine = 4
+      out[6] = out[6].replacingOccurrences(of: "\"format\":\"shell\"", with: "\"format\":\"json\"")
+      expectedLine = 7
     case "insert":
-      out.insert(lines[1], at: 3)
-      expectedLine = 4
+      out.insert(lines[4], at: 6)
+      expectedLine = 7
     case "reorder":
-      out.swapAt(1, 2)
-      expectedLine = 2
+      out.swapAt(4, 5)
+      expectedLine = 5
     default:
       break
     }
     var text = out.joined(separator: "\n") + "\n"
     if kind == "torn" {
-      text += String(lines[4].prefix(40))
-      expectedLine = 6
+      text += String(lines[7].prefix(40))
+      expectedLine = 9
     }
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     let (status, doc) = try audit(cli)

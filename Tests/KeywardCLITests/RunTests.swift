@@ -137,8 +137,11 @@ struct ExportFileTests {
     let all = try lines.map {
       try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
     }
-    // The three `set`s of seeded(), then the two exports: one chain.
-    #expect(all.map { $0["action"] as? String } == ["set", "set", "set", "export", "export"])
+    // The three `init`s and three `set`s of seeded(), then the two exports: one chain.
+    #expect(
+      all.map { $0["action"] as? String } == [
+        "init", "init", "init", "set", "set", "set", "export", "export",
+      ])
     #expect(all[0]["prev"] as? String == String(repeating: "0", count: 64))
     for k in 1..<all.count {
       #expect(all[k]["prev"] as? String == all[k - 1]["hash"] as? String)
