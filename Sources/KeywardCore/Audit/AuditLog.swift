@@ -11,6 +11,63 @@
 /// or 64 zeros for the first) and `hash` = hex(BLAKE2b-256("keyward audit v1" || the entry's
 /// canonical JSON without `hash`)); canonical JSON is compact with keys sorted. Deleting,
 /// editing, inserting or reordering a line breaks the chain. Never a value: fingerprints only.
+/// One trail entry as reports read it: the members they use, typed (30,000 of these are cheap; as
+/// many JSON dictionaries were not).
+public struct TrailEntry: Sendable {
+  public var seq = 0
+  public var action: String?
+  public var environment: String?
+  public var set: String?
+  public var target: String?
+  public var time: String?
+  public var appKeyFP: String?
+  public var appSecretFP: String?
+  public var envAfter: String?
+  public var envBefore: String?
+  public var extra: [String: JSONValue] = [:]
+
+  public init() {}
+
+  public init(_ m: [String: JSONValue]) {
+    func s(_ k: String) -> String? { if case .string(let v)? = m[k] { return v } else { return nil } }
+    if case .number(let n)? = m["seq"], let i = Int(exactly: n) { seq = i }
+    action = s("action")
+    environment = s("environment")
+    set = s("set")
+    target = s("target")
+    time = s("time")
+    envAfter = s("env_after")
+    envBefore = s("env_before")
+    if case .object(let f)? = m["fingerprints"] {
+      if case .string(let k)? = f["app_key"] { appKeyFP = k }
+      if case .string(let v)? = f["app_secret"] { appSecretFP = v }
+    }
+    for (k, v) in m where !TrailEntry.typed.contains(k) && k != "hash" && k != "prev" { extra[k] = v }
+  }
+
+  static let typed: Set<String> = [
+    "seq", "action", "environment", "set", "target", "time", "env_after", "env_before", "fingerprints",
+  ]
+
+  /// The member `key`, as the JSON reader would give it.
+  public subscript(key: String) -> JSONValue? {
+    switch key {
+    case "seq": return .number(Double(seq))
+    case "action": return action.map(JSONValue.string)
+    case "environment": return environment.map(JSONValue.string)
+    case "set": return set.map(JSONValue.string)
+    case "target": return target.map(JSONValue.string)
+    case "time": return time.map(JSONValue.string)
+    case "env_after": return envAfter.map(JSONValue.string)
+    case "env_before": return envBefore.map(JSONValue.string)
+    case "fingerprints":
+      guard let appKeyFP, let appSecretFP else { return nil }
+      return .object(["app_key": .string(appKeyFP), "app_secret": .string(appSecretFP)])
+    default: return extra[key]
+    }
+  }
+}
+
 public enum AuditLog {
   public static let genesis = String(repeating: "0", count: 64)
 
@@ -71,6 +128,36 @@ public enum AuditLog {
     var out = [UInt8](repeating: 0, count: 32)
     out.withUnsafeMutableBytes { h.finish(into: $0) }
     return Sodium.hex(out)
+  }
+
+  /// The hash of a line as keyward writes it (canonical JSON, keys sorted): the line without its
+  /// `,"hash":"…"` member is exactly the canonical form the hash covers, so no re-serialisation is
+  /// needed. Returns the line's claimed hash and the computed one; nil when the line has no single
+  /// hash member of the expected shape (the caller then hashes the parsed entry).
+  static func rawHash(_ line: UnsafeBufferPointer<UInt8>) -> (claimed: ArraySlice<UInt8>, computed: [UInt8])?
+  {
+    let key: StaticString = ",\"hash\":\""
+    let k = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+    var found = -1
+    var i = 0
+    while i + k.count + 65 <= line.count {
+      if line[i] == 0x2c && line[i + 1] == 0x22 && line[i + 2] == 0x68
+        && UnsafeBufferPointer(rebasing: line[i..<(i + k.count)]).elementsEqual(k)
+      {
+        if found >= 0 { return nil }
+        found = i
+      }
+      i += 1
+    }
+    guard found >= 0, line[found + k.count + 64] == 0x22 else { return nil }
+    let end = found + k.count + 65
+    let h = Blake2b(key: nil, length: 32)
+    h.update(Array("keyward audit v1".utf8))
+    h.update(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(line)[0..<found]))
+    h.update(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(line)[end..<line.count]))
+    var out = [UInt8](repeating: 0, count: 32)
+    out.withUnsafeMutableBytes { h.finish(into: $0) }
+    return (ArraySlice(line[(found + k.count)..<(found + k.count + 64)]), out)
   }
 
   /// Appends one entry. The caller holds the workspace lock. Reads only the file's tail (for the
@@ -180,11 +267,13 @@ public enum AuditLog {
   }
 
   /// Every entry that parses, oldest first (for checks that ask what was deployed where).
-  public static func entries(workspace: Workspace) -> [[String: JSONValue]] {
+  public static func entries(workspace: Workspace) -> [TrailEntry] {
     guard let bytes = try? FileSystem.read("\(workspace.path)/\(Workspace.auditName)") else { return [] }
     return bytes.split(separator: 0x0a).compactMap { line in
-      guard let v = try? JSONValue.parse(Array(line), source: ""), case .object(let m) = v else { return nil }
-      return m
+      let l = Array(line)
+      if let scanned = TrailScan.summary(l) { return scanned.entry }
+      guard let v = try? JSONValue.parse(l, source: ""), case .object(let m) = v else { return nil }
+      return TrailEntry(m)
     }
   }
 }

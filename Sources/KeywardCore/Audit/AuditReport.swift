@@ -19,12 +19,12 @@ public enum AuditReport {
   }
 
   public static func verifyChain(_ bytes: [UInt8]) -> Chain {
-    var ignored = [[String: JSONValue]]()
+    var ignored = [TrailEntry]()
     return verifyChain(bytes, entries: &ignored)
   }
 
   /// Verifies the chain and collects the parsed entries (up to the first bad line).
-  static func verifyChain(_ bytes: [UInt8], entries: inout [[String: JSONValue]]) -> Chain {
+  static func verifyChain(_ bytes: [UInt8], entries: inout [TrailEntry]) -> Chain {
     var prev = AuditLog.genesis
     var seq = 0
     var line = 0
@@ -42,6 +42,30 @@ public enum AuditReport {
       start = end + 1
       if text.isEmpty { return broken("an empty line") }
       guard terminated else { return broken("the last line is incomplete: an append was interrupted") }
+      // keyward's own lines (canonical, no escapes) are read by one byte scan and their hash is
+      // checked on the bytes; any other line is parsed in full and hashed canonically.
+      if let scanned = TrailScan.summary(text), scanned.hasSeq, let hash = scanned.hash, let p = scanned.prev
+      {
+        let rawMatches = text.withUnsafeBufferPointer { b -> Bool in
+          guard let r = AuditLog.rawHash(b) else { return false }
+          return r.claimed.elementsEqual(hash.utf8) && Sodium.hex(r.computed) == hash
+        }
+        if rawMatches {
+          let n = scanned.entry.seq
+          if p != prev {
+            return broken(
+              line == 1
+                ? "the first entry does not start the chain (earlier lines were deleted)"
+                : "it does not follow line \(line - 1): a line was deleted, inserted or moved before it")
+          }
+          if n != seq + 1 { return broken("sequence number \(n) after \(seq)") }
+          prev = hash
+          seq = n
+          count += 1
+          entries.append(scanned.entry)
+          continue
+        }
+      }
       guard let v = try? JSONValue.parse(text, source: ""), case .object(let m) = v else {
         return broken("not a JSON object")
       }
@@ -49,7 +73,12 @@ public enum AuditReport {
         case .number(let s)? = m["seq"],
         let n = Int(exactly: s)
       else { return broken("missing hash, prev or seq") }
-      if AuditLog.hash(of: m) != hash {
+      // keyward's own lines hash as they are; others (re-serialised by some tool) canonically.
+      let rawMatches = text.withUnsafeBufferPointer { b -> Bool in
+        guard let r = AuditLog.rawHash(b) else { return false }
+        return r.claimed.elementsEqual(hash.utf8) && Sodium.hex(r.computed) == hash
+      }
+      if !rawMatches && AuditLog.hash(of: m) != hash {
         return broken("the entry was edited (its hash does not match its content)")
       }
       if p != prev {
@@ -62,7 +91,7 @@ public enum AuditReport {
       prev = hash
       seq = n
       count += 1
-      entries.append(m)
+      entries.append(TrailEntry(m))
     }
     return Chain(
       entries: count, intact: true, firstBadLine: nil, problem: nil, lastHash: count > 0 ? prev : nil)
@@ -121,7 +150,7 @@ public enum AuditReport {
     let now = Timestamp.now()
     let trailPath = "\(workspace.path)/\(Workspace.auditName)"
     // The trail is read and parsed once, for the chain, the exports and check's history.
-    var entries = [[String: JSONValue]]()
+    var entries = [TrailEntry]()
     let chain =
       FileSystem.exists(trailPath)
       ? verifyChain(try FileSystem.read(trailPath), entries: &entries) : verifyChain([])
@@ -202,5 +231,120 @@ public enum AuditReport {
       for f in r.workspaceFindings { t += "- **\(f.id)** (\(f.severity.rawValue)): \(f.message)\n" }
     }
     return t
+  }
+}
+
+/// The members of a canonical trail line that reports use, read in one pass without building a
+/// JSON tree. Only for lines as keyward writes them: one object whose values are strings without
+/// escapes, integers, literals or objects of those; nil otherwise (the caller parses the line).
+enum TrailScan {
+  struct Scanned {
+    var entry = TrailEntry()
+    var hash: String?
+    var prev: String?
+    var hasSeq = false
+  }
+
+  static func summary(_ line: [UInt8]) -> Scanned? {
+    line.withUnsafeBufferPointer { p -> Scanned? in
+      var i = 0
+      var out = Scanned()
+      guard object(p, &i, depth: 0, into: &out), i == p.count else { return nil }
+      return out
+    }
+  }
+
+  static func text(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> UnsafeBufferPointer<UInt8>? {
+    guard i < p.count, p[i] == 0x22 else { return nil }
+    let start = i + 1
+    var j = start
+    while j < p.count && p[j] != 0x22 {
+      if p[j] == 0x5c || p[j] < 0x20 { return nil }
+      j += 1
+    }
+    guard j < p.count else { return nil }
+    i = j + 1
+    return UnsafeBufferPointer(rebasing: p[start..<j])
+  }
+
+  static func string(_ b: UnsafeBufferPointer<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
+
+  static func equal(_ b: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
+    guard b.count == s.utf8CodeUnitCount else { return false }
+    let u = UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)
+    return b.elementsEqual(u)
+  }
+
+  /// Reads an object at `i` (depth 0: the entry; depth 1: its fingerprints).
+  static func object(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, depth: Int, into out: inout Scanned)
+    -> Bool
+  {
+    guard depth < 2, i < p.count, p[i] == 0x7b else { return false }
+    i += 1
+    if i < p.count && p[i] == 0x7d {
+      i += 1
+      return true
+    }
+    while true {
+      guard let key = text(p, &i), i < p.count, p[i] == 0x3a else { return false }
+      i += 1
+      guard i < p.count else { return false }
+      switch p[i] {
+      case 0x22:
+        guard let v = text(p, &i) else { return false }
+        if depth == 1 {
+          if equal(key, "app_key") { out.entry.appKeyFP = string(v) }
+          if equal(key, "app_secret") { out.entry.appSecretFP = string(v) }
+        } else if equal(key, "action") {
+          out.entry.action = string(v)
+        } else if equal(key, "environment") {
+          out.entry.environment = string(v)
+        } else if equal(key, "set") {
+          out.entry.set = string(v)
+        } else if equal(key, "target") {
+          out.entry.target = string(v)
+        } else if equal(key, "time") {
+          out.entry.time = string(v)
+        } else if equal(key, "env_after") {
+          out.entry.envAfter = string(v)
+        } else if equal(key, "env_before") {
+          out.entry.envBefore = string(v)
+        } else if equal(key, "hash") {
+          out.hash = string(v)
+        } else if equal(key, "prev") {
+          out.prev = string(v)
+        } else {
+          out.entry.extra[string(key)] = .string(string(v))
+        }
+      case 0x7b:
+        guard depth == 0, equal(key, "fingerprints"), object(p, &i, depth: 1, into: &out) else {
+          return false
+        }
+      case 0x30...0x39:
+        var n = 0
+        let start = i
+        while i < p.count, p[i] >= 0x30, p[i] <= 0x39, i - start < 15 {
+          n = n * 10 + Int(p[i] - 0x30)
+          i += 1
+        }
+        guard i < p.count, p[i] == 0x2c || p[i] == 0x7d, depth == 0 else { return false }
+        if equal(key, "seq") {
+          out.entry.seq = n
+          out.hasSeq = true
+        } else {
+          out.entry.extra[string(key)] = .number(Double(n))
+        }
+      default:
+        return false
+      }
+      guard i < p.count else { return false }
+      if p[i] == 0x2c {
+        i += 1
+        continue
+      }
+      guard p[i] == 0x7d else { return false }
+      i += 1
+      return true
+    }
   }
 }

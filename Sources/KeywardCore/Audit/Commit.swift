@@ -80,10 +80,10 @@ extension Workspace {
   }
 
   /// The environments whose file disagrees with the trail (read only).
-  public func mismatches(entries: [[String: JSONValue]]) -> [TrailMismatch] {
-    var last = [String: [String: JSONValue]]()
+  public func mismatches(entries: [TrailEntry]) -> [TrailMismatch] {
+    var last = [String: TrailEntry]()
     for e in entries {
-      guard case .string(let env)? = e["environment"], e["env_after"] != nil else { continue }
+      guard let env = e.environment, e.envAfter != nil else { continue }
       last[env] = e
     }
     var out = [TrailMismatch]()
@@ -113,7 +113,7 @@ extension Workspace {
     else {
       return []
     }
-    let found = mismatches(entries: [last])
+    let found = mismatches(entries: [TrailEntry(last)])
     var notes = [String]()
     for m in found {
       try AuditLog.append(

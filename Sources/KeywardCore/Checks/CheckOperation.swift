@@ -40,7 +40,7 @@ public enum CheckOperation {
 
   public static func run(
     workspace: Workspace, request r: Request, keysEnv: Env = .process,
-    history given: [[String: JSONValue]]? = nil
+    history given: [TrailEntry]? = nil
   ) throws(KeywardError) -> [Finding] {
     let all = try workspace.loadAll()
     let names = r.environments.isEmpty ? workspace.config.environmentNames : r.environments
@@ -71,6 +71,13 @@ public enum CheckOperation {
       }
     }
     let history = given ?? AuditLog.entries(workspace: workspace)
+    // Which environments each fingerprint appeared in, over the whole trail (for KW203).
+    var fpEnvironments = [String: Set<String>]()
+    for e in history {
+      guard let env = e.environment else { continue }
+      if let k = e.appKeyFP { fpEnvironments[k, default: []].insert(env) }
+      if let v = e.appSecretFP { fpEnvironments[v, default: []].insert(env) }
+    }
     let testFPs = Set(
       (VerifyOperation.testSecrets + [
         "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI", "10000000-ffff-ffff-ffff-000000000001",
@@ -109,13 +116,11 @@ public enum CheckOperation {
         }
         // KW203: production holding a set another environment has, or had (the audit trail).
         if production {
-          let elsewhere = history.contains { e in
-            guard case .string(let env)? = e["environment"], env != name, !workspace.isProduction(env),
-              case .object(let fps)? = e["fingerprints"]
-            else { return false }
-            return fps["app_key"] == .string(s.fingerprints.appKey)
-              || fps["app_secret"] == .string(s.fingerprints.appSecret)
-          }
+          let elsewhere =
+            (fpEnvironments[s.fingerprints.appKey] ?? []).union(
+              fpEnvironments[s.fingerprints.appSecret] ?? []
+            )
+            .contains { $0 != name && !workspace.isProduction($0) }
           if elsewhere {
             add(
               .productionHoldsOtherEnvironmentsSet, .error, name, s.id,
@@ -292,7 +297,7 @@ public enum CheckOperation {
   /// KW401–KW406: the deployed values against the store.
   static func deployedChecks(
     _ d: Deployed, environment name: String, all: [EnvironmentFile], workspace: Workspace,
-    history: [[String: JSONValue]],
+    history: [TrailEntry],
     add: (CheckRule, Severity, String?, String?, String, [String: String], String?, String?) -> Void
   ) {
     let names = workspace.config.export
@@ -351,10 +356,7 @@ public enum CheckOperation {
       }
     }
     let retired = history.contains { e in
-      guard e["environment"] == .string(name), case .object(let fps)? = e["fingerprints"] else {
-        return false
-      }
-      return fps["app_key"] == .string(kfp) && fps["app_secret"] == .string(sfp)
+      e.environment == name && e.appKeyFP == kfp && e.appSecretFP == sfp
     }
     if retired {
       add(

@@ -183,19 +183,31 @@ public enum JSONValue: Sendable, Equatable {
       i += 1
       var out = [UInt8]()
       var runStart = i
+      var ascii = true
+      var escaped = false
       while true {
         guard i < bytes.count else { throw fail("unterminated string") }
         let c = bytes[i]
         if c == 0x22 {
+          // The common case, ASCII without escapes: straight from the input, nothing to validate.
+          if !escaped && ascii {
+            let range = runStart..<i
+            i += 1
+            return bytes.withUnsafeBufferPointer {
+              String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self)
+            }
+          }
           out.append(contentsOf: bytes[runStart..<i])
           i += 1
           break
         }
+        if c >= 0x80 { ascii = false }
         if c < 0x20 { throw fail("control character in a string (escape it)") }
         if c != 0x5c {
           i += 1
           continue
         }
+        escaped = true
         out.append(contentsOf: bytes[runStart..<i])
         i += 1
         do {
@@ -205,6 +217,7 @@ public enum JSONValue: Sendable, Equatable {
         }
         runStart = i
       }
+      if ascii && out.allSatisfy({ $0 < 0x80 }) { return String(decoding: out, as: UTF8.self) }
       guard let s = String(validating: out, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
       return s
     }
