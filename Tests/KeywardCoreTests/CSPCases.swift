@@ -512,5 +512,18 @@ let inlineCases: [CSPCase] = [
     .styleAttribute, nil, true, body: "color:red"),
 ]
 
+/// Edge cases found in review: grammar holes, encoded dot segments, workers under 'strict-dynamic'.
+let reviewCases: [CSPCase] = [
+  c("'*.' alone is invalid, not a wildcard", "script-src *.", .script, "https://evil.example/x.js", false),
+  c("'https://*.' is invalid", "script-src https://*.", .script, "https://evil.example/x.js", false),
+  c(
+    "encoded dot segments are resolved", "script-src https://cdn.example.net/a/", .script,
+    "\(cdn)/a/%2e%2e/evil.js", false),
+  c(
+    "a worker is never parser-inserted", "script-src 'strict-dynamic' 'nonce-abc' 'self'", .worker,
+    "https://example.com/w.js", true),
+]
+
 let allCSPCases =
-  hostCases + pathCases + selfAndNoneCases + fallbackCases + multiPolicyCases + scriptCases + inlineCases
+  reviewCases + hostCases + pathCases + selfAndNoneCases + fallbackCases + multiPolicyCases + scriptCases
+  + inlineCases

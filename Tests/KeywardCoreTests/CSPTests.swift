@@ -272,6 +272,38 @@ struct CSPPageTests {
     #expect(fix.verified)
   }
 
+  @Test("scan: CRLF becomes LF in inline text (browsers hash that), short comments end, noscript is text")
+  func scanEdges() {
+    let crlf = PageScan.scan(Array("<script>a();\r\nb();\rc();</script>".utf8))
+    #expect(crlf.scripts.first?.text == Array("a();\nb();\nc();".utf8))
+    let short = PageScan.scan(
+      Array("<!--><meta http-equiv=\"Content-Security-Policy\" content=\"img-src 'none'\">".utf8))
+    #expect(short.metas.count == 1)
+    let noscript = PageScan.scan(
+      Array(
+        "<noscript><meta http-equiv=\"Content-Security-Policy\" content=\"img-src 'none'\"></noscript>".utf8))
+    #expect(noscript.metas.isEmpty)
+  }
+
+  @Test("raw responses: bad chunk sizes are errors, not crashes")
+  func chunks() {
+    for body in ["\n", ";\n", "7fffffffffffffff\r\nabc", "zz\r\n"] {
+      let raw = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\(body)".utf8)
+      #expect(throws: KeywardError.self) { try PageFetch.parseResponse(raw, source: "r.http") }
+    }
+  }
+
+  @Test(
+    "the trail's fast scan takes canonical lines only (duplicates, unsorted keys, leading zeros go to the parser)"
+  )
+  func trailScan() {
+    #expect(TrailScan.summary(Array(#"{"action":"set","prev":"a","seq":2}"#.utf8)) != nil)
+    #expect(TrailScan.summary(Array(#"{"action":"set","action":"x","seq":2}"#.utf8)) == nil)
+    #expect(TrailScan.summary(Array(#"{"seq":2,"action":"set"}"#.utf8)) == nil)
+    #expect(TrailScan.summary(Array(#"{"action":"set","seq":002}"#.utf8)) == nil)
+    #expect(TrailScan.summary(Array("{\"action\":\"s\u{e9}t\",\"seq\":2}".utf8)) == nil)
+  }
+
   @Test("no loader on the page, and a loader included twice")
   func loaderTags() throws {
     let none = CSPPageCheck.run(

@@ -193,6 +193,8 @@ public enum AuditLog {
     line += JSONValue.object(entry).compact()
     line.append(0x0a)
     try FileSystem.writeAll(fd, line, path: path)
+    // On disk before the change it announces is written (Workspace.commit).
+    _ = fsync(fd)
     return entry
   }
 

@@ -74,11 +74,7 @@ public enum AuditReport {
         let n = Int(exactly: s)
       else { return broken("missing hash, prev or seq") }
       // keyward's own lines hash as they are; others (re-serialised by some tool) canonically.
-      let rawMatches = text.withUnsafeBufferPointer { b -> Bool in
-        guard let r = AuditLog.rawHash(b) else { return false }
-        return r.claimed.elementsEqual(hash.utf8) && Sodium.hex(r.computed) == hash
-      }
-      if !rawMatches && AuditLog.hash(of: m) != hash {
+      if AuditLog.hash(of: m) != hash {
         return broken("the entry was edited (its hash does not match its content)")
       }
       if p != prev {
@@ -246,7 +242,10 @@ enum TrailScan {
   }
 
   static func summary(_ line: [UInt8]) -> Scanned? {
-    line.withUnsafeBufferPointer { p -> Scanned? in
+    // Canonical lines only: ASCII, keys in strictly increasing order (so no duplicates), no
+    // leading zeros. Anything else takes the strict parser.
+    guard line.allSatisfy({ $0 < 0x80 }) else { return nil }
+    return line.withUnsafeBufferPointer { p -> Scanned? in
       var i = 0
       var out = Scanned()
       guard object(p, &i, depth: 0, into: &out), i == p.count else { return nil }
@@ -285,8 +284,11 @@ enum TrailScan {
       i += 1
       return true
     }
+    var previous: UnsafeBufferPointer<UInt8>? = nil
     while true {
       guard let key = text(p, &i), i < p.count, p[i] == 0x3a else { return false }
+      if let previous, !previous.lexicographicallyPrecedes(key) { return false }
+      previous = key
       i += 1
       guard i < p.count else { return false }
       switch p[i] {
@@ -321,6 +323,7 @@ enum TrailScan {
           return false
         }
       case 0x30...0x39:
+        if p[i] == 0x30, i + 1 < p.count, p[i + 1] >= 0x30, p[i + 1] <= 0x39 { return false }
         var n = 0
         let start = i
         while i < p.count, p[i] >= 0x30, p[i] <= 0x39, i - start < 15 {

@@ -63,6 +63,7 @@ extension Workspace {
   @discardableResult
   public func commit(_ env: EnvironmentFile, _ intents: [AuditIntent]) throws(KeywardError) -> [String] {
     let notes = try reconcile(env.environment)
+    guard !intents.isEmpty else { return notes }  // nothing to record, nothing to write
     let bytes = JSONFiles.encode(env.json)
     let before = fileDigest(env.environment)
     let after = Workspace.digest(bytes)

@@ -333,7 +333,8 @@ public enum CSPEngine {
         }
       }
       if d.hasStrictDynamic {
-        if r.parserInserted {
+        // Only a <script> element can be parser-inserted; worker requests never are.
+        if r.kind == .script && r.parserInserted {
           v.allowed = false
           v.rule = .strictDynamicParserInserted
         } else {

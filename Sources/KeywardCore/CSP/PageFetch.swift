@@ -119,14 +119,16 @@ public struct PageFetch: Sendable {
     while i < b.count {
       var end = i
       while end < b.count, b[end] != 0x0a { end += 1 }
-      let sizeText = String(decoding: b[i..<end], as: UTF8.self).split(separator: ";")[0]
-        .trimmingCharacters(in: " \r")
+      let sizeText = String(decoding: b[i..<end], as: UTF8.self)
+        .split(separator: ";", omittingEmptySubsequences: false)[0].trimmingCharacters(in: " \r")
       guard let size = Int(sizeText, radix: 16), size >= 0 else {
         throw KeywardError(.input, "\(source): a bad chunk size \"\(sizeText.prefix(20))\"")
       }
       i = end + 1
       if size == 0 { break }
-      guard i + size <= b.count else { throw KeywardError(.input, "\(source): the body ends inside a chunk") }
+      guard size <= b.count - min(i, b.count) else {
+        throw KeywardError(.input, "\(source): the body ends inside a chunk")
+      }
       out += b[i..<(i + size)]
       i += size
       if i < b.count, b[i] == 0x0d { i += 1 }

@@ -29,7 +29,10 @@ public struct PageScan: Sendable {
 
   public var scripts: [Element] { elements.filter { $0.name == "script" } }
 
-  static let rawText: Set<String> = ["script", "style", "textarea", "title", "xmp"]
+  /// Elements whose content is text, not markup (with scripting on, as in a browser: noscript too).
+  static let rawText: Set<String> = [
+    "script", "style", "textarea", "title", "xmp", "noscript", "noembed", "noframes", "iframe", "plaintext",
+  ]
 
   public static func scan(_ html: [UInt8]) -> PageScan {
     var page = PageScan()
@@ -53,7 +56,14 @@ public struct PageScan: Sendable {
       // <!-- comment -->
       if html[i + 1] == 0x21 {
         if i + 3 < n, html[i + 2] == 0x2d, html[i + 3] == 0x2d {
-          i = find(html, Array("-->".utf8), from: i + 4).map { $0 + 3 } ?? n
+          // "<!-->" and "<!--->" are complete (empty) comments.
+          if i + 4 < n, html[i + 4] == 0x3e {
+            i += 5
+          } else if i + 5 < n, html[i + 4] == 0x2d, html[i + 5] == 0x3e {
+            i += 6
+          } else {
+            i = find(html, Array("-->".utf8), from: i + 4).map { $0 + 3 } ?? n
+          }
         } else {
           i = html[(i + 1)...].firstIndex(of: 0x3e).map { $0 + 1 } ?? n
         }
@@ -114,7 +124,8 @@ public struct PageScan: Sendable {
       i = tagEnd
       if rawText.contains(name) && !selfClosing {
         let close = findCloseTag(html, name, from: tagEnd) ?? n
-        if name == "script" || name == "style" { element.text = Array(html[tagEnd..<close]) }
+        // Browsers turn CRLF and lone CR into LF before parsing, and hash that text.
+        if name == "script" || name == "style" { element.text = newlinesNormalised(html[tagEnd..<close]) }
         i = close < n ? (html[close...].firstIndex(of: 0x3e).map { $0 + 1 } ?? n) : n
       }
       if name == "body" { bodySeen = true }
@@ -130,6 +141,23 @@ public struct PageScan: Sendable {
       page.elements.append(element)
     }
     return page
+  }
+
+  static func newlinesNormalised(_ b: ArraySlice<UInt8>) -> [UInt8] {
+    guard b.contains(0x0d) else { return Array(b) }
+    var out = [UInt8]()
+    out.reserveCapacity(b.count)
+    var i = b.startIndex
+    while i < b.endIndex {
+      if b[i] == 0x0d {
+        out.append(0x0a)
+        if i + 1 < b.endIndex && b[i + 1] == 0x0a { i += 1 }
+      } else {
+        out.append(b[i])
+      }
+      i += 1
+    }
+    return out
   }
 
   @inline(__always) static func isSpace(_ c: UInt8) -> Bool {

@@ -383,6 +383,7 @@ public struct Policy: Sendable {
       i += 1
       if i < b.count, b[i] == 0x2e {
         i += 1
+        guard i < b.count, isHostChar(b[i]) else { return .invalid("'*.' must be followed by a host name") }
       } else {
         labels = false  // the host "*"
       }
@@ -402,7 +403,7 @@ public struct Policy: Sendable {
       guard b[hostStart] != 0x2e else { return .invalid("an empty label in the host") }
     }
     var host = String(decoding: b[hostStart..<i], as: UTF8.self).lowercased()
-    if host.hasSuffix(".") && host.count > 1 { host.removeLast() }
+    if host.hasSuffix(".") && host.count > 1 && host != "*." { host.removeLast() }
     var port = HostSource.Port.unspecified
     if i < b.count, b[i] == 0x3a {
       i += 1

@@ -111,7 +111,9 @@ public struct WebURL: Sendable, Equatable, CustomStringConvertible {
     while let f = s.utf8.first, f <= 0x20 { s = s.dropFirst() }
     while let l = s.utf8.last, l <= 0x20 { s = s.dropLast() }
     if s.utf8.contains(where: { $0 == 0x09 || $0 == 0x0a || $0 == 0x0d }) {
-      return Substring(String(s.filter { $0 != "\t" && $0 != "\n" && $0 != "\r" }))
+      // By bytes: "\r\n" is one Character, so a Character filter would miss it.
+      return Substring(
+        String(decoding: s.utf8.filter { $0 != 0x09 && $0 != 0x0a && $0 != 0x0d }, as: UTF8.self))
     }
     return s
   }
@@ -177,7 +179,7 @@ public struct WebURL: Sendable, Equatable, CustomStringConvertible {
 
   /// RFC 3986 §5.2.4, enough for the paths pages reference.
   static func removeDotSegments(_ path: String) -> String {
-    guard path.contains("/.") || path.hasPrefix(".") else { return path }
+    guard path.contains("/.") || path.hasPrefix(".") || path.lowercased().contains("%2e") else { return path }
     var out: [Substring] = []
     let parts = path.split(separator: "/", omittingEmptySubsequences: false)
     for (i, p) in parts.enumerated() {

@@ -178,8 +178,16 @@ public enum Lifecycle {
     // 1. The new key beside the old one. A .next left by an interrupted rekey whose file was never
     //    written is useless (nothing is sealed to it): replace it.
     if FileSystem.exists(nextPath) { try FileSystem.remove(nextPath) }
+    // A passphrase-protected store key stays protected: the new key is wrapped with the passphrase.
+    var passphrase: SecureBytes? = nil
+    if FileSystem.exists(storePath), let text = try? FileSystem.read(storePath),
+      String(decoding: text, as: UTF8.self).contains("encrypted-secret-key:")
+    {
+      passphrase = try keys.passphrase("the new key of \(name) is protected with the old key's passphrase")
+    }
     try KeyFile.write(
-      try KeyFile.render(new, environment: name, workspaceID: workspace.config.workspaceID, passphrase: nil),
+      try KeyFile.render(
+        new, environment: name, workspaceID: workspace.config.workspaceID, passphrase: passphrase),
       to: nextPath)
     FileSystem.crashPoint("rekey-after-next-key")
     // 2. The trail, then the environment file.
