@@ -11,6 +11,12 @@ struct LifecycleTests {
     return out
   }
 
+  func next(_ cli: CLI, _ env: String) throws -> String? {
+    let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
+    let e = try #require((list["environments"] as? [[String: Any]])?.first { $0["name"] as? String == env })
+    return e["next"] as? String
+  }
+
   @Test("the whole rotation story against the emulator")
   func story() throws {
     let cli = try CLI()
@@ -23,11 +29,14 @@ struct LifecycleTests {
     try cli.expect(0, ["export", "prod", "-o", "prod.env"])
     try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_live_new_1\ncs_live_NEW_secret\n")
     let pendingID = try #require(try sets(cli, "prod").first { $0.value == "pending" }?.key)
+    #expect(try next(cli, "prod") == "keyward verify prod --set pending")
     // Not verified yet: promote refuses and says why.
     let refused = try cli.expect(2, ["promote", "prod"])
     #expect(refused.stderr.contains("never verified"))
     try cli.expect(0, ["verify", "prod", "--set", "pending", "--endpoint", emulator.url])
+    #expect(try next(cli, "prod") == "keyward promote prod")
     try cli.expect(0, ["promote", "prod", "--grace", "7d"])
+    #expect(try next(cli, "prod")?.contains("then keyward retire prod") == true)
     let after = try sets(cli, "prod")
     #expect(after[pendingID] == "active")
     #expect(after.values.filter { $0 == "retiring" }.count == 1)

@@ -264,12 +264,47 @@ public enum ListOperation {
     public var keyID: String
     public var keyCreated: Timestamp
     public var sets: [SetRow]
+    /// Where the environment stands in the rotation cycle.
+    public var stage: String
+    /// The command to run next, if anything is due.
+    public var next: String?
 
     enum CodingKeys: String, CodingKey {
-      case name, production, sets
+      case name, production, sets, stage, next
       case keyID = "key_id"
       case keyCreated = "key_created"
     }
+  }
+
+  /// The rotation cycle's stage of one environment, and the next command.
+  public static func stage(_ env: EnvironmentFile, policy: RotationPolicy, now: Timestamp) -> (
+    String, String?
+  ) {
+    let name = env.environment
+    if env.sets.isEmpty { return ("empty", "keyward set \(name)") }
+    if let pending = env.sets.first(where: { $0.state == .pending }) {
+      switch pending.lastVerification?.verdict {
+      case nil: return ("rotating: pending set not verified", "keyward verify \(name) --set pending")
+      case "valid"?: return ("rotating: pending set verified", "keyward promote \(name)")
+      case let v?:
+        return ("rotating: pending set failed verification (\(v))", "keyward verify \(name) --set pending")
+      }
+    }
+    if let until = env.sets.filter({ $0.state == .retiring }).compactMap(\.graceUntil).max() {
+      if until <= now { return ("retiring: grace period over", "keyward retire \(name)") }
+      return (
+        "retiring until \(until.iso)",
+        "keyward export \(name) -o FILE (deploy the active set), then keyward retire \(name)"
+      )
+    }
+    guard let active = env.active else { return ("no active set", "keyward promote \(name)") }
+    let age = active.created.days(until: now)
+    if age > policy.warnAgeDays { return ("due for rotation (\(age) days old)", "keyward rotate \(name)") }
+    if active.lastVerification == nil { return ("active, never verified", "keyward verify \(name)") }
+    if active.lastVerification?.verdict != "valid" {
+      return ("active, last verification: \(active.lastVerification!.verdict)", "keyward verify \(name)")
+    }
+    return ("steady", nil)
   }
 
   public struct Report: Sendable, Encodable {
@@ -287,6 +322,7 @@ public enum ListOperation {
       let sets = env.sets.sorted {
         (order[$0.state]!, $0.created.seconds) < (order[$1.state]!, $1.created.seconds)
       }
+      let (stage, next) = stage(env, policy: workspace.config.rotation, now: now)
       rows.append(
         EnvironmentRow(
           name: env.environment, production: workspace.isProduction(env.environment),
@@ -296,7 +332,7 @@ public enum ListOperation {
             SetRow(
               id: $0.id, state: $0.state, created: $0.created, ageDays: $0.created.days(until: now),
               fingerprints: $0.fingerprints, graceUntil: $0.graceUntil, lastVerification: $0.lastVerification)
-          }))
+          }, stage: stage, next: next))
     }
     return Report(
       workspace: workspace.path, provider: workspace.config.provider, now: now, environments: rows)

@@ -17,7 +17,8 @@ extension Keyward {
       if p.json { return p.document(report) }
       var t = p.quiet ? "" : "Workspace \(report.workspace) · provider \(report.provider.rawValue)\n"
       for env in report.environments {
-        t += "\n\(p.style(env.name, .bold))\(env.production ? " (production)" : "")  key \(env.keyID)\n"
+        t +=
+          "\n\(p.style(env.name, .bold))\(env.production ? " (production)" : "")  key \(env.keyID)  · \(env.stage)\n"
         if env.sets.isEmpty {
           t += p.style("  no sets — keyward set \(env.name)\n", .dim)
         }
@@ -36,6 +37,7 @@ extension Keyward {
           }
           t += "\n"
         }
+        if let next = env.next, !env.sets.isEmpty { t += p.style("  next: \(next)\n", .cyan) }
       }
       p.out(t)
     }
