@@ -37,19 +37,20 @@ public enum AuditReport {
       var end = start
       while end < bytes.count && bytes[end] != 0x0a { end += 1 }
       line += 1
-      let text = Array(bytes[start..<end])
+      let lineRange = start..<end
       let terminated = end < bytes.count
       start = end + 1
-      if text.isEmpty { return broken("an empty line") }
+      if lineRange.isEmpty { return broken("an empty line") }
       guard terminated else { return broken("the last line is incomplete: an append was interrupted") }
       // keyward's own lines (canonical, no escapes) are read by one byte scan and their hash is
       // checked on the bytes; any other line is parsed in full and hashed canonically.
-      if let scanned = TrailScan.summary(text), scanned.hasSeq, let hash = scanned.hash, let p = scanned.prev
-      {
-        let rawMatches = text.withUnsafeBufferPointer { b -> Bool in
-          guard let r = AuditLog.rawHash(b) else { return false }
-          return r.claimed.elementsEqual(hash.utf8) && Sodium.hex(r.computed) == hash
-        }
+      let fast = bytes.withUnsafeBufferPointer { all -> (TrailScan.Scanned, Bool)? in
+        let b = UnsafeBufferPointer(rebasing: all[lineRange])
+        guard let scanned = TrailScan.summary(b), scanned.hasSeq, let hash = scanned.hash else { return nil }
+        guard let r = AuditLog.rawHash(b) else { return (scanned, false) }
+        return (scanned, r.claimed.elementsEqual(hash.utf8) && Sodium.hex(r.computed) == hash)
+      }
+      if let (scanned, rawMatches) = fast, let hash = scanned.hash, let p = scanned.prev {
         if rawMatches {
           let n = scanned.entry.seq
           if p != prev {
@@ -66,7 +67,7 @@ public enum AuditReport {
           continue
         }
       }
-      guard let v = try? JSONValue.parse(text, source: ""), case .object(let m) = v else {
+      guard let v = try? JSONValue.parse(Array(bytes[lineRange]), source: ""), case .object(let m) = v else {
         return broken("not a JSON object")
       }
       guard case .string(let hash)? = m["hash"], case .string(let p)? = m["prev"],
@@ -242,15 +243,16 @@ enum TrailScan {
   }
 
   static func summary(_ line: [UInt8]) -> Scanned? {
-    // Canonical lines only: ASCII, keys in strictly increasing order (so no duplicates), no
-    // leading zeros. Anything else takes the strict parser.
-    guard line.allSatisfy({ $0 < 0x80 }) else { return nil }
-    return line.withUnsafeBufferPointer { p -> Scanned? in
-      var i = 0
-      var out = Scanned()
-      guard object(p, &i, depth: 0, into: &out), i == p.count else { return nil }
-      return out
-    }
+    line.withUnsafeBufferPointer { summary($0) }
+  }
+
+  /// Canonical lines only: ASCII, keys in strictly increasing order (so no duplicates), no
+  /// leading zeros. Anything else takes the strict parser.
+  static func summary(_ p: UnsafeBufferPointer<UInt8>) -> Scanned? {
+    var i = 0
+    var out = Scanned()
+    guard object(p, &i, depth: 0, into: &out), i == p.count else { return nil }
+    return out
   }
 
   static func text(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> UnsafeBufferPointer<UInt8>? {
@@ -258,7 +260,7 @@ enum TrailScan {
     let start = i + 1
     var j = start
     while j < p.count && p[j] != 0x22 {
-      if p[j] == 0x5c || p[j] < 0x20 { return nil }
+      if p[j] == 0x5c || p[j] < 0x20 || p[j] >= 0x80 { return nil }
       j += 1
     }
     guard j < p.count else { return nil }
@@ -315,8 +317,6 @@ enum TrailScan {
           out.hash = string(v)
         } else if equal(key, "prev") {
           out.prev = string(v)
-        } else {
-          out.entry.extra[string(key)] = .string(string(v))
         }
       case 0x7b:
         guard depth == 0, equal(key, "fingerprints"), object(p, &i, depth: 1, into: &out) else {
@@ -334,8 +334,6 @@ enum TrailScan {
         if equal(key, "seq") {
           out.entry.seq = n
           out.hasSeq = true
-        } else {
-          out.entry.extra[string(key)] = .number(Double(n))
         }
       default:
         return false
