@@ -160,6 +160,20 @@ public enum AuditLog {
     return (ArraySlice(line[(found + k.count)..<(found + k.count + 64)]), out)
   }
 
+  /// Whether `hex` (lowercase) spells `bytes`, without building a string.
+  static func hexEquals(_ bytes: [UInt8], _ hex: ArraySlice<UInt8>) -> Bool {
+    guard hex.count == bytes.count * 2 else { return false }
+    let digits: StaticString = "0123456789abcdef"
+    return digits.withUTF8Buffer { d in
+      var j = hex.startIndex
+      for b in bytes {
+        if hex[j] != d[Int(b >> 4)] || hex[j + 1] != d[Int(b & 0xf)] { return false }
+        j += 2
+      }
+      return true
+    }
+  }
+
   /// Appends one entry. The caller holds the workspace lock. Reads only the file's tail (for the
   /// previous hash and sequence number) and appends one line with a single write.
   @discardableResult

@@ -48,7 +48,7 @@ public enum AuditReport {
         let b = UnsafeBufferPointer(rebasing: all[lineRange])
         guard let scanned = TrailScan.summary(b), scanned.hasSeq, let hash = scanned.hash else { return nil }
         guard let r = AuditLog.rawHash(b) else { return (scanned, false) }
-        return (scanned, r.claimed.elementsEqual(hash.utf8) && Sodium.hex(r.computed) == hash)
+        return (scanned, r.claimed.elementsEqual(hash.utf8) && AuditLog.hexEquals(r.computed, r.claimed))
       }
       if let (scanned, rawMatches) = fast, let hash = scanned.hash, let p = scanned.prev {
         if rawMatches {
@@ -152,7 +152,9 @@ public enum AuditReport {
       FileSystem.exists(trailPath)
       ? verifyChain(try FileSystem.read(trailPath), entries: &entries) : verifyChain([])
     if !chain.intact { entries = AuditLog.entries(workspace: workspace) }
-    var findings = try CheckOperation.run(workspace: workspace, request: .init(), history: entries)
+    let loaded = try workspace.loadAll()
+    var findings = try CheckOperation.run(
+      workspace: workspace, request: .init(), history: entries, environments: loaded)
     // The trail against the files: an interrupted change or an outside edit, not yet recorded.
     for m in workspace.mismatches(entries: entries) {
       findings.append(
@@ -175,7 +177,7 @@ public enum AuditReport {
     }
     let policy = workspace.config.rotation
     var rows = [EnvironmentRow]()
-    for env in try workspace.loadAll() {
+    for env in loaded {
       let sets = env.sets.map { s -> SetRow in
         let age = s.created.days(until: now)
         let state =

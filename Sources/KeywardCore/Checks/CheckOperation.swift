@@ -40,9 +40,10 @@ public enum CheckOperation {
 
   public static func run(
     workspace: Workspace, request r: Request, keysEnv: Env = .process,
-    history given: [TrailEntry]? = nil
+    history given: [TrailEntry]? = nil, environments loaded: [EnvironmentFile]? = nil
   ) throws(KeywardError) -> [Finding] {
-    let all = try workspace.loadAll()
+    let all: [EnvironmentFile]
+    if let loaded { all = loaded } else { all = try workspace.loadAll() }
     let names = r.environments.isEmpty ? workspace.config.environmentNames : r.environments
     for n in names { try workspace.requireEnvironment(n) }
     let now = Timestamp.now()
@@ -72,11 +73,19 @@ public enum CheckOperation {
     }
     let history = given ?? AuditLog.entries(workspace: workspace)
     // Which environments each fingerprint appeared in, over the whole trail (for KW203).
+    // Only fingerprints of production sets are looked up, so only those are indexed.
+    var productionFPs = Set<String>()
+    for env in all where workspace.isProduction(env.environment) {
+      for s in env.sets {
+        productionFPs.insert(s.fingerprints.appKey)
+        productionFPs.insert(s.fingerprints.appSecret)
+      }
+    }
     var fpEnvironments = [String: Set<String>]()
     for e in history {
       guard let env = e.environment else { continue }
-      if let k = e.appKeyFP { fpEnvironments[k, default: []].insert(env) }
-      if let v = e.appSecretFP { fpEnvironments[v, default: []].insert(env) }
+      if let k = e.appKeyFP, productionFPs.contains(k) { fpEnvironments[k, default: []].insert(env) }
+      if let v = e.appSecretFP, productionFPs.contains(v) { fpEnvironments[v, default: []].insert(env) }
     }
     let testFPs = Set(
       (VerifyOperation.testSecrets + [
