@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// `keyward csp eval`: one question per JSON line in, one JSON answer per line out. Policies repeat
 /// across a batch, so each distinct policy text is parsed once.
 public final class CSPEvalSession {
@@ -88,14 +94,53 @@ public final class CSPEvalSession {
     var body: String?
     var parserInserted: Bool?
     var redirectCount: Double?
+    /// The header policy, already parsed (the fast reader looks it up by its bytes).
+    var parsedPolicies: [Policy]?
   }
+
+  /// Parsed header policies keyed by the bytes of their text: a repeated policy costs a hash and
+  /// a compare, no String.
+  final class PolicyIntern {
+    var index: [Int: Int] = [:]
+    var keys: [[UInt8]] = []
+    var values: [[Policy]] = []
+    var next: [Int] = []
+
+    func get(_ p: UnsafeBufferPointer<UInt8>, make: () -> [Policy]) -> [Policy] {
+      var hasher = Hasher()
+      hasher.combine(bytes: UnsafeRawBufferPointer(p))
+      let h = hasher.finalize()
+      var slot = index[h] ?? -1
+      while slot >= 0 {
+        let same = keys[slot].withUnsafeBufferPointer { k in
+          k.count == p.count && (p.isEmpty || memcmp(k.baseAddress!, p.baseAddress!, p.count) == 0)
+        }
+        if same { return values[slot] }
+        slot = next[slot]
+      }
+      if keys.count >= 10_000 {
+        index.removeAll(keepingCapacity: true)
+        keys.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        next.removeAll(keepingCapacity: true)
+      }
+      let v = make()
+      keys.append(Array(p))
+      values.append(v)
+      next.append(index[h] ?? -1)
+      index[h] = keys.count - 1
+      return v
+    }
+  }
+
+  let headerIntern = PolicyIntern()
 
   public func query(_ line: [UInt8]) throws(BadQuery) -> Query {
     try line.withUnsafeBufferPointer { (b) throws(BadQuery) -> Query in try query(b) }
   }
 
   public func query(_ line: UnsafeBufferPointer<UInt8>) throws(BadQuery) -> Query {
-    if let f = FastFields.parse(line) { return try query(f) }
+    if let f = FastFields.parse(line, session: self) { return try query(f) }
     return try query(try fields(Array(line)))
   }
 
@@ -184,9 +229,16 @@ public final class CSPEvalSession {
     let request = CSPRequest(
       page: page, kind: kind, url: url, nonce: f.nonce ?? "", integrity: f.integrity ?? "",
       parserInserted: f.parserInserted ?? true, redirectCount: redirects, body: f.body.map { Array($0.utf8) })
-    return Query(
-      id: f.id, request: request, policies: policies(header: f.policy, reportOnly: f.reportOnly, meta: f.meta)
-    )
+    var policies: [Policy]
+    if let parsed = f.parsedPolicies {
+      policies = parsed
+      if !f.reportOnly.isEmpty || !f.meta.isEmpty {
+        policies += self.policies(header: [], reportOnly: f.reportOnly, meta: f.meta)
+      }
+    } else {
+      policies = self.policies(header: f.policy, reportOnly: f.reportOnly, meta: f.meta)
+    }
+    return Query(id: f.id, request: request, policies: policies)
   }
 
   /// Answers one input line (without its newline) into `out`, ending with a newline.
@@ -264,7 +316,6 @@ public enum CSPJSON {
     }
     key("policies")
     out.append(0x5b)
-    var reason: [UInt8] = []
     for (i, v) in d.verdicts.enumerated() {
       if i > 0 { out.append(0x2c) }
       JSONValue.literal("{\"index\":", into: &out)
@@ -289,9 +340,9 @@ public enum CSPJSON {
         out += [0x5d, 0x2c]
       }
       key("reason")
-      reason.removeAll(keepingCapacity: true)
-      v.writeReason(into: &reason)
-      JSONValue.writeString(bytes: reason, into: &out)
+      out.append(0x22)
+      v.writeReason(into: &out, json: true)
+      out.append(0x22)
       out.append(0x7d)
     }
     out.append(0x5d)
@@ -316,13 +367,14 @@ public enum CSPJSON {
 /// fields whose strings are ASCII without escapes. Anything else returns nil and takes the general
 /// reader (which also words the errors).
 enum FastFields {
-  static func parse(_ line: UnsafeBufferPointer<UInt8>) -> CSPEvalSession.Fields? {
-    var r = Reader(p: line)
+  static func parse(_ line: UnsafeBufferPointer<UInt8>, session: CSPEvalSession) -> CSPEvalSession.Fields? {
+    var r = Reader(p: line, session: session)
     return r.object()
   }
 
   struct Reader {
     let p: UnsafeBufferPointer<UInt8>
+    let session: CSPEvalSession
     var i = 0
 
     mutating func ws() {
@@ -437,8 +489,20 @@ enum FastFields {
         repeat {
           guard let k = rawString(), eat(0x3a) else { return nil }
           if key(k, "policy") {
-            guard once(1), let v = strings() else { return nil }
-            f.policy = v
+            guard once(1) else { return nil }
+            ws()
+            if i < p.count, p[i] == 0x22 {
+              // One header value, looked up by its bytes: parsed once per distinct text.
+              guard let r = rawString() else { return nil }
+              let bytes = UnsafeBufferPointer(rebasing: p[r])
+              let s = session
+              f.parsedPolicies = session.headerIntern.get(bytes) {
+                s.parse(String(decoding: bytes, as: UTF8.self), .header)
+              }
+            } else {
+              guard let v = strings() else { return nil }
+              f.policy = v
+            }
           } else if key(k, "origin") {
             guard once(2), let v = optionalString() else { return nil }
             f.origin = v

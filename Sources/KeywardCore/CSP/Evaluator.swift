@@ -154,9 +154,12 @@ public struct PolicyVerdict: Sendable {
   }
 
   /// The reason, written straight into a buffer (the batch writes thousands a second).
-  func writeReason(into out: inout [UInt8]) {
+  /// With `json`, the text written is escaped for a JSON string (the literals need none).
+  func writeReason(into out: inout [UInt8], json: Bool = false) {
     func s(_ t: StaticString) { JSONValue.literal(t, into: &out) }
-    func d(_ t: String) { out.append(contentsOf: t.utf8) }
+    func d(_ t: String) {
+      if json { JSONValue.writeEscaped(t, into: &out) } else { out.append(contentsOf: t.utf8) }
+    }
     func via() {
       d(directive ?? effectiveDirective)
       if fallback {

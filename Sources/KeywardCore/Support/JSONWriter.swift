@@ -120,9 +120,20 @@ extension JSONValue {
     bytes.withUnsafeBufferPointer { writeString(utf8: $0, into: &out) }
   }
 
+  /// A string's JSON escape, without the quotes.
+  static func writeEscaped(_ s: String, into out: inout [UInt8]) {
+    var s = s
+    s.withUTF8 { writeEscaped(utf8: $0, into: &out) }
+  }
+
   static func writeString(utf8 buf: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-    let hex: StaticString = "0123456789abcdef"
     out.append(0x22)
+    writeEscaped(utf8: buf, into: &out)
+    out.append(0x22)
+  }
+
+  static func writeEscaped(utf8 buf: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    let hex: StaticString = "0123456789abcdef"
     do {
       // Runs without anything to escape are copied whole.
       var start = 0
@@ -145,6 +156,5 @@ extension JSONValue {
       }
       out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[start..<buf.count]))
     }
-    out.append(0x22)
   }
 }
