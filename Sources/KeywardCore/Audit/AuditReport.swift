@@ -1,3 +1,11 @@
+import Dispatch
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// `keyward audit`: the security team's view, with no private key — the integrity of the audit
 /// trail, and per environment the sets, their ages against the policy, the last verification and
 /// export, the recipient key, and the check findings.
@@ -32,24 +40,25 @@ public enum AuditReport {
     func broken(_ why: String) -> Chain {
       Chain(entries: count, intact: false, firstBadLine: line, problem: why, lastHash: count > 0 ? prev : nil)
     }
+    // The lines, then each one's scan and hash: independent of each other, so they run on every
+    // core; the links between them are checked in order below.
+    var lines = [Range<Int>]()
     var start = 0
     while start < bytes.count {
       var end = start
       while end < bytes.count && bytes[end] != 0x0a { end += 1 }
-      line += 1
-      let lineRange = start..<end
-      let terminated = end < bytes.count
+      lines.append(start..<end)
       start = end + 1
+    }
+    let scans = scanAll(bytes, lines)
+    for (index, lineRange) in lines.enumerated() {
+      line += 1
+      let terminated = lineRange.upperBound < bytes.count
       if lineRange.isEmpty { return broken("an empty line") }
       guard terminated else { return broken("the last line is incomplete: an append was interrupted") }
       // keyward's own lines (canonical, no escapes) are read by one byte scan and their hash is
       // checked on the bytes; any other line is parsed in full and hashed canonically.
-      let fast = bytes.withUnsafeBufferPointer { all -> (TrailScan.Scanned, Bool)? in
-        let b = UnsafeBufferPointer(rebasing: all[lineRange])
-        guard let scanned = TrailScan.summary(b), scanned.hasSeq, let hash = scanned.hash else { return nil }
-        guard let r = AuditLog.rawHash(b) else { return (scanned, false) }
-        return (scanned, r.claimed.elementsEqual(hash.utf8) && AuditLog.hexEquals(r.computed, r.claimed))
-      }
+      let fast = scans[index]
       if let (scanned, rawMatches) = fast, let hash = scanned.hash, let p = scanned.prev {
         if rawMatches {
           let n = scanned.entry.seq
@@ -92,6 +101,48 @@ public enum AuditReport {
     }
     return Chain(
       entries: count, intact: true, firstBadLine: nil, problem: nil, lastHash: count > 0 ? prev : nil)
+  }
+
+  /// Scans and hashes every line (the fast path's work), split across the cores.
+  static func scanAll(_ bytes: [UInt8], _ lines: [Range<Int>]) -> [(TrailScan.Scanned, Bool)?] {
+    var out = [(TrailScan.Scanned, Bool)?](repeating: nil, count: lines.count)
+    let chunks = lines.count < 2_000 ? 1 : 2 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    out.withUnsafeMutableBufferPointer { results in
+      let sink = Sink(results)
+      bytes.withUnsafeBufferPointer { all in
+        let source = Source(all)
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+          let lo = lines.count * c / chunks
+          let hi = lines.count * (c + 1) / chunks
+          for i in lo..<hi {
+            let b = UnsafeBufferPointer(rebasing: source.buffer[lines[i]])
+            guard let scanned = TrailScan.summary(b), scanned.hasSeq, let hash = scanned.hash else {
+              continue
+            }
+            guard let r = AuditLog.rawHash(b) else {
+              sink.buffer[i] = (scanned, false)
+              continue
+            }
+            sink.buffer[i] = (
+              scanned, r.claimed.elementsEqual(hash.utf8) && AuditLog.hexEquals(r.computed, r.claimed)
+            )
+          }
+        }
+      }
+    }
+    return out
+  }
+
+  /// Buffers shared with the workers of `scanAll`: each worker reads the file and writes only its
+  /// own slots.
+  struct Sink: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<(TrailScan.Scanned, Bool)?>
+    init(_ b: UnsafeMutableBufferPointer<(TrailScan.Scanned, Bool)?>) { buffer = b }
+  }
+
+  struct Source: @unchecked Sendable {
+    let buffer: UnsafeBufferPointer<UInt8>
+    init(_ b: UnsafeBufferPointer<UInt8>) { buffer = b }
   }
 
   public struct SetRow: Sendable, Encodable {
