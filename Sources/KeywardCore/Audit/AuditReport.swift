@@ -40,6 +40,21 @@ public enum AuditReport {
     func broken(_ why: String) -> Chain {
       Chain(entries: count, intact: false, firstBadLine: line, problem: why, lastHash: count > 0 ? prev : nil)
     }
+    /// Links an entry whose hash checked out to the one before it; the break, if it does not.
+    func link(hash: String, prev p: String, seq n: Int, _ entry: TrailEntry) -> Chain? {
+      if p != prev {
+        return broken(
+          line == 1
+            ? "the first entry does not start the chain (earlier lines were deleted)"
+            : "it does not follow line \(line - 1): a line was deleted, inserted or moved before it")
+      }
+      if n != seq + 1 { return broken("sequence number \(n) after \(seq)") }
+      prev = hash
+      seq = n
+      count += 1
+      entries.append(entry)
+      return nil
+    }
     // The lines, then each one's scan and hash: independent of each other, so they run on every
     // core; the links between them are checked in order below.
     var lines = [Range<Int>]()
@@ -61,18 +76,7 @@ public enum AuditReport {
       let fast = scans[index]
       if let (scanned, rawMatches) = fast, let hash = scanned.hash, let p = scanned.prev {
         if rawMatches {
-          let n = scanned.entry.seq
-          if p != prev {
-            return broken(
-              line == 1
-                ? "the first entry does not start the chain (earlier lines were deleted)"
-                : "it does not follow line \(line - 1): a line was deleted, inserted or moved before it")
-          }
-          if n != seq + 1 { return broken("sequence number \(n) after \(seq)") }
-          prev = hash
-          seq = n
-          count += 1
-          entries.append(scanned.entry)
+          if let failed = link(hash: hash, prev: p, seq: scanned.entry.seq, scanned.entry) { return failed }
           continue
         }
       }
@@ -87,17 +91,7 @@ public enum AuditReport {
       if AuditLog.hash(of: m) != hash {
         return broken("the entry was edited (its hash does not match its content)")
       }
-      if p != prev {
-        return broken(
-          line == 1
-            ? "the first entry does not start the chain (earlier lines were deleted)"
-            : "it does not follow line \(line - 1): a line was deleted, inserted or moved before it")
-      }
-      if n != seq + 1 { return broken("sequence number \(n) after \(seq)") }
-      prev = hash
-      seq = n
-      count += 1
-      entries.append(TrailEntry(m))
+      if let failed = link(hash: hash, prev: p, seq: n, TrailEntry(m)) { return failed }
     }
     return Chain(
       entries: count, intact: true, firstBadLine: nil, problem: nil, lastHash: count > 0 ? prev : nil)

@@ -172,15 +172,8 @@ extension DemoTour {
       bytes: JSONValue.array([.object(["app_key": .string(newKey), "app_secret": .string(newSecret)])])
         .written(),
       mode: 0o600)
-    let cli = Path.directory(runner.executable) + "/keyward-cli"
-    let emulator = try Spawn.background(
-      cli, ["emulate", "--port", "0", "--pairs", "pairs.json", "-q"],
-      environment: ProcessInfo.processInfo.environment)
+    let (emulator, url) = try startEmulator()
     defer { emulator.stop() }
-    guard let line = emulator.readLine(), line.hasPrefix("listening on ") else {
-      throw KeywardError(.internal, "the emulator did not start")
-    }
-    let url = String(line.dropFirst("listening on ".count))
     try runner.expect(0, ["export", "staging", "-o", "staging.env"])
     try runner.expect(
       0, ["rotate", "staging", "--stdin"], stdin: "\(newKey)\n\(newSecret)\n",
@@ -198,18 +191,25 @@ extension DemoTour {
     try runner.expect(0, ["audit", "--format", "markdown"])
   }
 
+  /// `keyward emulate` on a free loopback port with the demo's pairs.json: the process and its URL.
+  func startEmulator(_ extra: [String] = []) throws -> (Spawn.Background, String) {
+    let cli = Path.directory(runner.executable) + "/keyward-cli"
+    let bg = try Spawn.background(
+      cli, ["emulate", "--port", "0", "--pairs", "pairs.json", "-q"] + extra,
+      environment: ProcessInfo.processInfo.environment)
+    guard let line = bg.readLine(), line.hasPrefix("listening on ") else {
+      bg.stop()
+      throw KeywardError(.internal, "the emulator did not start")
+    }
+    return (bg, String(line.dropFirst("listening on ".count)))
+  }
+
   /// Step 10: the login page's Content-Security-Policy, as a browser would judge it.
   func cspStep() throws {
     runner.section("10. Will the browser load the CAPTCHA? The login page's CSP, judged as a browser would")
-    let cli = Path.directory(runner.executable) + "/keyward-cli"
-    let emulator = try Spawn.background(
-      cli, ["emulate", "--port", "0", "--pairs", "pairs.json", "-q"],
-      environment: ProcessInfo.processInfo.environment)
+    let (emulator, url) = try startEmulator()
     defer { emulator.stop() }
-    guard let line = emulator.readLine(), line.hasPrefix("listening on ") else {
-      throw KeywardError(.internal, "the emulator did not start")
-    }
-    let site = String(line.dropFirst("listening on ".count)) + "/site"
+    let site = url + "/site"
     runner.comment("The emulator also serves a sample login page under several policies (\(site)/…)")
     try runner.expect(0, ["csp", "\(site)/login?key=ck_live_9d0e1f2a3b4c5d6e", "--env", "prod"])
     runner.comment(
@@ -253,18 +253,7 @@ extension DemoTour {
       pairs.append(.object(["app_key": .string(key), "app_secret": .string(secret)]))
     }
     try FileSystem.writeAtomically("\(root)/pairs.json", bytes: JSONValue.array(pairs).written(), mode: 0o600)
-    func emulator(_ extra: [String]) throws -> (Spawn.Background, String) {
-      let cli = Path.directory(runner.executable) + "/keyward-cli"
-      let bg = try Spawn.background(
-        cli, ["emulate", "--port", "0", "--pairs", "pairs.json", "-q"] + extra,
-        environment: ProcessInfo.processInfo.environment)
-      guard let line = bg.readLine(), line.hasPrefix("listening on ") else {
-        bg.stop()
-        throw KeywardError(.internal, "the emulator did not start")
-      }
-      return (bg, String(line.dropFirst("listening on ".count)))
-    }
-    var (bg, url) = try emulator([])
+    var (bg, url) = try startEmulator()
     runner.comment(
       "keyward emulate --port 0 --pairs pairs.json   # listening on \(url); it knows prod and staging")
     defer { bg.stop() }
@@ -272,7 +261,7 @@ extension DemoTour {
     runner.comment("The last verification is recorded and listed:")
     try runner.expect(0, ["list"])
     bg.stop()
-    (bg, url) = try emulator(["--fault", "html"])
+    (bg, url) = try startEmulator(["--fault", "html"])
     runner.comment("Behind a WAF that answers with an HTML page, nothing is called valid (exit 3):")
     try runner.expect(3, ["verify", "prod", "--endpoint", url, "--retries", "0"])
   }
