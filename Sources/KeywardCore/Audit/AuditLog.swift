@@ -260,7 +260,8 @@ public enum AuditLog {
       var start = end - 1
       while start > 0 && bytes[start - 1] != 0x0a { start -= 1 }
       let line = bytes[start..<end]
-      if contains(line, envNeedle) && contains(line, memberNeedle),
+      if Bytes.firstIndex(of: envNeedle, in: line) != nil
+        && Bytes.firstIndex(of: memberNeedle, in: line) != nil,
         let v = try? JSONValue.parse(Array(line.last == 0x0a ? line.dropLast() : line), source: ""),
         case .object(let m) = v, m["environment"] == .string(environment), m[member] != nil
       {
@@ -269,17 +270,6 @@ public enum AuditLog {
       end = start
     }
     return nil
-  }
-
-  static func contains(_ hay: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
-    guard let first = needle.first, hay.count >= needle.count else { return false }
-    var i = hay.startIndex
-    let last = hay.endIndex - needle.count
-    while i <= last {
-      if hay[i] == first && hay[i..<(i + needle.count)].elementsEqual(needle) { return true }
-      i += 1
-    }
-    return false
   }
 
   /// Every entry that parses, oldest first (for checks that ask what was deployed where).

@@ -62,10 +62,10 @@ extension Workspace {
   /// left by an earlier interruption is recorded first; its description is returned.
   @discardableResult
   public func commit(_ env: EnvironmentFile, _ intents: [AuditIntent]) throws(KeywardError) -> [String] {
-    let notes = try reconcile(env.environment)
+    let before = fileDigest(env.environment)
+    let notes = try reconcile(env.environment, fileDigest: before)
     guard !intents.isEmpty else { return notes }  // nothing to record, nothing to write
     let bytes = JSONFiles.encode(env.json)
-    let before = fileDigest(env.environment)
     let after = Workspace.digest(bytes)
     for (i, intent) in intents.enumerated() {
       if i > 0 { FileSystem.crashPoint("between-audit-entries") }
@@ -81,7 +81,8 @@ extension Workspace {
   }
 
   /// The environments whose file disagrees with the trail (read only).
-  public func mismatches(entries: [TrailEntry]) -> [TrailMismatch] {
+  /// `digests` holds file digests the caller already has (each other file is read).
+  public func mismatches(entries: [TrailEntry], digests: [String: String] = [:]) -> [TrailMismatch] {
     var last = [String: TrailEntry]()
     for e in entries {
       guard let env = e.environment, e.envAfter != nil else { continue }
@@ -90,7 +91,7 @@ extension Workspace {
     var out = [TrailMismatch]()
     for (env, e) in last.sorted(by: { $0.key < $1.key }) where config.environments[env] != nil {
       guard case .string(let after)? = e["env_after"] else { continue }
-      let digest = fileDigest(env)
+      let digest = digests[env] ?? fileDigest(env)
       if digest == after { continue }
       let seq =
         e["seq"].flatMap { v -> Int? in if case .number(let n) = v { return Int(n) } else { return nil } }
@@ -108,13 +109,13 @@ extension Workspace {
   /// Brings the trail in line with `environment`'s file: an interrupted change or an outside edit
   /// gets an entry of its own (`interrupted` or `external-change`) naming the entry it answers.
   /// The caller holds the lock.
-  public func reconcile(_ environment: String) throws(KeywardError) -> [String] {
+  public func reconcile(_ environment: String, fileDigest digest: String) throws(KeywardError) -> [String] {
     // Only the environment's last recorded digest matters: found from the end of the trail.
     guard let last = AuditLog.lastEntry(workspace: self, environment: environment, withMember: "env_after")
     else {
       return []
     }
-    let found = mismatches(entries: [TrailEntry(last)])
+    let found = mismatches(entries: [TrailEntry(last)], digests: [environment: digest])
     var notes = [String]()
     for m in found {
       try AuditLog.append(

@@ -30,22 +30,24 @@ public final class CSPEvalSession {
 
   func parse(_ text: String, _ source: PolicySource) -> [Policy] {
     switch source {
-    case .header: return CSPEvalSession.cached(&headers, text) { Policy.parseList($0, source: .header) }
+    case .header: return CSPEvalSession.cached(&headers, text) { Policy.parseList($0, source: .header) } ?? []
     case .reportOnly:
-      return CSPEvalSession.cached(&reportOnly, text) { Policy.parseList($0, source: .reportOnly) }
+      return CSPEvalSession.cached(&reportOnly, text) { Policy.parseList($0, source: .reportOnly) } ?? []
     // A meta element holds one policy; a comma in it is part of that policy's text.
-    case .meta: return CSPEvalSession.cached(&metas, text) { [Policy.parse(Substring($0), source: .meta)] }
+    case .meta:
+      return CSPEvalSession.cached(&metas, text) { [Policy.parse(Substring($0), source: .meta)] } ?? []
     }
   }
 
-  static func cached(_ cache: inout [String: [Policy]], _ text: String, _ make: (String) -> [Policy])
-    -> [Policy]
+  /// `make(text)`, remembered (a nil answer is not); the cache starts over past 10,000 texts.
+  static func cached<Value>(_ cache: inout [String: Value], _ text: String, _ make: (String) -> Value?)
+    -> Value?
   {
-    if let p = cache[text] { return p }
-    let p = make(text)
+    if let v = cache[text] { return v }
+    guard let v = make(text) else { return nil }
     if cache.count >= 10_000 { cache.removeAll(keepingCapacity: true) }
-    cache[text] = p
-    return p
+    cache[text] = v
+    return v
   }
 
   public func policies(header: [String], reportOnly: [String], meta: [String]) -> [Policy] {
@@ -59,21 +61,11 @@ public final class CSPEvalSession {
 
   func resource(_ text: String, page: WebURL) -> WebURL? {
     // Absolute URLs are cached; relative ones depend on the page.
-    if let u = urls[text] { return u }
-    guard let u = page.resolve(text) else { return nil }
-    if WebURL.parse(text) != nil {
-      if urls.count > 10_000 { urls.removeAll(keepingCapacity: true) }
-      urls[text] = u
-    }
-    return u
+    CSPEvalSession.cached(&urls, text) { WebURL.parse($0) } ?? page.resolve(text)
   }
 
   func page(_ text: String) -> WebURL? {
-    if let u = origins[text] { return u }
-    guard let u = WebURL.parse(text), u.host != nil else { return nil }
-    if origins.count > 10_000 { origins.removeAll(keepingCapacity: true) }
-    origins[text] = u
-    return u
+    CSPEvalSession.cached(&origins, text) { t in WebURL.parse(t).flatMap { $0.host == nil ? nil : $0 } }
   }
 
   public struct BadQuery: Error {

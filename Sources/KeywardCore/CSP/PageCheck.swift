@@ -414,25 +414,20 @@ public enum CSPPageCheck {
       if let html = input.html {
         let secrets = Set(keys.known.map(\.appSecret))
         var reported = Set<String>()
-        var start = -1
-        for i in 0...html.count {
-          let inWord =
-            i < html.count && CheckOperation.isWordByte(html[i]) && html[i] != 0x3c && html[i] != 0x3e
-          if inWord && start < 0 { start = i }
-          if !inWord && start >= 0 {
-            if i - start >= 6 {
-              let fp = keys.fingerprinter.fingerprint(SecureBytes(Array(html[start..<i])))
-              if secrets.contains(fp), !reported.contains(fp),
-                let owner = keys.known.first(where: { $0.appSecret == fp })
-              {
-                reported.insert(fp)
-                add(
-                  "KW707", .error,
-                  "the page shows \(owner.environment)'s App Secret (set \(owner.set)) to every visitor",
-                  ["app_secret_fp": fp], remedy: "rotate it now: keyward rotate \(owner.environment)")
-              }
-            }
-            start = -1
+        // Words as check's KW603 reads files, with tag brackets as breaks too.
+        let words = CheckOperation.wordRanges(count: html.count) {
+          CheckOperation.isWordByte(html[$0]) && html[$0] != 0x3c && html[$0] != 0x3e
+        }
+        for word in words {
+          let fp = keys.fingerprinter.fingerprint(SecureBytes(Array(html[word])))
+          if secrets.contains(fp), !reported.contains(fp),
+            let owner = keys.known.first(where: { $0.appSecret == fp })
+          {
+            reported.insert(fp)
+            add(
+              "KW707", .error,
+              "the page shows \(owner.environment)'s App Secret (set \(owner.set)) to every visitor",
+              ["app_secret_fp": fp], remedy: "rotate it now: keyward rotate \(owner.environment)")
           }
         }
       }

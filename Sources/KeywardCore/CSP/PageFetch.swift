@@ -101,7 +101,7 @@ public struct PageFetch: Sendable {
         throw KeywardError(.input, "\(source): line \(n): a header line without ':'")
       }
       headers.append(
-        (String(l[..<colon]).trimmingASCIISpaces(), String(l[l.index(after: colon)...]).trimmingASCIISpaces())
+        (Text.trimBlanks(l[..<colon]), Text.trimBlanks(l[l.index(after: colon)...]))
       )
     }
     var body = Array(bytes[i...])
@@ -119,8 +119,10 @@ public struct PageFetch: Sendable {
     while i < b.count {
       var end = i
       while end < b.count, b[end] != 0x0a { end += 1 }
-      let sizeText = String(decoding: b[i..<end], as: UTF8.self)
-        .split(separator: ";", omittingEmptySubsequences: false)[0].trimmingCharacters(in: " \r")
+      let lineEnd = end > i && b[end - 1] == 0x0d ? end - 1 : end
+      let sizeText = Text.trimBlanks(
+        String(decoding: b[i..<lineEnd], as: UTF8.self).split(
+          separator: ";", omittingEmptySubsequences: false)[0])
       guard let size = Int(sizeText, radix: 16), size >= 0 else {
         throw KeywardError(.input, "\(source): a bad chunk size \"\(sizeText.prefix(20))\"")
       }
@@ -136,19 +138,4 @@ public struct PageFetch: Sendable {
     }
     return out
   }
-}
-
-extension String {
-  func trimmingASCIISpaces() -> String { trimmingCharacters(in: " \t") }
-
-  func trimmingCharacters(in set: String) -> String {
-    var s = Substring(self)
-    while let f = s.first, set.contains(f) { s = s.dropFirst() }
-    while let l = s.last, set.contains(l) { s = s.dropLast() }
-    return String(s)
-  }
-}
-
-extension Substring {
-  func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
 }

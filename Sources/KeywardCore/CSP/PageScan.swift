@@ -62,7 +62,7 @@ public struct PageScan: Sendable {
           } else if i + 5 < n, html[i + 4] == 0x2d, html[i + 5] == 0x3e {
             i += 6
           } else {
-            i = find(html, Array("-->".utf8), from: i + 4).map { $0 + 3 } ?? n
+            i = Bytes.firstIndex(of: Array("-->".utf8), in: html[min(i + 4, n)...]).map { $0 + 3 } ?? n
           }
         } else {
           i = html[(i + 1)...].firstIndex(of: 0x3e).map { $0 + 1 } ?? n
@@ -162,16 +162,6 @@ public struct PageScan: Sendable {
 
   @inline(__always) static func isSpace(_ c: UInt8) -> Bool {
     c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0c || c == 0x0d
-  }
-
-  static func find(_ h: [UInt8], _ needle: [UInt8], from: Int) -> Int? {
-    guard from <= h.count - needle.count else { return nil }
-    var i = from
-    while i <= h.count - needle.count {
-      if h[i] == needle[0] && h[i..<(i + needle.count)].elementsEqual(needle) { return i }
-      i += 1
-    }
-    return nil
   }
 
   /// The offset of `</name` (any case) at or after `from`.

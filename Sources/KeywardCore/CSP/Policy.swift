@@ -369,7 +369,7 @@ public struct Policy: Sendable {
   static func parseHostSource(_ b: [UInt8]) -> SourceExpression {
     var i = 0
     var scheme: String? = nil
-    if let sep = findSubsequence(b, [0x3a, 0x2f, 0x2f]) {
+    if let sep = Bytes.firstIndex(of: [0x3a, 0x2f, 0x2f], in: b[...]) {
       guard let s = WebURL.leadingScheme(b[...]), s.utf8.count == sep else {
         return .invalid("a bad scheme")
       }
@@ -432,13 +432,5 @@ public struct Policy: Sendable {
       path = String(decoding: rest, as: UTF8.self)
     }
     return .host(HostSource(scheme: scheme, host: host, port: port, path: path))
-  }
-
-  static func findSubsequence(_ b: [UInt8], _ needle: [UInt8]) -> Int? {
-    guard b.count >= needle.count else { return nil }
-    for i in 0...(b.count - needle.count) where b[i] == needle[0] {
-      if b[i..<(i + needle.count)].elementsEqual(needle) { return i }
-    }
-    return nil
   }
 }

@@ -45,14 +45,13 @@ public struct WebURL: Sendable, Equatable, CustomStringConvertible {
   }
 
   public var description: String {
-    if let origin { return origin + path + (query.map { "?" + $0 } ?? "") }
-    return scheme + ":" + path + (query.map { "?" + $0 } ?? "")
+    var b: [UInt8] = []
+    serialise(into: &b)
+    return String(decoding: b, as: UTF8.self)
   }
 
-  /// The serialisation as a JSON string, without building a String first.
-  func writeJSON(into out: inout [UInt8]) {
-    var b: [UInt8] = []
-    b.reserveCapacity(64)
+  /// The URL's serialisation, as bytes (for `description` and for JSON without a String).
+  func serialise(into b: inout [UInt8]) {
     b.append(contentsOf: scheme.utf8)
     b.append(0x3a)
     if let host {
@@ -69,6 +68,13 @@ public struct WebURL: Sendable, Equatable, CustomStringConvertible {
       b.append(0x3f)
       b.append(contentsOf: query.utf8)
     }
+  }
+
+  /// The serialisation as a JSON string, without building a String first.
+  func writeJSON(into out: inout [UInt8]) {
+    var b: [UInt8] = []
+    b.reserveCapacity(64)
+    serialise(into: &b)
     JSONValue.writeString(bytes: b, into: &out)
   }
 

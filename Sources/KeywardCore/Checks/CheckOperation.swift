@@ -273,17 +273,8 @@ public enum CheckOperation {
       let path = "\(workspace.path)/\(name)"
       if FileSystem.isDirectory(path) { continue }
       guard let raw = try? FileSystem.readSecret(path: path, requirePrivate: false) else { continue }
-      var found = false
-      var start = -1
-      for i in 0...raw.count {
-        let inWord = i < raw.count && isWordByte(raw[i])
-        if inWord && start < 0 { start = i }
-        if !inWord && start >= 0 {
-          if i - start >= 6, stored.contains(workspace.fingerprinter.fingerprint(raw.slice(start..<i))) {
-            found = true
-          }
-          start = -1
-        }
+      let found = wordRanges(count: raw.count) { isWordByte(raw[$0]) }.contains {
+        stored.contains(workspace.fingerprinter.fingerprint(raw.slice($0)))
       }
       if found {
         add(
@@ -296,6 +287,22 @@ public enum CheckOperation {
           "move it out of the workspace folder", path)
       }
     }
+  }
+
+  /// The runs of at least `minLength` positions that `isWord` accepts: the candidate values in a
+  /// file or page, each then fingerprinted and compared with the stored ones.
+  static func wordRanges(count: Int, minLength: Int = 6, isWord: (Int) -> Bool) -> [Range<Int>] {
+    var out = [Range<Int>]()
+    var start = -1
+    for i in 0...count {
+      let inWord = i < count && isWord(i)
+      if inWord && start < 0 { start = i }
+      if !inWord && start >= 0 {
+        if i - start >= minLength { out.append(start..<i) }
+        start = -1
+      }
+    }
+    return out
   }
 
   static func isWordByte(_ c: UInt8) -> Bool {

@@ -118,7 +118,7 @@ extension Keyward {
         if let url { pages = [url] }
         if let urls {
           let text = String(decoding: try FileSystem.read(urls), as: UTF8.self)
-          pages = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { String($0).trimmingASCII() }
+          pages = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { Text.trimBlanks($0) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
           if pages.isEmpty { throw KeywardError(.input, "\(urls): no URLs in it") }
         }
@@ -382,15 +382,6 @@ extension Keyward {
       flush()
       if errors { throw ExitCode(2) }
     }
-  }
-}
-
-extension String {
-  func trimmingASCII() -> String {
-    var s = Substring(self)
-    while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-    while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-    return String(s)
   }
 }
 

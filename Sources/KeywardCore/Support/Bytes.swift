@@ -1,0 +1,14 @@
+/// Byte-string search, for the readers that work on raw input (trail lines, HTML, policies).
+enum Bytes {
+  /// The index in `hay` where `needle` first starts, or nil.
+  static func firstIndex(of needle: [UInt8], in hay: ArraySlice<UInt8>) -> Int? {
+    guard let first = needle.first, hay.count >= needle.count else { return nil }
+    var i = hay.startIndex
+    let last = hay.endIndex - needle.count
+    while i <= last {
+      if hay[i] == first && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
+      i += 1
+    }
+    return nil
+  }
+}
