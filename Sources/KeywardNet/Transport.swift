@@ -63,6 +63,8 @@ public final class AHCTransport: HTTPTransport {
 
   func client(for url: String) -> HTTPClient {
     guard let target = Proxy.target(url) else { return direct }
+    // Loopback is never proxied: a proxy would carry the credentials off this machine.
+    if Endpoint.isLoopback(target.host) || Endpoint.isLoopback("[\(target.host)]") { return direct }
     if Proxy.bypasses(host: target.host, port: target.port, noProxy: noProxy) { return direct }
     return (target.https ? viaHTTPS : viaHTTP) ?? direct
   }
@@ -171,15 +173,9 @@ public struct Proxy: Sendable, Equatable {
 
   /// Host, port and scheme of a request URL.
   static func target(_ url: String) -> (host: String, port: Int, https: Bool)? {
-    guard let r = url.firstRange(of: "://") else { return nil }
-    let https = url[..<r.lowerBound].lowercased() == "https"
-    var rest = url[r.upperBound...]
-    if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-    if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
-    if let colon = rest.lastIndex(of: ":"), let p = Int(rest[rest.index(after: colon)...]) {
-      return (String(rest[..<colon]).lowercased(), p, https)
-    }
-    return (String(rest).lowercased(), https ? 443 : 80, https)
+    // The same parser that judged the endpoint (Endpoint) decides the host here.
+    guard let u = WebURL.parse(url), let host = u.host, let port = u.effectivePort else { return nil }
+    return (host, port, u.scheme == "https")
   }
 
   /// NO_PROXY: comma-separated; `*` for everything; a host matches exactly or as a domain suffix

@@ -110,9 +110,19 @@ struct VerifierTests {
     ] {
       #expect(throws: Never.self) { try Verifier.checkEndpoint(ok) }
     }
-    for bad in ["http://apiv1.captcha.la", "http://127.0.0.1.evil.example/", "ftp://x", "apiv1.captcha.la"] {
-      #expect(throws: KeywardError.self) { try Verifier.checkEndpoint(bad) }
+    // The attacks: a host cut at '/' only took these for loopback and sent credentials over plain
+    // http to evil.example; userinfo put a gateway password into keyward.json and the trail.
+    for bad in [
+      "http://apiv1.captcha.la", "http://127.0.0.1.evil.example/", "ftp://x", "apiv1.captcha.la",
+      "http://evil.example:8080?@127.0.0.1", "http://evil.example#@localhost", "http://evil.example\\@127.0.0.1",
+      "https://user:pw@api.example.com", "http://u@127.0.0.1:9", "http://127.0.0.1:9/\u{1b}[2K", "http://127.1:9",
+      "http://0x7f.0.0.1:9", "https://api.example.com/#frag", "http://localhost.evil.example",
+    ] {
+      #expect(throws: KeywardError.self, "\(bad)") { try Verifier.checkEndpoint(bad) }
     }
+    // The URL sent is the parser's: what the rule judged.
+    #expect(try Endpoint("http://127.0.0.1:8787", origin: "t").text == "http://127.0.0.1:8787/")
+    #expect(try Endpoint("HTTPS://API.Example.com/v0/siteverify?a=1", origin: "t").host == "api.example.com")
   }
 
   @Test("a huge or fractional code is not a code")

@@ -182,8 +182,22 @@ public enum AuditLog {
     details: [String: JSONValue] = [:], env: Env = .process
   ) throws(KeywardError) -> [String: JSONValue] {
     let path = "\(workspace.path)/\(Workspace.auditName)"
-    let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw KeywardError(.io, "\(path): cannot open: \(FileSystem.errnoText())") }
+    // Everything an entry says is checked before it is written: the trail is read by people and
+    // tools, and must never carry text a reader could mistake for anything but data.
+    guard Names.isEnvironment(environment) else {
+      throw KeywardError(.internal, "refusing to record an invalid environment name in the audit trail")
+    }
+    if let set {
+      guard Names.isSetID(set.id), Names.isFingerprint(set.fingerprints.appKey),
+        Names.isFingerprint(set.fingerprints.appSecret)
+      else {
+        throw KeywardError(
+          .integrity, "set \(Text.printable(set.id)) of \(environment) has an invalid id or fingerprint; not recorded")
+      }
+    }
+    // Never through a link: a committed `audit.jsonl -> ~/.bashrc` would make every write append
+    // to the reader's shell start-up file.
+    let fd = try FileSystem.openRegular(path, flags: O_RDWR | O_APPEND, create: 0o644)
     defer { close(fd) }
     let (prev, seq, torn) = tail(fd)
     var entry = details

@@ -244,6 +244,23 @@ public enum CheckOperation {
     let path = KeySource.storePath(
       workspaceID: workspace.config.workspaceID, environment: env.environment, env: keysEnv)
     guard FileSystem.exists(path) else { return }
+    // The folders above the key: whoever can write them can swap the key file.
+    let folder = Path.directory(path)
+    for dir in [Path.directory(folder), folder] {
+      if let mode = FileSystem.mode(dir), mode & 0o077 != 0 {
+        add(
+          .keyFileTooOpen, .error, env.environment, nil,
+          "the key store folder \(dir) is open to group or others (mode 0\(String(mode, radix: 8)))",
+          [:], "chmod 700 '\(dir)'", dir)
+      }
+    }
+    if let kind = FileSystem.irregularKind(path) {
+      add(
+        .specialFileInWorkspace, .error, env.environment, nil,
+        "\(path) is \(kind), not a key file; keyward will not read it", ["kind": kind],
+        "replace it with the real key file", path)
+      return
+    }
     if let mode = FileSystem.mode(path), mode & 0o077 != 0 {
       add(
         .keyFileTooOpen, .error, env.environment, nil,
@@ -268,11 +285,19 @@ public enum CheckOperation {
   ) throws(KeywardError) {
     let expected = Set(
       [Workspace.configName, Workspace.auditName] + workspace.config.environmentNames.map { "\($0).json" })
-    for name in FileSystem.listDirectory(workspace.path)
-    where !expected.contains(name) && !name.hasPrefix(".") {
+    for name in FileSystem.listDirectory(workspace.path) {
       let path = "\(workspace.path)/\(name)"
-      if FileSystem.isDirectory(path) { continue }
-      guard let raw = try? FileSystem.readSecret(path: path, requirePrivate: false) else { continue }
+      // A link, FIFO, device or socket is reported, never opened: a committed link can point at any
+      // file of a reader's machine, and reading a FIFO would block.
+      if let kind = FileSystem.irregularKind(path), kind != "a folder" {
+        add(
+          .specialFileInWorkspace, .error, nil, nil,
+          "\(path) is \(kind); keyward refuses to read or write through it", ["kind": kind],
+          "replace it with the real file, or delete it", path)
+        continue
+      }
+      if expected.contains(name) || name.hasPrefix(".") || FileSystem.isDirectory(path) { continue }
+      guard let raw = try? FileSystem.readRegularSecret(path) else { continue }
       let found = wordRanges(count: raw.count) { isWordByte(raw[$0]) }.contains {
         stored.contains(workspace.fingerprinter.fingerprint(raw.slice($0)))
       }

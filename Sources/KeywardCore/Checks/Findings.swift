@@ -61,6 +61,7 @@ public enum CheckRule: String, Sendable, CaseIterable {
   case keyFileTooOpen = "KW602"
   case plaintextInWorkspace = "KW603"
   case unexpectedFile = "KW604"
+  case specialFileInWorkspace = "KW605"
   case trailInterrupted = "KW801"
   case trailChangedOutside = "KW802"
 
@@ -89,6 +90,8 @@ public enum CheckRule: String, Sendable, CaseIterable {
     case .keyFileTooOpen: return "a private key file readable by group or others"
     case .plaintextInWorkspace: return "a plaintext secret in the workspace folder"
     case .unexpectedFile: return "a file in the workspace folder that keyward did not write"
+    case .specialFileInWorkspace:
+      return "a symbolic link, FIFO, device or socket in the workspace folder or key store"
     case .trailInterrupted:
       return "the audit trail records a change its environment file never got (interrupted)"
     case .trailChangedOutside:

@@ -6,6 +6,15 @@ public struct PassphraseParameters: Sendable, Equatable {
   public var memlimit: Int
   public var salt: [UInt8]
 
+  /// The limits keyward accepts from a key file: libsodium's own bounds for Argon2id, capped at its
+  /// "sensitive" level (1 GiB), with a few passes to spare.
+  public static let opslimitRange: ClosedRange<UInt64> = 1...16
+  public static let maxMemlimit = 1 << 30
+
+  public static func acceptable(opslimit: UInt64, memlimit: Int) -> Bool {
+    opslimitRange.contains(opslimit) && memlimit >= 8192 && memlimit <= maxMemlimit
+  }
+
   /// libsodium's "interactive" Argon2id limits (2 passes, 64 MiB) with a fresh salt.
   public static func interactive() -> PassphraseParameters {
     PassphraseParameters(

@@ -58,6 +58,9 @@ public enum Lifecycle {
     }
     let now = Timestamp.now()
     let grace = graceDays ?? workspace.config.rotation.graceDays
+    guard (0...ConfigValidator.maxDays).contains(grace) else {
+      throw KeywardError(.usage, "a grace period of \(grace) days is out of range (0 to \(ConfigValidator.maxDays))")
+    }
     let until = now.adding(days: grace)
     var touched = [pending.id: "active"]
     for i in env.sets.indices where env.sets[i].state == .active {

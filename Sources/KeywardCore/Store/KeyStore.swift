@@ -60,7 +60,7 @@ public struct KeySource {
       let secret = v.withUTF8 { SecureBytes(copying: UnsafeRawBufferPointer($0)) }
       key = try PrivateKey.parse(secret, source: "$\(variable)")
       origin = "$\(variable)"
-    } else if FileSystem.exists(storePath + ".next"),
+    } else if try KeySource.storeFolderChecked(storePath), FileSystem.exists(storePath + ".next"),
       (try? KeyFile.publicKey(path: storePath + ".next")) == expected
     {
       // An interrupted rekey: the file is sealed to the new key, which waits beside the old one
@@ -84,10 +84,20 @@ public struct KeySource {
     return (key, origin)
   }
 
+  /// Before a key is taken from the store: its folder and the workspace's folder in it must be this
+  /// user's alone (whoever can write them can swap the key files). Always true; throws otherwise.
+  static func storeFolderChecked(_ storePath: String) throws(KeywardError) -> Bool {
+    let folder = Path.directory(storePath)
+    guard FileSystem.exists(folder) else { return true }
+    try FileSystem.requirePrivateDirectory(Path.directory(folder))
+    try FileSystem.requirePrivateDirectory(folder)
+    return true
+  }
+
   /// The passphrase in `--passphrase-file` (its first line), if that option was given.
   public func passphraseFromFile() throws(KeywardError) -> SecureBytes? {
     guard let passphraseFile else { return nil }
-    let raw = try FileSystem.readSecret(path: passphraseFile, requirePrivate: false)
+    let raw = try FileSystem.readSecret(path: passphraseFile, requirePrivate: false, privateIfRegular: true)
     var end = 0
     while end < raw.count && raw[end] != 0x0a { end += 1 }
     if end > 0 && raw[end - 1] == 0x0d { end -= 1 }
@@ -247,6 +257,14 @@ public enum KeyFile {
       else {
         throw KeywardError(
           .integrity, "\(source): incomplete passphrase protection (kdf, opslimit, memlimit, salt)")
+      }
+      guard PassphraseParameters.acceptable(opslimit: ops, memlimit: mem) else {
+        // A tampered file must not make keyward run Argon2 for hours or allocate gigabytes.
+        throw KeywardError(
+          .integrity,
+          "\(source): Argon2id parameters opslimit \(ops), memlimit \(mem) are outside what keyward writes or accepts "
+            + "(opslimit \(PassphraseParameters.opslimitRange), memlimit up to \(PassphraseParameters.maxMemlimit) bytes): the file was edited"
+        )
       }
       let env = fields["environment"] ?? "?"
       let pass = try passphrase("the private key of \(env) is protected by a passphrase")

@@ -58,8 +58,11 @@ public struct Workspace: Sendable {
     }
     for name in config.environmentNames where !Names.isEnvironment(name) {
       throw KeywardError(
-        .input, "\(configPath): \"\(name)\" is not a valid environment name (\(Names.environmentRule))")
+        .input,
+        "\(configPath): \"\(Text.printable(String(name.prefix(40))))\" is not a valid environment name (\(Names.environmentRule))"
+      )
     }
+    try ConfigValidator.validate(config, path: configPath)
     return Workspace(path: path, config: config, fingerprinter: fingerprinter)
   }
 
@@ -123,6 +126,47 @@ public struct Workspace: Sendable {
   public func isProduction(_ name: String) -> Bool { config.environments[name]?.production ?? false }
 }
 
+/// Checks every value of keyward.json that a command acts on: it comes from a repository anyone
+/// with write access can edit.
+enum ConfigValidator {
+  /// Days in a policy: up to a century (so that dates computed from them stay far from overflow).
+  static let maxDays = 36_500
+
+  static func validate(_ config: WorkspaceConfig, path: String) throws(KeywardError) {
+    for (member, days) in [
+      ("max_age_days", config.rotation.maxAgeDays), ("warn_age_days", config.rotation.warnAgeDays),
+      ("grace_days", config.rotation.graceDays),
+    ] where !(0...maxDays).contains(days) {
+      throw KeywardError(.input, "\(path): rotation.\(member) is \(days); it must be 0 to \(maxDays) days")
+    }
+    for name in config.environmentNames {
+      if let e = config.environments[name]?.endpoint {
+        _ = try Endpoint(e, origin: "\(path): environments.\(name).endpoint")
+      }
+    }
+    for (member, v) in [("app_key", config.export.appKey), ("app_secret", config.export.appSecret)] {
+      try checkVariable(v, place: "\(path): export.\(member)")
+    }
+    guard config.export.appKey != config.export.appSecret else {
+      throw KeywardError(.input, "\(path): export.app_key and export.app_secret are the same name")
+    }
+  }
+
+  /// An export variable name: a POSIX name that does not change how the child starts.
+  static func checkVariable(_ v: String, place: String) throws(KeywardError) {
+    let shown = Text.printable(String(v.prefix(60)), keepNewlines: false)
+    guard Names.isVariable(v) else {
+      throw KeywardError(.input, "\(place): \"\(shown)\" is not a valid variable name (\(Names.variableRule))")
+    }
+    guard !Names.isDangerousVariable(v) else {
+      throw KeywardError(
+        .input,
+        "\(place): refusing \"\(shown)\" as an export name: it changes how programs start (LD_*, PATH, …) or is keyward's own"
+      )
+    }
+  }
+}
+
 /// Checks an environment file's structure and envelopes; needs no private key.
 enum EnvironmentValidator {
   static func validate(_ env: EnvironmentFile, name: String, path: String) throws(KeywardError) {
@@ -153,7 +197,22 @@ enum EnvironmentValidator {
     for (i, set) in env.sets.enumerated() {
       let at = "\(path): sets[\(i)]"
       guard Names.isSetID(set.id) else {
-        throw KeywardError(.input, "\(at).id \"\(set.id)\" is not a valid set id")
+        throw KeywardError(.input, "\(at).id \"\(Text.printable(String(set.id.prefix(40))))\" is not a valid set id")
+      }
+      for field in Field.allCases where !Names.isFingerprint(set.fingerprints[field]) {
+        throw KeywardError(
+          .input,
+          "\(at).fingerprints.\(field.rawValue) (set \(set.id)) is not a fingerprint (16 lower-case hex digits): the file was edited"
+        )
+      }
+      if let v = set.lastVerification {
+        guard Verdict(rawValue: v.verdict) != nil else {
+          throw KeywardError(
+            .input,
+            "\(at).last_verification.verdict \"\(Text.printable(String(v.verdict.prefix(40))))\" is not a verdict keyward writes ("
+              + Verdict.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+        }
+        if !v.endpoint.isEmpty { _ = try Endpoint(v.endpoint, origin: "\(at).last_verification.endpoint") }
       }
       guard seen.insert(set.id).inserted else {
         throw KeywardError(.integrity, "\(at): set id \(set.id) appears twice")
@@ -212,9 +271,36 @@ public enum Names {
     return (1...32).contains(b.count) && b.allSatisfy { isLowerAlnum($0) || $0 == 0x2d }
   }
 
-  static func isWorkspaceID(_ s: String) -> Bool {
-    let b = Array(s.utf8)
+  static func isWorkspaceID(_ s: String) -> Bool { isFingerprint(s) }
+
+  /// A value fingerprint or key id: exactly 16 lower-case hex digits.
+  public static func isFingerprint(_ s: String) -> Bool {
+    let b = s.utf8
     return b.count == 16 && b.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+  }
+
+  public static let variableRule = "a POSIX name: letters, digits and '_', not starting with a digit"
+
+  /// Variable names that change how a program starts or finds its code, refused as export names:
+  /// a repository writer must not be able to name `LD_PRELOAD` and have the App Secret's bytes
+  /// become a library path, or replace `PATH`.
+  public static func isDangerousVariable(_ name: String) -> Bool {
+    let upper = name.uppercased()
+    let exact: Set<String> = [
+      "PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV", "PS4", "PROMPT_COMMAND", "CDPATH", "GLOBIGNORE",
+      "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PERL5LIB", "PERL5OPT", "RUBYLIB", "RUBYOPT",
+      "NODE_OPTIONS", "NODE_PATH", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "GCONV_PATH", "TMPDIR",
+      "GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXEC_PATH", "EDITOR", "VISUAL", "PAGER",
+    ]
+    if exact.contains(upper) { return true }
+    return ["LD_", "DYLD_", "KEYWARD_", "BASH_FUNC_", "MALLOC_", "GLIBC_"].contains { upper.hasPrefix($0) }
+  }
+
+  /// A POSIX environment variable name: `[A-Za-z_][A-Za-z0-9_]*`, at most 128 bytes.
+  public static func isVariable(_ s: String) -> Bool {
+    let b = Array(s.utf8)
+    guard (1...128).contains(b.count), !(b[0] >= 0x30 && b[0] <= 0x39) else { return false }
+    return b.allSatisfy { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7a || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }
   }
 
   static func isLowerAlnum(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) }

@@ -9,8 +9,79 @@
 public enum FileSystem {
   static func errnoText() -> String { String(cString: strerror(errno)) }
 
-  /// Reads a whole non-secret file.
+  /// What kind of file sits at a path, for messages: "a symbolic link", "a FIFO", …
+  static func kindName(_ mode: mode_t) -> String {
+    switch mode & S_IFMT {
+    case S_IFLNK: return "a symbolic link"
+    case S_IFIFO: return "a FIFO"
+    case S_IFCHR: return "a character device"
+    case S_IFBLK: return "a block device"
+    case S_IFSOCK: return "a socket"
+    case S_IFDIR: return "a folder"
+    default: return "not a regular file"
+    }
+  }
+
+  /// Opens a file keyward reads from the workspace or the key store. Those folders may come from a
+  /// repository anyone can write to, so the file must be a regular file reached without following a
+  /// symbolic link (a committed link survives `git clone` and can point anywhere on a reader's
+  /// machine), and opening it never blocks (a FIFO would). Anything else is an input error (exit 2)
+  /// naming the path, or `kind` when the caller says it is an integrity matter.
+  public static func openRegular(
+    _ path: String, flags: Int32 = O_RDONLY, create: mode_t? = nil, kind: KeywardError.Kind = .input
+  ) throws(KeywardError) -> Int32 {
+    var f = flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
+    if create != nil { f |= O_CREAT }
+    let fd = open(path, f, create ?? 0)
+    guard fd >= 0 else {
+      let e = errno
+      if e == ENOENT { throw KeywardError(kind, "\(path): no such file") }
+      var st = stat()
+      if (e == ELOOP || e == ENXIO || e == EISDIR || e == EWOULDBLOCK), lstat(path, &st) == 0 {
+        throw notRegular(path, st.st_mode, kind: kind)
+      }
+      throw KeywardError(kind, "\(path): cannot open: \(String(cString: strerror(e)))")
+    }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else {
+      close(fd)
+      throw KeywardError(.io, "\(path): stat failed: \(errnoText())")
+    }
+    guard (st.st_mode & S_IFMT) == S_IFREG else {
+      close(fd)
+      throw notRegular(path, st.st_mode, kind: kind)
+    }
+    // Back to blocking I/O for the reads and writes that follow (a regular file never blocks long).
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+    return fd
+  }
+
+  static func notRegular(_ path: String, _ mode: mode_t, kind: KeywardError.Kind) -> KeywardError {
+    KeywardError(
+      kind, "\(path) is \(kindName(mode)), not a regular file; keyward refuses to read or write through it",
+      hint: "replace it with the real file (a link or special file in the workspace can point anywhere)")
+  }
+
+  /// Whether `path` is something other than a regular file (a link, FIFO, device, socket or folder),
+  /// looked at without following it; nil when nothing is there.
+  public static func irregularKind(_ path: String) -> String? {
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return nil }
+    return (st.st_mode & S_IFMT) == S_IFREG ? nil : kindName(st.st_mode)
+  }
+
+  /// Reads a whole non-secret file of the workspace or key store: a regular file only, never
+  /// through a symbolic link (`openRegular`).
   public static func read(_ path: String) throws(KeywardError) -> [UInt8] {
+    let fd = try openRegular(path)
+    defer { close(fd) }
+    return try readAll(fd, path: path)
+  }
+
+  /// Reads a file the person running keyward named (`--html FILE`, `--urls FILE`): links are
+  /// followed and pipes read, as any command-line tool does; `-` is standard input.
+  public static func readInput(_ path: String) throws(KeywardError) -> [UInt8] {
+    if path == "-" { return try readAll(0, path: "standard input") }
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
       let e = errno
@@ -18,6 +89,11 @@ public enum FileSystem {
       throw KeywardError(.io, "\(path): cannot open: \(String(cString: strerror(e)))")
     }
     defer { close(fd) }
+    if isDirectory(path) { throw KeywardError(.input, "\(path) is a folder, not a file") }
+    return try readAll(fd, path: path)
+  }
+
+  static func readAll(_ fd: Int32, path: String) throws(KeywardError) -> [UInt8] {
     var out = [UInt8]()
     var st = stat()
     if fstat(fd, &st) == 0, st.st_size > 0 { out.reserveCapacity(Int(st.st_size)) }
@@ -57,32 +133,73 @@ public enum FileSystem {
     return out
   }
 
-  /// Opens and reads a secret file. With `requirePrivate`, refuses a file readable by group or
-  /// others, as ssh does for private keys.
-  /// A file that cannot be opened is an input error (exit 2), or an integrity error (exit 4) for
-  /// private keys (`requirePrivate`), whose absence means the key is missing.
-  public static func readSecret(path: String, requirePrivate: Bool) throws(KeywardError) -> SecureBytes {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else {
-      let e = errno
-      let kind: KeywardError.Kind = requirePrivate ? .integrity : .input
-      if e == ENOENT { throw KeywardError(kind, "\(path): no such file") }
-      throw KeywardError(kind, "\(path): cannot open: \(String(cString: strerror(e)))")
-    }
-    defer { close(fd) }
+  /// Opens and reads a secret file.
+  ///
+  /// With `requirePrivate` (key files of the key store) the file must be a regular file reached
+  /// without a symbolic link, owned by this user and not accessible by group or others, as ssh
+  /// requires of private keys; a file that cannot be opened is then an integrity error (exit 4: the
+  /// key is missing). Without it (a file the person running keyward named) links are followed,
+  /// pipes are read and `-` is standard input; a regular file is still refused when others can read
+  /// it and `privateIfRegular` is set (a passphrase file).
+  public static func readSecret(path: String, requirePrivate: Bool, privateIfRegular: Bool = false)
+    throws(KeywardError) -> SecureBytes
+  {
+    if path == "-" && !requirePrivate { return try readSecret(fd: 0, source: "standard input") }
+    let fd: Int32
     if requirePrivate {
-      var st = stat()
-      guard fstat(fd, &st) == 0 else { throw KeywardError(.io, "\(path): stat failed: \(errnoText())") }
-      let mode = st.st_mode & 0o777
-      if mode & 0o077 != 0 {
-        throw KeywardError(
-          .integrity,
-          "UNPROTECTED PRIVATE KEY FILE: permissions \(octal(mode)) for '\(path)' are too open; "
-            + "a private key file must not be accessible by group or others. This key will be ignored.",
-          hint: "chmod 600 '\(path)'")
+      fd = try openRegular(path, kind: .integrity)
+    } else {
+      fd = open(path, O_RDONLY | O_CLOEXEC)
+      guard fd >= 0 else {
+        let e = errno
+        if e == ENOENT { throw KeywardError(.input, "\(path): no such file") }
+        throw KeywardError(.input, "\(path): cannot open: \(String(cString: strerror(e)))")
       }
     }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw KeywardError(.io, "\(path): stat failed: \(errnoText())") }
+    if requirePrivate || (privateIfRegular && (st.st_mode & S_IFMT) == S_IFREG) {
+      try requireOwnerOnly(path, st, what: requirePrivate ? "private key file" : "passphrase file")
+    }
     return try readSecret(fd: fd, source: path)
+  }
+
+  /// Reads a file of the workspace that may hold secrets (a stray file `check` looks into): a
+  /// regular file only, never through a link, into guarded memory.
+  public static func readRegularSecret(_ path: String) throws(KeywardError) -> SecureBytes {
+    let fd = try openRegular(path)
+    defer { close(fd) }
+    return try readSecret(fd: fd, source: path)
+  }
+
+  /// Refuses a file (or folder) that another user owns or that group or others may use.
+  static func requireOwnerOnly(_ path: String, _ st: stat, what: String) throws(KeywardError) {
+    let mode = st.st_mode & 0o777
+    if st.st_uid != geteuid() {
+      throw KeywardError(
+        .integrity,
+        "UNPROTECTED \(what.uppercased()): '\(path)' is owned by uid \(st.st_uid), not by you (uid \(geteuid())); it will be ignored.",
+        hint: "chown \(geteuid()) '\(path)'")
+    }
+    if mode & 0o077 != 0 {
+      throw KeywardError(
+        .integrity,
+        "UNPROTECTED \(what.uppercased()): permissions \(octal(mode)) for '\(path)' are too open; "
+          + "a \(what) must not be accessible by group or others. It will be ignored.",
+        hint: "chmod \(what.hasSuffix("folder") ? "700" : "600") '\(path)'")
+    }
+  }
+
+  /// Refuses a key-store folder that is not this user's alone (anyone who can write it can swap
+  /// the key files in it).
+  public static func requirePrivateDirectory(_ path: String) throws(KeywardError) {
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return }
+    guard (st.st_mode & S_IFMT) == S_IFDIR else {
+      throw KeywardError(.integrity, "\(path) is \(kindName(st.st_mode)), not a folder of the key store")
+    }
+    try requireOwnerOnly(path, st, what: "key store folder")
   }
 
   static func octal(_ mode: mode_t) -> String { "0" + String(mode, radix: 8) }
@@ -94,7 +211,12 @@ public enum FileSystem {
     return st.st_mode & 0o7777
   }
 
-  public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+  /// Whether anything is at `path`, a symbolic link included (even one that points nowhere: a
+  /// planted link must be noticed, not taken for a missing file).
+  public static func exists(_ path: String) -> Bool {
+    var st = stat()
+    return lstat(path, &st) == 0
+  }
 
   public static func isDirectory(_ path: String) -> Bool {
     var st = stat()

@@ -5,6 +5,36 @@ public enum Text {
     s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
   }
 
+  /// `s` with every character that could steer a terminal written as an escape (`\u001b`):
+  /// C0 controls but newline and tab, DEL, C1 controls, and the bidirectional overrides and
+  /// isolates. Text read from files passes through here before it reaches a terminal; the escape
+  /// form is also a valid JSON string escape, so a JSON document stays valid. Returns `s` itself
+  /// (no copy) when there is nothing to escape.
+  public static func printable(_ s: String, keepNewlines: Bool = true) -> String {
+    func steering(_ u: Unicode.Scalar) -> Bool {
+      let v = u.value
+      if v < 0x20 { return !(keepNewlines && (v == 0x0a || v == 0x09)) }
+      return v == 0x7f || (0x80...0x9f).contains(v) || (0x202a...0x202e).contains(v)
+        || (0x2066...0x2069).contains(v)
+    }
+    // Fast path: plain ASCII text without controls is by far the common case.
+    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f || (keepNewlines && ($0 == 0x0a || $0 == 0x09)) }) {
+      return s
+    }
+    guard s.unicodeScalars.contains(where: steering) else { return s }
+    var out = String.UnicodeScalarView()
+    let hex = Array("0123456789abcdef".unicodeScalars)
+    for u in s.unicodeScalars {
+      if steering(u) {
+        out.append(contentsOf: "\\u".unicodeScalars)
+        for shift in stride(from: 12, through: 0, by: -4) { out.append(hex[Int((u.value >> UInt32(shift)) & 0xf)]) }
+      } else {
+        out.append(u)
+      }
+    }
+    return String(out)
+  }
+
   /// `s` without leading and trailing spaces and tabs.
   public static func trimBlanks(_ s: Substring) -> String {
     var t = s

@@ -46,29 +46,10 @@ public struct Verifier: Sendable {
   public let settings: Settings
   public let transport: any HTTPTransport
 
-  /// Credentials travel only over HTTPS; plain http only to this machine (the emulator).
+  /// Credentials travel only over HTTPS; plain http only to this machine (the emulator). The rules
+  /// are Endpoint's.
   public static func checkEndpoint(_ url: String) throws(KeywardError) {
-    let lower = url.lowercased()
-    if lower.hasPrefix("https://") { return }
-    if lower.hasPrefix("http://") {
-      var host = Substring(lower.dropFirst(7))
-      if let end = host.firstIndex(where: { $0 == "/" }) { host = host[..<end] }
-      if let at = host.lastIndex(of: "@") { host = host[host.index(after: at)...] }
-      if host.hasPrefix("[") {
-        host = host.dropFirst().prefix { $0 != "]" }
-      } else if let colon = host.lastIndex(of: ":") {
-        host = host[..<colon]
-      }
-      // 127.0.0.0/8 as a literal address: four numbers, the first 127 (not a name like 127.0.0.1.example).
-      let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-      let loopbackV4 =
-        parts.count == 4 && parts[0] == "127" && parts.allSatisfy { p in UInt8(p).map { _ in true } ?? false }
-      if host == "localhost" || host == "::1" || loopbackV4 { return }
-      throw KeywardError(
-        .input, "refusing to send credentials over plain http to \(host): use an https:// endpoint",
-        hint: "plain http is allowed only to this machine (127.0.0.1, ::1, localhost), e.g. keyward emulate")
-    }
-    throw KeywardError(.input, "the endpoint \"\(url.prefix(100))\" is not an https:// URL")
+    _ = try Endpoint(url, origin: "endpoint")
   }
 
   public init(provider: Provider, settings: Settings, transport: any HTTPTransport) {
@@ -149,6 +130,11 @@ public struct Verifier: Sendable {
     }
     if r.status == 429 { return (.rateLimited, code, msg, dataError ?? topError) }
     guard code == 0, let data else {
+      return (r.status >= 500 ? .serverError : .ambiguous, code, msg, dataError ?? topError)
+    }
+    // A decisive answer comes only with a success status: a 404 page whose body happens to say
+    // `invalid_token` is not the provider accepting the credentials.
+    guard (200..<300).contains(r.status) else {
       return (r.status >= 500 ? .serverError : .ambiguous, code, msg, dataError ?? topError)
     }
     if case .string(let token)? = data["server_token"], token.hasPrefix("sct_") {
@@ -275,6 +261,10 @@ public struct Verifier: Sendable {
     }
     let joined = codes.isEmpty ? nil : codes.joined(separator: ",")
     if r.status == 429 { return (.rateLimited, nil, nil, joined) }
+    if !(200..<300).contains(r.status) && !codes.contains(where: { $0.contains("secret") || $0.contains("sitekey") }) {
+      // Only a success status is a decisive answer (a credential error is believed at any status).
+      return (r.status >= 500 ? .serverError : .unknown, nil, nil, joined)
+    }
     if case .bool(true)? = top["success"] { return (.accepted, nil, nil, joined) }
     if codes.contains("invalid-input-secret") || codes.contains("missing-input-secret") {
       return (.badSecret, nil, nil, joined)
@@ -402,7 +392,8 @@ public struct Verifier: Sendable {
         let (answer, code, msg, error) = interpret(r)
         ev.httpStatus = r.status
         ev.providerCode = code
-        ev.providerMessage = scrub(msg.map { String($0.prefix(200)) })
+        // Redacted first, cut after: a secret straddling the cut must not survive in part.
+        ev.providerMessage = scrub(msg).map { String($0.prefix(200)) }
         ev.providerError = scrub(error)
         ev.latencyMs = (r.latencyMs * 10).rounded() / 10
         // A credential failure is never retried, whatever its status.
@@ -420,8 +411,8 @@ public struct Verifier: Sendable {
           }
         }
         if r.status >= 500 || answer.isNotJSON {
-          let snippet = String(decoding: r.body.prefix(80), as: UTF8.self).filter { !$0.isNewline }
-          ev.note = ev.note ?? scrub("body starts: \(snippet)")
+          let head = String(decoding: r.body.prefix(4096), as: UTF8.self).filter { !$0.isNewline }
+          ev.note = ev.note ?? scrub(head).map { "body starts: " + $0.prefix(80) }
         }
         return (answer, ev)
       }
@@ -437,25 +428,39 @@ public struct Verifier: Sendable {
     return v
   }
 
-  /// `text` with every occurrence of the given secrets replaced.
+  /// `text` with every occurrence of the given values replaced by `[redacted]`, and every run of
+  /// 8 or more bytes of one of them too (a server that quotes part of a secret back, or a cut that
+  /// fell inside one). The values are compared in place, never copied out of guarded memory.
   static func redact(_ text: String, _ secrets: [SecureBytes]) -> String {
-    var out = Array(text.utf8)
+    let t = Array(text.utf8)
+    var hidden = [Bool](repeating: false, count: t.count)
+    var any = false
     for secret in secrets where secret.count >= 4 {
-      let needle = secret.withUnsafeBytes { Array($0) }
-      var i = 0
-      var result = [UInt8]()
-      while i < out.count {
-        if i + needle.count <= out.count && out[i] == needle[0]
-          && Array(out[i..<(i + needle.count)]) == needle
-        {
-          result += Array("[redacted]".utf8)
-          i += needle.count
-        } else {
-          result.append(out[i])
-          i += 1
+      secret.withUnsafeBytes { s in
+        let minRun = min(8, s.count)
+        for i in 0..<t.count {
+          for j in 0..<s.count where s[j] == t[i] {
+            var k = 1
+            while i + k < t.count && j + k < s.count && t[i + k] == s[j + k] { k += 1 }
+            if k >= minRun {
+              for x in i..<(i + k) { hidden[x] = true }
+              any = true
+            }
+          }
         }
       }
-      out = result
+    }
+    guard any else { return text }
+    var out = [UInt8]()
+    var i = 0
+    while i < t.count {
+      if hidden[i] {
+        out += Array("[redacted]".utf8)
+        while i < t.count && hidden[i] { i += 1 }
+      } else {
+        out.append(t[i])
+        i += 1
+      }
     }
     return String(decoding: out, as: UTF8.self)
   }

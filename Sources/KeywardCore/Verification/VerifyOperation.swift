@@ -108,8 +108,13 @@ public enum VerifyOperation {
       if chosen.isEmpty { continue }
       let (key, _) = try keys.privateKey(for: env, in: workspace)
       let scratch = Sealed.Scratch()
-      let endpoint = r.endpoint ?? workspace.config.environments[name]?.endpoint ?? provider.defaultEndpoint
-      try Verifier.checkEndpoint(endpoint)
+      let configured = workspace.config.environments[name]?.endpoint
+      let origin =
+        r.endpoint != nil
+        ? "the endpoint given for this run"
+        : configured != nil ? "\(workspace.configPath): environments.\(name).endpoint" : "the provider's default"
+      // Parsed once: the URL sent to is the parser's serialisation, the one the rules were checked on.
+      let endpoint = try Endpoint(r.endpoint ?? configured ?? provider.defaultEndpoint, origin: origin).text
       for set in chosen {
         let k = try OpenOperation.open(
           env: env, set: set, field: .appKey, key: key, workspace: workspace, scratch: scratch)
