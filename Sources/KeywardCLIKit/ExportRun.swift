@@ -22,10 +22,11 @@ public struct ExportRequest: Equatable, Sendable {
       workspace: workspace, request: request,
       keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile))
     let p = Printer(settings)
-    if request.output == nil { try result.contents.write(to: 1) }
+    let toStdout = request.output == nil || request.output == "-"
+    if toStdout { try result.contents.write(to: 1) }
     if !p.quiet {
       for w in result.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }
-      if let output = request.output {
+      if let output = request.output, !toStdout {
         p.note(
           "Wrote \(output) (\(request.format.rawValue), \(request.environment) set \(result.set.id), mode 0600).\n"
         )

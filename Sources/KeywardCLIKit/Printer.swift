@@ -36,6 +36,9 @@ public struct Printer: Sendable {
   /// Text to stderr.
   public func note(_ text: String) { Printer.write(2, text) }
 
+  /// A progress line on stderr that the next one overwrites (keyward's own text: counts only).
+  public func progress(_ text: String) { Printer.writeRaw(2, "\r\u{1b}[K" + Text.printable(text)) }
+
   /// Reports an error: a line on stderr, and in JSON mode also an error document on stdout.
   public func fail(_ error: KeywardError) {
     var text = "keyward: error: \(error.message)\n"
@@ -66,9 +69,30 @@ public struct Printer: Sendable {
     case cyan = "36"
   }
 
-  public func style(_ s: String, _ st: Style) -> String { color ? "\u{1b}[\(st.rawValue)m\(s)\u{1b}[0m" : s }
+  /// Colour is written as a marker that only this process knows (a random nonce between two
+  /// private-use characters); `write` turns exactly those markers into escape sequences after escaping
+  /// every other control character. Text from a file can therefore never move the cursor, clear
+  /// a line or retitle the terminal, even when it spells an escape sequence keyward itself uses.
+  static let marker: String = {
+    "\u{E000}" + Text.nonce() + "\u{E001}"
+  }()
 
+  public func style(_ s: String, _ st: Style) -> String {
+    color ? "\(Printer.marker)\(st.rawValue)m\(s)\(Printer.marker)0m" : s
+  }
+
+  /// Writes human text: control characters that did not come from keyward are shown escaped
+  /// (`\u001b`), keyward's own colours are put back (`style`).
   public static func write(_ fd: Int32, _ text: String) {
+    var t = Text.printable(text)
+    if t.utf8.contains(0xEE), t.contains(marker) {
+      t = t.replacingMarker(marker, with: "\u{1b}[")
+    }
+    writeRaw(fd, t)
+  }
+
+  /// Writes text as it is (a JSON document keyward built, the emulator's listening line).
+  public static func writeRaw(_ fd: Int32, _ text: String) {
     var t = text
     t.withUTF8 { buf in
       var off = 0
@@ -85,5 +109,20 @@ public struct Printer: Sendable {
         off += n
       }
     }
+  }
+}
+
+extension String {
+  /// Every occurrence of `marker` replaced (no Foundation in this target).
+  func replacingMarker(_ marker: String, with replacement: String) -> String {
+    var out = ""
+    var rest = Substring(self)
+    while let r = rest.firstRange(of: marker) {
+      out += rest[..<r.lowerBound]
+      out += replacement
+      rest = rest[r.upperBound...]
+    }
+    out += rest
+    return out
   }
 }

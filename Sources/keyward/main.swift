@@ -24,4 +24,7 @@ if let fast = FastPath.parse(arguments) {
   }
 }
 let cli = Path.directory(Launcher.selfPath()) + "/keyward-cli"
+// keyward-cli hardens itself and must see the caller's core-dump limit to give it back to the
+// program `keyward run` execs (it would otherwise take the lowered limit for the original).
+ProcessHardening.restoreForExec()
 Launcher.exec(cli, arguments)

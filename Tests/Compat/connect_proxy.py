@@ -3,7 +3,9 @@
 
 usage: connect_proxy.py LOGFILE
 Prints "listening on http://127.0.0.1:PORT"; appends "CONNECT host:port" to LOGFILE per tunnel.
-Only loopback targets are allowed (tests never leave the machine).
+Only loopback targets are allowed (tests never leave the machine); names under .keyward.test are
+this test's own hosts and are tunnelled to 127.0.0.1 (keyward never proxies a loopback address, so
+a proxied request must name another host).
 """
 import select, socket, sys, threading
 
@@ -35,11 +37,11 @@ def handle(client):
     line = head.split(b"\r\n", 1)[0].decode()
     method, target, _ = line.split(" ", 2)
     host, port = target.rsplit(":", 1)
-    if method != "CONNECT" or host not in ("127.0.0.1", "localhost"):
+    if method != "CONNECT" or not (host in ("127.0.0.1", "localhost") or host.endswith(".keyward.test")):
         client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"); client.close(); return
     with open(log, "a") as f:
         f.write(f"CONNECT {target}\n")
-    upstream = socket.create_connection((host, int(port)))
+    upstream = socket.create_connection(("127.0.0.1", int(port)))
     client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
     pipe(client, upstream)
 

@@ -134,6 +134,8 @@ struct CLITests {
     let cli = try CLI()
     try "a long passphrase\n".write(toFile: cli.root + "/pass", atomically: true, encoding: .utf8)
     try "not it\n".write(toFile: cli.root + "/wrong", atomically: true, encoding: .utf8)
+    chmod(cli.root + "/pass", 0o600)
+    chmod(cli.root + "/wrong", 0o600)
     try cli.expect(0, ["init", "--envs", "prod", "--passphrase-file", "pass"])
     #expect(!(try String(contentsOfFile: cli.keyPath("prod"), encoding: .utf8)).contains("kwsk1:"))
     try cli.expect(0, ["set", "prod", "--stdin"], stdin: "ck_live_1\ncs_live_1\n")

@@ -60,22 +60,33 @@ struct NetworkTests {
     #expect(bad.status == 2 && bad.stderr.contains("bad.pem"))
   }
 
-  @Test("HTTP_PROXY carries the requests through a CONNECT tunnel; NO_PROXY bypasses it")
+  @Test("HTTPS_PROXY carries the requests through a CONNECT tunnel; NO_PROXY bypasses it; loopback never")
   func proxy() throws {
     let cli = try CLI()
     try cli.workspace(["prod": ("ck_live_px", "cs_live_px_SECRET")])
-    let emulator = try EmulatorProcess(cli, ["--pair", "ck_live_px:cs_live_px_SECRET"])
+    let server = try ScriptServer("tls_server.py", [cli.root])
+    let port = try #require(server.url.split(separator: ":").last.flatMap { Int($0.filter(\.isNumber)) })
+    // A name only the test proxy knows (it tunnels *.keyward.test to 127.0.0.1): a loopback
+    // address is never proxied, so a proxied request must name another host.
+    let endpoint = "https://api.keyward.test:\(port)"
     let log = cli.root + "/proxy.log"
     let proxy = try ScriptServer("connect_proxy.py", [log])
-    let proxied = try cli.run(["verify", "--endpoint", emulator.url], env: ["HTTP_PROXY": proxy.url])
-    #expect(proxied.status == 0)
+    let ca = ["--ca-file", cli.root + "/ca.pem", "--retries", "0", "--timeout", "3"]
+    let proxied = try cli.run(["verify", "--endpoint", endpoint] + ca, env: ["HTTPS_PROXY": proxy.url])
+    #expect(proxied.status == 0, "\(proxied.all)")
     let tunnels = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-    #expect(tunnels.contains("CONNECT 127.0.0.1:\(emulator.port)"))
+    #expect(tunnels.contains("CONNECT api.keyward.test:\(port)"))
     try "".write(toFile: log, atomically: true, encoding: .utf8)
+    // NO_PROXY: straight to a name nothing resolves, so unreachable, and the proxy saw nothing.
     let bypassed = try cli.run(
-      ["verify", "--endpoint", emulator.url],
-      env: ["HTTP_PROXY": proxy.url, "NO_PROXY": "localhost,127.0.0.1"])
-    #expect(bypassed.status == 0)
+      ["verify", "--endpoint", endpoint] + ca, env: ["HTTPS_PROXY": proxy.url, "NO_PROXY": ".keyward.test"])
+    #expect(bypassed.status == 3, "\(bypassed.all)")
+    #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").isEmpty)
+    // Loopback is never proxied, whatever the variables say.
+    let emulator = try EmulatorProcess(cli, ["--pair", "ck_live_px:cs_live_px_SECRET"])
+    let direct = try cli.run(
+      ["verify", "--endpoint", emulator.url], env: ["HTTP_PROXY": proxy.url, "HTTPS_PROXY": proxy.url])
+    #expect(direct.status == 0, "\(direct.all)")
     #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").isEmpty)
   }
 }

@@ -346,6 +346,9 @@ struct StoreTests {
     let dir = try temporaryDirectory("pp")
     try "hunter2-hunter2\n".write(toFile: "\(dir)/good", atomically: true, encoding: .utf8)
     try "hunter3\n".write(toFile: "\(dir)/bad", atomically: true, encoding: .utf8)
+    // Passphrase files are held to the key files' rule: this user's alone.
+    chmod("\(dir)/good", 0o600)
+    chmod("\(dir)/bad", 0o600)
     let ok = try OpenOperation.run(
       workspace: ws, environment: "prod", selector: .active,
       keys: KeySource(passphraseFile: "\(dir)/good", environment: s.environment))

@@ -114,8 +114,10 @@ struct VerifierTests {
     // http to evil.example; userinfo put a gateway password into keyward.json and the trail.
     for bad in [
       "http://apiv1.captcha.la", "http://127.0.0.1.evil.example/", "ftp://x", "apiv1.captcha.la",
-      "http://evil.example:8080?@127.0.0.1", "http://evil.example#@localhost", "http://evil.example\\@127.0.0.1",
-      "https://user:pw@api.example.com", "http://u@127.0.0.1:9", "http://127.0.0.1:9/\u{1b}[2K", "http://127.1:9",
+      "http://evil.example:8080?@127.0.0.1", "http://evil.example#@localhost",
+      "http://evil.example\\@127.0.0.1",
+      "https://user:pw@api.example.com", "http://u@127.0.0.1:9", "http://127.0.0.1:9/\u{1b}[2K",
+      "http://127.1:9",
       "http://0x7f.0.0.1:9", "https://api.example.com/#frag", "http://localhost.evil.example",
     ] {
       #expect(throws: KeywardError.self, "\(bad)") { try Verifier.checkEndpoint(bad) }

@@ -192,7 +192,8 @@ public enum AuditLog {
         Names.isFingerprint(set.fingerprints.appSecret)
       else {
         throw KeywardError(
-          .integrity, "set \(Text.printable(set.id)) of \(environment) has an invalid id or fingerprint; not recorded")
+          .integrity,
+          "set \(Text.printable(set.id)) of \(environment) has an invalid id or fingerprint; not recorded")
       }
     }
     // Never through a link: a committed `audit.jsonl -> ~/.bashrc` would make every write append

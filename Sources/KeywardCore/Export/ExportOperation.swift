@@ -57,6 +57,9 @@ public enum ExportOperation {
     let opened = try OpenOperation.run(
       workspace: workspace, environment: r.environment, selector: r.selector, keys: keys)
     let names = workspace.config.export
+    for (option, n) in [("environment name", r.environmentNameVariable), ("endpoint", r.endpointVariable)] {
+      if let n { try ConfigValidator.checkVariable(n, place: "the \(option) variable") }
+    }
     var vars = [
       ExportVariable(name: names.appKey, value: opened.appKey),
       ExportVariable(name: names.appSecret, value: opened.appSecret),
@@ -77,14 +80,28 @@ public enum ExportOperation {
         secretName: r.secretName ?? "captcha-\(r.environment)", namespace: r.namespace, header: header))
     var warnings = [String]()
     var target = "stdout"
-    if let output = r.output {
-      target = absolute(output)
-      try checkOverwrite(output, absolute: target, format: r.format, force: r.force, workspace: workspace)
-      try FileSystem.writeAtomically(output, mode: 0o600, forceMode: true) {
-        (fd: Int32) throws(KeywardError) in
+    if let output = r.output, output != "-" {
+      switch try OutputTarget.classify(output) {
+      case .descriptor(let fd):
+        target = output
         try contents.write(to: fd)
+      case .special:
+        // A terminal, FIFO or device: written into, never renamed over (as root, a rename would
+        // replace /dev/stdout itself with a file holding the secret).
+        target = output
+        let fd = open(output, O_WRONLY | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else { throw KeywardError(.io, "\(output): cannot open: \(FileSystem.errnoText())") }
+        defer { close(fd) }
+        try contents.write(to: fd)
+      case .file:
+        target = absolute(output)
+        try checkOverwrite(output, absolute: target, format: r.format, force: r.force, workspace: workspace)
+        try FileSystem.writeAtomically(output, mode: 0o600, forceMode: true) {
+          (fd: Int32) throws(KeywardError) in
+          try contents.write(to: fd)
+        }
+        if let w = gitWarning(output) { warnings.append(w) }
       }
-      if let w = gitWarning(output) { warnings.append(w) }
     }
     if let w = record(
       workspace: workspace, action: "export", environment: r.environment, set: opened.set,
@@ -159,6 +176,46 @@ public enum ExportOperation {
   }
 }
 
+/// Where `export -o PATH` writes.
+enum OutputTarget {
+  /// A descriptor this process already has: /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N.
+  case descriptor(Int32)
+  /// A character device, FIFO or socket (after following links): written into directly.
+  case special
+  /// A regular file, or nothing yet: replaced atomically.
+  case file
+
+  static func classify(_ path: String) throws(KeywardError) -> OutputTarget {
+    switch path {
+    case "/dev/stdout": return .descriptor(1)
+    case "/dev/stderr": return .descriptor(2)
+    default: break
+    }
+    for prefix in ["/dev/fd/", "/proc/self/fd/"] where path.hasPrefix(prefix) {
+      if let n = Int32(path.dropFirst(prefix.count)), n >= 0, fcntl(n, F_GETFD) >= 0 { return .descriptor(n) }
+    }
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return .file }
+    let kind = st.st_mode & S_IFMT
+    if kind == S_IFREG { return .file }
+    if kind == S_IFDIR { throw KeywardError(.input, "\(path) is a folder") }
+    if kind == S_IFLNK {
+      var target = stat()
+      if stat(path, &target) == 0 {
+        let t = target.st_mode & S_IFMT
+        if t == S_IFCHR || t == S_IFIFO || t == S_IFSOCK { return .special }
+      }
+      // A link to a file (or to nothing): writing would replace the link or write through it to a
+      // file somewhere else. Neither is what `-o` promises.
+      throw KeywardError(
+        .input,
+        "\(path) is a symbolic link; keyward export does not write through links (with or without --force)",
+        hint: "name the real file, or - for standard output")
+    }
+    return .special
+  }
+}
+
 /// `keyward run`: exec a program with the set in its environment. Nothing is written to disk but
 /// the audit entry.
 public enum RunOperation {
@@ -217,10 +274,7 @@ public enum RunOperation {
     if !r.pristine {
       var p = environ
       while let entry = p.pointee {
-        let text = String(cString: entry)
-        if !(text.hasPrefix(names.appKey + "=") || text.hasPrefix(names.appSecret + "=")) {
-          envp.append(entry)
-        }
+        if !RunOperation.withheld(entry, names: names) { envp.append(entry) }
         p += 1
       }
     }
@@ -234,6 +288,23 @@ public enum RunOperation {
     let e = errno
     Printer_fail("cannot run \(path): \(String(cString: strerror(e)))")
     exit(e == ENOENT ? 127 : 126)
+  }
+
+  /// Whether an entry of keyward's own environment is kept from the child: the two variables the
+  /// set replaces, and keyward's key material under any name (`KEYWARD_PRIVATE_KEY_*`, identities,
+  /// passphrases, any value that is a `kwsk1:` key). The child gets the set, never the keys that
+  /// open every set.
+  static func withheld(_ entry: UnsafePointer<CChar>, names: ExportNames) -> Bool {
+    let text = String(cString: entry)
+    guard let eq = text.firstIndex(of: "=") else { return true }
+    let name = text[..<eq]
+    if name == names.appKey || name == names.appSecret { return true }
+    if name.hasPrefix("KEYWARD_PRIVATE_KEY") || name.hasPrefix("KEYWARD_IDENTITY")
+      || name.hasPrefix("KEYWARD_PASSPHRASE") || name.hasPrefix("KEYWARD_TRUST")
+    {
+      return true
+    }
+    return text[text.index(after: eq)...].hasPrefix(PrivateKey.textPrefix)
   }
 
   /// The command's path: as given when it contains a '/', else the first executable in $PATH.

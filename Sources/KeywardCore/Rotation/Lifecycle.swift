@@ -59,7 +59,8 @@ public enum Lifecycle {
     let now = Timestamp.now()
     let grace = graceDays ?? workspace.config.rotation.graceDays
     guard (0...ConfigValidator.maxDays).contains(grace) else {
-      throw KeywardError(.usage, "a grace period of \(grace) days is out of range (0 to \(ConfigValidator.maxDays))")
+      throw KeywardError(
+        .usage, "a grace period of \(grace) days is out of range (0 to \(ConfigValidator.maxDays))")
     }
     let until = now.adding(days: grace)
     var touched = [pending.id: "active"]

@@ -63,6 +63,16 @@ public struct Workspace: Sendable {
       )
     }
     try ConfigValidator.validate(config, path: configPath)
+    // Every file keyward reads or writes here must be a regular file: a committed link survives
+    // `git clone` and points wherever its writer chose (audit.jsonl -> ~/.bashrc), and a FIFO blocks.
+    for name in [auditName] + config.environmentNames.map({ "\($0).json" }) {
+      let file = "\(path)/\(name)"
+      if let kind = FileSystem.irregularKind(file) {
+        throw KeywardError(
+          .input, "\(file) is \(kind), not a regular file; keyward refuses to read or write through it",
+          hint: "replace it with the real file (git checkout -- \(file)), or delete it")
+      }
+    }
     return Workspace(path: path, config: config, fingerprinter: fingerprinter)
   }
 
@@ -156,7 +166,8 @@ enum ConfigValidator {
   static func checkVariable(_ v: String, place: String) throws(KeywardError) {
     let shown = Text.printable(String(v.prefix(60)), keepNewlines: false)
     guard Names.isVariable(v) else {
-      throw KeywardError(.input, "\(place): \"\(shown)\" is not a valid variable name (\(Names.variableRule))")
+      throw KeywardError(
+        .input, "\(place): \"\(shown)\" is not a valid variable name (\(Names.variableRule))")
     }
     guard !Names.isDangerousVariable(v) else {
       throw KeywardError(
@@ -197,7 +208,8 @@ enum EnvironmentValidator {
     for (i, set) in env.sets.enumerated() {
       let at = "\(path): sets[\(i)]"
       guard Names.isSetID(set.id) else {
-        throw KeywardError(.input, "\(at).id \"\(Text.printable(String(set.id.prefix(40))))\" is not a valid set id")
+        throw KeywardError(
+          .input, "\(at).id \"\(Text.printable(String(set.id.prefix(40))))\" is not a valid set id")
       }
       for field in Field.allCases where !Names.isFingerprint(set.fingerprints[field]) {
         throw KeywardError(
@@ -300,7 +312,9 @@ public enum Names {
   public static func isVariable(_ s: String) -> Bool {
     let b = Array(s.utf8)
     guard (1...128).contains(b.count), !(b[0] >= 0x30 && b[0] <= 0x39) else { return false }
-    return b.allSatisfy { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7a || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }
+    return b.allSatisfy {
+      ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7a || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f
+    }
   }
 
   static func isLowerAlnum(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) }

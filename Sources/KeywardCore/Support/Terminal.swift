@@ -1,3 +1,5 @@
+import CSodium
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -40,7 +42,8 @@ public enum Terminal {
   }
 }
 
-/// Process hardening done once at start: no core dumps (they would hold decrypted secrets).
+/// Process hardening done once at start: no core dumps (they would hold decrypted secrets), not
+/// dumpable.
 public enum ProcessHardening {
   /// The core-dump limit the process started with, restored for a program `keyward run` execs.
   nonisolated(unsafe) private static var original = rlimit(rlim_cur: 0, rlim_max: 0)
@@ -48,6 +51,9 @@ public enum ProcessHardening {
   /// Lowers the soft limit only: a process without privileges could never raise a lowered hard
   /// limit again for the program `keyward run` execs.
   public static func apply() {
+    // Not dumpable: no core file, and no other process of this user may ptrace it or read its
+    // memory through /proc. execve gives the next program its normal setting back.
+    _ = keyward_set_nondumpable()
     #if os(Linux)
       _ = getrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &original)
       var limit = rlimit(rlim_cur: 0, rlim_max: original.rlim_max)

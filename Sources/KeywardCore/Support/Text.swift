@@ -27,13 +27,18 @@ public enum Text {
     for u in s.unicodeScalars {
       if steering(u) {
         out.append(contentsOf: "\\u".unicodeScalars)
-        for shift in stride(from: 12, through: 0, by: -4) { out.append(hex[Int((u.value >> UInt32(shift)) & 0xf)]) }
+        for shift in stride(from: 12, through: 0, by: -4) {
+          out.append(hex[Int((u.value >> UInt32(shift)) & 0xf)])
+        }
       } else {
         out.append(u)
       }
     }
     return String(out)
   }
+
+  /// A random hex string (not for secrets): markers and temporary names.
+  public static func nonce(bytes: Int = 8) -> String { Sodium.hex(Sodium.randomBytes(bytes)) }
 
   /// `s` without leading and trailing spaces and tabs.
   public static func trimBlanks(_ s: Substring) -> String {

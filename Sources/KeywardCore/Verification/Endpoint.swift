@@ -20,7 +20,7 @@ public struct Endpoint: Sendable, Equatable {
   /// Parses and checks `raw`; `origin` says where it came from, for messages ("keyward.json
   /// environments.prod.endpoint", "--endpoint").
   public init(_ raw: String, origin: String) throws(KeywardError) {
-    let shown = Text.printable(String(raw.prefix(120)), keepNewlines: false)
+    let shown = Text.printable(Endpoint.withoutUserinfo(String(raw.prefix(120))), keepNewlines: false)
     func refuse(_ why: String, hint: String? = nil) -> KeywardError {
       KeywardError(.input, "\(origin): the endpoint \"\(shown)\" \(why)", hint: hint)
     }
@@ -53,12 +53,23 @@ public struct Endpoint: Sendable, Equatable {
     self.text = url.description
   }
 
+  /// `raw` with anything between the scheme and an '@' in the authority shown as `***`: a password
+  /// in a refused endpoint is not repeated in the message.
+  static func withoutUserinfo(_ raw: String) -> String {
+    guard let schemeEnd = raw.firstRange(of: "//") else { return raw }
+    let rest = raw[schemeEnd.upperBound...]
+    let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" || $0 == "\\" } ?? rest.endIndex
+    guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return raw }
+    return String(raw[..<schemeEnd.upperBound]) + "***" + String(rest[at...])
+  }
+
   /// A loopback address as the URL parser gives hosts: "localhost", "[::1]", or four decimal
   /// numbers with the first 127 (never a name such as 127.0.0.1.example).
   public static func isLoopback(_ host: String) -> Bool {
     if host == "localhost" || host == "[::1]" || host == "::1" { return true }
     let parts = host.split(separator: ".", omittingEmptySubsequences: false)
     return parts.count == 4 && parts[0] == "127"
-      && parts.allSatisfy { p in !p.isEmpty && p.utf8.count <= 3 && p.allSatisfy(\.isASCII) && UInt8(p) != nil }
+      && parts.allSatisfy { p in !p.isEmpty && p.utf8.count <= 3 && p.allSatisfy(\.isASCII) && UInt8(p) != nil
+      }
   }
 }

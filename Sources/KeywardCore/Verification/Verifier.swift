@@ -261,7 +261,9 @@ public struct Verifier: Sendable {
     }
     let joined = codes.isEmpty ? nil : codes.joined(separator: ",")
     if r.status == 429 { return (.rateLimited, nil, nil, joined) }
-    if !(200..<300).contains(r.status) && !codes.contains(where: { $0.contains("secret") || $0.contains("sitekey") }) {
+    if !(200..<300).contains(r.status)
+      && !codes.contains(where: { $0.contains("secret") || $0.contains("sitekey") })
+    {
       // Only a success status is a decisive answer (a credential error is believed at any status).
       return (r.status >= 500 ? .serverError : .unknown, nil, nil, joined)
     }

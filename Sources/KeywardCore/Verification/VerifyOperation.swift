@@ -112,7 +112,8 @@ public enum VerifyOperation {
       let origin =
         r.endpoint != nil
         ? "the endpoint given for this run"
-        : configured != nil ? "\(workspace.configPath): environments.\(name).endpoint" : "the provider's default"
+        : configured != nil
+          ? "\(workspace.configPath): environments.\(name).endpoint" : "the provider's default"
       // Parsed once: the URL sent to is the parser's serialisation, the one the rules were checked on.
       let endpoint = try Endpoint(r.endpoint ?? configured ?? provider.defaultEndpoint, origin: origin).text
       for set in chosen {

@@ -70,12 +70,19 @@ extension Keyward {
     func validate() throws {
       if envFile != nil && fromEnv { throw ValidationError("choose one of --env-file and --from-env") }
       if let maxAge, Check.days(maxAge) == nil {
-        throw ValidationError("--max-age takes days, like 90d or 90")
+        throw ValidationError("--max-age takes days, like 90d or 90 (at most 36500)")
+      }
+      if !(timeout > 0 && timeout <= 600) {
+        throw ValidationError("--timeout must be more than 0 and at most 600 seconds")
       }
     }
 
+    /// Days like `90d` or `90`: 1 to 36,500 (a century; anything longer overflows no date but means
+    /// nothing either).
     static func days(_ text: String) -> Int? {
-      Int(text.hasSuffix("d") ? String(text.dropLast()) : text).flatMap { $0 > 0 ? $0 : nil }
+      Int(text.hasSuffix("d") ? String(text.dropLast()) : text).flatMap {
+        (1...36_500).contains($0) ? $0 : nil
+      }
     }
 
     func run() async throws {

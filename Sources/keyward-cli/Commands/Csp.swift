@@ -75,6 +75,10 @@ extension Keyward {
     var caFile: String?
 
     func validate() throws {
+      if !(timeout > 0 && timeout <= 600) {
+        throw ValidationError("--timeout must be more than 0 and at most 600 seconds")
+      }
+      if concurrency < 1 || concurrency > 256 { throw ValidationError("--concurrency must be 1...256") }
       let modes = [url != nil, urls != nil, response != nil].filter { $0 }.count
       if modes > 1 { throw ValidationError("give one of URL, --urls and --response") }
       if modes == 0 && html == nil && header.isEmpty && reportOnly.isEmpty {
@@ -149,10 +153,10 @@ extension Keyward {
           while let (i, r) = await group.next() {
             out[i] = r
             done += 1
-            if tty { p.note("\r\u{1b}[Kchecked \(done)/\(parsed.count)") }
+            if tty { p.progress("checked \(done)/\(parsed.count)") }
             if next < parsed.count { start() }
           }
-          if tty { p.note("\r\u{1b}[K") }
+          if tty { p.progress("") }
           return out.map { $0! }
         }
         await transport.shutdown()

@@ -72,6 +72,21 @@ extension Keyward {
     @Flag(name: .long, help: "Accept any token, as providers' test keys do.")
     var acceptAnyToken = false
 
+    func validate() throws {
+      if !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535 (0: any free port)") }
+      if !(faultRate >= 0 && faultRate <= 1) { throw ValidationError("--fault-rate must be 0...1") }
+      if let faultFirst, !(0...1_000_000).contains(faultFirst) {
+        throw ValidationError("--fault-first must be 0...1000000")
+      }
+      // Negative values are allowed: the emulator sends them to test clients' handling of a bad header.
+      if !(-86_400...86_400).contains(retryAfter) {
+        throw ValidationError("--retry-after must be -86400...86400 seconds")
+      }
+      for (flag, ms) in [("--latency", latency), ("--jitter", jitter)] where !(0...600_000).contains(ms) {
+        throw ValidationError("\(flag) must be 0...600000 ms")
+      }
+    }
+
     func run() async throws {
       var config = EmulatorConfig()
       config.pairs = try loadPairs()

@@ -58,7 +58,7 @@ extension Keyward {
 
     func validate() throws {
       if let grace, Check.days(grace) == nil && grace != "0d" && grace != "0" {
-        throw ValidationError("--grace takes days, like 7d")
+        throw ValidationError("--grace takes days, like 7d (0 to 36500)")
       }
     }
 

@@ -67,13 +67,13 @@ extension Keyward {
             environments: environments, selection: .init(set), endpoint: endpoint, timeoutSeconds: timeout,
             concurrency: concurrency, retries: retries),
           keys: keys.source(), transport: transport,
-          progress: { done, total in if tty { p.note("\r\u{1b}[Kverifying \(done)/\(total)") } })
+          progress: { done, total in if tty { p.progress("verifying \(done)/\(total)") } })
       } catch {
         await transport.shutdown()
         throw error
       }
       await transport.shutdown()
-      if tty { p.note("\r\u{1b}[K") }
+      if tty { p.progress("") }
       if p.json {
         p.document(report)
       } else {
@@ -90,7 +90,8 @@ extension Keyward {
         t += "\(Text.pad(s.environment, width))  \(s.setID)  \(Text.pad(s.state.rawValue, 8))  "
         t += p.style(Text.pad(s.verdict.rawValue, 19), style)
         if let e = s.evidence.last {
-          var parts = [e.purpose]
+          // The host it talked to, from the URL the request went to.
+          var parts = [e.purpose, WebURL.parse(e.endpoint).flatMap(\.host).map { "at \($0)" } ?? "at ?"]
           if let st = e.httpStatus { parts.append("HTTP \(st)") }
           if let c = e.providerCode { parts.append("code \(c)") }
           if let err = e.providerError { parts.append(err) }
