@@ -326,6 +326,30 @@ struct StoreTests {
     }
   }
 
+  @Test("hardening makes the process not dumpable (no core file, no ptrace by the same user)")
+  func notDumpable() {
+    ProcessHardening.apply()
+    #if os(Linux)
+      #expect(!ProcessHardening.isDumpable)
+    #endif
+  }
+
+  @Test("a file that is a link, a FIFO or a folder is refused by the workspace reader, and never blocks")
+  func irregularFiles() throws {
+    let dir = try temporaryDirectory("irregular")
+    try "{}".write(toFile: "\(dir)/real.json", atomically: true, encoding: .utf8)
+    symlink("\(dir)/real.json", "\(dir)/link.json")
+    mkfifo("\(dir)/fifo.json", 0o644)
+    expectError(.input, ["link.json is a symbolic link"]) { _ = try FileSystem.read("\(dir)/link.json") }
+    expectError(.input, ["fifo.json is a FIFO"]) { _ = try FileSystem.read("\(dir)/fifo.json") }
+    expectError(.input, ["is a folder"]) { _ = try FileSystem.read(dir) }
+    #expect(try FileSystem.read("\(dir)/real.json") == Array("{}".utf8))
+    // A dangling link is something, not nothing.
+    symlink("\(dir)/nowhere", "\(dir)/dangling")
+    #expect(FileSystem.exists("\(dir)/dangling"))
+    #expect(FileSystem.irregularKind("\(dir)/dangling") == "a symbolic link")
+  }
+
   @Test("a key file readable by group or others is refused like ssh does")
   func keyFileMode() throws {
     let s = try ScratchWorkspace()

@@ -94,6 +94,35 @@ struct VerifierTests {
         == "invalid_app_key: [redacted] (was [redacted])")
   }
 
+  // The attack: evidence used to be cut at 200 bytes and then redacted, so a secret straddling the
+  // cut survived in part ("bad secret cs_live_SSSSSSSSSSS"). Now any run of 8 or more bytes of the
+  // key or secret is redacted, wherever it starts or ends.
+  @Test("a part of the secret, 8 bytes or more, is redacted too; shorter runs are not")
+  func redactParts() {
+    let secret = SecureBytes(unsafeString: "cs_live_SSSSSSSSSSSSSSSSSSSSSSSS")
+    let key = SecureBytes(unsafeString: "ck_live_KKKKKKKKKKKK")
+    #expect(Verifier.redact("bad secret cs_live_SSSSSSSSSSS", [key, secret]) == "bad secret [redacted]")
+    #expect(Verifier.redact("tail SSSSSSSSSSSSSSSS end", [key, secret]) == "tail [redacted] end")
+    #expect(Verifier.redact("key KKKKKKKK!", [key, secret]) == "key [redacted]!")
+    #expect(Verifier.redact("short cs_live and SSSSSSS", [key, secret]) == "short cs_live and SSSSSSS")
+    // Through the retry loop's order: the message is redacted before it is cut to 200 bytes.
+    let long = String(repeating: "x", count: 190) + "cs_live_SSSSSSSSSSSSSSSSSSSSSSSS"
+    let scrubbed = String(Verifier.redact(long, [key, secret]).prefix(200))
+    #expect(!scrubbed.contains("cs_live_S") && scrubbed.hasSuffix("[redacted]"))
+  }
+
+  @Test("a decisive answer needs a success status: a 404 saying invalid_token is not valid")
+  func decisiveNeedsSuccess() {
+    let body = #"{"code":0,"msg":"ok","data":{"valid":false,"error":"invalid_token"}}"#
+    #expect(captchaLa(body, status: 200) == .tokenRejected("invalid_token"))
+    for status in [301, 404, 418] { #expect(captchaLa(body, status: status) == .ambiguous, "\(status)") }
+    #expect(captchaLa(body, status: 503) == .serverError)
+    let sv = #"{"success":false,"error-codes":["invalid-input-response"]}"#
+    #expect(
+      Verifier.interpretSiteverify(HTTPResult(status: 404, headers: [], body: Array(sv.utf8), latencyMs: 1)).0
+        == .unknown)
+  }
+
   @Test("Retry-After: seconds only, finite, not negative, at most an hour")
   func retryAfter() {
     #expect(Verifier.retryAfter("2") == 2)

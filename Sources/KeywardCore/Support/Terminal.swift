@@ -65,6 +65,9 @@ public enum ProcessHardening {
     #endif
   }
 
+  /// Whether the process may be dumped or ptraced (false after `apply`).
+  public static var isDumpable: Bool { keyward_is_dumpable() != 0 }
+
   /// Gives the next exec'd program the core-dump limit keyward was started with (setrlimit
   /// survives exec); possible unprivileged because only the soft limit was lowered.
   public static func restoreForExec() {
