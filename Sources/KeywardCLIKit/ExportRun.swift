@@ -23,7 +23,16 @@ public struct ExportRequest: Equatable, Sendable {
       keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile))
     let p = Printer(settings)
     let toStdout = request.output == nil || request.output == "-"
-    if toStdout { try result.contents.write(to: 1) }
+    if toStdout {
+      if Terminal.isTTY(1) {
+        // On a terminal the values cannot drive it; a pipe or file gets the exact bytes.
+        let shown = SecureBytes(capacity: result.contents.count + 64)
+        SecureText.appendForTerminal(result.contents, to: shown, keepNewlines: true)
+        try shown.write(to: 1)
+      } else {
+        try result.contents.write(to: 1)
+      }
+    }
     if !p.quiet {
       for w in result.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }
       if let output = request.output, !toStdout {

@@ -77,6 +77,12 @@ public struct Printer: Sendable {
     "\u{E000}" + Text.nonce() + "\u{E001}"
   }()
 
+  /// Colour as real escape sequences, for text keyward builds itself that does not go through
+  /// `write` (output assembled in guarded memory).
+  public func directStyle(_ s: String, _ st: Style) -> String {
+    color ? "\u{1b}[\(st.rawValue)m\(s)\u{1b}[0m" : s
+  }
+
   public func style(_ s: String, _ st: Style) -> String {
     color ? "\(Printer.marker)\(st.rawValue)m\(s)\(Printer.marker)0m" : s
   }

@@ -33,6 +33,13 @@ public struct CommonSettings: Equatable, Sendable {
 
   public var workspacePath: String { Workspace.resolvePath(workspace) }
 
+  /// The same settings with JSON output on or off (commands whose --format has more choices).
+  public func with(json: Bool) -> CommonSettings {
+    var s = self
+    s.format = json ? .json : .text
+    return s
+  }
+
   public func openWorkspace() throws(KeywardError) -> Workspace { try Workspace.open(workspacePath) }
 }
 

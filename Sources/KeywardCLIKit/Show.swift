@@ -30,7 +30,8 @@ public struct ShowRequest: Equatable, Sendable {
     let out =
       p.json
       ? ShowRenderer.json(opened, reveal: reveal)
-      : ShowRenderer.text(opened, reveal: reveal, style: { p.style($0, $1) })
+      : ShowRenderer.text(
+        opened, reveal: reveal, forTerminal: Terminal.isTTY(1), style: { p.directStyle($0, $1) })
     try out.write(to: 1)
   }
 }
@@ -65,7 +66,11 @@ enum ShowRenderer {
     return out
   }
 
-  static func text(_ o: OpenedSet, reveal: Bool, style: (String, Printer.Style) -> String) -> SecureBytes {
+  /// `forTerminal`: control characters in the values are shown escaped (the values are exact only
+  /// when piped, which is how scripts read them).
+  static func text(
+    _ o: OpenedSet, reveal: Bool, forTerminal: Bool = false, style: (String, Printer.Style) -> String
+  ) -> SecureBytes {
     let out = SecureBytes(capacity: 512)
     out.append(
       literal:
@@ -73,7 +78,9 @@ enum ShowRenderer {
     )
     for field in Field.allCases {
       out.append(literal: "  \(Text.pad(field.label, 11)) ")
-      if reveal {
+      if reveal && forTerminal {
+        SecureText.appendForTerminal(o.value(field), to: out)
+      } else if reveal {
         out.append(o.value(field))
       } else {
         out.append(literal: Mask.mask(o.value(field), field))

@@ -12,6 +12,10 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
   case integrity = 4
   /// Usage error (argument parsing).
   case usage = 64
+  /// `run`: the command was found but could not be executed (as shells do).
+  case cannotExecute = 126
+  /// `run`: the command was not found (as shells do).
+  case commandNotFound = 127
 }
 
 /// The one error type a user reads. Every message says what failed and where, and, when there is
@@ -29,6 +33,10 @@ public struct KeywardError: Error, Sendable, CustomStringConvertible {
     case usage
     /// A bug or an environment keyward cannot work in (exit 2).
     case `internal`
+    /// `run`: the command to exec was not found (exit 127).
+    case commandNotFound
+    /// `run`: the command could not be executed (exit 126).
+    case cannotExecute
   }
 
   public let kind: Kind
@@ -48,6 +56,8 @@ public struct KeywardError: Error, Sendable, CustomStringConvertible {
     case .input, .io, .internal: return .error
     case .integrity: return .integrity
     case .usage: return .usage
+    case .commandNotFound: return .commandNotFound
+    case .cannotExecute: return .cannotExecute
     }
   }
 

@@ -64,7 +64,7 @@ public final class AHCTransport: HTTPTransport {
   func client(for url: String) -> HTTPClient {
     guard let target = Proxy.target(url) else { return direct }
     // Loopback is never proxied: a proxy would carry the credentials off this machine.
-    if Endpoint.isLoopback(target.host) || Endpoint.isLoopback("[\(target.host)]") { return direct }
+    if Proxy.isLoopbackAddress(target.host) { return direct }
     if Proxy.bypasses(host: target.host, port: target.port, noProxy: noProxy) { return direct }
     return (target.https ? viaHTTPS : viaHTTP) ?? direct
   }
@@ -176,6 +176,27 @@ public struct Proxy: Sendable, Equatable {
     // The same parser that judged the endpoint (Endpoint) decides the host here.
     guard let u = WebURL.parse(url), let host = u.host, let port = u.effectivePort else { return nil }
     return (host, port, u.scheme == "https")
+  }
+
+  /// Whether a host is this machine in any spelling a resolver accepts (`localhost.`, `127.1`,
+  /// `0177.0.0.1`, `2130706433`, `[0:0:0:0:0:0:0:1]`): those never go through a proxy.
+  static func isLoopbackAddress(_ host: String) -> Bool {
+    var h = host.lowercased()
+    if h.hasPrefix("["), h.hasSuffix("]") { h = String(h.dropFirst().dropLast()) }
+    while h.hasSuffix(".") { h.removeLast() }
+    if h == "localhost" || h.hasSuffix(".localhost") { return true }
+    var v4 = in_addr()
+    if inet_aton(h, &v4) != 0 { return (UInt32(bigEndian: v4.s_addr) >> 24) == 127 }
+    var v6 = in6_addr()
+    if inet_pton(AF_INET6, h, &v6) == 1 {
+      let bytes = withUnsafeBytes(of: &v6) { Array($0) }
+      if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
+      // ::ffff:127.x.y.z
+      if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff && bytes[12] == 127 {
+        return true
+      }
+    }
+    return false
   }
 
   /// NO_PROXY: comma-separated; `*` for everything; a host matches exactly or as a domain suffix

@@ -46,9 +46,17 @@ struct Keyward: ParsableCommand {
     do {
       command = try parseAsRoot()
     } catch {
+      // A usage error with --format json is a JSON error document too (help and version are not
+      // errors and print as usual).
+      let code = exitCode(for: error)
+      if code != .success, wantsJSON(Array(CommandLine.arguments.dropFirst())) {
+        Printer(json: true, color: false, quiet: false, verbose: false).fail(
+          KeywardError(.usage, message(for: error)))
+        exitProcess(ExitStatus.usage.rawValue)
+      }
       exit(withError: error)
     }
-    let printer = (command as? HasGlobalOptions).map { Printer($0.global) } ?? Printer.plain
+    let printer = (command as? ReportsErrors)?.errorPrinter ?? Printer.plain
     if let asyncCommand = command as? AsyncParsableCommand {
       // The concurrency runtime starts only for commands that need it: run the command in a task
       // and park the main thread on the main queue until it exits.
@@ -72,20 +80,44 @@ struct Keyward: ParsableCommand {
   }
 }
 
+/// Whether the arguments ask for JSON output (looked at before parsing could finish).
+func wantsJSON(_ args: [String]) -> Bool {
+  for (i, a) in args.enumerated() {
+    if a == "--" { return false }
+    if a == "--format=json" || (a == "--format" && i + 1 < args.count && args[i + 1] == "json") {
+      return true
+    }
+  }
+  return false
+}
+
 enum KeywardVersion {
   static let current = "0.1.0"
 }
 
-/// Ends the process for an error: keyward's own with its exit code; argument-parser's (help,
-/// version, usage) as argument-parser does; anything else as an error (exit 2, never 1).
+/// The one place a command's end becomes an exit status, decided by the error's type: keyward's
+/// own errors are printed (in the command's format) with their status; an `ExitOutcome` exits with
+/// its status silently (the report said everything); argument-parser's errors, recognised by the
+/// status argument-parser itself gives them, are rendered as argument-parser does; anything else
+/// is an internal error (exit 2, never 1).
 func finish(_ error: Error, printer: Printer) -> Never {
-  if let e = error as? KeywardError {
+  switch error {
+  case let e as KeywardError:
     printer.fail(e)
     exitProcess(e.exitStatus.rawValue)
-  }
-  if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+  case let o as ExitOutcome:
+    exitProcess(o.status.rawValue)
+  case let v as ValidationError where printer.json:
+    // With --format json a usage error is a JSON error document too.
+    printer.fail(KeywardError(.usage, v.message))
+    exitProcess(ExitStatus.usage.rawValue)
+  case _ where Keyward.exitCode(for: error) != .failure:
+    // argument-parser's own errors — help and version (its HelpCommand throws them from run),
+    // usage and validation errors — are the ones it maps to a status other than a plain failure:
+    // rendered as argument-parser renders them.
     Keyward.exit(withError: error)
+  default:
+    printer.fail(KeywardError(.internal, "\(error)"))
+    exitProcess(ExitStatus.error.rawValue)
   }
-  printer.fail(KeywardError(.internal, "\(error)"))
-  exitProcess(ExitStatus.error.rawValue)
 }

@@ -41,9 +41,33 @@ struct GlobalOptions: ParsableArguments {
   func openWorkspace() throws(KeywardError) -> Workspace { try settings.openWorkspace() }
 }
 
-/// Commands that carry the global options (so errors can be rendered in the chosen format).
-protocol HasGlobalOptions {
+/// Commands whose errors are rendered in the format they were asked for (a JSON error document
+/// on stdout with `--format json`).
+protocol ReportsErrors {
+  var errorPrinter: Printer { get }
+}
+
+/// Commands that carry the global options.
+protocol HasGlobalOptions: ReportsErrors {
   var global: GlobalOptions { get }
+}
+
+extension HasGlobalOptions {
+  var errorPrinter: Printer { Printer(global.settings) }
+}
+
+/// How a command ended when it did not succeed but has nothing more to say: the exit status its
+/// operation's report decided (findings, inconclusive, integrity). Thrown to the one place that
+/// exits (`finish`); never a bare number.
+struct ExitOutcome: Error {
+  let status: ExitStatus
+}
+
+extension ExitStatus {
+  /// Ends the command with this status unless it is success.
+  func end() throws(ExitOutcome) {
+    if self != .success { throw ExitOutcome(status: self) }
+  }
 }
 
 /// How a command finds an environment's private key.

@@ -79,6 +79,24 @@ struct AuditTests {
     #expect(trail["first_bad_line"] as? Int == expectedLine, "\(kind): \(trail)")
     let text2 = try cli.run(["audit"])
     #expect(text2.stdout.contains("BROKEN at line \(expectedLine)"))
+    // SARIF: the trail's own id (KW803, once reported as the CSP id KW701), declared in the rules,
+    // with the first bad line as the region.
+    let sarif = try cli.run(["audit", "--format", "sarif"])
+    #expect(sarif.status == 4)
+    let run = try #require(
+      ((try JSONSerialization.jsonObject(with: Data(sarif.stdout.utf8)) as? [String: Any])?["runs"]
+        as? [[String: Any]])?
+        .first)
+    let rules =
+      ((run["tool"] as? [String: Any])?["driver"] as? [String: Any])?["rules"] as? [[String: Any]] ?? []
+    #expect(rules.contains { $0["id"] as? String == "KW803" })
+    let results = run["results"] as? [[String: Any]] ?? []
+    let broken = try #require(results.first { $0["ruleId"] as? String == "KW803" }, "\(results)")
+    #expect(!results.contains { $0["ruleId"] as? String == "KW701" })
+    let region =
+      (((broken["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any])?["region"]
+        as? [String: Any])
+    #expect(region?["startLine"] as? Int == expectedLine)
   }
 
   @Test("findings reach --fail-on: exit 1")

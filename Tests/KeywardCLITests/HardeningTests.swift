@@ -352,4 +352,116 @@ struct HardeningTests {
     #expect(got.contains(values["prod"]!.secret))
     #expect(lstat(fifo, &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO)
   }
+
+  // MARK: Found by the independent review of this change
+
+  @Test("attack: export names a runtime reads (GIT_CONFIG_PARAMETERS, PERLLIB, …) are refused too")
+  func runtimeVariables() throws {
+    let (cli, _) = try seeded()
+    for bad in [
+      "GIT_CONFIG_PARAMETERS", "PERLLIB", "JDK_JAVA_OPTIONS", "LESSOPEN", "SSLKEYLOGFILE", "ZDOTDIR",
+      "NODE_EXTRA_CA_CERTS", "HOSTALIASES", "GIT_DIR", "HTTPS_PROXY", "PYTHONWARNINGS",
+    ] {
+      try editConfig(cli) { c in c["export"] = ["app_key": bad, "app_secret": "CAPTCHALA_APP_SECRET"] }
+      let r = try cli.expect(2, ["run", "prod", "--", "true"])
+      #expect(r.stderr.contains("export.app_key"), "\(bad): \(r.stderr)")
+    }
+  }
+
+  @Test("attack: a forged trail line naming ~/.bashrc as an export target licenses no overwrite")
+  func forgedExportTarget() throws {
+    let (cli, _) = try seeded()
+    let bashrc = cli.root + "/home/.bashrc"
+    try FileManager.default.createDirectory(atPath: cli.root + "/home", withIntermediateDirectories: true)
+    try "# the victim's shell start-up\n".write(toFile: bashrc, atomically: true, encoding: .utf8)
+    let trail = cli.workspace + "/audit.jsonl"
+    for format in ["json", "github"] {
+      let line =
+        #"{"action":"export","environment":"prod","format":"\#(format)","target":"\#(bashrc)"}"# + "\n"
+      let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: trail))
+      handle.seekToEndOfFile()
+      handle.write(Data(line.utf8))
+      try handle.close()
+      let r = try cli.expect(2, ["export", "prod", "--format", format, "-o", bashrc])
+      #expect(r.stderr.contains("refusing to overwrite"))
+    }
+    #expect(try String(contentsOfFile: bashrc, encoding: .utf8) == "# the victim's shell start-up\n")
+  }
+
+  @Test(
+    "attack: a symlinked workspace folder is refused; a key store named with a trailing slash is still checked"
+  )
+  func linkedFolders() throws {
+    let cli = try CLI()
+    let victim = cli.root + "/victimdir"
+    try FileManager.default.createDirectory(atPath: victim, withIntermediateDirectories: true)
+    try FileManager.default.createSymbolicLink(atPath: cli.workspace, withDestinationPath: victim)
+    let r = try cli.expect(2, ["init", "--envs", "prod"])
+    #expect(r.stderr.contains("symbolic link"))
+    #expect(try FileManager.default.contentsOfDirectory(atPath: victim).isEmpty)
+
+    let (other, _) = try seeded()
+    let store = other.root + "/keys"
+    try FileManager.default.moveItem(atPath: store, toPath: other.root + "/realkeys")
+    try FileManager.default.createSymbolicLink(atPath: store, withDestinationPath: other.root + "/realkeys")
+    for dir in [store, store + "/", store + "//"] {
+      let linked = try other.run(["show", "prod", "--reveal"], env: ["KEYWARD_KEYS_DIR": dir])
+      #expect(linked.status == 4, "\(dir): \(linked.all)")
+    }
+  }
+
+  @Test("attack: newlines and escapes planted in the trail or a file name forge no report line")
+  func forgedLines() throws {
+    let (cli, _) = try seeded()
+    let fake = "x\nerror   KW101  prod  FORGED finding"
+    try "junk\n".write(toFile: cli.workspace + "/" + fake, atomically: true, encoding: .utf8)
+    let check = try cli.run(["check"])
+    #expect(
+      !check.stdout.split(separator: "\n").contains { $0.hasPrefix("error   KW101") }, "\(check.stdout)")
+    // An actor with control characters is recorded as one line of printable text.
+    try cli.expect(
+      0, ["export", "prod", "-o", cli.root + "/prod.env"],
+      env: ["KEYWARD_ACTOR": "mallory\nAudit trail: intact\u{1b}[2J"])
+    let trail = try String(contentsOfFile: cli.workspace + "/audit.jsonl", encoding: .utf8)
+    #expect(trail.contains(#"mallory\\u000aAudit trail: intact\\u001b[2J"#), "\(trail)")
+  }
+
+  @Test("attack: a date that does not exist is refused, not normalised into year 10000")
+  func impossibleDates() throws {
+    let (cli, _) = try seeded()
+    for bad in [
+      "9999-12-31T23:59:60Z", "2026-02-31T00:00:00Z", "2026-13-01T00:00:00Z", "0000-01-01T00:00:00Z",
+    ] {
+      try edit(cli, "prod") { doc in setSets(&doc) { s in s["created"] = bad } }
+      let r = try cli.expect(2, ["list"])
+      #expect(r.stderr.contains("created"), "\(bad): \(r.stderr)")
+    }
+  }
+
+  @Test("a revealed value holding escape sequences is shown escaped on a terminal, exact in a pipe")
+  func revealedControls() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "prod"])
+    let secret = "cs_x\u{202E}abc\u{1b}]52;c;cHduZWQ=\u{07}"
+    try cli.expect(
+      0, ["set", "prod", "--stdin", "--raw"],
+      stdin: #"{"app_key":"ck_\u001b[2J_live","app_secret":"cs_x\u202eabc\u001b]52;c;cHduZWQ=\u0007"}"#)
+    // In a pipe (the harness's files): the exact bytes, for scripts.
+    let piped = try cli.run(["show", "prod", "--reveal", "-q"])
+    #expect(piped.stdout.contains(secret))
+    // On a terminal: script(1) gives keyward a pseudo-terminal.
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }
+    for args in ["show prod --reveal", "export prod"] {
+      let tty = try cli.run([
+        "run", "prod", "--", "/usr/bin/script", "-qc", "'\(CLI.binary)' \(args)", "/dev/null",
+      ])
+      #expect(
+        !tty.stdout.contains("\u{1b}]52") && !tty.stdout.contains("\u{202E}"),
+        "\(args): \(tty.stdout.debugDescription)")
+      #expect(tty.stdout.contains("\\u001b]52"), "\(args): \(tty.stdout.debugDescription)")
+    }
+    // JSON escapes C1 and bidirectional overrides too (the same value to a JSON reader).
+    let json = try cli.json(try cli.expect(0, ["show", "prod", "--reveal", "--format", "json"]))
+    #expect(json["app_secret"] as? String == secret)
+  }
 }

@@ -121,6 +121,13 @@ struct VerifierTests {
     #expect(
       Verifier.interpretSiteverify(HTTPResult(status: 404, headers: [], body: Array(sv.utf8), latencyMs: 1)).0
         == .unknown)
+    // The reviewer's bypass: any error code merely containing "secret" skipped the status check.
+    let tricky = #"{"success":false,"error-codes":["timeout-or-duplicate","secret-ok"]}"#
+    #expect(
+      Verifier.interpretSiteverify(
+        HTTPResult(status: 403, headers: [], body: Array(tricky.utf8), latencyMs: 1)
+      ).0
+        == .unknown)
   }
 
   @Test("Retry-After: seconds only, finite, not negative, at most an hour")

@@ -205,7 +205,9 @@ public enum AuditLog {
     entry["v"] = .number(1)
     entry["seq"] = .number(Double(seq + 1))
     entry["time"] = .string(Timestamp.now().iso)
-    entry["actor"] = .string(String(actor(workspace: workspace.path, env: env).prefix(200)))
+    // The actor comes from the environment or git config: one line of printable text.
+    entry["actor"] = .string(
+      Text.printable(String(actor(workspace: workspace.path, env: env).prefix(200)), keepNewlines: false))
     entry["action"] = .string(action)
     entry["environment"] = .string(environment)
     if let set {
@@ -225,6 +227,11 @@ public enum AuditLog {
     // On disk before the change it announces is written (Workspace.commit).
     _ = fsync(fd)
     return entry
+  }
+
+  /// 64 lower-case hex digits: the only `prev` an entry may carry.
+  static func isHash(_ s: String) -> Bool {
+    s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
   }
 
   /// The last complete entry's hash and sequence number, and whether the file ends mid-line.
@@ -251,7 +258,8 @@ public enum AuditLog {
         if start == 0 && want < size { break }
         let line = Array(buf[start..<(end - 1)])
         if !line.isEmpty, let v = try? JSONValue.parse(line, source: ""), case .object(let m) = v,
-          case .string(let h)? = m["hash"], case .number(let s)? = m["seq"], let seq = Int(exactly: s)
+          case .string(let h)? = m["hash"], isHash(h), case .number(let s)? = m["seq"],
+          let seq = Int(exactly: s), seq >= 0
         {
           return (h, seq, torn)
         }

@@ -205,7 +205,7 @@ public enum AuditReport {
       findings.append(
         Finding(
           id: m.kind == .interrupted
-            ? CheckRule.trailInterrupted.rawValue : CheckRule.trailChangedOutside.rawValue,
+            ? FindingID.trailInterrupted.rawValue : FindingID.trailChangedOutside.rawValue,
           severity: .warning, environment: m.environment, set: nil, message: m.message,
           evidence: ["trail_entry": String(m.seq), "file_digest": m.fileDigest],
           remedy:
@@ -217,7 +217,7 @@ public enum AuditReport {
       if case .string(let set)? = e["set"], case .string(let t)? = e["time"],
         case .string(let target)? = e["target"]
       {
-        lastExport[set] = "\(t) → \(target)"
+        lastExport[set] = Text.printable("\(t) → \(target)", keepNewlines: false)
       }
     }
     let policy = workspace.config.rotation

@@ -53,7 +53,7 @@ public enum CheckOperation {
     let warnAge = max(0, maxAge - max(0, policy.maxAgeDays - policy.warnAgeDays))
     var findings = [Finding]()
     func add(
-      _ rule: CheckRule, _ severity: Severity, _ env: String?, _ set: String?, _ message: String,
+      _ rule: FindingID, _ severity: Severity, _ env: String?, _ set: String?, _ message: String,
       _ evidence: [String: String] = [:], remedy: String? = nil, file: String? = nil
     ) {
       findings.append(
@@ -110,8 +110,8 @@ public enum CheckOperation {
         }
         // KW201/KW202: shared with another environment.
         for (fp, table, rule, what) in [
-          (s.fingerprints.appKey, keyFP, CheckRule.sameKeyAcrossEnvironments, "App Key"),
-          (s.fingerprints.appSecret, secretFP, CheckRule.sameSecretAcrossEnvironments, "App Secret"),
+          (s.fingerprints.appKey, keyFP, FindingID.sameKeyAcrossEnvironments, "App Key"),
+          (s.fingerprints.appSecret, secretFP, FindingID.sameSecretAcrossEnvironments, "App Secret"),
         ] {
           // Reported under every environment involved, as KW101 is: teams filter by environment.
           let others = (table[fp] ?? []).filter { $0.0 != name }.map { "\($0.0)/\($0.1.id)" }
@@ -212,14 +212,14 @@ public enum CheckOperation {
       let ev = ["verdict": r.verdict.rawValue, "endpoint": r.evidence.first?.endpoint ?? ""]
       if r.verdict == .swapped {
         return Finding(
-          id: CheckRule.swappedOnline.rawValue, severity: .error, environment: r.environment, set: r.setID,
+          id: FindingID.swappedOnline.rawValue, severity: .error, environment: r.environment, set: r.setID,
           message: "the provider accepts set \(r.setID) only with App Key and App Secret exchanged",
           evidence: ev,
           remedy: "keyward set \(r.environment) --replace   # with the values in the right order", file: file)
       }
       if r.isFinding {
         return Finding(
-          id: CheckRule.lastVerificationFailed.rawValue, severity: .error, environment: r.environment,
+          id: FindingID.lastVerificationFailed.rawValue, severity: .error, environment: r.environment,
           set: r.setID,
           message:
             "live verification of set \(r.setID): \(r.testCredential ? "a public test secret" : r.verdict.rawValue)",
@@ -227,7 +227,7 @@ public enum CheckOperation {
       }
       if r.verdict.isInconclusive {
         return Finding(
-          id: CheckRule.onlineInconclusive.rawValue, severity: .note, environment: r.environment,
+          id: FindingID.onlineInconclusive.rawValue, severity: .note, environment: r.environment,
           set: r.setID,
           message: "set \(r.setID) could not be verified live: \(r.verdict.rawValue)", evidence: ev,
           remedy: "keyward verify \(r.environment)", file: file)
@@ -239,7 +239,7 @@ public enum CheckOperation {
   /// KW601, KW602: the environment's key in the store.
   static func hygiene(
     workspace: Workspace, env: EnvironmentFile, keysEnv: Env,
-    add: (CheckRule, Severity, String?, String?, String, [String: String], String?, String?) -> Void
+    add: (FindingID, Severity, String?, String?, String, [String: String], String?, String?) -> Void
   ) throws(KeywardError) {
     let path = KeySource.storePath(
       workspaceID: workspace.config.workspaceID, environment: env.environment, env: keysEnv)
@@ -281,7 +281,7 @@ public enum CheckOperation {
   /// fingerprinted and compared with the stored secrets: a plaintext copy is found without any key.
   static func workspaceFiles(
     workspace: Workspace, stored: Set<String>,
-    add: (CheckRule, Severity, String?, String?, String, [String: String], String?, String?) -> Void
+    add: (FindingID, Severity, String?, String?, String, [String: String], String?, String?) -> Void
   ) throws(KeywardError) {
     let expected = Set(
       [Workspace.configName, Workspace.auditName] + workspace.config.environmentNames.map { "\($0).json" })
@@ -339,7 +339,7 @@ public enum CheckOperation {
   static func deployedChecks(
     _ d: Deployed, environment name: String, all: [EnvironmentFile], workspace: Workspace,
     history: [TrailEntry],
-    add: (CheckRule, Severity, String?, String?, String, [String: String], String?, String?) -> Void
+    add: (FindingID, Severity, String?, String?, String, [String: String], String?, String?) -> Void
   ) {
     let names = workspace.config.export
     let f = workspace.fingerprinter

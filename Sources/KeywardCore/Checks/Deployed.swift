@@ -93,10 +93,12 @@ public enum DeployedReader {
 /// SARIF 2.1.0 for code-scanning tools.
 public enum SARIF {
   public static func document(_ findings: [Finding], workspace: Workspace, version: String) -> JSONValue {
-    let rules = CheckRule.allCases.map { rule -> JSONValue in
+    let rules = FindingID.allCases.map { rule -> JSONValue in
       .object([
         "id": .string(rule.rawValue), "name": .string(rule.rawValue),
         "shortDescription": .object(["text": .string(rule.title)]),
+        "fullDescription": .object(["text": .string(rule.explanation)]),
+        "defaultConfiguration": .object(["level": .string(rule.defaultSeverity.rawValue)]),
       ])
     }
     let results = findings.map { f -> JSONValue in
@@ -105,9 +107,9 @@ public enum SARIF {
         "message": .object(["text": .string(f.message)]),
       ]
       if let file = f.file {
-        result["locations"] = .array([
-          .object(["physicalLocation": .object(["artifactLocation": .object(["uri": .string(file)])])])
-        ])
+        var location: [String: JSONValue] = ["artifactLocation": .object(["uri": .string(file)])]
+        if let line = f.line, line > 0 { location["region"] = .object(["startLine": .number(Double(line))]) }
+        result["locations"] = .array([.object(["physicalLocation": .object(location)])])
       }
       var props: [String: JSONValue] = [:]
       if let e = f.environment { props["environment"] = .string(e) }

@@ -20,25 +20,33 @@ public struct Finding: Sendable, Encodable, Equatable {
   public var remedy: String?
   /// The file the finding is about (for SARIF locations).
   public var file: String?
+  /// The line in `file`, when the finding is about one (SARIF's region).
+  public var line: Int?
 
   public init(
     id: String, severity: Severity, environment: String?, set: String?, message: String,
     evidence: [String: String],
-    remedy: String?, file: String?
+    remedy: String?, file: String?, line: Int? = nil
   ) {
+    // One line each, whatever a file or the trail put in them: a name holding a newline must not
+    // forge a line of the report.
+    func oneLine(_ s: String) -> String { Text.printable(s, keepNewlines: false) }
     self.id = id
     self.severity = severity
-    self.environment = environment
-    self.set = set
-    self.message = message
-    self.evidence = evidence
-    self.remedy = remedy
-    self.file = file
+    self.environment = environment.map(oneLine)
+    self.set = set.map(oneLine)
+    self.message = oneLine(message)
+    self.evidence = evidence.mapValues(oneLine)
+    self.remedy = remedy.map(oneLine)
+    self.file = file.map(oneLine)
+    self.line = line
   }
 }
 
-/// Every finding id, with a title (the README lists them; SARIF carries them as rules).
-public enum CheckRule: String, Sendable, CaseIterable {
+/// The one registry of finding ids, KW1xx–KW8xx: what `check`, `audit` and `csp` report, with a
+/// title, a default severity and a paragraph that says what, why and how to fix. SARIF's rules are
+/// generated from it and a test holds the README's tables to it.
+public enum FindingID: String, Sendable, CaseIterable {
   case swappedInStore = "KW101"
   case swappedOnline = "KW102"
   case sameKeyAcrossEnvironments = "KW201"
@@ -62,40 +70,250 @@ public enum CheckRule: String, Sendable, CaseIterable {
   case plaintextInWorkspace = "KW603"
   case unexpectedFile = "KW604"
   case specialFileInWorkspace = "KW605"
+  case cspBlocked = "KW701"
+  case cspNoLoader = "KW702"
+  case cspLoaderTwice = "KW703"
+  case cspLoaderSource = "KW704"
+  case cspKeyOfOtherEnvironment = "KW705"
+  case cspUnknownKey = "KW706"
+  case cspSecretInPage = "KW707"
+  case cspReportOnly = "KW708"
+  case cspUnsafeInline = "KW711"
+  case cspUnsafeEval = "KW712"
+  case cspWildcard = "KW713"
+  case cspBareScheme = "KW714"
+  case cspNoObjectSrc = "KW715"
+  case cspNoBaseURI = "KW716"
+  case cspReportOnlyOnly = "KW717"
+  case cspStrictDynamicAlone = "KW718"
+  case cspParseWarning = "KW719"
   case trailInterrupted = "KW801"
   case trailChangedOutside = "KW802"
+  case trailBroken = "KW803"
 
-  public var title: String {
+  public var title: String { entry.title }
+  /// The severity the finding has unless its text says otherwise (production raises some).
+  public var defaultSeverity: Severity { entry.severity }
+  /// What it means, why it matters, what to do.
+  public var explanation: String { entry.explanation }
+
+  var entry: (title: String, severity: Severity, explanation: String) {
     switch self {
-    case .swappedInStore: return "App Key and App Secret swapped in a stored set"
-    case .swappedOnline: return "the provider accepts the pair only the other way round (--online)"
-    case .sameKeyAcrossEnvironments: return "the same App Key in two environments"
-    case .sameSecretAcrossEnvironments: return "the same App Secret in two environments"
+    case .swappedInStore:
+      return (
+        "App Key and App Secret swapped in a stored set", .error,
+        "A set's App Key fingerprint equals a stored App Secret's fingerprint (or the other way round): the two values were entered in the wrong order. The provider rejects every token. Store the set again with the values in the right fields (keyward set ENV --replace)."
+      )
+    case .swappedOnline:
+      return (
+        "the provider accepts the pair only the other way round (--online)", .error,
+        "The provider refused the set as stored and accepted it with App Key and App Secret exchanged. Store it again in the right order."
+      )
+    case .sameKeyAcrossEnvironments:
+      return (
+        "the same App Key in two environments", .warning,
+        "Two environments hold the same App Key, so one environment's traffic counts against the other's and a rotation in one breaks the other. Give each environment its own app (an error when one of them is production)."
+      )
+    case .sameSecretAcrossEnvironments:
+      return (
+        "the same App Secret in two environments", .error,
+        "Two environments share an App Secret: whoever can read the less protected one can act as the other. Rotate one of them."
+      )
     case .productionHoldsOtherEnvironmentsSet:
-      return "a production environment holds a set that is or was another environment's"
-    case .stale: return "a set older than the rotation policy allows"
-    case .retiringPastGrace: return "a retiring set kept past its grace period"
-    case .pendingNotPromoted: return "a pending set never promoted"
-    case .lastVerificationFailed: return "the last live verification found a problem"
-    case .neverVerified: return "a set never verified live"
-    case .onlineInconclusive: return "the live check could not verify a set (--online)"
-    case .deployedNotActive: return "the deployed pair is not the environment's active set"
-    case .deployedOneVariable: return "only one of the two variables is deployed"
-    case .deployedNamesExchanged: return "the deployed variable names are exchanged"
-    case .deployedOtherEnvironment: return "the deployed pair belongs to another environment"
-    case .deployedRetiredSet: return "the deployed pair is a retired set"
-    case .deployedPasteAccident: return "a deployed value looks pasted with whitespace or quotes"
-    case .testCredentialInProduction: return "a provider's public test credential in a production environment"
-    case .recipientKeyMismatch: return "the environment's recipient key is not the key store's key"
-    case .keyFileTooOpen: return "a private key file readable by group or others"
-    case .plaintextInWorkspace: return "a plaintext secret in the workspace folder"
-    case .unexpectedFile: return "a file in the workspace folder that keyward did not write"
+      return (
+        "a production environment holds a set that is or was another environment's", .error,
+        "Production holds a set that the audit trail shows in another environment, typically staging's key promoted to production by mistake. Rotate production to its own set."
+      )
+    case .stale:
+      return (
+        "a set older than the rotation policy allows", .warning,
+        "A set is older than the policy's warn age (a warning) or max age (an error). Long-lived secrets are more likely to have leaked. Rotate: keyward rotate ENV, verify, promote."
+      )
+    case .retiringPastGrace:
+      return (
+        "a retiring set kept past its grace period", .warning,
+        "An old set is still present after its grace period. Once nothing deployed uses it, remove it with keyward retire ENV."
+      )
+    case .pendingNotPromoted:
+      return (
+        "a pending set never promoted", .warning,
+        "A rotation was started but never finished. Verify and promote the pending set, or discard it."
+      )
+    case .lastVerificationFailed:
+      return (
+        "the last live verification found a problem", .error,
+        "The provider rejected the set the last time it was verified (invalid key or secret, swapped, disabled, accepts any token). Fix or rotate the set and verify again."
+      )
+    case .neverVerified:
+      return (
+        "a set never verified live", .note,
+        "Nothing shows that the provider accepts this set. Run keyward verify ENV (a warning in production)."
+      )
+    case .onlineInconclusive:
+      return (
+        "the live check could not verify a set (--online)", .note,
+        "The provider could not be asked or gave an answer that decides nothing (network, rate limit, an unexpected page). Try again later; nothing was found wrong."
+      )
+    case .deployedNotActive:
+      return (
+        "the deployed pair is not the environment's active set", .error,
+        "What is deployed is an older, pending or unknown set. Export the active set again and redeploy."
+      )
+    case .deployedOneVariable:
+      return (
+        "only one of the two variables is deployed", .error,
+        "Only the App Key or only the App Secret is in the deployed environment; verification fails on every request. Deploy both."
+      )
+    case .deployedNamesExchanged:
+      return (
+        "the deployed variable names are exchanged", .error,
+        "The variable meant for the App Key holds the App Secret and the other way round. Fix the deployment's variable names."
+      )
+    case .deployedOtherEnvironment:
+      return (
+        "the deployed pair belongs to another environment", .error,
+        "The deployment uses another environment's set, for example staging's key in production. Export the right environment."
+      )
+    case .deployedRetiredSet:
+      return (
+        "the deployed pair is a retired set", .error,
+        "The deployment still uses a set the environment no longer has; the provider may already have revoked it. Export the active set and redeploy."
+      )
+    case .deployedPasteAccident:
+      return (
+        "a deployed value looks pasted with whitespace or quotes", .warning,
+        "A deployed value has surrounding whitespace, quotes or control characters, which providers treat as part of the value. Export it again instead of pasting."
+      )
+    case .testCredentialInProduction:
+      return (
+        "a provider's public test credential in a production environment", .error,
+        "Production holds a published test key or secret that accepts every token: the CAPTCHA protects nothing. Store the real pair."
+      )
+    case .recipientKeyMismatch:
+      return (
+        "the environment's recipient key is not the key store's key", .error,
+        "New values are sealed to the environment file's public key, but this machine's key store holds another key, so this machine cannot open them. Restore the right key file, or rekey."
+      )
+    case .keyFileTooOpen:
+      return (
+        "a private key file or key-store folder open to group or others", .error,
+        "Other users of this machine can read the key (or swap it). keyward refuses such keys as ssh does. chmod 600 the file and 700 the folders."
+      )
+    case .plaintextInWorkspace:
+      return (
+        "a plaintext secret in the workspace folder", .error,
+        "A file in the workspace holds a stored value in plain text, found by fingerprint. Delete it, purge it from git history, and rotate the set if it was ever pushed."
+      )
+    case .unexpectedFile:
+      return (
+        "a file in the workspace folder that keyward did not write", .warning,
+        "The workspace folder holds a file keyward does not know. Move it out: the folder is for keyward's files."
+      )
     case .specialFileInWorkspace:
-      return "a symbolic link, FIFO, device or socket in the workspace folder or key store"
+      return (
+        "a symbolic link, FIFO, device or socket in the workspace folder or key store", .error,
+        "A link committed to a repository survives git clone and can point at any file of a reader's machine (audit.jsonl -> ~/.bashrc); a FIFO blocks a reader. keyward never follows or opens such files. Replace it with the real file or delete it."
+      )
+    case .cspBlocked:
+      return (
+        "a resource the CAPTCHA provider needs is blocked by a CSP", .error,
+        "An enforced Content-Security-Policy blocks a script, frame, style or connection the widget needs, so the widget fails to load and every form post is rejected. The report says which policy and directive block it and prints the minimal fix."
+      )
+    case .cspNoLoader:
+      return (
+        "no loader script on the page", .error,
+        "The page has no <script> that loads the provider's loader, so no widget appears. Add the loader tag."
+      )
+    case .cspLoaderTwice:
+      return (
+        "the loader is included more than once", .warning,
+        "Loading the loader twice can render two widgets or break token handling. Keep one tag."
+      )
+    case .cspLoaderSource:
+      return (
+        "the loader comes from another CDN host or over http", .note,
+        "The loader is taken from the fallback host (a note) or over plain http (a warning: it can be replaced in transit)."
+      )
+    case .cspKeyOfOtherEnvironment:
+      return (
+        "the widget's App Key belongs to another environment", .error,
+        "The page's widget uses another environment's App Key (by fingerprint), typically staging's on production. Deploy the right key."
+      )
+    case .cspUnknownKey:
+      return (
+        "the widget's App Key is not one of the environment's sets, or not the active one", .warning,
+        "The page's App Key is not the environment's active set. Export the active set and redeploy the page."
+      )
+    case .cspSecretInPage:
+      return (
+        "an App Secret of the workspace is in the page", .error,
+        "The page sent to browsers contains an App Secret: anyone can read it. Remove it from the page and rotate the set now."
+      )
+    case .cspReportOnly:
+      return (
+        "a report-only policy would report a required resource", .note,
+        "A Content-Security-Policy-Report-Only header would block a required resource if it were enforced. Fix it before enforcing it."
+      )
+    case .cspUnsafeInline:
+      return (
+        "'unsafe-inline' in script-src", .warning,
+        "Any inline script runs, which undoes most of what a CSP protects against. Use nonces or hashes."
+      )
+    case .cspUnsafeEval:
+      return (
+        "'unsafe-eval' in script-src", .warning,
+        "eval() and new Function() are allowed. Remove it unless a dependency needs it."
+      )
+    case .cspWildcard:
+      return (
+        "* as a source", .warning,
+        "Any host may serve the resource type; for scripts this allows any attacker-controlled host. Name the hosts."
+      )
+    case .cspBareScheme:
+      return (
+        "a bare scheme (https:, data:, …) as a source", .warning,
+        "Every host of that scheme is allowed; for scripts this is nearly as open as *. Name the hosts."
+      )
+    case .cspNoObjectSrc:
+      return (
+        "no object-src", .warning,
+        "Without object-src (or a default-src) plugins can load from anywhere. Add object-src 'none'."
+      )
+    case .cspNoBaseURI:
+      return (
+        "no base-uri", .note,
+        "Without base-uri an injected <base> tag can redirect relative script URLs. Add base-uri 'self' or 'none'."
+      )
+    case .cspReportOnlyOnly:
+      return (
+        "only report-only policies", .warning,
+        "Nothing is enforced; report-only policies only report. Enforce the policy once the reports are clean."
+      )
+    case .cspStrictDynamicAlone:
+      return (
+        "'strict-dynamic' without a nonce or hash", .warning,
+        "'strict-dynamic' trusts only scripts loaded by nonced or hashed ones; without either no script runs. Add the nonce or hash."
+      )
+    case .cspParseWarning:
+      return (
+        "a CSP parse warning, or a meta policy browsers ignore", .note,
+        "A directive or source browsers ignore (misspelled, misplaced, or a <meta> policy outside <head>). Fix the text so the policy says what was meant."
+      )
     case .trailInterrupted:
-      return "the audit trail records a change its environment file never got (interrupted)"
+      return (
+        "the audit trail records a change its environment file never got (interrupted)", .warning,
+        "A write was announced in the trail and then interrupted before the environment file was replaced. The next keyward write records it; review what was meant."
+      )
     case .trailChangedOutside:
-      return "an environment file changed outside keyward since the trail last recorded it"
+      return (
+        "an environment file changed outside keyward since the trail last recorded it", .warning,
+        "The file's digest differs from the trail's last record of it: it was edited by hand, merged, or tampered with. Review the file's git history."
+      )
+    case .trailBroken:
+      return (
+        "the audit trail's hash chain is broken", .error,
+        "A line of audit.jsonl was deleted, edited, inserted, reordered or torn, so the trail no longer proves what happened. The report names the first bad line; restore the file from version control and find out who changed it."
+      )
     }
   }
 }

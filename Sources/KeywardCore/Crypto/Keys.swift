@@ -145,7 +145,48 @@ enum SecureBase64 {
 }
 
 /// Small helpers for text held in guarded memory.
-enum SecureText {
+public enum SecureText {
+  /// A C1 control (U+0080–U+009F) or a bidirectional override or isolate (U+202A–U+202E,
+  /// U+2066–U+2069) encoded in UTF-8 at `i`: its scalar and its length in bytes.
+  static func steeringScalar(_ s: SecureBytes, at i: Int) -> (scalar: Int, length: Int)? {
+    let c = s[i]
+    if c == 0xC2, i + 1 < s.count, (0x80...0x9F).contains(s[i + 1]) { return (Int(s[i + 1]), 2) }
+    if c == 0xE2, i + 2 < s.count {
+      let (b1, b2) = (s[i + 1], s[i + 2])
+      let scalar = 0x2000 | Int(b1 & 0x3f) << 6 | Int(b2 & 0x3f)
+      if (b1 == 0x80 && (0xAA...0xAE).contains(b2)) || (b1 == 0x81 && (0xA6...0xA9).contains(b2)) {
+        return (scalar, 3)
+      }
+    }
+    return nil
+  }
+
+  /// Appends `value` for a terminal: every C0 control, DEL, C1 control and bidirectional override
+  /// written as a `\u` escape, so a revealed value shown on a terminal cannot drive it (a value
+  /// holding `ESC ] 52` would write the clipboard). Used only when standard output is a terminal;
+  /// a pipe gets the exact bytes.
+  public static func appendForTerminal(_ value: SecureBytes, to out: SecureBytes, keepNewlines: Bool = false)
+  {
+    let hex = Array("0123456789abcdef".utf8)
+    func escape(_ scalar: Int) {
+      out.append(0x5c)
+      out.append(0x75)
+      for shift in stride(from: 12, through: 0, by: -4) { out.append(hex[(scalar >> shift) & 0xf]) }
+    }
+    var i = 0
+    while i < value.count {
+      if let s = steeringScalar(value, at: i) {
+        escape(s.scalar)
+        i += s.length
+        continue
+      }
+      let c = value[i]
+      let kept = keepNewlines && (c == 0x0a || c == 0x09)
+      if (c < 0x20 && !kept) || c == 0x7f { escape(Int(c)) } else { out.append(c) }
+      i += 1
+    }
+  }
+
   static func isASCIIWhitespace(_ b: UInt8) -> Bool {
     b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d || b == 0x0c
   }

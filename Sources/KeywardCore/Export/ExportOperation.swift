@@ -89,9 +89,16 @@ public enum ExportOperation {
         // A terminal, FIFO or device: written into, never renamed over (as root, a rename would
         // replace /dev/stdout itself with a file holding the secret).
         target = output
+        // Opened without O_CREAT or O_TRUNC, then checked: if the path was swapped for a link to a
+        // regular file after it was classified, nothing has been written and nothing is.
         let fd = open(output, O_WRONLY | O_NOCTTY | O_CLOEXEC)
         guard fd >= 0 else { throw KeywardError(.io, "\(output): cannot open: \(FileSystem.errnoText())") }
         defer { close(fd) }
+        var st = stat()
+        let kind = fstat(fd, &st) == 0 ? st.st_mode & S_IFMT : 0
+        guard kind == S_IFCHR || kind == S_IFIFO || kind == S_IFSOCK else {
+          throw KeywardError(.input, "\(output) changed while it was being opened; nothing was written")
+        }
         try contents.write(to: fd)
       case .file:
         target = absolute(output)
@@ -140,7 +147,14 @@ public enum ExportOperation {
     if FileSystem.isDirectory(path) { throw KeywardError(.input, "\(path) is a folder") }
     let head = (try? FileSystem.read(path).prefix(200)) ?? []
     if String(decoding: head, as: UTF8.self).hasPrefix("# \(marker)") { return }
-    // JSON and GitHub files have no comments: the trail says whether keyward wrote them here.
+    // JSON and GitHub files have no comments: the trail says whether keyward wrote them here, but
+    // only for a file whose content has the shape of such an export (a trail line is easy to
+    // forge; it must not license replacing ~/.bashrc).
+    guard looksExported(head: Array(head), format: format, names: workspace.config.export) else {
+      throw KeywardError(
+        .input, "\(path) exists and was not written by keyward export; refusing to overwrite it",
+        hint: "choose another file, or pass --force to replace it")
+    }
     let exported = AuditLog.entries(workspace: workspace).contains {
       $0["action"] == .string("export") && $0["target"] == .string(absolute)
     }
@@ -148,6 +162,22 @@ public enum ExportOperation {
     throw KeywardError(
       .input, "\(path) exists and was not written by keyward export; refusing to overwrite it",
       hint: "choose another file, or pass --force to replace it")
+  }
+
+  /// Whether the start of a file without keyward's marker looks like a json or github export of
+  /// the workspace's variables.
+  static func looksExported(head: [UInt8], format: ExportFormat, names: ExportNames) -> Bool {
+    let text = String(decoding: head, as: UTF8.self)
+    switch format {
+    case .json:
+      return text.hasPrefix("{")
+        && (text.contains("\"\(names.appKey)\"") || text.contains("\"\(names.appSecret)\""))
+    case .github:
+      return text.hasPrefix(names.appKey + "=") || text.hasPrefix(names.appKey + "<<")
+        || text.hasPrefix(names.appSecret + "=") || text.hasPrefix(names.appSecret + "<<")
+    default:
+      return false
+    }
   }
 
   /// A warning when `path` is inside a git work tree and not ignored (asks git; silent without it).
@@ -237,7 +267,7 @@ public enum RunOperation {
   }
 
   /// Replaces this process with the command. Returns only by throwing; a command that cannot be
-  /// found or executed exits 127 or 126, as shells do.
+  /// found or executed is an error whose exit status is 127 or 126, as shells use.
   public static func exec(workspace: Workspace, request r: Request, keys: KeySource, warn: (String) -> Void)
     throws(KeywardError) -> Never
   {
@@ -248,8 +278,7 @@ public enum RunOperation {
       workspace: workspace, environment: r.environment, selector: r.selector, keys: keys)
     let names = workspace.config.export
     guard let path = resolve(program) else {
-      Printer_fail("cannot run \(program): no such command (searched $PATH)")
-      exit(127)
+      throw KeywardError(.commandNotFound, "cannot run \(program): no such command (searched $PATH)")
     }
     // The environment block: NAME=value NUL entries in guarded memory, then pointers into it.
     let block = SecureBytes(capacity: 256)
@@ -286,8 +315,8 @@ public enum RunOperation {
       execve(path, argv, envp)
     }
     let e = errno
-    Printer_fail("cannot run \(path): \(String(cString: strerror(e)))")
-    exit(e == ENOENT ? 127 : 126)
+    throw KeywardError(
+      e == ENOENT ? .commandNotFound : .cannotExecute, "cannot run \(path): \(String(cString: strerror(e)))")
   }
 
   /// Whether an entry of keyward's own environment is kept from the child: the two variables the
@@ -316,10 +345,5 @@ public enum RunOperation {
       if access(candidate, X_OK) == 0 && !FileSystem.isDirectory(candidate) { return candidate }
     }
     return nil
-  }
-
-  static func Printer_fail(_ message: String) {
-    var line = "keyward: error: \(message)\n"
-    line.withUTF8 { _ = Glibc_write(2, $0.baseAddress!, $0.count) }
   }
 }

@@ -29,7 +29,12 @@ public struct KeySource {
 
   /// The key store folder.
   public static func storeDirectory(_ env: Env = .process) -> String {
-    if let d = env.nonEmpty("KEYWARD_KEYS_DIR") { return d }
+    if let d = env.nonEmpty("KEYWARD_KEYS_DIR") {
+      // Without trailing slashes: "keyslink/" would make lstat look through a link.
+      var p = Substring(d)
+      while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+      return String(p)
+    }
     if let x = env.nonEmpty("XDG_CONFIG_HOME") { return "\(x)/keyward/keys" }
     return "\(env["HOME"] ?? "/")/.config/keyward/keys"
   }

@@ -66,6 +66,7 @@ public enum InitOperation {
       throw KeywardError(.usage, "\"\(name)\" is not a valid environment name (\(Names.environmentRule))")
     }
     guard !req.environments.isEmpty else { throw KeywardError(.usage, "no environments given") }
+    try Workspace.requireRealFolder(req.path)
     try FileSystem.makeDirectory(req.path, mode: 0o755)
     let lock = try DirectoryLock(req.path)
     defer { lock.unlock() }

@@ -27,6 +27,7 @@ public struct Workspace: Sendable {
 
   /// Opens and validates the workspace config.
   public static func open(_ path: String) throws(KeywardError) -> Workspace {
+    try requireRealFolder(path)
     let configPath = "\(path)/\(configName)"
     guard FileSystem.exists(configPath) else {
       if FileSystem.isDirectory(path) {
@@ -74,6 +75,18 @@ public struct Workspace: Sendable {
       }
     }
     return Workspace(path: path, config: config, fingerprinter: fingerprinter)
+  }
+
+  /// The workspace folder itself must not be a symbolic link: a committed `Environments ->
+  /// ../elsewhere` would have every write land wherever its writer chose.
+  public static func requireRealFolder(_ path: String) throws(KeywardError) {
+    var p = Substring(path)
+    while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+    if FileSystem.irregularKind(String(p)) == "a symbolic link" {
+      throw KeywardError(
+        .input, "the workspace folder \(p) is a symbolic link; keyward works only in a real folder",
+        hint: "use the folder it points to directly (--workspace), or replace the link with the folder")
+    }
   }
 
   static func unsupported(_ path: String, _ found: Int, _ known: Int) -> KeywardError {
@@ -293,19 +306,31 @@ public enum Names {
 
   public static let variableRule = "a POSIX name: letters, digits and '_', not starting with a digit"
 
-  /// Variable names that change how a program starts or finds its code, refused as export names:
-  /// a repository writer must not be able to name `LD_PRELOAD` and have the App Secret's bytes
-  /// become a library path, or replace `PATH`.
+  /// Variable names that change how a program starts, where it finds code, configuration or
+  /// trust, or where its traffic goes, refused as export names: a repository writer must not be
+  /// able to name `LD_PRELOAD` (or `GIT_CONFIG_PARAMETERS`, `PERLLIB`, …) and have a value they
+  /// stored become code in `keyward run`'s child. A deny list cannot be complete; the real fix is
+  /// a signed keyward.json (see the README's threat model).
   public static func isDangerousVariable(_ name: String) -> Bool {
     let upper = name.uppercased()
     let exact: Set<String> = [
-      "PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV", "PS4", "PROMPT_COMMAND", "CDPATH", "GLOBIGNORE",
-      "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PERL5LIB", "PERL5OPT", "RUBYLIB", "RUBYOPT",
-      "NODE_OPTIONS", "NODE_PATH", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "GCONV_PATH", "TMPDIR",
-      "GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXEC_PATH", "EDITOR", "VISUAL", "PAGER",
+      "PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV", "PS1", "PS2", "PS3", "PS4", "PROMPT_COMMAND",
+      "CDPATH", "GLOBIGNORE", "SHELLOPTS", "BASHOPTS", "ZDOTDIR", "FPATH", "EDITOR", "VISUAL", "PAGER",
+      "MANPAGER", "BROWSER", "TMPDIR", "TERM", "TERMINFO", "TERMCAP", "HOSTALIASES", "LOCALDOMAIN",
+      "RES_OPTIONS", "TZDIR", "LOCPATH", "NLSPATH", "GCONV_PATH", "SSLKEYLOGFILE", "SSL_CERT_FILE",
+      "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+      "NO_PROXY", "FTP_PROXY", "LESSOPEN", "LESSCLOSE", "LESSKEY", "GNUPGHOME", "KUBECONFIG",
+      "DOCKER_HOST", "DOCKER_CONFIG", "PWD", "OLDPWD", "USER", "LOGNAME", "DISPLAY", "WAYLAND_DISPLAY",
     ]
     if exact.contains(upper) { return true }
-    return ["LD_", "DYLD_", "KEYWARD_", "BASH_FUNC_", "MALLOC_", "GLIBC_"].contains { upper.hasPrefix($0) }
+    let prefixes = [
+      "LD_", "DYLD_", "KEYWARD_", "BASH_FUNC_", "MALLOC_", "GLIBC_", "GIT_", "PERL", "PYTHON", "RUBY",
+      "GEM_", "BUNDLE_", "NODE_", "NPM_", "YARN_", "JAVA", "_JAVA", "JDK_", "CLASSPATH", "MAVEN_",
+      "GRADLE_", "DOTNET_", "CORECLR_", "COMPLUS_", "GODEBUG", "GOFLAGS", "GOPATH", "GOROOT",
+      "GOPROXY", "GOENV", "GOTOOLCHAIN", "CARGO_", "RUST", "PHP", "LUA_", "TCL",
+      "OPENSSL_", "LESS", "XDG_", "LC_", "LANG", "SSH_", "GPG_", "AWS_", "AZURE_", "GOOGLE_", "CLOUDSDK_",
+    ]
+    return prefixes.contains { upper.hasPrefix($0) }
   }
 
   /// A POSIX environment variable name: `[A-Za-z_][A-Za-z0-9_]*`, at most 128 bytes.

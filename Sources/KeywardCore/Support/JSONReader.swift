@@ -307,7 +307,8 @@ public struct JSONObject {
     guard let t = Timestamp(iso: s) else {
       throw KeywardError(
         .input,
-        "\(source): \(place(key)): expected a UTC time like 2026-11-22T06:30:00Z, found \"\(s.prefix(40))\"")
+        "\(source): \(place(key)): expected a UTC time like 2026-11-22T06:30:00Z, found \"\(Text.printable(String(s.prefix(40)), keepNewlines: false))\""
+      )
     }
     return t
   }
@@ -324,7 +325,10 @@ public struct JSONObject {
     let s = try string(key)
     guard let e = E(rawValue: s) else {
       let allowed = E.allCases.map(\.rawValue).joined(separator: ", ")
-      throw KeywardError(.input, "\(source): \(place(key)): \"\(s.prefix(40))\" is not one of: \(allowed)")
+      throw KeywardError(
+        .input,
+        "\(source): \(place(key)): \"\(Text.printable(String(s.prefix(40)), keepNewlines: false))\" is not one of: \(allowed)"
+      )
     }
     return e
   }

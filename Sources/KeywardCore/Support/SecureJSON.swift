@@ -4,8 +4,20 @@ public enum SecureJSON {
   public static func appendQuoted(_ value: SecureBytes, to out: SecureBytes) {
     let hex = Array("0123456789abcdef".utf8)
     out.append(0x22)
-    for i in 0..<value.count {
+    var i = 0
+    while i < value.count {
       let c = value[i]
+      defer { i += 1 }
+      // C1 controls and bidirectional overrides, as \u escapes: the same value to a JSON reader,
+      // nothing a terminal acts on (an 8-bit CSI, a right-to-left override).
+      if let steering = SecureText.steeringScalar(value, at: i) {
+        for b in [0x5c, 0x75] as [UInt8] { out.append(b) }
+        for shift in stride(from: 12, through: 0, by: -4) {
+          out.append(hex[Int((steering.scalar >> shift) & 0xf)])
+        }
+        i += steering.length - 1
+        continue
+      }
       switch c {
       case 0x22: out.append(0x5c); out.append(0x22)
       case 0x5c: out.append(0x5c); out.append(0x5c)

@@ -34,9 +34,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
       return v
     }
     guard let y = num(0..<4), let mo = num(5..<7), let d = num(8..<10), let h = num(11..<13),
-      let mi = num(14..<16), let s = num(17..<19), (1...12).contains(mo), (1...31).contains(d), h < 24,
-      mi < 60,
-      s < 61
+      let mi = num(14..<16), let s = num(17..<19), (1970...9999).contains(y), (1...12).contains(mo),
+      (1...Timestamp.daysIn(month: mo, year: y)).contains(d), h < 24, mi < 60, s < 60
     else { return nil }
     var t = tm()
     t.tm_year = Int32(y - 1900)
@@ -46,6 +45,17 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
     t.tm_min = Int32(mi)
     t.tm_sec = Int32(s)
     seconds = Int64(timegm(&t))
+  }
+
+  /// Days in a month of the Gregorian calendar. Dates that do not exist (February 31, a leap
+  /// second) are refused rather than normalised: a normalised `9999-12-31T23:59:60Z` became year
+  /// 10000, which keyward could then no longer read.
+  static func daysIn(month: Int, year: Int) -> Int {
+    switch month {
+    case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+    case 4, 6, 9, 11: return 30
+    default: return 31
+    }
   }
 
   public var iso: String {

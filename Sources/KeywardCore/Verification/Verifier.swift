@@ -261,19 +261,18 @@ public struct Verifier: Sendable {
     }
     let joined = codes.isEmpty ? nil : codes.joined(separator: ",")
     if r.status == 429 { return (.rateLimited, nil, nil, joined) }
-    if !(200..<300).contains(r.status)
-      && !codes.contains(where: { $0.contains("secret") || $0.contains("sitekey") })
-    {
-      // Only a success status is a decisive answer (a credential error is believed at any status).
-      return (r.status >= 500 ? .serverError : .unknown, nil, nil, joined)
-    }
-    if case .bool(true)? = top["success"] { return (.accepted, nil, nil, joined) }
+    // A credential error is believed at any status (it can only make the verdict worse).
     if codes.contains("invalid-input-secret") || codes.contains("missing-input-secret") {
       return (.badSecret, nil, nil, joined)
     }
     if codes.contains("sitekey-secret-mismatch") || codes.contains("invalid-sitekey") {
       return (.mismatch, nil, nil, joined)
     }
+    // Anything that could make a set valid needs a success status.
+    guard (200..<300).contains(r.status) else {
+      return (r.status >= 500 ? .serverError : .unknown, nil, nil, joined)
+    }
+    if case .bool(true)? = top["success"] { return (.accepted, nil, nil, joined) }
     if case .bool(false)? = top["success"], codes.contains(where: { siteverifyTokenErrors.contains($0) }) {
       return (.tokenError, nil, nil, joined)
     }

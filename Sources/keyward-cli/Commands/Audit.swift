@@ -3,7 +3,7 @@ import KeywardCLIKit
 import KeywardCore
 
 extension Keyward {
-  struct Audit: ParsableCommand {
+  struct Audit: ParsableCommand, ReportsErrors {
     enum Format: String, ExpressibleByArgument, CaseIterable {
       case text, json, markdown, sarif
     }
@@ -28,6 +28,8 @@ extension Keyward {
     @Option(name: .long, help: "The lowest severity that fails: note, warning or error.")
     var failOn: Severity = .error
 
+    var errorPrinter: Printer { Printer(common.settings.with(json: format == .json)) }
+
     func run() throws {
       let workspace = try common.settings.openWorkspace()
       let report = try AuditReport.run(workspace: workspace)
@@ -41,10 +43,11 @@ extension Keyward {
         if !report.trail.intact {
           findings.insert(
             Finding(
-              id: "KW701", severity: .error, environment: nil, set: nil,
+              id: FindingID.trailBroken.rawValue, severity: .error, environment: nil, set: nil,
               message:
                 "audit trail broken at line \(report.trail.firstBadLine ?? 0): \(report.trail.problem ?? "")",
-              evidence: [:], remedy: nil, file: "\(workspace.path)/\(Workspace.auditName)"), at: 0)
+              evidence: [:], remedy: FindingID.trailBroken.explanation,
+              file: "\(workspace.path)/\(Workspace.auditName)", line: report.trail.firstBadLine), at: 0)
         }
         p.out(
           String(
@@ -72,9 +75,9 @@ extension Keyward {
       }
       if !report.trail.intact {
         if format == .text { p.note("keyward: error: the audit trail was tampered with or damaged\n") }
-        throw ExitCode(ExitStatus.integrity.rawValue)
+        throw ExitOutcome(status: .integrity)
       }
-      if all.contains(where: { $0.severity >= failOn }) { throw ExitCode(1) }
+      if all.contains(where: { $0.severity >= failOn }) { throw ExitOutcome(status: .findings) }
     }
   }
 }

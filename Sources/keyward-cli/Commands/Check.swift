@@ -13,7 +13,7 @@ extension DeployedReader.Syntax: ExpressibleByArgument {}
 extension Severity: ExpressibleByArgument {}
 
 extension Keyward {
-  struct Check: AsyncParsableCommand {
+  struct Check: AsyncParsableCommand, ReportsErrors {
     enum Format: String, ExpressibleByArgument, CaseIterable {
       case text, json, sarif
     }
@@ -66,6 +66,8 @@ extension Keyward {
 
     @Option(name: .long, help: "With --online: extra trust roots (PEM).")
     var caFile: String?
+
+    var errorPrinter: Printer { Printer(common.settings.with(json: format == .json)) }
 
     func validate() throws {
       if envFile != nil && fromEnv { throw ValidationError("choose one of --env-file and --from-env") }
@@ -143,8 +145,8 @@ extension Keyward {
         }
         p.out(t)
       }
-      if !failing.isEmpty { throw ExitCode(1) }
-      if inconclusive { throw ExitCode(3) }
+      if !failing.isEmpty { throw ExitOutcome(status: .findings) }
+      if inconclusive { throw ExitOutcome(status: .inconclusive) }
     }
   }
 

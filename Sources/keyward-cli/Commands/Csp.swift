@@ -78,7 +78,6 @@ extension Keyward {
       if !(timeout > 0 && timeout <= 600) {
         throw ValidationError("--timeout must be more than 0 and at most 600 seconds")
       }
-      if concurrency < 1 || concurrency > 256 { throw ValidationError("--concurrency must be 1...256") }
       let modes = [url != nil, urls != nil, response != nil].filter { $0 }.count
       if modes > 1 { throw ValidationError("give one of URL, --urls and --response") }
       if modes == 0 && html == nil && header.isEmpty && reportOnly.isEmpty {
@@ -235,13 +234,13 @@ extension Keyward {
       } else {
         p.out(text)
       }
-      if failed { throw ExitCode(1) }
-      if unreachable { throw ExitCode(3) }
+      if failed { throw ExitOutcome(status: .findings) }
+      if unreachable { throw ExitOutcome(status: .inconclusive) }
     }
   }
 
   /// `keyward csp eval`: the engine alone.
-  struct CspEval: ParsableCommand {
+  struct CspEval: ParsableCommand, ReportsErrors {
     static let configuration = CommandConfiguration(
       commandName: "eval",
       abstract: "The CSP engine alone: one query from flags, or JSON lines on stdin (one answer per line).",
@@ -296,13 +295,22 @@ extension Keyward {
     @Option(name: .long, help: "Redirects before this URL (paths are ignored after one).")
     var redirectCount: Int = 0
 
+    var errorPrinter: Printer { Printer(common.settings.with(json: format == .json)) }
+
+    func validate() throws {
+      if single && (origin == nil || kind == nil) {
+        throw ValidationError("a query from flags needs --origin and --kind")
+      }
+      if !(0...20).contains(redirectCount) { throw ValidationError("--redirect-count must be 0...20") }
+    }
+
     var single: Bool { origin != nil || kind != nil || url != nil || !policy.isEmpty || !meta.isEmpty }
 
     func run() throws {
       let session = CSPEvalSession()
       if single {
         guard let origin, let kind else {
-          throw ValidationError("a query from flags needs --origin and --kind")
+          throw KeywardError(.usage, "a query from flags needs --origin and --kind")
         }
         var o: [String: JSONValue] = [
           "origin": .string(origin), "kind": .string(kind.rawValue),
@@ -329,7 +337,7 @@ extension Keyward {
         } else {
           p.out(CspText.decision(d, request: q.request, policies: q.policies, p))
         }
-        if !d.allowed { throw ExitCode(1) }
+        if !d.allowed { throw ExitOutcome(status: .findings) }
         return
       }
       // Batch: stdin to stdout, line by line, in large buffered chunks.
@@ -384,7 +392,7 @@ extension Keyward {
       }
       if !pending.isEmpty { handle(pending[...]) }
       flush()
-      if errors { throw ExitCode(2) }
+      if errors { throw ExitOutcome(status: .error) }
     }
   }
 }

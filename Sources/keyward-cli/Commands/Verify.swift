@@ -79,7 +79,7 @@ extension Keyward {
       } else {
         p.out(render(report, p))
       }
-      if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+      try (ExitStatus(rawValue: report.exitCode) ?? .error).end()
     }
 
     func render(_ r: VerifyOperation.Report, _ p: Printer) -> String {

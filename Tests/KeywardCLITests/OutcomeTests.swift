@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+
+/// One path for outcomes and errors: every command's failure is rendered in the format it was
+/// asked for, with the exit status from the one table.
+@Suite("outcomes and errors")
+struct OutcomeTests {
+  @Test(
+    "check, audit and csp eval write a JSON error document with --format json",
+    arguments: [
+      ["check", "--format", "json"], ["audit", "--format", "json"], ["list", "--format", "json"],
+    ])
+  func jsonErrors(args: [String]) throws {
+    let cli = try CLI()  // no workspace: an input error
+    let r = try cli.expect(2, args)
+    let doc = try cli.json(r)
+    #expect(doc["schema_version"] as? Int == 1)
+    let error = try #require(doc["error"] as? [String: Any])
+    #expect(error["exit_code"] as? Int == 2 && (error["message"] as? String)?.contains("workspace") == true)
+  }
+
+  @Test("csp eval: a query without --origin is a usage error of csp eval (exit 64), JSON with --format json")
+  func cspEvalUsage() throws {
+    let cli = try CLI()
+    let text = try cli.expect(64, ["csp", "eval", "--kind", "script", "--policy", "script-src 'self'"])
+    #expect(text.stderr.contains("--origin and --kind"))
+    #expect(!text.stderr.contains("SUBCOMMANDS"), "the top-level usage was printed: \(text.stderr)")
+    let json = try cli.expect(
+      64, ["csp", "eval", "--kind", "script", "--policy", "script-src 'self'", "--format", "json"])
+    let error = try #require(try cli.json(json)["error"] as? [String: Any])
+    #expect(error["exit_code"] as? Int == 64)
+  }
+
+  @Test("run: a command that is not found exits 127, one that cannot be executed 126; keyward says why")
+  func runStatuses() throws {
+    let cli = try CLI()
+    try cli.seeded()
+    let missing = try cli.expect(127, ["run", "prod", "--", "no-such-command-here"])
+    #expect(missing.stderr.contains("no such command"))
+    let notExec = cli.root + "/not-executable"
+    try "#!/bin/sh\n".write(toFile: notExec, atomically: true, encoding: .utf8)
+    let denied = try cli.expect(126, ["run", "prod", "--", notExec])
+    #expect(denied.stderr.contains("cannot run"))
+  }
+}
