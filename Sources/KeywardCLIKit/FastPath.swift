@@ -112,7 +112,7 @@ public enum FastPath {
     init(_ args: [String]) { self.args = args }
 
     static let globalFlags = ["--no-color", "-q", "--quiet", "-v", "--verbose"]
-    static let globalOptions = ["--workspace", "--format"]
+    static let globalOptions = ["--workspace", "--format", "--trust"]
 
     mutating func scan(flags known: [String], options knownOptions: [String]) -> Bool {
       let allFlags = known + Scanner.globalFlags
@@ -158,6 +158,7 @@ public enum FastPath {
     func settings(formatIsOutput: Bool) -> CommonSettings? {
       var s = CommonSettings()
       s.workspace = option("--workspace")
+      s.trust = option("--trust")
       if formatIsOutput, let f = option("--format") {
         guard let format = OutputFormat(rawValue: f) else { return nil }
         s.format = format

@@ -19,16 +19,19 @@ public struct CommonSettings: Equatable, Sendable {
   public var noColor = false
   public var quiet = false
   public var verbose = false
+  /// `--trust FP[@MIN]`: the trust root this run requires.
+  public var trust: String?
 
   public init(
     workspace: String? = nil, format: OutputFormat = .text, noColor: Bool = false, quiet: Bool = false,
-    verbose: Bool = false
+    verbose: Bool = false, trust: String? = nil
   ) {
     self.workspace = workspace
     self.format = format
     self.noColor = noColor
     self.quiet = quiet
     self.verbose = verbose
+    self.trust = trust
   }
 
   public var workspacePath: String { Workspace.resolvePath(workspace) }
@@ -40,7 +43,17 @@ public struct CommonSettings: Equatable, Sendable {
     return s
   }
 
-  public func openWorkspace() throws(KeywardError) -> Workspace { try Workspace.open(workspacePath) }
+  public func openWorkspace() throws(KeywardError) -> Workspace {
+    var expected: TrustExpectation?
+    if let trust {
+      guard let e = TrustExpectation(trust) else {
+        throw KeywardError(
+          .usage, "--trust takes a root fingerprint (32 hex digits), optionally @MIN_VERSION")
+      }
+      expected = e
+    }
+    return try Workspace.open(workspacePath, expected: expected)
+  }
 }
 
 /// The key source for `--key-file` / `--passphrase-file`, asking on the terminal when there is one.

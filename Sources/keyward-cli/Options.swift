@@ -18,8 +18,14 @@ struct CommonOptions: ParsableArguments {
   @Flag(name: .shortAndLong, help: "Say more about what is being done.")
   var verbose = false
 
+  @Option(
+    name: .long,
+    help: "Require this trust root (its fingerprint, optionally @MIN_VERSION); also KEYWARD_TRUST.")
+  var trust: String?
+
   var settings: CommonSettings {
-    CommonSettings(workspace: workspace, format: .text, noColor: noColor, quiet: quiet, verbose: verbose)
+    CommonSettings(
+      workspace: workspace, format: .text, noColor: noColor, quiet: quiet, verbose: verbose, trust: trust)
   }
 }
 
@@ -67,6 +73,34 @@ extension ExitStatus {
   /// Ends the command with this status unless it is success.
   func end() throws(ExitOutcome) {
     if self != .success { throw ExitOutcome(status: self) }
+  }
+}
+
+/// Which identity signs: `--identity FILE`, else `KEYWARD_IDENTITY`, else the key store's.
+struct IdentityOptions: ParsableArguments {
+  @Option(
+    name: .long, help: "The identity file to sign with (default: $KEYWARD_IDENTITY, then the key store's).")
+  var identity: String?
+
+  var source: IdentitySource { IdentitySource(file: identity) }
+
+  /// The identity, or nil when none is configured; a passphrase is asked on the terminal.
+  func load() throws(KeywardError) -> Identity? {
+    try source.load { (prompt: String) throws(KeywardError) -> SecureBytes in
+      guard Terminal.isTTY(0) || Terminal.isTTY(2) else {
+        throw KeywardError(.integrity, "\(prompt), and there is no terminal to ask on")
+      }
+      return try Terminal.readHidden("\(prompt). Passphrase: ")
+    }
+  }
+
+  func require(_ why: String) throws(KeywardError) -> Identity {
+    guard let id = try load() else {
+      throw KeywardError(
+        .integrity, "\(why) needs an identity, and none is configured",
+        hint: "keyward identity new --name YOUR-NAME (or --identity FILE, or KEYWARD_IDENTITY)")
+    }
+    return id
   }
 }
 

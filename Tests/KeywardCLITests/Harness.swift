@@ -36,8 +36,12 @@ struct CLI {
   let root: String
   var environment: [String: String]
 
+  /// Writing to a child that already exited must not kill the test process.
+  static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
+
   /// A fresh folder with its own key store; the workspace is `root/Environments`.
   init() throws {
+    CLI.ignoreSIGPIPE
     var template = Array((NSTemporaryDirectory() + "keyward-cli-XXXXXX").utf8CString)
     guard let p = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
     root = String(cString: p)
@@ -88,8 +92,10 @@ struct CLI {
     let input = Pipe()
     p.standardInput = input
     try p.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
+    // A command may refuse and exit before it reads its input: the write then fails (EPIPE, with
+    // SIGPIPE ignored for the test process) and that is not the test's business.
+    if let stdin { try? input.fileHandleForWriting.write(contentsOf: Data(stdin.utf8)) }
+    try? input.fileHandleForWriting.close()
     return Running(process: p, outPath: outPath, errPath: errPath, args: args)
   }
 
@@ -156,7 +162,11 @@ struct CLI {
 
   func keyPath(_ env: String) throws -> String {
     let dir = root + "/keys"
-    let ws = try #require(try FileManager.default.contentsOfDirectory(atPath: dir).first)
+    // The workspace's folder in the key store (16 hex digits), not `identity` or `pins`.
+    let ws = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: dir).first { name in
+        name.count == 16 && name.allSatisfy(\.isHexDigit)
+      })
     return "\(dir)/\(ws)/\(env).key"
   }
 }

@@ -62,6 +62,13 @@ public enum CheckOperation {
           evidence: evidence,
           remedy: remedy, file: file ?? env.map { workspace.environmentPath($0) }))
     }
+    // A workspace without a trust root trusts whatever its folder says (TRUST.md, property 7).
+    if workspace.trust == nil && r.environments.isEmpty {
+      add(
+        .noTrustRoot, .warning, nil, nil,
+        "no trust root: anyone with write access can redirect new secrets, endpoints and what production deploys",
+        remedy: "keyward trust init (by someone who holds the environment keys)", file: workspace.configPath)
+    }
     // Every stored fingerprint, by field: (environment, set, state).
     var keyFP = [String: [(String, KeySet)]]()
     var secretFP = [String: [(String, KeySet)]]()

@@ -70,6 +70,7 @@ public enum FindingID: String, Sendable, CaseIterable {
   case plaintextInWorkspace = "KW603"
   case unexpectedFile = "KW604"
   case specialFileInWorkspace = "KW605"
+  case noTrustRoot = "KW606"
   case cspBlocked = "KW701"
   case cspNoLoader = "KW702"
   case cspLoaderTwice = "KW703"
@@ -213,6 +214,11 @@ public enum FindingID: String, Sendable, CaseIterable {
       return (
         "a symbolic link, FIFO, device or socket in the workspace folder or key store", .error,
         "A link committed to a repository survives git clone and can point at any file of a reader's machine (audit.jsonl -> ~/.bashrc); a FIFO blocks a reader. keyward never follows or opens such files. Replace it with the real file or delete it."
+      )
+    case .noTrustRoot:
+      return (
+        "no trust root: the workspace trusts whatever its folder says", .warning,
+        "Without a signed state anyone who can write to the repository can substitute a recipient key (new secrets are sealed to theirs), point verification at their endpoint, or activate a set they control. An admin who holds the environment keys runs keyward trust init; every machine then pins the root."
       )
     case .cspBlocked:
       return (

@@ -79,6 +79,53 @@ public enum PassphraseWrap {
     return out
   }
 
+  /// Wraps any 32-byte secret (an identity's seed) under a passphrase, bound to `label`.
+  static func wrapSecret(
+    _ secret: SecureBytes, label: [UInt8], passphrase: SecureBytes, parameters p: PassphraseParameters
+  ) throws(KeywardError) -> [UInt8] {
+    let k = try deriveKey(passphrase, p)
+    let nonce = Sodium.randomBytes(24)
+    var out = nonce + [UInt8](repeating: 0, count: 32 + 16)
+    var clen: UInt64 = 0
+    _ = secret.withUnsafeBytes { m in
+      k.withUnsafeBytes { kb in
+        out.withUnsafeMutableBufferPointer { o in
+          crypto_aead_xchacha20poly1305_ietf_encrypt(
+            o.baseAddress! + 24, &clen, m.bindMemory(to: UInt8.self).baseAddress, 32, label,
+            UInt64(label.count), nil, nonce, kb.bindMemory(to: UInt8.self).baseAddress!)
+        }
+      }
+    }
+    return out
+  }
+
+  /// Opens what `wrapSecret` wrapped; a wrong passphrase says so.
+  static func unwrapSecret(
+    _ wrapped: [UInt8], label: [UInt8], passphrase: SecureBytes, parameters p: PassphraseParameters,
+    source: String
+  ) throws(KeywardError) -> SecureBytes {
+    guard wrapped.count == 24 + 32 + 16 else {
+      throw KeywardError(.integrity, "\(source): the encrypted secret has the wrong length")
+    }
+    let k = try deriveKey(passphrase, p, source: source)
+    let out = SecureBytes(capacity: 32)
+    out.resize(to: 32)
+    var mlen: UInt64 = 0
+    let rc = wrapped.withUnsafeBufferPointer { c in
+      k.withUnsafeBytes { kb in
+        out.withUnsafeMutableBytes { m in
+          crypto_aead_xchacha20poly1305_ietf_decrypt(
+            m.bindMemory(to: UInt8.self).baseAddress, &mlen, nil, c.baseAddress! + 24, 48, label,
+            UInt64(label.count), c.baseAddress!, kb.bindMemory(to: UInt8.self).baseAddress!)
+        }
+      }
+    }
+    guard rc == 0 else {
+      throw KeywardError(.integrity, "\(source): wrong passphrase (or the file was altered)")
+    }
+    return out
+  }
+
   /// Opens a wrapped key; a wrong passphrase is an integrity error that says so.
   public static func unwrap(
     _ wrapped: [UInt8], passphrase: SecureBytes, parameters p: PassphraseParameters, publicKey: PublicKey,

@@ -31,6 +31,7 @@ public enum Lifecycle {
   public static func promote(workspace: Workspace, environment name: String, graceDays: Int?, force: Bool)
     throws(KeywardError) -> Report
   {
+    try workspace.requireTrusted("activate a set of \(name)")
     let lock = try workspace.lock()
     defer { lock.unlock() }
     var env = try workspace.loadEnvironment(name)
@@ -142,9 +143,20 @@ public enum Lifecycle {
   /// (`ENV.key.next`); the trail records the change and the environment file is replaced; the new
   /// key takes the old one's place. An interruption after the second step leaves the file sealed
   /// to the `.next` key, which key lookup accepts and the next rekey puts in place.
-  public static func rekey(workspace: Workspace, environment name: String, keys: KeySource)
+  public static func rekey(
+    workspace: Workspace, environment name: String, keys: KeySource, admin: Identity? = nil
+  )
     throws(KeywardError) -> RekeyReport
   {
+    // A new recipient key changes the signed state: an admin signs it.
+    if let trust = workspace.trust {
+      try workspace.requireTrusted("rekey \(name)")
+      guard let admin, trust.admin(admin.publicIdentity) != nil else {
+        throw KeywardError(
+          .integrity, "rekey changes \(name)'s signed recipient key, which needs an admin's identity",
+          hint: "an admin runs it (keyward identity show prints yours), or pass --identity FILE")
+      }
+    }
     let lock = try workspace.lock()
     defer { lock.unlock() }
     let env = try workspace.loadEnvironment(name)
@@ -205,6 +217,14 @@ public enum Lifecycle {
             "sets": .number(Double(env.sets.count)),
           ])
       ])
+    if let trust = workspace.trust, let admin {
+      var recipients = trust.recipients
+      recipients[name] = out.recipient.publicKey
+      _ = try Trust.update(
+        workspace: workspace.path, current: trust, configBytes: trust.config, recipients: recipients,
+        admin: admin,
+        env: keys.environment)
+    }
     FileSystem.crashPoint("rekey-before-key-swap")
     // 3. The new key takes the old one's place.
     try FileSystem.replace(nextPath, with: storePath)

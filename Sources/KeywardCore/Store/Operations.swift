@@ -14,16 +14,20 @@ public enum InitOperation {
     /// Protects the new private keys with this passphrase (Argon2id), if given.
     public var passphrase: SecureBytes?
     public var environment: Env
+    /// The identity of the person running init: a new workspace gets a trust root with it as the
+    /// first admin; adding environments to a trusted workspace needs an admin's identity.
+    public var identity: Identity?
 
     public init(
       path: String, environments: [String], provider: Provider? = nil, passphrase: SecureBytes? = nil,
-      environment: Env = .process
+      environment: Env = .process, identity: Identity? = nil
     ) {
       self.path = path
       self.environments = environments
       self.provider = provider
       self.passphrase = passphrase
       self.environment = environment
+      self.identity = identity
     }
   }
 
@@ -53,10 +57,15 @@ public enum InitOperation {
     public var workspaceCreated: Bool
     public var provider: Provider
     public var environments: [EnvironmentResult]
+    /// The trust root's fingerprint and the signed state's version, when the workspace has one.
+    public var trustRoot: String?
+    public var trustVersion: Int?
 
     enum CodingKeys: String, CodingKey {
       case workspace, provider, environments
       case workspaceCreated = "workspace_created"
+      case trustRoot = "trust_root"
+      case trustVersion = "trust_version"
     }
   }
 
@@ -75,6 +84,7 @@ public enum InitOperation {
     let configPath = "\(req.path)/\(Workspace.configName)"
     let created = !FileSystem.exists(configPath)
     var config: WorkspaceConfig
+    var trusted: TrustedState? = nil
     if created {
       config = WorkspaceConfig(
         format: WorkspaceConfig.formatName, version: WorkspaceConfig.currentVersion,
@@ -82,7 +92,21 @@ public enum InitOperation {
         fingerprintSalt: Sodium.base64(Sodium.randomBytes(32)), environments: [:], rotation: .default,
         export: (req.provider ?? .captchala).defaultVariables)
     } else {
-      config = try Workspace.open(req.path).config
+      let existing = try Workspace.open(req.path)
+      config = existing.config
+      trusted = existing.trust
+      // Adding an environment changes the signed state: an admin's signature, checked before
+      // anything is written.
+      if let t = trusted, req.environments.contains(where: { config.environments[$0] == nil }) {
+        try existing.requireTrusted("add environments")
+        guard let id = req.identity, t.admin(id.publicIdentity) != nil else {
+          throw KeywardError(
+            .integrity,
+            "adding an environment to this workspace changes its signed state, which needs an admin's identity"
+              + (req.identity.map { " (\($0.name) is not an admin)" } ?? " (none is configured)"),
+            hint: "keyward identity show prints yours; an admin runs this, or pass --identity FILE")
+        }
+      }
       if let wanted = req.provider, config.provider != wanted {
         throw KeywardError(
           .usage,
@@ -153,7 +177,15 @@ public enum InitOperation {
       }
       let production = WorkspaceConfig.looksProduction(name)
       config.environments[name] = EnvironmentSettings(production: production)
-      try FileSystem.writeAtomically(configPath, bytes: JSONFiles.encode(config.json))
+      let configBytes = JSONFiles.encode(config.json)
+      try FileSystem.writeAtomically(configPath, bytes: configBytes)
+      if let t = trusted, let admin = req.identity {
+        var recipients = t.recipients
+        recipients[name] = publicKey.base64
+        trusted = try Trust.update(
+          workspace: req.path, current: t, configBytes: configBytes, recipients: recipients, admin: admin,
+          env: req.environment)
+      }
       // The trail's first word on this environment: its recipient key and the file's digest.
       let workspace = try Workspace.open(req.path)
       try AuditLog.append(
@@ -168,8 +200,23 @@ public enum InitOperation {
           privateKeyPath: keyPath, passphraseProtected: status == "created" && req.passphrase != nil,
           ciVariable: ciVariable))
     }
+    // A new workspace made by someone with an identity starts trusted, pinned on this machine.
+    if created, let admin = req.identity {
+      let ws = try Workspace.open(req.path)
+      var recipients = [String: String]()
+      for name in ws.config.environmentNames {
+        recipients[name] = try ws.loadEnvironment(name).recipient.publicKey
+      }
+      trusted = try Trust.create(
+        workspace: req.path, configBytes: try FileSystem.read(configPath), workspaceID: config.workspaceID,
+        recipients: recipients, admin: admin, env: req.environment)
+      try AuditLog.append(
+        workspace: ws, action: "trust-init", environment: ws.config.environmentNames[0], set: nil,
+        details: ["root": .string(trusted!.rootFingerprint), "admin": .string(admin.name)])
+    }
     return Report(
-      workspace: req.path, workspaceCreated: created, provider: config.provider, environments: results)
+      workspace: req.path, workspaceCreated: created, provider: config.provider, environments: results,
+      trustRoot: trusted?.rootFingerprint, trustVersion: trusted?.version)
   }
 }
 
@@ -193,6 +240,7 @@ public enum SetOperation {
   public static func run(
     workspace: Workspace, environment name: String, input: SetInput, state: SetState, replace: Bool
   ) throws(KeywardError) -> Report {
+    try workspace.requireTrusted("seal a set to \(name)")
     let lock = try workspace.lock()
     defer { lock.unlock() }
     var env = try workspace.loadEnvironment(name)
@@ -399,6 +447,7 @@ public enum OpenOperation {
   )
     throws(KeywardError) -> OpenedSet
   {
+    try workspace.requireTrusted("decrypt \(name)")
     let env = try workspace.loadEnvironment(name)
     let set = try selector.pick(from: env)
     let (key, origin) = try keys.privateKey(for: env, in: workspace)

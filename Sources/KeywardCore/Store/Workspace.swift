@@ -10,6 +10,8 @@ public struct Workspace: Sendable {
   public let path: String
   public let config: WorkspaceConfig
   public let fingerprinter: Fingerprinter
+  /// The verified signed state, or nil for a v1 workspace (no trust root) that no one pinned.
+  public let trust: TrustedState?
 
   public static let configName = "keyward.json"
   public static let auditName = "audit.jsonl"
@@ -26,7 +28,13 @@ public struct Workspace: Sendable {
   public func environmentPath(_ name: String) -> String { "\(path)/\(name).json" }
 
   /// Opens and validates the workspace config.
-  public static func open(_ path: String) throws(KeywardError) -> Workspace {
+  /// `expected`: the root the person running keyward requires (`--trust`); `KEYWARD_TRUST` is read
+  /// when it is nil.
+  /// `unsignedConfig`: open although keyward.json differs from the signed bytes (only `trust sign`,
+  /// which shows the difference to an admin before signing it).
+  public static func open(_ path: String, expected: TrustExpectation? = nil, unsignedConfig: Bool = false)
+    throws(KeywardError) -> Workspace
+  {
     try requireRealFolder(path)
     let configPath = "\(path)/\(configName)"
     guard FileSystem.exists(configPath) else {
@@ -38,8 +46,8 @@ public struct Workspace: Sendable {
         .input, "no keyward workspace at \(path)",
         hint: "run `keyward init` here, or pass --workspace DIR (or set KEYWARD_WORKSPACE)")
     }
-    let config = try JSONFiles.read(
-      FileSystem.read(configPath), source: configPath, WorkspaceConfig.init(json:))
+    let configBytes = try FileSystem.read(configPath)
+    let config = try JSONFiles.read(configBytes, source: configPath, WorkspaceConfig.init(json:))
     guard config.format == WorkspaceConfig.formatName else {
       throw KeywardError(
         .input, "\(configPath): not a keyward workspace config (format is \"\(config.format)\")")
@@ -74,7 +82,55 @@ public struct Workspace: Sendable {
           hint: "replace it with the real file (git checkout -- \(file)), or delete it")
       }
     }
-    return Workspace(path: path, config: config, fingerprinter: fingerprinter)
+    if FileSystem.irregularKind("\(path)/\(Trust.folder)") == "a symbolic link" {
+      throw KeywardError(
+        .input, "\(path)/\(Trust.folder) is a symbolic link; keyward refuses to read through it")
+    }
+    var expectation = expected
+    if expectation == nil, let text = Env.process.nonEmpty("KEYWARD_TRUST") {
+      guard let e = TrustExpectation(text) else {
+        throw KeywardError(
+          .input, "KEYWARD_TRUST must be a root fingerprint (32 hex digits), optionally @MIN_VERSION")
+      }
+      expectation = e
+    }
+    let trust = try Trust.verify(
+      workspace: path, configBytes: configBytes, workspaceID: config.workspaceID, expected: expectation,
+      env: .process, checkConfig: !unsignedConfig)
+    return Workspace(path: path, config: config, fingerprinter: fingerprinter, trust: trust)
+  }
+
+  /// Commands that seal, decrypt, send credentials or activate call this first: a workspace with a
+  /// trust root must be pinned on this machine (or the root given with `--trust`/`KEYWARD_TRUST`).
+  /// A v1 workspace (no trust root) keeps working as before.
+  public func requireTrusted(_ action: String) throws(KeywardError) {
+    guard let trust, !trust.isPinned else { return }
+    throw KeywardError(
+      .integrity,
+      "refusing to \(action): this machine has not pinned the workspace's trust root \(trust.rootFingerprint) "
+        + "(signed by \(trust.admins.map(\.name).joined(separator: ", ")), state version \(trust.version))",
+      hint:
+        "check the fingerprint with an admin, then: keyward trust pin \(trust.rootFingerprint) (or KEYWARD_TRUST=\(trust.rootFingerprint) in CI)"
+    )
+  }
+
+  /// The signed recipient key of an environment, when the workspace has a trust root.
+  func checkSignedRecipient(_ env: EnvironmentFile, path file: String) throws(KeywardError) {
+    guard let trust else { return }
+    guard let signed = trust.recipients[env.environment] else {
+      throw KeywardError(
+        .integrity,
+        "\(file): environment \(env.environment) is not in the signed state (trust/state.json version \(trust.version))"
+      )
+    }
+    guard signed == env.recipient.publicKey else {
+      let signedID = (try? PublicKey(base64: signed))?.fingerprint ?? "?"
+      throw KeywardError(
+        .integrity,
+        "\(file): recipient.public_key (key \(env.recipient.keyID)) is not the signed key \(signedID) "
+          + "(trust/state.json version \(trust.version)): the recipient key was substituted; nothing is sealed to it",
+        hint: "restore \(file) from version control and find out who changed it")
+    }
   }
 
   /// The workspace folder itself must not be a symbolic link: a committed `Environments ->
@@ -120,6 +176,7 @@ public struct Workspace: Sendable {
     }
     let env = try EnvironmentFile.parse(FileSystem.read(file), source: file)
     try EnvironmentValidator.validate(env, name: name, path: file)
+    try checkSignedRecipient(env, path: file)
     return env
   }
 
@@ -289,6 +346,17 @@ public enum Names {
     let b = Array(s.utf8)
     guard (1...32).contains(b.count), isLowerAlnum(b[0]) else { return false }
     return b.allSatisfy { isLowerAlnum($0) || $0 == 0x2d || $0 == 0x5f }
+  }
+
+  public static let memberRule =
+    "1-64 characters: letters, digits, '.', '_', '@', '+' and '-', starting with a letter or digit"
+
+  /// A member's name in the signed state (a person, `ci-deploy`, an e-mail address).
+  public static func isMember(_ s: String) -> Bool {
+    func alnum(_ c: UInt8) -> Bool { isLowerAlnum(c) || (c >= 0x41 && c <= 0x5a) }
+    let b = Array(s.utf8)
+    guard (1...64).contains(b.count), alnum(b[0]) else { return false }
+    return b.allSatisfy { alnum($0) || [0x2e, 0x5f, 0x40, 0x2b, 0x2d].contains($0) }
   }
 
   public static func isSetID(_ s: String) -> Bool {

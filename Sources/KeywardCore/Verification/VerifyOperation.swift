@@ -94,6 +94,7 @@ public enum VerifyOperation {
     workspace: Workspace, request r: Request, keys: KeySource, transport: any HTTPTransport,
     progress: (Int, Int) -> Void = { _, _ in }
   ) async throws(KeywardError) -> Report {
+    try workspace.requireTrusted("send credentials to the provider")
     let provider = workspace.config.provider
     let names = r.environments.isEmpty ? workspace.config.environmentNames : r.environments
     var jobs = [Job]()

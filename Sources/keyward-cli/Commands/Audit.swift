@@ -78,6 +78,7 @@ extension Keyward {
         throw ExitOutcome(status: .integrity)
       }
       if all.contains(where: { $0.severity >= failOn }) { throw ExitOutcome(status: .findings) }
+      try Keyward.endReport(workspace)
     }
   }
 }

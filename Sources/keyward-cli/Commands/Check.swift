@@ -147,6 +147,7 @@ extension Keyward {
       }
       if !failing.isEmpty { throw ExitOutcome(status: .findings) }
       if inconclusive { throw ExitOutcome(status: .inconclusive) }
+      try Keyward.endReport(workspace)
     }
   }
 

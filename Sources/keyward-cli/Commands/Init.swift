@@ -27,6 +27,8 @@ extension Keyward {
     @Option(name: .long, help: "Protect the new private keys with the passphrase in this file.")
     var passphraseFile: String?
 
+    @OptionGroup var identityOptions: IdentityOptions
+
     func run() throws {
       var provider: Provider?
       if let name = self.provider {
@@ -44,7 +46,7 @@ extension Keyward {
       let report = try InitOperation.run(
         .init(
           path: global.workspacePath, environments: names, provider: provider,
-          passphrase: try readPassphrase()))
+          passphrase: try readPassphrase(), identity: try identityOptions.load()))
       let p = Printer(global)
       if p.json { return p.document(report) }
       if p.quiet { return }
@@ -63,6 +65,10 @@ extension Keyward {
         } else {
           t += "  \(name)  key \(e.keyID)\(prod)  already exists, unchanged\n"
         }
+      }
+      if let root = report.trustRoot, report.workspaceCreated {
+        t += "Trust root \(root) (you are its admin; pinned on this machine). Others pin it with:\n"
+        t += "  keyward trust pin \(root)\n"
       }
       let created = report.environments.filter { $0.privateKeyPath != nil }
       if let first = created.first {

@@ -14,7 +14,10 @@ extension Keyward {
       let workspace = try global.openWorkspace()
       let report = try ListOperation.run(workspace: workspace)
       let p = Printer(global)
-      if p.json { return p.document(report) }
+      if p.json {
+        p.document(report)
+        return try Keyward.endReport(workspace)
+      }
       var t = p.quiet ? "" : "Workspace \(report.workspace) · provider \(report.provider.rawValue)\n"
       for env in report.environments {
         t +=
@@ -40,6 +43,7 @@ extension Keyward {
         if let next = env.next, !env.sets.isEmpty { t += p.style("  next: \(next)\n", .cyan) }
       }
       p.out(t)
+      try Keyward.endReport(workspace)
     }
   }
 }

@@ -122,13 +122,16 @@ extension Keyward {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var keys: KeyOptions
+    @OptionGroup var identityOptions: IdentityOptions
 
     @Argument(help: "The environment.")
     var environment: String
 
     func run() throws {
       let workspace = try global.openWorkspace()
-      let report = try Lifecycle.rekey(workspace: workspace, environment: environment, keys: keys.source())
+      let admin = workspace.trust == nil ? nil : try identityOptions.load()
+      let report = try Lifecycle.rekey(
+        workspace: workspace, environment: environment, keys: keys.source(), admin: admin)
       let p = Printer(global)
       if p.json { return p.document(report) }
       for w in report.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }

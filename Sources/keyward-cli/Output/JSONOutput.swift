@@ -1,4 +1,5 @@
 import KeywardCLIKit
+import KeywardCore
 
 #if canImport(FoundationEssentials)
   import FoundationEssentials
@@ -8,6 +9,9 @@ import KeywardCLIKit
 
 extension Printer {
   init(_ g: GlobalOptions) { self.init(g.settings) }
+
+  /// One JSON document built as a value (it carries its own `schema_version`), to stdout.
+  func document(value: JSONValue) { out(String(decoding: value.written(), as: UTF8.self)) }
 
   /// One JSON document with `schema_version`, to stdout.
   func document<T: Encodable>(_ value: T) {

@@ -1,0 +1,79 @@
+/// A signed document in the DSSE shape: exact payload bytes, a payload type, and signatures over
+/// the pre-authentication encoding `"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body` (lengths in
+/// ASCII decimal). The payload is never re-serialised: what was signed is what is read, so keyward
+/// and an independent reader (Tests/Compat/trust_reader.py) agree byte for byte.
+///
+/// File form (FORMAT.md):
+/// `{"payload":"<base64>","payload_type":"…","signatures":[{"keyid":"<identity fingerprint>","sig":"<base64>"}]}`
+public struct SignedDocument: Sendable, Equatable {
+  public var payloadType: String
+  public var payload: [UInt8]
+  public var signatures: [Signature]
+
+  public struct Signature: Sendable, Equatable {
+    /// The signer's identity fingerprint (a hint; verification tries the named key).
+    public var keyID: String
+    public var sig: [UInt8]
+  }
+
+  public static let rootType = "application/vnd.keyward.root+json"
+  public static let stateType = "application/vnd.keyward.state+json"
+
+  /// The bytes a signature covers.
+  public static func pae(_ type: String, _ body: [UInt8]) -> [UInt8] {
+    Array("DSSEv1 \(type.utf8.count) \(type) \(body.count) ".utf8) + body
+  }
+
+  public init(payloadType: String, payload: [UInt8], signatures: [Signature] = []) {
+    self.payloadType = payloadType
+    self.payload = payload
+    self.signatures = signatures
+  }
+
+  public mutating func sign(with id: Identity) {
+    signatures.removeAll { $0.keyID == id.publicIdentity.fingerprint }
+    signatures.append(
+      Signature(keyID: id.publicIdentity.fingerprint, sig: id.sign(SignedDocument.pae(payloadType, payload))))
+  }
+
+  /// The identities among `keys` whose signature verifies (each counted once).
+  public func validSigners(_ keys: [PublicIdentity]) -> [PublicIdentity] {
+    let message = SignedDocument.pae(payloadType, payload)
+    return keys.filter { key in
+      signatures.contains { $0.keyID == key.fingerprint && key.verifies($0.sig, of: message) }
+    }
+  }
+
+  public var json: JSONValue {
+    .object([
+      "payload": .string(Sodium.base64(payload)), "payload_type": .string(payloadType),
+      "signatures": .array(
+        signatures.map { .object(["keyid": .string($0.keyID), "sig": .string(Sodium.base64($0.sig))]) }),
+    ])
+  }
+
+  public static func parse(_ bytes: [UInt8], source: String, type: String) throws(KeywardError)
+    -> SignedDocument
+  {
+    try JSONFiles.read(bytes, source: source) { (o: JSONObject) throws(KeywardError) in
+      let t = try o.string("payload_type")
+      guard t == type else {
+        throw KeywardError(
+          .integrity, "\(source): payload_type is \"\(Text.printable(String(t.prefix(60))))\", not \(type)")
+      }
+      guard let payload = Sodium.unbase64(try o.string("payload")) else {
+        throw KeywardError(.integrity, "\(source): payload is not valid base64")
+      }
+      var sigs = [Signature]()
+      for s in try o.objects("signatures") {
+        let keyID = try s.string("keyid")
+        guard let sig = Sodium.unbase64(try s.string("sig")), sig.count == 64,
+          keyID.utf8.count == 32,
+          keyID.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+        else { throw KeywardError(.integrity, "\(source): a signature is malformed") }
+        sigs.append(Signature(keyID: keyID, sig: sig))
+      }
+      return SignedDocument(payloadType: t, payload: payload, signatures: sigs)
+    }
+  }
+}

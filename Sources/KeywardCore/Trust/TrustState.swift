@@ -1,0 +1,434 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The workspace's trust: a root (its admins), pinned on each machine, and a signed state that
+/// covers the exact bytes of keyward.json and every environment's recipient key. Files:
+/// `Environments/trust/root.json` and `Environments/trust/state.json`, each a SignedDocument
+/// (FORMAT.md, "Trust").
+public struct TrustedState: Sendable {
+  public struct Admin: Sendable, Equatable {
+    public var name: String
+    public var identity: PublicIdentity
+  }
+
+  /// 128 bits of BLAKE2b over the root payload, as 32 hex digits: what machines pin.
+  public var rootFingerprint: String
+  public var admins: [Admin]
+  public var threshold: Int
+  /// The signed state's version; it only grows.
+  public var version: Int
+  /// Environment → base64 X25519 recipient public key, as signed.
+  public var recipients: [String: String]
+  /// The exact keyward.json bytes that were signed.
+  public var config: [UInt8]
+  /// Who signed this version of the state.
+  public var signers: [String]
+  /// How this machine knows the root: a pin record, `--trust`/`KEYWARD_TRUST`, or not at all.
+  public var pinnedBy: String?
+
+  public var isPinned: Bool { pinnedBy != nil }
+
+  public func admin(_ id: PublicIdentity) -> Admin? { admins.first { $0.identity == id } }
+}
+
+/// What the person running keyward said about the root: `--trust FP[@MIN]` or
+/// `KEYWARD_TRUST=FP[@MIN]`.
+public struct TrustExpectation: Sendable, Equatable {
+  public var fingerprint: String
+  public var minVersion: Int
+
+  public init?(_ text: String) {
+    let parts = text.split(separator: "@", maxSplits: 1)
+    let fp = String(parts.first ?? "").lowercased()
+    guard fp.utf8.count == 32,
+      fp.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+    else { return nil }
+    fingerprint = fp
+    if parts.count == 2 {
+      guard let n = Int(parts[1]), n >= 1, n < 1 << 40 else { return nil }
+      minVersion = n
+    } else {
+      minVersion = 1
+    }
+  }
+}
+
+public enum Trust {
+  public static let folder = "trust"
+  public static let rootName = "trust/root.json"
+  public static let stateName = "trust/state.json"
+
+  static func rootFingerprint(_ payload: [UInt8]) -> String {
+    Sodium.hex(Array(Sodium.blake2b(length: 32, [Array("keyward root v1".utf8), payload]).prefix(16)))
+  }
+
+  /// The digest a pin records of a signed state's payload.
+  public static func stateDigest(_ payload: [UInt8]) -> String { digest(payload) }
+
+  static func digest(_ bytes: [UInt8]) -> String {
+    Sodium.hex(Sodium.blake2b(length: 32, [Array("keyward state v1".utf8), bytes]))
+  }
+
+  // MARK: Pins
+
+  /// A machine's record of a workspace's root, in the key store (where no repository writer can
+  /// reach): keyed by the workspace folder's real path on this machine, never by anything inside
+  /// the workspace. It also remembers the highest state version seen, so an older signed state
+  /// restored from git history is a rollback here.
+  public struct Pin: Sendable, Equatable {
+    public var fingerprint: String
+    public var version: Int
+    public var stateDigest: String
+    public var workspace: String
+
+    public init(fingerprint: String, version: Int, stateDigest: String, workspace: String) {
+      self.fingerprint = fingerprint
+      self.version = version
+      self.stateDigest = stateDigest
+      self.workspace = workspace
+    }
+  }
+
+  static func realPath(_ path: String) -> String {
+    guard let p = realpath(path, nil) else { return path }
+    defer { free(p) }
+    return String(cString: p)
+  }
+
+  public static func pinPath(workspace: String, env: Env) -> String {
+    let key = Sodium.hex(
+      Array(
+        Sodium.blake2b(length: 32, [Array("keyward pin v1".utf8), Array(realPath(workspace).utf8)]).prefix(16)
+      ))
+    return KeySource.storeDirectory(env) + "/pins/" + key + ".json"
+  }
+
+  public static func readPin(workspace: String, env: Env) throws(KeywardError) -> Pin? {
+    let path = pinPath(workspace: workspace, env: env)
+    guard FileSystem.exists(path) else { return nil }
+    let raw = try FileSystem.readSecret(path: path, requirePrivate: true)
+    let bytes = raw.withUnsafeBytes { Array($0) }
+    return try JSONFiles.read(bytes, source: path) { (o: JSONObject) throws(KeywardError) in
+      Pin(
+        fingerprint: try o.string("fingerprint"), version: try o.int("version"),
+        stateDigest: try o.string("state_digest"), workspace: try o.string("workspace"))
+    }
+  }
+
+  public static func writePin(_ pin: Pin, workspace: String, env: Env) throws(KeywardError) {
+    let path = pinPath(workspace: workspace, env: env)
+    try FileSystem.makeDirectory(Path.directory(path), mode: 0o700)
+    let doc = JSONValue.object([
+      "fingerprint": .string(pin.fingerprint), "version": .number(Double(pin.version)),
+      "state_digest": .string(pin.stateDigest), "workspace": .string(pin.workspace),
+    ])
+    try FileSystem.writeAtomically(path, bytes: doc.written(), mode: 0o600, forceMode: true)
+  }
+
+  // MARK: Reading and verifying
+
+  /// Whether the workspace has trust files (either of them: one alone is damage, not v1).
+  public static func present(_ workspace: String) -> Bool {
+    FileSystem.exists("\(workspace)/\(rootName)") || FileSystem.exists("\(workspace)/\(stateName)")
+  }
+
+  /// Verifies the root and the signed state against this machine's pin (or `expected`), and
+  /// keyward.json's bytes against the signed ones. Nil for a v1 workspace nobody pinned.
+  public static func verify(
+    workspace: String, configBytes: [UInt8], workspaceID: String, expected: TrustExpectation?, env: Env,
+    checkConfig: Bool = true
+  ) throws(KeywardError) -> TrustedState? {
+    let pin = try readPin(workspace: workspace, env: env)
+    guard present(workspace) else {
+      if let pin {
+        throw KeywardError(
+          .integrity,
+          "\(workspace)/\(folder) is missing, but this machine pinned the workspace's trust root \(pin.fingerprint) (state version \(pin.version)): "
+            + "deleting the trust files does not make it an unprotected workspace",
+          hint: "restore \(workspace)/\(folder) from version control and find out who removed it")
+      }
+      if let expected {
+        throw KeywardError(
+          .integrity,
+          "\(workspace) has no trust root, but trust root \(expected.fingerprint) was required (KEYWARD_TRUST or the trust option)"
+        )
+      }
+      return nil
+    }
+    let rootPath = "\(workspace)/\(rootName)"
+    let statePath = "\(workspace)/\(stateName)"
+    for p in [rootPath, statePath] where !FileSystem.exists(p) {
+      throw KeywardError(.integrity, "\(p) is missing: the trust files were damaged or removed in part")
+    }
+    let rootDoc = try SignedDocument.parse(
+      FileSystem.read(rootPath), source: rootPath, type: SignedDocument.rootType)
+    let fp = rootFingerprint(rootDoc.payload)
+    let root = try parseRoot(rootDoc.payload, source: rootPath)
+    guard root.workspaceID == workspaceID else {
+      throw KeywardError(
+        .integrity,
+        "\(rootPath) belongs to workspace \(root.workspaceID), not to this one (\(workspaceID)): copied from another workspace"
+      )
+    }
+    let rootSigners = rootDoc.validSigners(root.admins.map(\.identity))
+    guard rootSigners.count >= root.threshold else {
+      throw KeywardError(
+        .integrity,
+        "\(rootPath): \(rootSigners.count) valid admin signature(s), \(root.threshold) needed: the root was edited or forged"
+      )
+    }
+    // The pin: the person's word first, then this machine's record.
+    var pinnedBy: String?
+    if let expected {
+      guard expected.fingerprint == fp else {
+        throw KeywardError(
+          .integrity,
+          "the workspace's trust root is \(fp), not the required \(expected.fingerprint): it was replaced, or this is another workspace"
+        )
+      }
+      pinnedBy = "KEYWARD_TRUST / the trust option"
+    }
+    if let pin {
+      guard pin.fingerprint == fp else {
+        throw KeywardError(
+          .integrity,
+          "the workspace's trust root is now \(fp), but this machine pinned \(pin.fingerprint): the root was replaced "
+            + "(a new root needs the old admins' signatures; keyward never re-pins silently)",
+          hint:
+            "if the replacement is legitimate, confirm with your admins and run: keyward trust pin \(fp) --replace"
+        )
+      }
+      pinnedBy = pinnedBy ?? "this machine's pin"
+    }
+    let stateBytes = try FileSystem.read(statePath)
+    let stateDoc = try SignedDocument.parse(stateBytes, source: statePath, type: SignedDocument.stateType)
+    let signers = stateDoc.validSigners(root.admins.map(\.identity))
+    guard signers.count >= root.threshold else {
+      throw KeywardError(
+        .integrity,
+        "\(statePath): no valid signature by an admin of root \(fp): the signed state was edited or forged")
+    }
+    let state = try parseState(stateDoc.payload, source: statePath)
+    guard state.root == fp else {
+      throw KeywardError(.integrity, "\(statePath) was signed for root \(state.root), not \(fp)")
+    }
+    let digest = Trust.digest(stateDoc.payload)
+    if let pin {
+      if state.version < pin.version || (state.version == pin.version && digest != pin.stateDigest) {
+        throw KeywardError(
+          .integrity,
+          "\(statePath) is version \(state.version), but this machine has seen version \(pin.version)"
+            + (state.version == pin.version ? " with other contents" : "")
+            + ": an older signed state was restored (rollback)",
+          hint: "restore the newest trust/state.json from version control")
+      }
+    }
+    if let expected, state.version < expected.minVersion {
+      throw KeywardError(
+        .integrity,
+        "\(statePath) is version \(state.version), below the required minimum \(expected.minVersion): rollback"
+      )
+    }
+    // keyward.json must be exactly what was signed.
+    if checkConfig && state.config != configBytes {
+      throw configMismatch(
+        signed: state.config, current: configBytes, workspace: workspace, version: state.version)
+    }
+    if let pin, state.version > pin.version {
+      var newer = pin
+      newer.version = state.version
+      newer.stateDigest = digest
+      try? writePin(newer, workspace: workspace, env: env)
+    }
+    let names = Dictionary(uniqueKeysWithValues: root.admins.map { ($0.identity, $0.name) })
+    return TrustedState(
+      rootFingerprint: fp, admins: root.admins, threshold: root.threshold, version: state.version,
+      recipients: state.recipients, config: state.config, signers: signers.compactMap { names[$0] },
+      pinnedBy: pinnedBy)
+  }
+
+  /// Names the first member of keyward.json that differs from the signed bytes, with the signed
+  /// value.
+  static func configMismatch(signed: [UInt8], current: [UInt8], workspace: String, version: Int)
+    -> KeywardError
+  {
+    let path = "\(workspace)/\(Workspace.configName)"
+    var detail = "its bytes differ from the signed ones"
+    if let a = try? JSONValue.parse(signed, source: "signed"),
+      let b = try? JSONValue.parse(current, source: path),
+      let d = firstDifference(a, b, at: "")
+    {
+      let shown = d.signed.map { String(decoding: $0.compact(), as: UTF8.self) } ?? "absent"
+      detail =
+        "\(d.path.isEmpty ? "the document" : d.path) is not the signed value (\(Text.printable(String(shown.prefix(120)), keepNewlines: false)))"
+    }
+    return KeywardError(
+      .integrity,
+      "\(path) does not match the signed state (trust/state.json version \(version)): \(detail); keyward uses only signed values",
+      hint: "revert the edit (git checkout -- \(path)), or have an admin review it and run keyward trust sign"
+    )
+  }
+
+  static func firstDifference(_ a: JSONValue, _ b: JSONValue, at path: String) -> (
+    path: String, signed: JSONValue?
+  )? {
+    if a == b { return nil }
+    if case .object(let x) = a, case .object(let y) = b {
+      for k in Set(x.keys).union(y.keys).sorted() {
+        let p = path.isEmpty ? k : "\(path).\(k)"
+        guard let xv = x[k] else { return (p, nil) }
+        guard let yv = y[k] else { return (p, xv) }
+        if let d = firstDifference(xv, yv, at: p) { return d }
+      }
+      return nil
+    }
+    return (path, a)
+  }
+
+  struct Root {
+    var workspaceID: String
+    var admins: [TrustedState.Admin]
+    var threshold: Int
+  }
+
+  static func parseRoot(_ payload: [UInt8], source: String) throws(KeywardError) -> Root {
+    try JSONFiles.read(payload, source: "\(source) payload") { (o: JSONObject) throws(KeywardError) in
+      guard try o.string("type") == "keyward-root" else {
+        throw KeywardError(.integrity, "\(source): not a root")
+      }
+      let version = try o.int("version")
+      guard version == 1 else {
+        throw KeywardError(
+          .integrity,
+          "\(source): root version \(version); this keyward verifies only a first root (version 1)",
+          hint: "upgrade keyward")
+      }
+      var admins = [TrustedState.Admin]()
+      for a in try o.objects("admins") {
+        let name = try a.string("name")
+        guard Names.isMember(name) else {
+          throw KeywardError(.integrity, "\(source): an admin's name is invalid")
+        }
+        admins.append(.init(name: name, identity: try PublicIdentity(parsing: try a.string("key"))))
+      }
+      let threshold = try o.int("threshold")
+      guard !admins.isEmpty, (1...admins.count).contains(threshold) else {
+        throw KeywardError(.integrity, "\(source): threshold \(threshold) with \(admins.count) admin(s)")
+      }
+      let id = try o.string("workspace_id")
+      guard Names.isFingerprint(id) else {
+        throw KeywardError(.integrity, "\(source): workspace_id is invalid")
+      }
+      return Root(workspaceID: id, admins: admins, threshold: threshold)
+    }
+  }
+
+  struct State {
+    var root: String
+    var version: Int
+    var config: [UInt8]
+    var recipients: [String: String]
+  }
+
+  static func parseState(_ payload: [UInt8], source: String) throws(KeywardError) -> State {
+    try JSONFiles.read(payload, source: "\(source) payload") { (o: JSONObject) throws(KeywardError) in
+      guard try o.string("type") == "keyward-state" else {
+        throw KeywardError(.integrity, "\(source): not a state")
+      }
+      let version = try o.int("version")
+      guard version >= 1 else { throw KeywardError(.integrity, "\(source): version \(version)") }
+      guard let config = Sodium.unbase64(try o.string("config")) else {
+        throw KeywardError(.integrity, "\(source): config is not valid base64")
+      }
+      var recipients = [String: String]()
+      let envs = try o.object("environments")
+      for name in envs.members.keys {
+        guard Names.isEnvironment(name) else {
+          throw KeywardError(.integrity, "\(source): invalid environment name")
+        }
+        recipients[name] = try envs.object(name).string("recipient")
+      }
+      return State(root: try o.string("root"), version: version, config: config, recipients: recipients)
+    }
+  }
+
+  // MARK: Writing (an admin)
+
+  /// Creates a first root with `admin` as its only admin, signs the state, and pins it here.
+  public static func create(
+    workspace: String, configBytes: [UInt8], workspaceID: String, recipients: [String: String],
+    admin: Identity,
+    env: Env
+  ) throws(KeywardError) -> TrustedState {
+    let rootPayload = JSONValue.object([
+      "admins": .array([.object(["key": .string(admin.publicIdentity.text), "name": .string(admin.name)])]),
+      "threshold": .number(1), "type": .string("keyward-root"), "version": .number(1),
+      "workspace_id": .string(workspaceID),
+    ]).compact()
+    var rootDoc = SignedDocument(payloadType: SignedDocument.rootType, payload: rootPayload)
+    rootDoc.sign(with: admin)
+    try FileSystem.makeDirectory("\(workspace)/\(folder)", mode: 0o755)
+    try FileSystem.writeAtomically("\(workspace)/\(rootName)", bytes: rootDoc.json.written())
+    let fp = rootFingerprint(rootPayload)
+    let root = Root(
+      workspaceID: workspaceID, admins: [.init(name: admin.name, identity: admin.publicIdentity)],
+      threshold: 1)
+    let state = try sign(
+      workspace: workspace, rootFingerprint: fp, root: root, version: 1, configBytes: configBytes,
+      recipients: recipients, admin: admin)
+    try writePin(
+      Pin(fingerprint: fp, version: 1, stateDigest: state.digest, workspace: realPath(workspace)),
+      workspace: workspace, env: env)
+    return TrustedState(
+      rootFingerprint: fp, admins: root.admins, threshold: 1, version: 1, recipients: recipients,
+      config: configBytes, signers: [admin.name], pinnedBy: "this machine's pin")
+  }
+
+  /// Signs a new version of the state (the previous version + 1) as `admin`.
+  public static func update(
+    workspace: String, current: TrustedState, configBytes: [UInt8], recipients: [String: String],
+    admin: Identity,
+    env: Env
+  ) throws(KeywardError) -> TrustedState {
+    guard let who = current.admin(admin.publicIdentity) else {
+      throw KeywardError(
+        .integrity,
+        "the identity \(admin.name) (\(admin.publicIdentity.fingerprint)) is not an admin of this workspace's trust root: "
+          + "only an admin may change keyward.json or a recipient key")
+    }
+    let root = Root(workspaceID: "", admins: current.admins, threshold: current.threshold)
+    let signed = try sign(
+      workspace: workspace, rootFingerprint: current.rootFingerprint, root: root,
+      version: current.version + 1,
+      configBytes: configBytes, recipients: recipients, admin: admin)
+    if var pin = try readPin(workspace: workspace, env: env), pin.fingerprint == current.rootFingerprint {
+      pin.version = current.version + 1
+      pin.stateDigest = signed.digest
+      try writePin(pin, workspace: workspace, env: env)
+    }
+    var next = current
+    next.version += 1
+    next.config = configBytes
+    next.recipients = recipients
+    next.signers = [who.name]
+    return next
+  }
+
+  static func sign(
+    workspace: String, rootFingerprint: String, root: Root, version: Int, configBytes: [UInt8],
+    recipients: [String: String], admin: Identity
+  ) throws(KeywardError) -> (doc: SignedDocument, digest: String) {
+    let payload = JSONValue.object([
+      "config": .string(Sodium.base64(configBytes)),
+      "environments": .object(recipients.mapValues { .object(["recipient": .string($0)]) }),
+      "root": .string(rootFingerprint), "type": .string("keyward-state"), "version": .number(Double(version)),
+    ]).compact()
+    var doc = SignedDocument(payloadType: SignedDocument.stateType, payload: payload)
+    doc.sign(with: admin)
+    try FileSystem.writeAtomically("\(workspace)/\(stateName)", bytes: doc.json.written())
+    return (doc, digest(payload))
+  }
+}

@@ -1,0 +1,313 @@
+import ArgumentParser
+import KeywardCLIKit
+import KeywardCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+extension Keyward {
+  struct IdentityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "identity",
+      abstract: "Your identity: an Ed25519 keypair that signs what you change (new, show, import-ssh).",
+      subcommands: [IdentityNew.self, IdentityShow.self, IdentityImportSSH.self])
+  }
+
+  struct IdentityNew: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "new",
+      abstract: "Make an identity (the secret goes to the key store, 0600, or to --identity FILE).")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var identityOptions: IdentityOptions
+
+    @Option(name: .long, help: "Your name as members and admins will see it (default: $USER).")
+    var name: String?
+
+    @Flag(name: .long, help: "Protect the secret with a passphrase (asked twice on the terminal).")
+    var passphrase = false
+
+    @Option(name: .long, help: "Protect the secret with the passphrase in this file (first line).")
+    var passphraseFile: String?
+
+    func run() throws {
+      let who = name ?? Env.process.nonEmpty("USER") ?? "me"
+      guard Names.isMember(who) else {
+        throw KeywardError(.usage, "\"\(Text.printable(who))\" is not a valid name (\(Names.memberRule))")
+      }
+      let path = identityOptions.identity ?? IdentitySource.defaultPath(.process)
+      guard !FileSystem.exists(path) else {
+        throw KeywardError(
+          .input, "\(path) already exists; refusing to replace an identity",
+          hint: "keyward identity show prints it; choose another file with --identity FILE")
+      }
+      let id = try Identity.generate(name: who)
+      let pass = try newPassphrase(passphrase: passphrase, file: passphraseFile, what: "the identity")
+      try IdentitySource.write(try IdentityFile.render(id, passphrase: pass), to: path)
+      try IdentityShow.print(id.publicIdentity, name: id.name, file: path, Printer(global))
+    }
+  }
+
+  struct IdentityShow: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "show", abstract: "Print your public identity, to hand to an admin.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var identityOptions: IdentityOptions
+
+    func run() throws {
+      let id = try identityOptions.require("identity show")
+      try IdentityShow.print(
+        id.publicIdentity, name: id.name, file: identityOptions.identity ?? "(configured identity)",
+        Printer(global))
+    }
+
+    static func print(_ p: PublicIdentity, name: String, file: String, _ printer: Printer) throws {
+      if printer.json {
+        printer.document(
+          value: .object([
+            "schema_version": .number(Double(Printer.schemaVersion)), "name": .string(name),
+            "public_identity": .string(p.text), "fingerprint": .string(p.fingerprint), "file": .string(file),
+          ]))
+        return
+      }
+      printer.out("\(name) \(p.text)\n")
+      if !printer.quiet {
+        printer.note("fingerprint \(p.fingerprint); hand the line above to an admin (keyward access grant)\n")
+      }
+    }
+  }
+
+  struct IdentityImportSSH: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "import-ssh",
+      abstract: "Make an identity from an unencrypted OpenSSH ed25519 private key (once).")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var identityOptions: IdentityOptions
+
+    @Argument(help: "The OpenSSH private key file (e.g. ~/.ssh/id_ed25519).")
+    var file: String
+
+    @Option(name: .long, help: "Your name as members and admins will see it (default: $USER).")
+    var name: String?
+
+    func run() throws {
+      let who = name ?? Env.process.nonEmpty("USER") ?? "me"
+      guard Names.isMember(who) else {
+        throw KeywardError(.usage, "\"\(Text.printable(who))\" is not a valid name (\(Names.memberRule))")
+      }
+      let path = identityOptions.identity ?? IdentitySource.defaultPath(.process)
+      guard !FileSystem.exists(path) else {
+        throw KeywardError(.input, "\(path) already exists; refusing to replace an identity")
+      }
+      let raw = try FileSystem.readSecret(path: file, requirePrivate: false, privateIfRegular: true)
+      let id = try IdentityFile.importSSH(raw, source: file, name: who)
+      try IdentitySource.write(try IdentityFile.render(id, passphrase: nil), to: path)
+      try IdentityShow.print(id.publicIdentity, name: id.name, file: path, Printer(global))
+    }
+  }
+
+  struct TrustCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "trust",
+      abstract: "The workspace's trust root and signed state (init, show, pin, sign).",
+      subcommands: [TrustInit.self, TrustShow.self, TrustPin.self, TrustSign.self])
+  }
+
+  struct TrustInit: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "init",
+      abstract:
+        "Upgrade a v1 workspace: your identity becomes its first admin; the state is signed and pinned.",
+      discussion: """
+        Run by someone who holds every environment's private key: each recipient key is checked against \
+        its private key before it is signed, so a key substituted before the upgrade is not blessed.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var identityOptions: IdentityOptions
+    @OptionGroup var keys: KeyOptions
+
+    func run() throws {
+      let workspace = try global.openWorkspace()
+      if let t = workspace.trust {
+        throw KeywardError(.input, "\(workspace.path) already has a trust root (\(t.rootFingerprint))")
+      }
+      let admin = try identityOptions.require("trust init")
+      let lock = try workspace.lock()
+      defer { lock.unlock() }
+      var recipients = [String: String]()
+      for name in workspace.config.environmentNames {
+        let env = try workspace.loadEnvironment(name)
+        _ = try keys.source().privateKey(for: env, in: workspace)
+        recipients[name] = env.recipient.publicKey
+      }
+      let trust = try Trust.create(
+        workspace: workspace.path, configBytes: try FileSystem.read(workspace.configPath),
+        workspaceID: workspace.config.workspaceID, recipients: recipients, admin: admin, env: .process)
+      try AuditLog.append(
+        workspace: workspace, action: "trust-init",
+        environment: workspace.config.environmentNames.first ?? "none",
+        set: nil, details: ["root": .string(trust.rootFingerprint), "admin": .string(admin.name)])
+      try TrustShow.render(trust, workspace: workspace, Printer(global))
+    }
+  }
+
+  struct TrustShow: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "show",
+      abstract: "The root fingerprint, its admins and the signed state's version (no key).")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+      let workspace = try global.openWorkspace()
+      guard let trust = workspace.trust else {
+        throw KeywardError(
+          .input, "\(workspace.path) has no trust root: anyone with write access can redirect new secrets",
+          hint: "keyward trust init (by someone who holds the environment keys)")
+      }
+      try TrustShow.render(trust, workspace: workspace, Printer(global))
+      try Keyward.endReport(workspace)
+    }
+
+    static func render(_ t: TrustedState, workspace: Workspace, _ p: Printer) throws {
+      if p.json {
+        p.document(
+          value: .object([
+            "schema_version": .number(Double(Printer.schemaVersion)), "root": .string(t.rootFingerprint),
+            "version": .number(Double(t.version)), "threshold": .number(Double(t.threshold)),
+            "admins": .array(
+              t.admins.map {
+                .object([
+                  "name": .string($0.name), "public_identity": .string($0.identity.text),
+                  "fingerprint": .string($0.identity.fingerprint),
+                ])
+              }),
+            "signed_by": .array(t.signers.map(JSONValue.string)), "pinned": .bool(t.isPinned),
+            "pinned_by": t.pinnedBy.map(JSONValue.string) ?? .null,
+          ]))
+        return
+      }
+      var s = "trust root \(t.rootFingerprint)\n"
+      s += "  admins: \(t.admins.map { "\($0.name) (\($0.identity.fingerprint))" }.joined(separator: ", "))"
+      s += " · threshold \(t.threshold)\n"
+      s += "  signed state: version \(t.version), signed by \(t.signers.joined(separator: ", "))\n"
+      s += t.isPinned ? "  pinned on this machine (\(t.pinnedBy!))\n" : "  NOT pinned on this machine\n"
+      p.out(s)
+    }
+  }
+
+  struct TrustPin: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "pin",
+      abstract:
+        "Pin the workspace's trust root on this machine (compare the fingerprint with an admin first).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The root fingerprint (32 hex digits).")
+    var fingerprint: String
+
+    @Flag(name: .long, help: "Replace a different pin (after a new root, confirmed with your admins).")
+    var replace = false
+
+    func run() throws {
+      guard let expected = TrustExpectation(fingerprint) else {
+        throw KeywardError(
+          .usage, "\"\(Text.printable(fingerprint))\" is not a root fingerprint (32 hex digits)")
+      }
+      let path = global.workspacePath
+      if replace, let old = try Trust.readPin(workspace: path, env: .process),
+        old.fingerprint != expected.fingerprint
+      {
+        try FileSystem.remove(Trust.pinPath(workspace: path, env: .process))
+      }
+      // Opening with the expectation verifies the root, its signatures and the state against it.
+      let workspace = try Workspace.open(path, expected: expected)
+      guard let trust = workspace.trust else {
+        throw KeywardError(.input, "\(path) has no trust root to pin")
+      }
+      let digest = Sodium_digestOfState(workspace)
+      try Trust.writePin(
+        Trust.Pin(
+          fingerprint: trust.rootFingerprint, version: trust.version, stateDigest: digest,
+          workspace: workspace.path),
+        workspace: workspace.path, env: .process)
+      let p = Printer(global)
+      if !p.quiet {
+        p.out("Pinned trust root \(trust.rootFingerprint) (state version \(trust.version)) for \(path).\n")
+      }
+    }
+  }
+
+  struct TrustSign: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "sign",
+      abstract:
+        "Sign keyward.json as it is now (an admin, after reviewing a hand edit): the state's next version.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var identityOptions: IdentityOptions
+
+    func run() throws {
+      let workspace = try Workspace.open(global.workspacePath, unsignedConfig: true)
+      guard let trust = workspace.trust else {
+        throw KeywardError(.input, "\(workspace.path) has no trust root")
+      }
+      try workspace.requireTrusted("sign the state")
+      let admin = try identityOptions.require("trust sign")
+      let lock = try workspace.lock()
+      defer { lock.unlock() }
+      let bytes = try FileSystem.read(workspace.configPath)
+      let next = try Trust.update(
+        workspace: workspace.path, current: trust, configBytes: bytes, recipients: trust.recipients,
+        admin: admin,
+        env: .process)
+      try AuditLog.append(
+        workspace: workspace, action: "trust-sign",
+        environment: workspace.config.environmentNames.first ?? "none",
+        set: nil, details: ["version": .number(Double(next.version)), "admin": .string(admin.name)])
+      let p = Printer(global)
+      if !p.quiet { p.out("Signed keyward.json as state version \(next.version) (\(admin.name)).\n") }
+    }
+  }
+
+  /// Reporting commands on a workspace whose root this machine has not pinned: they name the root
+  /// they used and end inconclusive (exit 3), unless `--trust` was given.
+  static func endReport(_ workspace: Workspace) throws {
+    guard let t = workspace.trust, !t.isPinned else { return }
+    Printer.plain.note(
+      "keyward: note: reported against trust root \(t.rootFingerprint), which this machine has not pinned "
+        + "(keyward trust pin FINGERPRINT, or --trust); nothing here is verified against a pin\n")
+    throw ExitOutcome(status: .inconclusive)
+  }
+}
+
+/// The digest a pin records for the workspace's current signed state.
+func Sodium_digestOfState(_ workspace: Workspace) -> String {
+  (try? FileSystem.read("\(workspace.path)/\(Trust.stateName)")).flatMap {
+    try? SignedDocument.parse($0, source: "", type: SignedDocument.stateType)
+  }.map { Trust.stateDigest($0.payload) } ?? ""
+}
+
+/// A new passphrase: from a file, or asked twice on the terminal; nil when none was asked for.
+func newPassphrase(passphrase: Bool, file: String?, what: String) throws -> SecureBytes? {
+  if let file {
+    guard let p = try KeySource(passphraseFile: file).passphraseFromFile() else { return nil }
+    guard p.count >= 8 else {
+      throw KeywardError(.input, "\(file): the passphrase is shorter than 8 characters")
+    }
+    return p
+  }
+  guard passphrase else { return nil }
+  let first = try Terminal.readHidden("New passphrase for \(what): ")
+  let second = try Terminal.readHidden("Again: ")
+  guard first.constantTimeEquals(second) else { throw KeywardError(.input, "the two passphrases differ") }
+  guard first.count >= 8 else { throw KeywardError(.input, "the passphrase is shorter than 8 characters") }
+  return first
+}

@@ -1,0 +1,374 @@
+import Foundation
+import Testing
+
+/// Trust in a shared repository (TRUST.md, issue 12): every property is tested as the attack a
+/// repository writer makes, against the built binary.
+@Suite("trust: identities, a pinned root, signed state")
+struct TrustTests {
+  /// A workspace made by alice (an identity in her key store), one set in each environment.
+  func trusted() throws -> (CLI, String) {
+    let cli = try CLI()
+    try cli.expect(0, ["identity", "new", "--name", "alice"])
+    let r = try cli.json(try cli.expect(0, ["init", "--envs", "dev,staging,prod", "--format", "json"]))
+    let root = try #require(r["trust_root"] as? String)
+    for env in ["dev", "staging", "prod"] {
+      let secret = "cs_\(env)_SECRET_\(UUID().uuidString)"
+      CLI.registerSecret(secret)
+      try cli.expect(
+        0, ["set", env, "--stdin"], stdin: "ck_\(env)_\(UUID().uuidString.prefix(8))\n\(secret)\n")
+    }
+    return (cli, root)
+  }
+
+  func readJSON(_ path: String) throws -> [String: Any] {
+    try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+  }
+
+  func writeJSON(_ doc: [String: Any], _ path: String) throws {
+    try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys]).write(
+      to: URL(fileURLWithPath: path))
+  }
+
+  /// The environment of "another machine": its own empty key store, so no pin and no identity.
+  func otherMachine(_ cli: CLI) throws -> [String: String] {
+    let keys = cli.root + "/other-machine-keys"
+    try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+    chmod(keys, 0o700)
+    return ["KEYWARD_KEYS_DIR": keys]
+  }
+
+  @Test("identities: new, show (text and JSON), a passphrase, and ssh-ed25519 keys accepted and imported")
+  func identities() throws {
+    let cli = try CLI()
+    let made = try cli.expect(0, ["identity", "new", "--name", "alice"])
+    #expect(made.stdout.hasPrefix("alice ed25519:"))
+    let shown = try cli.json(try cli.expect(0, ["identity", "show", "--format", "json"]))
+    #expect((shown["public_identity"] as? String)?.hasPrefix("ed25519:") == true)
+    #expect((shown["fingerprint"] as? String)?.count == 32)
+    let file = cli.root + "/keys/identity"
+    var st = stat()
+    #expect(stat(file, &st) == 0 && st.st_mode & 0o777 == 0o600)
+    try cli.expect(2, ["identity", "new", "--name", "alice"])  // never replaced
+
+    // A passphrase-protected identity in a file of its own.
+    let pass = cli.root + "/pass"
+    try "a long enough passphrase\n".write(toFile: pass, atomically: true, encoding: .utf8)
+    chmod(pass, 0o600)
+    try cli.expect(
+      0, ["identity", "new", "--name", "bob", "--identity", cli.root + "/bob.id", "--passphrase-file", pass])
+    #expect(!(try String(contentsOfFile: cli.root + "/bob.id", encoding: .utf8)).contains("kwid1:"))
+
+    // OpenSSH: an unencrypted ed25519 key is imported once; an encrypted one is refused clearly.
+    let ssh = cli.root + "/id_ed25519"
+    let keygen = Process()
+    keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
+    keygen.arguments = ["-q", "-t", "ed25519", "-N", "", "-f", ssh, "-C", "carol@laptop"]
+    try keygen.run()
+    keygen.waitUntilExit()
+    let imported = try cli.expect(
+      0, ["identity", "import-ssh", ssh, "--name", "carol", "--identity", cli.root + "/carol.id"])
+    let pub = try String(contentsOfFile: ssh + ".pub", encoding: .utf8)
+    let viaSSH = try cli.json(
+      try cli.expect(0, ["identity", "show", "--identity", cli.root + "/carol.id", "--format", "json"]))
+    #expect(imported.stdout.hasPrefix("carol ed25519:"))
+    // The same key as the ssh-ed25519 line: its base64 blob ends with the 32 key bytes.
+    let blob = try #require(Data(base64Encoded: String(pub.split(separator: " ")[1])))
+    let key = try #require(Data(base64Encoded: String((viaSSH["public_identity"] as! String).dropFirst(8))))
+    #expect(blob.suffix(32) == key)
+    let locked = cli.root + "/id_locked"
+    let keygen2 = Process()
+    keygen2.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
+    keygen2.arguments = ["-q", "-t", "ed25519", "-N", "secret-pass", "-f", locked]
+    try keygen2.run()
+    keygen2.waitUntilExit()
+    let refused = try cli.expect(2, ["identity", "import-ssh", locked, "--identity", cli.root + "/x.id"])
+    #expect(
+      refused.stderr.contains("encrypted with a passphrase") && refused.stderr.contains("ssh-keygen -p"))
+  }
+
+  @Test("init with an identity: a trusted workspace, pinned here; trust show names the root and the state")
+  func initTrusted() throws {
+    let (cli, root) = try trusted()
+    #expect(root.count == 32)
+    let shown = try cli.json(try cli.expect(0, ["trust", "show", "--format", "json"]))
+    #expect(shown["root"] as? String == root)
+    #expect(shown["version"] as? Int == 1)
+    #expect(shown["pinned"] as? Bool == true)
+    #expect((shown["admins"] as? [[String: Any]])?.first?["name"] as? String == "alice")
+  }
+
+  // Property 1.
+  @Test(
+    "attack: staging's key copied into prod.json is refused by set, rotate and set --replace; check and audit report it"
+  )
+  func keySubstitution() throws {
+    let (cli, _) = try trusted()
+    let staging = try readJSON(cli.workspace + "/staging.json")
+    var prod = try readJSON(cli.workspace + "/prod.json")
+    var recipient = prod["recipient"] as! [String: Any]
+    let stagingRecipient = staging["recipient"] as! [String: Any]
+    recipient["public_key"] = stagingRecipient["public_key"]
+    recipient["key_id"] = stagingRecipient["key_id"]
+    prod["recipient"] = recipient
+    prod["sets"] = []  // the writer drops the sets that would no longer open
+    try writeJSON(prod, cli.workspace + "/prod.json")
+    let value = "cs_prod_SECRET_never_sealed_\(UUID().uuidString)"
+    CLI.registerSecret(value)
+    for args in [
+      ["set", "prod", "--stdin"], ["rotate", "prod", "--stdin"], ["set", "prod", "--stdin", "--replace"],
+    ] {
+      let r = try cli.expect(4, args, stdin: "ck_prod_new\n\(value)\n")
+      #expect(
+        r.stderr.contains("prod.json") && r.stderr.contains("not the signed key"), "\(args): \(r.stderr)")
+    }
+    #expect(!(try String(contentsOfFile: cli.workspace + "/prod.json", encoding: .utf8)).contains("kw1:"))
+    for args in [["check"], ["audit"]] {
+      let r = try cli.expect(4, args)
+      #expect(r.stderr.contains("recipient key was substituted"))
+    }
+  }
+
+  // Property 2.
+  @Test(
+    "attack: an endpoint, the provider, the salt or the export names edited by hand are refused (exit 4, named)"
+  )
+  func unsignedConfig() throws {
+    let (cli, _) = try trusted()
+    let path = cli.workspace + "/keyward.json"
+    let original = try Data(contentsOf: URL(fileURLWithPath: path))
+    let edits: [(String, (inout [String: Any]) -> Void)] = [
+      (
+        "environments.prod.endpoint",
+        { c in
+          var envs = c["environments"] as! [String: Any]
+          envs["prod"] = ["production": true, "endpoint": "https://collector.example/"]
+          c["environments"] = envs
+        }
+      ),
+      ("provider", { c in c["provider"] = "turnstile" }),
+      (
+        "fingerprint_salt",
+        { c in c["fingerprint_salt"] = Data(repeating: 7, count: 32).base64EncodedString() }
+      ),
+      (
+        "export.app_secret",
+        { c in c["export"] = ["app_key": "CAPTCHALA_APP_KEY", "app_secret": "LEAKED_SECRET"] }
+      ),
+    ]
+    for (member, edit) in edits {
+      var c = try readJSON(path)
+      edit(&c)
+      try writeJSON(c, path)
+      for args in [["verify", "prod"], ["export", "prod"], ["list"]] {
+        let r = try cli.expect(4, args)
+        #expect(r.stderr.contains(member) && r.stderr.contains("signed"), "\(member) \(args): \(r.stderr)")
+        #expect(!r.stdout.contains("LEAKED_SECRET"))
+      }
+      try original.write(to: URL(fileURLWithPath: path))
+    }
+    // An admin who reviewed an edit signs it; then it is used.
+    var c = try readJSON(path)
+    c["rotation"] = ["max_age_days": 60, "warn_age_days": 50, "grace_days": 3]
+    try writeJSON(c, path)
+    try cli.expect(4, ["list"])
+    try cli.expect(0, ["trust", "sign"])
+    try cli.expect(0, ["list"])
+    #expect(try cli.json(try cli.expect(0, ["trust", "show", "--format", "json"]))["version"] as? Int == 2)
+  }
+
+  @Test("an endpoint given on the command line by the person running it is used")
+  func endpointOnCommandLine() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["identity", "new", "--name", "alice"])
+    try cli.expect(0, ["init", "--envs", "prod"])
+    CLI.registerSecret("cs_live_SECRET_cmdline")
+    try cli.expect(
+      0, ["set", "prod", "--stdin", "--raw"], stdin: "ck_live_cmdline\ncs_live_SECRET_cmdline\n")
+    let emu = try EmulatorProcess(cli, ["--pair", "ck_live_cmdline:cs_live_SECRET_cmdline"])
+    let (status, verdicts, _) = try cli.verify(["prod", "--endpoint", emu.url])
+    #expect(status == 0 && verdicts == ["prod": "valid"])
+  }
+
+  // Property 4.
+  @Test(
+    "attack: deleting the trust files, restoring an older signed state, or requiring a newer one is exit 4")
+  func downgradeAndRollback() throws {
+    let (cli, root) = try trusted()
+    let trustDir = cli.workspace + "/trust"
+    let saved = cli.root + "/trust-v1"
+    try FileManager.default.copyItem(atPath: trustDir, toPath: saved)
+    // Deleting them on a pinned machine does not make a v1 workspace.
+    try FileManager.default.removeItem(atPath: trustDir)
+    for args in [["show", "prod"], ["set", "prod", "--stdin"], ["list"], ["check"]] {
+      let r = try cli.expect(4, args, stdin: "a\nb\n")
+      #expect(r.stderr.contains("pinned"), "\(args): \(r.stderr)")
+    }
+    // Nor with KEYWARD_TRUST on a machine with no pin.
+    let other = try otherMachine(cli)
+    try cli.expect(4, ["list"], env: other.merging(["KEYWARD_TRUST": root]) { $1 })
+    try FileManager.default.copyItem(atPath: saved, toPath: trustDir)
+
+    // A newer state, then the older one restored from history: a rollback.
+    var c = try readJSON(cli.workspace + "/keyward.json")
+    c["rotation"] = ["max_age_days": 60, "warn_age_days": 50, "grace_days": 3]
+    let v1Config = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/keyward.json"))
+    try writeJSON(c, cli.workspace + "/keyward.json")
+    try cli.expect(0, ["trust", "sign"])
+    try FileManager.default.removeItem(atPath: trustDir)
+    try FileManager.default.copyItem(atPath: saved, toPath: trustDir)
+    try v1Config.write(to: URL(fileURLWithPath: cli.workspace + "/keyward.json"))
+    let rolled = try cli.expect(4, ["list"])
+    #expect(rolled.stderr.contains("rollback") && rolled.stderr.contains("version 2"))
+    // A fresh CI machine has no memory, but KEYWARD_TRUST=FP@2 gives it a floor.
+    try cli.expect(0, ["list"], env: other.merging(["KEYWARD_TRUST": root]) { $1 })
+    try cli.expect(4, ["list"], env: other.merging(["KEYWARD_TRUST": "\(root)@2"]) { $1 })
+  }
+
+  // Property 6.
+  @Test(
+    "a machine with no pin: acting commands exit 4 with the fingerprint; reports exit 3 unless --trust; pinning works"
+  )
+  func unpinnedMachine() throws {
+    let (cli, root) = try trusted()
+    var other = try otherMachine(cli)
+    let keyText = try String(contentsOfFile: try cli.keyPath("prod"), encoding: .utf8)
+    let kwsk = try #require(keyText.split(separator: "\n").first { $0.hasPrefix("secret-key:") })
+      .dropFirst("secret-key:".count).trimmingCharacters(in: .whitespaces)
+    CLI.registerSecret(kwsk)
+    other["KEYWARD_PRIVATE_KEY_PROD"] = kwsk
+    for args in [
+      ["show", "prod"], ["export", "prod"], ["run", "prod", "--", "true"], ["set", "prod", "--stdin"],
+      ["promote", "prod", "--force"], ["verify", "prod"],
+    ] {
+      let r = try cli.expect(4, args, stdin: "k\ns\n", env: other)
+      #expect(r.stderr.contains(root) && r.stderr.contains("trust pin"), "\(args): \(r.stderr)")
+      #expect(r.stdout.isEmpty)
+    }
+    for args in [["list"], ["check"], ["audit"], ["trust", "show"]] {
+      let r = try cli.run(args, env: other)
+      #expect(r.status == 3, "\(args): \(r.status) \(r.stderr)")
+      #expect(r.stderr.contains(root))
+    }
+    try cli.expect(0, ["list", "--trust", root], env: other)
+    try cli.expect(0, ["show", "prod"], env: other.merging(["KEYWARD_TRUST": root]) { $1 })
+    // A wrong fingerprint is refused, and pins nothing.
+    try cli.expect(4, ["trust", "pin", String(repeating: "a", count: 32)], env: other)
+    try cli.expect(0, ["trust", "pin", root], env: other)
+    try cli.expect(0, ["show", "prod"], env: other)
+    try cli.expect(0, ["list"], env: other)
+  }
+
+  @Test("attack: a new genesis (same workspace_id, signed by a new key) is exit 4 on a pinned machine")
+  func rootReplaced() throws {
+    let (cli, _) = try trusted()
+    // Mallory makes her own root for the same workspace in a copy, and commits its trust files.
+    let copy = cli.root + "/mallory-copy"
+    try FileManager.default.copyItem(atPath: cli.workspace, toPath: copy)
+    try FileManager.default.removeItem(atPath: copy + "/trust")
+    let mallory = cli.root + "/mallory.id"
+    try cli.expect(0, ["identity", "new", "--name", "mallory", "--identity", mallory])
+    // (Her trust init checks the environment keys: the test lends her this key store; a real
+    // attacker would write the two signed files by hand.)
+    try cli.expect(0, ["trust", "init", "--workspace", copy, "--identity", mallory])
+    try FileManager.default.removeItem(atPath: cli.workspace + "/trust")
+    try FileManager.default.copyItem(atPath: copy + "/trust", toPath: cli.workspace + "/trust")
+    let r = try cli.expect(4, ["show", "prod"])
+    #expect(r.stderr.contains("replaced"))
+    try cli.expect(4, ["list"])
+  }
+
+  @Test("attack: another workspace's files copied in are refused")
+  func copiedWorkspace() throws {
+    let (a, _) = try trusted()
+    let (b, _) = try trusted()
+    // B's id, salt and prod.json into A (the issue's attack), then B's whole trust folder too.
+    var configA = try readJSON(a.workspace + "/keyward.json")
+    let configB = try readJSON(b.workspace + "/keyward.json")
+    configA["workspace_id"] = configB["workspace_id"]
+    configA["fingerprint_salt"] = configB["fingerprint_salt"]
+    try writeJSON(configA, a.workspace + "/keyward.json")
+    try FileManager.default.removeItem(atPath: a.workspace + "/prod.json")
+    try FileManager.default.copyItem(atPath: b.workspace + "/prod.json", toPath: a.workspace + "/prod.json")
+    try a.expect(4, ["run", "prod", "--", "true"])
+    try FileManager.default.removeItem(atPath: a.workspace + "/trust")
+    try FileManager.default.copyItem(atPath: b.workspace + "/trust", toPath: a.workspace + "/trust")
+    try FileManager.default.removeItem(atPath: a.workspace + "/keyward.json")
+    try FileManager.default.copyItem(
+      atPath: b.workspace + "/keyward.json", toPath: a.workspace + "/keyward.json")
+    let r = try a.expect(4, ["run", "prod", "--", "true"])
+    #expect(r.stderr.contains("pinned"))
+  }
+
+  // Property 7.
+  @Test("a v1 workspace: KW606 in check, trust init upgrades it in place (the keys are checked first)")
+  func upgradeV1() throws {
+    let cli = try CLI()
+    try cli.seeded()
+    let check = try cli.run(["check", "--format", "json"])
+    #expect(check.stdout.contains("KW606"))
+    try cli.expect(4, ["trust", "init"])  // no identity yet
+    try cli.expect(0, ["identity", "new", "--name", "alice"])
+    // A key the machine does not hold is not blessed.
+    let key = try cli.keyPath("dev")
+    try FileManager.default.moveItem(atPath: key, toPath: key + ".away")
+    try cli.expect(4, ["trust", "init"])
+    #expect(!FileManager.default.fileExists(atPath: cli.workspace + "/trust"))
+    try FileManager.default.moveItem(atPath: key + ".away", toPath: key)
+    let up = try cli.expect(0, ["trust", "init"])
+    #expect(up.stdout.contains("trust root"))
+    #expect(!(try cli.run(["check", "--format", "json"]).stdout.contains("KW606")))
+    try cli.expect(0, ["show", "prod"])
+  }
+
+  @Test("signed changes: adding an environment or rekeying needs an admin; the admin's change is signed")
+  func adminChanges() throws {
+    let (cli, _) = try trusted()
+    let bob = cli.root + "/bob.id"
+    try cli.expect(0, ["identity", "new", "--name", "bob", "--identity", bob])
+    let refused = try cli.expect(4, ["init", "--envs", "qa", "--identity", bob])
+    #expect(refused.stderr.contains("not an admin"))
+    #expect(!FileManager.default.fileExists(atPath: cli.workspace + "/qa.json"))
+    try cli.expect(4, ["rekey", "prod", "--identity", bob])
+    try cli.expect(0, ["init", "--envs", "qa"])
+    try cli.expect(0, ["rekey", "prod"])
+    try cli.expect(0, ["show", "prod"])
+    try cli.expect(0, ["list"])
+    #expect(try cli.json(try cli.expect(0, ["trust", "show", "--format", "json"]))["version"] as? Int == 3)
+  }
+
+  // Property 8 (the signed-state half; per-person wraps are not built yet).
+  @Test(
+    "an independent reader written from FORMAT.md verifies the signed state from the root, and catches an edit"
+  )
+  func independentReader() throws {
+    let (cli, root) = try trusted()
+    let script = CLI.packageRoot + "/Tests/Compat/trust_reader.py"
+    func read() throws -> (Int32, String) {
+      let p = Process()
+      p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      p.arguments = ["python3", script, cli.workspace, root]
+      let out = Pipe()
+      p.standardOutput = out
+      p.standardError = out
+      try p.run()
+      let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      p.waitUntilExit()
+      return (p.terminationStatus, text)
+    }
+    let (status, text) = try read()
+    #expect(status == 0, "\(text)")
+    let doc = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    #expect(doc["version"] as? Int == 1 && doc["admins"] as? [String] == ["alice"])
+    let staging = try readJSON(cli.workspace + "/staging.json")
+    #expect(
+      (doc["recipients"] as? [String: String])?["staging"]
+        == (staging["recipient"] as? [String: Any])?["public_key"] as? String)
+    // The same edit keyward refuses, the reader refuses too.
+    var c = try readJSON(cli.workspace + "/keyward.json")
+    c["provider"] = "turnstile"
+    try writeJSON(c, cli.workspace + "/keyward.json")
+    let (edited, why) = try read()
+    #expect(edited == 1 && why.contains("keyward.json"))
+  }
+}
