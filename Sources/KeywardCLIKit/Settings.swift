@@ -63,7 +63,8 @@ public func keySource(keyFile: String?, passphraseFile: String?) -> KeySource {
     askPassphrase: Terminal.isTTY(0) || Terminal.isTTY(2)
       ? { (prompt: String) throws(KeywardError) -> SecureBytes in
         try Terminal.readHidden("\(prompt). Passphrase: ")
-      } : nil)
+      } : nil,
+    identity: IdentitySource())
 }
 
 /// `exit` under a name that cannot clash with ParsableCommand.exit(withError:).

@@ -371,4 +371,148 @@ struct TrustTests {
     let (edited, why) = try read()
     #expect(edited == 1 && why.contains("keyward.json"))
   }
+
+  /// A public identity file of a new identity (`name ed25519:…` on stdout).
+  func newIdentity(_ cli: CLI, _ name: String) throws -> (file: String, public: String) {
+    let file = cli.root + "/\(name).id"
+    let r = try cli.expect(0, ["identity", "new", "--name", name, "--identity", file])
+    return (file, String(r.stdout.split(separator: " ")[1].trimmingCharacters(in: .whitespacesAndNewlines)))
+  }
+
+  // Property 3.
+  @Test(
+    "attack: an outsider proposes a prod set and activates it by editing the file: prod refuses to deploy it, naming who proposed it"
+  )
+  func outsiderActivation() throws {
+    let (cli, _) = try trusted()
+    let before = try cli.expect(0, ["export", "prod"]).stdout
+    // The outsider has no identity: proposing works.
+    let outsider = ["KEYWARD_IDENTITY": cli.root + "/nobody.id"]
+    CLI.registerSecret("cs_evil_SECRET_attacker_app")
+    let missing = try cli.run(
+      ["rotate", "prod", "--stdin"], stdin: "ck_evil_1\ncs_evil_SECRET_attacker_app\n", env: outsider)
+    #expect(missing.status == 4)  // a KEYWARD_IDENTITY that does not exist is an error, not "no identity"
+    let keys = cli.root + "/keys"
+    try FileManager.default.moveItem(atPath: keys + "/identity", toPath: cli.root + "/alice.id")
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_evil_1\ncs_evil_SECRET_attacker_app\n")
+    // ... and marks it active by hand.
+    var prod = try readJSON(cli.workspace + "/prod.json")
+    prod["sets"] = (prod["sets"] as! [[String: Any]]).map { s in
+      var s = s
+      s["state"] = s["state"] as? String == "pending" ? "active" : "retiring"
+      return s
+    }
+    try writeJSON(prod, cli.workspace + "/prod.json")
+    for args in [["show", "prod"], ["export", "prod"], ["run", "prod", "--", "true"]] {
+      let r = try cli.expect(4, args)
+      #expect(
+        r.stderr.contains("without an identity") && r.stderr.contains("alice activated"),
+        "\(args): \(r.stderr)")
+      #expect(!r.stdout.contains("cs_evil"))
+    }
+    let check = try cli.run(["check", "--format", "json"])
+    #expect(check.status == 1 && check.stdout.contains("KW608"))
+    _ = before
+  }
+
+  @Test(
+    "a reader (CI) exports prod with its own identity and no shared key, but cannot set or promote there; a member promotes"
+  )
+  func readersAndMembers() throws {
+    let (cli, root) = try trusted()
+    let ci = try newIdentity(cli, "ci-deploy")
+    let bob = try newIdentity(cli, "bob")
+    try cli.expect(0, ["access", "grant", "prod", "ci-deploy", ci.public, "--reader"])
+    try cli.expect(0, ["access", "grant", "prod", "bob", bob.public])
+    // CI on its own machine: no key file, no KEYWARD_PRIVATE_KEY_PROD, only its identity and the pin.
+    var ciEnv = try otherMachine(cli)
+    ciEnv["KEYWARD_IDENTITY"] = ci.file
+    ciEnv["KEYWARD_TRUST"] = root
+    let exported = try cli.expect(0, ["export", "prod"], env: ciEnv)
+    #expect(exported.stdout.contains("CAPTCHALA_APP_SECRET="))
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_next_ci\ncs_prod_next_SECRET_ci\n")
+    CLI.registerSecret("cs_prod_next_SECRET_ci")
+    let promote = try cli.expect(4, ["promote", "prod", "--force"], env: ciEnv)
+    #expect(promote.stderr.contains("reader"))
+    try cli.expect(4, ["set", "prod", "--stdin", "--replace"], stdin: "a_key_1\na_secret_1\n", env: ciEnv)
+    // A recorded `valid` nobody signed does not open the gate, even for a member.
+    var prod = try readJSON(cli.workspace + "/prod.json")
+    prod["sets"] = (prod["sets"] as! [[String: Any]]).map { s in
+      var s = s
+      if s["state"] as? String == "pending" {
+        s["last_verification"] = [
+          "time": "2026-11-30T10:00:00Z", "verdict": "valid", "endpoint": "https://apiv1.captcha.la/",
+        ]
+      }
+      return s
+    }
+    try writeJSON(prod, cli.workspace + "/prod.json")
+    var bobEnv = try otherMachine(cli)
+    bobEnv["KEYWARD_IDENTITY"] = bob.file
+    bobEnv["KEYWARD_TRUST"] = root
+    let gate = try cli.expect(2, ["promote", "prod"], env: bobEnv)
+    #expect(gate.stderr.contains("unsigned or forged"))
+    // With --force a member activates it, signed; then it deploys.
+    try cli.expect(0, ["promote", "prod", "--force"], env: bobEnv)
+    let shown = try cli.expect(0, ["export", "prod"], env: ciEnv)
+    #expect(shown.stdout.contains("cs_prod_next_SECRET_ci"))
+  }
+
+  // Property 5.
+  @Test(
+    "per-person access: a dropped or swapped wrap is detected; a revoked member opens nothing now, and check says what to rotate"
+  )
+  func wrapsAndRevocation() throws {
+    let (cli, root) = try trusted()
+    let bob = try newIdentity(cli, "bob")
+    let carol = try newIdentity(cli, "carol")
+    try cli.expect(0, ["access", "grant", "prod", "bob", bob.public])
+    try cli.expect(0, ["access", "grant", "prod", "carol", carol.public])
+    var bobEnv = try otherMachine(cli)
+    bobEnv["KEYWARD_IDENTITY"] = bob.file
+    bobEnv["KEYWARD_TRUST"] = root
+    try cli.expect(0, ["show", "prod", "--reveal"], env: bobEnv)
+    let list = try cli.json(try cli.expect(0, ["access", "list", "--format", "json"]))
+    let prodAccess = try #require((list["environments"] as? [String: Any])?["prod"] as? [String: Any])
+    #expect((prodAccess["members"] as? [[String: Any]])?.map { $0["name"] as? String } == ["bob", "carol"])
+    #expect((prodAccess["shared_key"] as? String)?.contains("anyone who holds") == true)
+
+    // Swapping carol's wrap into bob's place, or dropping bob's, is detected.
+    let wrapsPath = cli.workspace + "/trust/wraps/prod.json"
+    let original = try Data(contentsOf: URL(fileURLWithPath: wrapsPath))
+    var doc = try readJSON(wrapsPath)
+    var wraps = doc["wraps"] as! [String: String]
+    let fps = wraps.keys.sorted()
+    let a = wraps[fps[0]]!
+    wraps[fps[0]] = wraps[fps[1]]
+    wraps[fps[1]] = a
+    doc["wraps"] = wraps
+    try writeJSON(doc, wrapsPath)
+    #expect(try cli.expect(4, ["show", "prod"], env: bobEnv).stderr.contains("not the signed one"))
+    doc["wraps"] = [String: String]()
+    try writeJSON(doc, wrapsPath)
+    #expect(try cli.expect(4, ["show", "prod"], env: bobEnv).stderr.contains("missing"))
+    try original.write(to: URL(fileURLWithPath: wrapsPath))
+
+    // Bob keeps a copy of his wrap and of the old key, then is revoked.
+    let oldWraps = try Data(contentsOf: URL(fileURLWithPath: wrapsPath))
+    let oldKey = try String(contentsOfFile: try cli.keyPath("prod"), encoding: .utf8)
+    try cli.expect(0, ["access", "revoke", "prod", "bob"])
+    // His identity opens nothing in the current files (he may pin the new state: still nothing).
+    let refused = try cli.run(["show", "prod", "--reveal"], env: bobEnv)
+    #expect(refused.status == 4)
+    try oldWraps.write(to: URL(fileURLWithPath: cli.root + "/bob-old-wraps.json"))
+    let oldKeyFile = cli.root + "/bob-old.key"
+    try oldKey.write(toFile: oldKeyFile, atomically: true, encoding: .utf8)
+    chmod(oldKeyFile, 0o600)
+    let withOldKey = try cli.run(["show", "prod", "--reveal", "--key-file", oldKeyFile], env: bobEnv)
+    #expect(withOldKey.status == 4)
+    // Carol still reads, through a wrap made anew for the new key.
+    var carolEnv = try otherMachine(cli)
+    carolEnv["KEYWARD_IDENTITY"] = carol.file
+    carolEnv["KEYWARD_TRUST"] = root
+    try cli.expect(0, ["show", "prod", "--reveal"], env: carolEnv)
+    let check = try cli.run(["check", "--format", "json"])
+    #expect(check.status == 1 && check.stdout.contains("KW607") && check.stdout.contains("bob"))
+  }
 }

@@ -69,6 +69,33 @@ public enum CheckOperation {
         "no trust root: anyone with write access can redirect new secrets, endpoints and what production deploys",
         remedy: "keyward trust init (by someone who holds the environment keys)", file: workspace.configPath)
     }
+    // An active set no member activated (a signed manifest names it) does not deploy.
+    if workspace.trust != nil {
+      for env in all where names.contains(env.environment) {
+        guard let active = env.active else { continue }
+        do { _ = try Activation.requireActivated(workspace: workspace, env: env, set: active) } catch {
+          add(
+            .notActivated, workspace.isProduction(env.environment) ? .error : .warning, env.environment,
+            active.id,
+            error.message,
+            remedy: error.hint ?? "a member verifies it and runs keyward promote \(env.environment)")
+        }
+      }
+    }
+    // Sets a revoked identity could read stay exposed until they are rotated (git history keeps
+    // the ciphertexts, and the old key opens them).
+    if let trust = workspace.trust {
+      for env in all where names.contains(env.environment) {
+        for r in trust.revoked[env.environment] ?? [] {
+          for s in env.sets where r.sets.contains(s.id) {
+            add(
+              .exposedToRevoked, .error, env.environment, s.id,
+              "set \(s.id) of \(env.environment) was readable by \(r.name) (\(r.fingerprint)), whose access was revoked: rotate it",
+              ["revoked": r.name], remedy: "keyward rotate \(env.environment), verify, promote, retire")
+          }
+        }
+      }
+    }
     // Every stored fingerprint, by field: (environment, set, state).
     var keyFP = [String: [(String, KeySet)]]()
     var secretFP = [String: [(String, KeySet)]]()

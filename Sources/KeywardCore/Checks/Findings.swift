@@ -71,6 +71,8 @@ public enum FindingID: String, Sendable, CaseIterable {
   case unexpectedFile = "KW604"
   case specialFileInWorkspace = "KW605"
   case noTrustRoot = "KW606"
+  case exposedToRevoked = "KW607"
+  case notActivated = "KW608"
   case cspBlocked = "KW701"
   case cspNoLoader = "KW702"
   case cspLoaderTwice = "KW703"
@@ -219,6 +221,16 @@ public enum FindingID: String, Sendable, CaseIterable {
       return (
         "no trust root: the workspace trusts whatever its folder says", .warning,
         "Without a signed state anyone who can write to the repository can substitute a recipient key (new secrets are sealed to theirs), point verification at their endpoint, or activate a set they control. An admin who holds the environment keys runs keyward trust init; every machine then pins the root."
+      )
+    case .exposedToRevoked:
+      return (
+        "a set that a revoked member could read is still in use", .error,
+        "Revoking rekeys the environment, but the old ciphertexts stay in git history and the revoked person's old key (or wrap) opens them. Every set they could read is exposed until it is rotated: rotate, verify, promote, then retire the old set."
+      )
+    case .notActivated:
+      return (
+        "an active set that no member activated", .error,
+        "The environment file marks a set active, but no signed manifest by an admin or member names it: someone made it active by editing the file. In production show, export and run refuse it (exit 4); elsewhere they warn. A member verifies the set and promotes it, or the file is restored."
       )
     case .cspBlocked:
       return (

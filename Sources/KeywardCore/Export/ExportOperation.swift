@@ -78,7 +78,7 @@ public enum ExportOperation {
       vars, format: r.format,
       options: ExportOptions(
         secretName: r.secretName ?? "captcha-\(r.environment)", namespace: r.namespace, header: header))
-    var warnings = [String]()
+    var warnings = opened.warnings
     var target = "stdout"
     if let output = r.output, output != "-" {
       switch try OutputTarget.classify(output) {
@@ -276,6 +276,7 @@ public enum RunOperation {
     }
     let opened = try OpenOperation.run(
       workspace: workspace, environment: r.environment, selector: r.selector, keys: keys)
+    for w in opened.warnings { warn(w) }
     let names = workspace.config.export
     guard let path = resolve(program) else {
       throw KeywardError(.commandNotFound, "cannot run \(program): no such command (searched $PATH)")

@@ -17,21 +17,37 @@ public enum Lifecycle {
   }
 
   /// `keyward rotate ENV`: a pending set (needs no private key).
-  public static func rotate(workspace: Workspace, environment: String, input: SetInput) throws(KeywardError)
-    -> Report
-  {
+  public static func rotate(
+    workspace: Workspace, environment: String, input: SetInput, identity: Identity? = nil
+  ) throws(KeywardError) -> Report {
     let r = try SetOperation.run(
-      workspace: workspace, environment: environment, input: input, state: .pending, replace: false)
+      workspace: workspace, environment: environment, input: input, state: .pending, replace: false,
+      identity: identity)
     return Report(
       environment: environment, action: "rotate", sets: [r.setID: "pending"], graceUntil: nil, warnings: [])
   }
 
   /// `keyward promote ENV`: the pending set becomes active; the active one retires until
   /// `now + grace`. Refuses a pending set whose last verification was not `valid` unless `force`.
-  public static func promote(workspace: Workspace, environment name: String, graceDays: Int?, force: Bool)
+  public static func promote(
+    workspace: Workspace, environment name: String, graceDays: Int?, force: Bool, identity: Identity? = nil
+  )
     throws(KeywardError) -> Report
   {
     try workspace.requireTrusted("activate a set of \(name)")
+    if let trust = workspace.trust {
+      guard let identity, let role = trust.role(of: identity.publicIdentity, in: name), role.role != "reader"
+      else {
+        throw KeywardError(
+          .integrity,
+          "promote activates a set of \(name), which needs the identity of an admin or member of \(name)"
+            + (identity.map {
+              " (\($0.name) is "
+                + (trust.role(of: $0.publicIdentity, in: name) == nil ? "not one)" : "a reader)")
+            }
+              ?? " (none is configured)"))
+      }
+    }
     let lock = try workspace.lock()
     defer { lock.unlock() }
     var env = try workspace.loadEnvironment(name)
@@ -40,7 +56,14 @@ public enum Lifecycle {
     }
     let pending = env.sets[p]
     var warnings = [String]()
-    switch pending.lastVerification?.verdict {
+    // In a trusted workspace only a verification a member signed counts.
+    var verdict = pending.lastVerification?.verdict
+    if let trust = workspace.trust, verdict != nil,
+      Activation.verifiedBy(environment: name, set: pending, trust: trust) == nil
+    {
+      verdict = "an unsigned or forged record (no admin or member signed it)"
+    }
+    switch verdict {
     case "valid"?: break
     case nil:
       guard force else {
@@ -75,6 +98,9 @@ public enum Lifecycle {
     warnings += try commit(
       workspace: workspace, env: env, action: "promote", touched: touched,
       details: ["grace_until": .string(until.iso)])
+    if let identity, workspace.trust != nil {
+      try Activation.write(workspace: workspace, environment: name, set: env.sets[p], by: identity)
+    }
     return Report(environment: name, action: "promote", sets: touched, graceUntil: until, warnings: warnings)
   }
 
@@ -220,10 +246,13 @@ public enum Lifecycle {
     if let trust = workspace.trust, let admin {
       var recipients = trust.recipients
       recipients[name] = out.recipient.publicKey
+      // Every member's wrap is made anew for the new key (a revoked member is no longer listed).
+      var wraps = trust.wraps
+      wraps[name] = try Access.rewrap(
+        workspace: workspace.path, environment: name, key: new, members: trust.members[name] ?? [])
       _ = try Trust.update(
         workspace: workspace.path, current: trust, configBytes: trust.config, recipients: recipients,
-        admin: admin,
-        env: keys.environment)
+        wraps: wraps, admin: admin, env: keys.environment)
     }
     FileSystem.crashPoint("rekey-before-key-swap")
     // 3. The new key takes the old one's place.

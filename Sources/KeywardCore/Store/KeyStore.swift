@@ -15,16 +15,19 @@ public struct KeySource {
   public var environment: Env
   /// Asks for a passphrase on the terminal; nil when there is none (CI). Given the prompt text.
   public var askPassphrase: ((String) throws(KeywardError) -> SecureBytes)?
+  /// The person's identity, for an environment whose key is wrapped to them (per-person access).
+  public var identity: IdentitySource?
 
   public init(
     keyFile: String? = nil, passphraseFile: String? = nil,
     environment: Env = .process,
-    askPassphrase: ((String) throws(KeywardError) -> SecureBytes)? = nil
+    askPassphrase: ((String) throws(KeywardError) -> SecureBytes)? = nil, identity: IdentitySource? = nil
   ) {
     self.keyFile = keyFile
     self.passphraseFile = passphraseFile
     self.environment = environment
     self.askPassphrase = askPassphrase
+    self.identity = identity
   }
 
   /// The key store folder.
@@ -65,6 +68,8 @@ public struct KeySource {
       let secret = v.withUTF8 { SecureBytes(copying: UnsafeRawBufferPointer($0)) }
       key = try PrivateKey.parse(secret, source: "$\(variable)")
       origin = "$\(variable)"
+    } else if let wrapped = try keyThroughIdentity(for: envFile, in: workspace) {
+      (key, origin) = wrapped
     } else if try KeySource.storeFolderChecked(storePath), FileSystem.exists(storePath + ".next"),
       (try? KeyFile.publicKey(path: storePath + ".next")) == expected
     {
@@ -87,6 +92,19 @@ public struct KeySource {
       )
     }
     return (key, origin)
+  }
+
+  /// The environment's key through the person's own wrap, when the signed state has one for the
+  /// configured identity.
+  func keyThroughIdentity(for envFile: EnvironmentFile, in workspace: Workspace) throws(KeywardError)
+    -> (PrivateKey, String)?
+  {
+    guard let identity, let wraps = workspace.trust?.wraps[envFile.environment], !wraps.isEmpty,
+      identity.configured
+    else { return nil }
+    guard let id = try identity.load(passphrase: passphrase) else { return nil }
+    guard let key = try Access.key(for: envFile, in: workspace, identity: id) else { return nil }
+    return (key, "identity \(id.name) (its wrap of \(envFile.environment)'s key)")
   }
 
   /// Before a key is taken from the store: its folder and the workspace's folder in it must be this

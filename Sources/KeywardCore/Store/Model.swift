@@ -134,15 +134,24 @@ public struct LastVerification: Sendable, Equatable, Encodable {
   public var time: Timestamp
   public var verdict: String
   public var endpoint: String
+  /// `{"key","name","sig"}` by the identity that ran the verification (Activation).
+  public var signature: JSONValue?
 
-  public init(time: Timestamp, verdict: String, endpoint: String) {
+  enum CodingKeys: String, CodingKey { case time, verdict, endpoint }
+
+  public init(time: Timestamp, verdict: String, endpoint: String, signature: JSONValue? = nil) {
     self.time = time
     self.verdict = verdict
     self.endpoint = endpoint
+    self.signature = signature
   }
 
   var json: JSONValue {
-    .object(["time": .string(time.iso), "verdict": .string(verdict), "endpoint": .string(endpoint)])
+    var m: [String: JSONValue] = [
+      "time": .string(time.iso), "verdict": .string(verdict), "endpoint": .string(endpoint),
+    ]
+    if let signature { m["signature"] = signature }
+    return .object(m)
   }
 }
 
@@ -272,7 +281,7 @@ extension EnvironmentFile {
             let o = try JSONObject(v, path: "\(s.path).last_verification", source: s.source)
             return LastVerification(
               time: try o.timestamp("time"), verdict: try o.string("verdict"),
-              endpoint: try o.string("endpoint"))
+              endpoint: try o.string("endpoint"), signature: o.members["signature"])
           },
           extra: s.members.filter { !KeySet.knownMembers.contains($0.key) }))
     }

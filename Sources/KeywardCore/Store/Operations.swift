@@ -238,9 +238,22 @@ public enum SetOperation {
 
   /// Adds a set in `state` (active for `set`, pending for `rotate`).
   public static func run(
-    workspace: Workspace, environment name: String, input: SetInput, state: SetState, replace: Bool
+    workspace: Workspace, environment name: String, input: SetInput, state: SetState, replace: Bool,
+    identity: Identity? = nil
   ) throws(KeywardError) -> Report {
     try workspace.requireTrusted("seal a set to \(name)")
+    // Proposing (a pending set) is open to anyone; making a set active in a trusted workspace is a
+    // member's signed act, refused before anything is written.
+    if state == .active, let trust = workspace.trust {
+      guard let identity, let role = trust.role(of: identity.publicIdentity, in: name), role.role != "reader"
+      else {
+        throw KeywardError(
+          .integrity,
+          "storing an active set of \(name) activates it, which needs the identity of an admin or member of \(name)"
+            + (identity.map { " (\($0.name) is not one)" } ?? " (none is configured)"),
+          hint: "propose it instead with keyward rotate \(name); a member verifies and promotes it")
+      }
+    }
     let lock = try workspace.lock()
     defer { lock.unlock() }
     var env = try workspace.loadEnvironment(name)
@@ -275,15 +288,20 @@ public enum SetOperation {
       input.appKey, to: recipient, at: Place(environment: name, setID: id, field: .appKey))
     let appSecret = try Sealed.seal(
       input.appSecret, to: recipient, at: Place(environment: name, setID: id, field: .appSecret))
-    env.sets.append(
-      KeySet(
-        id: id, state: state, created: Timestamp.now(), fingerprints: fp, appKey: appKey,
-        appSecret: appSecret,
-        retiringSince: nil, graceUntil: nil))
+    var added = KeySet(
+      id: id, state: state, created: Timestamp.now(), fingerprints: fp, appKey: appKey, appSecret: appSecret,
+      retiringSince: nil, graceUntil: nil)
+    if let identity {
+      added.extra["proposer"] = Activation.proposerSignature(environment: name, set: added, by: identity)
+    }
+    env.sets.append(added)
     var details: [String: JSONValue] = ["state": .string(state.rawValue)]
     if let replaced { details["replaced"] = .string(replaced) }
     try workspace.commit(
       env, [AuditIntent(action: state == .pending ? "rotate" : "set", set: env.sets.last, details: details)])
+    if state == .active, let identity {
+      try Activation.write(workspace: workspace, environment: name, set: added, by: identity)
+    }
     return Report(environment: name, setID: id, state: state, fingerprints: fp, replaced: replaced)
   }
 }
@@ -436,6 +454,8 @@ public struct OpenedSet {
   public let appSecret: SecureBytes
   /// Where the private key came from (`$KEYWARD_PRIVATE_KEY_PROD`, a path), never its value.
   public let keyOrigin: String
+  /// Things worth saying on stderr (an active set nobody activated, outside production).
+  public var warnings: [String] = []
 
   public func value(_ field: Field) -> SecureBytes { field == .appKey ? appKey : appSecret }
 }
@@ -450,11 +470,29 @@ public enum OpenOperation {
     try workspace.requireTrusted("decrypt \(name)")
     let env = try workspace.loadEnvironment(name)
     let set = try selector.pick(from: env)
+    // The active set deploys only when a member's signed manifest names it (TRUST.md, property 4).
+    var warnings = [String]()
+    if selector == .active {
+      do { _ = try Activation.requireActivated(workspace: workspace, env: env, set: set) } catch {
+        if workspace.isProduction(name) { throw error }
+        warnings.append(error.message)
+      }
+    }
     let (key, origin) = try keys.privateKey(for: env, in: workspace)
     let scratch = Sealed.Scratch()
     let k = try open(env: env, set: set, field: .appKey, key: key, workspace: workspace, scratch: scratch)
     let s = try open(env: env, set: set, field: .appSecret, key: key, workspace: workspace, scratch: scratch)
-    return OpenedSet(environment: name, set: set, appKey: k, appSecret: s, keyOrigin: origin)
+    // The values must be the ones the fingerprints (and so any signature over the set) name: a
+    // ciphertext sealed anew to the same key with another value is refused.
+    for (field, value) in [(Field.appKey, k), (.appSecret, s)]
+    where workspace.fingerprinter.fingerprint(value) != set.fingerprints[field] {
+      throw KeywardError(
+        .integrity,
+        "\(workspace.environmentPath(name)): set \(set.id)'s \(field.rawValue) does not hold the value its fingerprint names: the ciphertext was replaced"
+      )
+    }
+    return OpenedSet(
+      environment: name, set: set, appKey: k, appSecret: s, keyOrigin: origin, warnings: warnings)
   }
 
   /// Opens one field; on failure, names the place and, when the value opens at another place of

@@ -14,6 +14,19 @@ public struct TrustedState: Sendable {
     public var identity: PublicIdentity
   }
 
+  /// A member of one environment: `member` reads and activates, `reader` only reads.
+  public struct Member: Sendable, Equatable {
+    public var name: String
+    public var identity: PublicIdentity
+    public var role: String
+
+    public init(name: String, identity: PublicIdentity, role: String) {
+      self.name = name
+      self.identity = identity
+      self.role = role
+    }
+  }
+
   /// 128 bits of BLAKE2b over the root payload, as 32 hex digits: what machines pin.
   public var rootFingerprint: String
   public var admins: [Admin]
@@ -22,6 +35,18 @@ public struct TrustedState: Sendable {
   public var version: Int
   /// Environment → base64 X25519 recipient public key, as signed.
   public var recipients: [String: String]
+  /// Environment → its members and readers, as signed (admins are not listed: they may act anywhere).
+  public var members: [String: [Member]] = [:]
+  /// Environment → member identity fingerprint → digest of that member's wrap of the key.
+  public var wraps: [String: [String: String]] = [:]
+  /// Environment → identities removed from it, with the sets they could read then.
+  public var revoked: [String: [Revocation]] = [:]
+
+  public struct Revocation: Sendable, Equatable {
+    public var name: String
+    public var fingerprint: String
+    public var sets: [String]
+  }
   /// The exact keyward.json bytes that were signed.
   public var config: [UInt8]
   /// Who signed this version of the state.
@@ -32,6 +57,18 @@ public struct TrustedState: Sendable {
   public var isPinned: Bool { pinnedBy != nil }
 
   public func admin(_ id: PublicIdentity) -> Admin? { admins.first { $0.identity == id } }
+
+  /// "admin", "member" or "reader" for `id` in `environment`, and the name it is known by; nil for
+  /// an outsider.
+  public func role(of id: PublicIdentity, in environment: String) -> (role: String, name: String)? {
+    if let a = admin(id) { return ("admin", a.name) }
+    return members[environment]?.first { $0.identity == id }.map { ($0.role, $0.name) }
+  }
+
+  /// The name of whoever holds `key` (a hex fingerprint or a public identity), for reports.
+  public func name(of id: PublicIdentity, in environment: String) -> String? {
+    role(of: id, in: environment)?.name
+  }
 }
 
 /// What the person running keyward said about the root: `--trust FP[@MIN]` or
@@ -246,8 +283,9 @@ public enum Trust {
     let names = Dictionary(uniqueKeysWithValues: root.admins.map { ($0.identity, $0.name) })
     return TrustedState(
       rootFingerprint: fp, admins: root.admins, threshold: root.threshold, version: state.version,
-      recipients: state.recipients, config: state.config, signers: signers.compactMap { names[$0] },
-      pinnedBy: pinnedBy)
+      recipients: state.recipients, members: state.members, wraps: state.wraps, revoked: state.revoked,
+      config: state.config,
+      signers: signers.compactMap { names[$0] }, pinnedBy: pinnedBy)
   }
 
   /// Names the first member of keyward.json that differs from the signed bytes, with the signed
@@ -331,6 +369,9 @@ public enum Trust {
     var version: Int
     var config: [UInt8]
     var recipients: [String: String]
+    var members: [String: [TrustedState.Member]]
+    var wraps: [String: [String: String]] = [:]
+    var revoked: [String: [TrustedState.Revocation]] = [:]
   }
 
   static func parseState(_ payload: [UInt8], source: String) throws(KeywardError) -> State {
@@ -344,14 +385,50 @@ public enum Trust {
         throw KeywardError(.integrity, "\(source): config is not valid base64")
       }
       var recipients = [String: String]()
+      var members = [String: [TrustedState.Member]]()
       let envs = try o.object("environments")
       for name in envs.members.keys {
         guard Names.isEnvironment(name) else {
           throw KeywardError(.integrity, "\(source): invalid environment name")
         }
-        recipients[name] = try envs.object(name).string("recipient")
+        let e = try envs.object(name)
+        recipients[name] = try e.string("recipient")
+        if e.members["members"] != nil {
+          for m in try e.objects("members") {
+            let role = try m.string("role")
+            let who = try m.string("name")
+            guard role == "member" || role == "reader", Names.isMember(who) else {
+              throw KeywardError(.integrity, "\(source): environments.\(name).members: invalid entry")
+            }
+            members[name, default: []].append(
+              .init(name: who, identity: try PublicIdentity(parsing: try m.string("key")), role: role))
+          }
+        }
       }
-      return State(root: try o.string("root"), version: version, config: config, recipients: recipients)
+      var wraps = [String: [String: String]]()
+      var revoked = [String: [TrustedState.Revocation]]()
+      for name in envs.members.keys {
+        let e = try envs.object(name)
+        if e.members["wraps"] != nil {
+          let w = try e.object("wraps")
+          for fp in w.members.keys { wraps[name, default: [:]][fp] = try w.string(fp) }
+        }
+        if e.members["revoked"] != nil {
+          for r in try e.objects("revoked") {
+            guard case .array(let ids)? = r.members["sets"] else {
+              throw KeywardError(.integrity, "\(source): environments.\(name).revoked: sets missing")
+            }
+            revoked[name, default: []].append(
+              .init(
+                name: try r.string("name"), fingerprint: try r.string("fingerprint"),
+                sets: ids.compactMap { if case .string(let s) = $0 { return s } else { return nil } }))
+          }
+        }
+      }
+      return State(
+        root: try o.string("root"), version: version, config: config, recipients: recipients,
+        members: members,
+        wraps: wraps, revoked: revoked)
     }
   }
 
@@ -390,9 +467,12 @@ public enum Trust {
   /// Signs a new version of the state (the previous version + 1) as `admin`.
   public static func update(
     workspace: String, current: TrustedState, configBytes: [UInt8], recipients: [String: String],
-    admin: Identity,
-    env: Env
+    members: [String: [TrustedState.Member]]? = nil, wraps: [String: [String: String]]? = nil,
+    revoked: [String: [TrustedState.Revocation]]? = nil, admin: Identity, env: Env
   ) throws(KeywardError) -> TrustedState {
+    let members = members ?? current.members
+    let wraps = wraps ?? current.wraps
+    let revoked = revoked ?? current.revoked
     guard let who = current.admin(admin.publicIdentity) else {
       throw KeywardError(
         .integrity,
@@ -403,7 +483,8 @@ public enum Trust {
     let signed = try sign(
       workspace: workspace, rootFingerprint: current.rootFingerprint, root: root,
       version: current.version + 1,
-      configBytes: configBytes, recipients: recipients, admin: admin)
+      configBytes: configBytes, recipients: recipients, members: members, wraps: wraps, revoked: revoked,
+      admin: admin)
     if var pin = try readPin(workspace: workspace, env: env), pin.fingerprint == current.rootFingerprint {
       pin.version = current.version + 1
       pin.stateDigest = signed.digest
@@ -413,17 +494,40 @@ public enum Trust {
     next.version += 1
     next.config = configBytes
     next.recipients = recipients
+    next.members = members
+    next.wraps = wraps
+    next.revoked = revoked
     next.signers = [who.name]
     return next
   }
 
   static func sign(
     workspace: String, rootFingerprint: String, root: Root, version: Int, configBytes: [UInt8],
-    recipients: [String: String], admin: Identity
+    recipients: [String: String], members: [String: [TrustedState.Member]] = [:],
+    wraps: [String: [String: String]] = [:], revoked: [String: [TrustedState.Revocation]] = [:],
+    admin: Identity
   ) throws(KeywardError) -> (doc: SignedDocument, digest: String) {
+    var environments = [String: JSONValue]()
+    for (name, recipient) in recipients {
+      environments[name] = .object([
+        "recipient": .string(recipient),
+        "members": .array(
+          (members[name] ?? []).sorted { $0.name < $1.name }.map {
+            .object(["key": .string($0.identity.text), "name": .string($0.name), "role": .string($0.role)])
+          }),
+        "wraps": .object((wraps[name] ?? [:]).mapValues(JSONValue.string)),
+        "revoked": .array(
+          (revoked[name] ?? []).map {
+            .object([
+              "fingerprint": .string($0.fingerprint), "name": .string($0.name),
+              "sets": .array($0.sets.map(JSONValue.string)),
+            ])
+          }),
+      ])
+    }
     let payload = JSONValue.object([
       "config": .string(Sodium.base64(configBytes)),
-      "environments": .object(recipients.mapValues { .object(["recipient": .string($0)]) }),
+      "environments": .object(environments),
       "root": .string(rootFingerprint), "type": .string("keyward-state"), "version": .number(Double(version)),
     ]).compact()
     var doc = SignedDocument(payloadType: SignedDocument.stateType, payload: payload)

@@ -92,7 +92,7 @@ public enum VerifyOperation {
 
   public static func run(
     workspace: Workspace, request r: Request, keys: KeySource, transport: any HTTPTransport,
-    progress: (Int, Int) -> Void = { _, _ in }
+    progress: (Int, Int) -> Void = { _, _ in }, signer: Identity? = nil
   ) async throws(KeywardError) -> Report {
     try workspace.requireTrusted("send credentials to the provider")
     let provider = workspace.config.provider
@@ -163,7 +163,7 @@ public enum VerifyOperation {
       }
     }
     let final = results.compactMap { $0 }
-    try record(final, workspace: workspace)
+    try record(final, workspace: workspace, signer: signer)
     var counts = [String: Int]()
     for v in final { counts[v.verdict.rawValue, default: 0] += 1 }
     let exit: Int32 =
@@ -172,7 +172,9 @@ public enum VerifyOperation {
   }
 
   /// Writes each set's last verification into its environment file and one audit line per set.
-  static func record(_ results: [SetResult], workspace: Workspace) throws(KeywardError) {
+  static func record(_ results: [SetResult], workspace: Workspace, signer: Identity? = nil)
+    throws(KeywardError)
+  {
     let lock = try workspace.lock()
     defer { lock.unlock() }
     let now = Timestamp.now()
@@ -180,8 +182,17 @@ public enum VerifyOperation {
       var env = try workspace.loadEnvironment(name)
       for r in results where r.environment == name {
         guard let i = env.sets.firstIndex(where: { $0.id == r.setID }) else { continue }
+        let endpoint = r.evidence.first?.endpoint ?? ""
+        // Signed by whoever ran it, bound to the set's digest and the endpoint: a forged `valid`
+        // opens no gate.
+        let signature = signer.map {
+          Activation.verificationSignature(
+            environment: name, set: env.sets[i], verdict: r.verdict.rawValue, endpoint: endpoint,
+            time: now.iso,
+            by: $0)
+        }
         env.sets[i].lastVerification = LastVerification(
-          time: now, verdict: r.verdict.rawValue, endpoint: r.evidence.first?.endpoint ?? "")
+          time: now, verdict: r.verdict.rawValue, endpoint: endpoint, signature: signature)
       }
       var intents = [AuditIntent]()
       for r in results where r.environment == name {

@@ -18,13 +18,15 @@ extension Keyward {
     var environment: String
 
     @OptionGroup var input: SecretInputOptions
+    @OptionGroup var identityOptions: IdentityOptions
 
     func run() throws {
       let workspace = try global.openWorkspace()
       try workspace.requireEnvironment(environment)
+      let identity = workspace.trust == nil ? nil : try identityOptions.load()
       let report = try Lifecycle.rotate(
         workspace: workspace, environment: environment,
-        input: try input.read(workspace, environment: environment))
+        input: try input.read(workspace, environment: environment), identity: identity)
       let p = Printer(global)
       if p.json { return p.document(report) }
       if !p.quiet {
@@ -56,6 +58,8 @@ extension Keyward {
     @Flag(name: .long, help: "Promote even without a valid verification.")
     var force = false
 
+    @OptionGroup var identityOptions: IdentityOptions
+
     func validate() throws {
       if let grace, Check.days(grace) == nil && grace != "0d" && grace != "0" {
         throw ValidationError("--grace takes days, like 7d (0 to 36500)")
@@ -65,8 +69,9 @@ extension Keyward {
     func run() throws {
       let workspace = try global.openWorkspace()
       let days = grace.map { $0 == "0" || $0 == "0d" ? 0 : Check.days($0)! }
+      let identity = workspace.trust == nil ? nil : try identityOptions.load()
       let report = try Lifecycle.promote(
-        workspace: workspace, environment: environment, graceDays: days, force: force)
+        workspace: workspace, environment: environment, graceDays: days, force: force, identity: identity)
       let p = Printer(global)
       if p.json { return p.document(report) }
       for w in report.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }

@@ -31,12 +31,16 @@ extension Keyward {
     @Flag(name: .long, help: "Replace the environment's active set.")
     var replace = false
 
+    @OptionGroup var identityOptions: IdentityOptions
+
     func run() throws {
       let workspace = try global.openWorkspace()
       try workspace.requireEnvironment(environment)
+      let identity = workspace.trust == nil ? nil : try identityOptions.load()
       let values = try input.read(workspace, environment: environment)
       let report = try SetOperation.run(
-        workspace: workspace, environment: environment, input: values, state: .active, replace: replace)
+        workspace: workspace, environment: environment, input: values, state: .active, replace: replace,
+        identity: identity)
       let p = Printer(global)
       if p.json { return p.document(report) }
       if p.quiet { return }

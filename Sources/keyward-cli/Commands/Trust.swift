@@ -149,6 +149,13 @@ extension Keyward {
       let trust = try Trust.create(
         workspace: workspace.path, configBytes: try FileSystem.read(workspace.configPath),
         workspaceID: workspace.config.workspaceID, recipients: recipients, admin: admin, env: .process)
+      // The admin vouches for what is active today: each active set gets its signed manifest.
+      let trusted = try Workspace.open(workspace.path)
+      for name in trusted.config.environmentNames {
+        if let active = try trusted.loadEnvironment(name).active {
+          try Activation.write(workspace: trusted, environment: name, set: active, by: admin)
+        }
+      }
       try AuditLog.append(
         workspace: workspace, action: "trust-init",
         environment: workspace.config.environmentNames.first ?? "none",
@@ -310,4 +317,162 @@ func newPassphrase(passphrase: Bool, file: String?, what: String) throws -> Secu
   guard first.constantTimeEquals(second) else { throw KeywardError(.input, "the two passphrases differ") }
   guard first.count >= 8 else { throw KeywardError(.input, "the passphrase is shorter than 8 characters") }
   return first
+}
+
+extension Keyward {
+  struct AccessCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "access",
+      abstract: "Who can read and activate each environment (grant, revoke, list).",
+      subcommands: [AccessGrant.self, AccessRevoke.self, AccessList.self])
+  }
+
+  struct AccessGrant: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "grant",
+      abstract: "Give NAME access to ENV: the environment's key is wrapped to their identity (an admin).")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var identityOptions: IdentityOptions
+    @OptionGroup var keys: KeyOptions
+
+    @Argument(help: "The environment.")
+    var environment: String
+    @Argument(help: "The member's name (as reports will show it).")
+    var name: String
+    @Argument(help: "Their public identity: ed25519:…, an ssh-ed25519 line, or a file holding one.")
+    var identity: String
+
+    @Flag(name: .long, help: "Read only (a CI identity): may decrypt, may not activate.")
+    var reader = false
+    @Flag(name: .long, help: "Make them an admin of the workspace (a new root; not in this version).")
+    var admin = false
+
+    func run() throws {
+      if admin {
+        throw KeywardError(
+          .usage,
+          "adding an admin changes the trust root (root N+1 signed by root N's admins), which this version does not do yet",
+          hint: "grant them --reader or member access; see the README's trust section")
+      }
+      let workspace = try global.openWorkspace()
+      let text =
+        FileSystem.exists(identity)
+        ? String(decoding: try FileSystem.readInput(identity), as: UTF8.self) : identity
+      let member = try PublicIdentity(parsing: text)
+      let signer = try identityOptions.require("access grant")
+      let lock = try workspace.lock()
+      defer { lock.unlock() }
+      let state = try Access.grant(
+        workspace: workspace, environment: environment, name: name, identity: member,
+        role: reader ? "reader" : "member", admin: signer, keys: keys.source())
+      try AuditLog.append(
+        workspace: workspace, action: "grant", environment: environment, set: nil,
+        details: [
+          "member": .string(name), "role": .string(reader ? "reader" : "member"),
+          "identity": .string(member.fingerprint), "state_version": .number(Double(state.version)),
+        ])
+      let p = Printer(global)
+      if !p.quiet {
+        p.out(
+          "Granted \(name) (\(member.fingerprint)) \(reader ? "read" : "member") access to \(environment); state version \(state.version).\n"
+        )
+      }
+    }
+  }
+
+  struct AccessRevoke: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "revoke",
+      abstract:
+        "Remove NAME from ENV and rekey it: their identity opens nothing in the current files (an admin).")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var identityOptions: IdentityOptions
+    @OptionGroup var keys: KeyOptions
+
+    @Argument(help: "The environment.")
+    var environment: String
+    @Argument(help: "The member's name.")
+    var name: String
+
+    func run() throws {
+      let workspace = try global.openWorkspace()
+      let signer = try identityOptions.require("access revoke")
+      let (revocation, rekey) = try Access.revoke(
+        workspace: workspace, environment: environment, name: name, admin: signer, keys: keys.source())
+      let p = Printer(global)
+      if !p.quiet {
+        p.out(
+          """
+          Revoked \(name) from \(environment) and rekeyed it (key \(rekey.newKeyID), was \(rekey.oldKeyID)).
+          Their identity and the old key open nothing in the current files; git history still holds the
+          old ciphertexts, so \(revocation.sets.count) set(s) they could read are exposed until rotated
+          (keyward check lists them as KW607). CI: replace \(rekey.ciVariable) with the new key.
+
+          """)
+      }
+    }
+  }
+
+  struct AccessList: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "list",
+      abstract: "Admins, members, readers and shared keys per environment (no key needed).")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+      let workspace = try global.openWorkspace()
+      guard let trust = workspace.trust else {
+        throw KeywardError(
+          .input,
+          "\(workspace.path) has no trust root: whoever holds an environment's key file can read it, and nobody can say who",
+          hint: "keyward trust init")
+      }
+      let p = Printer(global)
+      let shared = "anyone who holds the environment's key file or its KEYWARD_PRIVATE_KEY_<ENV> value"
+      if p.json {
+        var envs = [String: JSONValue]()
+        for name in workspace.config.environmentNames {
+          envs[name] = .object([
+            "members": .array(
+              (trust.members[name] ?? []).map {
+                .object([
+                  "name": .string($0.name), "role": .string($0.role),
+                  "fingerprint": .string($0.identity.fingerprint),
+                  "wrapped": .bool(trust.wraps[name]?[$0.identity.fingerprint] != nil),
+                ])
+              }),
+            "shared_key": .string(shared),
+            "revoked": .array((trust.revoked[name] ?? []).map { .string($0.name) }),
+          ])
+        }
+        p.document(
+          value: .object([
+            "schema_version": .number(Double(Printer.schemaVersion)), "root": .string(trust.rootFingerprint),
+            "version": .number(Double(trust.version)),
+            "admins": .array(
+              trust.admins.map {
+                .object(["name": .string($0.name), "fingerprint": .string($0.identity.fingerprint)])
+              }),
+            "environments": .object(envs),
+          ]))
+        return try Keyward.endReport(workspace)
+      }
+      var t = "trust root \(trust.rootFingerprint) · state version \(trust.version)\n"
+      t +=
+        "admins (every environment): \(trust.admins.map { "\($0.name) (\($0.identity.fingerprint))" }.joined(separator: ", "))\n"
+      for name in workspace.config.environmentNames {
+        t += "\n\(p.style(name, .bold))\(workspace.isProduction(name) ? " (production)" : "")\n"
+        for m in trust.members[name] ?? [] {
+          t += "  \(Text.pad(m.role, 7)) \(m.name) (\(m.identity.fingerprint))\n"
+        }
+        t += "  shared  \(shared)\n"
+        for r in trust.revoked[name] ?? [] { t += "  revoked \(r.name) (\(r.fingerprint))\n" }
+      }
+      p.out(t)
+      try Keyward.endReport(workspace)
+    }
+  }
 }

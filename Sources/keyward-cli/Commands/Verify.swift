@@ -19,6 +19,7 @@ extension Keyward {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var keys: KeyOptions
+    @OptionGroup var identityOptions: IdentityOptions
 
     @Argument(help: "Environments to verify (default: every environment).")
     var environments: [String] = []
@@ -54,6 +55,7 @@ extension Keyward {
     func run() async throws {
       let workspace = try global.openWorkspace()
       for env in environments { try workspace.requireEnvironment(env) }
+      let signer = workspace.trust == nil ? nil : try identityOptions.load()
       let p = Printer(global)
       let transport = try AHCTransport(
         caFile: caFile ?? Env.process.nonEmpty("KEYWARD_CA_FILE"), connectTimeout: min(timeout, 10),
@@ -67,7 +69,7 @@ extension Keyward {
             environments: environments, selection: .init(set), endpoint: endpoint, timeoutSeconds: timeout,
             concurrency: concurrency, retries: retries),
           keys: keys.source(), transport: transport,
-          progress: { done, total in if tty { p.progress("verifying \(done)/\(total)") } })
+          progress: { done, total in if tty { p.progress("verifying \(done)/\(total)") } }, signer: signer)
       } catch {
         await transport.shutdown()
         throw error

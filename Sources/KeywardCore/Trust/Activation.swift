@@ -1,0 +1,196 @@
+/// Signed sets and signed activation (TRUST.md, property 4).
+///
+/// Anyone may propose a set (a pending set sealed to the signed recipient key); it carries its
+/// proposer's signature when the proposer has an identity. Which set is active is bound by a
+/// per-environment manifest, `trust/active/<env>.json`, signed by the admin or member who activated
+/// it, naming the set's content digest and the manifest's own version. `show`, `export` and `run`
+/// take the active set only from a valid manifest: in a production-like environment anything else
+/// is exit 4 naming who proposed and who (if anyone) activated it; elsewhere a warning.
+public enum Activation {
+  public static let type = "application/vnd.keyward.activation+json"
+  public static let setType = "application/vnd.keyward.set+json"
+  public static let verificationType = "application/vnd.keyward.verification+json"
+
+  public static func path(_ workspace: String, _ environment: String) -> String {
+    "\(workspace)/\(Trust.folder)/active/\(environment).json"
+  }
+
+  /// The set's content digest: BLAKE2b-256 over a label and the canonical JSON of what the set
+  /// is (environment, id, creation time and both value fingerprints). The ciphertexts are left out
+  /// so a rekey can re-seal a set without re-signing it: what binds the values is the fingerprints,
+  /// which every decryption checks (a ciphertext swapped for another value is refused there).
+  public static func setDigest(environment: String, _ s: KeySet) -> String {
+    let canonical = JSONValue.object([
+      "created": .string(s.created.iso), "environment": .string(environment),
+      "fingerprints": .object([
+        "app_key": .string(s.fingerprints.appKey), "app_secret": .string(s.fingerprints.appSecret),
+      ]),
+      "id": .string(s.id),
+    ]).compact()
+    return Sodium.hex(Sodium.blake2b(length: 32, [Array("keyward set v1".utf8), canonical]))
+  }
+
+  // MARK: Proposer signatures
+
+  /// The `proposer` member a set carries: who sealed it, signed over its digest.
+  public static func proposerSignature(environment: String, set: KeySet, by id: Identity) -> JSONValue {
+    let digest = Array(setDigest(environment: environment, set).utf8)
+    return .object([
+      "key": .string(id.publicIdentity.text), "name": .string(id.name),
+      "sig": .string(Sodium.base64(id.sign(SignedDocument.pae(setType, digest)))),
+    ])
+  }
+
+  /// Who proposed a set, as far as the workspace can tell: a signer's name (a member's name from
+  /// the signed state when they are one), "unsigned", or "a forged signature".
+  public static func proposer(environment: String, set: KeySet, trust: TrustedState) -> String {
+    guard case .object(let m)? = set.extra["proposer"], case .string(let keyText)? = m["key"],
+      case .string(let sigText)? = m["sig"], let id = try? PublicIdentity(parsing: keyText),
+      let sig = Sodium.unbase64(sigText)
+    else { return "someone without an identity (the set is unsigned)" }
+    let digest = Array(setDigest(environment: environment, set).utf8)
+    guard id.verifies(sig, of: SignedDocument.pae(setType, digest)) else {
+      return "a forged proposer signature"
+    }
+    if let known = trust.name(of: id, in: environment) { return known }
+    return "an outsider (\(id.fingerprint))"
+  }
+
+  // MARK: Manifests
+
+  /// Writes the manifest that makes `set` the active set of `environment`, signed by `id`, who must
+  /// be an admin or a member there (a reader may not change what deploys).
+  public static func write(
+    workspace: Workspace, environment: String, set: KeySet, by id: Identity
+  ) throws(KeywardError) {
+    guard let trust = workspace.trust else { return }
+    guard let (role, name) = trust.role(of: id.publicIdentity, in: environment), role != "reader" else {
+      let what = trust.role(of: id.publicIdentity, in: environment) == nil ? "not a member" : "a reader"
+      throw KeywardError(
+        .integrity,
+        "\(id.name) (\(id.publicIdentity.fingerprint)) is \(what) of \(environment): only an admin or a member may activate a set there",
+        hint: "an admin grants access: keyward access grant \(environment) NAME IDENTITY")
+    }
+    let previous =
+      (try? read(workspace: workspace.path, environment: environment, trust: trust))?.version ?? 0
+    let payload = JSONValue.object([
+      "activated_by": .string(name), "environment": .string(environment), "set": .string(set.id),
+      "set_digest": .string(setDigest(environment: environment, set)), "type": .string("keyward-activation"),
+      "version": .number(Double(previous + 1)),
+    ]).compact()
+    var doc = SignedDocument(payloadType: type, payload: payload)
+    doc.sign(with: id)
+    let file = path(workspace.path, environment)
+    try FileSystem.makeDirectory(Path.directory(file), mode: 0o755)
+    try FileSystem.writeAtomically(file, bytes: doc.json.written())
+  }
+
+  public struct Manifest: Sendable {
+    public var set: String
+    public var digest: String
+    public var version: Int
+    public var activatedBy: String
+  }
+
+  /// Reads and verifies a manifest: a valid signature by an admin or member of the environment.
+  static func read(workspace: String, environment: String, trust: TrustedState) throws(KeywardError)
+    -> Manifest?
+  {
+    let file = path(workspace, environment)
+    guard FileSystem.exists(file) else { return nil }
+    let doc = try SignedDocument.parse(FileSystem.read(file), source: file, type: type)
+    let allowed =
+      trust.admins.map(\.identity)
+      + (trust.members[environment] ?? []).filter { $0.role == "member" }.map(\.identity)
+    guard let signer = doc.validSigners(allowed).first, let who = trust.name(of: signer, in: environment)
+    else {
+      throw KeywardError(
+        .integrity,
+        "\(file): not signed by an admin or member of \(environment): the manifest was forged or edited")
+    }
+    return try JSONFiles.read(doc.payload, source: file) { (o: JSONObject) throws(KeywardError) in
+      guard try o.string("environment") == environment else {
+        throw KeywardError(.integrity, "\(file) is the manifest of another environment")
+      }
+      return Manifest(
+        set: try o.string("set"), digest: try o.string("set_digest"), version: try o.int("version"),
+        activatedBy: who)
+    }
+  }
+
+  /// Checks that the active set of `env` is the one a member activated. Returns who activated it;
+  /// throws an integrity error naming who proposed it (and who activated, if anyone) otherwise.
+  public static func requireActivated(workspace: Workspace, env: EnvironmentFile, set: KeySet)
+    throws(KeywardError)
+    -> String?
+  {
+    guard let trust = workspace.trust else { return nil }
+    let name = env.environment
+    let proposer = proposer(environment: name, set: set, trust: trust)
+    let manifest: Manifest?
+    do { manifest = try read(workspace: workspace.path, environment: name, trust: trust) } catch {
+      throw KeywardError(
+        .integrity,
+        "\(error.message); set \(set.id) of \(name) was proposed by \(proposer) and is not deployed")
+    }
+    guard let manifest else {
+      throw KeywardError(
+        .integrity,
+        "set \(set.id) is marked active in \(workspace.environmentPath(name)), but no member activated it "
+          + "(no signed manifest): it was proposed by \(proposer) and made active by editing the file",
+        hint:
+          "a member verifies it and runs keyward promote \(name); or restore the file from version control")
+    }
+    guard manifest.set == set.id, manifest.digest == setDigest(environment: name, set) else {
+      throw KeywardError(
+        .integrity,
+        "set \(set.id) of \(name) is not the set \(manifest.activatedBy) activated (\(manifest.set), manifest version \(manifest.version)): "
+          + "it was proposed by \(proposer) and swapped in by editing the file",
+        hint: "restore \(workspace.environmentPath(name)) from version control")
+    }
+    return manifest.activatedBy
+  }
+
+  // MARK: Signed verifications
+
+  /// The bytes a verification record's signature covers.
+  static func verificationMessage(
+    environment: String, set: KeySet, verdict: String, endpoint: String, time: String
+  )
+    -> [UInt8]
+  {
+    let payload = JSONValue.object([
+      "endpoint": .string(endpoint), "environment": .string(environment),
+      "set_digest": .string(setDigest(environment: environment, set)), "time": .string(time),
+      "verdict": .string(verdict),
+    ]).compact()
+    return SignedDocument.pae(verificationType, payload)
+  }
+
+  /// The `signature` member of a `last_verification` record, by the identity that ran it.
+  public static func verificationSignature(
+    environment: String, set: KeySet, verdict: String, endpoint: String, time: String, by id: Identity
+  ) -> JSONValue {
+    .object([
+      "key": .string(id.publicIdentity.text), "name": .string(id.name),
+      "sig": .string(
+        Sodium.base64(
+          id.sign(
+            verificationMessage(
+              environment: environment, set: set, verdict: verdict, endpoint: endpoint, time: time)))),
+    ])
+  }
+
+  /// Who (an admin or member) signed the set's recorded verification, or nil when nobody did.
+  public static func verifiedBy(environment: String, set: KeySet, trust: TrustedState) -> String? {
+    guard let v = set.lastVerification, case .object(let m)? = v.signature,
+      case .string(let keyText)? = m["key"],
+      case .string(let sigText)? = m["sig"], let id = try? PublicIdentity(parsing: keyText),
+      let sig = Sodium.unbase64(sigText), let (role, name) = trust.role(of: id, in: environment),
+      role != "reader"
+    else { return nil }
+    let message = verificationMessage(
+      environment: environment, set: set, verdict: v.verdict, endpoint: v.endpoint, time: v.time.iso)
+    return id.verifies(sig, of: message) ? name : nil
+  }
+}
