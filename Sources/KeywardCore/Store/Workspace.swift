@@ -32,7 +32,10 @@ public struct Workspace: Sendable {
   /// when it is nil.
   /// `unsignedConfig`: open although keyward.json differs from the signed bytes (only `trust sign`,
   /// which shows the difference to an admin before signing it).
-  public static func open(_ path: String, expected: TrustExpectation? = nil, unsignedConfig: Bool = false)
+  /// `fullTrust`: verify every signature even where this machine's pin vouches for it (trust show).
+  public static func open(
+    _ path: String, expected: TrustExpectation? = nil, unsignedConfig: Bool = false, fullTrust: Bool = false
+  )
     throws(KeywardError) -> Workspace
   {
     try requireRealFolder(path)
@@ -96,7 +99,7 @@ public struct Workspace: Sendable {
     }
     let trust = try Trust.verify(
       workspace: path, configBytes: configBytes, workspaceID: config.workspaceID, expected: expectation,
-      env: .process, checkConfig: !unsignedConfig)
+      env: .process, checkConfig: !unsignedConfig, full: fullTrust)
     return Workspace(path: path, config: config, fingerprinter: fingerprinter, trust: trust)
   }
 

@@ -173,6 +173,17 @@ public enum FileSystem {
     return try readSecret(fd: fd, source: path)
   }
 
+  /// Reads a small non-secret file of the key store that must be this user's alone (a pin): a
+  /// regular file, no link, owned by the user, not open to group or others.
+  public static func readPrivate(_ path: String) throws(KeywardError) -> [UInt8] {
+    let fd = try openRegular(path, kind: .integrity)
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw KeywardError(.io, "\(path): stat failed: \(errnoText())") }
+    try requireOwnerOnly(path, st, what: "key store file")
+    return try readAll(fd, path: path)
+  }
+
   /// Refuses a file (or folder) that another user owns or that group or others may use.
   static func requireOwnerOnly(_ path: String, _ st: stat, what: String) throws(KeywardError) {
     let mode = st.st_mode & 0o777

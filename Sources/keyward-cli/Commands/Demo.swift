@@ -156,6 +156,8 @@ struct DemoTour {
 
     try cspStep()
 
+    try teamStep()
+
     p.out("\n" + p.style("Every step behaved as documented.", .green) + "\n")
   }
 
@@ -293,11 +295,16 @@ struct DemoRunner {
   func comment(_ text: String) { printer.out(printer.style("   # \(text)", .dim) + "\n") }
 
   /// Runs `keyward ARGS`, prints the output indented, and fails the demo on an unexpected exit code.
-  func expect(_ code: Int32, _ args: [String], stdin: String? = nil, display: String? = nil) throws {
+  func expect(
+    _ code: Int32, _ args: [String], stdin: String? = nil, display: String? = nil,
+    as who: [String: String] = [:]
+  ) throws {
     printer.out(printer.style("   $ ", .dim) + (display ?? "keyward " + args.joined(separator: " ")) + "\n")
     var env = ProcessInfo.processInfo.environment
+    // The tour never uses the person's own identity or pins.
+    for k in ["KEYWARD_WORKSPACE", "KEYWARD_IDENTITY", "KEYWARD_TRUST"] { env.removeValue(forKey: k) }
     for (k, v) in environment { env[k] = v }
-    env.removeValue(forKey: "KEYWARD_WORKSPACE")
+    for (k, v) in who { env[k] = v }
     for k in env.keys where k.hasPrefix("KEYWARD_PRIVATE_KEY_") { env.removeValue(forKey: k) }
     let result = try Spawn.run(
       executable, args, environment: env, input: Array((stdin ?? "").utf8))
@@ -314,5 +321,97 @@ struct DemoRunner {
       throw KeywardError(
         .internal, "demo step `keyward \(args.joined(separator: " "))` exited \(status), expected \(code)")
     }
+  }
+}
+
+extension DemoTour {
+  /// Step 11: a team in a shared repository (TRUST.md): identities, a pinned root, signed state,
+  /// per-person access, and the attacks a repository writer makes.
+  func teamStep() throws {
+    runner.section("11. A team in a shared repository: a pinned root, signed state, per-person access")
+    let team = "\(root)/team/Environments"
+    let ws = ["--workspace", team]
+    let alice = ["KEYWARD_IDENTITY": "\(root)/alice.id"]
+    let bob = ["KEYWARD_IDENTITY": "\(root)/bob.id"]
+    let contractor = ["KEYWARD_IDENTITY": ""]
+    try runner.expect(0, ["identity", "new", "--name", "alice", "--identity", "\(root)/alice.id"])
+    try runner.expect(0, ["identity", "new", "--name", "bob", "--identity", "\(root)/bob.id"])
+    runner.comment("Alice creates the workspace: she is its first admin, and this machine pins its root")
+    try runner.expect(0, ["init", "--envs", "staging,prod"] + ws, as: alice)
+    let prodKey = "ck_live_team_5e6f7a8b"
+    let prodSecret = "cs_live_team_" + Sodium_hex(20)
+    try runner.expect(
+      0, ["set", "prod", "--stdin"] + ws, stdin: "\(prodKey)\n\(prodSecret)\n",
+      display: "keyward set prod --stdin  # as alice",
+      as: alice)
+    try runner.expect(
+      0, ["set", "staging", "--stdin"] + ws, stdin: "ck_stg_team_1\ncs_stg_team_\(Sodium_hex(12))\n",
+      display: "keyward set staging --stdin  # as alice", as: alice)
+    let bobPublic =
+      String(
+        decoding: try FileSystem.readInput("\(root)/bob.id"), as: UTF8.self
+      ).split(separator: "\n").first { $0.hasPrefix("public:") }.map {
+        String($0.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+      } ?? ""
+    try runner.expect(0, ["access", "grant", "staging", "bob", bobPublic] + ws, as: alice)
+    try runner.expect(0, ["access", "list"] + ws)
+
+    runner.comment(
+      "A contractor (no identity) proposes a prod rotation — allowed — then marks it active by editing prod.json:"
+    )
+    let newKey = "ck_live_team_next_9c0d"
+    let newSecret = "cs_live_team_next_" + Sodium_hex(20)
+    try runner.expect(
+      0, ["rotate", "prod", "--stdin"] + ws, stdin: "\(newKey)\n\(newSecret)\n",
+      display: "keyward rotate prod --stdin  # as the contractor", as: contractor)
+    let prodPath = "\(team)/prod.json"
+    let original = try FileSystem.read(prodPath)
+    var env = try EnvironmentFile.parse(original, source: prodPath)
+    for i in env.sets.indices { env.sets[i].state = env.sets[i].state == .pending ? .active : .retiring }
+    try FileSystem.writeAtomically(prodPath, bytes: env.json.written())
+    try runner.expect(4, ["export", "prod"] + ws)
+    try FileSystem.writeAtomically(prodPath, bytes: original)
+    runner.comment("(the edit reverted) Bob is a member of staging only: he cannot promote prod")
+    try runner.expect(
+      4, ["promote", "prod", "--force"] + ws, display: "keyward promote prod --force  # as bob", as: bob)
+    runner.comment("Alice verifies the pending set against the emulator, and promotes it (both signed)")
+    try FileSystem.writeAtomically(
+      "\(root)/pairs.json",
+      bytes: JSONValue.array([.object(["app_key": .string(newKey), "app_secret": .string(newSecret)])])
+        .written(),
+      mode: 0o600)
+    let (emulator, url) = try startEmulator()
+    defer { emulator.stop() }
+    try runner.expect(0, ["verify", "prod", "--set", "pending", "--endpoint", url] + ws, as: alice)
+    try runner.expect(0, ["promote", "prod"] + ws, display: "keyward promote prod  # as alice", as: alice)
+
+    runner.comment("An attacker copies staging's key into prod.json: nothing new is sealed to it")
+    let stagingEnv = try EnvironmentFile.parse(
+      try FileSystem.read("\(team)/staging.json"), source: "staging.json")
+    let current = try FileSystem.read(prodPath)
+    var substituted = try EnvironmentFile.parse(current, source: prodPath)
+    substituted.recipient = stagingEnv.recipient
+    substituted.sets = []
+    try FileSystem.writeAtomically(prodPath, bytes: substituted.json.written())
+    try runner.expect(
+      4, ["rotate", "prod", "--stdin"] + ws, stdin: "ck_live_x\ncs_live_x_\(Sodium_hex(8))\n",
+      display: "keyward rotate prod --stdin")
+    try FileSystem.writeAtomically(prodPath, bytes: current)
+    runner.comment("... and points prod's endpoint at a collector: verify sends nothing")
+    let configPath = "\(team)/keyward.json"
+    let config = try FileSystem.read(configPath)
+    guard case .object(var c) = try JSONValue.parse(config, source: configPath),
+      case .object(var envs)? = c["environments"]
+    else { throw KeywardError(.internal, "demo: keyward.json has no environments") }
+    envs["prod"] = .object(["production": .bool(true), "endpoint": .string("https://collector.example/")])
+    c["environments"] = .object(envs)
+    try FileSystem.writeAtomically(configPath, bytes: JSONValue.object(c).written())
+    try runner.expect(4, ["verify", "prod"] + ws, as: alice)
+    try FileSystem.writeAtomically(configPath, bytes: config)
+
+    runner.comment(
+      "Bob leaves: staging is rekeyed, his identity opens nothing now, and check says what to rotate")
+    try runner.expect(0, ["access", "revoke", "staging", "bob"] + ws, as: alice)
+    try runner.expect(1, ["check", "staging"] + ws)
   }
 }

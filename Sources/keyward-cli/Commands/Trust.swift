@@ -172,7 +172,15 @@ extension Keyward {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-      let workspace = try global.openWorkspace()
+      var expected: TrustExpectation?
+      if let t = global.common.trust {
+        guard let e = TrustExpectation(t) else {
+          throw KeywardError(.usage, "--trust takes a root fingerprint")
+        }
+        expected = e
+      }
+      // Every signature checked, so the report can name who signed.
+      let workspace = try Workspace.open(global.workspacePath, expected: expected, fullTrust: true)
       guard let trust = workspace.trust else {
         throw KeywardError(
           .input, "\(workspace.path) has no trust root: anyone with write access can redirect new secrets",
