@@ -25,7 +25,7 @@ public struct ShowRequest: Equatable, Sendable {
     let workspace = try settings.openWorkspace()
     let opened = try OpenOperation.run(
       workspace: workspace, environment: environment, selector: SetSelector(set),
-      keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile))
+      keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile), deploys: false)
     let p = Printer(settings)
     let out =
       p.json

@@ -515,4 +515,80 @@ struct TrustTests {
     let check = try cli.run(["check", "--format", "json"])
     #expect(check.status == 1 && check.stdout.contains("KW607") && check.stdout.contains("bob"))
   }
+
+  // MARK: Found by the independent review of the trust change
+
+  @Test(
+    "attack: an older activation manifest replayed from history is a rollback on a machine that saw the newer one"
+  )
+  func manifestReplay() throws {
+    let (cli, _) = try trusted()
+    let manifest = cli.workspace + "/trust/active/prod.json"
+    let oldManifest = try Data(contentsOf: URL(fileURLWithPath: manifest))
+    let oldProd = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    try cli.expect(0, ["export", "prod"])  // this machine sees manifest version 1
+    CLI.registerSecret("cs_prod_SECRET_second_\(1)")
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_second_1\ncs_prod_SECRET_second_1\n")
+    try cli.expect(0, ["promote", "prod", "--force"])
+    try cli.expect(0, ["export", "prod"])  // version 2 seen
+    // The writer puts the old set back and replays the old manifest.
+    try oldProd.write(to: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    try oldManifest.write(to: URL(fileURLWithPath: manifest))
+    let r = try cli.expect(4, ["export", "prod"])
+    #expect(r.stderr.contains("rollback"), "\(r.stderr)")
+  }
+
+  @Test(
+    "attack: in production export and run deploy only the activated set, also when a set is named with --set")
+  func namedSetInProduction() throws {
+    let (cli, _) = try trusted()
+    CLI.registerSecret("cs_evil_SECRET_named")
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_evil_named\ncs_evil_SECRET_named\n")
+    for args in [["export", "prod", "--set", "pending"], ["run", "prod", "--set", "pending", "--", "true"]] {
+      let r = try cli.expect(4, args)
+      #expect(r.stderr.contains("activated"), "\(args): \(r.stderr)")
+    }
+    // show may inspect a pending set; staging (not production) only warns.
+    try cli.expect(0, ["show", "prod", "--set", "pending"])
+    try cli.expect(0, ["rotate", "staging", "--stdin"], stdin: "ck_stg_named\ncs_stg_named_x\n")
+    let warned = try cli.expect(0, ["export", "staging", "--set", "pending"])
+    #expect(warned.stderr.contains("warning"))
+  }
+
+  @Test("attack: links inside trust/ are refused; KEYWARD_TRUST=FP@ is refused, not taken as @1")
+  func trustFolderLinksAndFloors() throws {
+    let (cli, root) = try trusted()
+    let victim = cli.root + "/victimdir"
+    try FileManager.default.createDirectory(atPath: victim, withIntermediateDirectories: true)
+    try "ORIGINAL".write(toFile: victim + "/prod.json", atomically: true, encoding: .utf8)
+    try FileManager.default.removeItem(atPath: cli.workspace + "/trust/active")
+    try FileManager.default.createSymbolicLink(
+      atPath: cli.workspace + "/trust/active", withDestinationPath: victim)
+    let r = try cli.expect(2, ["promote", "prod", "--force"])
+    #expect(r.stderr.contains("symbolic link"))
+    #expect(try String(contentsOfFile: victim + "/prod.json", encoding: .utf8) == "ORIGINAL")
+    try FileManager.default.removeItem(atPath: cli.workspace + "/trust/active")
+    try cli.expect(2, ["list"], env: ["KEYWARD_TRUST": "\(root)@"])
+  }
+
+  @Test(
+    "revoking the member who activated the live set keeps production deploying; trust sign shows what it signs"
+  )
+  func revokeActivator() throws {
+    let (cli, root) = try trusted()
+    let bob = try newIdentity(cli, "bob")
+    try cli.expect(0, ["access", "grant", "prod", "bob", bob.public])
+    CLI.registerSecret("cs_prod_SECRET_bobs")
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_bobs\ncs_prod_SECRET_bobs\n")
+    try cli.expect(
+      0, ["promote", "prod", "--force"], env: ["KEYWARD_IDENTITY": bob.file, "KEYWARD_TRUST": root])
+    try cli.expect(0, ["access", "revoke", "prod", "bob"])
+    let out = try cli.expect(0, ["export", "prod"])
+    #expect(out.stdout.contains("cs_prod_SECRET_bobs"))
+    var c = try readJSON(cli.workspace + "/keyward.json")
+    c["rotation"] = ["max_age_days": 60, "warn_age_days": 50, "grace_days": 3]
+    try writeJSON(c, cli.workspace + "/keyward.json")
+    let signed = try cli.expect(0, ["trust", "sign"])
+    #expect(signed.stderr.contains("rotation.grace_days: 7 → 3"), "\(signed.stderr)")
+  }
 }

@@ -462,8 +462,12 @@ public struct OpenedSet {
 
 /// Decrypting sets.
 public enum OpenOperation {
+  /// `deploys`: the values leave for a deployment (`export`, `run`), so in production any set
+  /// chosen — the active one or one named with `--set` — must be the set a member activated.
+  /// `show` reads without deploying: it is held to that only for the active set.
   public static func run(
-    workspace: Workspace, environment name: String, selector: SetSelector, keys: KeySource
+    workspace: Workspace, environment name: String, selector: SetSelector, keys: KeySource,
+    deploys: Bool = true
   )
     throws(KeywardError) -> OpenedSet
   {
@@ -472,7 +476,7 @@ public enum OpenOperation {
     let set = try selector.pick(from: env)
     // The active set deploys only when a member's signed manifest names it (TRUST.md, property 4).
     var warnings = [String]()
-    if selector == .active {
+    if workspace.trust != nil && (selector == .active || deploys) {
       do { _ = try Activation.requireActivated(workspace: workspace, env: env, set: set) } catch {
         if workspace.isProduction(name) { throw error }
         warnings.append(error.message)

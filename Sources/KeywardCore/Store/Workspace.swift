@@ -85,9 +85,11 @@ public struct Workspace: Sendable {
           hint: "replace it with the real file (git checkout -- \(file)), or delete it")
       }
     }
-    if FileSystem.irregularKind("\(path)/\(Trust.folder)") == "a symbolic link" {
+    for sub in [Trust.folder, "\(Trust.folder)/active", "\(Trust.folder)/wraps"]
+    where FileSystem.irregularKind("\(path)/\(sub)") == "a symbolic link" {
       throw KeywardError(
-        .input, "\(path)/\(Trust.folder) is a symbolic link; keyward refuses to read through it")
+        .input, "\(path)/\(sub) is a symbolic link; keyward refuses to read or write through it",
+        hint: "replace it with the real folder (a committed link can point anywhere on a reader's machine)")
     }
     var expectation = expected
     if expectation == nil, let text = Env.process.nonEmpty("KEYWARD_TRUST") {
@@ -113,7 +115,8 @@ public struct Workspace: Sendable {
       "refusing to \(action): this machine has not pinned the workspace's trust root \(trust.rootFingerprint) "
         + "(signed by \(trust.admins.map(\.name).joined(separator: ", ")), state version \(trust.version))",
       hint:
-        "check the fingerprint with an admin, then: keyward trust pin \(trust.rootFingerprint) (or KEYWARD_TRUST=\(trust.rootFingerprint) in CI)"
+        "check the fingerprint and the newest state version with an admin, then: keyward trust pin \(trust.rootFingerprint)@VERSION "
+        + "(in CI: KEYWARD_TRUST=\(trust.rootFingerprint)@VERSION, so an older signed state restored from history is refused)"
     )
   }
 

@@ -207,6 +207,11 @@ public enum Access {
         hint: "keyward access list shows who can read each environment")
     }
     let env = try workspace.loadEnvironment(environment)
+    // What deploys today stays deployed: if a valid manifest names the active set now (perhaps
+    // signed by the member being removed), the admin signs it anew after the rekey.
+    let vouched =
+      env.active.map { (try? Activation.requireActivated(workspace: workspace, env: env, set: $0)) != nil }
+      ?? false
     let revocation = TrustedState.Revocation(
       name: name, fingerprint: member.identity.fingerprint, sets: env.sets.map(\.id))
     var members = trust.members
@@ -221,6 +226,12 @@ public enum Access {
     // The rekey reads the state just signed.
     let fresh = try Workspace.open(workspace.path)
     let report = try Lifecycle.rekey(workspace: fresh, environment: environment, keys: keys, admin: admin)
+    if vouched {
+      let after = try Workspace.open(workspace.path)
+      if let active = try after.loadEnvironment(environment).active {
+        try Activation.write(workspace: after, environment: environment, set: active, by: admin)
+      }
+    }
     return (revocation, report)
   }
 }

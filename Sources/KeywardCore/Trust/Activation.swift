@@ -71,8 +71,9 @@ public enum Activation {
         "\(id.name) (\(id.publicIdentity.fingerprint)) is \(what) of \(environment): only an admin or a member may activate a set there",
         hint: "an admin grants access: keyward access grant \(environment) NAME IDENTITY")
     }
-    let previous =
-      (try? read(workspace: workspace.path, environment: environment, trust: trust))?.version ?? 0
+    // The next version: above the file's (whoever signed it) and above what this machine saw.
+    let previous = max(
+      rawVersion(path(workspace.path, environment)) ?? 0, trust.pin?.activations[environment]?.version ?? 0)
     let payload = JSONValue.object([
       "activated_by": .string(name), "environment": .string(environment), "set": .string(set.id),
       "set_digest": .string(setDigest(environment: environment, set)), "type": .string("keyward-activation"),
@@ -83,6 +84,16 @@ public enum Activation {
     let file = path(workspace.path, environment)
     try FileSystem.makeDirectory(Path.directory(file), mode: 0o755)
     try FileSystem.writeAtomically(file, bytes: doc.json.written())
+  }
+
+  /// The version a manifest file claims, without judging its signature.
+  static func rawVersion(_ file: String) -> Int? {
+    guard FileSystem.exists(file), let bytes = try? FileSystem.read(file),
+      let doc = try? SignedDocument.parse(bytes, source: file, type: type),
+      case .object(let m)? = try? JSONValue.parse(doc.payload, source: file),
+      case .number(let v)? = m["version"]
+    else { return nil }
+    return Int(exactly: v)
   }
 
   public struct Manifest: Sendable {
@@ -141,6 +152,9 @@ public enum Activation {
         hint:
           "a member verifies it and runs keyward promote \(name); or restore the file from version control")
     }
+    // This machine remembers the newest manifest it saw: an older one is a rollback (a replayed
+    // manifest from git history, with the file edited back to an older active set).
+    try checkRollback(manifest, environment: name, trust: trust)
     guard manifest.set == set.id, manifest.digest == setDigest(environment: name, set) else {
       throw KeywardError(
         .integrity,
@@ -149,6 +163,26 @@ public enum Activation {
         hint: "restore \(workspace.environmentPath(name)) from version control")
     }
     return manifest.activatedBy
+  }
+
+  static func checkRollback(_ m: Manifest, environment: String, trust: TrustedState) throws(KeywardError) {
+    guard var pin = trust.pin else { return }
+    let digest = m.set + " " + m.digest
+    if let seen = pin.activations[environment] {
+      if m.version < seen.version || (m.version == seen.version && digest != seen.digest) {
+        throw KeywardError(
+          .integrity,
+          "the activation manifest of \(environment) is version \(m.version), but this machine has seen version \(seen.version)"
+            + (m.version == seen.version ? " with another set" : "")
+            + ": an older manifest was restored (rollback to an earlier set)",
+          hint:
+            "restore the newest trust/active/\(environment).json and \(environment).json from version control"
+        )
+      }
+      if m.version == seen.version { return }
+    }
+    pin.activations[environment] = (m.version, digest)
+    try? Trust.writePin(pin, workspace: trust.workspacePath, env: .process)
   }
 
   // MARK: Signed verifications

@@ -53,6 +53,10 @@ public struct TrustedState: Sendable {
   public var signers: [String]
   /// How this machine knows the root: a pin record, `--trust`/`KEYWARD_TRUST`, or not at all.
   public var pinnedBy: String?
+  /// This machine's pin record, when there is one (what it remembers of this workspace).
+  public var pin: Trust.Pin? = nil
+  /// The workspace folder (where the pin record is kept for).
+  public var workspacePath: String = ""
 
   public var isPinned: Bool { pinnedBy != nil }
 
@@ -78,7 +82,7 @@ public struct TrustExpectation: Sendable, Equatable {
   public var minVersion: Int
 
   public init?(_ text: String) {
-    let parts = text.split(separator: "@", maxSplits: 1)
+    let parts = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
     let fp = String(parts.first ?? "").lowercased()
     guard fp.utf8.count == 32,
       fp.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
@@ -120,12 +124,21 @@ public enum Trust {
     public var version: Int
     public var stateDigest: String
     public var workspace: String
+    /// Environment → the newest activation manifest this machine saw: its version and digest.
+    public var activations: [String: (version: Int, digest: String)] = [:]
 
     public init(fingerprint: String, version: Int, stateDigest: String, workspace: String) {
       self.fingerprint = fingerprint
       self.version = version
       self.stateDigest = stateDigest
       self.workspace = workspace
+    }
+
+    public static func == (a: Pin, b: Pin) -> Bool {
+      a.fingerprint == b.fingerprint && a.version == b.version && a.stateDigest == b.stateDigest
+        && a.workspace == b.workspace
+        && a.activations.mapValues { "\($0.version) \($0.digest)" }
+          == b.activations.mapValues { "\($0.version) \($0.digest)" }
     }
   }
 
@@ -150,9 +163,17 @@ public enum Trust {
     // files' rule, without guarded memory (this runs on every show and export).
     let bytes = try FileSystem.readPrivate(path)
     return try JSONFiles.read(bytes, source: path) { (o: JSONObject) throws(KeywardError) in
-      Pin(
+      var pin = Pin(
         fingerprint: try o.string("fingerprint"), version: try o.int("version"),
         stateDigest: try o.string("state_digest"), workspace: try o.string("workspace"))
+      if o.members["activations"] != nil {
+        let a = try o.object("activations")
+        for env in a.members.keys {
+          let e = try a.object(env)
+          pin.activations[env] = (try e.int("version"), try e.string("digest"))
+        }
+      }
+      return pin
     }
   }
 
@@ -162,6 +183,10 @@ public enum Trust {
     let doc = JSONValue.object([
       "fingerprint": .string(pin.fingerprint), "version": .number(Double(pin.version)),
       "state_digest": .string(pin.stateDigest), "workspace": .string(pin.workspace),
+      "activations": .object(
+        pin.activations.mapValues {
+          .object(["version": .number(Double($0.version)), "digest": .string($0.digest)])
+        }),
     ])
     try FileSystem.writeAtomically(path, bytes: doc.written(), mode: 0o600, forceMode: true)
   }
@@ -292,7 +317,7 @@ public enum Trust {
       rootFingerprint: fp, admins: root.admins, threshold: root.threshold, version: state.version,
       recipients: state.recipients, members: state.members, wraps: state.wraps, revoked: state.revoked,
       config: state.config,
-      signers: signers.compactMap { names[$0] }, pinnedBy: pinnedBy)
+      signers: signers.compactMap { names[$0] }, pinnedBy: pinnedBy, pin: pin, workspacePath: workspace)
   }
 
   /// Names the first member of keyward.json that differs from the signed bytes, with the signed
@@ -315,6 +340,30 @@ public enum Trust {
       "\(path) does not match the signed state (trust/state.json version \(version)): \(detail); keyward uses only signed values",
       hint: "revert the edit (git checkout -- \(path)), or have an admin review it and run keyward trust sign"
     )
+  }
+
+  /// Every member of keyward.json that differs from the signed bytes: "path: signed → current".
+  public static func differences(signed: [UInt8], current: [UInt8]) -> [String] {
+    guard let a = try? JSONValue.parse(signed, source: "signed"),
+      let b = try? JSONValue.parse(current, source: "current")
+    else { return ["(not JSON)"] }
+    var out = [String]()
+    func show(_ v: JSONValue?) -> String {
+      v.map {
+        Text.printable(String(String(decoding: $0.compact(), as: UTF8.self).prefix(120)), keepNewlines: false)
+      }
+        ?? "absent"
+    }
+    func walk(_ x: JSONValue?, _ y: JSONValue?, _ path: String) {
+      if x == y { return }
+      if case .object(let p)? = x, case .object(let q)? = y {
+        for k in Set(p.keys).union(q.keys).sorted() { walk(p[k], q[k], path.isEmpty ? k : "\(path).\(k)") }
+        return
+      }
+      out.append("\(path.isEmpty ? "(document)" : path): \(show(x)) → \(show(y))")
+    }
+    walk(a, b, "")
+    return out
   }
 
   static func firstDifference(_ a: JSONValue, _ b: JSONValue, at path: String) -> (

@@ -279,6 +279,15 @@ extension Keyward {
       let lock = try workspace.lock()
       defer { lock.unlock() }
       let bytes = try FileSystem.read(workspace.configPath)
+      // What is being signed, member by member: an admin signs what they see.
+      let changes = Trust.differences(signed: trust.config, current: bytes)
+      guard !changes.isEmpty else {
+        throw KeywardError(
+          .input, "keyward.json is exactly the signed bytes (state version \(trust.version)): nothing to sign"
+        )
+      }
+      let p0 = Printer(global)
+      p0.note("Signing these changes to keyward.json (review them):\n" + changes.map { "  \($0)\n" }.joined())
       let next = try Trust.update(
         workspace: workspace.path, current: trust, configBytes: bytes, recipients: trust.recipients,
         admin: admin,
