@@ -37,13 +37,13 @@ V1="$W/v1/Environments"
 KEYWARD_KEYS_DIR="$W/v1-keys" "$KEYWARD" init --workspace "$V1" --envs prod -q
 printf 'ck_live_bench_0123456789\ncs_live_bench_0123456789abcdef0123456789\n' \
   | KEYWARD_KEYS_DIR="$W/v1-keys" "$KEYWARD" set prod --stdin --workspace "$V1" -q
-KEYWARD_KEYS_DIR="$W/v1-keys" rounds trusted_vs_v1 "$KEYWARD show prod --reveal --format json --workspace $E" \
+rounds trusted_vs_v1 "env KEYWARD_KEYS_DIR=$W/keys $KEYWARD show prod --reveal --format json --workspace $E" \
   "env KEYWARD_KEYS_DIR=$W/v1-keys $KEYWARD show prod --reveal --format json --workspace $V1"
 TRUST_COST=$RATIO
 rounds trusted_run "$KEYWARD run prod --workspace $E -- true" "true"
 RUN_MS=$(python3 -c "print('%.2f' % ($(median_ms "$OUT/trusted_run.7.json" 0) - $(median_ms "$OUT/trusted_run.7.json" 1)))")
 machine
-echo "trusted show / the same show on a v1 workspace (the second row runs through env(1)): $TRUST_COST"
+echo "trusted show / the same show on a v1 workspace (both through env(1)): $TRUST_COST"
 check "trusted show (key file) / age" "$SHOW_STORE" "<=" 1.0
 check "trusted export (key file) / age" "$EXPORT_STORE" "<=" 1.0
 check "trusted show (reader's wrap) / age" "$SHOW_WRAP" "<=" 1.0
