@@ -591,4 +591,43 @@ struct TrustTests {
     let signed = try cli.expect(0, ["trust", "sign"])
     #expect(signed.stderr.contains("rotation.grace_days: 7 → 3"), "\(signed.stderr)")
   }
+
+  func git(_ cli: CLI, _ args: [String]) throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["git", "-C", cli.root] + args
+    p.environment = [
+      "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": cli.root + "/home",
+      "GIT_AUTHOR_NAME": "mallory", "GIT_AUTHOR_EMAIL": "m@example.com", "GIT_COMMITTER_NAME": "mallory",
+      "GIT_COMMITTER_EMAIL": "m@example.com",
+    ]
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0, "git \(args)")
+  }
+
+  @Test(
+    "attack: trust files deleted in a commit: a machine that never pinned refuses to seal, send or activate (git history)"
+  )
+  func deletedTrustInHistory() throws {
+    let (cli, _) = try trusted()
+    try git(cli, ["init", "-q"])
+    try git(cli, ["add", "Environments"])
+    try git(cli, ["commit", "-q", "-m", "workspace"])
+    try git(cli, ["rm", "-q", "-r", "Environments/trust"])
+    try git(cli, ["commit", "-q", "-m", "drop trust"])
+    let fresh = try otherMachine(cli)
+    let r = try cli.expect(4, ["rotate", "prod", "--stdin"], stdin: "ck_x_1\ncs_x_1_secret\n", env: fresh)
+    #expect(r.stderr.contains("git history has a trust root"), "\(r.stderr)")
+    try cli.expect(4, ["verify", "prod", "--endpoint", "http://127.0.0.1:9"], env: fresh)
+    // A v1 workspace that never had a trust root works as before in git.
+    let v1 = try CLI()
+    try v1.seeded()
+    try git(v1, ["init", "-q"])
+    try git(v1, ["add", "Environments"])
+    try git(v1, ["commit", "-q", "-m", "v1"])
+    try v1.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_v1_next\ncs_v1_next_secret\n")
+  }
 }

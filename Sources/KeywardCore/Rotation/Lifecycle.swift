@@ -35,6 +35,7 @@ public enum Lifecycle {
     throws(KeywardError) -> Report
   {
     try workspace.requireTrusted("activate a set of \(name)")
+    try workspace.refuseRemovedTrust("activate a set of \(name)")
     if let trust = workspace.trust {
       guard let identity, let role = trust.role(of: identity.publicIdentity, in: name), role.role != "reader"
       else {

@@ -242,6 +242,7 @@ public enum SetOperation {
     identity: Identity? = nil
   ) throws(KeywardError) -> Report {
     try workspace.requireTrusted("seal a set to \(name)")
+    try workspace.refuseRemovedTrust("seal a set to \(name)")
     // Proposing (a pending set) is open to anyone; making a set active in a trusted workspace is a
     // member's signed act, refused before anything is written.
     if state == .active, let trust = workspace.trust {

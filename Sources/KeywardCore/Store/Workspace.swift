@@ -120,6 +120,32 @@ public struct Workspace: Sendable {
     )
   }
 
+  /// Before sealing, sending credentials or activating in a workspace without a trust root: if git
+  /// history shows it had one, its trust files were removed — a downgrade, even on a machine that
+  /// never pinned it (a fresh clone, a CI job). Asks git once; silent outside a git work tree. Not
+  /// on the read path (`show`, `export`, `run` must stay fast).
+  public func refuseRemovedTrust(_ action: String) throws(KeywardError) {
+    guard trust == nil else { return }
+    var env = [String: String]()
+    for k in ["PATH", "HOME", "XDG_CONFIG_HOME"] { env[k] = Env.process[k] }
+    env["GIT_OPTIONAL_LOCKS"] = "0"
+    guard
+      let r = try? Spawn.run(
+        "/usr/bin/env", ["git", "-C", path, "log", "-1", "--format=%h %an", "--", "\(Trust.rootName)"],
+        environment: env, input: []),
+      r.status == 0
+    else { return }
+    let last = Text.trimBlanks(Substring(String(decoding: r.output, as: UTF8.self)))
+    guard !last.isEmpty else { return }
+    throw KeywardError(
+      .integrity,
+      "refusing to \(action): \(path) has no trust files now, but its git history has a trust root (last touched in commit "
+        + "\(Text.printable(String(last.prefix(80)), keepNewlines: false))): removing them does not make an unprotected workspace",
+      hint:
+        "restore \(path)/\(Trust.folder) from version control (git checkout HEAD~ -- \(path)/\(Trust.folder)) and find out who removed it"
+    )
+  }
+
   /// The signed recipient key of an environment, when the workspace has a trust root.
   func checkSignedRecipient(_ env: EnvironmentFile, path file: String) throws(KeywardError) {
     guard let trust else { return }

@@ -95,6 +95,7 @@ public enum VerifyOperation {
     progress: (Int, Int) -> Void = { _, _ in }, signer: Identity? = nil
   ) async throws(KeywardError) -> Report {
     try workspace.requireTrusted("send credentials to the provider")
+    try workspace.refuseRemovedTrust("send credentials to the provider")
     let provider = workspace.config.provider
     let names = r.environments.isEmpty ? workspace.config.environmentNames : r.environments
     var jobs = [Job]()
