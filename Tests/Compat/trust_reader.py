@@ -2,14 +2,17 @@
 """An independent verifier of keyward's trust files, written from Sources/KeywardCore/FORMAT.md
 ("Trust") alone, with PyNaCl for Ed25519.
 
-usage: trust_reader.py WORKSPACE ROOT_FINGERPRINT
+usage: trust_reader.py WORKSPACE ROOT_FINGERPRINT [ENV IDENTITY_FILE]
 Verifies trust/root.json (self-signed by its admins), trust/state.json (signed by the root's
 admins, for this root), that keyward.json's bytes are the signed ones and that every environment
 file's recipient key is the signed one. Prints {"root": ..., "version": N, "admins": [...],
 "recipients": {...}} as JSON and exits 0; exits 1 with a reason on any failure.
+With ENV and a member's identity file: also opens that member's wrap of ENV's key (checking its
+signed digest and what it binds) and decrypts the active set, printed as "active": {...}.
 """
 import base64, hashlib, json, os, sys
-from nacl.signing import VerifyKey
+from nacl import bindings as nb
+from nacl.signing import VerifyKey, SigningKey
 from nacl.exceptions import BadSignatureError
 
 
@@ -60,6 +63,54 @@ def valid_signers(payload_type, payload, signatures, admins):
     return good
 
 
+def kw1_open(text, sk, pk, env, set_id, field):
+    """A kw1: value (FORMAT.md, "Sealed values")."""
+    raw = base64.b64decode(text[4:], validate=True)
+    kid, epk, nonce, ct = raw[:8], raw[8:40], raw[40:64], raw[64:]
+    if kid != blake2b256(b"keyward recipient v1" + pk)[:8]:
+        fail("sealed to another key")
+    shared = nb.crypto_scalarmult(sk, epk)
+    k = hashlib.blake2b(b"keyward kw1 key" + epk + pk, digest_size=32, key=shared).digest()
+    ad = b"kw1\x00" + env.encode() + b"\x00" + set_id.encode() + b"\x00" + field.encode()
+    return nb.crypto_aead_xchacha20poly1305_ietf_decrypt(ct, ad, nonce, k)
+
+
+def open_through_wrap(ws, env, identity_file, state, salt):
+    fields = {}
+    for line in open(identity_file, encoding="utf-8").read().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, _, value = line.partition(":")
+            fields[name.strip()] = value.strip()
+    seed = base64.b64decode(fields["secret"][len("kwid1:"):], validate=True)
+    signing = SigningKey(seed)
+    ed_pk = bytes(signing.verify_key)
+    ed_sk = seed + ed_pk
+    fp = blake2b256(b"keyward identity v1" + ed_pk)[:16].hex()
+    signed = state["environments"][env]
+    sealed = base64.b64decode(json.load(open(os.path.join(ws, "trust", "wraps", env + ".json")))["wraps"][fp])
+    if blake2b256(b"keyward wrap digest v1" + sealed).hex() != signed["wraps"][fp]:
+        fail("the wrap is not the signed one")
+    plain = nb.crypto_box_seal_open(sealed, nb.crypto_sign_ed25519_pk_to_curve25519(ed_pk),
+                                    nb.crypto_sign_ed25519_sk_to_curve25519(ed_sk))
+    recipient = base64.b64decode(signed["recipient"])
+    prefix = b"keyward wrap v1" + bytes([len(env.encode())]) + env.encode() + recipient + ed_pk
+    if plain[:len(prefix)] != prefix:
+        fail("the wrap binds another environment, key or member")
+    sk = plain[len(prefix):]
+    if nb.crypto_scalarmult_base(sk) != recipient:
+        fail("the wrapped key is not the signed recipient key")
+    data = json.load(open(os.path.join(ws, env + ".json"), encoding="utf-8"))
+    active = [s for s in data["sets"] if s["state"] == "active"][0]
+    values = {}
+    for field in ("app_key", "app_secret"):
+        value = kw1_open(active[field], sk, recipient, env, active["id"], field)
+        if hashlib.blake2b(b"keyward fp v1" + value, digest_size=32, key=salt).digest()[:8].hex() != active["fingerprints"][field]:
+            fail("fingerprint mismatch")
+        values[field] = value.decode("utf-8")
+    return values
+
+
 def main():
     ws, pinned = sys.argv[1], sys.argv[2]
     root_type = "application/vnd.keyward.root+json"
@@ -90,8 +141,12 @@ def main():
         if f["recipient"]["public_key"] != env["recipient"]:
             fail(f"{name}.json: recipient key is not the signed one")
         recipients[name] = env["recipient"]
-    print(json.dumps({"root": fp, "version": state["version"], "admins": [n for n, _ in admins],
-                      "signed_by": signers, "recipients": recipients}, sort_keys=True))
+    out = {"root": fp, "version": state["version"], "admins": [n for n, _ in admins],
+           "signed_by": signers, "recipients": recipients}
+    if len(sys.argv) == 5:
+        salt = base64.b64decode(json.loads(config)["fingerprint_salt"], validate=True)
+        out["active"] = open_through_wrap(ws, sys.argv[3], sys.argv[4], state, salt)
+    print(json.dumps(out, sort_keys=True))
 
 
 main()

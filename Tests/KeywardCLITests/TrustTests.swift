@@ -360,10 +360,29 @@ struct TrustTests {
     #expect(status == 0, "\(text)")
     let doc = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     #expect(doc["version"] as? Int == 1 && doc["admins"] as? [String] == ["alice"])
+    // (version 2 after the grant below)
     let staging = try readJSON(cli.workspace + "/staging.json")
     #expect(
       (doc["recipients"] as? [String: String])?["staging"]
         == (staging["recipient"] as? [String: Any])?["public_key"] as? String)
+    // Through a member's identity: the reader opens the wrap and decrypts the active set.
+    let ci = try newIdentity(cli, "ci-deploy")
+    try cli.expect(0, ["access", "grant", "prod", "ci-deploy", ci.public, "--reader"])
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", script, cli.workspace, root, "prod", ci.file]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let opened = try #require(
+      try JSONSerialization.jsonObject(with: out.fileHandleForReading.readDataToEndOfFile()) as? [String: Any]
+    )
+    p.waitUntilExit()
+    let shown = try cli.json(try cli.expect(0, ["show", "prod", "--reveal", "--format", "json"]))
+    let active = try #require(opened["active"] as? [String: String])
+    #expect(
+      active["app_secret"] == shown["app_secret"] as? String
+        && active["app_key"] == shown["app_key"] as? String)
     // The same edit keyward refuses, the reader refuses too.
     var c = try readJSON(cli.workspace + "/keyward.json")
     c["provider"] = "turnstile"
