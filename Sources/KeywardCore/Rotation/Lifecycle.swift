@@ -96,12 +96,14 @@ public enum Lifecycle {
       touched[env.sets[i].id] = "retiring"
     }
     env.sets[p].state = .active
+    // The manifest first (see SetOperation): an interrupted promote is finished by running it again.
+    if let identity, workspace.trust != nil {
+      try Activation.write(workspace: workspace, environment: name, set: env.sets[p], by: identity)
+      FileSystem.crashPoint("after-manifest")
+    }
     warnings += try commit(
       workspace: workspace, env: env, action: "promote", touched: touched,
       details: ["grace_until": .string(until.iso)])
-    if let identity, workspace.trust != nil {
-      try Activation.write(workspace: workspace, environment: name, set: env.sets[p], by: identity)
-    }
     return Report(environment: name, action: "promote", sets: touched, graceUntil: until, warnings: warnings)
   }
 
@@ -195,6 +197,12 @@ public enum Lifecycle {
     if FileSystem.exists(nextPath), let pk = try? KeyFile.publicKey(path: nextPath),
       pk.base64 == env.recipient.publicKey
     {
+      if let trust = workspace.trust, let admin, trust.recipients[name] != env.recipient.publicKey {
+        let key = try KeyFile.load(path: nextPath, passphrase: keys.passphrase)
+        try finishTrustedRekey(
+          workspace: workspace, trust: trust, environment: name, key: key, admin: admin, env: keys.environment
+        )
+      }
       try FileSystem.replace(nextPath, with: storePath)
       let last = AuditLog.lastEntry(workspace: workspace, environment: name, withMember: "new_key_id")
       let oldID: String = { if case .string(let s)? = last?["old_key_id"] { return s } else { return "?" } }()
@@ -233,6 +241,17 @@ public enum Lifecycle {
         new, environment: name, workspaceID: workspace.config.workspaceID, passphrase: passphrase),
       to: nextPath)
     FileSystem.crashPoint("rekey-after-next-key")
+    // In a trusted workspace the state first signs the key the file is moving to (as pending), so
+    // an interruption anywhere leaves a file whose key the state signs; the re-run finishes it.
+    var trusted = workspace.trust
+    if let trust = trusted, let admin {
+      var pending = trust.pendingRecipients
+      pending[name] = out.recipient.publicKey
+      trusted = try Trust.update(
+        workspace: workspace.path, current: trust, configBytes: trust.config, recipients: trust.recipients,
+        pending: pending, admin: admin, env: keys.environment)
+      FileSystem.crashPoint("rekey-after-pending-state")
+    }
     // 2. The trail, then the environment file.
     warnings += try workspace.commit(
       out,
@@ -244,16 +263,9 @@ public enum Lifecycle {
             "sets": .number(Double(env.sets.count)),
           ])
       ])
-    if let trust = workspace.trust, let admin {
-      var recipients = trust.recipients
-      recipients[name] = out.recipient.publicKey
-      // Every member's wrap is made anew for the new key (a revoked member is no longer listed).
-      var wraps = trust.wraps
-      wraps[name] = try Access.rewrap(
-        workspace: workspace.path, environment: name, key: new, members: trust.members[name] ?? [])
-      _ = try Trust.update(
-        workspace: workspace.path, current: trust, configBytes: trust.config, recipients: recipients,
-        wraps: wraps, admin: admin, env: keys.environment)
+    if let trust = trusted, let admin {
+      try finishTrustedRekey(
+        workspace: workspace, trust: trust, environment: name, key: new, admin: admin, env: keys.environment)
     }
     FileSystem.crashPoint("rekey-before-key-swap")
     // 3. The new key takes the old one's place.
@@ -261,6 +273,25 @@ public enum Lifecycle {
     return RekeyReport(
       environment: name, oldKeyID: env.recipient.keyID, newKeyID: out.recipient.keyID, sets: env.sets.count,
       keyFile: storePath, ciVariable: Names.privateKeyVariable(name), warnings: warnings)
+  }
+
+  /// The second half of an admin's rekey: the new key becomes the signed recipient, the pending
+  /// mark goes, and every member's wrap is made anew for it (a revoked member is no longer listed).
+  static func finishTrustedRekey(
+    workspace: Workspace, trust: TrustedState, environment name: String, key: PrivateKey, admin: Identity,
+    env: Env
+  ) throws(KeywardError) {
+    var recipients = trust.recipients
+    recipients[name] = key.publicKey.base64
+    var pending = trust.pendingRecipients
+    pending.removeValue(forKey: name)
+    var wraps = trust.wraps
+    wraps[name] = try Access.rewrap(
+      workspace: workspace.path, environment: name, key: key, members: trust.members[name] ?? [])
+    _ = try Trust.update(
+      workspace: workspace.path, current: trust, configBytes: trust.config, recipients: recipients,
+      wraps: wraps,
+      pending: pending, admin: admin, env: env)
   }
 
   /// Files whose latest export (audit trail) holds each set of `environment`: set id → path.

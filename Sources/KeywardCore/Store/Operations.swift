@@ -296,13 +296,17 @@ public enum SetOperation {
       added.extra["proposer"] = Activation.proposerSignature(environment: name, set: added, by: identity)
     }
     env.sets.append(added)
+    // The manifest first, then the file: an interruption between them blocks deploys of the
+    // environment (the manifest names a set the file does not have yet) until the next write
+    // completes it, and never lets an unactivated set deploy.
+    if state == .active, let identity, workspace.trust != nil {
+      try Activation.write(workspace: workspace, environment: name, set: added, by: identity)
+      FileSystem.crashPoint("after-manifest")
+    }
     var details: [String: JSONValue] = ["state": .string(state.rawValue)]
     if let replaced { details["replaced"] = .string(replaced) }
     try workspace.commit(
       env, [AuditIntent(action: state == .pending ? "rotate" : "set", set: env.sets.last, details: details)])
-    if state == .active, let identity {
-      try Activation.write(workspace: workspace, environment: name, set: added, by: identity)
-    }
     return Report(environment: name, setID: id, state: state, fingerprints: fp, replaced: replaced)
   }
 }

@@ -155,7 +155,10 @@ public struct Workspace: Sendable {
         "\(file): environment \(env.environment) is not in the signed state (trust/state.json version \(trust.version))"
       )
     }
-    guard signed == env.recipient.publicKey else {
+    // During an admin's rekey the state also signs the key it is moving to.
+    guard
+      signed == env.recipient.publicKey || trust.pendingRecipients[env.environment] == env.recipient.publicKey
+    else {
       let signedID = (try? PublicKey(base64: signed))?.fingerprint ?? "?"
       throw KeywardError(
         .integrity,

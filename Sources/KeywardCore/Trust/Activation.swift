@@ -155,6 +155,15 @@ public enum Activation {
     // This machine remembers the newest manifest it saw: an older one is a rollback (a replayed
     // manifest from git history, with the file edited back to an older active set).
     try checkRollback(manifest, environment: name, trust: trust)
+    if manifest.set != set.id, let named = env.sets.first(where: { $0.id == manifest.set }),
+      named.state == .pending,
+      manifest.digest == setDigest(environment: name, named)
+    {
+      throw KeywardError(
+        .integrity,
+        "\(manifest.activatedBy) activated set \(manifest.set) of \(name), but the file still has it pending: an interrupted promote",
+        hint: "run keyward promote \(name) again to finish it")
+    }
     guard manifest.set == set.id, manifest.digest == setDigest(environment: name, set) else {
       throw KeywardError(
         .integrity,

@@ -41,6 +41,9 @@ public struct TrustedState: Sendable {
   public var wraps: [String: [String: String]] = [:]
   /// Environment → identities removed from it, with the sets they could read then.
   public var revoked: [String: [Revocation]] = [:]
+  /// Environment → the recipient key an admin's rekey is moving to (signed before the environment
+  /// file is rewritten, so an interruption leaves a file whose key the state signs).
+  public var pendingRecipients: [String: String] = [:]
 
   public struct Revocation: Sendable, Equatable {
     public var name: String
@@ -316,6 +319,7 @@ public enum Trust {
     return TrustedState(
       rootFingerprint: fp, admins: root.admins, threshold: root.threshold, version: state.version,
       recipients: state.recipients, members: state.members, wraps: state.wraps, revoked: state.revoked,
+      pendingRecipients: state.pending,
       config: state.config,
       signers: signers.compactMap { names[$0] }, pinnedBy: pinnedBy, pin: pin, workspacePath: workspace)
   }
@@ -428,6 +432,7 @@ public enum Trust {
     var members: [String: [TrustedState.Member]]
     var wraps: [String: [String: String]] = [:]
     var revoked: [String: [TrustedState.Revocation]] = [:]
+    var pending: [String: String] = [:]
   }
 
   static func parseState(_ payload: [UInt8], source: String) throws(KeywardError) -> State {
@@ -463,8 +468,10 @@ public enum Trust {
       }
       var wraps = [String: [String: String]]()
       var revoked = [String: [TrustedState.Revocation]]()
+      var pending = [String: String]()
       for name in envs.members.keys {
         let e = try envs.object(name)
+        if let p = try e.optionalString("pending_recipient") { pending[name] = p }
         if e.members["wraps"] != nil {
           let w = try e.object("wraps")
           for fp in w.members.keys { wraps[name, default: [:]][fp] = try w.string(fp) }
@@ -484,7 +491,7 @@ public enum Trust {
       return State(
         root: try o.string("root"), version: version, config: config, recipients: recipients,
         members: members,
-        wraps: wraps, revoked: revoked)
+        wraps: wraps, revoked: revoked, pending: pending)
     }
   }
 
@@ -503,15 +510,26 @@ public enum Trust {
     ]).compact()
     var rootDoc = SignedDocument(payloadType: SignedDocument.rootType, payload: rootPayload)
     rootDoc.sign(with: admin)
-    try FileSystem.makeDirectory("\(workspace)/\(folder)", mode: 0o755)
-    try FileSystem.writeAtomically("\(workspace)/\(rootName)", bytes: rootDoc.json.written())
+    // Both files are written in a hidden folder beside the workspace's files and put in place with
+    // one rename of the folder: an interruption leaves either no trust root or a whole one.
+    let staging = "\(workspace)/.trust-new-\(getpid())"
+    if FileSystem.exists(staging) { _ = try? removeFolder(staging) }
+    try FileSystem.makeDirectory("\(staging)/\(folder)", mode: 0o755)
+    try FileSystem.writeAtomically("\(staging)/\(rootName)", bytes: rootDoc.json.written())
     let fp = rootFingerprint(rootPayload)
     let root = Root(
       workspaceID: workspaceID, admins: [.init(name: admin.name, identity: admin.publicIdentity)],
       threshold: 1)
     let state = try sign(
-      workspace: workspace, rootFingerprint: fp, root: root, version: 1, configBytes: configBytes,
+      workspace: staging, rootFingerprint: fp, root: root, version: 1, configBytes: configBytes,
       recipients: recipients, admin: admin)
+    FileSystem.crashPoint("trust-before-publish")
+    guard !FileSystem.exists("\(workspace)/\(folder)") else {
+      throw KeywardError(.input, "\(workspace)/\(folder) appeared meanwhile; not replacing it")
+    }
+    try FileSystem.replace("\(staging)/\(folder)", with: "\(workspace)/\(folder)")
+    _ = try? removeFolder(staging)
+    FileSystem.crashPoint("trust-before-pin")
     try writePin(
       Pin(fingerprint: fp, version: 1, stateDigest: state.digest, workspace: realPath(workspace)),
       workspace: workspace, env: env)
@@ -520,12 +538,29 @@ public enum Trust {
       config: configBytes, signers: [admin.name], pinnedBy: "this machine's pin")
   }
 
+  /// Removes an empty (or nearly empty) staging folder left by `create`.
+  static func removeFolder(_ path: String) throws(KeywardError) {
+    for name in FileSystem.listDirectory(path) {
+      let child = "\(path)/\(name)"
+      if FileSystem.isDirectory(child) && FileSystem.irregularKind(child) == "a folder" {
+        try removeFolder(child)
+      } else {
+        try FileSystem.remove(child)
+      }
+    }
+    guard rmdir(path) == 0 || errno == ENOENT else {
+      throw KeywardError(.io, "\(path): cannot remove: \(String(cString: strerror(errno)))")
+    }
+  }
+
   /// Signs a new version of the state (the previous version + 1) as `admin`.
   public static func update(
     workspace: String, current: TrustedState, configBytes: [UInt8], recipients: [String: String],
     members: [String: [TrustedState.Member]]? = nil, wraps: [String: [String: String]]? = nil,
-    revoked: [String: [TrustedState.Revocation]]? = nil, admin: Identity, env: Env
+    revoked: [String: [TrustedState.Revocation]]? = nil, pending: [String: String]? = nil, admin: Identity,
+    env: Env
   ) throws(KeywardError) -> TrustedState {
+    let pending = pending ?? current.pendingRecipients
     let members = members ?? current.members
     let wraps = wraps ?? current.wraps
     let revoked = revoked ?? current.revoked
@@ -540,7 +575,7 @@ public enum Trust {
       workspace: workspace, rootFingerprint: current.rootFingerprint, root: root,
       version: current.version + 1,
       configBytes: configBytes, recipients: recipients, members: members, wraps: wraps, revoked: revoked,
-      admin: admin)
+      pending: pending, admin: admin)
     if var pin = try readPin(workspace: workspace, env: env), pin.fingerprint == current.rootFingerprint {
       pin.version = current.version + 1
       pin.stateDigest = signed.digest
@@ -553,6 +588,7 @@ public enum Trust {
     next.members = members
     next.wraps = wraps
     next.revoked = revoked
+    next.pendingRecipients = pending
     next.signers = [who.name]
     return next
   }
@@ -561,11 +597,11 @@ public enum Trust {
     workspace: String, rootFingerprint: String, root: Root, version: Int, configBytes: [UInt8],
     recipients: [String: String], members: [String: [TrustedState.Member]] = [:],
     wraps: [String: [String: String]] = [:], revoked: [String: [TrustedState.Revocation]] = [:],
-    admin: Identity
+    pending: [String: String] = [:], admin: Identity
   ) throws(KeywardError) -> (doc: SignedDocument, digest: String) {
     var environments = [String: JSONValue]()
     for (name, recipient) in recipients {
-      environments[name] = .object([
+      var e: [String: JSONValue] = [
         "recipient": .string(recipient),
         "members": .array(
           (members[name] ?? []).sorted { $0.name < $1.name }.map {
@@ -579,7 +615,9 @@ public enum Trust {
               "sets": .array($0.sets.map(JSONValue.string)),
             ])
           }),
-      ])
+      ]
+      if let p = pending[name] { e["pending_recipient"] = .string(p) }
+      environments[name] = .object(e)
     }
     let payload = JSONValue.object([
       "config": .string(Sodium.base64(configBytes)),

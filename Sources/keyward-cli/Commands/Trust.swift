@@ -134,10 +134,34 @@ extension Keyward {
 
     func run() throws {
       let workspace = try global.openWorkspace()
-      if let t = workspace.trust {
-        throw KeywardError(.input, "\(workspace.path) already has a trust root (\(t.rootFingerprint))")
-      }
       let admin = try identityOptions.require("trust init")
+      if let t = workspace.trust {
+        // Run again by the root's own admin, trust init finishes what an interrupted run left: the
+        // pin on this machine and the manifests of the sets active when it ran.
+        guard t.admin(admin.publicIdentity) != nil else {
+          throw KeywardError(.input, "\(workspace.path) already has a trust root (\(t.rootFingerprint))")
+        }
+        let lock = try workspace.lock()
+        defer { lock.unlock() }
+        if !t.isPinned {
+          try Trust.writePin(
+            Trust.Pin(
+              fingerprint: t.rootFingerprint, version: t.version,
+              stateDigest: Sodium_digestOfState(workspace),
+              workspace: workspace.path),
+            workspace: workspace.path, env: .process)
+        }
+        let trusted = try Workspace.open(workspace.path)
+        for name in trusted.config.environmentNames {
+          let env = try trusted.loadEnvironment(name)
+          // Only where no manifest was ever written: a manifest that disagrees with the file is an
+          // edit to investigate, not something to bless.
+          if let active = env.active, !FileSystem.exists(Activation.path(trusted.path, name)) {
+            try Activation.write(workspace: trusted, environment: name, set: active, by: admin)
+          }
+        }
+        return try TrustShow.render(trusted.trust!, workspace: trusted, Printer(global))
+      }
       let lock = try workspace.lock()
       defer { lock.unlock() }
       var recipients = [String: String]()
