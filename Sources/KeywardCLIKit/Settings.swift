@@ -52,7 +52,30 @@ public struct CommonSettings: Equatable, Sendable {
       }
       expected = e
     }
-    return try Workspace.open(workspacePath, expected: expected)
+    let workspace = try Workspace.open(workspacePath, expected: expected)
+    // An interactive run on a machine that has not pinned the root asks, showing what to compare
+    // with an admin; scripts (no terminal, or JSON) get the refusal and the hint instead.
+    if let t = workspace.trust, !t.isPinned, format != .json, Terminal.isTTY(0), Terminal.isTTY(2) {
+      let origin =
+        Trust.introducingCommit(workspace: workspace.path).map { "introduced in commit \($0)" }
+        ?? "not in a git repository"
+      let question = """
+        This machine has not pinned the trust root of \(workspace.path):
+          fingerprint \(t.rootFingerprint)
+          admins      \(t.admins.map { "\($0.name) (\($0.identity.fingerprint))" }.joined(separator: ", "))
+          state       version \(t.version); root \(origin)
+        Compare the fingerprint with an admin. Pin it on this machine? [y/N] 
+        """
+      if let answer = Terminal.ask(question), ["y", "yes"].contains(answer.lowercased()) {
+        try Trust.writePin(
+          Trust.Pin(
+            fingerprint: t.rootFingerprint, version: t.version,
+            stateDigest: Trust.stateDigest(ofWorkspace: workspace.path), workspace: workspace.path),
+          workspace: workspace.path, env: .process)
+        return try Workspace.open(workspacePath, expected: expected)
+      }
+    }
+    return workspace
   }
 }
 

@@ -650,4 +650,46 @@ struct TrustTests {
     try git(v1, ["commit", "-q", "-m", "v1"])
     try v1.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_v1_next\ncs_v1_next_secret\n")
   }
+
+  @Test(
+    "an interactive run on an unpinned machine asks, showing the fingerprint; yes pins it, no pins nothing")
+  func interactivePin() throws {
+    let (cli, root) = try trusted()
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }
+    let other = try otherMachine(cli)
+    // script(1) gives keyward a terminal; what is written to its input is typed there.
+    func onTerminal(_ typed: String) throws -> (Int32, String) {
+      let p = Process()
+      p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+      p.arguments = ["-qec", "'\(CLI.binary)' list", "/dev/null"]
+      p.environment = cli.environment.merging(other) { $1 }
+      p.currentDirectoryURL = URL(fileURLWithPath: cli.root)
+      let input = Pipe()
+      let output = Pipe()
+      p.standardInput = input
+      p.standardOutput = output
+      p.standardError = output
+      try p.run()
+      try? input.fileHandleForWriting.write(contentsOf: Data(typed.utf8))
+      let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      p.waitUntilExit()
+      return (p.terminationStatus, text)
+    }
+    let (_, no) = try onTerminal("n\n")
+    #expect(no.contains(root) && no.contains("Pin it on this machine?"), "\(no)")
+    try cli.expect(3, ["list"], env: other)
+    let (yes, text) = try onTerminal("y\n")
+    #expect(yes == 0, "\(text)")
+    try cli.expect(0, ["list"], env: other)
+  }
+
+  @Test("explain: every finding id, offline")
+  func explain() throws {
+    let cli = try CLI()
+    let r = try cli.expect(0, ["explain", "KW607"])
+    #expect(r.stdout.contains("revoked") && r.stdout.contains("rotate"))
+    let all = try cli.json(try cli.expect(0, ["explain", "--format", "json"]))
+    #expect((all["findings"] as? [Any])?.count ?? 0 > 40)
+    #expect(try cli.expect(64, ["explain", "KW999"]).stderr.contains("did you mean"))
+  }
 }

@@ -42,6 +42,27 @@ public enum Terminal {
   }
 }
 
+extension Terminal {
+  /// Prints `prompt` on /dev/tty and reads one visible line (nil without a terminal or at EOF).
+  public static func ask(_ prompt: String) -> String? {
+    let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var p = prompt
+    p.withUTF8 { _ = Glibc_write(fd, $0.baseAddress!, $0.count) }
+    var line = [UInt8]()
+    var byte: UInt8 = 0
+    while line.count < 256 {
+      let n = Glibc_read(fd, &byte, 1)
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 { return line.isEmpty ? nil : String(decoding: line, as: UTF8.self) }
+      if byte == 0x0a { break }
+      line.append(byte)
+    }
+    return String(decoding: line, as: UTF8.self)
+  }
+}
+
 /// Process hardening done once at start: no core dumps (they would hold decrypted secrets), not
 /// dumpable.
 public enum ProcessHardening {

@@ -109,6 +109,13 @@ public enum Trust {
     Sodium.hex(Array(Sodium.blake2b(length: 32, [Array("keyward root v1".utf8), payload]).prefix(16)))
   }
 
+  /// The digest of the workspace's current signed state payload (for a new pin).
+  public static func stateDigest(ofWorkspace workspace: String) -> String {
+    (try? FileSystem.read("\(workspace)/\(stateName)")).flatMap {
+      try? SignedDocument.parse($0, source: "", type: SignedDocument.stateType)
+    }.map { digest($0.payload) } ?? ""
+  }
+
   /// The digest a pin records of a signed state's payload.
   public static func stateDigest(_ payload: [UInt8]) -> String { digest(payload) }
 
@@ -192,6 +199,24 @@ public enum Trust {
         }),
     ])
     try FileSystem.writeAtomically(path, bytes: doc.written(), mode: 0o600, forceMode: true)
+  }
+
+  /// The commit that added the workspace's trust root and its author, from git (nil outside git).
+  public static func introducingCommit(workspace: String) -> String? {
+    var env = [String: String]()
+    for k in ["PATH", "HOME", "XDG_CONFIG_HOME"] { env[k] = Env.process[k] }
+    guard
+      let r = try? Spawn.run(
+        "/usr/bin/env",
+        [
+          "git", "-C", workspace, "log", "--diff-filter=A", "--format=%h by %an <%ae>, %ad", "--date=short",
+          "--", rootName,
+        ],
+        environment: env, input: []),
+      r.status == 0
+    else { return nil }
+    let lines = String(decoding: r.output, as: UTF8.self).split(separator: "\n")
+    return lines.last.map { Text.printable(String($0.prefix(160)), keepNewlines: false) }
   }
 
   // MARK: Reading and verifying
