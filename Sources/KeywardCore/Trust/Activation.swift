@@ -137,7 +137,8 @@ public enum Activation {
   {
     guard let trust = workspace.trust else { return nil }
     let name = env.environment
-    let proposer = proposer(environment: name, set: set, trust: trust)
+    // Who proposed it matters only for the refusal: computed then, not on every deploy.
+    var proposer: String { Activation.proposer(environment: name, set: set, trust: trust) }
     let manifest: Manifest?
     do { manifest = try read(workspace: workspace.path, environment: name, trust: trust) } catch {
       throw KeywardError(
