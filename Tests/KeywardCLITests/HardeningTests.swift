@@ -464,4 +464,31 @@ struct HardeningTests {
     let json = try cli.json(try cli.expect(0, ["show", "prod", "--reveal", "--format", "json"]))
     #expect(json["app_secret"] as? String == secret)
   }
+
+  @Test(
+    "files the person names are read as any tool reads them: a linked --key-file, --html -, --from-file -")
+  func namedInputs() throws {
+    let (cli, values) = try seeded()
+    let copy = cli.root + "/prod-copy.key"
+    try FileManager.default.copyItem(atPath: try cli.keyPath("prod"), toPath: copy)
+    chmod(copy, 0o600)
+    try FileManager.default.createSymbolicLink(atPath: cli.root + "/linked.key", withDestinationPath: copy)
+    let shown = try cli.json(
+      try cli.expect(
+        0, ["show", "prod", "--reveal", "--format", "json", "--key-file", cli.root + "/linked.key"]))
+    #expect(shown["app_secret"] as? String == values["prod"]!.secret)
+    chmod(copy, 0o644)
+    #expect(
+      try cli.expect(4, ["show", "prod", "--key-file", cli.root + "/linked.key"]).stderr.contains(
+        "UNPROTECTED"))
+    try cli.expect(
+      1, ["csp", "--html", "-", "--header", "script-src 'self'"],
+      stdin:
+        "<html><head></head><body><script src=\"https://cdn.captcha-cdn.net/captchala-loader.js\"></script></body></html>"
+    )
+    CLI.registerSecret("cs_dev_SECRET_from_stdin")
+    try cli.expect(
+      0, ["set", "dev", "--replace", "--from-file", "-"],
+      stdin: "CAPTCHALA_APP_KEY=ck_dev_from_stdin\nCAPTCHALA_APP_SECRET=cs_dev_SECRET_from_stdin\n")
+  }
 }

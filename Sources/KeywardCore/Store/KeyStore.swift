@@ -59,7 +59,11 @@ public struct KeySource {
     let key: PrivateKey
     let origin: String
     if let keyFile {
-      key = try KeyFile.load(path: keyFile, passphrase: passphrase)
+      // A file the person named (`--key-file`): links and pipes are followed as any tool does
+      // (`--key-file <(vault read …)`); a regular file must still be theirs alone.
+      let raw = try FileSystem.readSecret(
+        path: keyFile, requirePrivate: false, privateIfRegular: true, label: "private key file")
+      key = try KeyFile.parse(raw, source: keyFile, passphrase: passphrase)
       origin = "--key-file \(keyFile)"
     } else if let value = environment.nonEmpty(variable) {
       // The environment variable's bytes are copied into guarded memory; the process environment

@@ -141,7 +141,9 @@ public enum FileSystem {
   /// key is missing). Without it (a file the person running keyward named) links are followed,
   /// pipes are read and `-` is standard input; a regular file is still refused when others can read
   /// it and `privateIfRegular` is set (a passphrase file).
-  public static func readSecret(path: String, requirePrivate: Bool, privateIfRegular: Bool = false)
+  public static func readSecret(
+    path: String, requirePrivate: Bool, privateIfRegular: Bool = false, label: String = "passphrase file"
+  )
     throws(KeywardError) -> SecureBytes
   {
     if path == "-" && !requirePrivate { return try readSecret(fd: 0, source: "standard input") }
@@ -160,7 +162,7 @@ public enum FileSystem {
     var st = stat()
     guard fstat(fd, &st) == 0 else { throw KeywardError(.io, "\(path): stat failed: \(errnoText())") }
     if requirePrivate || (privateIfRegular && (st.st_mode & S_IFMT) == S_IFREG) {
-      try requireOwnerOnly(path, st, what: requirePrivate ? "private key file" : "passphrase file")
+      try requireOwnerOnly(path, st, what: requirePrivate ? "private key file" : label)
     }
     return try readSecret(fd: fd, source: path)
   }

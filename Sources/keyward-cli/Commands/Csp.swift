@@ -120,7 +120,7 @@ extension Keyward {
         var pages: [String] = []
         if let url { pages = [url] }
         if let urls {
-          let text = String(decoding: try FileSystem.read(urls), as: UTF8.self)
+          let text = String(decoding: try FileSystem.readInput(urls), as: UTF8.self)
           pages = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { Text.trimBlanks($0) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
           if pages.isEmpty { throw KeywardError(.input, "\(urls): no URLs in it") }
@@ -178,9 +178,9 @@ extension Keyward {
       let page = try pageURL()
       var headers = header
       var reportOnly = self.reportOnly
-      var body: [UInt8]? = try html.map { path throws(KeywardError) in try FileSystem.read(path) }
+      var body: [UInt8]? = try html.map { path throws(KeywardError) in try FileSystem.readInput(path) }
       if let response {
-        let raw = try FileSystem.read(response)
+        let raw = try FileSystem.readInput(response)
         let r = try PageFetch.parseResponse(raw, source: response)
         headers += r.headers.filter { $0.0.lowercased() == "content-security-policy" }.map(\.1)
         reportOnly += r.headers.filter { $0.0.lowercased() == "content-security-policy-report-only" }.map(\.1)

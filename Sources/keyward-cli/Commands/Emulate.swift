@@ -126,7 +126,7 @@ extension Keyward {
           .init(appKey: String(text[..<colon]), appSecret: String(text[text.index(after: colon)...])))
       }
       if let pairs {
-        let bytes = try FileSystem.read(pairs)
+        let bytes = try FileSystem.readInput(pairs)
         guard case .array(let items) = try JSONValue.parse(bytes, source: pairs) else {
           throw KeywardError(.input, "\(pairs): expected a list of {\"app_key\", \"app_secret\"} objects")
         }
