@@ -61,22 +61,7 @@ public enum PassphraseWrap {
   public static func wrap(_ key: PrivateKey, passphrase: SecureBytes, parameters p: PassphraseParameters)
     throws(KeywardError) -> [UInt8]
   {
-    let k = try deriveKey(passphrase, p)
-    let nonce = Sodium.randomBytes(24)
-    var out = nonce + [UInt8](repeating: 0, count: 32 + 16)
-    let ad = ad(key.publicKey)
-    var clen: UInt64 = 0
-    _ = key.secret.withUnsafeBytes { m in
-      k.withUnsafeBytes { kb in
-        out.withUnsafeMutableBufferPointer { o in
-          crypto_aead_xchacha20poly1305_ietf_encrypt(
-            o.baseAddress! + 24, &clen, m.bindMemory(to: UInt8.self).baseAddress, 32, ad, UInt64(ad.count),
-            nil,
-            nonce, kb.bindMemory(to: UInt8.self).baseAddress!)
-        }
-      }
-    }
-    return out
+    try wrapSecret(key.secret, label: ad(key.publicKey), passphrase: passphrase, parameters: p)
   }
 
   /// Wraps any 32-byte secret (an identity's seed) under a passphrase, bound to `label`.
@@ -102,10 +87,10 @@ public enum PassphraseWrap {
   /// Opens what `wrapSecret` wrapped; a wrong passphrase says so.
   static func unwrapSecret(
     _ wrapped: [UInt8], label: [UInt8], passphrase: SecureBytes, parameters p: PassphraseParameters,
-    source: String
+    source: String, what: String = "secret", container: String = "the file"
   ) throws(KeywardError) -> SecureBytes {
     guard wrapped.count == 24 + 32 + 16 else {
-      throw KeywardError(.integrity, "\(source): the encrypted secret has the wrong length")
+      throw KeywardError(.integrity, "\(source): the encrypted \(what) has the wrong length")
     }
     let k = try deriveKey(passphrase, p, source: source)
     let out = SecureBytes(capacity: 32)
@@ -121,7 +106,7 @@ public enum PassphraseWrap {
       }
     }
     guard rc == 0 else {
-      throw KeywardError(.integrity, "\(source): wrong passphrase (or the file was altered)")
+      throw KeywardError(.integrity, "\(source): wrong passphrase (or \(container) was altered)")
     }
     return out
   }
@@ -131,27 +116,10 @@ public enum PassphraseWrap {
     _ wrapped: [UInt8], passphrase: SecureBytes, parameters p: PassphraseParameters, publicKey: PublicKey,
     source: String
   ) throws(KeywardError) -> PrivateKey {
-    guard wrapped.count == 24 + 32 + 16 else {
-      throw KeywardError(.integrity, "\(source): the encrypted private key has the wrong length")
-    }
-    let k = try deriveKey(passphrase, p, source: source)
-    let sk = SecureBytes(capacity: 32)
-    sk.resize(to: 32)
-    let ad = ad(publicKey)
-    var mlen: UInt64 = 0
-    let rc = wrapped.withUnsafeBufferPointer { c in
-      k.withUnsafeBytes { kb in
-        sk.withUnsafeMutableBytes { m in
-          crypto_aead_xchacha20poly1305_ietf_decrypt(
-            m.bindMemory(to: UInt8.self).baseAddress, &mlen, nil, c.baseAddress! + 24, 48, ad,
-            UInt64(ad.count),
-            c.baseAddress!, kb.bindMemory(to: UInt8.self).baseAddress!)
-        }
-      }
-    }
-    guard rc == 0 else {
-      throw KeywardError(.integrity, "\(source): wrong passphrase (or the key file was altered)")
-    }
+    let sk = try unwrapSecret(
+      wrapped, label: ad(publicKey), passphrase: passphrase, parameters: p, source: source,
+      what: "private key",
+      container: "the key file")
     let key = try PrivateKey(secret: sk)
     guard key.publicKey == publicKey else {
       throw KeywardError(.integrity, "\(source): the private key does not match the public key in the file")
