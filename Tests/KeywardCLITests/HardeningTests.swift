@@ -271,6 +271,11 @@ struct HardeningTests {
     let r = try cli.run(["init", "--envs", "dev", "--passphrase", "--passphrase-file", pass])
     #expect(r.status == 4, "\(r.all)")
     #expect(r.stderr.contains("passphrase file") && r.stderr.contains("chmod 600"))
+    // A passphrase file is held to the prompt's minimum length (8).
+    try "short\n".write(toFile: pass, atomically: true, encoding: .utf8)
+    #expect(chmod(pass, 0o600) == 0)
+    let short = try cli.expect(2, ["init", "--envs", "dev", "--passphrase-file", pass])
+    #expect(short.stderr.contains("shorter than 8"))
   }
 
   // MARK: 8. No traps

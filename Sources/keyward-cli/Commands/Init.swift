@@ -87,18 +87,7 @@ extension Keyward {
     }
 
     func readPassphrase() throws -> SecureBytes? {
-      if let passphraseFile {
-        let source = KeySource(passphraseFile: passphraseFile)
-        return try source.passphraseFromFile()
-      }
-      guard passphrase else { return nil }
-      let first = try Terminal.readHidden("New passphrase for the private keys: ")
-      let second = try Terminal.readHidden("Again: ")
-      guard first.constantTimeEquals(second) else { throw KeywardError(.input, "the two passphrases differ") }
-      guard first.count >= 8 else {
-        throw KeywardError(.input, "the passphrase is shorter than 8 characters")
-      }
-      return first
+      try newPassphrase(passphrase: passphrase, file: passphraseFile, what: "the private keys")
     }
   }
 }
