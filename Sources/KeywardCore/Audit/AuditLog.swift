@@ -230,9 +230,7 @@ public enum AuditLog {
   }
 
   /// 64 lower-case hex digits: the only `prev` an entry may carry.
-  static func isHash(_ s: String) -> Bool {
-    s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
-  }
+  static func isHash(_ s: String) -> Bool { Names.isLowerHex(s, count: 64) }
 
   /// The last complete entry's hash and sequence number, and whether the file ends mid-line.
   static func tail(_ fd: Int32) -> (prev: String, seq: Int, torn: Bool) {

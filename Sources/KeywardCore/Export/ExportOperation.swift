@@ -193,14 +193,9 @@ public enum ExportOperation {
       dir = Path.directory(dir)
     }
     guard inRepo else { return nil }
-    let env = Env.process
-    var childEnv = [String: String]()
-    for k in ["PATH", "HOME", "XDG_CONFIG_HOME", "GIT_DIR", "GIT_WORK_TREE"] { childEnv[k] = env[k] }
-    guard
-      let r = try? Spawn.run(
-        "/usr/bin/env", ["git", "-C", Path.directory(absolute(path)), "check-ignore", "-q", absolute(path)],
-        environment: childEnv, input: [])
-    else { return nil }
+    guard let r = Git.run(["check-ignore", "-q", absolute(path)], in: Path.directory(absolute(path))) else {
+      return nil
+    }
     return r.status == 1
       ? "\(path) is inside a git work tree and not ignored: add it to .gitignore before it is committed" : nil
   }

@@ -126,16 +126,10 @@ public struct Workspace: Sendable {
   /// on the read path (`show`, `export`, `run` must stay fast).
   public func refuseRemovedTrust(_ action: String) throws(KeywardError) {
     guard trust == nil else { return }
-    var env = [String: String]()
-    for k in ["PATH", "HOME", "XDG_CONFIG_HOME"] { env[k] = Env.process[k] }
-    env["GIT_OPTIONAL_LOCKS"] = "0"
-    guard
-      let r = try? Spawn.run(
-        "/usr/bin/env", ["git", "-C", path, "log", "-1", "--format=%h %an", "--", "\(Trust.rootName)"],
-        environment: env, input: []),
-      r.status == 0
-    else { return }
-    let last = Text.trimBlanks(Substring(String(decoding: r.output, as: UTF8.self)))
+    guard let log = Git.output(["log", "-1", "--format=%h %an", "--", Trust.rootName], in: path) else {
+      return
+    }
+    let last = Text.trimBlanks(Substring(log))
     guard !last.isEmpty else { return }
     throw KeywardError(
       .integrity,
@@ -402,9 +396,11 @@ public enum Names {
   static func isWorkspaceID(_ s: String) -> Bool { isFingerprint(s) }
 
   /// A value fingerprint or key id: exactly 16 lower-case hex digits.
-  public static func isFingerprint(_ s: String) -> Bool {
-    let b = s.utf8
-    return b.count == 16 && b.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+  public static func isFingerprint(_ s: String) -> Bool { isLowerHex(s, count: 16) }
+
+  /// Exactly `count` lower-case hex digits (fingerprints, identity and root fingerprints, hashes).
+  public static func isLowerHex(_ s: String, count: Int) -> Bool {
+    s.utf8.count == count && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
   }
 
   public static let variableRule = "a POSIX name: letters, digits and '_', not starting with a digit"

@@ -149,3 +149,20 @@ extension Spawn {
     return posix_spawn(&pid, executable, &actions, nil, argv, envp)
   }
 }
+
+/// git, asked by keyward in a few places off the hot path (is a file ignored, what does history
+/// say). One way to run it: `/usr/bin/env git -C DIR …` with only the variables git needs.
+enum Git {
+  /// Runs git in `dir`; nil when it could not be run at all.
+  static func run(_ args: [String], in dir: String) -> Spawn.Result? {
+    var env = [String: String]()
+    for k in ["PATH", "HOME", "XDG_CONFIG_HOME", "GIT_DIR", "GIT_WORK_TREE"] { env[k] = Env.process[k] }
+    return try? Spawn.run("/usr/bin/env", ["git", "-C", dir] + args, environment: env, input: [])
+  }
+
+  /// git's standard output when it succeeded, else nil (not a repository, no git).
+  static func output(_ args: [String], in dir: String) -> String? {
+    guard let r = run(args, in: dir), r.status == 0 else { return nil }
+    return String(decoding: r.output, as: UTF8.self)
+  }
+}

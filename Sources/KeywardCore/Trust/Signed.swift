@@ -68,8 +68,7 @@ public struct SignedDocument: Sendable, Equatable {
       for s in try o.objects("signatures") {
         let keyID = try s.string("keyid")
         guard let sig = Sodium.unbase64(try s.string("sig")), sig.count == 64,
-          keyID.utf8.count == 32,
-          keyID.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+          Names.isLowerHex(keyID, count: 32)
         else { throw KeywardError(.integrity, "\(source): a signature is malformed") }
         sigs.append(Signature(keyID: keyID, sig: sig))
       }

@@ -87,9 +87,7 @@ public struct TrustExpectation: Sendable, Equatable {
   public init?(_ text: String) {
     let parts = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
     let fp = String(parts.first ?? "").lowercased()
-    guard fp.utf8.count == 32,
-      fp.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
-    else { return nil }
+    guard Names.isLowerHex(fp, count: 32) else { return nil }
     fingerprint = fp
     if parts.count == 2 {
       guard let n = Int(parts[1]), n >= 1, n < 1 << 40 else { return nil }
@@ -203,20 +201,12 @@ public enum Trust {
 
   /// The commit that added the workspace's trust root and its author, from git (nil outside git).
   public static func introducingCommit(workspace: String) -> String? {
-    var env = [String: String]()
-    for k in ["PATH", "HOME", "XDG_CONFIG_HOME"] { env[k] = Env.process[k] }
     guard
-      let r = try? Spawn.run(
-        "/usr/bin/env",
-        [
-          "git", "-C", workspace, "log", "--diff-filter=A", "--format=%h by %an <%ae>, %ad", "--date=short",
-          "--", rootName,
-        ],
-        environment: env, input: []),
-      r.status == 0
+      let log = Git.output(
+        ["log", "--diff-filter=A", "--format=%h by %an <%ae>, %ad", "--date=short", "--", rootName],
+        in: workspace)
     else { return nil }
-    let lines = String(decoding: r.output, as: UTF8.self).split(separator: "\n")
-    return lines.last.map { Text.printable(String($0.prefix(160)), keepNewlines: false) }
+    return log.split(separator: "\n").last.map { Text.printable(String($0.prefix(160)), keepNewlines: false) }
   }
 
   // MARK: Reading and verifying
@@ -356,10 +346,7 @@ public enum Trust {
   {
     let path = "\(workspace)/\(Workspace.configName)"
     var detail = "its bytes differ from the signed ones"
-    if let a = try? JSONValue.parse(signed, source: "signed"),
-      let b = try? JSONValue.parse(current, source: path),
-      let d = firstDifference(a, b, at: "")
-    {
+    if let d = jsonDifferences(signed: signed, current: current)?.first {
       let shown = d.signed.map { String(decoding: $0.compact(), as: UTF8.self) } ?? "absent"
       detail =
         "\(d.path.isEmpty ? "the document" : d.path) is not the signed value (\(Text.printable(String(shown.prefix(120)), keepNewlines: false)))"
@@ -373,42 +360,35 @@ public enum Trust {
 
   /// Every member of keyward.json that differs from the signed bytes: "path: signed → current".
   public static func differences(signed: [UInt8], current: [UInt8]) -> [String] {
-    guard let a = try? JSONValue.parse(signed, source: "signed"),
-      let b = try? JSONValue.parse(current, source: "current")
-    else { return ["(not JSON)"] }
-    var out = [String]()
+    guard let all = jsonDifferences(signed: signed, current: current) else { return ["(not JSON)"] }
     func show(_ v: JSONValue?) -> String {
       v.map {
         Text.printable(String(String(decoding: $0.compact(), as: UTF8.self).prefix(120)), keepNewlines: false)
       }
         ?? "absent"
     }
+    return all.map { "\($0.path.isEmpty ? "(document)" : $0.path): \(show($0.signed)) → \(show($0.current))" }
+  }
+
+  /// The members where two JSON documents differ, in sorted key order (nil when either is not
+  /// JSON): a member's dotted path and its value on each side (nil: absent).
+  static func jsonDifferences(signed: [UInt8], current: [UInt8])
+    -> [(path: String, signed: JSONValue?, current: JSONValue?)]?
+  {
+    guard let a = try? JSONValue.parse(signed, source: "signed"),
+      let b = try? JSONValue.parse(current, source: "current")
+    else { return nil }
+    var out = [(path: String, signed: JSONValue?, current: JSONValue?)]()
     func walk(_ x: JSONValue?, _ y: JSONValue?, _ path: String) {
       if x == y { return }
       if case .object(let p)? = x, case .object(let q)? = y {
         for k in Set(p.keys).union(q.keys).sorted() { walk(p[k], q[k], path.isEmpty ? k : "\(path).\(k)") }
         return
       }
-      out.append("\(path.isEmpty ? "(document)" : path): \(show(x)) → \(show(y))")
+      out.append((path, x, y))
     }
     walk(a, b, "")
     return out
-  }
-
-  static func firstDifference(_ a: JSONValue, _ b: JSONValue, at path: String) -> (
-    path: String, signed: JSONValue?
-  )? {
-    if a == b { return nil }
-    if case .object(let x) = a, case .object(let y) = b {
-      for k in Set(x.keys).union(y.keys).sorted() {
-        let p = path.isEmpty ? k : "\(path).\(k)"
-        guard let xv = x[k] else { return (p, nil) }
-        guard let yv = y[k] else { return (p, xv) }
-        if let d = firstDifference(xv, yv, at: p) { return d }
-      }
-      return nil
-    }
-    return (path, a)
   }
 
   struct Root {

@@ -169,12 +169,7 @@ extension DemoTour {
     runner.section("9. Rotate staging without downtime; then the audit a security team runs (no private key)")
     let newKey = "ck_stg_rotated_7a1b2c3d"
     let newSecret = "cs_stg_rotated_" + Sodium_hex(20)
-    try FileSystem.writeAtomically(
-      "\(root)/pairs.json",
-      bytes: JSONValue.array([.object(["app_key": .string(newKey), "app_secret": .string(newSecret)])])
-        .written(),
-      mode: 0o600)
-    let (emulator, url) = try startEmulator()
+    let (emulator, url) = try startEmulator(knowing: [(newKey, newSecret)])
     defer { emulator.stop() }
     try runner.expect(0, ["export", "staging", "-o", "staging.env"])
     try runner.expect(
@@ -191,6 +186,18 @@ extension DemoTour {
     try runner.expect(0, ["retire", "staging", "--now"])
     runner.comment("The audit: every change above is one line of a hash chain; a security team needs no key")
     try runner.expect(0, ["audit", "--format", "markdown"])
+  }
+
+  /// Writes the pairs the emulator knows into the demo's pairs.json (mode 0600).
+  func writePairs(_ pairs: [(key: String, secret: String)]) throws {
+    let list = pairs.map { JSONValue.object(["app_key": .string($0.key), "app_secret": .string($0.secret)]) }
+    try FileSystem.writeAtomically("\(root)/pairs.json", bytes: JSONValue.array(list).written(), mode: 0o600)
+  }
+
+  /// `keyward emulate` knowing exactly these pairs.
+  func startEmulator(knowing pairs: [(key: String, secret: String)]) throws -> (Spawn.Background, String) {
+    try writePairs(pairs)
+    return try startEmulator()
   }
 
   /// `keyward emulate` on a free loopback port with the demo's pairs.json: the process and its URL.
@@ -250,12 +257,7 @@ extension DemoTour {
   /// Step 6: the emulator on loopback knows prod's and staging's pairs, not dev's.
   func verifyStep(values: [(String, String, String)]) throws {
     runner.section("6. Verify every set live, against the provider emulator on loopback")
-    var pairs = [JSONValue]()
-    for (env, key, secret) in values where env != "dev" {
-      pairs.append(.object(["app_key": .string(key), "app_secret": .string(secret)]))
-    }
-    try FileSystem.writeAtomically("\(root)/pairs.json", bytes: JSONValue.array(pairs).written(), mode: 0o600)
-    var (bg, url) = try startEmulator()
+    var (bg, url) = try startEmulator(knowing: values.filter { $0.0 != "dev" }.map { ($0.1, $0.2) })
     runner.comment(
       "keyward emulate --port 0 --pairs pairs.json   # listening on \(url); it knows prod and staging")
     defer { bg.stop() }
@@ -375,12 +377,7 @@ extension DemoTour {
     try runner.expect(
       4, ["promote", "prod", "--force"] + ws, display: "keyward promote prod --force  # as bob", as: bob)
     runner.comment("Alice verifies the pending set against the emulator, and promotes it (both signed)")
-    try FileSystem.writeAtomically(
-      "\(root)/pairs.json",
-      bytes: JSONValue.array([.object(["app_key": .string(newKey), "app_secret": .string(newSecret)])])
-        .written(),
-      mode: 0o600)
-    let (emulator, url) = try startEmulator()
+    let (emulator, url) = try startEmulator(knowing: [(newKey, newSecret)])
     defer { emulator.stop() }
     try runner.expect(0, ["verify", "prod", "--set", "pending", "--endpoint", url] + ws, as: alice)
     try runner.expect(0, ["promote", "prod"] + ws, display: "keyward promote prod  # as alice", as: alice)

@@ -147,7 +147,7 @@ extension Keyward {
           try Trust.writePin(
             Trust.Pin(
               fingerprint: t.rootFingerprint, version: t.version,
-              stateDigest: Sodium_digestOfState(workspace),
+              stateDigest: Trust.stateDigest(ofWorkspace: workspace.path),
               workspace: workspace.path),
             workspace: workspace.path, env: .process)
         }
@@ -271,7 +271,7 @@ extension Keyward {
       guard let trust = workspace.trust else {
         throw KeywardError(.input, "\(path) has no trust root to pin")
       }
-      let digest = Sodium_digestOfState(workspace)
+      let digest = Trust.stateDigest(ofWorkspace: workspace.path)
       try Trust.writePin(
         Trust.Pin(
           fingerprint: trust.rootFingerprint, version: trust.version, stateDigest: digest,
@@ -334,13 +334,6 @@ extension Keyward {
         + "(keyward trust pin FINGERPRINT, or --trust); nothing here is verified against a pin\n")
     throw ExitOutcome(status: .inconclusive)
   }
-}
-
-/// The digest a pin records for the workspace's current signed state.
-func Sodium_digestOfState(_ workspace: Workspace) -> String {
-  (try? FileSystem.read("\(workspace.path)/\(Trust.stateName)")).flatMap {
-    try? SignedDocument.parse($0, source: "", type: SignedDocument.stateType)
-  }.map { Trust.stateDigest($0.payload) } ?? ""
 }
 
 /// A new passphrase: from a file, or asked twice on the terminal; nil when none was asked for.
