@@ -29,6 +29,11 @@ def main():
     config_bytes = open(os.path.join(ws, "keyward.json"), "rb").read()
     config = json.loads(config_bytes)
     alice = SigningKey.generate()
+    if sys.argv[4:5] == ["--admin-seed"]:  # alice's 32-byte Ed25519 seed, hex, for gen_trail.py
+        fd = os.open(sys.argv[5], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        os.write(fd, (bytes(alice).hex() + "\n").encode())
+        os.close(fd)
     alice_pk = bytes(alice.verify_key)
     root_payload = compact({"admins": [{"key": ident(alice_pk), "name": "alice"}], "threshold": 1,
                             "type": "keyward-root", "version": 1, "workspace_id": config["workspace_id"]})

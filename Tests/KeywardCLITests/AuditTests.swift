@@ -4,14 +4,35 @@ import Testing
 @Suite("audit: the report and the integrity of the trail, without any private key")
 struct AuditTests {
   /// A workspace with a trail of several entries.
-  func trail() throws -> (CLI, String, [String]) {
+  func trail() throws -> CLI {
     let cli = try CLI()
     try cli.seeded()
     try cli.expect(0, ["export", "prod", "--format", "shell"])
     try cli.expect(0, ["export", "staging", "--format", "json"])
+    let files = try FileManager.default.contentsOfDirectory(atPath: cli.workspace + "/trail/entries")
+    #expect(files.count == 8)  // 3 init, 3 set, 2 export
+    return cli
+  }
+
+  /// A version-1 workspace with an 8-line hash-chained audit.jsonl, written by the independent
+  /// generator (Tests/Benchmarks/gen_workspace.py, from FORMAT.md).
+  func v1Trail() throws -> (CLI, String, [String]) {
+    let cli = try CLI()
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = [
+      "python3", repo.appendingPathComponent("Tests/Benchmarks/gen_workspace.py").path, cli.workspace, "3",
+      "1",
+      "--keys", cli.root + "/keys", "--trail", "8",
+    ]
+    try p.run()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
     let path = cli.workspace + "/audit.jsonl"
     let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-    #expect(lines.count == 8)  // 3 init, 3 set, 2 export
+    #expect(lines.count == 8)
     return (cli, path, lines)
   }
 
@@ -22,7 +43,7 @@ struct AuditTests {
 
   @Test("an intact trail and the report per environment")
   func intact() throws {
-    let (cli, _, _) = try trail()
+    let cli = try trail()
     let (status, doc) = try audit(cli)
     #expect(status == 0)
     let trail = try #require(doc["trail"] as? [String: Any])
@@ -33,7 +54,7 @@ struct AuditTests {
     #expect(prodSets.first?["last_export"] as? String != nil)
     #expect(doc["schema_version"] as? Int == 1)
     let md = try cli.expect(0, ["audit", "--format", "markdown"])
-    #expect(md.stdout.contains("**Audit trail:** intact, 8 entries."))
+    #expect(md.stdout.contains("**Audit trail:** intact, 8 entries (0 signed, 8 unsigned"), "\(md.stdout)")
     let sarif = try cli.run(["audit", "--format", "sarif"])
     #expect(
       (try JSONSerialization.jsonObject(with: Data(sarif.stdout.utf8)) as? [String: Any])?["version"]
@@ -41,10 +62,11 @@ struct AuditTests {
   }
 
   @Test(
-    "deleting, editing, inserting, reordering or tearing a line is detected, and the first bad line named",
+    "version 1: deleting, editing, inserting, reordering or tearing a line of audit.jsonl is detected, and the first bad line named",
     arguments: ["delete-middle", "delete-first", "edit", "insert", "reorder", "torn"])
   func tamper(kind: String) throws {
-    let (cli, path, lines) = try trail()
+    let (cli, path, lines) = try v1Trail()
+    try cli.expect(1, ["audit"])  // the generated sets are old (KW301); the trail is intact
     var out = lines
     var expectedLine = 0
     switch kind {
@@ -55,7 +77,7 @@ struct AuditTests {
       out.remove(at: 0)
       expectedLine = 1
     case "edit":
-      out[6] = out[6].replacingOccurrences(of: "\"format\":\"shell\"", with: "\"format\":\"json\"")
+      out[6] = out[6].replacingOccurrences(of: "\"format\":\"dotenv\"", with: "\"format\":\"json\"")
       expectedLine = 7
     case "insert":
       out.insert(lines[4], at: 6)
@@ -78,7 +100,7 @@ struct AuditTests {
     #expect(trail["intact"] as? Bool == false)
     #expect(trail["first_bad_line"] as? Int == expectedLine, "\(kind): \(trail)")
     let text2 = try cli.run(["audit"])
-    #expect(text2.stdout.contains("BROKEN at line \(expectedLine)"))
+    #expect(text2.stdout.contains("broken at line \(expectedLine)"), "\(text2.stdout)")
     // SARIF: the trail's own id (KW803, once reported as the CSP id KW701), declared in the rules,
     // with the first bad line as the region.
     let sarif = try cli.run(["audit", "--format", "sarif"])
@@ -97,6 +119,29 @@ struct AuditTests {
       (((broken["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any])?["region"]
         as? [String: Any])
     #expect(region?["startLine"] as? Int == expectedLine)
+  }
+
+  @Test(
+    "version 1 to 2: the first new entry anchors audit.jsonl, which is never written again; cutting or deleting it is then exit 4"
+  )
+  func anchored() throws {
+    let (cli, path, lines) = try v1Trail()
+    try cli.expect(0, ["rotate", "env0001", "--stdin"], stdin: "ck_anchor_1\ncs_anchor_SECRET_1\n")
+    #expect(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").count == 8)
+    let log = try cli.json(try cli.expect(0, ["log", "--format", "json"]))
+    #expect(log["records"] as? Int == 1)  // log lists the version-2 entries
+    let (status, doc) = try audit(cli)
+    #expect(status == 1)  // old generated sets (KW301), nothing about the trail
+    #expect((doc["trail"] as? [String: Any])?["entries"] as? Int == 9)
+    #expect((doc["trail"] as? [String: Any])?["intact"] as? Bool == true)
+    try (lines.dropLast().joined(separator: "\n") + "\n").write(
+      toFile: path, atomically: true, encoding: .utf8)
+    let cut = try cli.run(["audit"])
+    #expect(cut.status == 4)
+    #expect(cut.stdout.contains("cut or rewritten"), "\(cut.stdout)")
+    try FileManager.default.removeItem(atPath: path)
+    let gone = try cli.run(["audit"])
+    #expect(gone.status == 4 && gone.stdout.contains("is gone"), "\(gone.stdout)")
   }
 
   @Test("findings reach --fail-on: exit 1")

@@ -36,40 +36,49 @@ struct HardeningTests {
 
   // MARK: 1. Code execution through a symlink
 
-  @Test("attack: a committed audit.jsonl -> ~/.bashrc plus a fingerprint that is shell code")
+  @Test(
+    "attack: a committed audit.jsonl -> ~/.bashrc, or trail/entries -> ~, plus a fingerprint that is shell code"
+  )
   func trailSymlinkToBashrc() throws {
     let (cli, _) = try seeded()
     let home = cli.root + "/home"
     try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
     let bashrc = home + "/.bashrc"
     try "# the victim's shell start-up\n".write(toFile: bashrc, atomically: true, encoding: .utf8)
-    let trail = cli.workspace + "/audit.jsonl"
-    try FileManager.default.removeItem(atPath: trail)
-    try FileManager.default.createSymbolicLink(atPath: trail, withDestinationPath: bashrc)
-    for args in [
-      ["export", "prod"], ["run", "prod", "--", "true"], ["promote", "prod", "--force"], ["check"], ["audit"],
-    ] {
-      let r = try cli.expect(2, args)
-      #expect(r.stderr.contains("audit.jsonl is a symbolic link"), "\(args): \(r.stderr)")
-      if args[0] == "export" { #expect(r.stdout.isEmpty, "export wrote values although it refused") }
+    let v1 = cli.workspace + "/audit.jsonl"
+    let entries = cli.workspace + "/trail/entries"
+    let saved = cli.root + "/entries-saved"
+    try FileManager.default.moveItem(atPath: entries, toPath: saved)
+    for (link, target, name) in [(v1, bashrc, "audit.jsonl"), (entries, home, "trail/entries")] {
+      try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+      for args in [
+        ["export", "prod"], ["run", "prod", "--", "true"], ["promote", "prod", "--force"], ["check"],
+        ["audit"],
+      ] {
+        let r = try cli.expect(2, args)
+        #expect(r.stderr.contains("\(name) is a symbolic link"), "\(args): \(r.stderr)")
+        if args[0] == "export" { #expect(r.stdout.isEmpty, "export wrote values although it refused") }
+      }
+      try FileManager.default.removeItem(atPath: link)
     }
     #expect(try String(contentsOfFile: bashrc, encoding: .utf8) == "# the victim's shell start-up\n")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: home) == [".bashrc"])
+    try FileManager.default.moveItem(atPath: saved, toPath: entries)
 
     // The fingerprint half of the attack, with the link gone: refused on load, never written.
-    try FileManager.default.removeItem(atPath: trail)
     try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_next_1\ncs_prod_next_SECRET_1\n")
     try edit(cli, "prod") { doc in
       setSets(&doc) { s in
         s["fingerprints"] = ["app_key": "$(touch PWNED)", "app_secret": "0123456789abcdef"]
       }
     }
-    let before = try String(contentsOfFile: trail, encoding: .utf8)
+    let before = try FileManager.default.contentsOfDirectory(atPath: entries)
     for args in [["promote", "prod", "--force"], ["export", "prod"], ["list"], ["check"]] {
       let r = try cli.expect(2, args)
       #expect(r.stderr.contains("fingerprints.app_key"), "\(args): \(r.stderr)")
     }
     #expect(!FileManager.default.fileExists(atPath: cli.root + "/PWNED"))
-    #expect(try String(contentsOfFile: trail, encoding: .utf8) == before)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: entries) == before)
   }
 
   @Test("attack: a FIFO or a link in the workspace or key store never blocks and is never followed")
@@ -379,14 +388,18 @@ struct HardeningTests {
     let bashrc = cli.root + "/home/.bashrc"
     try FileManager.default.createDirectory(atPath: cli.root + "/home", withIntermediateDirectories: true)
     try "# the victim's shell start-up\n".write(toFile: bashrc, atomically: true, encoding: .utf8)
-    let trail = cli.workspace + "/audit.jsonl"
     for format in ["json", "github"] {
-      let line =
-        #"{"action":"export","environment":"prod","format":"\#(format)","target":"\#(bashrc)"}"# + "\n"
-      let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: trail))
-      handle.seekToEndOfFile()
-      handle.write(Data(line.utf8))
-      try handle.close()
+      // A well-formed, unsigned trail entry claiming keyward exported there.
+      let payload = Data(
+        (#"{"actor":"mallory","command":"export","parents":[],"records":[{"action":"export","environment":"prod","format":"\#(format)","target":"\#(bashrc)"}],"time":"2026-01-01T00:00:00Z","type":"keyward-trail-entry","v":2}"#)
+          .utf8)
+      let envelope: [String: Any] = [
+        "payload": payload.base64EncodedString(), "payload_type": "application/vnd.keyward.trail-entry+json",
+        "signatures": [],
+      ]
+      let id = UUID().uuidString  // the name need not match: keyward must refuse either way
+      try JSONSerialization.data(withJSONObject: envelope).write(
+        to: URL(fileURLWithPath: "\(cli.workspace)/trail/entries/\(id).json"))
       let r = try cli.expect(2, ["export", "prod", "--format", format, "-o", bashrc])
       #expect(r.stderr.contains("refusing to overwrite"))
     }
@@ -427,8 +440,9 @@ struct HardeningTests {
     try cli.expect(
       0, ["export", "prod", "-o", cli.root + "/prod.env"],
       env: ["KEYWARD_ACTOR": "mallory\nAudit trail: intact\u{1b}[2J"])
-    let trail = try String(contentsOfFile: cli.workspace + "/audit.jsonl", encoding: .utf8)
-    #expect(trail.contains(#"mallory\\u000aAudit trail: intact\\u001b[2J"#), "\(trail)")
+    let log = try cli.expect(0, ["log", "--format", "json"]).stdout
+    #expect(log.contains(#"mallory\\u000aAudit trail: intact\\u001b[2J"#), "\(log)")
+    #expect(!(try cli.run(["log"])).stdout.contains("\u{1b}"))
   }
 
   @Test("attack: a date that does not exist is refused, not normalised into year 10000")

@@ -160,6 +160,21 @@ struct CLI {
     return try #require(obj as? [String: Any], "not a JSON object: \(r.stdout)")
   }
 
+  /// The trail's records, oldest first, as `keyward log --format json` gives them; each carries
+  /// its entry's id, parents, actor, signature status and time.
+  func trailRecords(env extra: [String: String] = [:]) throws -> [[String: Any]] {
+    let doc = try json(try run(["log", "--format", "json"], env: extra))
+    var out = [[String: Any]]()
+    for e in doc["entries"] as? [[String: Any]] ?? [] {
+      for r in e["records"] as? [[String: Any]] ?? [] {
+        var m = r
+        for k in ["id", "parents", "actor", "signature", "time", "command"] { m["entry_" + k] = e[k] }
+        out.append(m)
+      }
+    }
+    return out
+  }
+
   func keyPath(_ env: String) throws -> String {
     let dir = root + "/keys"
     // The workspace's folder in the key store (16 hex digits), not `identity` or `pins`.

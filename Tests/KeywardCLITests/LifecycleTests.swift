@@ -51,12 +51,7 @@ struct LifecycleTests {
     try cli.expect(0, ["retire", "prod"], env: ["KEYWARD_NOW": "2099-01-01T00:00:00Z"])
     #expect(try sets(cli, "prod") == [pendingID: "active"])
     // Every step is in one chain.
-    let actions = try String(contentsOfFile: cli.workspace + "/audit.jsonl", encoding: .utf8).split(
-      separator: "\n"
-    )
-    .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.map {
-      $0["action"] as? String ?? ""
-    }
+    let actions = try cli.trailRecords().map { $0["action"] as? String ?? "" }
     for a in ["set", "export", "rotate", "verify", "promote", "retire"] {
       #expect(actions.contains(a), "\(a)")
     }

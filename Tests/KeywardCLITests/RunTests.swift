@@ -74,10 +74,21 @@ struct RunTests {
     let before = try FileManager.default.subpathsOfDirectory(atPath: cli.root).sorted()
     try cli.expect(0, ["run", "prod", "--", "true"])
     let after = try FileManager.default.subpathsOfDirectory(atPath: cli.root).sorted()
-    #expect(Set(after).subtracting(before).subtracting(["Environments/audit.jsonl"]).isEmpty)
-    let trail = try String(contentsOfFile: cli.workspace + "/audit.jsonl", encoding: .utf8)
-    #expect(trail.contains("\"action\":\"run\"") && trail.contains("\"target\":\"true\""))
-    for (_, v) in values { #expect(!trail.contains(v.secret) && !trail.contains(v.key)) }
+    // One new trail entry (its file and head marker); the head it follows is gone.
+    let added = Set(after).subtracting(before)
+    #expect(added.count == 2 && added.allSatisfy { $0.hasPrefix("Environments/trail/") }, "\(added)")
+    let last = try #require(try cli.trailRecords().last)
+    #expect(last["action"] as? String == "run" && last["target"] as? String == "true")
+    let files = try FileManager.default.contentsOfDirectory(atPath: cli.workspace + "/trail/entries")
+    for f in files {
+      let trail = try String(contentsOfFile: cli.workspace + "/trail/entries/" + f, encoding: .utf8)
+      let payload = String(
+        decoding: Data(
+          base64Encoded: (try JSONSerialization.jsonObject(with: Data(trail.utf8)) as! [String: Any])[
+            "payload"] as! String)!,
+        as: UTF8.self)
+      for (_, v) in values { #expect(!payload.contains(v.secret) && !payload.contains(v.key)) }
+    }
   }
 }
 
@@ -126,38 +137,27 @@ struct ExportFileTests {
     #expect(!ignored.stderr.contains("not ignored"))
   }
 
-  @Test("each export is one chained audit line: set, fingerprints, format, target; never a value")
+  @Test("each export is one trail entry following the last: set, fingerprints, format, target; never a value")
   func audit() throws {
     let cli = try CLI()
     let values = try cli.seeded()
     try cli.expect(0, ["export", "prod", "--format", "shell"])
     try cli.expect(0, ["export", "staging", "-o", "s.env", "--env-name-var", "APP_ENV"])
-    let lines = try String(contentsOfFile: cli.workspace + "/audit.jsonl", encoding: .utf8).split(
-      separator: "\n")
-    let all = try lines.map {
-      try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-    }
-    // The three `init`s and three `set`s of seeded(), then the two exports: one chain.
+    let all = try cli.trailRecords()
+    // The three `init`s and three `set`s of seeded(), then the two exports: one entry each, each
+    // following the one before (a single line of history).
     #expect(
       all.map { $0["action"] as? String } == [
         "init", "init", "init", "set", "set", "set", "export", "export",
       ])
-    #expect(all[0]["prev"] as? String == String(repeating: "0", count: 64))
+    #expect((all[0]["entry_parents"] as? [String])?.isEmpty == true)
     for k in 1..<all.count {
-      #expect(all[k]["prev"] as? String == all[k - 1]["hash"] as? String)
-      #expect(all[k]["seq"] as? Int == k + 1)
+      #expect((all[k]["entry_parents"] as? [String]) == [all[k - 1]["entry_id"] as? String ?? ""])
     }
     let entries = Array(all.suffix(2))
-    // Each hash recomputes from the entry (BLAKE2b-256 of the canonical JSON without hash).
-    for line in lines {
-      guard case .object(let m) = try JSONValue.parse(Array(line.utf8), source: "audit") else {
-        Issue.record("not an object")
-        continue
-      }
-      #expect(m["hash"] == .string(AuditLog.hash(of: m)))
-    }
     #expect(entries[1]["target"] as? String == cli.root + "/s.env")
     #expect(entries[0]["format"] as? String == "shell")
-    for (_, v) in values { for l in lines { #expect(!l.contains(v.secret)) } }
+    let log = try cli.expect(0, ["log", "--format", "json"]).stdout
+    for (_, v) in values { #expect(!log.contains(v.secret) && !log.contains(v.key)) }
   }
 }

@@ -54,8 +54,8 @@ struct VerifyTests {
     let set = try #require((env["sets"] as? [[String: Any]])?.first)
     let last = try #require(set["last_verification"] as? [String: Any])
     #expect(last["verdict"] as? String == "valid")
-    let trail = try String(contentsOfFile: cli.workspace + "/audit.jsonl", encoding: .utf8)
-    #expect(trail.contains("\"action\":\"verify\"") && trail.contains("\"verdict\":\"valid\""))
+    let verified = try cli.trailRecords().filter { $0["action"] as? String == "verify" }
+    #expect(verified.count == 1 && verified[0]["verdict"] as? String == "valid", "\(verified)")
   }
 
   @Test("an endpoint that passes any token is flagged")

@@ -24,6 +24,10 @@ public struct TrailEntry: Sendable {
   public var appSecretFP: String?
   public var envAfter: String?
   public var envBefore: String?
+  /// The version-2 entry that holds this record, its actor, and whether it is signed.
+  public var entry: String?
+  public var actor: String?
+  public var signed = false
   public var extra: [String: JSONValue] = [:]
 
   public init() {}
@@ -38,6 +42,7 @@ public struct TrailEntry: Sendable {
     time = s("time")
     envAfter = s("env_after")
     envBefore = s("env_before")
+    actor = s("actor")
     if case .object(let f)? = m["fingerprints"] {
       if case .string(let k)? = f["app_key"] { appKeyFP = k }
       if case .string(let v)? = f["app_secret"] { appSecretFP = v }
@@ -47,6 +52,7 @@ public struct TrailEntry: Sendable {
 
   static let typed: Set<String> = [
     "seq", "action", "environment", "set", "target", "time", "env_after", "env_before", "fingerprints",
+    "actor",
   ]
 
   /// The member `key`, as the JSON reader would give it.
@@ -60,6 +66,7 @@ public struct TrailEntry: Sendable {
     case "time": return time.map(JSONValue.string)
     case "env_after": return envAfter.map(JSONValue.string)
     case "env_before": return envBefore.map(JSONValue.string)
+    case "actor": return actor.map(JSONValue.string)
     case "fingerprints":
       guard let appKeyFP, let appSecretFP else { return nil }
       return .object(["app_key": .string(appKeyFP), "app_secret": .string(appSecretFP)])
@@ -174,133 +181,30 @@ public enum AuditLog {
     }
   }
 
-  /// Appends one entry. The caller holds the workspace lock. Reads only the file's tail (for the
-  /// previous hash and sequence number) and appends one line with a single write.
-  @discardableResult
+  /// Records one change as one entry of the team trail (`Trail.write`). The caller holds the
+  /// workspace lock. The version-1 file is never appended to again.
   public static func append(
     workspace: Workspace, action: String, environment: String, set: KeySet?,
     details: [String: JSONValue] = [:], env: Env = .process
-  ) throws(KeywardError) -> [String: JSONValue] {
-    let path = "\(workspace.path)/\(Workspace.auditName)"
-    // Everything an entry says is checked before it is written: the trail is read by people and
-    // tools, and must never carry text a reader could mistake for anything but data.
-    guard Names.isEnvironment(environment) else {
-      throw KeywardError(.internal, "refusing to record an invalid environment name in the audit trail")
-    }
-    if let set {
-      guard Names.isSetID(set.id), Names.isFingerprint(set.fingerprints.appKey),
-        Names.isFingerprint(set.fingerprints.appSecret)
-      else {
-        throw KeywardError(
-          .integrity,
-          "set \(Text.printable(set.id)) of \(environment) has an invalid id or fingerprint; not recorded")
-      }
-    }
-    // Never through a link: a committed `audit.jsonl -> ~/.bashrc` would make every write append
-    // to the reader's shell start-up file.
-    let fd = try FileSystem.openRegular(path, flags: O_RDWR | O_APPEND, create: 0o644)
-    defer { close(fd) }
-    let (prev, seq, torn) = tail(fd)
-    var entry = details
-    entry["v"] = .number(1)
-    entry["seq"] = .number(Double(seq + 1))
-    entry["time"] = .string(Timestamp.now().iso)
-    // The actor comes from the environment or git config: one line of printable text.
-    entry["actor"] = .string(
-      Text.printable(String(actor(workspace: workspace.path, env: env).prefix(200)), keepNewlines: false))
-    entry["action"] = .string(action)
-    entry["environment"] = .string(environment)
-    if let set {
-      entry["set"] = .string(set.id)
-      entry["fingerprints"] = .object([
-        "app_key": .string(set.fingerprints.appKey), "app_secret": .string(set.fingerprints.appSecret),
-      ])
-    }
-    entry["prev"] = .string(prev)
-    entry["hash"] = .string(hash(of: entry))
-    // A line torn by an interrupted append is closed first, so this entry stays on a line of its
-    // own; the chain verification reports the torn line.
-    var line: [UInt8] = torn ? [0x0a] : []
-    line += JSONValue.object(entry).compact()
-    line.append(0x0a)
-    try FileSystem.writeAll(fd, line, path: path)
-    // On disk before the change it announces is written (Workspace.commit).
-    _ = fsync(fd)
-    return entry
+  ) throws(KeywardError) {
+    try Trail.write(
+      workspace: workspace, command: action,
+      records: [Trail.Record(action: action, environment: environment, set: set, details: details)], env: env)
   }
 
   /// 64 lower-case hex digits: the only `prev` an entry may carry.
   static func isHash(_ s: String) -> Bool { Names.isLowerHex(s, count: 64) }
 
-  /// The last complete entry's hash and sequence number, and whether the file ends mid-line.
-  static func tail(_ fd: Int32) -> (prev: String, seq: Int, torn: Bool) {
-    var st = stat()
-    guard fstat(fd, &st) == 0, st.st_size > 0 else { return (genesis, 0, false) }
-    let size = Int(st.st_size)
-    // Read back from the end, widening the window until a complete, parsing line is found (or
-    // the whole file is read): the chain must never silently restart.
-    var want = min(size, 16 * 1024)
-    while true {
-      var buf = [UInt8](repeating: 0, count: want)
-      let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, want, off_t(size - want)) }
-      guard n == want else { return (genesis, 0, false) }
-      let torn = buf.last != 0x0a
-      var end = buf.count
-      if torn {
-        while end > 0 && buf[end - 1] != 0x0a { end -= 1 }
-      }
-      while end > 0 {
-        var start = end - 1
-        while start > 0 && buf[start - 1] != 0x0a { start -= 1 }
-        // A line that starts before the window (start == 0, not at the file's start) is incomplete.
-        if start == 0 && want < size { break }
-        let line = Array(buf[start..<(end - 1)])
-        if !line.isEmpty, let v = try? JSONValue.parse(line, source: ""), case .object(let m) = v,
-          case .string(let h)? = m["hash"], isHash(h), case .number(let s)? = m["seq"],
-          let seq = Int(exactly: s), seq >= 0
-        {
-          return (h, seq, torn)
-        }
-        end = start
-      }
-      if want == size { return (genesis, 0, torn) }
-      want = min(size, want * 4)
-    }
-  }
-
-  /// The newest entry of `environment` that has `member`, found by scanning the trail from its
-  /// end (keyward writes canonical lines, so the members can be matched as bytes before parsing).
+  /// The newest record of `environment` that has `member` (version 2, then version 1).
   public static func lastEntry(workspace: Workspace, environment: String, withMember member: String)
-    -> [String: JSONValue]?
+    -> TrailEntry?
   {
-    guard let bytes = try? FileSystem.read("\(workspace.path)/\(Workspace.auditName)") else { return nil }
-    let envNeedle = Array("\"environment\":".utf8) + JSONValue.string(environment).compact()
-    let memberNeedle = Array("\"\(member)\":".utf8)
-    var end = bytes.count
-    while end > 0 {
-      var start = end - 1
-      while start > 0 && bytes[start - 1] != 0x0a { start -= 1 }
-      let line = bytes[start..<end]
-      if Bytes.firstIndex(of: envNeedle, in: line) != nil
-        && Bytes.firstIndex(of: memberNeedle, in: line) != nil,
-        let v = try? JSONValue.parse(Array(line.last == 0x0a ? line.dropLast() : line), source: ""),
-        case .object(let m) = v, m["environment"] == .string(environment), m[member] != nil
-      {
-        return m
-      }
-      end = start
-    }
-    return nil
+    entries(workspace: workspace).last { $0.environment == environment && $0[member] != nil }
   }
 
-  /// Every entry that parses, oldest first (for checks that ask what was deployed where).
+  /// Every record, oldest first: version 1's lines, then version 2's entries (signatures not
+  /// checked here: `audit` does).
   public static func entries(workspace: Workspace) -> [TrailEntry] {
-    guard let bytes = try? FileSystem.read("\(workspace.path)/\(Workspace.auditName)") else { return [] }
-    return bytes.split(separator: 0x0a).compactMap { line in
-      let l = Array(line)
-      if let scanned = TrailScan.summary(l) { return scanned.entry }
-      guard let v = try? JSONValue.parse(l, source: ""), case .object(let m) = v else { return nil }
-      return TrailEntry(m)
-    }
+    TrailIndex.load(workspace: workspace, verifySignatures: false).history
   }
 }

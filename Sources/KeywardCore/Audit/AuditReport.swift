@@ -173,50 +173,95 @@ public enum AuditReport {
     }
   }
 
+  /// The trail as `audit` reports it.
+  public struct TrailSummary: Sendable, Encodable {
+    /// Distinct entries (version 2) plus version-1 lines.
+    public var entries: Int
+    public var intact: Bool
+    public var problem: String?
+    public var firstBadLine: Int?
+    public var file: String?
+    public var heads: [String]
+    public var checkpoints: Int
+    public var signed: Int
+    public var attested: Int
+    public var unsigned: Int
+    public var v1Entries: Int
+    /// Every signer, by the signed state's name (or "not a member"), with a count.
+    public var signers: [String: Int]
+
+    enum CodingKeys: String, CodingKey {
+      case entries, intact, problem, file, heads, checkpoints, signed, attested, unsigned, signers
+      case firstBadLine = "first_bad_line"
+      case v1Entries = "v1_entries"
+    }
+  }
+
   public struct Report: Sendable, Encodable {
     public var workspace: String
     public var generated: Timestamp
     public var policy: RotationPolicy
-    public var trail: Chain
+    public var trail: TrailSummary
     public var environments: [EnvironmentRow]
     /// Findings not tied to one environment (stray files).
     public var workspaceFindings: [Finding]
+    /// `audit --git`: the history walk.
+    public var git: TrailHistory.Report? = nil
 
     enum CodingKeys: String, CodingKey {
-      case workspace, generated, policy, trail, environments
+      case workspace, generated, policy, trail, environments, git
       case workspaceFindings = "workspace_findings"
+    }
+
+    /// Whether audit must exit 4: the trail is not intact or a file is unannounced.
+    public var integrityFailure: Bool {
+      (environments.flatMap(\.findings) + workspaceFindings).contains {
+        TrailFindings.integrity.contains($0.id)
+      }
     }
   }
 
-  public static func run(workspace: Workspace) throws(KeywardError) -> Report {
+  public static func summary(_ index: TrailIndex, workspace: Workspace) -> TrailSummary {
+    var signers = [String: Int]()
+    var signed = 0
+    var attested = 0
+    var unsigned = 0
+    for e in index.entries {
+      switch e.signature {
+      case .verified: signed += 1
+      case .attested: attested += 1
+      case .unsigned: unsigned += 1
+      }
+      if let key = e.signer {
+        let name = workspace.trust.flatMap { TrailFindings.name(of: key, in: $0) } ?? "not a member"
+        signers["\(name) (\(key.fingerprint))", default: 0] += 1
+      }
+    }
+    let first = index.problems.first
+    return TrailSummary(
+      entries: index.entries.count + index.v1Entries.count, intact: index.intact, problem: first?.message,
+      firstBadLine: first?.line, file: first?.file, heads: index.heads, checkpoints: index.checkpoints,
+      signed: signed, attested: attested, unsigned: unsigned, v1Entries: index.v1Entries.count,
+      signers: signers)
+  }
+
+  public static func run(workspace: Workspace, full: Bool = false, env: Env = .process) throws(KeywardError)
+    -> Report
+  {
     let now = Timestamp.now()
-    let trailPath = "\(workspace.path)/\(Workspace.auditName)"
-    // The trail is read and parsed once, for the chain, the exports and check's history.
-    var entries = [TrailEntry]()
-    let chain =
-      FileSystem.exists(trailPath)
-      ? verifyChain(try FileSystem.read(trailPath), entries: &entries) : verifyChain([])
-    if !chain.intact { entries = AuditLog.entries(workspace: workspace) }
+    // The trail is read and checked once, for its integrity, the exports and check's history.
+    let index = TrailIndex.load(
+      workspace: workspace, full: full, seen: Trail.Seen.read(workspace: workspace.path, env: env))
     let loaded = try workspace.loadAll()
-    var findings = try CheckOperation.run(
-      workspace: workspace, request: .init(), history: entries, environments: loaded)
-    // The trail against the files: an interrupted change or an outside edit, not yet recorded.
-    for m in workspace.mismatches(entries: entries) {
-      findings.append(
-        Finding(
-          id: m.kind == .interrupted
-            ? FindingID.trailInterrupted.rawValue : FindingID.trailChangedOutside.rawValue,
-          severity: .warning, environment: m.environment, set: nil, message: m.message,
-          evidence: ["trail_entry": String(m.seq), "file_digest": m.fileDigest],
-          remedy:
-            "the next keyward write to \(m.environment) records it in the trail (or review the file's git history)",
-          file: workspace.environmentPath(m.environment)))
+    let findings = try CheckOperation.run(
+      workspace: workspace, request: .init(), trail: index, environments: loaded)
+    // What this machine has now seen: a later cut of it is caught here.
+    if index.intact && !index.heads.isEmpty {
+      Trail.Seen.write(index.heads, workspace: workspace.path, env: env)
     }
     var lastExport = [String: String]()  // set id → "time → target"
-    for e in entries where e["action"] == .string("export") {
-      if case .string(let set)? = e["set"], case .string(let t)? = e["time"],
-        case .string(let target)? = e["target"]
-      {
+    for e in index.history where e.action == "export" {
+      if let set = e.set, let t = e.time, let target = e.target {
         lastExport[set] = Text.printable("\(t) → \(target)", keepNewlines: false)
       }
     }
@@ -241,7 +286,8 @@ public enum AuditReport {
           findings: findings.filter { $0.environment == env.environment }))
     }
     return Report(
-      workspace: workspace.path, generated: now, policy: policy, trail: chain, environments: rows,
+      workspace: workspace.path, generated: now, policy: policy, trail: summary(index, workspace: workspace),
+      environments: rows,
       workspaceFindings: findings.filter { $0.environment == nil })
   }
 
@@ -252,8 +298,8 @@ public enum AuditReport {
     t += "(warn after \(r.policy.warnAgeDays)), grace \(r.policy.graceDays) days.\n\n"
     t +=
       r.trail.intact
-      ? "**Audit trail:** intact, \(r.trail.entries) entries.\n\n"
-      : "**Audit trail: BROKEN** at line \(r.trail.firstBadLine ?? 0): \(r.trail.problem ?? "").\n\n"
+      ? "**Audit trail:** intact, \(r.trail.entries) entries (\(r.trail.signed + r.trail.attested) signed, \(r.trail.unsigned) unsigned, \(r.trail.checkpoints) checkpoints).\n\n"
+      : "**Audit trail: BROKEN**: \(r.trail.problem ?? "").\n\n"
     for e in r.environments {
       t +=
         "## \(e.name)\(e.production ? " (production)" : "")\n\nRecipient key `\(e.keyID)`, \(e.keyAgeDays) days old.\n\n"

@@ -22,15 +22,17 @@ public struct AuditIntent: Sendable {
 /// Where an environment file and the trail disagree.
 public struct TrailMismatch: Sendable, Equatable {
   public enum Kind: String, Sendable {
-    /// The trail records a change (sequence `seq`) that never reached the file.
+    /// The trail records a change that never reached the file.
     case interrupted
     /// The file changed after the trail's last record of it, not through keyward.
     case changedOutside = "changed-outside"
+    /// Two merged branches both changed the environment, and nobody has recorded the resolution.
+    case concurrent
   }
   public var environment: String
   public var kind: Kind
-  /// The entry whose `env_after` the file should have.
-  public var seq: Int
+  /// The record(s) the file should match: "entry 3f2a9c0d1e2b" or "line 12" of audit.jsonl.
+  public var ref: String
   public var action: String
   public var fileDigest: String
 
@@ -38,11 +40,31 @@ public struct TrailMismatch: Sendable, Equatable {
     switch kind {
     case .interrupted:
       return
-        "\(environment): the trail records \(action) (entry \(seq)), but \(environment).json was never written: the change was interrupted and the file holds the state before it"
+        "\(environment): the trail records \(action) (\(ref)), but \(environment).json was never written: the change was interrupted and the file holds the state before it"
     case .changedOutside:
       return
-        "\(environment): \(environment).json changed after entry \(seq) (\(action)) without keyward: edited by hand, restored from git, or tampered with"
+        "\(environment): \(environment).json changed after \(ref) (\(action)) and no entry announces it: edited by hand, restored from git, or tampered with"
+    case .concurrent:
+      return
+        "\(environment): merged branches both changed \(environment).json (\(ref)); the merged file is unannounced until a member records the resolution"
     }
+  }
+
+  /// The record a reconciling write adds for it.
+  var reconcileAction: String {
+    switch kind {
+    case .interrupted: return "interrupted"
+    case .changedOutside: return "external-change"
+    case .concurrent: return "resolve"
+    }
+  }
+}
+
+extension TrailEntry {
+  /// How a report names this record.
+  public var reference: String {
+    if let entry { return "entry \(entry.prefix(12))" }
+    return "line \(seq) of audit.jsonl"
   }
 }
 
@@ -59,74 +81,90 @@ extension Workspace {
   }
 
   /// Records `intents` in the trail, then writes `env`. The caller holds the lock. A mismatch
-  /// left by an earlier interruption is recorded first; its description is returned.
+  /// left by an earlier interruption, an outside edit or a merge is recorded first, in the same
+  /// entry; its description is returned.
   @discardableResult
   public func commit(_ env: EnvironmentFile, _ intents: [AuditIntent]) throws(KeywardError) -> [String] {
-    let before = fileDigest(env.environment)
-    let notes = try reconcile(env.environment, fileDigest: before)
-    guard !intents.isEmpty else { return notes }  // nothing to record, nothing to write
-    let bytes = JSONFiles.encode(env.json)
-    let after = Workspace.digest(bytes)
-    for (i, intent) in intents.enumerated() {
-      if i > 0 { FileSystem.crashPoint("between-audit-entries") }
-      var d = intent.details
-      d["env_before"] = .string(before)
-      d["env_after"] = .string(after)
-      try AuditLog.append(
-        workspace: self, action: intent.action, environment: env.environment, set: intent.set, details: d)
+    try commit([(env, intents)], command: intents.first?.action ?? "reconcile")
+  }
+
+  /// One command's changes to several environment files: one trail entry naming them all, then
+  /// the files. A crash in between leaves files whose digest is their record's `env_before`: the
+  /// next write (or `audit`) reports them as interrupted.
+  @discardableResult
+  public func commit(_ changes: [(EnvironmentFile, [AuditIntent])], command: String) throws(KeywardError)
+    -> [String]
+  {
+    let maxima = TrailIndex.load(workspace: self, verifySignatures: false).maximalRecords()
+    var records = [Trail.Record]()
+    var notes = [String]()
+    var writes = [(path: String, bytes: [UInt8])]()
+    for (env, intents) in changes {
+      let name = env.environment
+      let before = fileDigest(name)
+      for m in mismatches(maxima: maxima, digests: [name: before], only: name) {
+        records.append(
+          Trail.Record(
+            action: m.reconcileAction, environment: name, set: nil,
+            details: [
+              "ref": .string(m.ref), "env_before": .string(before), "env_after": .string(before),
+            ]))
+        notes.append(m.message + " — recorded in the audit trail")
+      }
+      guard !intents.isEmpty else { continue }  // nothing to record, nothing to write
+      let bytes = JSONFiles.encode(env.json)
+      let after = Workspace.digest(bytes)
+      for intent in intents {
+        var d = intent.details
+        d["env_before"] = .string(before)
+        d["env_after"] = .string(after)
+        records.append(Trail.Record(action: intent.action, environment: name, set: intent.set, details: d))
+      }
+      writes.append((environmentPath(name), bytes))
     }
+    guard !records.isEmpty else { return notes }
+    try Trail.write(workspace: self, command: command, records: records)
     FileSystem.crashPoint("after-audit-before-file")
-    try FileSystem.writeAtomically(environmentPath(env.environment), bytes: bytes)
+    for (n, w) in writes.enumerated() {
+      if n > 0 { FileSystem.crashPoint("between-environment-files") }
+      try FileSystem.writeAtomically(w.path, bytes: w.bytes)
+    }
     return notes
   }
 
-  /// The environments whose file disagrees with the trail (read only).
-  /// `digests` holds file digests the caller already has (each other file is read).
-  public func mismatches(entries: [TrailEntry], digests: [String: String] = [:]) -> [TrailMismatch] {
-    var last = [String: TrailEntry]()
-    for e in entries {
-      guard let env = e.environment, e.envAfter != nil else { continue }
-      last[env] = e
-    }
+  /// The environments whose file disagrees with the trail (read only). `digests` holds file
+  /// digests the caller already has (each other file is read); `only` limits it to one.
+  /// In a trusted workspace every environment was recorded (`init`, `trust init`), so a file that
+  /// no record announces at all is one whose trail was deleted: changed outside.
+  public func mismatches(
+    maxima: [String: [TrailEntry]], digests: [String: String] = [:], only: String? = nil
+  ) -> [TrailMismatch] {
     var out = [TrailMismatch]()
-    for (env, e) in last.sorted(by: { $0.key < $1.key }) where config.environments[env] != nil {
-      guard case .string(let after)? = e["env_after"] else { continue }
+    for env in config.environmentNames.sorted() where only == nil || only == env {
       let digest = digests[env] ?? fileDigest(env)
+      guard let records = maxima[env], let last = records.first, let after = last.envAfter else {
+        if trust != nil && digest != "none" {
+          out.append(
+            TrailMismatch(
+              environment: env, kind: .changedOutside, ref: "the start of the trail",
+              action: "nothing recorded",
+              fileDigest: digest))
+        }
+        continue
+      }
+      if records.count > 1 {
+        out.append(
+          TrailMismatch(
+            environment: env, kind: .concurrent, ref: records.map(\.reference).joined(separator: " and "),
+            action: records.compactMap(\.action).joined(separator: ", "), fileDigest: digest))
+        continue
+      }
       if digest == after { continue }
-      let seq =
-        e["seq"].flatMap { v -> Int? in if case .number(let n) = v { return Int(n) } else { return nil } }
-        ?? 0
-      let action: String = { if case .string(let a)? = e["action"] { return a } else { return "?" } }()
-      let before: String? = { if case .string(let b)? = e["env_before"] { return b } else { return nil } }()
       out.append(
         TrailMismatch(
-          environment: env, kind: digest == before ? .interrupted : .changedOutside, seq: seq, action: action,
-          fileDigest: digest))
+          environment: env, kind: digest == last.envBefore ? .interrupted : .changedOutside,
+          ref: last.reference, action: last.action ?? "?", fileDigest: digest))
     }
     return out
-  }
-
-  /// Brings the trail in line with `environment`'s file: an interrupted change or an outside edit
-  /// gets an entry of its own (`interrupted` or `external-change`) naming the entry it answers.
-  /// The caller holds the lock.
-  public func reconcile(_ environment: String, fileDigest digest: String) throws(KeywardError) -> [String] {
-    // Only the environment's last recorded digest matters: found from the end of the trail.
-    guard let last = AuditLog.lastEntry(workspace: self, environment: environment, withMember: "env_after")
-    else {
-      return []
-    }
-    let found = mismatches(entries: [TrailEntry(last)], digests: [environment: digest])
-    var notes = [String]()
-    for m in found {
-      try AuditLog.append(
-        workspace: self, action: m.kind == .interrupted ? "interrupted" : "external-change",
-        environment: environment, set: nil,
-        details: [
-          "ref_seq": .number(Double(m.seq)), "env_before": .string(m.fileDigest),
-          "env_after": .string(m.fileDigest),
-        ])
-      notes.append(m.message + " — recorded in the audit trail")
-    }
-    return notes
   }
 }

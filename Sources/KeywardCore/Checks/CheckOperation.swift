@@ -40,7 +40,7 @@ public enum CheckOperation {
 
   public static func run(
     workspace: Workspace, request r: Request, keysEnv: Env = .process,
-    history given: [TrailEntry]? = nil, environments loaded: [EnvironmentFile]? = nil
+    trail given: TrailIndex? = nil, environments loaded: [EnvironmentFile]? = nil
   ) throws(KeywardError) -> [Finding] {
     let all: [EnvironmentFile]
     if let loaded { all = loaded } else { all = try workspace.loadAll() }
@@ -105,7 +105,12 @@ public enum CheckOperation {
         secretFP[s.fingerprints.appSecret, default: []].append((env.environment, s))
       }
     }
-    let history = given ?? AuditLog.entries(workspace: workspace)
+    let trail = given ?? TrailIndex.load(workspace: workspace)
+    let history = trail.history
+    // The trail's own findings: integrity, unannounced files, signatures.
+    findings += TrailFindings.findings(trail, workspace: workspace).filter {
+      $0.environment == nil || names.contains($0.environment!)
+    }
     // Which environments each fingerprint appeared in, over the whole trail (for KW203).
     // Only fingerprints of production sets are looked up, so only those are indexed.
     var productionFPs = Set<String>()

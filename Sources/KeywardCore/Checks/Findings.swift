@@ -93,6 +93,12 @@ public enum FindingID: String, Sendable, CaseIterable {
   case trailInterrupted = "KW801"
   case trailChangedOutside = "KW802"
   case trailBroken = "KW803"
+  case trailUnsigned = "KW804"
+  case trailNonMember = "KW805"
+  case trailConcurrent = "KW806"
+  case trailReconciled = "KW807"
+  case trailCut = "KW808"
+  case trailHistory = "KW809"
 
   public var title: String { entry.title }
   /// The severity the finding has unless its text says otherwise (production raises some).
@@ -324,13 +330,43 @@ public enum FindingID: String, Sendable, CaseIterable {
       )
     case .trailChangedOutside:
       return (
-        "an environment file changed outside keyward since the trail last recorded it", .warning,
-        "The file's digest differs from the trail's last record of it: it was edited by hand, merged, or tampered with. Review the file's git history."
+        "an environment file changed and no trail entry announces it", .error,
+        "The file's digest differs from the state the trail's last record of it announced: it was edited by hand, restored from git, or tampered with (an edited ciphertext, state or fingerprint). This is an integrity failure (exit 4 in audit). Review the file's git history; if the change is legitimate, the next keyward write to the environment records it."
       )
     case .trailBroken:
       return (
-        "the audit trail's hash chain is broken", .error,
-        "A line of audit.jsonl was deleted, edited, inserted, reordered or torn, so the trail no longer proves what happened. The report names the first bad line; restore the file from version control and find out who changed it."
+        "the audit trail is broken or forged", .error,
+        "An entry or checkpoint of the trail (or a line of the version-1 audit.jsonl) was edited, forged, truncated or does not parse, so the trail no longer proves what happened. The report names the file and line; restore it from version control and find out who changed it."
+      )
+    case .trailUnsigned:
+      return (
+        "an unsigned trail entry", .error,
+        "An entry in a trusted workspace carries no signature: whoever wrote it had no identity, so nothing proves who made the change it announces. Find out who did (keyward log), then an admin who has reviewed it compacts the trail (keyward trail checkpoint), which attests it."
+      )
+    case .trailNonMember:
+      return (
+        "a trail entry signed by someone who is not a member", .error,
+        "The entry's signature verifies, but the signed state names no admin, member or reader with that key: someone outside the team wrote to the repository. Review the change it announces; an admin grants access (keyward access grant) or reverts it."
+      )
+    case .trailConcurrent:
+      return (
+        "merged branches both changed an environment, and nobody recorded the resolution", .error,
+        "Two branches of the repository each changed the same environment file; git's conflict was resolved by a person, and the trail cannot say which sets survived. A member checks the file and signs the result with keyward trust resolve ENV (the next keyward write to the environment records it too). Exit 4 until then."
+      )
+    case .trailReconciled:
+      return (
+        "a write recorded an interrupted or outside change", .warning,
+        "When a keyward write finds an environment file that the trail does not announce (an interrupted write, an edit by hand or a merge), it records that before its own change. These records are listed so that a reviewer sees every change the trail did not announce in advance."
+      )
+    case .trailCut:
+      return (
+        "trail entries were removed", .error,
+        "An entry that another entry follows, that a checkpoint counts, that anchors audit.jsonl, or that this machine saw earlier is gone: the trail was cut or rewritten. Restore it from version control (keyward audit --git names the commit that removed it)."
+      )
+    case .trailHistory:
+      return (
+        "a commit removed trail entries or lowered the signed state's version", .error,
+        "keyward audit --git walks the repository's history: every trail entry of a parent commit must survive in its child (or in a checkpoint there), and the signed state's version never goes down. The finding names the commit; find out who pushed it."
       )
     }
   }

@@ -24,7 +24,8 @@ public enum Lifecycle {
       workspace: workspace, environment: environment, input: input, state: .pending, replace: false,
       identity: identity)
     return Report(
-      environment: environment, action: "rotate", sets: [r.setID: "pending"], graceUntil: nil, warnings: [])
+      environment: environment, action: "rotate", sets: [r.setID: "pending"], graceUntil: nil,
+      warnings: r.warnings)
   }
 
   /// `keyward promote ENV`: the pending set becomes active; the active one retires until

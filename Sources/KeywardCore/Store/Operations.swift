@@ -229,9 +229,11 @@ public enum SetOperation {
     public var fingerprints: SetFingerprints
     /// The id of the active set this one replaced (`--replace`).
     public var replaced: String?
+    /// Unannounced changes this write found and recorded first (an interruption, an outside edit).
+    public var warnings: [String] = []
 
     enum CodingKeys: String, CodingKey {
-      case environment, state, fingerprints, replaced
+      case environment, state, fingerprints, replaced, warnings
       case setID = "set_id"
     }
   }
@@ -305,9 +307,10 @@ public enum SetOperation {
     }
     var details: [String: JSONValue] = ["state": .string(state.rawValue)]
     if let replaced { details["replaced"] = .string(replaced) }
-    try workspace.commit(
+    let notes = try workspace.commit(
       env, [AuditIntent(action: state == .pending ? "rotate" : "set", set: env.sets.last, details: details)])
-    return Report(environment: name, setID: id, state: state, fingerprints: fp, replaced: replaced)
+    return Report(
+      environment: name, setID: id, state: state, fingerprints: fp, replaced: replaced, warnings: notes)
   }
 }
 

@@ -85,7 +85,10 @@ public struct Workspace: Sendable {
           hint: "replace it with the real file (git checkout -- \(file)), or delete it")
       }
     }
-    for sub in [Trust.folder, "\(Trust.folder)/active", "\(Trust.folder)/wraps"]
+    for sub in [
+      Trust.folder, "\(Trust.folder)/active", "\(Trust.folder)/wraps", Trail.folder, Trail.entriesFolder,
+      Trail.headsFolder, Trail.checkpointsFolder,
+    ]
     where FileSystem.irregularKind("\(path)/\(sub)") == "a symbolic link" {
       throw KeywardError(
         .input, "\(path)/\(sub) is a symbolic link; keyward refuses to read or write through it",

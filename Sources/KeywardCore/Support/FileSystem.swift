@@ -279,7 +279,7 @@ public enum FileSystem {
   /// unless `forceMode` is set. With `noClobber` the file is put in place with link(2), which fails
   /// rather than replace a file that appeared meanwhile.
   public static func writeAtomically(
-    _ path: String, mode: mode_t, forceMode: Bool = false, noClobber: Bool = false,
+    _ path: String, mode: mode_t, forceMode: Bool = false, noClobber: Bool = false, crashLabel: String = "",
     _ contents: (Int32) throws(KeywardError) -> Void
   ) throws(KeywardError) {
     let dir = Path.directory(path)
@@ -296,10 +296,10 @@ public enum FileSystem {
       defer { close(fd) }
       _ = fchmod(fd, finalMode)  // umask may have narrowed it
       try contents(fd)
-      crashPoint("write-before-fsync")
+      crashPoint(crashLabel + "write-before-fsync")
       guard fsync(fd) == 0 else { throw KeywardError(.io, "\(tmp): fsync failed: \(errnoText())") }
     }
-    crashPoint("write-before-rename")
+    crashPoint(crashLabel + "write-before-rename")
     if noClobber {
       guard link(tmp, path) == 0 else {
         let e = errno
@@ -313,7 +313,7 @@ public enum FileSystem {
       guard rename(tmp, path) == 0 else { throw KeywardError(.io, "\(path): rename failed: \(errnoText())") }
     }
     ok = true
-    crashPoint("write-after-rename")
+    crashPoint(crashLabel + "write-after-rename")
     let dfd = open(dir, O_RDONLY | O_CLOEXEC)
     if dfd >= 0 {
       _ = fsync(dfd)
@@ -323,11 +323,12 @@ public enum FileSystem {
 
   /// Atomically writes non-secret bytes.
   public static func writeAtomically(
-    _ path: String, bytes: [UInt8], mode: mode_t = 0o644, forceMode: Bool = false
+    _ path: String, bytes: [UInt8], mode: mode_t = 0o644, forceMode: Bool = false, crashLabel: String = ""
   )
     throws(KeywardError)
   {
-    try writeAtomically(path, mode: mode, forceMode: forceMode) { (fd: Int32) throws(KeywardError) in
+    try writeAtomically(path, mode: mode, forceMode: forceMode, crashLabel: crashLabel) {
+      (fd: Int32) throws(KeywardError) in
       try writeAll(fd, bytes, path: path)
     }
   }

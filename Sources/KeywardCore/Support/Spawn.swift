@@ -154,10 +154,10 @@ extension Spawn {
 /// say). One way to run it: `/usr/bin/env git -C DIR …` with only the variables git needs.
 enum Git {
   /// Runs git in `dir`; nil when it could not be run at all.
-  static func run(_ args: [String], in dir: String) -> Spawn.Result? {
+  static func run(_ args: [String], in dir: String, input: [UInt8] = []) -> Spawn.Result? {
     var env = [String: String]()
     for k in ["PATH", "HOME", "XDG_CONFIG_HOME", "GIT_DIR", "GIT_WORK_TREE"] { env[k] = Env.process[k] }
-    return try? Spawn.run("/usr/bin/env", ["git", "-C", dir] + args, environment: env, input: [])
+    return try? Spawn.run("/usr/bin/env", ["git", "-C", dir] + args, environment: env, input: input)
   }
 
   /// git's standard output when it succeeded, else nil (not a repository, no git).

@@ -340,9 +340,19 @@ public struct IdentitySource: Sendable {
       || FileSystem.exists(IdentitySource.defaultPath(environment))
   }
 
+  /// The identity this process loaded last: the trail signs with it, so a passphrase is asked
+  /// once per run at most.
+  nonisolated(unsafe) public static var lastLoaded: Identity? = nil
+
   /// Loads the identity, or nil when none is configured.
   public func load(passphrase: (String) throws(KeywardError) -> SecureBytes) throws(KeywardError) -> Identity?
   {
+    let id = try loadOnce(passphrase: passphrase)
+    if let id { IdentitySource.lastLoaded = id }
+    return id
+  }
+
+  func loadOnce(passphrase: (String) throws(KeywardError) -> SecureBytes) throws(KeywardError) -> Identity? {
     if let file { return try loadFile(file, passphrase: passphrase) }
     if let v = environment.nonEmpty("KEYWARD_IDENTITY") {
       if v.hasPrefix(IdentityFile.secretPrefix) {

@@ -172,13 +172,14 @@ public enum VerifyOperation {
     return Report(provider: provider, results: final, counts: counts, exitCode: exit)
   }
 
-  /// Writes each set's last verification into its environment file and one audit line per set.
+  /// Writes each set's last verification into its environment file, and one trail entry naming them all.
   static func record(_ results: [SetResult], workspace: Workspace, signer: Identity? = nil)
     throws(KeywardError)
   {
     let lock = try workspace.lock()
     defer { lock.unlock() }
     let now = Timestamp.now()
+    var changes = [(EnvironmentFile, [AuditIntent])]()
     for name in Set(results.map(\.environment)).sorted() {
       var env = try workspace.loadEnvironment(name)
       for r in results where r.environment == name {
@@ -202,7 +203,9 @@ public enum VerifyOperation {
         if let e = r.evidence.first { details["target"] = .string(e.endpoint) }
         intents.append(AuditIntent(action: "verify", set: set, details: details))
       }
-      try workspace.commit(env, intents)
+      changes.append((env, intents))
     }
+    // One trail entry for the whole run, naming every verdict.
+    try workspace.commit(changes, command: "verify")
   }
 }

@@ -13,11 +13,16 @@ extension Keyward {
       abstract:
         "The security report over the whole workspace, and the audit trail's integrity (no private key).",
       discussion: """
-        Verifies the hash chain of Environments/audit.jsonl and names the first bad line (deleted, \
-        inserted, reordered or edited lines, an interrupted append). Per environment: the sets, \
-        their ages against the policy, the last verification and export, the recipient key, and the \
-        findings of keyward check. Exit 4 when the trail is broken, 1 when a finding reaches \
-        --fail-on, else 0.
+        Verifies the team trail (Environments/trail/: every entry's id, the links between entries, \
+        signatures, checkpoints, the version-1 audit.jsonl it anchors, and the heads this machine \
+        saw before) and that every environment file is in a state some entry announced. Names each \
+        signer by the signed state's member name. Per environment: the sets, their ages against the \
+        policy, the last verification and export, the recipient key, and the findings of keyward \
+        check. --full verifies the signatures of checkpointed entries too; --git walks the \
+        repository's history (every entry of a parent commit must survive in its child; the signed \
+        state's version never goes down). Exit 4 when the trail is broken or cut or a file is \
+        unannounced, 3 when --git cannot see the whole history (a shallow clone), 1 when a finding \
+        reaches --fail-on, else 0.
         """)
 
     @OptionGroup var common: CommonOptions
@@ -28,54 +33,75 @@ extension Keyward {
     @Option(name: .long, help: "The lowest severity that fails: note, warning or error.")
     var failOn: Severity = .error
 
+    @Flag(name: .long, help: "Verify every entry's signature, checkpointed ones too.")
+    var full = false
+
+    @Flag(
+      name: .long,
+      help: "Walk the git history: no commit may remove trail entries or lower the state's version.")
+    var git = false
+
     var errorPrinter: Printer { Printer(common.settings.with(json: format == .json)) }
 
     func run() throws {
       let workspace = try common.settings.openWorkspace()
-      let report = try AuditReport.run(workspace: workspace)
+      let report = try AuditReport.run(workspace: workspace, full: full)
+      var history: TrailHistory.Report? = nil
+      if git { history = try TrailHistory.walk(workspace: workspace) }
       let p = Printer(common.settings)
-      let all = report.environments.flatMap(\.findings) + report.workspaceFindings
+      let all =
+        report.environments.flatMap(\.findings) + report.workspaceFindings + (history?.findings ?? [])
       switch format {
-      case .json: p.document(report)
+      case .json:
+        var r = report
+        r.git = history
+        p.document(r)
       case .markdown: p.out(AuditReport.markdown(report))
       case .sarif:
-        var findings = all
-        if !report.trail.intact {
-          findings.insert(
-            Finding(
-              id: FindingID.trailBroken.rawValue, severity: .error, environment: nil, set: nil,
-              message:
-                "audit trail broken at line \(report.trail.firstBadLine ?? 0): \(report.trail.problem ?? "")",
-              evidence: [:], remedy: FindingID.trailBroken.explanation,
-              file: "\(workspace.path)/\(Workspace.auditName)", line: report.trail.firstBadLine), at: 0)
-        }
         p.out(
           String(
-            decoding: SARIF.document(findings, workspace: workspace, version: KeywardVersion.current)
-              .written(), as: UTF8.self))
+            decoding: SARIF.document(all, workspace: workspace, version: KeywardVersion.current).written(),
+            as: UTF8.self))
       case .text:
-        var t =
-          report.trail.intact
-          ? "Audit trail: intact, \(report.trail.entries) entries.\n"
-          : p.style(
-            "Audit trail: BROKEN at line \(report.trail.firstBadLine ?? 0): \(report.trail.problem ?? "")\n",
-            .red)
+        let t = report.trail
+        var out =
+          t.intact
+          ? "Audit trail: intact, \(t.entries) entries (\(t.signed) signed and verified, \(t.attested) attested by \(t.checkpoints) checkpoint(s), \(t.unsigned) unsigned\(t.v1Entries > 0 ? ", \(t.v1Entries) in audit.jsonl" : ""))\n"
+          : p.style("Audit trail: BROKEN: \(t.problem ?? "")\n", .red)
+        if !t.heads.isEmpty {
+          out += "  heads: \(t.heads.map { String($0.prefix(12)) }.joined(separator: ", "))\n"
+        }
+        for (who, n) in t.signers.sorted(by: { $0.key < $1.key }) { out += "  signed by \(who): \(n)\n" }
+        if let history {
+          out +=
+            "Git history: \(history.commits) commits walked\(history.shallow ? " (SHALLOW CLONE: the history is incomplete)" : ""), \(history.findings.count) problem(s)\n"
+          for f in history.findings { out += "  \(f.severity.rawValue) \(f.id): \(f.message)\n" }
+        }
         for e in report.environments {
-          t +=
+          out +=
             "\n\(p.style(e.name, .bold))\(e.production ? " (production)" : "")  key \(e.keyID), \(e.keyAgeDays)d old\n"
           for s in e.sets {
-            t += "  \(s.id)  \(Text.pad(s.state.rawValue, 8))  \(s.ageDays)d (\(s.policy))"
-            t += "  verified: \(s.lastVerification.map { "\($0.verdict) \($0.time.iso)" } ?? "never")"
-            t += "  exported: \(s.lastExport ?? "never")\n"
+            out += "  \(s.id)  \(Text.pad(s.state.rawValue, 8))  \(s.ageDays)d (\(s.policy))"
+            out += "  verified: \(s.lastVerification.map { "\($0.verdict) \($0.time.iso)" } ?? "never")"
+            out += "  exported: \(s.lastExport ?? "never")\n"
           }
-          for f in e.findings { t += "  \(f.severity.rawValue) \(f.id): \(f.message)\n" }
+          for f in e.findings { out += "  \(f.severity.rawValue) \(f.id): \(f.message)\n" }
         }
-        for f in report.workspaceFindings { t += "\n\(f.severity.rawValue) \(f.id): \(f.message)\n" }
-        p.out(t)
+        for f in report.workspaceFindings { out += "\n\(f.severity.rawValue) \(f.id): \(f.message)\n" }
+        p.out(out)
       }
-      if !report.trail.intact {
-        if format == .text { p.note("keyward: error: the audit trail was tampered with or damaged\n") }
+      if report.integrityFailure {
+        if format == .text {
+          p.note("keyward: error: the audit trail or an environment file was tampered with, cut or damaged\n")
+        }
         throw ExitOutcome(status: .integrity)
+      }
+      if let history, !history.findings.isEmpty { throw ExitOutcome(status: .integrity) }
+      if let history, history.shallow {
+        p.note(
+          "keyward: a shallow clone: the history before \(history.commits) commits was not checked (exit 3)\n"
+        )
+        throw ExitOutcome(status: .inconclusive)
       }
       if all.contains(where: { $0.severity >= failOn }) { throw ExitOutcome(status: .findings) }
       try Keyward.endReport(workspace)

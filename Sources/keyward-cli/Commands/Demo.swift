@@ -142,14 +142,11 @@ struct DemoTour {
         "keyward run prod -- sh -c 'echo \"key ${CAPTCHALA_APP_KEY%_*}_… has ${#CAPTCHALA_APP_SECRET} secret bytes\"; exit 3'"
     )
     runner.comment("Every export and run left a line in the audit trail (fingerprints, never values):")
-    let trail = try FileSystem.read("\(root)/Environments/audit.jsonl")
-    for line in String(decoding: trail, as: UTF8.self).split(separator: "\n") {
-      if case .object(let m)? = try? JSONValue.parse(Array(line.utf8), source: "") {
-        func str(_ k: String) -> String { if case .string(let s)? = m[k] { return s } else { return "" } }
-        p.out(
-          "     \(str("action")) \(str("environment")) set \(str("set")) → \(str("target")) (\(str("hash").prefix(12))…)\n"
-        )
-      }
+    let workspace = try Workspace.open("\(root)/Environments")
+    for r in TrailIndex.load(workspace: workspace).history where r.action == "export" || r.action == "run" {
+      p.out(
+        "     \(r.action ?? "") \(r.environment ?? "") set \(r.set ?? "") → \(r.target ?? "") (\(r.reference))\n"
+      )
     }
 
     try rotationStep()
@@ -157,6 +154,8 @@ struct DemoTour {
     try cspStep()
 
     try teamStep()
+
+    try teamTrailStep()
 
     p.out("\n" + p.style("Every step behaved as documented.", .green) + "\n")
   }
@@ -410,5 +409,74 @@ extension DemoTour {
       "Bob leaves: staging is rekeyed, his identity opens nothing now, and check says what to rotate")
     try runner.expect(0, ["access", "revoke", "staging", "bob"] + ws, as: alice)
     try runner.expect(1, ["check", "staging"] + ws)
+  }
+
+  /// Step 12: the team trail in git: two clones' work merged with no conflict, then a cut tail.
+  func teamTrailStep() throws {
+    runner.section(
+      "12. The team trail in git: two clones' work merges with no conflict; a cut tail is caught")
+    let repo = "\(root)/team"
+    let other = "\(root)/team-b"
+    let alice = ["KEYWARD_IDENTITY": "\(root)/alice.id"]
+    guard let rootFP = try Workspace.open("\(repo)/Environments").trust?.rootFingerprint else {
+      throw KeywardError(.internal, "demo: the team workspace has no trust root")
+    }
+    try git(["init", "-q", "-b", "main"], in: repo)
+    try git(["add", "-A", "Environments"], in: repo)
+    try git(["commit", "-q", "-m", "team workspace"], in: repo)
+    try git(["clone", "-q", repo, other], in: root)
+    runner.comment("Alice rotates staging in one clone; in another clone, prod (both signed, both committed)")
+    try runner.expect(
+      0, ["rotate", "staging", "--stdin", "--workspace", "\(repo)/Environments"],
+      stdin: "ck_stg_team_2\ncs_stg_team_\(Sodium_hex(12))\n",
+      display: "keyward rotate staging --stdin  # clone A",
+      as: alice)
+    try git(["add", "-A", "Environments"], in: repo)
+    try git(["commit", "-q", "-m", "rotate staging"], in: repo)
+    try runner.expect(
+      0, ["rotate", "prod", "--stdin", "--workspace", "\(other)/Environments"],
+      stdin: "ck_live_team_3\ncs_live_team_\(Sodium_hex(12))\n",
+      display: "KEYWARD_TRUST=\(rootFP) keyward rotate prod --stdin  # clone B",
+      as: alice.merging(["KEYWARD_TRUST": rootFP]) { $1 })
+    try git(["add", "-A", "Environments"], in: other)
+    try git(["commit", "-q", "-m", "rotate prod"], in: other)
+    try git(["fetch", "-q", other, "main:clone-b"], in: repo)
+    try git(["merge", "-q", "--no-edit", "clone-b"], in: repo)
+    runner.comment("No conflict: each write added a file of its own to trail/entries; log shows both, signed")
+    let team = ["--workspace", "\(repo)/Environments"]
+    try runner.expect(0, ["log", "--action", "rotate"] + team)
+    runner.comment(
+      "audit: the trail is intact (exit 1 for the findings of step 11: an unsigned proposal, Bob's exposure)")
+    try runner.expect(1, ["audit"] + team)
+    runner.comment(
+      "Someone deletes the newest entry, prod's rotation: this machine saw it, and prod.json is unannounced")
+    let heads = TrailIndex.load(workspace: try Workspace.open("\(repo)/Environments")).entries.filter {
+      $0.records.contains { $0.environment == "prod" && $0.action == "rotate" }
+    }
+    guard let cut = heads.last else { throw KeywardError(.internal, "demo: no prod rotation in the trail") }
+    let saved = try FileSystem.read(cut.file)
+    try FileSystem.remove(cut.file)
+    try runner.expect(4, ["audit"] + team)
+    try FileSystem.writeAtomically(cut.file, bytes: saved)
+    runner.comment("(restored) Alice reviews the trail and compacts it into a checkpoint she signs")
+    try runner.expect(
+      0, ["trail", "checkpoint"] + team, display: "keyward trail checkpoint  # as alice", as: alice)
+    try runner.expect(1, ["audit"] + team)
+  }
+
+  /// Runs git for the demo, showing the command; fails the demo if git fails.
+  func git(_ args: [String], in dir: String) throws {
+    runner.printer.out(runner.printer.style("   $ ", .dim) + "git " + args.joined(separator: " ") + "\n")
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in [
+      "GIT_AUTHOR_NAME": "demo", "GIT_AUTHOR_EMAIL": "demo@example.invalid", "GIT_COMMITTER_NAME": "demo",
+      "GIT_COMMITTER_EMAIL": "demo@example.invalid", "GIT_CONFIG_NOSYSTEM": "1",
+    ] { env[k] = v }
+    let r = try Spawn.run("/usr/bin/env", ["git", "-C", dir] + args, environment: env, input: [])
+    guard r.status == 0 else {
+      throw KeywardError(
+        .internal,
+        "demo: git \(args.joined(separator: " ")) failed: \(String(decoding: r.output, as: UTF8.self))")
+    }
   }
 }

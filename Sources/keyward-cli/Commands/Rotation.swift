@@ -29,6 +29,7 @@ extension Keyward {
         input: try input.read(workspace, environment: environment), identity: identity)
       let p = Printer(global)
       if p.json { return p.document(report) }
+      for w in report.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }
       if !p.quiet {
         let id = report.sets.keys.first ?? "?"
         p.out(

@@ -43,6 +43,7 @@ extension Keyward {
         identity: identity)
       let p = Printer(global)
       if p.json { return p.document(report) }
+      for w in report.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }
       if p.quiet { return }
       var t = "Stored set \(p.style(report.setID, .bold)) in \(report.environment) (active)"
       if let old = report.replaced { t += ", replacing \(old)" }

@@ -114,8 +114,8 @@ extension Keyward {
   struct TrustCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "trust",
-      abstract: "The workspace's trust root and signed state (init, show, pin, sign).",
-      subcommands: [TrustInit.self, TrustShow.self, TrustPin.self, TrustSign.self])
+      abstract: "The workspace's trust root and signed state (init, show, pin, sign, resolve).",
+      subcommands: [TrustInit.self, TrustShow.self, TrustPin.self, TrustSign.self, TrustResolve.self])
   }
 
   struct TrustInit: ParsableCommand, HasGlobalOptions {

@@ -1,0 +1,153 @@
+/// A checkpoint (FORMAT.md, "Checkpoint"): an admin compacts the trail's entry files into one
+/// signed segment that attests every entry in it, so later audits check one signature and a
+/// digest instead of thousands, and the folder stays small.
+public enum Checkpoint {
+  static func digest(_ lines: [[UInt8]]) -> String {
+    let h = Blake2b(key: nil, length: 32)
+    h.update(Array("keyward checkpoint v2".utf8))
+    for l in lines {
+      h.update(l)
+      h.update([0x0a])
+    }
+    var out = [UInt8](repeating: 0, count: 32)
+    out.withUnsafeMutableBytes { h.finish(into: $0) }
+    return Sodium.hex(out)
+  }
+
+  struct Read {
+    var lines: [[UInt8]]
+    /// Signed by an admin of the signed state, digest, count and heads as stated.
+    var valid: Bool
+    var problems: [TrailIndex.Problem]
+  }
+
+  /// Reads a segment and checks its first line against the signed state. A segment that does not
+  /// hold is reported; its entries are then verified one by one like any other.
+  static func read(path: String, name: String, trust: TrustedState?) throws(KeywardError) -> Read {
+    let bytes = try FileSystem.read(path)
+    var lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false).map { Array($0) }
+    guard bytes.last == 0x0a, lines.count >= 2 else {
+      return Read(
+        lines: [], valid: false,
+        problems: [.init(kind: .broken, message: "\(name): the checkpoint is incomplete", file: path)])
+    }
+    lines.removeLast()  // after the final newline
+    let header = lines.removeFirst()
+    func problem(_ why: String, _ kind: TrailIndex.Problem.Kind = .broken) -> Read {
+      Read(
+        lines: lines, valid: false,
+        problems: [.init(kind: kind, message: "\(name): \(why)", file: path, line: 1)])
+    }
+    guard name == "\(name.prefix(64)).jsonl", Trail.isID(name.prefix(64)) else {
+      return problem("not a checkpoint file name")
+    }
+    let doc: SignedDocument
+    do { doc = try SignedDocument.parse(header, source: name, type: Trail.checkpointType) } catch {
+      return problem(error.message)
+    }
+    guard Trail.id(of: doc.payload) == String(name.prefix(64)) else {
+      return problem("its content does not match its name: the checkpoint was edited", .forged)
+    }
+    guard let v = try? JSONValue.parse(doc.payload, source: name), case .object(let m) = v,
+      m["type"] == .string("keyward-trail-checkpoint"), case .string(let signer)? = m["signer"],
+      let key = try? PublicIdentity(parsing: signer), case .number(let n)? = m["entries"],
+      case .string(let digest)? = m["digest"], case .array(let headValues)? = m["heads"]
+    else { return problem("the checkpoint's payload is malformed") }
+    guard let trust else {
+      return problem("a checkpoint needs a trust root to be verified, and this workspace has none")
+    }
+    guard trust.admin(key) != nil else {
+      return problem("signed by \(key.fingerprint), who is not an admin of the signed state", .forged)
+    }
+    guard !doc.validSigners([key]).isEmpty else {
+      return problem("the admin signature does not verify: a forged checkpoint", .forged)
+    }
+    guard Int(exactly: n) == lines.count else {
+      return problem("it says \(Int(n)) entries but holds \(lines.count): lines were removed or added", .cut)
+    }
+    guard self.digest(lines) == digest else {
+      return problem("its entries do not match the signed digest: the segment was edited or cut", .forged)
+    }
+    // The heads it names are exactly the entries in it that no other entry in it follows.
+    var ids = [String]()
+    var followed = Set<String>()
+    for line in lines {
+      guard let d = try? SignedDocument.parse(line, source: name, type: Trail.entryType) else { continue }
+      ids.append(Trail.id(of: d.payload))
+      if let p = try? JSONValue.parse(d.payload, source: name), case .object(let pm) = p,
+        case .array(let ps)? = pm["parents"]
+      {
+        for x in ps { if case .string(let s) = x { followed.insert(s) } }
+      }
+    }
+    let heads = headValues.compactMap { h -> String? in
+      if case .string(let s) = h { return s } else { return nil }
+    }
+    guard heads.sorted() == ids.filter({ !followed.contains($0) }).sorted() else {
+      return problem("the heads it names are not the heads of its entries", .forged)
+    }
+    return Read(lines: lines, valid: true, problems: [])
+  }
+
+  public struct Report: Sendable, Encodable {
+    public var id: String
+    public var entries: Int
+    public var heads: [String]
+    public var file: String
+  }
+
+  /// Compacts every entry file into a new segment signed by `admin`, then deletes those files.
+  /// The caller holds the workspace lock. Refused when the trail is not intact: a checkpoint must
+  /// never attest a damaged history.
+  public static func create(workspace: Workspace, admin: Identity) throws(KeywardError) -> Report {
+    guard let trust = workspace.trust else {
+      throw KeywardError(
+        .integrity, "a checkpoint is signed by an admin of the trust root, and this workspace has none",
+        hint: "keyward trust init")
+    }
+    guard trust.admin(admin.publicIdentity) != nil else {
+      throw KeywardError(
+        .integrity,
+        "\(admin.name) (\(admin.publicIdentity.fingerprint)) is not an admin of this workspace; only an admin signs a checkpoint"
+      )
+    }
+    let index = TrailIndex.load(workspace: workspace)
+    if let p = index.problems.first {
+      throw KeywardError(
+        .integrity, "the trail is not intact (\(p.message)); a checkpoint would attest it",
+        hint: "keyward audit, then restore the trail from version control")
+    }
+    let root = workspace.path
+    let files = index.entries.filter { $0.line == nil }
+    guard !files.isEmpty else {
+      throw KeywardError(.usage, "nothing to compact: every entry is already in a checkpoint")
+    }
+    var lines = [[UInt8]]()
+    for e in files {  // parents first, as the index orders them
+      var b = try FileSystem.read(e.file)
+      b.removeLast()
+      lines.append(b)
+    }
+    let inSegment = Set(files.map(\.id))
+    var followed = Set<String>()
+    for e in files { followed.formUnion(e.parents) }
+    let heads = inSegment.subtracting(followed).sorted()
+    let payload = JSONValue.object([
+      "type": .string("keyward-trail-checkpoint"), "v": .number(2), "time": .string(Timestamp.now().iso),
+      "actor": .string(Trail.oneLine(admin.name)), "signer": .string(admin.publicIdentity.text),
+      "entries": .number(Double(lines.count)), "digest": .string(digest(lines)),
+      "heads": .array(heads.map(JSONValue.string)),
+    ]).compact()
+    var doc = SignedDocument(payloadType: Trail.checkpointType, payload: payload)
+    doc.sign(with: admin)
+    let id = Trail.id(of: payload)
+    try FileSystem.makeDirectory("\(root)/\(Trail.checkpointsFolder)", mode: 0o755)
+    var out = doc.json.compact() + [0x0a]
+    for l in lines { out += l + [0x0a] }
+    let path = "\(root)/\(Trail.checkpointsFolder)/\(id).jsonl"
+    try FileSystem.writeAtomically(path, bytes: out)
+    FileSystem.crashPoint("checkpoint-before-delete")
+    for e in files { try FileSystem.remove(e.file) }
+    return Report(id: id, entries: lines.count, heads: heads, file: path)
+  }
+}

@@ -1,0 +1,235 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The team trail (FORMAT.md, "Version 2: trail/"): one signed file per write command invocation,
+/// each naming the entries it follows, so that two clones' work merges with no conflict however
+/// git brings it together. This file writes entries; `TrailIndex` reads and verifies them.
+public enum Trail {
+  public static let folder = "trail"
+  public static let entriesFolder = "trail/entries"
+  public static let headsFolder = "trail/heads"
+  public static let checkpointsFolder = "trail/checkpoints"
+  public static let entryType = "application/vnd.keyward.trail-entry+json"
+  public static let checkpointType = "application/vnd.keyward.trail-checkpoint+json"
+
+  /// An entry's or a checkpoint's id: hex BLAKE2b-256 of a label and its exact payload bytes.
+  public static func id(of payload: [UInt8]) -> String {
+    Sodium.hex(Sodium.blake2b(length: 32, [Array("keyward trail v2".utf8), payload]))
+  }
+
+  public static func isID(_ s: Substring) -> Bool { Names.isLowerHex(String(s), count: 64) }
+
+  /// Who signs the entries this process writes: the identity the command already loaded, else
+  /// the configured one if it opens without a passphrase (the trail never asks for one on its
+  /// own: an export must not start prompting). None: the entry is unsigned. Tests may replace it.
+  nonisolated(unsafe) public static var signer: () -> Identity? = {
+    if let id = IdentitySource.lastLoaded { return id }
+    let source = IdentitySource()
+    guard source.configured else { return nil }
+    return try? source.load { (prompt: String) throws(KeywardError) -> SecureBytes in
+      throw KeywardError(.integrity, prompt)
+    }
+  }
+
+  /// One change an entry records.
+  public struct Record: Sendable {
+    public var action: String
+    public var environment: String
+    public var set: KeySet?
+    public var details: [String: JSONValue]
+
+    public init(action: String, environment: String, set: KeySet?, details: [String: JSONValue] = [:]) {
+      self.action = action
+      self.environment = environment
+      self.set = set
+      self.details = details
+    }
+
+    func json() throws(KeywardError) -> JSONValue {
+      // Everything an entry says is checked before it is written: the trail is read by people and
+      // tools, and must never carry text a reader could mistake for anything but data.
+      guard Names.isEnvironment(environment) else {
+        throw KeywardError(.internal, "refusing to record an invalid environment name in the audit trail")
+      }
+      var m = details
+      m["action"] = .string(action)
+      m["environment"] = .string(environment)
+      if let set {
+        guard Names.isSetID(set.id), Names.isFingerprint(set.fingerprints.appKey),
+          Names.isFingerprint(set.fingerprints.appSecret)
+        else {
+          throw KeywardError(
+            .integrity,
+            "set \(Text.printable(set.id)) of \(environment) has an invalid id or fingerprint; not recorded")
+        }
+        m["set"] = .string(set.id)
+        m["fingerprints"] = .object([
+          "app_key": .string(set.fingerprints.appKey), "app_secret": .string(set.fingerprints.appSecret),
+        ])
+      }
+      return .object(m)
+    }
+  }
+
+  /// Writes one entry for `records` and returns its id. The caller holds the workspace lock. Reads
+  /// only the heads (a few small files), never the whole trail.
+  @discardableResult
+  public static func write(
+    workspace: Workspace, command: String, records: [Record], env: Env = .process
+  ) throws(KeywardError) -> String {
+    let root = workspace.path
+    for sub in [folder, entriesFolder, headsFolder] {
+      let path = "\(root)/\(sub)"
+      if let kind = FileSystem.irregularKind(path), kind != "a folder" {
+        throw KeywardError(
+          .input, "\(path) is \(kind); keyward refuses to write the audit trail through it",
+          hint: "replace it with the real folder (git checkout -- \(path)), or delete it")
+      }
+      try FileSystem.makeDirectory(path, mode: 0o755)
+    }
+    let parents = try heads(workspace: workspace)
+    var payload: [String: JSONValue] = [
+      "type": .string("keyward-trail-entry"), "v": .number(2),
+      "parents": .array(parents.map(JSONValue.string)), "time": .string(Timestamp.now().iso),
+      "command": .string(command),
+      "records": .array(try records.map { r throws(KeywardError) in try r.json() }),
+    ]
+    // The first entry of a workspace that has a version-1 trail anchors it: its count and last
+    // hash, so cutting or deleting audit.jsonl later is seen.
+    if parents.isEmpty, let v1 = try v1Anchor(workspace) {
+      payload["v1"] = .object(["entries": .number(Double(v1.entries)), "head": .string(v1.head)])
+    }
+    let identity = signer()
+    if let identity {
+      payload["signer"] = .string(identity.publicIdentity.text)
+      payload["actor"] = .string(oneLine(identity.name))
+    } else {
+      payload["actor"] = .string(oneLine(AuditLog.actor(workspace: root, env: env)))
+    }
+    let bytes = JSONValue.object(payload).compact()
+    var document = SignedDocument(payloadType: entryType, payload: bytes)
+    if let identity { document.sign(with: identity) }
+    let id = id(of: bytes)
+    try FileSystem.writeAtomically(
+      "\(root)/\(entriesFolder)/\(id).json", bytes: document.json.compact() + [0x0a], crashLabel: "trail-")
+    // The new head replaces the ones it follows; a crash in between leaves extra head files,
+    // which the next writer simply follows too.
+    FileSystem.crashPoint("trail-before-head")
+    try FileSystem.writeAtomically(
+      "\(root)/\(headsFolder)/\(id)", bytes: Array("\(id)\n".utf8), crashLabel: "trail-head-")
+    for p in parents { try FileSystem.remove("\(root)/\(headsFolder)/\(p)") }
+    Seen.record(workspace: root, replacing: parents, with: id, env: env)
+    return id
+  }
+
+  static func oneLine(_ s: String) -> String { Text.printable(String(s.prefix(200)), keepNewlines: false) }
+
+  /// The entries the next one follows: the listed heads that exist. When none is listed but the
+  /// trail has entries (head files deleted, or a crash), they are computed from the entries.
+  public static func heads(workspace: Workspace) throws(KeywardError) -> [String] {
+    let root = workspace.path
+    let listed = FileSystem.listDirectory("\(root)/\(headsFolder)").filter { isID(Substring($0)) }
+    var known: Set<String>? = nil
+    func exists(_ id: String) -> Bool {
+      if FileSystem.exists("\(root)/\(entriesFolder)/\(id).json") { return true }
+      if known == nil { known = Set(CheckpointFile.allHeads(root)) }
+      return known!.contains(id)
+    }
+    let present = listed.filter(exists)
+    if !present.isEmpty { return present.sorted() }
+    let anyEntries =
+      !FileSystem.listDirectory("\(root)/\(entriesFolder)").isEmpty
+      || !FileSystem.listDirectory("\(root)/\(checkpointsFolder)").isEmpty
+    guard anyEntries else { return [] }
+    return TrailIndex.load(workspace: workspace, verifySignatures: false).heads
+  }
+
+  /// The version-1 trail's count and last hash, when audit.jsonl exists.
+  static func v1Anchor(_ workspace: Workspace) throws(KeywardError) -> (entries: Int, head: String)? {
+    let path = "\(workspace.path)/\(Workspace.auditName)"
+    guard FileSystem.exists(path) else { return nil }
+    let chain = AuditReport.verifyChain(try FileSystem.read(path))
+    guard chain.intact else {
+      throw KeywardError(
+        .integrity,
+        "\(path) is broken at line \(chain.firstBadLine ?? 0) (\(chain.problem ?? "")); the new trail will not anchor a damaged one",
+        hint: "restore it from version control (git checkout -- \(path)) and run keyward audit")
+    }
+    return (chain.entries, chain.lastHash ?? AuditLog.genesis)
+  }
+
+  /// The heads this machine last wrote or audited, kept in the key store beside the pins (never
+  /// in the workspace): an id recorded here that the trail no longer holds was cut.
+  public enum Seen {
+    public static func path(workspace: String, env: Env) -> String {
+      let pin = Trust.pinPath(workspace: workspace, env: env)
+      return "\(KeySource.storeDirectory(env))/trail-seen/\(Path.name(pin))"
+    }
+
+    public static func read(workspace: String, env: Env) -> [String] {
+      guard let bytes = try? FileSystem.read(path(workspace: workspace, env: env)),
+        let v = try? JSONValue.parse(bytes, source: ""), case .object(let m) = v,
+        case .array(let heads)? = m["heads"]
+      else { return [] }
+      return heads.compactMap { h in
+        if case .string(let s) = h, isID(Substring(s)) { return s } else { return nil }
+      }
+    }
+
+    public static func write(_ heads: [String], workspace: String, env: Env) {
+      let p = path(workspace: workspace, env: env)
+      guard (try? FileSystem.makeDirectory(Path.directory(p), mode: 0o700)) != nil else { return }
+      let doc = JSONValue.object([
+        "heads": .array(heads.sorted().map(JSONValue.string)), "workspace": .string(workspace),
+      ])
+      try? FileSystem.writeAtomically(
+        p, bytes: doc.written(), mode: 0o600, forceMode: true, crashLabel: "seen-")
+    }
+
+    static func record(workspace: String, replacing old: [String], with id: String, env: Env) {
+      var heads = Set(read(workspace: workspace, env: env))
+      heads.subtract(old)
+      heads.insert(id)
+      // Bounded: a machine that never audits keeps the newest ones it wrote.
+      write(Array(heads.sorted().suffix(64)), workspace: workspace, env: env)
+    }
+  }
+}
+
+/// A checkpoint segment's first line, read without the rest of the file.
+enum CheckpointFile {
+  /// Every head named by a checkpoint's first line (not verified: for the writer's existence test).
+  static func allHeads(_ root: String) -> [String] {
+    var out = [String]()
+    for name in FileSystem.listDirectory("\(root)/\(Trail.checkpointsFolder)") where name.hasSuffix(".jsonl")
+    {
+      guard let first = firstLine("\(root)/\(Trail.checkpointsFolder)/\(name)"),
+        let doc = try? SignedDocument.parse(first, source: name, type: Trail.checkpointType),
+        let v = try? JSONValue.parse(doc.payload, source: name), case .object(let m) = v,
+        case .array(let heads)? = m["heads"]
+      else { continue }
+      for h in heads { if case .string(let s) = h { out.append(s) } }
+    }
+    return out
+  }
+
+  static func firstLine(_ path: String) -> [UInt8]? {
+    guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return nil }
+    defer { close(fd) }
+    var out = [UInt8]()
+    var buf = [UInt8](repeating: 0, count: 4096)
+    while out.count < 1 << 20 {
+      let n = buf.withUnsafeMutableBytes { Glibc_read(fd, $0.baseAddress!, 4096) }
+      if n <= 0 { break }
+      if let nl = buf[0..<n].firstIndex(of: 0x0a) {
+        out += buf[0..<nl]
+        return out
+      }
+      out += buf[0..<n]
+    }
+    return out.isEmpty ? nil : out
+  }
+}

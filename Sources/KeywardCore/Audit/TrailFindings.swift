@@ -1,0 +1,108 @@
+/// What the trail says about itself, as findings `check` and `audit` share: problems that break
+/// it, environment files no entry announces, entries nobody (or a stranger) signed, and the
+/// records of changes a write found unannounced.
+public enum TrailFindings {
+  /// Ids whose finding is an integrity failure: `audit` exits 4 on them.
+  public static let integrity: Set<String> = [
+    FindingID.trailChangedOutside.rawValue, FindingID.trailBroken.rawValue,
+    FindingID.trailConcurrent.rawValue, FindingID.trailCut.rawValue,
+  ]
+
+  /// At most this many findings of one kind about single entries; the rest are counted in one more.
+  static let perKind = 50
+
+  public static func findings(_ index: TrailIndex, workspace: Workspace) -> [Finding] {
+    var out = [Finding]()
+    for p in index.problems {
+      let id: FindingID = p.kind == .cut ? .trailCut : .trailBroken
+      out.append(
+        Finding(
+          id: id.rawValue, severity: .error, environment: nil, set: nil, message: p.message, evidence: [:],
+          remedy:
+            "restore the trail from version control; keyward audit --git names the commit that changed it",
+          file: p.file, line: p.line))
+    }
+    for m in workspace.mismatches(maxima: index.maximalRecords()) {
+      let id: FindingID =
+        switch m.kind {
+        case .interrupted: .trailInterrupted
+        case .changedOutside: .trailChangedOutside
+        case .concurrent: .trailConcurrent
+        }
+      out.append(
+        Finding(
+          id: id.rawValue, severity: id.defaultSeverity, environment: m.environment, set: nil,
+          message: m.message,
+          evidence: ["trail": m.ref, "file_digest": m.fileDigest],
+          remedy: m.kind == .concurrent
+            ? "check \(m.environment).json, then keyward trust resolve \(m.environment)"
+            : "review the file's git history; the next keyward write to \(m.environment) records it",
+          file: workspace.environmentPath(m.environment)))
+    }
+    // Entries a checkpoint does not attest: who signed them.
+    var unsigned = [TrailIndex.Entry]()
+    var strangers = [(TrailIndex.Entry, PublicIdentity)]()
+    var reconciled = [(TrailIndex.Entry, TrailEntry)]()
+    for e in index.entries where !e.checkpointed {
+      if let signer = e.signer {
+        if let trust = workspace.trust, name(of: signer, in: trust) == nil { strangers.append((e, signer)) }
+      } else if workspace.trust != nil {
+        unsigned.append(e)
+      }
+      for r in e.records where ["interrupted", "external-change", "resolve"].contains(r.action ?? "") {
+        reconciled.append((e, r))
+      }
+    }
+    func capped<T>(_ list: [T], _ id: FindingID, _ what: String, _ one: (T) -> Finding) {
+      out += list.prefix(perKind).map(one)
+      if list.count > perKind {
+        out.append(
+          Finding(
+            id: id.rawValue, severity: id.defaultSeverity, environment: nil, set: nil,
+            message: "\(list.count - perKind) more \(what) (keyward log lists them all)", evidence: [:],
+            remedy: nil, file: "\(workspace.path)/\(Trail.folder)"))
+      }
+    }
+    capped(unsigned, .trailUnsigned, "unsigned entries") { e in
+      Finding(
+        id: FindingID.trailUnsigned.rawValue, severity: .error, environment: e.records.first?.environment,
+        set: e.records.first?.set,
+        message:
+          "entry \(e.id.prefix(12)) (\(e.command) by \(e.actor), \(e.time)) is unsigned: nothing proves who wrote it",
+        evidence: ["entry": e.id], remedy: "an admin reviews it, then: keyward trail checkpoint",
+        file: e.file,
+        line: e.line)
+    }
+    capped(strangers, .trailNonMember, "entries signed by non-members") { (e, key) in
+      Finding(
+        id: FindingID.trailNonMember.rawValue, severity: .error, environment: e.records.first?.environment,
+        set: e.records.first?.set,
+        message:
+          "entry \(e.id.prefix(12)) (\(e.command), \(e.time)) is signed by \(key.fingerprint) (\"\(e.actor)\"), whom the signed state does not know",
+        evidence: ["entry": e.id, "signer": key.fingerprint],
+        remedy: "review the change; an admin grants access (keyward access grant) or reverts it",
+        file: e.file,
+        line: e.line)
+    }
+    capped(reconciled, .trailReconciled, "recorded outside changes") { (e, r) in
+      Finding(
+        id: FindingID.trailReconciled.rawValue, severity: .warning, environment: r.environment, set: nil,
+        message:
+          "entry \(e.id.prefix(12)) (\(e.command) by \(e.actor), \(e.time)) recorded \(r.action ?? "?") of \(r.environment ?? "?") found unannounced",
+        evidence: [
+          "entry": e.id, "ref": r["ref"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "",
+        ],
+        remedy: "review the environment file's git history around that entry", file: e.file, line: e.line)
+    }
+    return out
+  }
+
+  /// The signed state's name for `key`: an admin's, or a member's or reader's in any environment.
+  public static func name(of key: PublicIdentity, in trust: TrustedState) -> String? {
+    if let a = trust.admin(key) { return a.name }
+    for (_, members) in trust.members {
+      if let m = members.first(where: { $0.identity == key }) { return m.name }
+    }
+    return nil
+  }
+}

@@ -1,0 +1,164 @@
+/// `keyward audit --git`: the trail along the repository's history. Every trail entry of a parent
+/// commit must survive in its child (as its file, or in a checkpoint the child holds); a
+/// checkpoint is never deleted; audit.jsonl only grows; the signed state's version never goes
+/// down. Two git processes for the walk and one per commit that deletes entry files (a
+/// checkpoint's commit), whatever the history's length. A force-pushed history is out of reach:
+/// protect the branch.
+public enum TrailHistory {
+  public struct Report: Sendable, Encodable {
+    public var commits: Int
+    public var shallow: Bool
+    public var findings: [Finding]
+  }
+
+  struct Change {
+    var commit: String
+    var parent: String
+    var status: Character
+    var oldBlob: String
+    var newBlob: String
+    var path: String
+  }
+
+  public static func walk(workspace: Workspace) throws(KeywardError) -> Report {
+    let dir = workspace.path
+    func line(_ s: String?) -> String { String((s ?? "").split(separator: "\n").first ?? "") }
+    let top = line(Git.output(["rev-parse", "--show-toplevel"], in: dir))
+    guard !top.isEmpty
+    else {
+      throw KeywardError(.input, "\(dir) is not in a git repository; audit --git walks git history")
+    }
+    let real = Trust.realPath(dir)
+    let realTop = Trust.realPath(top)
+    let rel = real == realTop ? "" : String(real.dropFirst(realTop.count + 1)) + "/"
+    let shallow = line(Git.output(["rev-parse", "--is-shallow-repository"], in: dir)) == "true"
+    let commits = Int(line(Git.output(["rev-list", "--count", "HEAD"], in: dir))) ?? 0
+    let entries = "\(rel)\(Trail.entriesFolder)/"
+    let checkpoints = "\(rel)\(Trail.checkpointsFolder)/"
+    let state = "\(rel)\(Trust.stateName)"
+    let v1 = "\(rel)\(Workspace.auditName)"
+    guard
+      let log = Git.output(
+        [
+          "-c", "core.quotePath=false", "log", "-m", "--full-history", "--format=commit %H %P", "--raw",
+          "--no-abbrev", "--no-renames", "HEAD", "--", "\(rel)\(Trail.folder)", state, v1,
+        ], in: top)
+    else { throw KeywardError(.io, "git log failed in \(top)") }
+    // Each commit's diff against each of its parents, in turn.
+    var changes = [Change]()
+    var commit = ""
+    var parents = [String]()
+    var seenSections = [String: Int]()
+    var parent = ""
+    for line in log.split(separator: "\n") {
+      if line.hasPrefix("commit ") {
+        let parts = line.split(separator: " ").map(String.init)
+        commit = parts[1]
+        parents = Array(parts.dropFirst(2))
+        let n = seenSections[commit, default: 0]
+        seenSections[commit] = n + 1
+        parent = n < parents.count ? parents[n] : ""
+        continue
+      }
+      guard line.hasPrefix(":"), let tab = line.firstIndex(of: "\t") else { continue }
+      let meta = line[line.index(after: line.startIndex)..<tab].split(separator: " ")
+      guard meta.count == 5, let status = meta[4].first else { continue }
+      changes.append(
+        Change(
+          commit: commit, parent: parent, status: status, oldBlob: String(meta[2]), newBlob: String(meta[3]),
+          path: String(line[line.index(after: tab)...])))
+    }
+    var findings = [Finding]()
+    func report(_ c: Change, _ message: String) {
+      findings.append(
+        Finding(
+          id: FindingID.trailHistory.rawValue, severity: .error, environment: nil, set: nil,
+          message: "commit \(c.commit.prefix(12)) (against parent \(c.parent.prefix(12))): \(message)",
+          evidence: ["commit": c.commit, "parent": c.parent], remedy: FindingID.trailHistory.explanation,
+          file: "\(dir)/\(c.path.dropFirst(rel.count))"))
+    }
+    // Blobs to read: the states and v1 trails on both sides of a change.
+    var wanted = Set<String>()
+    for c in changes where c.status == "M" && (c.path == state || c.path == v1) {
+      wanted.insert(c.oldBlob)
+      wanted.insert(c.newBlob)
+    }
+    // Entry files a commit deleted: the checkpoints that commit holds must hold them.
+    var deleted = [String: [(Change, String)]]()
+    for c in changes where c.status == "D" {
+      if c.path.hasPrefix(entries), c.path.hasSuffix(".json") {
+        let id = String(c.path.dropFirst(entries.count).dropLast(5))
+        deleted[c.commit, default: []].append((c, id))
+      } else if c.path.hasPrefix(checkpoints) {
+        report(c, "deleted the checkpoint \(c.path.dropFirst(checkpoints.count)) and every entry it held")
+      } else if c.path == state {
+        report(c, "deleted the signed state (\(Trust.stateName))")
+      } else if c.path == v1 {
+        report(c, "deleted the version-1 trail (\(Workspace.auditName))")
+      }
+    }
+    var held = [String: [String]]()  // commit → blobs of its checkpoints
+    for commit in deleted.keys {
+      let listing = Git.output(["ls-tree", commit, "--", checkpoints], in: top) ?? ""
+      held[commit] = listing.split(separator: "\n").compactMap { l in
+        let f = l.split(separator: " ")
+        return f.count >= 3 ? String(f[2].prefix(while: { $0 != "\t" })) : nil
+      }
+      wanted.formUnion(held[commit]!)
+    }
+    let blobs = try read(Array(wanted), in: top)
+    for (commit, list) in deleted {
+      var ids = Set<String>()
+      for b in held[commit] ?? [] {
+        for line in (blobs[b] ?? []).split(separator: 0x0a).dropFirst() {
+          if let d = try? SignedDocument.parse(Array(line), source: "", type: Trail.entryType) {
+            ids.insert(Trail.id(of: d.payload))
+          }
+        }
+      }
+      for (c, id) in list where !ids.contains(id) {
+        report(c, "removed trail entry \(id.prefix(12)), and no checkpoint in it holds the entry")
+      }
+    }
+    for c in changes where c.status == "M" {
+      guard let old = blobs[c.oldBlob], let new = blobs[c.newBlob] else { continue }
+      if c.path == v1, !new.starts(with: old) {
+        report(c, "rewrote \(Workspace.auditName): lines of its parent's version are gone or changed")
+      }
+      if c.path == state, let a = version(old), let b = version(new), b < a {
+        report(c, "lowered the signed state's version from \(a) to \(b) (a rollback)")
+      }
+    }
+    return Report(commits: commits, shallow: shallow, findings: findings)
+  }
+
+  /// The signed state's version (unverified: only its order along history matters here).
+  static func version(_ bytes: [UInt8]) -> Int? {
+    guard let doc = try? SignedDocument.parse(bytes, source: "", type: SignedDocument.stateType),
+      let v = try? JSONValue.parse(doc.payload, source: ""), case .object(let m) = v,
+      case .number(let n)? = m["version"]
+    else { return nil }
+    return Int(exactly: n)
+  }
+
+  /// Reads blobs with one `git cat-file --batch`.
+  static func read(_ ids: [String], in dir: String) throws(KeywardError) -> [String: [UInt8]] {
+    guard !ids.isEmpty else { return [:] }
+    let input = Array(ids.map { "\($0)\n" }.joined().utf8)
+    guard let r = Git.run(["cat-file", "--batch"], in: dir, input: input), r.status == 0 else {
+      throw KeywardError(.io, "git cat-file failed in \(dir)")
+    }
+    var out = [String: [UInt8]]()
+    var i = 0
+    let b = r.output
+    while i < b.count {
+      guard let nl = b[i...].firstIndex(of: 0x0a) else { break }
+      let header = String(decoding: b[i..<nl], as: UTF8.self).split(separator: " ")
+      i = nl + 1
+      guard header.count == 3, let size = Int(header[2]), i + size <= b.count else { continue }
+      out[String(header[0])] = Array(b[i..<(i + size)])
+      i += size + 1
+    }
+    return out
+  }
+}

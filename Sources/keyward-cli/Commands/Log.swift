@@ -1,0 +1,224 @@
+import ArgumentParser
+import KeywardCLIKit
+import KeywardCore
+
+extension Keyward {
+  struct Log: ParsableCommand, ReportsErrors {
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    static let configuration = CommandConfiguration(
+      commandName: "log",
+      abstract:
+        "The audit trail, readable: who did what to which set, when, and who signed it (no private key).",
+      discussion: """
+        One line per record, oldest first (parents before children): time, actor, signature status \
+        (signed by a member's name, attested by a checkpoint, unsigned, or not a member), action, \
+        environment, set, target, and the entry's id. An entry that verified three sets is three \
+        lines with the same id. --format json is one document with every entry and its records. \
+        Signatures are checked as audit checks them; a broken trail is still listed, and the \
+        command then exits 4.
+        """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "Only these environments.")
+    var environments: [String] = []
+
+    @Option(name: .long, help: "Only entries by this actor (the actor's name or the signer's member name).")
+    var actor: String?
+
+    @Option(name: .long, help: "Only records of this action (set, rotate, promote, verify, export, run, …).")
+    var action: String?
+
+    @Option(name: .customLong("set"), help: "Only records of this set id.")
+    var setID: String?
+
+    @Option(name: .long, help: "Only entries at or after this date (YYYY-MM-DD or a full UTC timestamp).")
+    var since: String?
+
+    @Option(name: .long, help: "Only entries at or before this date (YYYY-MM-DD or a full UTC timestamp).")
+    var until: String?
+
+    @Option(name: .long, help: "text or json.")
+    var format: Format = .text
+
+    var errorPrinter: Printer { Printer(common.settings.with(json: format == .json)) }
+
+    /// A bound as a timestamp: a date alone means its first (since) or last (until) second.
+    static func bound(_ text: String?, end: Bool, option: String) throws -> String? {
+      guard let text else { return nil }
+      if text.count == 10, Timestamp(iso: text + "T00:00:00Z") != nil {
+        return text + (end ? "T23:59:59Z" : "T00:00:00Z")
+      }
+      guard let t = Timestamp(iso: text) else {
+        throw KeywardError(
+          .usage, "--\(option) takes a date (YYYY-MM-DD) or a UTC timestamp (YYYY-MM-DDTHH:MM:SSZ)")
+      }
+      return t.iso
+    }
+
+    func run() throws {
+      let workspace = try common.settings.openWorkspace()
+      for e in environments { try workspace.requireEnvironment(e) }
+      let from = try Log.bound(since, end: false, option: "since")
+      let to = try Log.bound(until, end: true, option: "until")
+      let index = TrailIndex.load(workspace: workspace)
+      let p = Printer(common.settings)
+      func who(_ e: TrailIndex.Entry) -> String {
+        guard let key = e.signer else { return "unsigned" }
+        let name = workspace.trust.flatMap { TrailFindings.name(of: key, in: $0) }
+        let how = e.signature == .attested ? "attested" : "signed"
+        return name.map { "\(how):\($0)" } ?? "\(how):not-a-member(\(key.fingerprint.prefix(8)))"
+      }
+      var rows = [JSONValue]()
+      var text = ""
+      var count = 0
+      for e in index.entries {
+        if let from, e.time < from { continue }
+        if let to, e.time > to { continue }
+        let status = who(e)
+        if let actor, e.actor != actor, status != "signed:\(actor)", status != "attested:\(actor)" {
+          continue
+        }
+        let records = e.records.filter { r in
+          (environments.isEmpty || environments.contains(r.environment ?? ""))
+            && (action == nil || r.action == action) && (setID == nil || r.set == setID)
+        }
+        if records.isEmpty { continue }
+        count += records.count
+        if format == .json {
+          rows.append(
+            .object([
+              "id": .string(e.id), "parents": .array(e.parents.map(JSONValue.string)),
+              "time": .string(e.time),
+              "actor": .string(e.actor), "signature": .string(status), "command": .string(e.command),
+              "signer": e.signer.map { .string($0.fingerprint) } ?? .null,
+              "file": .string(e.file), "line": e.line.map { .number(Double($0)) } ?? .null,
+              "records": .array(records.map(Log.json)),
+            ]))
+        } else {
+          for r in records {
+            var line =
+              "\(e.time)  \(Text.pad(e.actor, 14)) \(Text.pad(status, 18)) \(Text.pad(r.action ?? "?", 15))"
+            line += " \(Text.pad(r.environment ?? "", 10)) \(Text.pad(r.set ?? "-", 20))"
+            if let t = r.target { line += " → \(t)" }
+            if case .string(let v)? = r["verdict"] { line += " (\(v))" }
+            text += line + "  [\(e.id.prefix(12))]\n"
+          }
+        }
+      }
+      if format == .json {
+        p.document(
+          value: .object([
+            "schema_version": .number(Double(Printer.schemaVersion)), "workspace": .string(workspace.path),
+            "intact": .bool(index.intact), "problems": .array(index.problems.map { .string($0.message) }),
+            "heads": .array(index.heads.map(JSONValue.string)), "records": .number(Double(count)),
+            "entries": .array(rows),
+          ]))
+      } else {
+        p.out(text.isEmpty ? "No records match.\n" : text)
+        for problem in index.problems { p.note("keyward: error: \(problem.message)\n") }
+      }
+      if !index.intact { throw ExitOutcome(status: .integrity) }
+      try Keyward.endReport(workspace)
+    }
+
+    /// A record as the JSON document shows it: every member, typed ones first.
+    static func json(_ r: TrailEntry) -> JSONValue {
+      var m = r.extra
+      for k in ["action", "environment", "set", "target", "env_before", "env_after", "fingerprints"] {
+        if let v = r[k] { m[k] = v }
+      }
+      return .object(m)
+    }
+  }
+
+  struct TrailCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "trail", abstract: "The team trail's upkeep (checkpoint).",
+      subcommands: [TrailCheckpoint.self])
+  }
+
+  struct TrailCheckpoint: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "checkpoint",
+      abstract: "Compact the trail's entry files into one segment signed by an admin (who attests them).",
+      discussion: """
+        Refused unless the trail is intact. The segment holds every entry file's exact bytes, the \
+        heads, a digest and the admin's signature; later audits check that one signature instead of \
+        each entry's (audit --full still checks them all). Unsigned entries it holds are attested by \
+        the admin and no longer reported. Commit the new segment and the deleted entry files together.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var identityOptions: IdentityOptions
+
+    func run() throws {
+      let workspace = try Workspace.open(global.workspacePath)
+      try workspace.requireTrusted("sign a checkpoint")
+      let admin = try identityOptions.require("trail checkpoint")
+      let lock = try workspace.lock()
+      defer { lock.unlock() }
+      let r = try Checkpoint.create(workspace: workspace, admin: admin)
+      let p = Printer(global)
+      if global.settings.format == .json {
+        p.document(r)
+      } else if !p.quiet {
+        p.out(
+          "Checkpoint \(r.id.prefix(12)): \(r.entries) entries compacted into \(r.file), signed by \(admin.name).\n"
+            + "Commit it with the deleted entry files (git add -A \(workspace.path)/\(Trail.folder)).\n")
+      }
+    }
+  }
+
+  struct TrustResolve: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "resolve",
+      abstract: "Sign an environment file as it is now, after resolving a merge conflict in it (a member).",
+      discussion: """
+        When two branches both changed ENV.json, git's conflict there is resolved by a person and \
+        no entry announces the result: audit reports it (KW806, exit 4). A member of ENV (or an \
+        admin) checks the file's sets, then runs this: one signed entry that follows both branches \
+        and announces the file as it is. The next keyward write to ENV records it too.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var identityOptions: IdentityOptions
+
+    @Argument(help: "The environment whose file was merged by hand.")
+    var environment: String
+
+    func run() throws {
+      let workspace = try Workspace.open(global.workspacePath)
+      try workspace.requireEnvironment(environment)
+      try workspace.requireTrusted("sign a resolution")
+      let lock = try workspace.lock()
+      defer { lock.unlock() }
+      let file = try workspace.loadEnvironment(environment)  // a file that does not parse is not signed
+      if let trust = workspace.trust {
+        let id = try identityOptions.require("trust resolve")
+        let role =
+          trust.admin(id.publicIdentity) != nil
+          ? "admin" : trust.role(of: id.publicIdentity, in: environment)?.role
+        guard role == "admin" || role == "member" else {
+          throw KeywardError(
+            .integrity,
+            "\(id.name) is not an admin or a member of \(environment); only they may sign what its file holds"
+          )
+        }
+      }
+      let notes = try workspace.commit([(file, [])], command: "resolve")
+      let p = Printer(global)
+      guard !notes.isEmpty else {
+        p.note("\(environment).json is already the state the trail announces: nothing to resolve\n")
+        return
+      }
+      if !p.quiet {
+        p.out(notes.map { $0 + "\n" }.joined())
+        p.out(
+          "Sets now in \(environment).json: \(file.sets.map { "\($0.id) (\($0.state.rawValue))" }.joined(separator: ", "))\n"
+        )
+      }
+    }
+  }
+}

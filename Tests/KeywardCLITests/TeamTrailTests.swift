@@ -1,0 +1,381 @@
+import Foundation
+import Testing
+
+/// The team trail (issue 13, TRUST.md's second half) in real git repositories: two clones' work
+/// merged three ways, and every attack a repository writer makes on the trail, against the built
+/// binary.
+@Suite("the team trail: signed, merge-safe, anchored")
+struct TeamTrailTests {
+  /// A trusted workspace made by alice in a git repository, one set per environment, committed.
+  func repository() throws -> (CLI, String) {
+    let cli = try CLI()
+    try cli.expect(0, ["identity", "new", "--name", "alice"])
+    let r = try cli.json(try cli.expect(0, ["init", "--envs", "dev,staging,prod", "--format", "json"]))
+    let root = try #require(r["trust_root"] as? String)
+    for env in ["dev", "staging", "prod"] { try store(cli, env, command: "set") }
+    try git(cli.root, ["init", "-q", "-b", "main"])
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "workspace"])
+    return (cli, root)
+  }
+
+  /// Stores a new pending (or first) set; the secret is registered for the leak search.
+  @discardableResult
+  func store(
+    _ cli: CLI, _ env: String, workspace: String? = nil, extra: [String: String] = [:], status: Int32 = 0,
+    command: String = "rotate"
+  )
+    throws -> CLI.Result
+  {
+    let secret = "cs_\(env)_SECRET_\(UUID().uuidString)"
+    CLI.registerSecret(secret)
+    var args = [command, env, "--stdin"]
+    if let workspace { args += ["--workspace", workspace] }
+    return try cli.expect(
+      status, args, stdin: "ck_\(env)_\(UUID().uuidString.prefix(8))\n\(secret)\n", env: extra)
+  }
+
+  @discardableResult
+  func git(_ dir: String, _ args: [String], status: Int32? = 0) throws -> (Int32, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["git", "-C", dir] + args
+    p.environment = [
+      "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": dir + "/.git-home",
+      "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+      "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1",
+    ]
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    if let status { #expect(p.terminationStatus == status, "git \(args): \(text)") }
+    return (p.terminationStatus, text)
+  }
+
+  func audit(
+    _ cli: CLI, _ status: Int32, workspace: String? = nil, env: [String: String] = [:], _ more: [String] = []
+  )
+    throws -> [String: Any]
+  {
+    var args = ["audit", "--format", "json"] + more
+    if let workspace { args += ["--workspace", workspace] }
+    return try cli.json(try cli.expect(status, args, env: env))
+  }
+
+  func trail(_ doc: [String: Any]) -> [String: Any] { doc["trail"] as? [String: Any] ?? [:] }
+
+  func findingIDs(_ doc: [String: Any]) -> [String] {
+    let envs = (doc["environments"] as? [[String: Any]] ?? []).flatMap {
+      $0["findings"] as? [[String: Any]] ?? []
+    }
+    let ws = doc["workspace_findings"] as? [[String: Any]] ?? []
+    return (envs + ws).compactMap { $0["id"] as? String }
+  }
+
+  func entryFiles(_ workspace: String) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: workspace + "/trail/entries").filter {
+      $0.hasSuffix(".json")
+    }
+  }
+
+  func log(_ cli: CLI, workspace: String? = nil, env: [String: String] = [:]) throws -> [[String: Any]] {
+    var args = ["log", "--format", "json"]
+    if let workspace { args += ["--workspace", workspace] }
+    return try cli.json(try cli.expect(0, args, env: env))["entries"] as? [[String: Any]] ?? []
+  }
+
+  enum Way: String, CaseIterable { case merge, mergeButton, rebase, cherryPick }
+
+  @Test(
+    "merge-safe: two clones write different environments; merge, a merge with every driver neutralised, rebase and cherry-pick all give an intact trail, each entry once",
+    arguments: Way.allCases)
+  func mergeSafe(way: Way) throws {
+    let (cli, root) = try repository()
+    let other = cli.root + "-clone"
+    try git(cli.root, ["clone", "-q", cli.root, other], status: 0)
+    defer { try? FileManager.default.removeItem(atPath: other) }
+    let otherWS = other + "/Environments"
+    let trust = ["KEYWARD_TRUST": root]
+    let before = try entryFiles(cli.workspace).count
+    // Each clone writes and commits: this one staging, the other dev.
+    try store(cli, "staging")
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "staging"])
+    try store(cli, "dev", workspace: otherWS, extra: trust)
+    try git(other, ["add", "-A", "Environments"])
+    try git(other, ["commit", "-q", "-m", "dev"])
+    try git(cli.root, ["fetch", "-q", other, "main:theirs"])
+    switch way {
+    case .merge:
+      try git(cli.root, ["merge", "-q", "--no-edit", "theirs"])
+    case .mergeButton:
+      // What a hosting service's merge button does: a plain text merge, no merge driver.
+      try FileManager.default.createDirectory(
+        atPath: cli.root + "/.git/info", withIntermediateDirectories: true)
+      try "* merge=text\n".write(
+        toFile: cli.root + "/.git/info/attributes", atomically: true, encoding: .utf8)
+      try git(cli.root, ["merge", "-q", "--no-edit", "theirs"])
+    case .rebase:
+      try git(cli.root, ["rebase", "-q", "theirs"])
+    case .cherryPick:
+      try git(cli.root, ["cherry-pick", "theirs"])
+    }
+    let (_, conflicts) = try git(cli.root, ["diff", "--name-only", "--diff-filter=U"])
+    #expect(conflicts.isEmpty, "conflicts: \(conflicts)")
+    let merged = try audit(cli, 0)
+    #expect(trail(merged)["intact"] as? Bool == true)
+    #expect(trail(merged)["entries"] as? Int == before + 2, "\(trail(merged))")
+    #expect((trail(merged)["heads"] as? [String])?.count == 2)
+    // The next write follows both heads.
+    try store(cli, "prod")
+    let last = try #require(try log(cli).last)
+    #expect((last["parents"] as? [String])?.count == 2, "\(last)")
+    let after = try audit(cli, 0)
+    #expect(trail(after)["entries"] as? Int == before + 3)
+    #expect((trail(after)["heads"] as? [String])?.count == 1)
+    // The independent reader agrees.
+    let reader = try python(["Tests/Compat/trail_reader.py", cli.workspace])
+    #expect(reader.status == 0, "\(reader.output)")
+  }
+
+  @Test(
+    "merge: both clones change the same environment; git's conflict is only in that file, audit says unannounced (exit 4) until a member runs trust resolve"
+  )
+  func sameEnvironment() throws {
+    let (cli, root) = try repository()
+    let other = cli.root + "-clone"
+    try git(cli.root, ["clone", "-q", cli.root, other])
+    defer { try? FileManager.default.removeItem(atPath: other) }
+    try store(cli, "prod")
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "ours"])
+    try store(cli, "prod", workspace: other + "/Environments", extra: ["KEYWARD_TRUST": root])
+    try git(other, ["add", "-A", "Environments"])
+    try git(other, ["commit", "-q", "-m", "theirs"])
+    try git(cli.root, ["fetch", "-q", other, "main:theirs"])
+    let (status, _) = try git(cli.root, ["merge", "-q", "--no-edit", "theirs"], status: nil)
+    #expect(status != 0)  // the environment file conflicts
+    let (_, conflicts) = try git(cli.root, ["diff", "--name-only", "--diff-filter=U"])
+    #expect(conflicts.split(separator: "\n") == ["Environments/prod.json"], "\(conflicts)")
+    // A person resolves it: here by keeping our side.
+    try git(cli.root, ["checkout", "--ours", "Environments/prod.json"])
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "--no-edit"])
+    let doc = try audit(cli, 4)
+    #expect(trail(doc)["intact"] as? Bool == true)
+    #expect(findingIDs(doc).contains("KW806"), "\(findingIDs(doc))")
+    try cli.expect(1, ["check"])
+    let resolved = try cli.expect(0, ["trust", "resolve", "prod"])
+    #expect(resolved.stdout.contains("merged branches both changed prod.json"), "\(resolved.all)")
+    let after = try audit(cli, 0)
+    #expect(!findingIDs(after).contains("KW806"))
+    #expect(findingIDs(after).contains("KW807"))  // the resolution is listed
+    try cli.expect(0, ["trust", "resolve", "prod"])  // nothing left to resolve
+  }
+
+  @Test(
+    "attack: cut the trail's tail: exit 4 on the machine that saw it, and on a fresh machine when it announced a change"
+  )
+  func tailCut() throws {
+    let (cli, root) = try repository()
+    try cli.expect(0, ["audit"])  // this machine records the heads it saw
+    try store(cli, "prod")
+    try cli.expect(0, ["audit"])
+    let head = try #require(try log(cli).last?["id"] as? String)
+    try FileManager.default.removeItem(atPath: "\(cli.workspace)/trail/entries/\(head).json")
+    try? FileManager.default.removeItem(atPath: "\(cli.workspace)/trail/heads/\(head)")
+    let here = try audit(cli, 4)
+    #expect(findingIDs(here).contains("KW808"), "\(findingIDs(here))")
+    // Another machine never saw it, but prod.json holds a set no entry announces.
+    let keys = cli.root + "/fresh-keys"
+    try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+    chmod(keys, 0o700)
+    let fresh = try audit(cli, 4, env: ["KEYWARD_KEYS_DIR": keys, "KEYWARD_TRUST": root])
+    #expect(findingIDs(fresh).contains("KW802"), "\(findingIDs(fresh))")
+    #expect(!findingIDs(fresh).contains("KW808"))
+  }
+
+  @Test("attack: delete the whole trail, remove an entry below a head, or edit one: exit 4 naming it")
+  func deleteAndEdit() throws {
+    let (cli, _) = try repository()
+    try store(cli, "staging")
+    try store(cli, "prod")
+    let entries = try log(cli)
+    let middle = try #require(entries[entries.count - 2]["id"] as? String)
+    let saved = cli.root + "/saved-trail"
+    try FileManager.default.copyItem(atPath: cli.workspace + "/trail", toPath: saved)
+    func restore() throws {
+      try FileManager.default.removeItem(atPath: cli.workspace + "/trail")
+      try FileManager.default.copyItem(atPath: saved, toPath: cli.workspace + "/trail")
+    }
+    // Below a head: the head names it.
+    try FileManager.default.removeItem(atPath: "\(cli.workspace)/trail/entries/\(middle).json")
+    let cut = try audit(cli, 4)
+    #expect(trail(cut)["intact"] as? Bool == false)
+    #expect(findingIDs(cut).contains("KW808"))
+    #expect(try cli.expect(4, ["audit"]).stdout.contains("follows \(middle.prefix(12))"))
+    try restore()
+    // Edited in place: its name no longer matches its content.
+    let path = "\(cli.workspace)/trail/entries/\(middle).json"
+    var doc = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+    var payload = try #require(Data(base64Encoded: doc["payload"] as! String))
+    payload = Data(
+      String(decoding: payload, as: UTF8.self).replacingOccurrences(of: "\"alice\"", with: "\"bob\"").utf8)
+    doc["payload"] = payload.base64EncodedString()
+    try JSONSerialization.data(withJSONObject: doc).write(to: URL(fileURLWithPath: path))
+    let edited = try audit(cli, 4)
+    #expect(findingIDs(edited).contains("KW803"))
+    // Renamed to its new id as a forger would: the signature no longer verifies.
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    try FileManager.default.removeItem(atPath: path)
+    let newID = try blake2bID(payload)
+    try (bytes + Data([0x0a])).write(to: URL(fileURLWithPath: "\(cli.workspace)/trail/entries/\(newID).json"))
+    let forged = try cli.expect(4, ["audit"])
+    #expect(forged.stdout.contains("forged"), "\(forged.stdout)")
+    try restore()
+    try cli.expect(0, ["audit"])
+    // The whole trail deleted: every environment file is unannounced, and this machine saw heads.
+    try FileManager.default.removeItem(atPath: cli.workspace + "/trail")
+    let gone = try audit(cli, 4)
+    #expect(findingIDs(gone).contains("KW802"))
+    #expect(findingIDs(gone).contains("KW808"))
+  }
+
+  /// The id of a trail payload, computed by Python's hashlib (an independent implementation).
+  func blake2bID(_ payload: Data) throws -> String {
+    let file = NSTemporaryDirectory() + "payload-\(UUID().uuidString)"
+    try payload.write(to: URL(fileURLWithPath: file))
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    let r = try python([
+      "-c",
+      "import hashlib,sys; print(hashlib.blake2b(b'keyward trail v2' + open(sys.argv[1],'rb').read(), digest_size=32).hexdigest())",
+      file,
+    ])
+    return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  func python(_ args: [String]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3"] + args
+    p.currentDirectoryURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent()
+      .deletingLastPathComponent()
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+
+  @Test(
+    "tamper is integrity: an edited ciphertext is exit 4 in audit and a finding in check; the next write records it and says so"
+  )
+  func editedCiphertext() throws {
+    let (cli, _) = try repository()
+    let path = cli.workspace + "/prod.json"
+    var text = try String(contentsOfFile: path, encoding: .utf8)
+    // Inside the ephemeral key, past the key-id header: still well-formed, no longer what was sealed.
+    let range = try #require(text.range(of: "kw1:"))
+    let start = text.index(range.upperBound, offsetBy: 20)
+    let old = String(text[start..<text.index(start, offsetBy: 4)])
+    text.replaceSubrange(start..<text.index(start, offsetBy: 4), with: old == "AAAA" ? "BBBB" : "AAAA")
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    let doc = try audit(cli, 4)
+    #expect(findingIDs(doc).contains("KW802"))
+    let check = try cli.json(try cli.expect(1, ["check", "--format", "json"]))
+    #expect((check["findings"] as? [[String: Any]] ?? []).contains { $0["id"] as? String == "KW802" })
+    // The next write records the outside change before its own, and says so.
+    let r = try store(cli, "prod")
+    #expect(r.all.contains("no entry announces it"), "\(r.all)")
+    let after = try audit(cli, 0)
+    #expect(findingIDs(after).contains("KW807"))
+    #expect(
+      try log(cli).last.map { (($0["records"] as? [[String: Any]]) ?? []).first?["action"] as? String }
+        == "external-change")
+  }
+
+  @Test(
+    "signed entries: an unsigned write and a non-member's are findings (exit 1), named in log; a checkpoint attests them"
+  )
+  func signers() throws {
+    let (cli, root) = try repository()
+    // No identity at all (a script): a public-key write, unsigned.
+    let bare = cli.root + "/bare-keys"
+    try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
+    chmod(bare, 0o700)
+    try store(cli, "staging", extra: ["KEYWARD_KEYS_DIR": bare, "KEYWARD_TRUST": root])
+    // Mallory, an identity the signed state does not know, proposes a set.
+    try cli.expect(0, ["identity", "new", "--name", "mallory", "--identity", cli.root + "/mallory.id"])
+    try store(cli, "dev", extra: ["KEYWARD_IDENTITY": cli.root + "/mallory.id"])
+    let doc = try audit(cli, 1)
+    #expect(findingIDs(doc).contains("KW804"))
+    #expect(findingIDs(doc).contains("KW805"))
+    #expect((trail(doc)["signers"] as? [String: Int])?.keys.contains { $0.hasPrefix("alice (") } == true)
+    #expect(
+      (trail(doc)["signers"] as? [String: Int])?.keys.contains { $0.hasPrefix("not a member (") } == true)
+    let statuses = try log(cli).compactMap { $0["signature"] as? String }
+    #expect(statuses.contains("unsigned"))
+    #expect(statuses.contains("signed:alice"))
+    #expect(statuses.contains { $0.hasPrefix("signed:not-a-member") })
+    let text = try cli.expect(0, ["log", "staging", "--action", "rotate"]).stdout
+    #expect(
+      text.contains("unsigned") && !text.contains(" dev ") && text.split(separator: "\n").count == 1,
+      "\(text)")
+    // The admin reviews and checkpoints: the entries are attested, the folder is emptied.
+    try cli.expect(4, ["trail", "checkpoint", "--identity", cli.root + "/mallory.id"])  // not an admin
+    let cp = try cli.expect(0, ["trail", "checkpoint"])
+    #expect(cp.stdout.contains("entries compacted"))
+    #expect(try entryFiles(cli.workspace).isEmpty)
+    let after = try audit(cli, 0)
+    #expect(!findingIDs(after).contains("KW804") && !findingIDs(after).contains("KW805"))
+    #expect(trail(after)["checkpoints"] as? Int == 1)
+    let full = try audit(cli, 0, ["--full"])
+    #expect(trail(full)["entries"] as? Int == trail(after)["entries"] as? Int)
+    // Writes go on after a checkpoint, following its heads.
+    try store(cli, "prod")
+    #expect(try log(cli).last.map { ($0["parents"] as? [String])?.count } == 1)
+    try cli.expect(0, ["audit"])
+    let reader = try python(["Tests/Compat/trail_reader.py", cli.workspace])
+    #expect(reader.output.contains("\"intact\": true"), "\(reader.output)")
+    // A checkpoint edited: one line removed.
+    let dir = cli.workspace + "/trail/checkpoints"
+    let name = try #require(try FileManager.default.contentsOfDirectory(atPath: dir).first)
+    var lines = try String(contentsOfFile: "\(dir)/\(name)", encoding: .utf8).split(separator: "\n")
+    lines.remove(at: 2)
+    try (lines.joined(separator: "\n") + "\n").write(
+      toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8)
+    try cli.expect(4, ["audit"])
+    try cli.expect(4, ["audit", "--full"])
+  }
+
+  @Test("audit --git names the commit that removed an entry, and a shallow clone is exit 3, never 0")
+  func gitHistory() throws {
+    let (cli, root) = try repository()
+    try store(cli, "prod")
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "prod set"])
+    try cli.expect(0, ["audit", "--git"])
+    let victim = try #require(try log(cli).first?["id"] as? String)
+    try git(cli.root, ["rm", "-q", "Environments/trail/entries/\(victim).json"])
+    try git(cli.root, ["commit", "-q", "-m", "tidy"])
+    let (_, commit) = try git(cli.root, ["rev-parse", "HEAD"])
+    let r = try cli.expect(4, ["audit", "--git"])
+    #expect(r.stdout.contains("KW809") && r.stdout.contains(String(commit.prefix(12))), "\(r.stdout)")
+    try git(cli.root, ["revert", "--no-edit", "HEAD"])
+    // Still reported: the history keeps the commit that removed it.
+    try cli.expect(4, ["audit", "--git"])
+    let shallow = cli.root + "-shallow"
+    try git(cli.root, ["clone", "-q", "--depth", "1", "file://" + cli.root, shallow])
+    defer { try? FileManager.default.removeItem(atPath: shallow) }
+    let s = try cli.run(["audit", "--git", "--workspace", shallow + "/Environments", "--trust", root])
+    #expect(s.status == 3, "\(s.all)")
+  }
+}
