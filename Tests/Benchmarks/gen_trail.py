@@ -5,9 +5,10 @@ audit trail") alone, with PyNaCl: a second, independent writer of trail/.
 usage: gen_trail.py WORKSPACE ADMIN_SEED_FILE N CHECKPOINTED
 Writes N entries signed by the admin whose 32-byte Ed25519 seed (hex) is in ADMIN_SEED_FILE (see
 gen_trust.py --admin-seed), actor "alice", as a linear chain (each entry's parents: the previous
-one), one second apart from 2026-01-01T00:00:00Z. Commands cycle over verify, export and set, and
-records over the environments of keyward.json; no record carries env_before / env_after, so none
-claims an environment file's state. The first CHECKPOINTED entries go into one checkpoint signed by
+one), one second apart from 2026-01-01T00:00:00Z. The first entry records every environment file as it
+is (an "init" record each, with env_after its digest), so audit finds every file announced; then
+commands cycle over verify, export and set, and records over the environments of keyward.json,
+with no env digests. The first CHECKPOINTED entries go into one checkpoint signed by
 the admin (trail/checkpoints/<id>.jsonl), the rest into trail/entries/<id>.json;
 trail/heads/<last id> marks the head. If audit.jsonl exists, the first entry anchors it ("v1").
 Refuses a workspace that already has trail/.
@@ -85,7 +86,13 @@ def main():
     ids, lines, prev = [], [], None
     for i in range(n):
         command, record = kinds[names[i % len(names)]][(i // len(names)) % 3]
-        p = {"actor": "alice", "command": command, "parents": [prev] if prev else [], "records": [record],
+        records = [record]
+        if i == 0:
+            command, records = "init", [
+                {"action": "init", "environment": name, "env_before": "none",
+                 "env_after": hashlib.blake2b(b"keyward env v1" + open(os.path.join(ws, name + ".json"), "rb").read(),
+                                              digest_size=16).hexdigest()} for name in names]
+        p = {"actor": "alice", "command": command, "parents": [prev] if prev else [], "records": records,
              "signer": signer, "time": when(i), "type": "keyward-trail-entry", "v": 2}
         if i == 0 and anchor is not None:
             p["v1"] = anchor

@@ -378,4 +378,108 @@ struct TeamTrailTests {
     let s = try cli.run(["audit", "--git", "--workspace", shallow + "/Environments", "--trust", root])
     #expect(s.status == 3, "\(s.all)")
   }
+
+  // MARK: The independent review's attacks (each reproduced, then fixed)
+
+  @Test(
+    "attack: a committed revert of an environment file to its state before the last entry is exit 4, not an interruption"
+  )
+  func revertIsNotInterruption() throws {
+    let (cli, root) = try repository()
+    let before = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    try store(cli, "prod")
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "rotate"])
+    // What `git checkout HEAD~ -- prod.json` does, committed by someone else.
+    try before.write(to: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    let here = try audit(cli, 4)
+    #expect(findingIDs(here).contains("KW802") && !findingIDs(here).contains("KW801"), "\(findingIDs(here))")
+    let keys = cli.root + "/fresh-keys"
+    try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+    chmod(keys, 0o700)
+    try audit(cli, 4, env: ["KEYWARD_KEYS_DIR": keys, "KEYWARD_TRUST": root])
+  }
+
+  @Test(
+    "attack: stray files in the trail's folders (a dotfile checkpoint, a folder as a head marker) are reported; writes go on"
+  )
+  func strayFiles() throws {
+    let (cli, _) = try repository()
+    let entry = try #require(try entryFiles(cli.workspace).first)
+    let line = try String(contentsOfFile: cli.workspace + "/trail/entries/" + entry, encoding: .utf8)
+    try FileManager.default.createDirectory(
+      atPath: cli.workspace + "/trail/checkpoints", withIntermediateDirectories: true)
+    try ("junk\n" + line).write(
+      toFile: cli.workspace + "/trail/checkpoints/.gitkeep", atomically: true, encoding: .utf8)
+    let doc = try audit(cli, 4)
+    #expect((trail(doc)["problem"] as? String)?.contains(".gitkeep") == true, "\(trail(doc))")
+    try FileManager.default.removeItem(atPath: cli.workspace + "/trail/checkpoints/.gitkeep")
+    // A folder where the head marker was: the next write still completes, the trail stays whole.
+    let head = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: cli.workspace + "/trail/heads").first)
+    try FileManager.default.removeItem(atPath: cli.workspace + "/trail/heads/" + head)
+    try FileManager.default.createDirectory(
+      atPath: cli.workspace + "/trail/heads/" + head, withIntermediateDirectories: false)
+    try store(cli, "prod")
+    try FileManager.default.removeItem(atPath: cli.workspace + "/trail/heads/" + head)
+    let after = try audit(cli, 0)
+    #expect((trail(after)["heads"] as? [String])?.count == 1)
+  }
+
+  @Test(
+    "attack: a reader of dev who signs an announcement of prod is a stranger to prod (KW805); log names signers by the signed state"
+  )
+  func readerAnnouncesProd() throws {
+    let (cli, _) = try repository()
+    try cli.expect(0, ["identity", "new", "--name", "bob", "--identity", cli.root + "/bob.id"])
+    let pub =
+      try cli.json(
+        try cli.expect(0, ["identity", "show", "--identity", cli.root + "/bob.id", "--format", "json"]))[
+        "public_identity"]
+      as! String
+    try cli.expect(0, ["access", "grant", "dev", "bob", pub, "--reader"])
+    try store(cli, "prod", extra: ["KEYWARD_IDENTITY": cli.root + "/bob.id", "KEYWARD_ACTOR": "alice"])
+    let doc = try audit(cli, 1)
+    #expect(findingIDs(doc).contains("KW805"), "\(findingIDs(doc))")
+    let bobs = try cli.json(try cli.expect(0, ["log", "--actor", "bob", "--format", "json"]))
+    #expect((bobs["entries"] as? [[String: Any]])?.count == 1)
+  }
+
+  @Test(
+    "a branch switch is not a cut: the heads a machine saw are kept per git branch; trail forget clears them")
+  func branchSwitch() throws {
+    let (cli, _) = try repository()
+    try git(cli.root, ["checkout", "-q", "-b", "feature"])
+    try store(cli, "staging")
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "feature"])
+    try cli.expect(0, ["audit"])
+    try git(cli.root, ["checkout", "-q", "main"])
+    try cli.expect(0, ["audit"])
+    try git(cli.root, ["checkout", "-q", "feature"])
+    try cli.expect(0, ["audit"])
+    // Dropping one's own uncommitted write is a cut here, until this machine is told to forget.
+    try store(cli, "prod")
+    try git(cli.root, ["checkout", "-q", "--", "Environments"])
+    try git(cli.root, ["clean", "-q", "-fd", "Environments"])
+    try cli.expect(4, ["audit"])
+    try cli.expect(0, ["trail", "forget"])
+    try cli.expect(0, ["audit"])
+  }
+
+  @Test(
+    "attack: trust files deleted are a finding of the trail itself, even with no pin; a huge number is JSON null"
+  )
+  func trustDeletedAndNumbers() throws {
+    let (cli, _) = try repository()
+    let other = cli.root + "-clone"
+    try git(cli.root, ["clone", "-q", cli.root, other])
+    defer { try? FileManager.default.removeItem(atPath: other) }
+    try git(other, ["rm", "-q", "-r", "Environments/trust"])
+    let keys = cli.root + "/fresh-keys"
+    try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+    chmod(keys, 0o700)
+    let r = try cli.run(["audit", "--workspace", other + "/Environments"], env: ["KEYWARD_KEYS_DIR": keys])
+    #expect(r.status == 4 && r.stdout.contains("trust files were deleted"), "\(r.all)")
+  }
 }

@@ -16,15 +16,20 @@ public enum Checkpoint {
 
   struct Read {
     var lines: [[UInt8]]
-    /// Signed by an admin of the signed state, digest, count and heads as stated.
+    /// Signed by an admin of the signed state, digest and count as stated (the heads are checked
+    /// against the parsed entries by `TrailIndex`).
     var valid: Bool
     var problems: [TrailIndex.Problem]
+    var heads: [String] = []
   }
 
-  /// Reads a segment and checks its first line against the signed state. A segment that does not
-  /// hold is reported; its entries are then verified one by one like any other.
+  /// Reads a segment and checks it against the signed state. A segment that does not hold is
+  /// reported; its entries are then verified one by one like any other.
   static func read(path: String, name: String, trust: TrustedState?) throws(KeywardError) -> Read {
-    let bytes = try FileSystem.read(path)
+    verify(try FileSystem.read(path), name: name, path: path, trust: trust)
+  }
+
+  static func verify(_ bytes: [UInt8], name: String, path: String, trust: TrustedState?) -> Read {
     var lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false).map { Array($0) }
     guard bytes.last == 0x0a, lines.count >= 2 else {
       return Read(
@@ -38,11 +43,41 @@ public enum Checkpoint {
         lines: lines, valid: false,
         problems: [.init(kind: kind, message: "\(name): \(why)", file: path, line: 1)])
     }
+    let h: Header
+    switch Checkpoint.header(header, name: name, trust: trust) {
+    case .failure(let p): return problem(p.message, p.kind)
+    case .success(let x): h = x
+    }
+    guard h.entries == lines.count else {
+      return problem(
+        "it says \(h.entries) entries but holds \(lines.count): lines were removed or added", .cut)
+    }
+    guard self.digest(lines) == h.digest else {
+      return problem("its entries do not match the signed digest: the segment was edited or cut", .forged)
+    }
+    return Read(lines: lines, valid: true, problems: [], heads: h.heads)
+  }
+
+  struct Header {
+    var heads: [String]
+    var entries: Int
+    var digest: String
+  }
+
+  /// A checkpoint's first line: its name is its id, and an admin of the signed state signed it.
+  static func header(_ line: [UInt8], name: String, trust: TrustedState?) -> Result<
+    Header, TrailIndex.Problem
+  > {
+    func problem(_ why: String, _ kind: TrailIndex.Problem.Kind = .broken) -> Result<
+      Header, TrailIndex.Problem
+    > {
+      .failure(.init(kind: kind, message: why))
+    }
     guard name == "\(name.prefix(64)).jsonl", Trail.isID(name.prefix(64)) else {
       return problem("not a checkpoint file name")
     }
     let doc: SignedDocument
-    do { doc = try SignedDocument.parse(header, source: name, type: Trail.checkpointType) } catch {
+    do { doc = try SignedDocument.parse(line, source: name, type: Trail.checkpointType) } catch {
       return problem(error.message)
     }
     guard Trail.id(of: doc.payload) == String(name.prefix(64)) else {
@@ -51,7 +86,8 @@ public enum Checkpoint {
     guard let v = try? JSONValue.parse(doc.payload, source: name), case .object(let m) = v,
       m["type"] == .string("keyward-trail-checkpoint"), case .string(let signer)? = m["signer"],
       let key = try? PublicIdentity(parsing: signer), case .number(let n)? = m["entries"],
-      case .string(let digest)? = m["digest"], case .array(let headValues)? = m["heads"]
+      let count = Int(exactly: n), case .string(let digest)? = m["digest"],
+      case .array(let headValues)? = m["heads"]
     else { return problem("the checkpoint's payload is malformed") }
     guard let trust else {
       return problem("a checkpoint needs a trust root to be verified, and this workspace has none")
@@ -62,31 +98,10 @@ public enum Checkpoint {
     guard !doc.validSigners([key]).isEmpty else {
       return problem("the admin signature does not verify: a forged checkpoint", .forged)
     }
-    guard Int(exactly: n) == lines.count else {
-      return problem("it says \(Int(n)) entries but holds \(lines.count): lines were removed or added", .cut)
-    }
-    guard self.digest(lines) == digest else {
-      return problem("its entries do not match the signed digest: the segment was edited or cut", .forged)
-    }
-    // The heads it names are exactly the entries in it that no other entry in it follows.
-    var ids = [String]()
-    var followed = Set<String>()
-    for line in lines {
-      guard let d = try? SignedDocument.parse(line, source: name, type: Trail.entryType) else { continue }
-      ids.append(Trail.id(of: d.payload))
-      if let p = try? JSONValue.parse(d.payload, source: name), case .object(let pm) = p,
-        case .array(let ps)? = pm["parents"]
-      {
-        for x in ps { if case .string(let s) = x { followed.insert(s) } }
-      }
-    }
     let heads = headValues.compactMap { h -> String? in
       if case .string(let s) = h { return s } else { return nil }
     }
-    guard heads.sorted() == ids.filter({ !followed.contains($0) }).sorted() else {
-      return problem("the heads it names are not the heads of its entries", .forged)
-    }
-    return Read(lines: lines, valid: true, problems: [])
+    return .success(Header(heads: heads, entries: count, digest: digest))
   }
 
   public struct Report: Sendable, Encodable {
@@ -94,6 +109,9 @@ public enum Checkpoint {
     public var entries: Int
     public var heads: [String]
     public var file: String
+    /// What the admin's signature now vouches for that no member signed: unsigned entries and
+    /// entries by strangers (their findings are no longer reported).
+    public var attests: [String]
   }
 
   /// Compacts every entry file into a new segment signed by `admin`, then deletes those files.
@@ -148,6 +166,9 @@ public enum Checkpoint {
     try FileSystem.writeAtomically(path, bytes: out)
     FileSystem.crashPoint("checkpoint-before-delete")
     for e in files { try FileSystem.remove(e.file) }
-    return Report(id: id, entries: lines.count, heads: heads, file: path)
+    let attests = TrailFindings.findings(index, workspace: workspace).filter {
+      [FindingID.trailUnsigned.rawValue, FindingID.trailNonMember.rawValue].contains($0.id)
+    }.map(\.message)
+    return Report(id: id, entries: lines.count, heads: heads, file: path, attests: attests)
   }
 }

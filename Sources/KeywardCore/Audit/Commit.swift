@@ -96,13 +96,14 @@ extension Workspace {
     -> [String]
   {
     let maxima = TrailIndex.load(workspace: self, verifySignatures: false).maximalRecords()
+    let pending = Trail.Seen.pending(workspace: path, env: .process)
     var records = [Trail.Record]()
     var notes = [String]()
     var writes = [(path: String, bytes: [UInt8])]()
     for (env, intents) in changes {
       let name = env.environment
       let before = fileDigest(name)
-      for m in mismatches(maxima: maxima, digests: [name: before], only: name) {
+      for m in mismatches(maxima: maxima, digests: [name: before], only: name, pending: pending) {
         records.append(
           Trail.Record(
             action: m.reconcileAction, environment: name, set: nil,
@@ -123,12 +124,13 @@ extension Workspace {
       writes.append((environmentPath(name), bytes))
     }
     guard !records.isEmpty else { return notes }
-    try Trail.write(workspace: self, command: command, records: records)
+    let id = try Trail.write(workspace: self, command: command, records: records, pending: !writes.isEmpty)
     FileSystem.crashPoint("after-audit-before-file")
     for (n, w) in writes.enumerated() {
       if n > 0 { FileSystem.crashPoint("between-environment-files") }
       try FileSystem.writeAtomically(w.path, bytes: w.bytes)
     }
+    if !writes.isEmpty { Trail.Seen.completed(id, workspace: path, env: .process) }
     return notes
   }
 
@@ -136,8 +138,12 @@ extension Workspace {
   /// digests the caller already has (each other file is read); `only` limits it to one.
   /// In a trusted workspace every environment was recorded (`init`, `trust init`), so a file that
   /// no record announces at all is one whose trail was deleted: changed outside.
+  /// A file in the state before its last record is an interruption only when this machine wrote
+  /// that entry and never got to the file (`pending`); anywhere else it is a revert (changed
+  /// outside): the same bytes a person restores with `git checkout HEAD~ -- prod.json`.
   public func mismatches(
-    maxima: [String: [TrailEntry]], digests: [String: String] = [:], only: String? = nil
+    maxima: [String: [TrailEntry]], digests: [String: String] = [:], only: String? = nil,
+    pending: Set<String> = []
   ) -> [TrailMismatch] {
     var out = [TrailMismatch]()
     for env in config.environmentNames.sorted() where only == nil || only == env {
@@ -160,9 +166,10 @@ extension Workspace {
         continue
       }
       if digest == after { continue }
+      let interrupted = digest == last.envBefore && (last.entry.map(pending.contains) ?? true)
       out.append(
         TrailMismatch(
-          environment: env, kind: digest == last.envBefore ? .interrupted : .changedOutside,
+          environment: env, kind: interrupted ? .interrupted : .changedOutside,
           ref: last.reference, action: last.action ?? "?", fileDigest: digest))
     }
     return out

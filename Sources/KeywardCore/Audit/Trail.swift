@@ -78,7 +78,7 @@ public enum Trail {
   /// only the heads (a few small files), never the whole trail.
   @discardableResult
   public static func write(
-    workspace: Workspace, command: String, records: [Record], env: Env = .process
+    workspace: Workspace, command: String, records: [Record], pending: Bool = false, env: Env = .process
   ) throws(KeywardError) -> String {
     let root = workspace.path
     for sub in [folder, entriesFolder, headsFolder] {
@@ -113,6 +113,9 @@ public enum Trail {
     var document = SignedDocument(payloadType: entryType, payload: bytes)
     if let identity { document.sign(with: identity) }
     let id = id(of: bytes)
+    // Marked as this machine's own unfinished write before the entry exists: a crash anywhere
+    // from here to the environment file is an interruption here, never taken for a revert.
+    if pending { Seen.markPending(id, workspace: root, env: env) }
     try FileSystem.writeAtomically(
       "\(root)/\(entriesFolder)/\(id).json", bytes: document.json.compact() + [0x0a], crashLabel: "trail-")
     // The new head replaces the ones it follows; a crash in between leaves extra head files,
@@ -120,7 +123,11 @@ public enum Trail {
     FileSystem.crashPoint("trail-before-head")
     try FileSystem.writeAtomically(
       "\(root)/\(headsFolder)/\(id)", bytes: Array("\(id)\n".utf8), crashLabel: "trail-head-")
-    for p in parents { try FileSystem.remove("\(root)/\(headsFolder)/\(p)") }
+    // Best effort: a head marker that cannot be removed (a folder planted there) only makes the
+    // next writer name this entry's parent once more, which changes nothing.
+    for p in parents where FileSystem.irregularKind("\(root)/\(headsFolder)/\(p)") == nil {
+      try? FileSystem.remove("\(root)/\(headsFolder)/\(p)")
+    }
     Seen.record(workspace: root, replacing: parents, with: id, env: env)
     return id
   }
@@ -129,16 +136,24 @@ public enum Trail {
 
   /// The entries the next one follows: the listed heads that exist. When none is listed but the
   /// trail has entries (head files deleted, or a crash), they are computed from the entries.
-  public static func heads(workspace: Workspace) throws(KeywardError) -> [String] {
+  public static func heads(workspace: Workspace, env: Env = .process) throws(KeywardError) -> [String] {
     let root = workspace.path
-    let listed = FileSystem.listDirectory("\(root)/\(headsFolder)").filter { isID(Substring($0)) }
+    // The listed heads (regular files only), and the heads this machine itself last saw here: a
+    // head file deleted or replaced by a writer cannot make this machine fork the trail.
+    let listed = FileSystem.listDirectory("\(root)/\(headsFolder)").filter {
+      isID(Substring($0)) && FileSystem.irregularKind("\(root)/\(headsFolder)/\($0)") == nil
+    }
     var known: Set<String>? = nil
     func exists(_ id: String) -> Bool {
-      if FileSystem.exists("\(root)/\(entriesFolder)/\(id).json") { return true }
-      if known == nil { known = Set(CheckpointFile.allHeads(root)) }
+      if FileSystem.irregularKind("\(root)/\(entriesFolder)/\(id).json") == nil
+        && FileSystem.exists("\(root)/\(entriesFolder)/\(id).json")
+      {
+        return true
+      }
+      if known == nil { known = Set(CheckpointFile.allHeads(root, trust: workspace.trust)) }
       return known!.contains(id)
     }
-    let present = listed.filter(exists)
+    let present = Set(listed + Seen.read(workspace: root, env: env)).filter(exists)
     if !present.isEmpty { return present.sorted() }
     let anyEntries =
       !FileSystem.listDirectory("\(root)/\(entriesFolder)").isEmpty
@@ -161,61 +176,139 @@ public enum Trail {
     return (chain.entries, chain.lastHash ?? AuditLog.genesis)
   }
 
-  /// The heads this machine last wrote or audited, kept in the key store beside the pins (never
-  /// in the workspace): an id recorded here that the trail no longer holds was cut.
+  /// What this machine knows of the trail, kept in the key store beside the pins (never in the
+  /// workspace): per git branch, the heads it last wrote or audited (an id recorded there that the
+  /// trail no longer holds was cut); and the entries it wrote whose files are not written yet (a
+  /// crash between the two is an interruption here; elsewhere the same state is a revert).
   public enum Seen {
     public static func path(workspace: String, env: Env) -> String {
       let pin = Trust.pinPath(workspace: workspace, env: env)
       return "\(KeySource.storeDirectory(env))/trail-seen/\(Path.name(pin))"
     }
 
-    public static func read(workspace: String, env: Env) -> [String] {
-      guard let bytes = try? FileSystem.read(path(workspace: workspace, env: env)),
-        let v = try? JSONValue.parse(bytes, source: ""), case .object(let m) = v,
-        case .array(let heads)? = m["heads"]
-      else { return [] }
-      return heads.compactMap { h in
-        if case .string(let s) = h, isID(Substring(s)) { return s } else { return nil }
-      }
+    struct State {
+      var branches: [String: [String]] = [:]
+      var pending: [String] = []
     }
 
-    public static func write(_ heads: [String], workspace: String, env: Env) {
+    static func load(workspace: String, env: Env) -> State {
+      var state = State()
+      guard let bytes = try? FileSystem.read(path(workspace: workspace, env: env)),
+        let v = try? JSONValue.parse(bytes, source: ""), case .object(let m) = v
+      else { return state }
+      func ids(_ v: JSONValue?) -> [String] {
+        guard case .array(let a)? = v else { return [] }
+        return a.compactMap { h in
+          if case .string(let s) = h, isID(Substring(s)) { return s } else { return nil }
+        }
+      }
+      if case .object(let b)? = m["branches"] {
+        for (k, v) in b { state.branches[k] = ids(v) }
+      }
+      state.pending = ids(m["pending"])
+      return state
+    }
+
+    static func save(_ state: State, workspace: String, env: Env) {
       let p = path(workspace: workspace, env: env)
       guard (try? FileSystem.makeDirectory(Path.directory(p), mode: 0o700)) != nil else { return }
       let doc = JSONValue.object([
-        "heads": .array(heads.sorted().map(JSONValue.string)), "workspace": .string(workspace),
+        "workspace": .string(Trust.realPath(workspace)),
+        "branches": .object(state.branches.mapValues { .array($0.sorted().map(JSONValue.string)) }),
+        "pending": .array(state.pending.map(JSONValue.string)),
       ])
       try? FileSystem.writeAtomically(
         p, bytes: doc.written(), mode: 0o600, forceMode: true, crashLabel: "seen-")
     }
 
+    /// The git branch the workspace is on (`refs/heads/NAME`, `detached`, or `-` outside git),
+    /// read from `.git/HEAD` (no git process): a head seen on a feature branch is not missing on main.
+    static func branch(_ workspace: String) -> String {
+      var dir = Trust.realPath(workspace)
+      for _ in 0..<32 {
+        let dotgit = "\(dir)/.git"
+        var head: [UInt8]? = nil
+        if FileSystem.isDirectory(dotgit) {
+          head = try? FileSystem.read("\(dotgit)/HEAD")
+        } else if let link = try? FileSystem.read(dotgit) {
+          let text = String(decoding: link, as: UTF8.self)
+          if text.hasPrefix("gitdir: ") {
+            var target = String(text.dropFirst(8).prefix { $0 != "\n" })
+            if !target.hasPrefix("/") { target = "\(dir)/\(target)" }
+            head = try? FileSystem.read("\(target)/HEAD")
+          }
+        }
+        if let head {
+          let text = String(decoding: head, as: UTF8.self).prefix { $0 != "\n" }
+          return text.hasPrefix("ref: ") ? String(text.dropFirst(5)) : "detached"
+        }
+        if dir == "/" || dir.isEmpty { break }
+        dir = Path.directory(dir)
+      }
+      return "-"
+    }
+
+    /// The heads this machine recorded on the current branch.
+    public static func read(workspace: String, env: Env) -> [String] {
+      load(workspace: workspace, env: env).branches[branch(workspace)] ?? []
+    }
+
+    /// Entries this machine wrote whose environment files it has not written yet.
+    public static func pending(workspace: String, env: Env) -> Set<String> {
+      Set(load(workspace: workspace, env: env).pending)
+    }
+
+    public static func write(_ heads: [String], workspace: String, env: Env) {
+      var state = load(workspace: workspace, env: env)
+      state.branches[branch(workspace)] = heads
+      save(state, workspace: workspace, env: env)
+    }
+
+    /// Forgets what this machine saw of the workspace's trail (`keyward trail forget`).
+    public static func forget(workspace: String, env: Env) throws(KeywardError) {
+      try FileSystem.remove(path(workspace: workspace, env: env))
+    }
+
     static func record(workspace: String, replacing old: [String], with id: String, env: Env) {
-      var heads = Set(read(workspace: workspace, env: env))
+      var state = load(workspace: workspace, env: env)
+      let b = branch(workspace)
+      var heads = Set(state.branches[b] ?? [])
       heads.subtract(old)
       heads.insert(id)
-      // Bounded: a machine that never audits keeps the newest ones it wrote.
-      write(Array(heads.sorted().suffix(64)), workspace: workspace, env: env)
+      state.branches[b] = Array(heads.sorted())
+      save(state, workspace: workspace, env: env)
+    }
+
+    static func markPending(_ id: String, workspace: String, env: Env) {
+      var state = load(workspace: workspace, env: env)
+      state.pending = Array((state.pending + [id]).suffix(64))
+      save(state, workspace: workspace, env: env)
+    }
+
+    static func completed(_ id: String, workspace: String, env: Env) {
+      var state = load(workspace: workspace, env: env)
+      guard state.pending.contains(id) else { return }
+      state.pending.removeAll { $0 == id }
+      save(state, workspace: workspace, env: env)
     }
   }
 }
 
 /// A checkpoint segment's first line, read without the rest of the file.
 enum CheckpointFile {
-  /// Every head named by a checkpoint's first line (not verified: for the writer's existence test).
-  static func allHeads(_ root: String) -> [String] {
+  /// Every head named by a checkpoint whose name and admin signature hold (for the writer's
+  /// existence test: an unsigned or misnamed file names nothing).
+  static func allHeads(_ root: String, trust: TrustedState?) -> [String] {
     var out = [String]()
     for name in FileSystem.listDirectory("\(root)/\(Trail.checkpointsFolder)") where name.hasSuffix(".jsonl")
     {
       guard let first = firstLine("\(root)/\(Trail.checkpointsFolder)/\(name)"),
-        let doc = try? SignedDocument.parse(first, source: name, type: Trail.checkpointType),
-        let v = try? JSONValue.parse(doc.payload, source: name), case .object(let m) = v,
-        case .array(let heads)? = m["heads"]
+        case .success(let h) = Checkpoint.header(first, name: name, trust: trust)
       else { continue }
-      for h in heads { if case .string(let s) = h { out.append(s) } }
+      out += h.heads
     }
     return out
   }
-
   static func firstLine(_ path: String) -> [UInt8]? {
     guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return nil }
     defer { close(fd) }

@@ -22,7 +22,8 @@ public enum TrailFindings {
             "restore the trail from version control; keyward audit --git names the commit that changed it",
           file: p.file, line: p.line))
     }
-    for m in workspace.mismatches(maxima: index.maximalRecords()) {
+    let pending = Trail.Seen.pending(workspace: workspace.path, env: .process)
+    for m in workspace.mismatches(maxima: index.maximalRecords(), pending: pending) {
       let id: FindingID =
         switch m.kind {
         case .interrupted: .trailInterrupted
@@ -45,10 +46,24 @@ public enum TrailFindings {
     var reconciled = [(TrailIndex.Entry, TrailEntry)]()
     for e in index.entries where !e.checkpointed {
       if let signer = e.signer {
-        if let trust = workspace.trust, name(of: signer, in: trust) == nil { strangers.append((e, signer)) }
+        // A signer counts only where they have a role: a reader of dev announcing prod's file
+        // is a stranger to prod.
+        if let trust = workspace.trust,
+          name(of: signer, in: trust) == nil
+            || (trust.admin(signer) == nil
+              && e.records.contains { r in
+                r.envAfter != nil && trust.role(of: signer, in: r.environment ?? "") == nil
+              })
+        {
+          strangers.append((e, signer))
+        }
       } else if workspace.trust != nil {
         unsigned.append(e)
       }
+    }
+    // Changes a write found unannounced stay listed for good, checkpoint or not: a reviewer must
+    // see every change the trail did not announce in advance.
+    for e in index.entries {
       for r in e.records where ["interrupted", "external-change", "resolve"].contains(r.action ?? "") {
         reconciled.append((e, r))
       }
@@ -78,7 +93,7 @@ public enum TrailFindings {
         id: FindingID.trailNonMember.rawValue, severity: .error, environment: e.records.first?.environment,
         set: e.records.first?.set,
         message:
-          "entry \(e.id.prefix(12)) (\(e.command), \(e.time)) is signed by \(key.fingerprint) (\"\(e.actor)\"), whom the signed state does not know",
+          "entry \(e.id.prefix(12)) (\(e.command) of \(Set(e.records.compactMap(\.environment)).sorted().joined(separator: ", ")), \(e.time)) is signed by \(key.fingerprint) (calling itself \"\(e.actor)\"), who has no role there in the signed state",
         evidence: ["entry": e.id, "signer": key.fingerprint],
         remedy: "review the change; an admin grants access (keyward access grant) or reverts it",
         file: e.file,

@@ -42,6 +42,7 @@ public enum TrailHistory {
         [
           "-c", "core.quotePath=false", "log", "-m", "--full-history", "--format=commit %H %P", "--raw",
           "--no-abbrev", "--no-renames", "HEAD", "--", "\(rel)\(Trail.folder)", state, v1,
+          "\(rel)\(Trust.folder)/active",
         ], in: top)
     else { throw KeywardError(.io, "git log failed in \(top)") }
     // Each commit's diff against each of its parents, in turn.
@@ -79,7 +80,8 @@ public enum TrailHistory {
     }
     // Blobs to read: the states and v1 trails on both sides of a change.
     var wanted = Set<String>()
-    for c in changes where c.status == "M" && (c.path == state || c.path == v1) {
+    let active = "\(rel)\(Trust.folder)/active/"
+    for c in changes where c.status == "M" && (c.path == state || c.path == v1 || c.path.hasPrefix(active)) {
       wanted.insert(c.oldBlob)
       wanted.insert(c.newBlob)
     }
@@ -97,21 +99,28 @@ public enum TrailHistory {
         report(c, "deleted the version-1 trail (\(Workspace.auditName))")
       }
     }
-    var held = [String: [String]]()  // commit → blobs of its checkpoints
+    var held = [String: [(blob: String, name: String)]]()  // commit → its checkpoints
     for commit in deleted.keys {
       let listing = Git.output(["ls-tree", commit, "--", checkpoints], in: top) ?? ""
       held[commit] = listing.split(separator: "\n").compactMap { l in
-        let f = l.split(separator: " ")
-        return f.count >= 3 ? String(f[2].prefix(while: { $0 != "\t" })) : nil
+        let f = l.split(separator: " ", maxSplits: 2)
+        guard f.count == 3, let tab = f[2].firstIndex(of: "\t") else { return nil }
+        return (String(f[2][..<tab]), Path.name(String(f[2][f[2].index(after: tab)...])))
       }
-      wanted.formUnion(held[commit]!)
+      wanted.formUnion(held[commit]!.map(\.blob))
     }
     let blobs = try read(Array(wanted), in: top)
     for (commit, list) in deleted {
+      // Only a checkpoint that holds (its name, an admin's signature, its digest) holds entries:
+      // any other file there (a dotfile with entry lines in it) holds nothing.
       var ids = Set<String>()
-      for b in held[commit] ?? [] {
-        for line in (blobs[b] ?? []).split(separator: 0x0a).dropFirst() {
-          if let d = try? SignedDocument.parse(Array(line), source: "", type: Trail.entryType) {
+      for (blob, name) in held[commit] ?? [] {
+        let read = Checkpoint.verify(blobs[blob] ?? [], name: name, path: name, trust: workspace.trust)
+        guard read.valid else { continue }
+        for line in read.lines {
+          if let d = Envelope.scan(line, type: Trail.entryType)
+            ?? (try? SignedDocument.parse(line, source: "", type: Trail.entryType))
+          {
             ids.insert(Trail.id(of: d.payload))
           }
         }
@@ -128,13 +137,21 @@ public enum TrailHistory {
       if c.path == state, let a = version(old), let b = version(new), b < a {
         report(c, "lowered the signed state's version from \(a) to \(b) (a rollback)")
       }
+      if c.path.hasPrefix(active), let a = version(old, type: Activation.type),
+        let b = version(new, type: Activation.type),
+        b < a
+      {
+        report(
+          c,
+          "lowered \(c.path.dropFirst(rel.count))'s version from \(a) to \(b) (an older activation replayed)")
+      }
     }
     return Report(commits: commits, shallow: shallow, findings: findings)
   }
 
   /// The signed state's version (unverified: only its order along history matters here).
-  static func version(_ bytes: [UInt8]) -> Int? {
-    guard let doc = try? SignedDocument.parse(bytes, source: "", type: SignedDocument.stateType),
+  static func version(_ bytes: [UInt8], type: String = SignedDocument.stateType) -> Int? {
+    guard let doc = try? SignedDocument.parse(bytes, source: "", type: type),
       let v = try? JSONValue.parse(doc.payload, source: ""), case .object(let m) = v,
       case .number(let n)? = m["version"]
     else { return nil }

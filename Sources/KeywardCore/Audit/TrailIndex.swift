@@ -56,9 +56,8 @@ public struct TrailIndex: Sendable {
   public var hasV2: Bool { !entries.isEmpty || checkpoints > 0 }
 
   /// Every record, oldest first: the version-1 lines, then each entry's records (parents first).
-  public var history: [TrailEntry] {
-    v1Entries + entries.flatMap(\.records)
-  }
+  /// Built once by `load`.
+  public private(set) var history: [TrailEntry] = []
 
   /// Reads and checks the trail. `full` verifies the signatures of checkpointed entries too;
   /// `seen` adds the heads this machine recorded (a later cut is then a problem).
@@ -91,11 +90,17 @@ public struct TrailIndex: Sendable {
     for name in FileSystem.listDirectory("\(root)/\(Trail.entriesFolder)") {
       let path = "\(root)/\(Trail.entriesFolder)/\(name)"
       guard name.hasSuffix(".json"), Trail.isID(name.dropLast(5)) else {
-        if !name.hasPrefix(".") {
+        if !isTemporary(name) {
           index.problems.append(
             Problem(
               kind: .broken, message: "\(name) in \(Trail.entriesFolder) is not an entry file", file: path))
         }
+        continue
+      }
+      var st = stat()
+      if lstat(path, &st) == 0, st.st_size > 1 << 20 {
+        index.problems.append(
+          Problem(kind: .broken, message: "\(name): larger than an entry can be (1 MiB)", file: path))
         continue
       }
       do {
@@ -112,7 +117,24 @@ public struct TrailIndex: Sendable {
       }
     }
     var attested = Set<Int>()  // item indexes held by a valid checkpoint
-    for name in FileSystem.listDirectory("\(root)/\(Trail.checkpointsFolder)") where !name.hasPrefix(".") {
+    var segments = [(items: Range<Int>, heads: [String], file: String)]()
+    // Anything else in the trail's folders is reported: a stray file there is either damage or an
+    // attempt to be taken for part of the trail (a dotfile in checkpoints/, a folder in heads/).
+    for name in FileSystem.listDirectory("\(root)/\(Trail.folder)")
+    where !["entries", "heads", "checkpoints"].contains(name) && !isTemporary(name) {
+      index.problems.append(
+        Problem(
+          kind: .broken, message: "\(Trail.folder)/\(name) is not part of the trail's layout",
+          file: "\(root)/\(Trail.folder)/\(name)"))
+    }
+    for name in FileSystem.listDirectory("\(root)/\(Trail.headsFolder)") where !isTemporary(name) {
+      let path = "\(root)/\(Trail.headsFolder)/\(name)"
+      if !Trail.isID(Substring(name)) || FileSystem.irregularKind(path) != nil {
+        index.problems.append(
+          Problem(kind: .broken, message: "\(Trail.headsFolder)/\(name) is not a head marker", file: path))
+      }
+    }
+    for name in FileSystem.listDirectory("\(root)/\(Trail.checkpointsFolder)") where !isTemporary(name) {
       let path = "\(root)/\(Trail.checkpointsFolder)/\(name)"
       index.checkpoints += 1
       do {
@@ -121,7 +143,10 @@ public struct TrailIndex: Sendable {
         for (n, line) in checkpoint.lines.enumerated() {
           items.append(Item(bytes: line, file: path, line: n + 2, expectedID: nil))
         }
-        if checkpoint.valid { attested.formUnion(first..<items.count) }
+        if checkpoint.valid {
+          attested.formUnion(first..<items.count)
+          segments.append((first..<items.count, checkpoint.heads, path))
+        }
         index.problems += checkpoint.problems
       } catch {
         index.problems.append(Problem(kind: .broken, message: error.message, file: path))
@@ -130,6 +155,23 @@ public struct TrailIndex: Sendable {
     // Parse, hash and (where needed) verify every item, on every core.
     let verify = (0..<items.count).map { verifySignatures && (full || !attested.contains($0)) }
     let parsed = parseAll(items, verify: verify)
+    // A valid checkpoint's heads are exactly its entries that no other entry in it follows.
+    for seg in segments {
+      var ids = [String]()
+      var followed = Set<String>()
+      for i in seg.items {
+        guard case .success(let e)? = parsed[i] else { continue }
+        ids.append(e.id)
+        followed.formUnion(e.parents)
+      }
+      if ids.filter({ !followed.contains($0) }).sorted() != seg.heads.sorted() {
+        index.problems.append(
+          Problem(
+            kind: .forged,
+            message: "\(Path.name(seg.file)): the heads it names are not the heads of its entries",
+            file: seg.file, line: 1))
+      }
+    }
     var byID = [String: Int]()
     var list = [Entry]()
     for (i, result) in parsed.enumerated() {
@@ -205,8 +247,24 @@ public struct TrailIndex: Sendable {
         index.entries[i].records[r].seq = seq
       }
     }
+    index.history.reserveCapacity(seq)
+    index.history = index.v1Entries
+    for e in index.entries { index.history += e.records }
+    // The trail remembers that the workspace had a trust root: its files deleted since is a
+    // downgrade, whichever machine looks (one with no pin included).
+    if workspace.trust == nil, let r = index.history.last(where: { $0.action == "trust-init" }) {
+      index.problems.append(
+        Problem(
+          kind: .cut,
+          message:
+            "the trail records a trust root (\(r.reference)), but \(Trust.folder)/ is gone: the trust files were deleted",
+          file: "\(root)/\(Trust.folder)"))
+    }
     return index
   }
+
+  /// A file left by an interrupted atomic write (`.NAME.tmp-PID-RAND`).
+  static func isTemporary(_ name: String) -> Bool { name.hasPrefix(".") && name.contains(".tmp-") }
 
   /// Parents before children; otherwise by time, then id.
   static func order(_ list: [Entry], byID: [String: Int]) -> [Entry] {
@@ -245,8 +303,9 @@ public struct TrailIndex: Sendable {
     out.withUnsafeMutableBufferPointer { results in
       let sink = ResultSink(results)
       DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        var keys = [String: PublicIdentity]()  // a trail has few signers: parse each key once
         for i in (items.count * c / chunks)..<(items.count * (c + 1) / chunks) {
-          sink.buffer[i] = parse(items[i], verify: verify[i])
+          sink.buffer[i] = parse(items[i], verify: verify[i], keys: &keys)
         }
       }
     }
@@ -259,45 +318,39 @@ public struct TrailIndex: Sendable {
   }
 
   /// One entry envelope: its id from the payload, its members, and its signature when asked.
-  static func parse(_ item: Item, verify: Bool) -> Result<Entry, Problem> {
-    let whereText = item.line.map { "\(Path.name(item.file)) line \($0)" } ?? Path.name(item.file)
+  static func parse(_ item: Item, verify: Bool, keys: inout [String: PublicIdentity]) -> Result<
+    Entry, Problem
+  > {
+    var whereText: String { item.line.map { "\(Path.name(item.file)) line \($0)" } ?? Path.name(item.file) }
     func fail(_ why: String, _ kind: Problem.Kind = .broken) -> Result<Entry, Problem> {
       .failure(Problem(kind: kind, message: "\(whereText): \(why)", file: item.file, line: item.line))
     }
     let doc: SignedDocument
-    do { doc = try SignedDocument.parse(item.bytes, source: whereText, type: Trail.entryType) } catch {
-      return fail("not a trail entry (\(error.message))")
+    if let fast = Envelope.scan(item.bytes, type: Trail.entryType) {
+      doc = fast
+    } else {
+      do { doc = try SignedDocument.parse(item.bytes, source: whereText, type: Trail.entryType) } catch {
+        return fail("not a trail entry (\(error.message))")
+      }
     }
     let id = Trail.id(of: doc.payload)
     if let expected = item.expectedID, expected != id {
       return fail("its content does not match its name: the entry was edited", .forged)
     }
-    guard let v = try? JSONValue.parse(doc.payload, source: whereText), case .object(let m) = v,
-      m["type"] == .string("keyward-trail-entry"), m["v"] == .number(2),
-      case .array(let ps)? = m["parents"], case .string(let time)? = m["time"],
-      Timestamp(iso: time) != nil, case .string(let actor)? = m["actor"],
-      case .array(let rs)? = m["records"]
+    guard let f = PayloadScan.scan(doc.payload) ?? PayloadScan.full(doc.payload),
+      f.type == "keyward-trail-entry",
+      f.v == 2, let time = f.time, Timestamp(iso: time) != nil, let actor = f.actor
     else { return fail("the entry's payload is malformed") }
-    var parents = [String]()
-    for p in ps {
-      guard case .string(let s) = p, Trail.isID(Substring(s)) else {
-        return fail("a parent is not an entry id")
-      }
-      parents.append(s)
-    }
+    for p in f.parents where !Trail.isID(Substring(p)) { return fail("a parent is not an entry id") }
     var entry = Entry(
-      id: id, parents: parents, time: time, actor: Text.printable(actor, keepNewlines: false), signer: nil,
-      command: { if case .string(let c)? = m["command"] { return c } else { return "?" } }(), records: [],
-      file: item.file, line: item.line)
-    if case .object(let a)? = m["v1"], case .number(let n)? = a["entries"], let count = Int(exactly: n),
-      case .string(let head)? = a["head"]
-    {
-      entry.v1 = (count, head)
-    }
-    if let s = m["signer"] {
-      guard case .string(let text) = s, let key = try? PublicIdentity(parsing: text) else {
+      id: id, parents: f.parents, time: time, actor: Text.printable(actor, keepNewlines: false), signer: nil,
+      command: f.command ?? "?", records: [], file: item.file, line: item.line)
+    entry.v1 = f.v1
+    if f.hasSigner {
+      guard let text = f.signer, let key = keys[text] ?? (try? PublicIdentity(parsing: text)) else {
         return fail("its signer is not a public identity")
       }
+      keys[text] = key
       entry.signer = key
       if verify {
         guard !doc.validSigners([key]).isEmpty else {
@@ -310,11 +363,11 @@ public struct TrailIndex: Sendable {
         entry.signature = .attested
       }
     }
-    for r in rs {
-      guard case .object(let rm) = r, case .string(let env)? = rm["environment"], Names.isEnvironment(env),
-        case .string? = rm["action"]
-      else { return fail("a record is malformed") }
-      var t = TrailEntry(rm)
+    entry.records.reserveCapacity(f.records.count)
+    for var t in f.records {
+      guard let env = t.environment, Names.isEnvironment(env), t.action != nil else {
+        return fail("a record is malformed")
+      }
       t.time = time
       t.entry = id
       t.actor = entry.actor
@@ -328,69 +381,337 @@ public struct TrailIndex: Sendable {
   /// record of it follows. One for a linear history; two or more after a merge of branches that
   /// both changed the environment, until someone records the resolution.
   public func maximalRecords() -> [String: [TrailEntry]] {
+    // One backward pass, children before parents: `below[x]` is the set of environments some
+    // descendant of x records (a bit set per entry). A record of env in x is maximal when no
+    // descendant records env. Linear in entries × environments / 64, whatever the graph's shape.
     var position = [String: Int]()
     for (i, e) in entries.enumerated() { position[e.id] = i }
-    // Full cuts: positions every earlier entry leads to and every later entry comes from. Between
-    // two records with a cut between them, the earlier is an ancestor of the later; only records
-    // with no cut between them need a walk.
+    var envIndex = [String: Int]()
+    for e in entries {
+      for r in e.records where r.envAfter != nil {
+        if let env = r.environment, envIndex[env] == nil { envIndex[env] = envIndex.count }
+      }
+    }
+    let words = max(1, (envIndex.count + 63) / 64)
     let n = entries.count
-    var crossing = [Int](repeating: 0, count: n + 1)
-    var hasChild = [Bool](repeating: false, count: n)
-    var lastRoot = 0
-    for (j, e) in entries.enumerated() {
-      if e.parents.isEmpty { lastRoot = j }
-      for p in e.parents {
-        guard let i = position[p] else { continue }
-        hasChild[i] = true
-        if i + 1 < j {
-          crossing[i + 1] += 1
-          crossing[j] -= 1
-        }
-      }
-    }
-    let firstHead = hasChild.firstIndex(of: false) ?? n
-    var nextCut = [Int](repeating: Int.max, count: n + 1)
-    var running = 0
-    var cutAt = [Bool](repeating: false, count: n)
-    for c in 0..<n {
-      running += crossing[c]
-      cutAt[c] = running == 0 && c >= lastRoot && c <= firstHead
-    }
-    for c in stride(from: n - 1, through: 0, by: -1) { nextCut[c] = cutAt[c] ? c : nextCut[c + 1] }
-    func isAncestor(_ a: Int, of b: Int) -> Bool {
-      if a == b { return true }
-      if a > b { return false }
-      if nextCut[a] <= b { return true }
-      var stack = [b]
-      var seen = Set<Int>()
-      while let x = stack.popLast() {
-        for p in entries[x].parents {
-          guard let i = position[p], i >= a, seen.insert(i).inserted else { continue }
-          if i == a { return true }
-          stack.append(i)
-        }
-      }
-      return false
-    }
-    // The last record of each environment in each entry, newest entry first.
-    var touches = [String: [(Int, TrailEntry)]]()
-    for (i, e) in entries.enumerated().reversed() {
-      var seenHere = Set<String>()
-      for r in e.records.reversed() where r.envAfter != nil {
-        guard let env = r.environment, seenHere.insert(env).inserted else { continue }
-        touches[env, default: []].append((i, r))
+    var below = [UInt64](repeating: 0, count: n * words)
+    var own = [UInt64](repeating: 0, count: n * words)
+    for (i, e) in entries.enumerated() {
+      for r in e.records where r.envAfter != nil {
+        if let env = r.environment, let k = envIndex[env] { own[i * words + k / 64] |= 1 << UInt64(k % 64) }
       }
     }
     var out = [String: [TrailEntry]]()
-    for (env, list) in touches {
-      var maxima = [(Int, TrailEntry)]()
-      for (i, r) in list where !maxima.contains(where: { isAncestor(i, of: $0.0) }) { maxima.append((i, r)) }
-      out[env] = maxima.map(\.1)
+    for i in stride(from: n - 1, through: 0, by: -1) {
+      let e = entries[i]
+      // The last record of each environment in this entry, when nothing below records it.
+      var seenHere = Set<String>()
+      for r in e.records.reversed() where r.envAfter != nil {
+        guard let env = r.environment, let k = envIndex[env], seenHere.insert(env).inserted else { continue }
+        if below[i * words + k / 64] & (1 << UInt64(k % 64)) == 0 { out[env, default: []].append(r) }
+      }
+      // What this entry and everything below it record flows to its parents.
+      for p in e.parents {
+        guard let j = position[p] else { continue }
+        for w in 0..<words { below[j * words + w] |= below[i * words + w] | own[i * words + w] }
+      }
     }
     // Environments the version-2 trail never recorded: the version-1 trail's last word.
     for r in v1Entries.reversed() where r.envAfter != nil {
       if let env = r.environment, out[env] == nil { out[env] = [r] }
     }
     return out
+  }
+}
+
+/// keyward's own envelopes, read by one byte scan: `{"payload":"…","payload_type":"TYPE",
+/// "signatures":[]}` or with one `{"keyid":"<32 hex>","sig":"<base64>"}`, exactly as the writer
+/// spells them. Anything else returns nil and takes the strict parser; both give the same document
+/// (a property test holds them to it).
+enum Envelope {
+  static func scan(_ line: [UInt8], type: String) -> SignedDocument? {
+    line.withUnsafeBufferPointer { p -> SignedDocument? in
+      var i = 0
+      func literal(_ s: String) -> Bool {
+        for b in s.utf8 {
+          guard i < p.count, p[i] == b else { return false }
+          i += 1
+        }
+        return true
+      }
+      func base64() -> [UInt8]? {
+        let start = i
+        while i < p.count && p[i] != 0x22 { i += 1 }
+        guard i < p.count else { return nil }
+        let r = Sodium.unbase64(bytes: UnsafeBufferPointer(rebasing: p[start..<i]))
+        i += 1
+        return r
+      }
+      guard literal("{\"payload\":\""), let payload = base64(),
+        literal(",\"payload_type\":\"\(type)\",\"signatures\":[")
+      else { return nil }
+      var doc = SignedDocument(payloadType: type, payload: payload)
+      if literal("]}") { return i == p.count ? doc : nil }
+      guard literal("{\"keyid\":\""), i + 32 < p.count else { return nil }
+      let keyID = String(decoding: UnsafeBufferPointer(rebasing: p[i..<(i + 32)]), as: UTF8.self)
+      i += 32
+      guard Names.isLowerHex(keyID, count: 32), literal("\",\"sig\":\""), let sig = base64(), sig.count == 64,
+        literal("}]}"), i == p.count
+      else { return nil }
+      doc.signatures = [.init(keyID: keyID, sig: sig)]
+      return doc
+    }
+  }
+}
+
+/// An entry's payload as the index needs it. `scan` reads keyward's own canonical payloads in one
+/// pass with no JSON tree (30,000 of them are read by every audit); `full` parses anything else
+/// strictly. Both give the same fields (a property test holds them to it); validation is the
+/// caller's, once, for either.
+struct PayloadScan: Equatable {
+  var type: String?
+  var v: Int?
+  var parents: [String] = []
+  var time: String?
+  var actor: String?
+  var command: String?
+  var hasSigner = false
+  var signer: String?
+  var records: [TrailEntry] = []
+  var v1Entries: Int?
+  var v1Head: String?
+  var v1: (entries: Int, head: String)? {
+    guard let v1Entries, let v1Head else { return nil }
+    return (v1Entries, v1Head)
+  }
+
+  static func full(_ payload: [UInt8]) -> PayloadScan? {
+    guard let v = try? JSONValue.parse(payload, source: "trail entry"), case .object(let m) = v,
+      case .array(let ps)? = m["parents"], case .array(let rs)? = m["records"]
+    else { return nil }
+    func s(_ k: String) -> String? { if case .string(let x)? = m[k] { return x } else { return nil } }
+    var out = PayloadScan()
+    out.type = s("type")
+    if case .number(let n)? = m["v"] { out.v = Int(exactly: n) }
+    out.time = s("time")
+    out.actor = s("actor")
+    out.command = s("command")
+    if let signer = m["signer"] {
+      out.hasSigner = true
+      if case .string(let x) = signer { out.signer = x }
+    }
+    for p in ps {
+      guard case .string(let x) = p else { return nil }
+      out.parents.append(x)
+    }
+    for r in rs {
+      guard case .object(let rm) = r else { return nil }
+      out.records.append(TrailEntry(rm))
+    }
+    if case .object(let a)? = m["v1"], case .number(let n)? = a["entries"], let count = Int(exactly: n),
+      case .string(let head)? = a["head"]
+    {
+      out.v1Entries = count
+      out.v1Head = head
+    }
+    return out
+  }
+
+  static func scan(_ payload: [UInt8]) -> PayloadScan? {
+    payload.withUnsafeBufferPointer { p -> PayloadScan? in
+      var r = Reader(p: p)
+      var out = PayloadScan()
+      var sawParents = false
+      var sawRecords = false
+      guard
+        r.object({ (r: inout Reader, key: UnsafeBufferPointer<UInt8>) -> Bool in
+          switch String(decoding: key, as: UTF8.self) {
+          case "actor": out.actor = r.string()
+          case "command": out.command = r.string()
+          case "time": out.time = r.string()
+          case "type": out.type = r.string()
+          case "signer":
+            out.hasSigner = true
+            out.signer = r.string()
+          case "v": out.v = r.integer()
+          case "parents":
+            sawParents = true
+            return r.array { (r: inout Reader) -> Bool in
+              guard let x = r.string() else { return false }
+              out.parents.append(x)
+              return true
+            }
+          case "records":
+            sawRecords = true
+            return r.array { (r: inout Reader) -> Bool in
+              guard let t = r.record() else { return false }
+              out.records.append(t)
+              return true
+            }
+          case "v1":
+            return r.object { (r: inout Reader, k: UnsafeBufferPointer<UInt8>) -> Bool in
+              if Reader.equal(k, "entries") {
+                out.v1Entries = r.integer()
+                return out.v1Entries != nil
+              }
+              if Reader.equal(k, "head") {
+                out.v1Head = r.string()
+                return out.v1Head != nil
+              }
+              return false
+            }
+          default: return false
+          }
+          return true
+        }), r.i == p.count
+      else { return nil }
+      // A member of the wrong kind (a number where a string belongs): the strict reading decides.
+      if !sawParents || !sawRecords || out.actor == nil || out.time == nil || out.type == nil || out.v == nil
+        || (out.hasSigner && out.signer == nil)
+      {
+        return nil
+      }
+      return out
+    }
+  }
+
+  /// Canonical JSON only: ASCII strings without escapes, keys strictly increasing, non-negative
+  /// integers without leading zeros. Anything else fails, and the strict parser reads it.
+  struct Reader {
+    let p: UnsafeBufferPointer<UInt8>
+    var i = 0
+
+    static func equal(_ b: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
+      b.count == s.utf8CodeUnitCount
+        && b.elementsEqual(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    mutating func raw() -> UnsafeBufferPointer<UInt8>? {
+      guard i < p.count, p[i] == 0x22 else { return nil }
+      let start = i + 1
+      var j = start
+      while j < p.count && p[j] != 0x22 {
+        if p[j] == 0x5c || p[j] < 0x20 || p[j] >= 0x7f { return nil }
+        j += 1
+      }
+      guard j < p.count else { return nil }
+      i = j + 1
+      return UnsafeBufferPointer(rebasing: p[start..<j])
+    }
+
+    mutating func string() -> String? { raw().map { String(decoding: $0, as: UTF8.self) } }
+
+    mutating func integer() -> Int? {
+      let start = i
+      var n = 0
+      while i < p.count, p[i] >= 0x30, p[i] <= 0x39, i - start < 15 {
+        n = n * 10 + Int(p[i] - 0x30)
+        i += 1
+      }
+      guard i > start, !(p[start] == 0x30 && i - start > 1), i < p.count,
+        p[i] == 0x2c || p[i] == 0x7d || p[i] == 0x5d
+      else { return nil }
+      return n
+    }
+
+    mutating func object(_ member: (inout Reader, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+      guard i < p.count, p[i] == 0x7b else { return false }
+      i += 1
+      if i < p.count && p[i] == 0x7d {
+        i += 1
+        return true
+      }
+      var previous: UnsafeBufferPointer<UInt8>? = nil
+      while true {
+        guard let key = raw(), i < p.count, p[i] == 0x3a else { return false }
+        if let previous, !previous.lexicographicallyPrecedes(key) { return false }
+        previous = key
+        i += 1
+        guard member(&self, key), i < p.count else { return false }
+        if p[i] == 0x2c {
+          i += 1
+          continue
+        }
+        guard p[i] == 0x7d else { return false }
+        i += 1
+        return true
+      }
+    }
+
+    mutating func array(_ element: (inout Reader) -> Bool) -> Bool {
+      guard i < p.count, p[i] == 0x5b else { return false }
+      i += 1
+      if i < p.count && p[i] == 0x5d {
+        i += 1
+        return true
+      }
+      while true {
+        guard element(&self), i < p.count else { return false }
+        if p[i] == 0x2c {
+          i += 1
+          continue
+        }
+        guard p[i] == 0x5d else { return false }
+        i += 1
+        return true
+      }
+    }
+
+    /// A record: string and integer members (typed ones set, the rest kept as extras) and the
+    /// fingerprints object.
+    mutating func record() -> TrailEntry? {
+      var t = TrailEntry()
+      let ok = object { (r: inout Reader, key: UnsafeBufferPointer<UInt8>) -> Bool in
+        guard r.i < r.p.count else { return false }
+        let name = String(decoding: key, as: UTF8.self)
+        if r.p[r.i] == 0x7b {
+          guard name == "fingerprints" else { return false }
+          return r.object { (r: inout Reader, k: UnsafeBufferPointer<UInt8>) -> Bool in
+            guard let v = r.string() else { return false }
+            if Reader.equal(k, "app_key") { t.appKeyFP = v }
+            if Reader.equal(k, "app_secret") { t.appSecretFP = v }
+            return true
+          }
+        }
+        if r.p[r.i] == 0x22 {
+          guard let v = r.string() else { return false }
+          switch name {
+          case "action": t.action = v
+          case "environment": t.environment = v
+          case "set": t.set = v
+          case "target": t.target = v
+          case "time": t.time = v
+          case "env_after": t.envAfter = v
+          case "env_before": t.envBefore = v
+          case "actor": t.actor = v
+          case "fingerprints", "seq": return false
+          case "hash", "prev": break
+          default: t.extra[name] = .string(v)
+          }
+          return true
+        }
+        guard let n = r.integer(), !TrailEntry.typed.contains(name) || name == "seq" else { return false }
+        if name == "seq" {
+          t.seq = n
+        } else if name != "hash" && name != "prev" {
+          t.extra[name] = .number(Double(n))
+        }
+        return true
+      }
+      return ok ? t : nil
+    }
+  }
+
+  static func == (a: PayloadScan, b: PayloadScan) -> Bool {
+    a.type == b.type && a.v == b.v && a.parents == b.parents && a.time == b.time && a.actor == b.actor
+      && a.command == b.command && a.hasSigner == b.hasSigner && a.signer == b.signer
+      && a.v1Entries == b.v1Entries && a.v1Head == b.v1Head && a.records.count == b.records.count
+      && zip(a.records, b.records).allSatisfy { x, y in
+        x.seq == y.seq && x.action == y.action && x.environment == y.environment && x.set == y.set
+          && x.target == y.target && x.time == y.time && x.appKeyFP == y.appKeyFP
+          && x.appSecretFP == y.appSecretFP
+          && x.envAfter == y.envAfter && x.envBefore == y.envBefore && x.actor == y.actor
+          && x.extra == y.extra
+      }
   }
 }

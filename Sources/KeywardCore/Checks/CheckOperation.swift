@@ -105,7 +105,9 @@ public enum CheckOperation {
         secretFP[s.fingerprints.appSecret, default: []].append((env.environment, s))
       }
     }
-    let trail = given ?? TrailIndex.load(workspace: workspace)
+    let trail =
+      given
+      ?? TrailIndex.load(workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: keysEnv))
     let history = trail.history
     // The trail's own findings: integrity, unannounced files, signatures.
     findings += TrailFindings.findings(trail, workspace: workspace).filter {

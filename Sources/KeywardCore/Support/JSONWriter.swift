@@ -44,7 +44,9 @@ extension JSONValue {
     case .null: out += Array("null".utf8)
     case .bool(let b): out += Array((b ? "true" : "false").utf8)
     case .number(let d):
-      if d.rounded() == d && abs(d) < 9.0e15 {
+      if !d.isFinite {
+        out += Array("null".utf8)  // JSON has no infinity or NaN (a 1e99999 read from a file)
+      } else if d.rounded() == d && abs(d) < 9.0e15 {
         out += Array(String(Int64(d)).utf8)
       } else {
         out += Array("\(d)".utf8)

@@ -62,13 +62,22 @@ extension Keyward {
       for e in environments { try workspace.requireEnvironment(e) }
       let from = try Log.bound(since, end: false, option: "since")
       let to = try Log.bound(until, end: true, option: "until")
-      let index = TrailIndex.load(workspace: workspace)
+      let index = TrailIndex.load(
+        workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: .process))
       let p = Printer(common.settings)
       func who(_ e: TrailIndex.Entry) -> String {
         guard let key = e.signer else { return "unsigned" }
         let name = workspace.trust.flatMap { TrailFindings.name(of: key, in: $0) }
         let how = e.signature == .attested ? "attested" : "signed"
         return name.map { "\(how):\($0)" } ?? "\(how):not-a-member(\(key.fingerprint.prefix(8)))"
+      }
+      /// A signed entry's actor is the signed state's name for its key (what the entry says of
+      /// itself is only shown for unsigned ones, and for strangers marked with a "?").
+      func actorName(_ e: TrailIndex.Entry) -> String {
+        if let key = e.signer, let name = workspace.trust.flatMap({ TrailFindings.name(of: key, in: $0) }) {
+          return name
+        }
+        return e.signer == nil ? e.actor : "?\(e.actor)"
       }
       var rows = [JSONValue]()
       var text = ""
@@ -77,9 +86,8 @@ extension Keyward {
         if let from, e.time < from { continue }
         if let to, e.time > to { continue }
         let status = who(e)
-        if let actor, e.actor != actor, status != "signed:\(actor)", status != "attested:\(actor)" {
-          continue
-        }
+        let shownActor = actorName(e)
+        if let actor, shownActor != actor { continue }
         let records = e.records.filter { r in
           (environments.isEmpty || environments.contains(r.environment ?? ""))
             && (action == nil || r.action == action) && (setID == nil || r.set == setID)
@@ -91,7 +99,8 @@ extension Keyward {
             .object([
               "id": .string(e.id), "parents": .array(e.parents.map(JSONValue.string)),
               "time": .string(e.time),
-              "actor": .string(e.actor), "signature": .string(status), "command": .string(e.command),
+              "actor": .string(shownActor), "claimed_actor": .string(e.actor), "signature": .string(status),
+              "command": .string(e.command),
               "signer": e.signer.map { .string($0.fingerprint) } ?? .null,
               "file": .string(e.file), "line": e.line.map { .number(Double($0)) } ?? .null,
               "records": .array(records.map(Log.json)),
@@ -99,7 +108,7 @@ extension Keyward {
         } else {
           for r in records {
             var line =
-              "\(e.time)  \(Text.pad(e.actor, 14)) \(Text.pad(status, 18)) \(Text.pad(r.action ?? "?", 15))"
+              "\(e.time)  \(Text.pad(shownActor, 14)) \(Text.pad(status, 18)) \(Text.pad(r.action ?? "?", 15))"
             line += " \(Text.pad(r.environment ?? "", 10)) \(Text.pad(r.set ?? "-", 20))"
             if let t = r.target { line += " → \(t)" }
             if case .string(let v)? = r["verdict"] { line += " (\(v))" }
@@ -135,8 +144,8 @@ extension Keyward {
 
   struct TrailCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-      commandName: "trail", abstract: "The team trail's upkeep (checkpoint).",
-      subcommands: [TrailCheckpoint.self])
+      commandName: "trail", abstract: "The team trail's upkeep (checkpoint, forget).",
+      subcommands: [TrailCheckpoint.self, TrailForget.self])
   }
 
   struct TrailCheckpoint: ParsableCommand, HasGlobalOptions {
@@ -164,10 +173,36 @@ extension Keyward {
       if global.settings.format == .json {
         p.document(r)
       } else if !p.quiet {
-        p.out(
+        var t =
           "Checkpoint \(r.id.prefix(12)): \(r.entries) entries compacted into \(r.file), signed by \(admin.name).\n"
-            + "Commit it with the deleted entry files (git add -A \(workspace.path)/\(Trail.folder)).\n")
+        if !r.attests.isEmpty {
+          t += "Your signature now vouches for these, which no member signed:\n"
+          t += r.attests.map { "  \($0)\n" }.joined()
+        }
+        t += "Commit it with the deleted entry files (git add -A \(workspace.path)/\(Trail.folder)).\n"
+        p.out(t)
       }
+    }
+  }
+
+  struct TrailForget: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "forget",
+      abstract: "Forget the trail heads this machine saw here (after you deliberately dropped entries).",
+      discussion: """
+        This machine remembers, per git branch, the newest trail entries it wrote or audited, so a \
+        later cut is exit 4 here. When you yourself dropped entries (git reset past your own \
+        uncommitted write, say), audit reports them as cut; this clears the memory. Only this \
+        machine's key store changes; nothing in the workspace does.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+      let path = global.workspacePath
+      try Trail.Seen.forget(workspace: path, env: .process)
+      let p = Printer(global)
+      if !p.quiet { p.out("Forgot the trail heads this machine saw in \(path).\n") }
     }
   }
 

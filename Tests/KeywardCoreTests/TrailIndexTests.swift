@@ -1,0 +1,207 @@
+import Testing
+
+@testable import KeywardCore
+
+/// The trail's graph logic as properties: on random histories (branches, merges, dangling heads),
+/// the order puts parents first, and each environment's maximal records are exactly what a
+/// brute-force ancestor search says.
+@Suite("the trail index: order and maximal records")
+struct TrailIndexTests {
+  struct Rng {
+    var state: UInt64
+    mutating func next(_ n: Int) -> Int {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Int((state >> 33) % UInt64(n))
+    }
+  }
+
+  /// A random history: each entry follows 0–2 earlier entries (0 only rarely: a second root),
+  /// and records 0–2 of three environments.
+  func history(seed: UInt64, count: Int) -> [TrailIndex.Entry] {
+    var rng = Rng(state: seed)
+    var out = [TrailIndex.Entry]()
+    for i in 0..<count {
+      var parents = Set<String>()
+      if i > 0 {
+        let n = rng.next(10) == 0 ? 0 : 1 + rng.next(2)
+        for _ in 0..<n { parents.insert(out[rng.next(i)].id) }
+      }
+      var records = [TrailEntry]()
+      for _ in 0..<rng.next(3) {
+        var r = TrailEntry()
+        r.environment = ["dev", "staging", "prod"][rng.next(3)]
+        r.action = "rotate"
+        r.envAfter = "d\(i)-\(records.count)"
+        records.append(r)
+      }
+      out.append(
+        TrailIndex.Entry(
+          id: String(format: i), parents: parents.sorted(), time: "2026-01-01T00:00:\(i % 60)Z", actor: "t",
+          signer: nil, command: "rotate", records: records, file: "", line: nil))
+    }
+    return out
+  }
+
+  @Test("parents come first; the maximal records match a brute-force search", arguments: 0..<60)
+  func maxima(seed: Int) {
+    let list = history(seed: UInt64(seed) &+ 17, count: 5 + seed % 40)
+    // The order must not depend on the order the files were listed in.
+    let shuffled = list.shuffledDeterministically(seed: seed)
+    var byID = [String: Int]()
+    for (i, e) in shuffled.enumerated() { byID[e.id] = i }
+    var index = TrailIndex()
+    index.entries = TrailIndex.order(shuffled, byID: byID)
+    var position = [String: Int]()
+    for (i, e) in index.entries.enumerated() {
+      for p in e.parents { #expect(position[p] != nil, "seed \(seed): \(e.id) before its parent \(p)") }
+      position[e.id] = i
+    }
+    #expect(index.entries.count == list.count)
+    // Brute force: ancestors of every entry.
+    var ancestors = [String: Set<String>]()
+    for e in index.entries {
+      var a = Set<String>()
+      for p in e.parents { a.insert(p); a.formUnion(ancestors[p] ?? []) }
+      ancestors[e.id] = a
+    }
+    let got = index.maximalRecords()
+    for env in ["dev", "staging", "prod"] {
+      let touching = index.entries.filter { e in e.records.contains { $0.environment == env } }
+      let maximal = touching.filter { t in
+        !touching.contains { ($0.id != t.id) && ancestors[$0.id]!.contains(t.id) }
+      }
+      let expected = Set(maximal.map { e in e.records.last { $0.environment == env }!.envAfter! })
+      let actual = Set((got[env] ?? []).compactMap(\.envAfter))
+      #expect(actual == expected, "seed \(seed), \(env)")
+    }
+  }
+}
+
+@Suite("the public base64 decoder")
+struct Base64DecoderTests {
+  @Test(
+    "the table decoder equals libsodium's on round trips and on random and mutated text", arguments: 0..<20)
+  func agrees(seed: Int) {
+    var rng = TrailIndexTests.Rng(state: UInt64(seed) &+ 99)
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n".utf8)
+    for _ in 0..<300 {
+      let bytes = (0..<rng.next(40)).map { _ in UInt8(rng.next(256)) }
+      let text = Sodium.base64(bytes)
+      #expect(Sodium.unbase64(text) == bytes)
+      // One character changed, or random text: both decoders agree, value or refusal.
+      var mutated = Array(text.utf8)
+      if !mutated.isEmpty { mutated[rng.next(mutated.count)] = alphabet[rng.next(alphabet.count)] }
+      let m = String(decoding: mutated, as: UTF8.self)
+      #expect(Sodium.unbase64(m) == Sodium.unbase64Reference(m), "\(m)")
+      let random = String(
+        decoding: (0..<rng.next(12)).map { _ in alphabet[rng.next(alphabet.count)] }, as: UTF8.self)
+      #expect(Sodium.unbase64(random) == Sodium.unbase64Reference(random), "\(random)")
+    }
+  }
+}
+
+extension String {
+  init(format i: Int) {
+    let hex = String(i, radix: 16)
+    self = String(repeating: "0", count: 64 - hex.count) + hex
+  }
+}
+
+extension Array {
+  func shuffledDeterministically(seed: Int) -> [Element] {
+    var rng = TrailIndexTests.Rng(state: UInt64(seed) &* 31 &+ 7)
+    var a = self
+    for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, rng.next(i + 1)) }
+    return a
+  }
+}
+
+@Suite("the trail envelope scan")
+struct EnvelopeScanTests {
+  @Test("the byte scan equals the strict parser on written envelopes, and never disagrees on mutated ones")
+  func agrees() throws {
+    var rng = TrailIndexTests.Rng(state: 4242)
+    let id = try Identity.generate(name: "alice")
+    for n in 0..<200 {
+      var doc = SignedDocument(
+        payloadType: Trail.entryType, payload: (0..<rng.next(300)).map { _ in UInt8(rng.next(256)) })
+      if n % 3 != 0 { doc.sign(with: id) }
+      let line = doc.json.compact()
+      let fast = try #require(Envelope.scan(line, type: Trail.entryType))
+      #expect(fast == (try SignedDocument.parse(line, source: "t", type: Trail.entryType)))
+      for _ in 0..<10 {
+        var m = line
+        let at = rng.next(m.count)
+        switch rng.next(3) {
+        case 0: m[at] = UInt8(rng.next(128))
+        case 1: m.remove(at: at)
+        default: m.insert(UInt8(rng.next(128)), at: at)
+        }
+        guard let scanned = Envelope.scan(m, type: Trail.entryType) else { continue }
+        // Whatever the scan accepts, the strict parser reads the same way.
+        #expect(scanned == (try? SignedDocument.parse(m, source: "t", type: Trail.entryType)))
+      }
+    }
+  }
+}
+
+@Suite("the trail payload scan")
+struct PayloadScanTests {
+  /// Payloads as keyward writes them, with awkward but legal values, then mutated.
+  @Test(
+    "the one-pass scan equals the strict reading on written payloads; on mutated ones it agrees or defers")
+  func agrees() {
+    var rng = TrailIndexTests.Rng(state: 777)
+    let words = ["prod", "staging", "x", "", "a b", "é", "tab\t", "q\"uote", "back\\slash", "0", "007"]
+    for n in 0..<300 {
+      var records = [JSONValue]()
+      for _ in 0..<rng.next(4) {
+        var r: [String: JSONValue] = [
+          "action": .string(["verify", "export", "rotate"][rng.next(3)]),
+          "environment": .string(["dev", "prod"][rng.next(2)]),
+        ]
+        if rng.next(2) == 0 {
+          r["set"] = .string("abcd\(rng.next(100))")
+          r["fingerprints"] = .object([
+            "app_key": .string("0123456789abcdef"), "app_secret": .string("fedcba9876543210"),
+          ])
+        }
+        if rng.next(2) == 0 { r["env_after"] = .string("d\(rng.next(9))") }
+        if rng.next(3) == 0 { r["verdict"] = .string(words[rng.next(words.count)]) }
+        if rng.next(4) == 0 { r["version"] = .number(Double(rng.next(1000))) }
+        records.append(.object(r))
+      }
+      var m: [String: JSONValue] = [
+        "type": .string("keyward-trail-entry"), "v": .number(2), "time": .string("2026-01-01T00:00:00Z"),
+        "actor": .string(words[rng.next(words.count)]), "command": .string("verify"),
+        "parents": .array((0..<rng.next(3)).map { .string(String(format: $0 + n)) }),
+        "records": .array(records),
+      ]
+      if rng.next(2) == 0 { m["signer"] = .string("ed25519:AAAA") }
+      if rng.next(5) == 0 { m["v1"] = .object(["entries": .number(8), "head": .string(String(format: 1))]) }
+      let payload = JSONValue.object(m).compact()
+      let full = PayloadScan.full(payload)
+      if let fast = PayloadScan.scan(payload) {
+        #expect(fast == full, "\(String(decoding: payload, as: UTF8.self))")
+      }
+      for _ in 0..<8 {
+        var b = payload
+        let at = rng.next(b.count)
+        switch rng.next(3) {
+        case 0: b[at] = UInt8(32 + rng.next(95))
+        case 1: b.remove(at: at)
+        default: b.insert(UInt8(32 + rng.next(95)), at: at)
+        }
+        guard let fast = PayloadScan.scan(b) else { continue }
+        #expect(fast == PayloadScan.full(b), "\(String(decoding: b, as: UTF8.self))")
+      }
+    }
+    // keyward's own payloads take the scan.
+    let written = JSONValue.object([
+      "type": .string("keyward-trail-entry"), "v": .number(2), "time": .string("2026-01-01T00:00:00Z"),
+      "actor": .string("alice"), "command": .string("set"), "parents": .array([]),
+      "records": .array([.object(["action": .string("set"), "environment": .string("prod")])]),
+    ]).compact()
+    #expect(PayloadScan.scan(written) != nil)
+  }
+}
