@@ -253,8 +253,10 @@ public enum AuditReport {
     let index = TrailIndex.load(
       workspace: workspace, full: full, seen: Trail.Seen.read(workspace: workspace.path, env: env))
     let loaded = try workspace.loadAll()
+    Stopwatch.lap("audit: environments loaded")
     let findings = try CheckOperation.run(
       workspace: workspace, request: .init(), trail: index, environments: loaded)
+    Stopwatch.lap("audit: check")
     // What this machine has now seen: a later cut of it is caught here.
     if index.intact && !index.heads.isEmpty {
       Trail.Seen.write(index.heads, workspace: workspace.path, env: env)
@@ -285,6 +287,7 @@ public enum AuditReport {
           keyAgeDays: env.recipient.created.days(until: now), sets: sets,
           findings: findings.filter { $0.environment == env.environment }))
     }
+    Stopwatch.lap("audit: rows")
     return Report(
       workspace: workspace.path, generated: now, policy: policy, trail: summary(index, workspace: workspace),
       environments: rows,

@@ -15,7 +15,7 @@ public enum Checkpoint {
   }
 
   struct Read {
-    var lines: [[UInt8]]
+    var lines: [ArraySlice<UInt8>]
     /// Signed by an admin of the signed state, digest and count as stated (the heads are checked
     /// against the parsed entries by `TrailIndex`).
     var valid: Bool
@@ -30,14 +30,21 @@ public enum Checkpoint {
   }
 
   static func verify(_ bytes: [UInt8], name: String, path: String, trust: TrustedState?) -> Read {
-    var lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false).map { Array($0) }
-    guard bytes.last == 0x0a, lines.count >= 2 else {
+    // Lines as slices of the one buffer (a segment of 30,000 entries is not copied line by line).
+    guard bytes.last == 0x0a, let firstEnd = bytes.firstIndex(of: 0x0a) else {
       return Read(
         lines: [], valid: false,
         problems: [.init(kind: .broken, message: "\(name): the checkpoint is incomplete", file: path)])
     }
-    lines.removeLast()  // after the final newline
-    let header = lines.removeFirst()
+    let header = Array(bytes[..<firstEnd])
+    var lines = [ArraySlice<UInt8>]()
+    var start = firstEnd + 1
+    while start < bytes.count {
+      var end = start
+      while bytes[end] != 0x0a { end += 1 }
+      lines.append(bytes[start..<end])
+      start = end + 1
+    }
     func problem(_ why: String, _ kind: TrailIndex.Problem.Kind = .broken) -> Read {
       Read(
         lines: lines, valid: false,
@@ -52,7 +59,13 @@ public enum Checkpoint {
       return problem(
         "it says \(h.entries) entries but holds \(lines.count): lines were removed or added", .cut)
     }
-    guard self.digest(lines) == h.digest else {
+    // The digest covers lines 2 to N+1 with their newlines: exactly the bytes after the first line.
+    let d = Blake2b(key: nil, length: 32)
+    d.update(Array("keyward checkpoint v2".utf8))
+    bytes.withUnsafeBytes { d.update(UnsafeRawBufferPointer(rebasing: $0[(firstEnd + 1)...])) }
+    var out = [UInt8](repeating: 0, count: 32)
+    out.withUnsafeMutableBytes { d.finish(into: $0) }
+    guard Sodium.hex(out) == h.digest else {
       return problem("its entries do not match the signed digest: the segment was edited or cut", .forged)
     }
     return Read(lines: lines, valid: true, problems: [], heads: h.heads)

@@ -119,7 +119,7 @@ public enum TrailHistory {
         guard read.valid else { continue }
         for line in read.lines {
           if let d = Envelope.scan(line, type: Trail.entryType)
-            ?? (try? SignedDocument.parse(line, source: "", type: Trail.entryType))
+            ?? (try? SignedDocument.parse(Array(line), source: "", type: Trail.entryType))
           {
             ids.insert(Trail.id(of: d.payload))
           }

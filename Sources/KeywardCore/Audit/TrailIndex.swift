@@ -48,6 +48,8 @@ public struct TrailIndex: Sendable {
   public var problems: [Problem] = []
   /// Entries nothing follows, sorted.
   public var heads: [String] = []
+  /// Each entry's parents as positions in `entries` (set by `load`).
+  var links: [[Int]] = []
   public var checkpoints = 0
   /// The version-1 chain, when audit.jsonl exists.
   public var v1: AuditReport.Chain?
@@ -111,7 +113,7 @@ public struct TrailIndex: Sendable {
           continue
         }
         bytes.removeLast()
-        items.append(Item(bytes: bytes, file: path, line: nil, expectedID: String(name.dropLast(5))))
+        items.append(Item(bytes: bytes[...], file: path, line: nil, expectedID: String(name.dropLast(5))))
       } catch {
         index.problems.append(Problem(kind: .broken, message: error.message, file: path))
       }
@@ -152,46 +154,44 @@ public struct TrailIndex: Sendable {
         index.problems.append(Problem(kind: .broken, message: error.message, file: path))
       }
     }
+    Stopwatch.lap("trail: files read")
     // Parse, hash and (where needed) verify every item, on every core.
     let verify = (0..<items.count).map { verifySignatures && (full || !attested.contains($0)) }
-    let parsed = parseAll(items, verify: verify)
-    // A valid checkpoint's heads are exactly its entries that no other entry in it follows.
-    for seg in segments {
-      var ids = [String]()
-      var followed = Set<String>()
-      for i in seg.items {
-        guard case .success(let e)? = parsed[i] else { continue }
-        ids.append(e.id)
-        followed.formUnion(e.parents)
-      }
-      if ids.filter({ !followed.contains($0) }).sorted() != seg.heads.sorted() {
-        index.problems.append(
-          Problem(
-            kind: .forged,
-            message: "\(Path.name(seg.file)): the heads it names are not the heads of its entries",
-            file: seg.file, line: 1))
-      }
-    }
+    var parsed = parseAll(items, verify: verify)
+    Stopwatch.lap("trail: parsed")
+    // Entries moved out of the results (never copied), each id once: one held by a file and a
+    // checkpoint, or by two checkpoints, counts once.
     var byID = [String: Int]()
+    byID.reserveCapacity(items.count)
     var list = [Entry]()
-    for (i, result) in parsed.enumerated() {
-      switch result {
-      case .failure(let p): index.problems.append(p)
-      case .success(var e):
-        if byID[e.id] != nil { continue }  // held by a file and a checkpoint, or two checkpoints
+    list.reserveCapacity(items.count)
+    var itemEntry = [Int](repeating: -1, count: items.count)
+    for i in parsed.indices {
+      switch parsed[i].take() {
+      case .failure(let p)?: index.problems.append(p)
+      case .success(var e)?:
+        if let known = byID[e.id] {
+          itemEntry[i] = known
+          continue
+        }
         e.checkpointed = attested.contains(i)
         if e.checkpointed && !verify[i] && e.signer != nil { e.signature = .attested }
         byID[e.id] = list.count
+        itemEntry[i] = list.count
         list.append(e)
       case nil: break
       }
     }
-    // Links: every parent exists; the heads are the entries nothing names.
-    var followed = Set<String>()
-    for e in list {
+    Stopwatch.lap("trail: moved")
+    // Links as indexes, resolved once: every parent exists (else an entry was removed).
+    var links = [[Int]](repeating: [], count: list.count)
+    var hasChild = [Bool](repeating: false, count: list.count)
+    for (k, e) in list.enumerated() {
       for p in e.parents {
-        followed.insert(p)
-        if byID[p] == nil {
+        if let j = byID[p] {
+          links[k].append(j)
+          hasChild[j] = true
+        } else {
           index.problems.append(
             Problem(
               kind: .cut,
@@ -200,6 +200,24 @@ public struct TrailIndex: Sendable {
               file: e.file, line: e.line))
         }
       }
+    }
+    // A valid checkpoint's heads are exactly its entries that no other entry in it follows.
+    for seg in segments {
+      var inSegment = [Bool](repeating: false, count: list.count)
+      for i in seg.items where itemEntry[i] >= 0 { inSegment[itemEntry[i]] = true }
+      var followedHere = [Bool](repeating: false, count: list.count)
+      for k in list.indices where inSegment[k] { for j in links[k] { followedHere[j] = true } }
+      let heads = list.indices.filter { inSegment[$0] && !followedHere[$0] }.map { list[$0].id }
+      if heads.sorted() != seg.heads.sorted() {
+        index.problems.append(
+          Problem(
+            kind: .forged,
+            message: "\(Path.name(seg.file)): the heads it names are not the heads of its entries",
+            file: seg.file, line: 1))
+      }
+    }
+    Stopwatch.lap("trail: links")
+    for e in list {
       if let anchor = e.v1 {
         if let chain = index.v1 {
           if chain.intact
@@ -229,7 +247,7 @@ public struct TrailIndex: Sendable {
             file: e.file, line: e.line))
       }
     }
-    index.heads = list.map(\.id).filter { !followed.contains($0) }.sorted()
+    index.heads = list.indices.filter { !hasChild[$0] }.map { list[$0].id }.sorted()
     for id in seen where byID[id] == nil {
       index.problems.append(
         Problem(
@@ -238,7 +256,13 @@ public struct TrailIndex: Sendable {
             "entry \(id.prefix(12)), which this machine saw in the trail, is gone: the trail was cut or rewritten",
           file: "\(root)/\(Trail.folder)"))
     }
-    index.entries = order(list, byID: byID)
+    let ordered = order(list, links: links)
+    index.entries = ordered.map { list[$0] }
+    // The links again, in the new order (maximalRecords walks them).
+    var newIndex = [Int](repeating: 0, count: list.count)
+    for (n, old) in ordered.enumerated() { newIndex[old] = n }
+    index.links = ordered.map { old in links[old].map { newIndex[$0] } }
+    Stopwatch.lap("trail: ordered")
     // Records carry their entry's time, actor and signature, and a running number.
     var seq = index.v1Entries.count
     for i in index.entries.indices {
@@ -247,9 +271,11 @@ public struct TrailIndex: Sendable {
         index.entries[i].records[r].seq = seq
       }
     }
+    Stopwatch.lap("trail: numbered")
     index.history.reserveCapacity(seq)
     index.history = index.v1Entries
     for e in index.entries { index.history += e.records }
+    Stopwatch.lap("trail: history")
     // The trail remembers that the workspace had a trust root: its files deleted since is a
     // downgrade, whichever machine looks (one with no pin included).
     if workspace.trust == nil, let r = index.history.last(where: { $0.action == "trust-init" }) {
@@ -266,11 +292,11 @@ public struct TrailIndex: Sendable {
   /// A file left by an interrupted atomic write (`.NAME.tmp-PID-RAND`).
   static func isTemporary(_ name: String) -> Bool { name.hasPrefix(".") && name.contains(".tmp-") }
 
-  /// Parents before children; otherwise by time, then id.
-  static func order(_ list: [Entry], byID: [String: Int]) -> [Entry] {
+  /// Parents before children; otherwise by time, then id. Returns positions in `list`.
+  static func order(_ list: [Entry], links: [[Int]]) -> [Int] {
     let sorted = list.indices.sorted { (list[$0].time, list[$0].id) < (list[$1].time, list[$1].id) }
     var done = [Bool](repeating: false, count: list.count)
-    var out = [Entry]()
+    var out = [Int]()
     out.reserveCapacity(list.count)
     for start in sorted where !done[start] {
       var stack = [(start, false)]
@@ -278,26 +304,30 @@ public struct TrailIndex: Sendable {
         if done[i] { continue }
         if expanded {
           done[i] = true
-          out.append(list[i])
+          out.append(i)
           continue
         }
         stack.append((i, true))
-        for p in list[i].parents.reversed() {
-          if let j = byID[p], !done[j] { stack.append((j, false)) }
-        }
+        for j in links[i].reversed() where !done[j] { stack.append((j, false)) }
       }
     }
     return out
   }
 
+  /// Links by id, for an index built by hand (tests).
+  static func order(_ list: [Entry], byID: [String: Int]) -> [Entry] {
+    order(list, links: list.map { e in e.parents.compactMap { byID[$0] } }).map { list[$0] }
+  }
+
   struct Item: Sendable {
-    var bytes: [UInt8]
+    var bytes: ArraySlice<UInt8>
     var file: String
     var line: Int?
     var expectedID: String?
   }
 
   static func parseAll(_ items: [Item], verify: [Bool]) -> [Result<Entry, Problem>?] {
+    // (Each result is moved out by the caller, never copied.)
     var out = [Result<Entry, Problem>?](repeating: nil, count: items.count)
     let chunks = items.count < 256 ? 1 : 4 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     out.withUnsafeMutableBufferPointer { results in
@@ -329,7 +359,8 @@ public struct TrailIndex: Sendable {
     if let fast = Envelope.scan(item.bytes, type: Trail.entryType) {
       doc = fast
     } else {
-      do { doc = try SignedDocument.parse(item.bytes, source: whereText, type: Trail.entryType) } catch {
+      do { doc = try SignedDocument.parse(Array(item.bytes), source: whereText, type: Trail.entryType) } catch
+      {
         return fail("not a trail entry (\(error.message))")
       }
     }
@@ -384,8 +415,12 @@ public struct TrailIndex: Sendable {
     // One backward pass, children before parents: `below[x]` is the set of environments some
     // descendant of x records (a bit set per entry). A record of env in x is maximal when no
     // descendant records env. Linear in entries × environments / 64, whatever the graph's shape.
-    var position = [String: Int]()
-    for (i, e) in entries.enumerated() { position[e.id] = i }
+    var links = self.links
+    if links.count != entries.count {
+      var position = [String: Int]()
+      for (i, e) in entries.enumerated() { position[e.id] = i }
+      links = entries.map { e in e.parents.compactMap { position[$0] } }
+    }
     var envIndex = [String: Int]()
     for e in entries {
       for r in e.records where r.envAfter != nil {
@@ -411,8 +446,7 @@ public struct TrailIndex: Sendable {
         if below[i * words + k / 64] & (1 << UInt64(k % 64)) == 0 { out[env, default: []].append(r) }
       }
       // What this entry and everything below it record flows to its parents.
-      for p in e.parents {
-        guard let j = position[p] else { continue }
+      for j in links[i] {
         for w in 0..<words { below[j * words + w] |= below[i * words + w] | own[i * words + w] }
       }
     }
@@ -429,7 +463,9 @@ public struct TrailIndex: Sendable {
 /// spells them. Anything else returns nil and takes the strict parser; both give the same document
 /// (a property test holds them to it).
 enum Envelope {
-  static func scan(_ line: [UInt8], type: String) -> SignedDocument? {
+  static func scan(_ line: [UInt8], type: String) -> SignedDocument? { scan(line[...], type: type) }
+
+  static func scan(_ line: ArraySlice<UInt8>, type: String) -> SignedDocument? {
     line.withUnsafeBufferPointer { p -> SignedDocument? in
       var i = 0
       func literal(_ s: String) -> Bool {

@@ -109,10 +109,13 @@ public enum CheckOperation {
       given
       ?? TrailIndex.load(workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: keysEnv))
     let history = trail.history
+    defer { Stopwatch.lap("check: the rest") }
     // The trail's own findings: integrity, unannounced files, signatures.
+    Stopwatch.lap("check: rules before the trail")
     findings += TrailFindings.findings(trail, workspace: workspace).filter {
       $0.environment == nil || names.contains($0.environment!)
     }
+    Stopwatch.lap("check: the trail's findings")
     // Which environments each fingerprint appeared in, over the whole trail (for KW203).
     // Only fingerprints of production sets are looked up, so only those are indexed.
     var productionFPs = Set<String>()

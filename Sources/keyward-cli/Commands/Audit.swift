@@ -45,6 +45,7 @@ extension Keyward {
 
     func run() throws {
       let workspace = try common.settings.openWorkspace()
+      Stopwatch.lap("audit: workspace opened")
       let report = try AuditReport.run(workspace: workspace, full: full)
       var history: TrailHistory.Report? = nil
       if git { history = try TrailHistory.walk(workspace: workspace) }
@@ -90,6 +91,7 @@ extension Keyward {
         for f in report.workspaceFindings { out += "\n\(f.severity.rawValue) \(f.id): \(f.message)\n" }
         p.out(out)
       }
+      Stopwatch.lap("audit: printed")
       if report.integrityFailure {
         if format == .text {
           p.note("keyward: error: the audit trail or an environment file was tampered with, cut or damaged\n")

@@ -1,0 +1,26 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// `KEYWARD_PROFILE=1`: named phases and their milliseconds on standard error, for finding where a
+/// whole command's time goes (benchmarks time commands; this says which part). Silent otherwise.
+public enum Stopwatch {
+  nonisolated(unsafe) static let on = getenv("KEYWARD_PROFILE") != nil
+  nonisolated(unsafe) static var last = now()
+
+  static func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) * 1000 + Double(t.tv_nsec) / 1_000_000
+  }
+
+  public static func lap(_ name: String) {
+    guard on else { return }
+    let t = now()
+    let line = "keyward profile: \(name) \(Int((t - last) * 10) / 10) ms\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+    last = t
+  }
+}
