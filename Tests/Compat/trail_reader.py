@@ -255,7 +255,11 @@ def main(argv):
                 t.problem(f"entry {eid} names a missing parent {parent}")
     t.check_v1()
     if len(argv) == 4:
-        for h in json.load(open(argv[3]))["heads"]:
+        # The machine-local file keeps heads per git branch; every branch's must still exist here
+        # when the reader is pointed at the branch they were seen on (the caller's business).
+        doc = json.load(open(argv[3]))
+        recorded = doc.get("heads") or [h for hs in doc.get("branches", {}).values() for h in hs]
+        for h in recorded:
             if h not in t.entries:
                 t.problem(f"recorded head {h} is no longer in the trail (the trail was cut)")
     names = sorted(json.load(open(os.path.join(ws, "keyward.json"), "rb"))["environments"])
