@@ -396,7 +396,7 @@ public enum Names {
     return (1...32).contains(b.count) && b.allSatisfy { isLowerAlnum($0) || $0 == 0x2d }
   }
 
-  static func isWorkspaceID(_ s: String) -> Bool { isFingerprint(s) }
+  public static func isWorkspaceID(_ s: String) -> Bool { isFingerprint(s) }
 
   /// A value fingerprint or key id: exactly 16 lower-case hex digits.
   public static func isFingerprint(_ s: String) -> Bool { isLowerHex(s, count: 16) }

@@ -107,7 +107,10 @@ struct DemoTour {
     try runner.expect(4, ["show", "prod"])
     try FileSystem.writeAtomically(prodPath, bytes: original)
     runner.comment("The wrong private key is named by fingerprint:")
-    let devKey = try FileManager.default.contentsOfDirectory(atPath: "\(root)/keys").first.map {
+    // The workspace's folder in the key store (16 hex digits), not pins/ or trail-seen/.
+    let devKey = try FileManager.default.contentsOfDirectory(atPath: "\(root)/keys").first {
+      Names.isWorkspaceID($0)
+    }.map {
       "\(root)/keys/\($0)/dev.key"
     }
     try runner.expect(
