@@ -32,7 +32,8 @@ struct Keyward: ParsableCommand {
     version: KeywardVersion.current,
     subcommands: [
       Init.self, SetCommand.self, List.self, Show.self, Verify.self, Check.self, Rotate.self, Promote.self,
-      Retire.self, Rekey.self, Audit.self, Log.self, TrailCommand.self, Export.self, Run.self, Csp.self,
+      Retire.self, Discard.self, Rekey.self, Audit.self, Log.self, TrailCommand.self, Export.self, Run.self,
+      Csp.self,
       IdentityCommand.self,
       TrustCommand.self, AccessCommand.self, Explain.self,
       Emulate.self,

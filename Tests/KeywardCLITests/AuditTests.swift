@@ -152,5 +152,10 @@ struct AuditTests {
       0, ["set", "prod", "--stdin"], stdin: "ck_live_a_1\ncs_live_A_old\n",
       env: ["KEYWARD_NOW": "2025-01-01T00:00:00Z"])
     #expect(try audit(cli).0 == 1)
+    // A report step in CI: the findings are printed, the step passes; integrity still fails.
+    try cli.expect(0, ["audit", "--exit-zero"])
+    try cli.expect(0, ["check", "--exit-zero"])
+    try "{}".write(toFile: cli.workspace + "/trail/heads/not-a-head", atomically: true, encoding: .utf8)
+    try cli.expect(4, ["audit", "--exit-zero"])
   }
 }

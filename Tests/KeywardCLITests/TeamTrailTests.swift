@@ -482,4 +482,39 @@ struct TeamTrailTests {
     let r = try cli.run(["audit", "--workspace", other + "/Environments"], env: ["KEYWARD_KEYS_DIR": keys])
     #expect(r.status == 4 && r.stdout.contains("trust files were deleted"), "\(r.all)")
   }
+
+  @Test(
+    "discard drops a pending set (its proposer, an admin or a member; not a stranger), records it, and refuses active sets"
+  )
+  func discard() throws {
+    let (cli, _) = try repository()
+    try cli.expect(0, ["identity", "new", "--name", "mallory", "--identity", cli.root + "/mallory.id"])
+    try cli.expect(0, ["identity", "new", "--name", "eve", "--identity", cli.root + "/eve.id"])
+    let mallory = ["KEYWARD_IDENTITY": cli.root + "/mallory.id"]
+    try store(cli, "prod", extra: mallory)
+    let full = try store(cli, "prod", status: 2)
+    #expect(full.stderr.contains("keyward discard prod"), "\(full.stderr)")
+    // Eve has no role and did not propose it.
+    let refused = try cli.expect(4, ["discard", "prod"], env: ["KEYWARD_IDENTITY": cli.root + "/eve.id"])
+    #expect(refused.stderr.contains("its proposer, an admin or a member"))
+    // Mallory withdraws her own proposal.
+    let pending = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
+    _ = pending
+    try cli.expect(0, ["discard", "prod"], env: mallory)
+    try cli.expect(2, ["discard", "prod"])  // nothing pending now
+    let typo = try cli.expect(2, ["discard", "prdo"])
+    #expect(typo.stderr.contains("did you mean \"prod\""), "\(typo.stderr)")
+    let active = try #require(
+      try cli.trailRecords().last {
+        $0["environment"] as? String == "prod" && $0["action"] as? String == "set"
+      }?["set"]
+        as? String)
+    try cli.expect(2, ["discard", "prod", "--set", active])  // an active set is not discarded
+    let last = try #require(try cli.trailRecords().last)
+    #expect(last["action"] as? String == "discard" && last["state"] as? String == "removed")
+    // Alice (an admin) discards a proposal that is not hers.
+    try store(cli, "prod", extra: mallory)
+    try cli.expect(0, ["discard", "prod"])
+    try cli.expect(1, ["audit"])  // mallory's proposals are still listed (KW805), nothing broken
+  }
 }

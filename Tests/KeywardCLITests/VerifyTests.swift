@@ -42,11 +42,18 @@ struct VerifyTests {
     #expect(evidence["endpoint"] as? String == emulator.url + "/v1/validate")
   }
 
-  @Test("all valid exits 0, and the result is recorded for list")
+  @Test("all valid exits 0, and the result is recorded for list; --no-record changes nothing")
   func recorded() throws {
     let cli = try CLI()
     try cli.workspace(["prod": Self.pairs["good"]!])
     let emulator = try EmulatorProcess(cli, Self.known)
+    let prodBefore = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    let trailBefore = try FileManager.default.contentsOfDirectory(atPath: cli.workspace + "/trail/entries")
+    let (dry, dryVerdicts, _) = try cli.verify(["prod", "--endpoint", emulator.url, "--no-record"])
+    #expect(dry == 0 && dryVerdicts == ["prod": "valid"])
+    #expect(try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/prod.json")) == prodBefore)
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: cli.workspace + "/trail/entries") == trailBefore)
     let (status, verdicts, _) = try cli.verify(["prod", "--endpoint", emulator.url])
     #expect(status == 0 && verdicts == ["prod": "valid"])
     let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))

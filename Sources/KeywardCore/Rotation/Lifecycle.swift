@@ -108,6 +108,59 @@ public enum Lifecycle {
     return Report(environment: name, action: "promote", sets: touched, graceUntil: until, warnings: warnings)
   }
 
+  /// `keyward discard ENV [--set ID]`: drops a pending set that will not be promoted (a wrong
+  /// pair, a test). Only a pending set: an active one is replaced through rotate and promote, a
+  /// retiring one leaves through retire. In a trusted workspace the proposer of the set, an admin
+  /// or a member of the environment may discard it (anyone may propose; not anyone may withdraw
+  /// someone else's proposal).
+  public static func discard(
+    workspace: Workspace, environment name: String, setID: String?, identity: Identity? = nil
+  ) throws(KeywardError) -> Report {
+    try workspace.requireTrusted("discard a set of \(name)")
+    let lock = try workspace.lock()
+    defer { lock.unlock() }
+    var env = try workspace.loadEnvironment(name)
+    let candidates = env.sets.filter { setID == nil ? $0.state == .pending : $0.id == setID }
+    guard let set = candidates.first else {
+      throw KeywardError(
+        .input,
+        setID.map { "\(name) has no set \(Text.printable($0))" } ?? "\(name) has no pending set",
+        hint: "keyward list shows each environment's sets")
+    }
+    guard set.state == .pending else {
+      throw KeywardError(
+        .input, "set \(set.id) of \(name) is \(set.state.rawValue); only a pending set is discarded",
+        hint: set.state == .active
+          ? "replace it with keyward rotate \(name), then promote"
+          : "keyward retire \(name) removes retiring sets")
+    }
+    if let trust = workspace.trust {
+      let proposerKey: PublicIdentity? = {
+        guard case .object(let m)? = set.extra["proposer"], case .string(let k)? = m["key"] else {
+          return nil
+        }
+        return try? PublicIdentity(parsing: k)
+      }()
+      guard let identity,
+        trust.admin(identity.publicIdentity) != nil
+          || trust.role(of: identity.publicIdentity, in: name)?.role == "member"
+          || (proposerKey == identity.publicIdentity
+            && Activation.proposer(environment: name, set: set, trust: trust) != "a forged proposer signature")
+      else {
+        throw KeywardError(
+          .integrity,
+          "discarding set \(set.id) of \(name) needs the identity of its proposer, an admin or a member of \(name)"
+            + (identity.map { " (\($0.name) is none of them)" } ?? " (none is configured)"))
+      }
+    }
+    env.sets.removeAll { $0.id == set.id }
+    let notes = try commit(
+      workspace: workspace, env: env, action: "discard", touched: [set.id: "removed"], details: [:],
+      removed: [set])
+    return Report(
+      environment: name, action: "discard", sets: [set.id: "removed"], graceUntil: nil, warnings: notes)
+  }
+
   /// `keyward retire ENV`: removes retiring sets past their grace period (all of them with `now`),
   /// refusing one that the audit trail shows still deployed in a file.
   public static func retire(workspace: Workspace, environment name: String, now force: Bool)

@@ -283,7 +283,8 @@ public enum SetOperation {
     if state == .pending, let pending = env.sets.first(where: { $0.state == .pending }) {
       throw KeywardError(
         .input, "\(name) already has a pending set (\(pending.id))",
-        hint: "promote it (`keyward promote \(name)`) or remove it before adding another")
+        hint:
+          "promote it (keyward promote \(name)) or drop it (keyward discard \(name)) before adding another")
     }
     var id = Names.newSetID()
     while env.sets.contains(where: { $0.id == id }) { id = Names.newSetID() }

@@ -191,9 +191,16 @@ public struct Workspace: Sendable {
   public func requireEnvironment(_ name: String) throws(KeywardError) {
     guard config.environments[name] != nil else {
       let known = config.environmentNames.joined(separator: ", ")
+      // A typo gets "did you mean"; only a name close to none of them is offered as a new one.
+      let near = config.environmentNames.filter { Text.editDistance($0, name, limit: 2) <= 2 }
+      let hint: String? =
+        !near.isEmpty
+        ? "did you mean \(near.map { "\"\($0)\"" }.joined(separator: " or "))?"
+        : Names.isEnvironment(name) ? "keyward init --envs \(name)  # adds it" : nil
       throw KeywardError(
-        .input, "no environment \"\(name)\" in \(configPath) (known: \(known.isEmpty ? "none" : known))",
-        hint: Names.isEnvironment(name) ? "keyward init --envs \(name)  # adds it" : nil)
+        .input,
+        "no environment \"\(Text.printable(name, keepNewlines: false))\" in \(configPath) (known: \(known.isEmpty ? "none" : known))",
+        hint: hint)
     }
   }
 

@@ -1,5 +1,23 @@
 /// Small text and path helpers (kept here so the core needs only FoundationEssentials).
 public enum Text {
+  /// Levenshtein distance between two short strings, counting up to `limit + 1` (a "did you
+  /// mean" needs no more).
+  public static func editDistance(_ a: String, _ b: String, limit: Int) -> Int {
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
+    if abs(x.count - y.count) > limit { return limit + 1 }
+    var previous = Array(0...y.count)
+    for i in 1...max(1, x.count) where !x.isEmpty {
+      var current = [i] + [Int](repeating: 0, count: y.count)
+      for j in stride(from: 1, through: y.count, by: 1) {
+        current[j] = min(
+          previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+      }
+      previous = current
+    }
+    return min(previous[y.count], limit + 1)
+  }
+
   /// `s` padded with spaces to `width` characters (never truncated).
   public static func pad(_ s: String, _ width: Int) -> String {
     s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
@@ -67,4 +85,5 @@ public enum Path {
     guard let slash = p.lastIndex(of: "/") else { return String(p) }
     return String(p[p.index(after: slash)...])
   }
+
 }

@@ -26,12 +26,15 @@ public enum VerifyOperation {
     public var timeoutSeconds: Double
     public var concurrency: Int
     public var retries: Int
+    /// Print the verdicts, record nothing (CI on a checkout it must not change).
+    public var record: Bool
 
     public init(
       environments: [String] = [], selection: Selection = .all, endpoint: String? = nil,
       timeoutSeconds: Double = 10,
-      concurrency: Int = 32, retries: Int = 2
+      concurrency: Int = 32, retries: Int = 2, record: Bool = true
     ) {
+      self.record = record
       self.environments = environments
       self.selection = selection
       self.endpoint = endpoint
@@ -66,9 +69,11 @@ public enum VerifyOperation {
     public var counts: [String: Int]
     /// 0, 1 (findings) or 3 (inconclusive), as PRODUCT.md says.
     public var exitCode: Int32
+    /// Unannounced changes the recording found and recorded first (an interruption, an outside edit).
+    public var warnings: [String] = []
 
     enum CodingKeys: String, CodingKey {
-      case provider, results, counts
+      case provider, results, counts, warnings
       case exitCode = "exit_code"
     }
   }
@@ -164,17 +169,25 @@ public enum VerifyOperation {
       }
     }
     let final = results.compactMap { $0 }
-    try record(final, workspace: workspace, signer: signer)
+    // Recording writes the environment files and the trail. Not asked (--no-record), or not
+    // possible (a read-only checkout): the verdicts still stand, with a warning.
+    var notes = [String]()
+    if r.record {
+      do { notes = try record(final, workspace: workspace, signer: signer) } catch  where error.kind == .io {
+        notes = ["nothing was recorded (\(error.message)): the verdicts above are this run's only record"]
+      }
+    }
     var counts = [String: Int]()
     for v in final { counts[v.verdict.rawValue, default: 0] += 1 }
     let exit: Int32 =
       final.contains { $0.isFinding } ? 1 : final.contains { $0.verdict.isInconclusive } ? 3 : 0
-    return Report(provider: provider, results: final, counts: counts, exitCode: exit)
+    return Report(provider: provider, results: final, counts: counts, exitCode: exit, warnings: notes)
   }
 
   /// Writes each set's last verification into its environment file, and one trail entry naming them all.
+  @discardableResult
   static func record(_ results: [SetResult], workspace: Workspace, signer: Identity? = nil)
-    throws(KeywardError)
+    throws(KeywardError) -> [String]
   {
     let lock = try workspace.lock()
     defer { lock.unlock() }
@@ -206,6 +219,6 @@ public enum VerifyOperation {
       changes.append((env, intents))
     }
     // One trail entry for the whole run, naming every verdict.
-    try workspace.commit(changes, command: "verify")
+    return try workspace.commit(changes, command: "verify")
   }
 }

@@ -33,6 +33,11 @@ extension Keyward {
     @Option(name: .long, help: "The lowest severity that fails: note, warning or error.")
     var failOn: Severity = .error
 
+    @Flag(
+      name: .long,
+      help: "Exit 0 when findings reach --fail-on (a report step in CI); integrity failures (4) still fail.")
+    var exitZero = false
+
     @Flag(name: .long, help: "Verify every entry's signature, checkpointed ones too.")
     var full = false
 
@@ -105,7 +110,7 @@ extension Keyward {
         )
         throw ExitOutcome(status: .inconclusive)
       }
-      if all.contains(where: { $0.severity >= failOn }) { throw ExitOutcome(status: .findings) }
+      if all.contains(where: { $0.severity >= failOn }) && !exitZero { throw ExitOutcome(status: .findings) }
       try Keyward.endReport(workspace)
     }
   }

@@ -54,6 +54,9 @@ extension Keyward {
     @Option(name: .long, help: "The lowest severity that fails the check: note, warning or error.")
     var failOn: Severity = .error
 
+    @Flag(name: .long, help: "Exit 0 when findings reach --fail-on (a report step in CI); errors still fail.")
+    var exitZero = false
+
     @Flag(
       name: .long, help: "Also verify the active sets live (as keyward verify; needs their private keys).")
     var online = false
@@ -145,7 +148,7 @@ extension Keyward {
         }
         p.out(t)
       }
-      if !failing.isEmpty { throw ExitOutcome(status: .findings) }
+      if !failing.isEmpty && !exitZero { throw ExitOutcome(status: .findings) }
       if inconclusive { throw ExitOutcome(status: .inconclusive) }
       try Keyward.endReport(workspace)
     }

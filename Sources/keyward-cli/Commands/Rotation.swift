@@ -109,12 +109,47 @@ extension Keyward {
       let report = try Lifecycle.retire(workspace: workspace, environment: environment, now: now)
       let p = Printer(global)
       if p.json { return p.document(report) }
+      for w in report.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }
       if !p.quiet { p.out("\(environment): retired \(report.sets.keys.sorted().joined(separator: ", ")).\n") }
     }
   }
 }
 
 extension Keyward {
+  struct Discard: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "discard",
+      abstract: "Drop a pending set that will not be promoted (a wrong pair, a test); one trail entry.",
+      discussion: """
+        Only a pending set: an active set is replaced with rotate and promote, a retiring one \
+        leaves with retire. In a trusted workspace its proposer, an admin or a member of the \
+        environment may discard it. Needs no private key.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var identityOptions: IdentityOptions
+
+    @Argument(help: "The environment.")
+    var environment: String
+
+    @Option(name: .customLong("set"), help: "The pending set's id (default: the environment's pending set).")
+    var setID: String?
+
+    func run() throws {
+      let workspace = try global.openWorkspace()
+      try workspace.requireEnvironment(environment)
+      let identity = workspace.trust == nil ? nil : try identityOptions.load()
+      let report = try Lifecycle.discard(
+        workspace: workspace, environment: environment, setID: setID, identity: identity)
+      let p = Printer(global)
+      if p.json { return p.document(report) }
+      for w in report.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }
+      if !p.quiet {
+        p.out("\(environment): discarded pending set \(report.sets.keys.sorted().joined(separator: ", ")).\n")
+      }
+    }
+  }
+
   struct Rekey: ParsableCommand, HasGlobalOptions {
     static let configuration = CommandConfiguration(
       commandName: "rekey",

@@ -37,6 +37,9 @@ extension Keyward {
       name: .long, help: "Retries on connection errors, timeouts and 5xx (never on a credential failure).")
     var retries: Int = 2
 
+    @Flag(name: .long, help: "Print the verdicts and record nothing (no file or trail change; for CI).")
+    var noRecord = false
+
     @Option(
       name: .long, help: "Endpoint for this run (CaptchaLa: the API base URL; others: the siteverify URL).")
     var endpoint: String?
@@ -67,7 +70,7 @@ extension Keyward {
           workspace: workspace,
           request: .init(
             environments: environments, selection: .init(set), endpoint: endpoint, timeoutSeconds: timeout,
-            concurrency: concurrency, retries: retries),
+            concurrency: concurrency, retries: retries, record: !noRecord),
           keys: keys.source(), transport: transport,
           progress: { done, total in if tty { p.progress("verifying \(done)/\(total)") } }, signer: signer)
       } catch {
@@ -79,6 +82,7 @@ extension Keyward {
       if p.json {
         p.document(report)
       } else {
+        for w in report.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }
         p.out(render(report, p))
       }
       try (ExitStatus(rawValue: report.exitCode) ?? .error).end()
