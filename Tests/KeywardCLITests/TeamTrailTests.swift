@@ -517,4 +517,36 @@ struct TeamTrailTests {
     try cli.expect(0, ["discard", "prod"])
     try cli.expect(1, ["audit"])  // mallory's proposals are still listed (KW805), nothing broken
   }
+
+  @Test(
+    "retire across clones: exports inside the repository are checked in every clone; another machine's block until --force (recorded); stdout and run are named"
+  )
+  func retireAcrossMachines() throws {
+    let (cli, _) = try repository()
+    try FileManager.default.createDirectory(atPath: cli.root + "/deploy", withIntermediateDirectories: true)
+    let outside = cli.root + "-outside"
+    try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: outside) }
+    let elsewhere = ["KEYWARD_MACHINE": "0123456789abcdef"]
+    try cli.expect(0, ["export", "prod", "-o", "deploy/prod.env"])
+    try cli.expect(0, ["export", "prod", "-o", outside + "/prod.env"], env: elsewhere)
+    try cli.expect(0, ["export", "prod"])  // to standard output
+    let inRepo = try #require(try cli.trailRecords().first { $0["target"] as? String == "deploy/prod.env" })
+    #expect(inRepo["target_base"] as? String == "repository")
+    try store(cli, "prod")
+    try cli.expect(0, ["promote", "prod", "--force"])
+    let blocked = try cli.expect(2, ["retire", "prod", "--now"])
+    #expect(blocked.stderr.contains("deploy/prod.env"), "\(blocked.stderr)")
+    try cli.expect(0, ["export", "prod", "-o", "deploy/prod.env"])  // the active set there now
+    let other = try cli.expect(2, ["retire", "prod", "--now"])
+    #expect(other.stderr.contains("on another machine"), "\(other.stderr)")
+    // The machine that wrote it can check it: there the file still holds the old set.
+    try cli.expect(2, ["retire", "prod", "--now"], env: elsewhere)
+    let forced = try cli.expect(0, ["retire", "prod", "--now", "--force"])
+    #expect(forced.stderr.contains("standard output"), "\(forced.stderr)")
+    let last = try #require(try cli.trailRecords().last)
+    #expect(
+      last["action"] as? String == "retire" && (last["forced_past"] as? [String])?.count == 1, "\(last)")
+    try cli.expect(0, ["audit"])
+  }
 }

@@ -110,9 +110,12 @@ public enum ExportOperation {
         if let w = gitWarning(output) { warnings.append(w) }
       }
     }
+    var details: [String: JSONValue] = ["format": .string(r.format.rawValue), "target": .string(target)]
+    if target != "stdout" && target.hasPrefix("/") {
+      details.merge(ExportTarget.details(target, workspace: workspace)) { $1 }
+    }
     if let w = record(
-      workspace: workspace, action: "export", environment: r.environment, set: opened.set,
-      details: ["format": .string(r.format.rawValue), "target": .string(target)])
+      workspace: workspace, action: "export", environment: r.environment, set: opened.set, details: details)
     {
       warnings.append(w)
     }
@@ -156,7 +159,7 @@ public enum ExportOperation {
         hint: "choose another file, or pass --force to replace it")
     }
     let exported = AuditLog.entries(workspace: workspace).contains {
-      $0["action"] == .string("export") && $0["target"] == .string(absolute)
+      $0.action == "export" && ExportTarget.place($0, workspace: workspace) == .here(absolute)
     }
     if exported { return }
     throw KeywardError(

@@ -163,7 +163,9 @@ public enum Lifecycle {
 
   /// `keyward retire ENV`: removes retiring sets past their grace period (all of them with `now`),
   /// refusing one that the audit trail shows still deployed in a file.
-  public static func retire(workspace: Workspace, environment name: String, now force: Bool)
+  public static func retire(
+    workspace: Workspace, environment name: String, now force: Bool, overrideElsewhere: Bool = false
+  )
     throws(KeywardError)
     -> Report
   {
@@ -185,20 +187,41 @@ public enum Lifecycle {
         hint: "keyward retire \(name) --now   # to retire them anyway")
     }
     let deployed = deployedTargets(workspace: workspace, environment: name)
+    var warnings = [String]()
+    var forced = [JSONValue]()
     for s in due {
-      if let target = deployed[s.id] {
+      if let target = deployed.here[s.id] {
         throw KeywardError(
           .input,
           "retiring set \(s.id) of \(name) is still deployed in \(target) (audit trail: its latest export there)",
           hint: "keyward export \(name) -o \(target)   # deploy the active set there first")
+      }
+      if let target = deployed.elsewhere[s.id] {
+        guard overrideElsewhere else {
+          throw KeywardError(
+            .input,
+            "retiring set \(s.id) of \(name) was last exported to \(target) on another machine, which cannot be checked from here",
+            hint:
+              "export the active set there first, or: keyward retire \(name) --force   # recorded in the trail as yours"
+          )
+        }
+        forced.append(.string(target))
+        warnings.append(
+          "set \(s.id) may still be deployed in \(target) on another machine (--force: recorded)")
+      }
+      if let use = deployed.unseen[s.id] {
+        warnings.append(
+          "set \(s.id) was last handed out to \(use): wherever that went may still hold it")
       }
     }
     env.sets.removeAll { s in due.contains { $0.id == s.id } }
     var touched = [String: String]()
     for s in due { touched[s.id] = "removed" }
     let notes = try commit(
-      workspace: workspace, env: env, action: "retire", touched: touched, details: [:], removed: due)
-    return Report(environment: name, action: "retire", sets: touched, graceUntil: nil, warnings: notes)
+      workspace: workspace, env: env, action: "retire", touched: touched,
+      details: forced.isEmpty ? [:] : ["forced_past": .array(forced)], removed: due)
+    return Report(
+      environment: name, action: "retire", sets: touched, graceUntil: nil, warnings: warnings + notes)
   }
 
   public struct RekeyReport: Sendable, Encodable {
@@ -348,17 +371,35 @@ public enum Lifecycle {
       pending: pending, admin: admin, env: env)
   }
 
-  /// Files whose latest export (audit trail) holds each set of `environment`: set id → path.
-  static func deployedTargets(workspace: Workspace, environment: String) -> [String: String] {
-    var latest = [String: String]()  // target → set id
-    for e in AuditLog.entries(workspace: workspace) {
-      guard e["action"] == .string("export"), e["environment"] == .string(environment),
-        case .string(let target)? = e["target"], target != "stdout", case .string(let set)? = e["set"]
-      else { continue }
-      latest[target] = set
+  /// Where each set of `environment` was last deployed, by the trail: files this machine can see
+  /// that still hold it (set id → path), targets only another machine can check (set id → the
+  /// recorded target), and sets whose latest export went to standard output or to `run`.
+  struct Deployed {
+    var here = [String: String]()
+    var elsewhere = [String: String]()
+    var unseen = [String: String]()
+  }
+
+  static func deployedTargets(workspace: Workspace, environment: String) -> Deployed {
+    var latest = [String: TrailEntry]()  // target as recorded → its latest export
+    var lastUse = [String: TrailEntry]()  // set → its latest export or run
+    for e in AuditLog.entries(workspace: workspace) where e.environment == environment {
+      guard let set = e.set else { continue }
+      if e.action == "export" || e.action == "run" { lastUse[set] = e }
+      if e.action == "export", let t = e.target, t != "stdout" { latest[t] = e }
     }
-    var out = [String: String]()
-    for (target, set) in latest where FileSystem.exists(target) { out[set] = target }
+    var out = Deployed()
+    for (target, e) in latest {
+      guard let set = e.set else { continue }
+      switch ExportTarget.place(e, workspace: workspace) {
+      case .here(let path)?: if FileSystem.exists(path) { out.here[set] = path }
+      case .elsewhere?: out.elsewhere[set] = target
+      case nil: break
+      }
+    }
+    for (set, e) in lastUse where e.action == "run" || e.target == "stdout" {
+      out.unseen[set] = e.action == "run" ? "run \(e.target ?? "")" : "standard output"
+    }
     return out
   }
 

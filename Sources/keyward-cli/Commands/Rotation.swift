@@ -94,7 +94,13 @@ extension Keyward {
     static let configuration = CommandConfiguration(
       commandName: "retire",
       abstract: "Remove retiring sets past their grace period (or all of them with --now).",
-      discussion: "Refuses while the audit trail shows a deployed file that still holds a retiring set.")
+      discussion: """
+        Refuses while the trail shows a file this machine can see whose latest export still holds a \
+        retiring set. Exports inside the repository are recorded relative to its root, so every clone \
+        checks the same file; exports elsewhere are recorded with the machine that wrote them, and \
+        another machine's block until --force (recorded). A set last sent to standard output or run \
+        is named in a warning.
+        """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -104,9 +110,16 @@ extension Keyward {
     @Flag(name: .long, help: "Retire every retiring set, grace period or not.")
     var now = false
 
+    @Flag(
+      name: .long,
+      help:
+        "Go ahead past exports on other machines, which cannot be checked from here (recorded in the trail).")
+    var force = false
+
     func run() throws {
       let workspace = try global.openWorkspace()
-      let report = try Lifecycle.retire(workspace: workspace, environment: environment, now: now)
+      let report = try Lifecycle.retire(
+        workspace: workspace, environment: environment, now: now, overrideElsewhere: force)
       let p = Printer(global)
       if p.json { return p.document(report) }
       for w in report.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }
