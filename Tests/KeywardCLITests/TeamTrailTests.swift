@@ -549,4 +549,23 @@ struct TeamTrailTests {
       last["action"] as? String == "retire" && (last["forced_past"] as? [String])?.count == 1, "\(last)")
     try cli.expect(0, ["audit"])
   }
+
+  @Test(
+    "a retired pair is not stored again unasked: rotate refuses it, --force stores it, check reports KW307")
+  func retiredPair() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "prod"])
+    let old = "ck_live_old_1\ncs_live_OLD_secret_1\n"
+    CLI.registerSecret("cs_live_OLD_secret_1")
+    CLI.registerSecret("cs_live_NEW_secret_1")
+    try cli.expect(0, ["set", "prod", "--stdin"], stdin: old)
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_live_new_1\ncs_live_NEW_secret_1\n")
+    try cli.expect(0, ["promote", "prod", "--force"])
+    try cli.expect(0, ["retire", "prod", "--now"])
+    let refused = try cli.expect(2, ["rotate", "prod", "--stdin"], stdin: old)
+    #expect(refused.stderr.contains("was retired from prod"), "\(refused.stderr)")
+    try cli.expect(0, ["rotate", "prod", "--stdin", "--force"], stdin: old)
+    let check = try cli.json(try cli.expect(1, ["check", "--format", "json"]))
+    #expect((check["findings"] as? [[String: Any]] ?? []).contains { $0["id"] as? String == "KW307" })
+  }
 }

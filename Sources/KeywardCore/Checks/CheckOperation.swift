@@ -109,6 +109,12 @@ public enum CheckOperation {
       given
       ?? TrailIndex.load(workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: keysEnv))
     let history = trail.history
+    // Pairs each environment retired, by fingerprints (KW307).
+    var retired = [String: [PairKey: TrailEntry]]()
+    for e in history where e.action == "retire" {
+      guard let env = e.environment, let k = e.appKeyFP, let v = e.appSecretFP else { continue }
+      retired[env, default: [:]][PairKey(SetFingerprints(appKey: k, appSecret: v))] = e
+    }
     defer { Stopwatch.lap("check: the rest") }
     // The trail's own findings: integrity, unannounced files, signatures.
     Stopwatch.lap("check: rules before the trail")
@@ -221,6 +227,13 @@ public enum CheckOperation {
             .neverVerified, production ? .warning : .note, name, s.id, "set \(s.id) was never verified live",
             ev,
             remedy: "keyward verify \(name)")
+        }
+        // KW307: a pair this environment retired, stored again (in another set).
+        if s.state != .retiring, let old = retired[name]?[PairKey(s.fingerprints)], old.set != s.id {
+          add(
+            .retiredPairReused, .error, name, s.id,
+            "set \(s.id) of \(name) holds the pair of set \(old.set ?? "?"), retired \(old.time ?? "earlier")",
+            ev, remedy: "get a new pair from the provider: keyward rotate \(name)")
         }
         // KW501: public test credentials in production.
         if production
@@ -459,5 +472,15 @@ public enum CheckOperation {
         ? "\(source) holds another environment's App Key"
         : "\(source) holds a pair keyward does not know for \(name)", ev, "keyward export \(name) -o FILE",
       source)
+  }
+}
+
+/// A set's two fingerprints as one key.
+struct PairKey: Hashable {
+  let key: String
+  let secret: String
+  init(_ f: SetFingerprints) {
+    key = f.appKey
+    secret = f.appSecret
   }
 }

@@ -58,6 +58,7 @@ public enum FindingID: String, Sendable, CaseIterable {
   case lastVerificationFailed = "KW304"
   case neverVerified = "KW305"
   case onlineInconclusive = "KW306"
+  case retiredPairReused = "KW307"
   case deployedNotActive = "KW401"
   case deployedOneVariable = "KW402"
   case deployedNamesExchanged = "KW403"
@@ -162,6 +163,11 @@ public enum FindingID: String, Sendable, CaseIterable {
       return (
         "the live check could not verify a set (--online)", .note,
         "The provider could not be asked or gave an answer that decides nothing (network, rate limit, an unexpected page). Try again later; nothing was found wrong."
+      )
+    case .retiredPairReused:
+      return (
+        "a retired pair is stored again", .error,
+        "A set holds the same App Key and App Secret as a set this environment retired earlier (the trail remembers their fingerprints). A pair is retired because it was rotated out — often because it leaked or a person left; storing it again undoes that. Get a new pair from the provider and rotate to it."
       )
     case .deployedNotActive:
       return (

@@ -18,11 +18,12 @@ public enum Lifecycle {
 
   /// `keyward rotate ENV`: a pending set (needs no private key).
   public static func rotate(
-    workspace: Workspace, environment: String, input: SetInput, identity: Identity? = nil
+    workspace: Workspace, environment: String, input: SetInput, identity: Identity? = nil,
+    allowRetired: Bool = false
   ) throws(KeywardError) -> Report {
     let r = try SetOperation.run(
       workspace: workspace, environment: environment, input: input, state: .pending, replace: false,
-      identity: identity)
+      identity: identity, allowRetired: allowRetired)
     return Report(
       environment: environment, action: "rotate", sets: [r.setID: "pending"], graceUntil: nil,
       warnings: r.warnings)

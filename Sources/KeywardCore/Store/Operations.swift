@@ -241,7 +241,7 @@ public enum SetOperation {
   /// Adds a set in `state` (active for `set`, pending for `rotate`).
   public static func run(
     workspace: Workspace, environment name: String, input: SetInput, state: SetState, replace: Bool,
-    identity: Identity? = nil
+    identity: Identity? = nil, allowRetired: Bool = false
   ) throws(KeywardError) -> Report {
     try workspace.requireTrusted("seal a set to \(name)")
     try workspace.refuseRemovedTrust("seal a set to \(name)")
@@ -267,6 +267,18 @@ public enum SetOperation {
     if let same = env.sets.first(where: { $0.fingerprints == fp }) {
       throw KeywardError(
         .input, "this pair is already stored in \(name) as set \(same.id) (\(same.state.rawValue))")
+    }
+    // A pair rotated out (often because it leaked, or a person left) is not stored again unasked.
+    if !allowRetired,
+      let old = AuditLog.entries(workspace: workspace).last(where: {
+        $0.action == "retire" && $0.environment == name && $0.appKeyFP == fp.appKey
+          && $0.appSecretFP == fp.appSecret
+      })
+    {
+      throw KeywardError(
+        .input,
+        "this pair was retired from \(name) (set \(old.set ?? "?"), \(old.time ?? "earlier")); storing it again undoes that rotation",
+        hint: "get a new pair from the provider; to store it anyway: --force")
     }
     var replaced: String?
     if state == .active, let current = env.active {

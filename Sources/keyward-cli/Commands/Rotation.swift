@@ -20,13 +20,16 @@ extension Keyward {
     @OptionGroup var input: SecretInputOptions
     @OptionGroup var identityOptions: IdentityOptions
 
+    @Flag(name: .long, help: "Store the pair even though this environment retired it earlier.")
+    var force = false
+
     func run() throws {
       let workspace = try global.openWorkspace()
       try workspace.requireEnvironment(environment)
       let identity = workspace.trust == nil ? nil : try identityOptions.load()
       let report = try Lifecycle.rotate(
         workspace: workspace, environment: environment,
-        input: try input.read(workspace, environment: environment), identity: identity)
+        input: try input.read(workspace, environment: environment), identity: identity, allowRetired: force)
       let p = Printer(global)
       if p.json { return p.document(report) }
       for w in report.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }

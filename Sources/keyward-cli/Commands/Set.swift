@@ -31,6 +31,9 @@ extension Keyward {
     @Flag(name: .long, help: "Replace the environment's active set.")
     var replace = false
 
+    @Flag(name: .long, help: "Store the pair even though this environment retired it earlier.")
+    var force = false
+
     @OptionGroup var identityOptions: IdentityOptions
 
     func run() throws {
@@ -40,7 +43,7 @@ extension Keyward {
       let values = try input.read(workspace, environment: environment)
       let report = try SetOperation.run(
         workspace: workspace, environment: environment, input: values, state: .active, replace: replace,
-        identity: identity)
+        identity: identity, allowRetired: force)
       let p = Printer(global)
       if p.json { return p.document(report) }
       for w in report.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }
