@@ -183,11 +183,15 @@ public actor Emulator {
     case error(String)
   }
 
+  /// Two environments may share an App Key (`--from-workspace` loads both): the key is known when
+  /// any pair has it, and the secret is right when it belongs to one of those pairs.
   func credentials(key: String?, secret: String?) -> Credentials {
-    guard let key, let pair = config.pairs.first(where: { $0.appKey == key }) else {
-      return .error("invalid_app_key")
+    guard let key else { return .error("invalid_app_key") }
+    let withKey = config.pairs.filter { $0.appKey == key }
+    guard !withKey.isEmpty else { return .error("invalid_app_key") }
+    guard let pair = withKey.first(where: { $0.appSecret == secret }) else {
+      return .error("invalid_app_secret")
     }
-    guard secret == pair.appSecret else { return .error("invalid_app_secret") }
     if pair.disabled { return .error("app_disabled") }
     return .ok(pair)
   }

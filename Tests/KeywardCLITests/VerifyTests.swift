@@ -42,6 +42,18 @@ struct VerifyTests {
     #expect(evidence["endpoint"] as? String == emulator.url + "/v1/validate")
   }
 
+  @Test("emulate --from-workspace: two environments sharing an App Key each verify with their own secret")
+  func sharedAppKey() throws {
+    let cli = try CLI()
+    try cli.workspace([
+      "staging": ("ck_live_shared_1", "cs_live_shared_SECRET_stg"),
+      "prod": ("ck_live_shared_1", "cs_live_shared_SECRET_prd"),
+    ])
+    let emulator = try EmulatorProcess(cli, ["--from-workspace"])
+    let (status, verdicts, _) = try cli.verify(["--endpoint", emulator.url])
+    #expect(status == 0 && verdicts == ["prod": "valid", "staging": "valid"], "\(verdicts)")
+  }
+
   @Test("all valid exits 0, and the result is recorded for list; --no-record changes nothing")
   func recorded() throws {
     let cli = try CLI()
