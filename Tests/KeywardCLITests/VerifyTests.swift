@@ -139,6 +139,28 @@ struct VerifyTests {
     #expect(verdicts == ["prod": "unreachable"] && status == 3)
   }
 
+  @Test("an inconclusive verdict never replaces a decisive one: promote and list still see valid")
+  func inconclusiveKeepsDecisive() throws {
+    let cli = try CLI()
+    try cli.workspace(["prod": Self.pairs["good"]!])
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_live_good_3\ncs_live_good_SECRET_3\n")
+    CLI.registerSecret("cs_live_good_SECRET_3")
+    let emulator = try EmulatorProcess(cli, Self.known)
+    let (ok, _, _) = try cli.verify(["prod", "--set", "pending", "--endpoint", emulator.url])
+    #expect(ok == 0)
+    let (down, verdicts, _) = try cli.verify([
+      "prod", "--set", "pending", "--endpoint", "http://127.0.0.1:9", "--timeout", "1", "--retries", "1",
+    ])
+    #expect(down == 3 && verdicts == ["prod": "unreachable"])
+    let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
+    let sets = ((list["environments"] as? [[String: Any]])?.first?["sets"] as? [[String: Any]]) ?? []
+    let pending = try #require(sets.first { $0["state"] as? String == "pending" })
+    #expect((pending["last_verification"] as? [String: Any])?["verdict"] as? String == "valid", "\(pending)")
+    let file = try String(contentsOfFile: cli.workspace + "/prod.json", encoding: .utf8)
+    #expect(file.contains("\"last_attempt\"") && file.contains("unreachable"))
+    try cli.expect(0, ["promote", "prod"])  // the gate sees the decisive valid
+  }
+
   @Test(
     "siteverify providers: valid, invalid secret, swapped, any-token",
     arguments: [

@@ -206,8 +206,18 @@ public enum VerifyOperation {
             time: now.iso,
             by: $0)
         }
-        env.sets[i].lastVerification = LastVerification(
-          time: now, verdict: r.verdict.rawValue, endpoint: endpoint, signature: signature)
+        // An answer that decides nothing (unreachable, rate limited, an unexpected page) never
+        // replaces a decisive one: it is kept beside it as the last attempt, and promote and
+        // KW304 go on seeing the last decisive verdict.
+        if r.verdict.isInconclusive {
+          env.sets[i].extra["last_attempt"] = .object([
+            "time": .string(now.iso), "verdict": .string(r.verdict.rawValue), "endpoint": .string(endpoint),
+          ])
+        } else {
+          env.sets[i].lastVerification = LastVerification(
+            time: now, verdict: r.verdict.rawValue, endpoint: endpoint, signature: signature)
+          env.sets[i].extra.removeValue(forKey: "last_attempt")
+        }
       }
       var intents = [AuditIntent]()
       for r in results where r.environment == name {
