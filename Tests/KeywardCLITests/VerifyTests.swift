@@ -139,6 +139,38 @@ struct VerifyTests {
     #expect(verdicts == ["prod": "unreachable"] && status == 3)
   }
 
+  @Test(
+    "CI: an environment whose key is not here is skipped (naming it is exit 4); a set that will not open is its own error row, the rest verified, exit 4"
+  )
+  func partialKeys() throws {
+    let cli = try CLI()
+    try cli.workspace(["dev": Self.pairs["good"]!, "prod": ("ck_live_good_2", "cs_live_good_SECRET_2")])
+    let emulator = try EmulatorProcess(cli, Self.known)
+    try FileManager.default.moveItem(atPath: try cli.keyPath("dev"), toPath: cli.root + "/dev.key.away")
+    let (status, verdicts, doc) = try cli.verify(["--endpoint", emulator.url])
+    #expect(status == 0 && verdicts == ["prod": "valid"], "\(doc)")
+    #expect((doc["skipped"] as? [[String: Any]])?.first?["environment"] as? String == "dev")
+    let (named, _, _) = try cli.verify(["dev", "--endpoint", emulator.url])
+    #expect(named == 4)
+    // A pending set of prod whose App Key ciphertext was replaced by its App Secret's: it does not open.
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_live_good_3\ncs_live_good_SECRET_3\n")
+    CLI.registerSecret("cs_live_good_SECRET_3")
+    let path = cli.workspace + "/prod.json"
+    var env = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+    var sets = try #require(env["sets"] as? [[String: Any]])
+    let i = try #require(sets.firstIndex { $0["state"] as? String == "pending" })
+    sets[i]["app_key"] = sets[i]["app_secret"]
+    env["sets"] = sets
+    try JSONSerialization.data(withJSONObject: env, options: [.prettyPrinted, .sortedKeys]).write(
+      to: URL(fileURLWithPath: path))
+    let (broken, brokenVerdicts, brokenDoc) = try cli.verify([
+      "prod", "--endpoint", emulator.url, "--no-record",
+    ])
+    #expect(broken == 4 && brokenVerdicts == ["prod": "valid"], "\(brokenDoc)")
+    #expect((brokenDoc["errors"] as? [[String: Any]])?.count == 1)
+  }
+
   @Test("an inconclusive verdict never replaces a decisive one: promote and list still see valid")
   func inconclusiveKeepsDecisive() throws {
     let cli = try CLI()

@@ -71,9 +71,29 @@ public enum VerifyOperation {
     public var exitCode: Int32
     /// Unannounced changes the recording found and recorded first (an interruption, an outside edit).
     public var warnings: [String] = []
+    /// Environments not verified because their key is not at hand here (none was named).
+    public var skipped: [Skipped] = []
+    /// Sets that would not open (each its own row; the others are verified; exit 4 overall).
+    public var errors: [SetError] = []
+
+    public struct Skipped: Sendable, Encodable {
+      public var environment: String
+      public var reason: String
+    }
+
+    public struct SetError: Sendable, Encodable {
+      public var environment: String
+      public var setID: String
+      public var error: String
+
+      enum CodingKeys: String, CodingKey {
+        case environment, error
+        case setID = "set_id"
+      }
+    }
 
     enum CodingKeys: String, CodingKey {
-      case provider, results, counts, warnings
+      case provider, results, counts, warnings, skipped, errors
       case exitCode = "exit_code"
     }
   }
@@ -104,6 +124,8 @@ public enum VerifyOperation {
     let provider = workspace.config.provider
     let names = r.environments.isEmpty ? workspace.config.environmentNames : r.environments
     var jobs = [Job]()
+    var skipped = [Report.Skipped]()
+    var errors = [Report.SetError]()
     for name in names {
       let env = try workspace.loadEnvironment(name)
       let chosen: [KeySet]
@@ -113,7 +135,14 @@ public enum VerifyOperation {
       case .id(let id): chosen = [try SetSelector.id(id).pick(from: env)]
       }
       if chosen.isEmpty { continue }
-      let (key, _) = try keys.privateKey(for: env, in: workspace)
+      // With no environment named, one whose key is not here is skipped and said so (a CI job
+      // holds the keys of the environments it deploys); a named one without its key is an error.
+      let key: PrivateKey
+      do { (key, _) = try keys.privateKey(for: env, in: workspace) } catch {
+        guard r.environments.isEmpty else { throw error }
+        skipped.append(.init(environment: name, reason: error.message))
+        continue
+      }
       let scratch = Sealed.Scratch()
       let configured = workspace.config.environments[name]?.endpoint
       let origin =
@@ -124,10 +153,18 @@ public enum VerifyOperation {
       // Parsed once: the URL sent to is the parser's serialisation, the one the rules were checked on.
       let endpoint = try Endpoint(r.endpoint ?? configured ?? provider.defaultEndpoint, origin: origin).text
       for set in chosen {
-        let k = try OpenOperation.open(
-          env: env, set: set, field: .appKey, key: key, workspace: workspace, scratch: scratch)
-        let s = try OpenOperation.open(
-          env: env, set: set, field: .appSecret, key: key, workspace: workspace, scratch: scratch)
+        // A set that will not open gets its own error row; the others are still verified.
+        let k: SecureBytes
+        let s: SecureBytes
+        do {
+          k = try OpenOperation.open(
+            env: env, set: set, field: .appKey, key: key, workspace: workspace, scratch: scratch)
+          s = try OpenOperation.open(
+            env: env, set: set, field: .appSecret, key: key, workspace: workspace, scratch: scratch)
+        } catch {
+          errors.append(.init(environment: name, setID: set.id, error: error.message))
+          continue
+        }
         jobs.append(
           Job(
             index: jobs.count, environment: name, set: set, appKey: k, appSecret: s,
@@ -136,7 +173,13 @@ public enum VerifyOperation {
             production: workspace.isProduction(name)))
       }
     }
-    if jobs.isEmpty {
+    if jobs.isEmpty && errors.isEmpty {
+      if !skipped.isEmpty {
+        throw KeywardError(
+          .integrity,
+          "no environment's private key is at hand here (skipped: \(skipped.map(\.environment).joined(separator: ", ")))",
+          hint: "name the environments this job holds keys for, or give KEYWARD_PRIVATE_KEY_<ENV>")
+      }
       throw KeywardError(.input, "no sets to verify", hint: "keyward list shows what each environment holds")
     }
     var results = [SetResult?](repeating: nil, count: jobs.count)
@@ -180,8 +223,11 @@ public enum VerifyOperation {
     var counts = [String: Int]()
     for v in final { counts[v.verdict.rawValue, default: 0] += 1 }
     let exit: Int32 =
-      final.contains { $0.isFinding } ? 1 : final.contains { $0.verdict.isInconclusive } ? 3 : 0
-    return Report(provider: provider, results: final, counts: counts, exitCode: exit, warnings: notes)
+      !errors.isEmpty
+      ? 4 : final.contains { $0.isFinding } ? 1 : final.contains { $0.verdict.isInconclusive } ? 3 : 0
+    return Report(
+      provider: provider, results: final, counts: counts, exitCode: exit, warnings: notes, skipped: skipped,
+      errors: errors)
   }
 
   /// Writes each set's last verification into its environment file, and one trail entry naming them all.

@@ -110,10 +110,19 @@ extension Keyward {
         if s.testCredential { t += p.style("  public TEST secret in a production environment", .red) }
         t += "\n"
       }
+      for e in r.errors {
+        t += "\(Text.pad(e.environment, width))  \(e.setID)  " + p.style("error", .red) + "  \(e.error)\n"
+      }
+      for s in r.skipped {
+        t += "\(Text.pad(s.environment, width))  skipped: \(s.reason)\n"
+      }
       if !p.quiet {
         let summary = r.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(
           separator: ", ")
-        t += "\(r.results.count) set(s): \(summary)\n"
+        t += "\(r.results.count) set(s): \(summary)"
+        if !r.errors.isEmpty { t += "; \(r.errors.count) would not open" }
+        if !r.skipped.isEmpty { t += "; \(r.skipped.count) environment(s) skipped (no key here)" }
+        t += "\n"
       }
       return t
     }
