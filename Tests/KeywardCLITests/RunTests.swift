@@ -121,6 +121,15 @@ struct ExportFileTests {
     #expect(r.stdout.contains("\"CAPTCHALA_APP_KEY\": \""))
   }
 
+  @Test("an export into a folder that does not exist names the file and the folder, not a temporary file")
+  func missingFolder() throws {
+    let cli = try CLI()
+    try cli.seeded()
+    let r = try cli.expect(2, ["export", "prod", "-o", "nodir/prod.env"])
+    #expect(r.stderr.contains("cannot write nodir/prod.env: the folder nodir does not exist"), "\(r.stderr)")
+    #expect(!r.stderr.contains(".tmp-"))
+  }
+
   @Test("exporting inside a git work tree warns when the file is not ignored")
   func gitWarning() throws {
     let cli = try CLI()

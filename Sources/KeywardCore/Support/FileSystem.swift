@@ -287,7 +287,16 @@ public enum FileSystem {
     let finalMode = forceMode ? mode : (self.mode(path) ?? mode)
     let tmp = "\(dir)/.\(name).tmp-\(getpid())-\(Sodium.hex(Sodium.randomBytes(4)))"
     let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, finalMode)
-    guard fd >= 0 else { throw KeywardError(.io, "\(tmp): cannot create: \(errnoText())") }
+    guard fd >= 0 else {
+      // Said of the file the person named, not of the temporary file beside it.
+      let e = errno
+      if e == ENOENT { throw KeywardError(.io, "cannot write \(path): the folder \(dir) does not exist") }
+      if e == EACCES || e == EROFS {
+        throw KeywardError(
+          .io, "cannot write \(path): the folder \(dir) is not writable (\(String(cString: strerror(e))))")
+      }
+      throw KeywardError(.io, "cannot write \(path): \(String(cString: strerror(e)))")
+    }
     var ok = false
     defer {
       if !ok { unlink(tmp) }
