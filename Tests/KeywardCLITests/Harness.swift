@@ -160,6 +160,15 @@ struct CLI {
     return try #require(obj as? [String: Any], "not a JSON object: \(r.stdout)")
   }
 
+  /// The environment of "another machine": its own empty key store, so no pin, no identity and
+  /// no memory of the trail's heads.
+  func otherMachine() throws -> [String: String] {
+    let keys = root + "/other-machine-keys"
+    try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+    chmod(keys, 0o700)
+    return ["KEYWARD_KEYS_DIR": keys]
+  }
+
   /// The trail's records, oldest first, as `keyward log --format json` gives them; each carries
   /// its entry's id, parents, actor, signature status and time.
   func trailRecords(env extra: [String: String] = [:]) throws -> [[String: Any]] {

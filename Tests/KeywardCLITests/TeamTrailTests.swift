@@ -191,12 +191,10 @@ struct TeamTrailTests {
     let here = try audit(cli, 4)
     #expect(findingIDs(here).contains("KW808"), "\(findingIDs(here))")
     // Another machine never saw it, but prod.json holds a set no entry announces.
-    let keys = cli.root + "/fresh-keys"
-    try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
-    chmod(keys, 0o700)
-    let fresh = try audit(cli, 4, env: ["KEYWARD_KEYS_DIR": keys, "KEYWARD_TRUST": root])
-    #expect(findingIDs(fresh).contains("KW802"), "\(findingIDs(fresh))")
-    #expect(!findingIDs(fresh).contains("KW808"))
+    let fresh = try cli.otherMachine()
+    let freshDoc = try audit(cli, 4, env: fresh.merging(["KEYWARD_TRUST": root]) { $1 })
+    #expect(findingIDs(freshDoc).contains("KW802"), "\(findingIDs(freshDoc))")
+    #expect(!findingIDs(freshDoc).contains("KW808"))
   }
 
   @Test("attack: delete the whole trail, remove an entry below a head, or edit one: exit 4 naming it")
@@ -308,10 +306,7 @@ struct TeamTrailTests {
   func signers() throws {
     let (cli, root) = try repository()
     // No identity at all (a script): a public-key write, unsigned.
-    let bare = cli.root + "/bare-keys"
-    try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
-    chmod(bare, 0o700)
-    try store(cli, "staging", extra: ["KEYWARD_KEYS_DIR": bare, "KEYWARD_TRUST": root])
+    try store(cli, "staging", extra: try cli.otherMachine().merging(["KEYWARD_TRUST": root]) { $1 })
     // Mallory, an identity the signed state does not know, proposes a set.
     try cli.expect(0, ["identity", "new", "--name", "mallory", "--identity", cli.root + "/mallory.id"])
     try store(cli, "dev", extra: ["KEYWARD_IDENTITY": cli.root + "/mallory.id"])
@@ -394,10 +389,8 @@ struct TeamTrailTests {
     try before.write(to: URL(fileURLWithPath: cli.workspace + "/prod.json"))
     let here = try audit(cli, 4)
     #expect(findingIDs(here).contains("KW802") && !findingIDs(here).contains("KW801"), "\(findingIDs(here))")
-    let keys = cli.root + "/fresh-keys"
-    try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
-    chmod(keys, 0o700)
-    try audit(cli, 4, env: ["KEYWARD_KEYS_DIR": keys, "KEYWARD_TRUST": root])
+    let fresh = try cli.otherMachine()
+    try audit(cli, 4, env: fresh.merging(["KEYWARD_TRUST": root]) { $1 })
   }
 
   @Test(
@@ -476,10 +469,8 @@ struct TeamTrailTests {
     try git(cli.root, ["clone", "-q", cli.root, other])
     defer { try? FileManager.default.removeItem(atPath: other) }
     try git(other, ["rm", "-q", "-r", "Environments/trust"])
-    let keys = cli.root + "/fresh-keys"
-    try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
-    chmod(keys, 0o700)
-    let r = try cli.run(["audit", "--workspace", other + "/Environments"], env: ["KEYWARD_KEYS_DIR": keys])
+    let fresh = try cli.otherMachine()
+    let r = try cli.run(["audit", "--workspace", other + "/Environments"], env: fresh)
     #expect(r.status == 4 && r.stdout.contains("trust files were deleted"), "\(r.all)")
   }
 

@@ -30,14 +30,6 @@ struct TrustTests {
       to: URL(fileURLWithPath: path))
   }
 
-  /// The environment of "another machine": its own empty key store, so no pin and no identity.
-  func otherMachine(_ cli: CLI) throws -> [String: String] {
-    let keys = cli.root + "/other-machine-keys"
-    try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
-    chmod(keys, 0o700)
-    return ["KEYWARD_KEYS_DIR": keys]
-  }
-
   @Test("identities: new, show (text and JSON), a passphrase, and ssh-ed25519 keys accepted and imported")
   func identities() throws {
     let cli = try CLI()
@@ -205,7 +197,7 @@ struct TrustTests {
       #expect(r.stderr.contains("pinned"), "\(args): \(r.stderr)")
     }
     // Nor with KEYWARD_TRUST on a machine with no pin.
-    let other = try otherMachine(cli)
+    let other = try cli.otherMachine()
     try cli.expect(4, ["list"], env: other.merging(["KEYWARD_TRUST": root]) { $1 })
     try FileManager.default.copyItem(atPath: saved, toPath: trustDir)
 
@@ -231,7 +223,7 @@ struct TrustTests {
   )
   func unpinnedMachine() throws {
     let (cli, root) = try trusted()
-    var other = try otherMachine(cli)
+    var other = try cli.otherMachine()
     let keyText = try String(contentsOfFile: try cli.keyPath("prod"), encoding: .utf8)
     let kwsk = try #require(keyText.split(separator: "\n").first { $0.hasPrefix("secret-key:") })
       .dropFirst("secret-key:".count).trimmingCharacters(in: .whitespaces)
@@ -445,7 +437,7 @@ struct TrustTests {
     try cli.expect(0, ["access", "grant", "prod", "ci-deploy", ci.public, "--reader"])
     try cli.expect(0, ["access", "grant", "prod", "bob", bob.public])
     // CI on its own machine: no key file, no KEYWARD_PRIVATE_KEY_PROD, only its identity and the pin.
-    var ciEnv = try otherMachine(cli)
+    var ciEnv = try cli.otherMachine()
     ciEnv["KEYWARD_IDENTITY"] = ci.file
     ciEnv["KEYWARD_TRUST"] = root
     let exported = try cli.expect(0, ["export", "prod"], env: ciEnv)
@@ -467,7 +459,7 @@ struct TrustTests {
       return s
     }
     try writeJSON(prod, cli.workspace + "/prod.json")
-    var bobEnv = try otherMachine(cli)
+    var bobEnv = try cli.otherMachine()
     bobEnv["KEYWARD_IDENTITY"] = bob.file
     bobEnv["KEYWARD_TRUST"] = root
     let gate = try cli.expect(2, ["promote", "prod"], env: bobEnv)
@@ -488,7 +480,7 @@ struct TrustTests {
     let carol = try newIdentity(cli, "carol")
     try cli.expect(0, ["access", "grant", "prod", "bob", bob.public])
     try cli.expect(0, ["access", "grant", "prod", "carol", carol.public])
-    var bobEnv = try otherMachine(cli)
+    var bobEnv = try cli.otherMachine()
     bobEnv["KEYWARD_IDENTITY"] = bob.file
     bobEnv["KEYWARD_TRUST"] = root
     try cli.expect(0, ["show", "prod", "--reveal"], env: bobEnv)
@@ -528,7 +520,7 @@ struct TrustTests {
     let withOldKey = try cli.run(["show", "prod", "--reveal", "--key-file", oldKeyFile], env: bobEnv)
     #expect(withOldKey.status == 4)
     // Carol still reads, through a wrap made anew for the new key.
-    var carolEnv = try otherMachine(cli)
+    var carolEnv = try cli.otherMachine()
     carolEnv["KEYWARD_IDENTITY"] = carol.file
     carolEnv["KEYWARD_TRUST"] = root
     try cli.expect(0, ["show", "prod", "--reveal"], env: carolEnv)
@@ -638,7 +630,7 @@ struct TrustTests {
     try git(cli, ["commit", "-q", "-m", "workspace"])
     try git(cli, ["rm", "-q", "-r", "Environments/trust"])
     try git(cli, ["commit", "-q", "-m", "drop trust"])
-    let fresh = try otherMachine(cli)
+    let fresh = try cli.otherMachine()
     let r = try cli.expect(4, ["rotate", "prod", "--stdin"], stdin: "ck_x_1\ncs_x_1_secret\n", env: fresh)
     #expect(r.stderr.contains("git history has a trust root"), "\(r.stderr)")
     try cli.expect(4, ["verify", "prod", "--endpoint", "http://127.0.0.1:9"], env: fresh)
@@ -656,7 +648,7 @@ struct TrustTests {
   func interactivePin() throws {
     let (cli, root) = try trusted()
     guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }
-    let other = try otherMachine(cli)
+    let other = try cli.otherMachine()
     // script(1) gives keyward a terminal; what is written to its input is typed there.
     func onTerminal(_ typed: String) throws -> (Int32, String) {
       let p = Process()

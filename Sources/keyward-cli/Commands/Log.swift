@@ -65,19 +65,16 @@ extension Keyward {
       let index = TrailIndex.load(
         workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: .process))
       let p = Printer(common.settings)
-      func who(_ e: TrailIndex.Entry) -> String {
-        guard let key = e.signer else { return "unsigned" }
-        let name = workspace.trust.flatMap { TrailFindings.name(of: key, in: $0) }
+      /// Who an entry is by: its signature status, and its actor — for a signed entry the signed
+      /// state's name for its key (what the entry says of itself is shown only for unsigned ones,
+      /// and for strangers marked with a "?"). One name lookup per entry.
+      func who(_ e: TrailIndex.Entry) -> (status: String, actor: String) {
+        guard let key = e.signer else { return ("unsigned", e.actor) }
         let how = e.signature == .attested ? "attested" : "signed"
-        return name.map { "\(how):\($0)" } ?? "\(how):not-a-member(\(key.fingerprint.prefix(8)))"
-      }
-      /// A signed entry's actor is the signed state's name for its key (what the entry says of
-      /// itself is only shown for unsigned ones, and for strangers marked with a "?").
-      func actorName(_ e: TrailIndex.Entry) -> String {
-        if let key = e.signer, let name = workspace.trust.flatMap({ TrailFindings.name(of: key, in: $0) }) {
-          return name
+        guard let name = workspace.trust.flatMap({ TrailFindings.name(of: key, in: $0) }) else {
+          return ("\(how):not-a-member(\(key.fingerprint.prefix(8)))", "?\(e.actor)")
         }
-        return e.signer == nil ? e.actor : "?\(e.actor)"
+        return ("\(how):\(name)", name)
       }
       var rows = [JSONValue]()
       var text = ""
@@ -85,8 +82,7 @@ extension Keyward {
       for e in index.entries {
         if let from, e.time < from { continue }
         if let to, e.time > to { continue }
-        let status = who(e)
-        let shownActor = actorName(e)
+        let (status, shownActor) = who(e)
         if let actor, shownActor != actor { continue }
         let records = e.records.filter { r in
           (environments.isEmpty || environments.contains(r.environment ?? ""))
