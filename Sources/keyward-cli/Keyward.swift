@@ -33,7 +33,7 @@ struct Keyward: ParsableCommand {
     subcommands: [
       Init.self, SetCommand.self, List.self, Show.self, Verify.self, Check.self, Rotate.self, Promote.self,
       Retire.self, Discard.self, Rekey.self, Audit.self, Log.self, TrailCommand.self, Export.self, Run.self,
-      Csp.self,
+      Csp.self, Scan.self,
       IdentityCommand.self,
       TrustCommand.self, AccessCommand.self, Explain.self,
       Emulate.self,

@@ -108,7 +108,11 @@ public enum SARIF {
       ]
       if let file = f.file {
         var location: [String: JSONValue] = ["artifactLocation": .object(["uri": .string(file)])]
-        if let line = f.line, line > 0 { location["region"] = .object(["startLine": .number(Double(line))]) }
+        if let line = f.line, line > 0 {
+          var region: [String: JSONValue] = ["startLine": .number(Double(line))]
+          if let column = f.column, column > 0 { region["startColumn"] = .number(Double(column)) }
+          location["region"] = .object(region)
+        }
         result["locations"] = .array([.object(["physicalLocation": .object(location)])])
       }
       var props: [String: JSONValue] = [:]

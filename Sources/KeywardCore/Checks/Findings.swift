@@ -22,11 +22,13 @@ public struct Finding: Sendable, Encodable, Equatable {
   public var file: String?
   /// The line in `file`, when the finding is about one (SARIF's region).
   public var line: Int?
+  /// The column (1-based, in bytes) in `line`.
+  public var column: Int?
 
   public init(
     id: String, severity: Severity, environment: String?, set: String?, message: String,
     evidence: [String: String],
-    remedy: String?, file: String?, line: Int? = nil
+    remedy: String?, file: String?, line: Int? = nil, column: Int? = nil
   ) {
     // One line each, whatever a file or the trail put in them: a name holding a newline must not
     // forge a line of the report.
@@ -40,6 +42,7 @@ public struct Finding: Sendable, Encodable, Equatable {
     self.remedy = remedy.map(oneLine)
     self.file = file.map(oneLine)
     self.line = line
+    self.column = column
   }
 }
 
@@ -100,6 +103,8 @@ public enum FindingID: String, Sendable, CaseIterable {
   case trailReconciled = "KW807"
   case trailCut = "KW808"
   case trailHistory = "KW809"
+  case plaintextCopyLive = "KW901"
+  case plaintextCopyRetired = "KW902"
 
   public var title: String { entry.title }
   /// The severity the finding has unless its text says otherwise (production raises some).
@@ -373,6 +378,16 @@ public enum FindingID: String, Sendable, CaseIterable {
       return (
         "a commit removed trail entries or lowered the signed state's version", .error,
         "keyward audit --git walks the repository's history: every trail entry of a parent commit must survive in its child (or in a checkpoint there), and the signed state's version never goes down. The finding names the commit; find out who pushed it."
+      )
+    case .plaintextCopyLive:
+      return (
+        "a plaintext copy of a live App Key or App Secret in the repository", .error,
+        "keyward scan found a stored value (of an active, pending or retiring set) in a file, the index or a blob of the history, by fingerprint: plain, base64, URL-encoded or escaped. Anyone who can read the repository can use it. Rotate the environment now, then delete the copy and purge it from history."
+      )
+    case .plaintextCopyRetired:
+      return (
+        "a plaintext copy of a retired App Key or App Secret", .warning,
+        "keyward scan found a value of a set the environment no longer holds (the trail remembers its fingerprints). It is harmless only if the provider revoked it: check that, then delete the copy."
       )
     }
   }

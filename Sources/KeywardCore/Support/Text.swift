@@ -1,5 +1,16 @@
 /// Small text and path helpers (kept here so the core needs only FoundationEssentials).
 public enum Text {
+  /// A byte count for people: `512 B`, `3.4 KB`, `120.0 MB` (powers of 1,000).
+  public static func bytes(_ n: Int) -> String {
+    if n < 1000 { return "\(n) B" }
+    for (unit, size) in [("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000)]
+    where n < size * 1000 || unit == "GB" {
+      let tenths = (n * 10 + size / 2) / size
+      return "\(tenths / 10).\(tenths % 10) \(unit)"
+    }
+    return "\(n) B"
+  }
+
   /// Levenshtein distance between two short strings, counting up to `limit + 1` (a "did you
   /// mean" needs no more).
   public static func editDistance(_ a: String, _ b: String, limit: Int) -> Int {

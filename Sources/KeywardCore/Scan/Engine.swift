@@ -1,0 +1,537 @@
+import CSodium
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The words of a text that could be a stored value, each fingerprinted and looked up.
+///
+/// A value is found as a token under several tokenisations at once. Bytes fall into four classes:
+/// hard breaks (whitespace, control bytes and quotes) end a token; strong soft breaks
+/// (`: , ; & ? # < > | ( ) [ ] { } @ \ %`) end a segment of it; weak soft breaks (`/ . =`,
+/// which base64, JWTs and padding put inside real keys) may or may not belong to a value; every
+/// other byte is part of a word. The candidates are every stretch of a segment that starts at its
+/// start or after a weak break and ends at its end or before one, and the whole token. So
+/// `APP_SECRET=s3cr3t/x==` yields `s3cr3t/x==` (and `s3cr3t/x`), `?secret=…&` yields the value,
+/// `<secret>…</secret>` too, and a value holding a strong break is found when it stands alone
+/// between hard breaks (quoted, or between spaces).
+/// Then decodings: each run of the base64 alphabet (a k8s Secret's `data`, a whole encoded env
+/// file, also wrapped over lines), `%XX` URL encoding and JSON/YAML string escapes are decoded and
+/// the result scanned the same way, up to three layers deep. Decoded bytes that are not text
+/// (most base64-looking words decode to noise) are dropped at the first byte that is not.
+///
+/// Never false positives: a hit is a keyed 64-bit fingerprint equal to a stored one. Values shorter
+/// than `minLength` bytes are not looked for (no real App Key or Secret is that short), nor values
+/// holding whitespace or quotes (a hard break splits them).
+final class ScanEngine {
+  static let minLength = 8
+  static let maxLength = ValueCheck.maxLength
+  static let maxDepth = 3
+  /// Segments with more weak breaks than this give only stretches of at most `spanLimit` pieces (a
+  /// long path would otherwise give quadratically many).
+  static let manyBreaks = 8
+  static let spanLimit = 3
+  /// Weak breaks remembered per segment; a longer segment's later stretches are not tried.
+  static let maxBreaks = 256
+
+  /// One stored value seen: where (the offset in the top-level text of the word, or of the encoded
+  /// run it was decoded from), its fingerprint and the decodings applied (`Steps`).
+  struct Hit {
+    var offset: Int
+    var print: UInt64
+    var steps: Steps
+  }
+
+  /// The decodings, outermost first, two bits each.
+  struct Steps: Hashable, Sendable {
+    var bits: UInt32 = 0
+    var depth: Int = 0
+    static let base64: UInt32 = 1
+    static let url: UInt32 = 2
+    static let escape: UInt32 = 3
+
+    func adding(_ step: UInt32) -> Steps { Steps(bits: bits | step << (2 * UInt32(depth)), depth: depth + 1) }
+
+    /// `plain`, or the decodings in the order applied: `base64`, `base64+url`, …
+    var name: String {
+      if depth == 0 { return "plain" }
+      return (0..<depth).map { i -> String in
+        switch (bits >> (2 * UInt32(i))) & 3 {
+        case Steps.base64: return "base64"
+        case Steps.url: return "url"
+        default: return "escape"
+        }
+      }.joined(separator: "+")
+    }
+  }
+
+  let probe: FingerprintProbe
+  let cache = FingerprintCache()
+  let prints: PrintSet
+  // (The engine belongs to one worker: its state needs no exclusivity checks in the hot loop.)
+  @exclusivity(unchecked) private(set) var hits = [Hit]()
+  /// The weak breaks of the segment being read, one buffer per depth.
+  private let breaks: UnsafeMutablePointer<Int>
+  /// Decoded text, one buffer per depth (grown as needed), and its capacity.
+  @exclusivity(unchecked) private var decoded: [UnsafeMutablePointer<UInt8>]
+  @exclusivity(unchecked) private var decodedCapacity: [Int]
+  /// Consecutive lines that are each one run of the base64 alphabet (a wrapped encoding).
+  @exclusivity(unchecked) private var wrapped = [UInt8]()
+  @exclusivity(unchecked) private var wrappedLines = 0
+  @exclusivity(unchecked) private var wrappedStart = 0
+  @exclusivity(unchecked) private var wrappedNext = -1
+
+  init(catalog: ScanCatalog) {
+    probe = FingerprintProbe(catalog.fingerprinter)
+    prints = PrintSet(catalog.table.keys)
+    breaks = .allocate(capacity: Self.maxBreaks * (Self.maxDepth + 1))
+    decoded = (0...Self.maxDepth).map { _ in UnsafeMutablePointer<UInt8>.allocate(capacity: 4096) }
+    decodedCapacity = Array(repeating: 4096, count: Self.maxDepth + 1)
+  }
+
+  deinit {
+    wipe()
+    breaks.deallocate()
+    for d in decoded { d.deallocate() }
+  }
+
+  func resetHits() { hits.removeAll(keepingCapacity: true) }
+
+  /// Zeroes every buffer that held decoded text (it may have held a value).
+  func wipe() {
+    for (d, n) in zip(decoded, decodedCapacity) { sodium_memzero(d, n) }
+    if !wrapped.isEmpty {
+      wrapped.withUnsafeMutableBytes { sodium_memzero($0.baseAddress!, $0.count) }
+      wrapped.removeAll()
+    }
+  }
+
+  // MARK: Byte classes
+
+  static let word: UInt8 = 0
+  static let weakBreak: UInt8 = 1
+  static let strongBreak: UInt8 = 2
+  static let hardBreak: UInt8 = 3
+
+  // Written once, then only read: safe to share between the workers.
+  nonisolated(unsafe) static let classes: UnsafePointer<UInt8> = {
+    let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    t.initialize(repeating: word, count: 256)
+    for c in 0...0x20 { t[c] = hardBreak }
+    t[0x7f] = hardBreak
+    for c in "\"'`".utf8 { t[Int(c)] = hardBreak }
+    for c in ":,;&?#<>|()[]{}@\\%".utf8 { t[Int(c)] = strongBreak }
+    for c in "/.=".utf8 { t[Int(c)] = weakBreak }
+    return UnsafePointer(t)
+  }()
+
+  /// The base64 alphabet, standard and URL-safe (0xff: not in it; `=` is handled apart).
+  nonisolated(unsafe) static let base64Values: UnsafePointer<UInt8> = {
+    let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    t.initialize(repeating: 0xff, count: 256)
+    for (i, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
+      t[Int(c)] = UInt8(i)
+    }
+    t[Int(UInt8(ascii: "-"))] = 62
+    t[Int(UInt8(ascii: "_"))] = 63
+    return UnsafePointer(t)
+  }()
+
+  // MARK: Scanning
+
+  @inline(__always)
+  private func check(_ p: UnsafePointer<UInt8>, _ a: Int, _ length: Int, depth: Int, outer: Int, steps: Steps)
+  {
+    let fp = cache.fingerprint(p + a, length, probe)
+    if prints.contains(fp) { hits.append(Hit(offset: depth == 0 ? a : outer, print: fp, steps: steps)) }
+  }
+
+  /// Every stretch of the segment `a..<b` between its weak breaks (`n` of them in `cuts`).
+  @inline(__always)
+  private func segment(
+    _ p: UnsafePointer<UInt8>, _ a: Int, _ b: Int, _ cuts: UnsafeMutablePointer<Int>, _ n: Int, depth: Int,
+    outer: Int, steps: Steps
+  ) {
+    guard b - a >= Self.minLength else { return }
+    if n == 0 {
+      if b - a <= Self.maxLength { check(p, a, b - a, depth: depth, outer: outer, steps: steps) }
+      return
+    }
+    let k = min(n, Self.maxBreaks)
+    let many = n > Self.manyBreaks
+    for i in 0...k {
+      let from = i == 0 ? a : cuts[i - 1] + 1
+      var j = i + 1
+      while j <= k + 1 {
+        if many && j - i > Self.spanLimit { break }
+        let to = j == k + 1 ? b : cuts[j - 1]
+        let length = to - from
+        if length > Self.maxLength { break }
+        if length >= Self.minLength { check(p, from, length, depth: depth, outer: outer, steps: steps) }
+        j += 1
+      }
+    }
+  }
+
+  /// Scans `count` bytes. At depth 0 hits carry the word's own offset; deeper, `outer` (where the
+  /// encoded run starts in the top-level text).
+  func scan(_ p: UnsafePointer<UInt8>, _ count: Int, depth: Int = 0, outer: Int = 0, steps: Steps = Steps()) {
+    let cls = Self.classes
+    let cuts = breaks + depth * Self.maxBreaks
+    var i = 0
+    while i < count {
+      while i < count && cls[Int(p[i])] == Self.hardBreak { i += 1 }
+      let s = i
+      var segmentStart = i
+      var n = 0
+      var strong = false
+      var percent = false
+      var backslash = false
+      while i < count {
+        let c = cls[Int(p[i])]
+        if c == Self.word {
+          i += 1
+          continue
+        }
+        if c == Self.hardBreak { break }
+        if c == Self.weakBreak {
+          if n < Self.maxBreaks { cuts[n] = i }
+          n += 1
+        } else {
+          segment(p, segmentStart, i, cuts, n, depth: depth, outer: outer, steps: steps)
+          segmentStart = i + 1
+          n = 0
+          strong = true
+          if p[i] == 0x25 { percent = true } else if p[i] == 0x5c { backslash = true }
+        }
+        i += 1
+      }
+      let e = i
+      if e - s >= Self.minLength {
+        segment(p, segmentStart, e, cuts, n, depth: depth, outer: outer, steps: steps)
+        if strong && e - s <= Self.maxLength { check(p, s, e - s, depth: depth, outer: outer, steps: steps) }
+        decodings(
+          p, count, s, e, depth: depth, outer: outer, steps: steps, percent: percent, backslash: backslash)
+      } else if depth == 0 && wrappedLines > 0 && e > s {
+        collectWrapped(p, count, s, e)
+      }
+    }
+  }
+
+  /// Call after each top-level text: decodes a wrapped base64 block that ended with it.
+  func finish() { flushWrapped() }
+
+  private func decodings(
+    _ p: UnsafePointer<UInt8>, _ count: Int, _ s: Int, _ e: Int, depth: Int, outer: Int, steps: Steps,
+    percent: Bool, backslash: Bool
+  ) {
+    guard depth < Self.maxDepth else { return }
+    if depth == 0 { collectWrapped(p, count, s, e) }
+    base64Runs(p, s, e, depth: depth, outer: outer, steps: steps)
+    let where_ = depth == 0 ? s : outer
+    if percent {
+      let n = decode(depth: depth, capacity: e - s) { out in Self.percentDecode(p, s, e, into: out) }
+      if n > 0 { scan(decoded[depth], n, depth: depth + 1, outer: where_, steps: steps.adding(Steps.url)) }
+    }
+    if backslash {
+      let n = decode(depth: depth, capacity: e - s + 4) { out in Self.unescape(p, s, e, into: out) }
+      if n > 0 { scan(decoded[depth], n, depth: depth + 1, outer: where_, steps: steps.adding(Steps.escape)) }
+    }
+  }
+
+  /// Decodes into this depth's buffer (at least `capacity` bytes); the byte count when the decoder
+  /// changed something into text of at least `minLength` bytes, else 0.
+  private func decode(depth: Int, capacity: Int, _ decoder: (UnsafeMutablePointer<UInt8>) -> Int) -> Int {
+    if decodedCapacity[depth] < capacity {
+      sodium_memzero(decoded[depth], decodedCapacity[depth])
+      decoded[depth].deallocate()
+      decoded[depth] = .allocate(capacity: capacity)
+      decodedCapacity[depth] = capacity
+    }
+    let n = decoder(decoded[depth])
+    guard n >= Self.minLength, Self.isText(decoded[depth], n) else { return 0 }
+    return n
+  }
+
+  /// Each run of the base64 alphabet (with its `=` padding) long enough to hold a value.
+  private func base64Runs(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int, depth: Int, outer: Int, steps: Steps)
+  {
+    let values = Self.base64Values
+    var i = s
+    while i < e {
+      while i < e && values[Int(p[i])] == 0xff { i += 1 }
+      let start = i
+      while i < e && values[Int(p[i])] != 0xff { i += 1 }
+      let end = i
+      while i < e && p[i] == 0x3d && i - end < 2 { i += 1 }
+      // 11 characters hold 8 bytes.
+      guard end - start >= 11, (end - start) % 4 != 1 else { continue }
+      let n = decode(depth: depth, capacity: (end - start) * 3 / 4 + 3) { out in
+        Self.base64Text(p, start, end, into: out)
+      }
+      if n > 0 {
+        scan(
+          decoded[depth], n, depth: depth + 1, outer: depth == 0 ? start : outer,
+          steps: steps.adding(Steps.base64))
+      }
+    }
+  }
+
+  /// A top-level token alone on its line and all base64: a line of a wrapped encoding. Consecutive
+  /// ones are joined and decoded when the block ends.
+  private func collectWrapped(_ p: UnsafePointer<UInt8>, _ count: Int, _ s: Int, _ e: Int) {
+    // Most tokens do not start a line: nothing to collect, and a block (if any) has ended.
+    if s > 0 && p[s - 1] != 0x0a && p[s - 1] != 0x20 && p[s - 1] != 0x09 {
+      if wrappedLines > 0 { flushWrapped() }
+      return
+    }
+    var a = s
+    while a > 0 && (p[a - 1] == 0x20 || p[a - 1] == 0x09) { a -= 1 }
+    var b = e
+    while b < count && (p[b] == 0x20 || p[b] == 0x09 || p[b] == 0x0d) { b += 1 }
+    let alone = (a == 0 || p[a - 1] == 0x0a) && (b == count || p[b] == 0x0a)
+    var all = alone && (e - s >= 16 || (wrappedLines > 0 && a == wrappedNext))
+    if all {
+      for k in s..<e where Self.base64Values[Int(p[k])] == 0xff && p[k] != 0x3d {
+        all = false
+        break
+      }
+    }
+    if !all || a != wrappedNext { flushWrapped() }
+    guard all else { return }
+    if wrappedLines == 0 { wrappedStart = s }
+    wrapped.append(contentsOf: UnsafeBufferPointer(start: p + s, count: e - s))
+    wrappedLines += 1
+    wrappedNext = b + 1
+  }
+
+  private func flushWrapped() {
+    defer {
+      if !wrapped.isEmpty { wrapped.withUnsafeMutableBytes { sodium_memzero($0.baseAddress!, $0.count) } }
+      wrapped.removeAll(keepingCapacity: true)
+      wrappedLines = 0
+      wrappedNext = -1
+    }
+    guard wrappedLines >= 2 else { return }
+    // Padding may end each line when the lines were encoded apart; it is skipped by the decoder.
+    let n = wrapped.withUnsafeBufferPointer { j in
+      decode(depth: 0, capacity: j.count * 3 / 4 + 3) { out in
+        Self.base64Text(j.baseAddress!, 0, j.count, into: out)
+      }
+    }
+    if n > 0 { scan(decoded[0], n, depth: 1, outer: wrappedStart, steps: Steps().adding(Steps.base64)) }
+  }
+
+  // MARK: Decoders: each writes into `out` and returns the byte count, 0 when it changed nothing
+
+  /// Base64 (standard or URL-safe, padding and line breaks skipped), stopping at the first decoded
+  /// byte that cannot be text (`isTextByte`): most base64-looking words are noise and end there.
+  static func base64Text(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int, into out: UnsafeMutablePointer<UInt8>)
+    -> Int
+  {
+    let values = base64Values
+    var acc: UInt32 = 0
+    var bits = 0
+    var n = 0
+    for i in s..<e {
+      let v = values[Int(p[i])]
+      if v == 0xff { continue }
+      acc = acc << 6 | UInt32(v)
+      bits += 6
+      if bits >= 8 {
+        bits -= 8
+        let byte = UInt8(truncatingIfNeeded: acc >> UInt32(bits))
+        if byte < 0x20 && byte != 0x09 && byte != 0x0a && byte != 0x0d || byte == 0x7f { return 0 }
+        out[n] = byte
+        n += 1
+      }
+    }
+    return n
+  }
+
+  /// Plain base64 decoding (every byte), for tests and callers that want bytes.
+  static func base64Decode(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int, into out: inout [UInt8]) -> Bool {
+    var acc: UInt32 = 0
+    var bits = 0
+    for i in s..<e {
+      let v = base64Values[Int(p[i])]
+      if v == 0xff { continue }
+      acc = acc << 6 | UInt32(v)
+      bits += 6
+      if bits >= 8 {
+        bits -= 8
+        out.append(UInt8(truncatingIfNeeded: acc >> UInt32(bits)))
+      }
+    }
+    return !out.isEmpty
+  }
+
+  static func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case 0x30...0x39: return c - 0x30
+    case 0x41...0x46: return c - 0x41 + 10
+    case 0x61...0x66: return c - 0x61 + 10
+    default: return nil
+    }
+  }
+
+  static func percentDecode(
+    _ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int, into out: UnsafeMutablePointer<UInt8>
+  ) -> Int {
+    var changed = false
+    var i = s
+    var n = 0
+    while i < e {
+      if p[i] == 0x25, i + 2 < e, let h = hexValue(p[i + 1]), let l = hexValue(p[i + 2]) {
+        out[n] = h << 4 | l
+        changed = true
+        i += 3
+      } else {
+        out[n] = p[i]
+        i += 1
+      }
+      n += 1
+    }
+    return changed ? n : 0
+  }
+
+  /// JSON and YAML double-quoted escapes: `\n \t \r \b \f \/ \\ \" \' \uXXXX \xXX`. At most 4
+  /// output bytes per input byte.
+  static func unescape(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int, into out: UnsafeMutablePointer<UInt8>)
+    -> Int
+  {
+    var changed = false
+    var i = s
+    var n = 0
+    var high: UInt32? = nil
+    func hex(_ at: Int, _ count: Int) -> UInt32? {
+      guard at + count <= e else { return nil }
+      var v: UInt32 = 0
+      for k in at..<(at + count) {
+        guard let d = hexValue(p[k]) else { return nil }
+        v = v << 4 | UInt32(d)
+      }
+      return v
+    }
+    func utf8(_ v: UInt32) {
+      guard let scalar = Unicode.Scalar(v) else { return }
+      for b in String(Character(scalar)).utf8 {
+        out[n] = b
+        n += 1
+      }
+    }
+    while i < e {
+      guard p[i] == 0x5c, i + 1 < e else {
+        out[n] = p[i]
+        n += 1
+        i += 1
+        continue
+      }
+      changed = true
+      let c = p[i + 1]
+      i += 2
+      var byte: UInt8? = nil
+      switch c {
+      case UInt8(ascii: "n"): byte = 0x0a
+      case UInt8(ascii: "t"): byte = 0x09
+      case UInt8(ascii: "r"): byte = 0x0d
+      case UInt8(ascii: "b"): byte = 0x08
+      case UInt8(ascii: "f"): byte = 0x0c
+      case UInt8(ascii: "u"):
+        guard let v = hex(i, 4) else { continue }
+        i += 4
+        if (0xd800..<0xdc00).contains(v) {
+          high = v
+          continue
+        }
+        if (0xdc00..<0xe000).contains(v), let h = high {
+          utf8(0x10000 + ((h - 0xd800) << 10) + (v - 0xdc00))
+        } else {
+          utf8(v)
+        }
+      case UInt8(ascii: "x"):
+        guard let v = hex(i, 2) else { continue }
+        i += 2
+        byte = UInt8(v)
+      default: byte = c
+      }
+      if let byte {
+        out[n] = byte
+        n += 1
+      }
+      high = nil
+    }
+    return changed ? n : 0
+  }
+
+  /// Text: printable ASCII, tab, line breaks and well-formed UTF-8.
+  static func isText(_ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    var i = 0
+    while i < n {
+      let c = b[i]
+      if c < 0x80 {
+        if c < 0x20 && c != 0x09 && c != 0x0a && c != 0x0d || c == 0x7f { return false }
+        i += 1
+        continue
+      }
+      let extra: Int
+      if c & 0xe0 == 0xc0 && c >= 0xc2 {
+        extra = 1
+      } else if c & 0xf0 == 0xe0 {
+        extra = 2
+      } else if c & 0xf8 == 0xf0 && c <= 0xf4 {
+        extra = 3
+      } else {
+        return false
+      }
+      guard i + extra < n else { return false }
+      for k in 1...extra where b[i + k] & 0xc0 != 0x80 { return false }
+      i += extra + 1
+    }
+    return true
+  }
+}
+
+/// The stored fingerprints as an open-addressing set: one multiply-free probe per word (the
+/// fingerprints are hashes already, so their low bits index the table).
+struct PrintSet {
+  private let slots: [UInt64]
+  private let mask: Int
+  private let hasZero: Bool
+
+  init<S: Sequence>(_ prints: S) where S.Element == UInt64 {
+    let all = Array(prints)
+    var size = 16
+    while size < all.count * 4 { size <<= 1 }
+    var t = [UInt64](repeating: 0, count: size)
+    var zero = false
+    for p in all {
+      if p == 0 {
+        zero = true
+        continue
+      }
+      var i = Int(truncatingIfNeeded: p) & (size - 1)
+      while t[i] != 0 && t[i] != p { i = (i + 1) & (size - 1) }
+      t[i] = p
+    }
+    slots = t
+    mask = size - 1
+    hasZero = zero
+  }
+
+  @inline(__always)
+  func contains(_ p: UInt64) -> Bool {
+    if p == 0 { return hasZero }
+    return slots.withUnsafeBufferPointer { t in
+      var i = Int(truncatingIfNeeded: p) & mask
+      while true {
+        let v = t[i]
+        if v == p { return true }
+        if v == 0 { return false }
+        i = (i + 1) & mask
+      }
+    }
+  }
+}

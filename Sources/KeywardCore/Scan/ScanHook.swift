@@ -1,0 +1,44 @@
+/// `keyward scan --install-hook`: a pre-commit hook in the repository's hooks folder (git's own
+/// answer, so core.hooksPath is honoured).
+public enum ScanHook {
+  static let marker = "# keyward scan pre-commit hook"
+
+  public static func install(workspace: Workspace, launcher: String, force: Bool) throws(KeywardError)
+    -> String
+  {
+    guard let out = Git.output(["rev-parse", "--git-path", "hooks"], in: workspace.path) else {
+      throw KeywardError(.input, "\(workspace.path) is not in a git repository: there is no hook to install")
+    }
+    var folder = String(out.prefix { $0 != "\n" })
+    if !folder.hasPrefix("/") { folder = "\(workspace.path)/\(folder)" }
+    let hook = "\(folder)/pre-commit"
+    if FileSystem.exists(hook) || FileSystem.irregularKind(hook) != nil {
+      let existing = (try? FileSystem.read(hook)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+      if !existing.contains(marker) && !force {
+        throw KeywardError(
+          .input, "\(hook) already exists and keyward did not write it",
+          hint: "add `keyward scan --staged` to it yourself, or replace it with --install-hook --force")
+      }
+    }
+    // The launcher given (beside the running executable), else whatever `keyward` is on PATH when
+    // the hook runs.
+    let script = """
+      #!/bin/sh
+      \(marker): refuses a commit that adds a plaintext copy of a stored App Key or App
+      # App Secret (found by fingerprint; no private key needed). Skip once with git commit --no-verify.
+      keyward='\(launcher.replacingSingleQuotes())'
+      [ -x "$keyward" ] || keyward=keyward
+      exec "$keyward" scan --staged
+
+      """
+    if !FileSystem.isDirectory(folder) { try FileSystem.makeDirectory(folder, mode: 0o755) }
+    try FileSystem.writeAtomically(hook, bytes: Array(script.utf8), mode: 0o755, forceMode: true)
+    return "Installed \(hook): every commit runs keyward scan --staged.\n"
+  }
+}
+
+extension String {
+  fileprivate func replacingSingleQuotes() -> String {
+    split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''")
+  }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import KeywardCLIKit
+import KeywardCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+extension Keyward {
+  struct Scan: ParsableCommand, ReportsErrors {
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+      case text, json, sarif
+    }
+
+    static let configuration = CommandConfiguration(
+      commandName: "scan",
+      abstract:
+        "Find every plaintext copy of a stored App Key or App Secret in the repository (no private key).",
+      discussion: """
+        Looks for every value the workspace ever stored (each set of each environment, and the \
+        retired ones the trail remembers) by its fingerprint, so nothing is a guess: a finding is \
+        that value, plain or base64-, URL- or escape-encoded. With no path: the repository that \
+        holds the workspace (tracked and untracked files; --include-ignored adds ignored ones). \
+        --staged: the index (a pre-commit hook; --install-hook installs one). --history: every \
+        blob reachable from HEAD (--all-refs: from every branch and tag) with the commits that \
+        added and removed it. Binary files are skipped by content. Never prints a value or any \
+        part of one. Exit 0 clean, 1 when a copy reaches --fail-on, 2 bad input.
+        """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "Files or folders to scan instead of the repository (- : standard input).")
+    var paths: [String] = []
+
+    @Flag(name: .long, help: "Every blob reachable from HEAD, with the commits that added and removed it.")
+    var history = false
+
+    @Flag(name: .long, help: "With --history: every branch and tag, not only HEAD.")
+    var allRefs = false
+
+    @Flag(name: .long, help: "The index only: what the next commit would hold.")
+    var staged = false
+
+    @Flag(name: .long, help: "Also files git ignores.")
+    var includeIgnored = false
+
+    @Option(name: .long, help: "text, json or sarif.")
+    var format: Format = .text
+
+    @Option(
+      name: .long,
+      help: "The lowest severity that fails: warning (any copy, the default) or error (live sets only).")
+    var failOn: Severity = .warning
+
+    @Flag(name: .long, help: "Exit 0 when copies reach --fail-on (a report step in CI); errors still fail.")
+    var exitZero = false
+
+    @Flag(name: .long, help: "Install a git pre-commit hook that runs keyward scan --staged, and stop.")
+    var installHook = false
+
+    @Flag(name: .long, help: "With --install-hook: replace a pre-commit hook keyward did not write.")
+    var force = false
+
+    var errorPrinter: Printer { Printer(common.settings.with(json: format == .json)) }
+
+    func validate() throws {
+      let modes = [history, staged, !paths.isEmpty].filter { $0 }.count
+      if modes > 1 { throw ValidationError("choose one of PATH, --staged and --history") }
+      if allRefs && !history { throw ValidationError("--all-refs goes with --history") }
+      if includeIgnored && (modes > 0) {
+        throw ValidationError("--include-ignored goes with a scan of the repository")
+      }
+      if force && !installHook { throw ValidationError("--force goes with --install-hook") }
+    }
+
+    func run() throws {
+      let workspace = try common.settings.openWorkspace()
+      let p = Printer(common.settings)
+      if installHook {
+        p.out(
+          try ScanHook.install(
+            workspace: workspace, launcher: Path.directory(Launcher.selfPath()) + "/keyward", force: force))
+        return
+      }
+      let environments = try workspace.loadAll()
+      let trail = TrailIndex.load(workspace: workspace, verifySignatures: false)
+      let catalog = ScanCatalog.load(workspace: workspace, environments: environments, history: trail.history)
+      let mode: ScanOperation.Mode =
+        !paths.isEmpty
+        ? .paths(paths)
+        : staged
+          ? .staged : history ? .history(allRefs: allRefs) : .repository(includeIgnored: includeIgnored)
+      let report = try ScanOperation.run(workspace: workspace, catalog: catalog, mode: mode)
+      let failing = report.failing(failOn)
+      switch format {
+      case .json:
+        Printer.writeRaw(
+          1,
+          String(
+            decoding: report.json(failOn: failOn, schemaVersion: Printer.schemaVersion).written(),
+            as: UTF8.self))
+      case .sarif:
+        Printer.writeRaw(
+          1,
+          String(
+            decoding: SARIF.document(report.findings, workspace: workspace, version: KeywardVersion.current)
+              .written(),
+            as: UTF8.self))
+      case .text:
+        var t = ""
+        for c in report.copies {
+          let style: Printer.Style = c.severity == .error ? .red : .yellow
+          t += "\(p.style(Text.pad(c.severity.rawValue, 7), style)) \(c.findingID.rawValue)  \(c.message)\n"
+          if !p.quiet { t += p.style("        → \(c.remedy)\n", .dim) }
+        }
+        if !p.quiet || !report.copies.isEmpty {
+          t +=
+            report.copies.isEmpty
+            ? "No copies of a stored value: \(report.summary).\n"
+            : "\(report.copies.count) copy(ies), \(failing) at or above \(failOn.rawValue): \(report.summary).\n"
+        }
+        p.out(t)
+      }
+      if failing > 0 && !exitZero { throw ExitOutcome(status: .findings) }
+    }
+  }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import Testing
+
+/// `keyward scan` against the built binary in real git repositories: each planted copy is found
+/// with its environment, set, field and encoding and nothing else is; history, other branches and
+/// the index; the pre-commit hook refusing a commit; a clean repository full of decoys; no value
+/// in any output (the harness's leak search).
+@Suite("scan: plaintext copies of stored values in a repository", .serialized)
+struct ScanTests {
+  let trail = TeamTrailTests()
+
+  func git(_ cli: CLI, _ args: [String], status: Int32? = 0) throws {
+    try trail.git(cli.root, args, status: status)
+  }
+
+  /// A seeded workspace in a git repository with one commit.
+  func repository() throws -> (CLI, [String: (key: String, secret: String)]) {
+    let cli = try CLI()
+    let values = try cli.seeded()
+    try git(cli, ["init", "-q", "-b", "main"])
+    try git(cli, ["add", "-A"])
+    try git(cli, ["commit", "-q", "-m", "workspace"])
+    return (cli, values)
+  }
+
+  func write(_ cli: CLI, _ path: String, _ text: String) throws {
+    let full = cli.root + "/" + path
+    try FileManager.default.createDirectory(
+      atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try Data(text.utf8).write(to: URL(fileURLWithPath: full))
+  }
+
+  /// The findings of a JSON scan as "path env field encoding" lines, sorted.
+  func findings(_ cli: CLI, _ args: [String], status: Int32 = 1) throws -> ([String], [[String: Any]]) {
+    let r = try cli.expect(status, ["scan", "--format", "json"] + args)
+    let doc = try cli.json(r)
+    #expect(doc["schema_version"] as? Int == 1)
+    let list = doc["findings"] as? [[String: Any]] ?? []
+    let lines = list.map { f in
+      [f["path"], f["environment"], f["field"], f["encoding"]].map { "\($0 ?? "-")" }.joined(separator: " ")
+    }
+    return (lines.sorted(), list)
+  }
+
+  @Test("every planted case is found with its environment, field and encoding, and nothing else")
+  func plantedCases() throws {
+    let (cli, v) = try repository()
+    let prod = v["prod"]!
+    let staging = v["staging"]!
+    let dev = v["dev"]!
+    try write(cli, ".env", "APP_KEY=\(dev.key)\nAPP_SECRET=\(dev.secret)\n")
+    try write(cli, ".env.production", "# production\nCAPTCHA_SECRET=\"\(prod.secret)\"\n")
+    try write(cli, "config/app.yaml", "captcha:\n  enabled: true\n  secret: \(staging.secret)\n")
+    // JSON with the first character escaped, as some serialisers write it.
+    let first = String(format: "\\u%04x", prod.secret.unicodeScalars.first!.value)
+    try write(
+      cli, "config/settings.json", "{\"captcha\": {\"secret\": \"\(first)\(prod.secret.dropFirst())\"}}\n")
+    let urlSecret = prod.secret.replacingOccurrences(of: "_", with: "%5F")
+    try write(
+      cli, "docs/verify.sh", "curl 'https://api.example.com/verify?secret=\(urlSecret)&response=tok'\n")
+    try write(cli, "conf/app.xml", "<config><secret>\(staging.secret)</secret></config>\n")
+    let k8s = Data(prod.secret.utf8).base64EncodedString()
+    try write(
+      cli, "k8s/secret.yaml",
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: captcha\ndata:\n  APP_SECRET: \(k8s)\n")
+    let envFile =
+      (0..<20).map { "FILLER_\($0)=\(UUID().uuidString)" }.joined(separator: "\n")
+      + "\nAPP_SECRET=\(dev.secret)\n"
+    try write(
+      cli, "backup/dev.env.b64",
+      Data(envFile.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithLineFeed]) + "\n")
+    try write(cli, "win/settings.ini", "[captcha]\r\nsecret = \(staging.secret)\r\nkey = other\r\n")
+    // A 5 MiB log with the secret in the middle.
+    var log = ""
+    let filler =
+      "2026-11-30T10:00:00Z INFO request_id=\(UUID().uuidString) took=12ms token=\(UUID().uuidString)\n"
+    while log.utf8.count < 5 << 19 { log += filler }
+    log += "2026-11-30T10:00:01Z DEBUG config loaded secret=\(prod.secret)\n"
+    while log.utf8.count < 5 << 20 { log += filler }
+    try write(cli, "logs/app.log", log)
+    // An unknown member in prod.json.
+    let prodPath = cli.workspace + "/prod.json"
+    var prodJSON = try String(contentsOfFile: prodPath, encoding: .utf8)
+    prodJSON = prodJSON.replacingOccurrences(
+      of: "{\n", with: "{\n  \"note\": \"\(prod.secret)\",\n", options: [], range: prodJSON.range(of: "{\n"))
+    try Data(prodJSON.utf8).write(to: URL(fileURLWithPath: prodPath))
+    // Binary with a value after a NUL byte: skipped by content.
+    try Data([0, 1, 2] + Array("secret=\(prod.secret)\n".utf8)).write(
+      to: URL(fileURLWithPath: cli.root + "/blob.bin"))
+
+    let (got, list) = try findings(cli, [])
+    #expect(
+      got
+        == [
+          ".env dev app_key plain", ".env dev app_secret plain", ".env.production prod app_secret plain",
+          "Environments/prod.json prod app_secret plain", "backup/dev.env.b64 dev app_secret base64",
+          "conf/app.xml staging app_secret plain", "config/app.yaml staging app_secret plain",
+          "config/settings.json prod app_secret escape", "docs/verify.sh prod app_secret url",
+          "k8s/secret.yaml prod app_secret base64", "logs/app.log prod app_secret plain",
+          "win/settings.ini staging app_secret plain",
+        ].sorted(), "\(got)")
+    // Places: line and column of the word (or of the encoded run).
+    let log5 = try #require(list.first { $0["path"] as? String == "logs/app.log" })
+    let logLine =
+      log.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("DEBUG") }! + 1
+    #expect(log5["line"] as? Int == logLine)
+    #expect(log5["column"] as? Int == "2026-11-30T10:00:01Z DEBUG config loaded secret=".count + 1)
+    let yaml = try #require(list.first { $0["path"] as? String == "config/app.yaml" })
+    #expect(yaml["line"] as? Int == 3 && yaml["column"] as? Int == 11)
+    #expect(list.allSatisfy { $0["state"] as? String == "active" && $0["live"] as? Bool == true })
+    #expect(list.allSatisfy { $0["id"] as? String == "KW901" && $0["severity"] as? String == "error" })
+
+    // Text and SARIF name the same places and never a value (the harness searches every output).
+    let text = try cli.expect(1, ["scan"])
+    #expect(text.stdout.contains("logs/app.log:\(logLine):"))
+    #expect(text.stdout.contains("12 copy(ies)"))
+    #expect(!text.stdout.contains(prod.key) && !text.stdout.contains(dev.key))
+    let sarif = try cli.json(try cli.expect(1, ["scan", "--format", "sarif"]))
+    let run = try #require((sarif["runs"] as? [[String: Any]])?.first)
+    let rules =
+      ((run["tool"] as? [String: Any])?["driver"] as? [String: Any])?["rules"] as? [[String: Any]] ?? []
+    #expect(
+      rules.contains { $0["id"] as? String == "KW901" } && rules.contains { $0["id"] as? String == "KW902" })
+    let results = run["results"] as? [[String: Any]] ?? []
+    #expect(results.count == 12)
+    for r in results {
+      let loc = ((r["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any])
+      let region = loc?["region"] as? [String: Any]
+      #expect((region?["startLine"] as? Int ?? 0) > 0 && (region?["startColumn"] as? Int ?? 0) > 0)
+    }
+    // --fail-on error still fails (live sets); --exit-zero reports and passes.
+    try cli.expect(1, ["scan", "--fail-on", "error", "-q"])
+    try cli.expect(0, ["scan", "--exit-zero", "-q"])
+    // Named paths: only those.
+    let (only, _) = try findings(cli, ["config", "win/settings.ini"])
+    #expect(only.count == 3)
+    let piped = try cli.run(["scan", "-", "--format", "json"], stdin: "x=\(staging.secret)\n")
+    #expect(piped.status == 1)
+    #expect((try cli.json(piped)["findings"] as? [[String: Any]])?.first?["path"] as? String == "-")
+  }
+
+  @Test("history (a file deleted two commits ago), other branches (--all-refs), the index, the hook")
+  func historyBranchesIndexAndHook() throws {
+    let (cli, v) = try repository()
+    let prod = v["prod"]!
+    try write(cli, "deploy/prod.env", "APP_SECRET=\(prod.secret)\n")
+    try git(cli, ["add", "-A"])
+    try git(cli, ["commit", "-q", "-m", "add prod env"])
+    let added = try trail.git(cli.root, ["rev-parse", "HEAD"]).1.trimmingCharacters(
+      in: .whitespacesAndNewlines)
+    try git(cli, ["rm", "-q", "deploy/prod.env"])
+    try git(cli, ["commit", "-q", "-m", "remove it"])
+    let removed = try trail.git(cli.root, ["rev-parse", "HEAD"]).1.trimmingCharacters(
+      in: .whitespacesAndNewlines)
+    try write(cli, "README.txt", "nothing here\n")
+    try git(cli, ["add", "-A"])
+    try git(cli, ["commit", "-q", "-m", "later"])
+    // The working tree is clean; history is not.
+    try cli.expect(0, ["scan", "-q"])
+    let (h, list) = try findings(cli, ["--history"])
+    #expect(h == ["deploy/prod.env prod app_secret plain"])
+    #expect(list.first?["introduced"] as? [String] == [added])
+    #expect(list.first?["removed"] as? [String] == [removed])
+    #expect((list.first?["blob"] as? String)?.count == 40)
+
+    // Another branch: only --all-refs sees it.
+    try git(cli, ["checkout", "-q", "-b", "feature"])
+    try write(cli, "feature.yaml", "secret: \(v["staging"]!.secret)\n")
+    try git(cli, ["add", "-A"])
+    try git(cli, ["commit", "-q", "-m", "feature"])
+    try git(cli, ["checkout", "-q", "main"])
+    let (mainOnly, _) = try findings(cli, ["--history"])
+    #expect(mainOnly == ["deploy/prod.env prod app_secret plain"])
+    let (all, _) = try findings(cli, ["--history", "--all-refs"])
+    #expect(all == ["deploy/prod.env prod app_secret plain", "feature.yaml staging app_secret plain"])
+
+    // Staged, not committed: --staged finds it; history does not.
+    try write(cli, "staged.txt", "key=\(v["dev"]!.secret)\n")
+    try git(cli, ["add", "staged.txt"])
+    let (staged, _) = try findings(cli, ["--staged"])
+    #expect(staged == ["staged.txt dev app_secret plain"])
+    let (stillMain, _) = try findings(cli, ["--history"])
+    #expect(stillMain == ["deploy/prod.env prod app_secret plain"])
+
+    // The hook: the commit is refused, and goes through once the copy is gone.
+    try cli.expect(0, ["scan", "--install-hook"])
+    let hook = cli.root + "/.git/hooks/pre-commit"
+    #expect(FileManager.default.isExecutableFile(atPath: hook))
+    let refused = try trail.git(cli.root, ["commit", "-q", "-m", "leak"], status: nil)
+    #expect(refused.0 != 0, "the pre-commit hook let a secret through: \(refused.1)")
+    #expect(refused.1.contains("staged.txt:1:5") && !refused.1.contains(v["dev"]!.secret))
+    try write(cli, "staged.txt", "key=nothing\n")
+    try git(cli, ["add", "staged.txt"])
+    try git(cli, ["commit", "-q", "-m", "clean"])
+    // A hook keyward did not write is not replaced without --force.
+    try Data("#!/bin/sh\nexit 0\n".utf8).write(to: URL(fileURLWithPath: hook))
+    let r = try cli.expect(2, ["scan", "--install-hook"])
+    #expect(r.stderr.contains("already exists"))
+    try cli.expect(0, ["scan", "--install-hook", "--force"])
+  }
+
+  @Test("a retired set's copy is a warning (KW902); --fail-on error passes it")
+  func retiredCopies() throws {
+    let (cli, v) = try repository()
+    let old = v["staging"]!
+    try write(cli, "notes.md", "old staging secret: \(old.secret)\n")
+    let next = "cs_staging_NEW_\(UUID().uuidString)"
+    CLI.registerSecret(next)
+    try cli.expect(0, ["rotate", "staging", "--stdin"], stdin: "ck_staging_new\n\(next)\n")
+    try cli.expect(0, ["promote", "staging", "--force"])
+    try cli.expect(0, ["retire", "staging", "--now", "--force"])
+    let (got, list) = try findings(cli, [])
+    #expect(got == ["notes.md staging app_secret plain"])
+    #expect(list.first?["state"] as? String == "retired" && list.first?["id"] as? String == "KW902")
+    try cli.expect(0, ["scan", "--fail-on", "error", "-q"])
+  }
+
+  @Test("a clean repository of 2,000 generated files full of high-entropy decoys: no findings")
+  func decoys() throws {
+    let (cli, _) = try repository()
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = [
+      "python3", CLI.packageRoot + "/Tests/Benchmarks/gen_scan_repo.py", cli.root + "/src", "2000", "4000000",
+    ]
+    try p.run()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    let (got, _) = try findings(cli, [], status: 0)
+    #expect(got.isEmpty)
+    let doc = try cli.json(try cli.expect(0, ["scan", "--format", "json"]))
+    let files = (doc["scanned"] as? [String: Any])?["files"] as? Int ?? 0
+    #expect(files >= 2000)
+  }
+
+  @Test("bad input: no repository for --staged or --history, a missing path, conflicting modes (exit 64)")
+  func badInput() throws {
+    let cli = try CLI()
+    let v = try cli.seeded()
+    #expect(try cli.expect(2, ["scan", "--staged"]).stderr.contains("git repository"))
+    try cli.expect(2, ["scan", "--history"])
+    #expect(try cli.expect(2, ["scan", "no/such/file"]).stderr.contains("no/such/file"))
+    try cli.expect(64, ["scan", "--staged", "--history"])  // usage errors are 64, as everywhere
+    try cli.expect(64, ["scan", "--all-refs"])
+    // Outside git, the folder holding the workspace is scanned.
+    try write(cli, "loose.env", "S=\(v["dev"]!.secret)\n")
+    let (got, _) = try findings(cli, [])
+    #expect(got == ["loose.env dev app_secret plain"])
+  }
+}
