@@ -247,4 +247,34 @@ struct ScanTests {
     let (got, _) = try findings(cli, [])
     #expect(got == ["loose.env dev app_secret plain"])
   }
+
+  @Test("check's KW603 uses the same scanner: dotfiles, subfolders, big files, unknown members, markup")
+  func checkWorkspaceFolder() throws {
+    let (cli, v) = try repository()
+    let prod = v["prod"]!
+    let ws = cli.workspace
+    try write(cli, "Environments/.env", "APP_SECRET=\(prod.secret)\n")
+    try write(cli, "Environments/.env.production", "APP_KEY=\(prod.key)\n")
+    try write(cli, "Environments/backup/prod.env", "S=\(v["staging"]!.secret)\n")
+    try write(
+      cli, "Environments/big.txt",
+      String(repeating: "x y z 0123456789\n", count: 70_000) + "<secret>\(prod.secret)</secret>\n")
+    try write(cli, "Environments/q.txt", "https://example.com/verify?secret=\(v["dev"]!.secret)&response=1\n")
+    let prodPath = ws + "/prod.json"
+    var prodJSON = try String(contentsOfFile: prodPath, encoding: .utf8)
+    prodJSON = prodJSON.replacingOccurrences(
+      of: "{\n", with: "{\n  \"x\": \"\(v["dev"]!.key)\",\n", options: [], range: prodJSON.range(of: "{\n"))
+    try Data(prodJSON.utf8).write(to: URL(fileURLWithPath: prodPath))
+    let doc = try cli.json(try cli.expect(1, ["check", "--format", "json"]))
+    let kw603 = (doc["findings"] as? [[String: Any]] ?? []).filter { $0["id"] as? String == "KW603" }
+    // (Paths as the workspace was named: relative to where keyward ran.)
+    let files = Set(
+      kw603.compactMap { ($0["file"] as? String).map { String($0.dropFirst("Environments/".count)) } })
+    #expect(
+      files == [".env", ".env.production", "backup/prod.env", "big.txt", "q.txt", "prod.json"], "\(files)")
+    #expect(
+      !(doc["findings"] as? [[String: Any]] ?? []).contains {
+        $0["id"] as? String == "KW604" && ($0["file"] as? String ?? "").hasSuffix("big.txt")
+      })
+  }
 }

@@ -247,7 +247,10 @@ public enum CheckOperation {
       }
       try hygiene(workspace: workspace, env: env, keysEnv: keysEnv, add: add)
     }
-    try workspaceFiles(workspace: workspace, stored: Set(keyFP.keys).union(secretFP.keys), add: add)
+    try workspaceFiles(
+      workspace: workspace,
+      catalog: ScanCatalog.load(workspace: workspace, environments: all, history: history),
+      add: add)
     if let deployed = r.deployed {
       guard names.count == 1 else {
         throw KeywardError(
@@ -334,14 +337,19 @@ public enum CheckOperation {
     }
   }
 
-  /// KW603, KW604: what else sits in the workspace folder. Every word of every other file is
-  /// fingerprinted and compared with the stored secrets: a plaintext copy is found without any key.
+  /// KW603, KW604, KW605: what else sits in the workspace folder. Every file under it — dotfiles,
+  /// subfolders and keyward's own files (an unknown member of `prod.json` is text like any other)
+  /// — goes through `scan`'s engine, so a plaintext copy is found without any key, plain or
+  /// encoded. The trail's entry, checkpoint and head files are left to `keyward scan` (they are
+  /// many, and audit checks their shape).
   static func workspaceFiles(
-    workspace: Workspace, stored: Set<String>,
+    workspace: Workspace, catalog: ScanCatalog,
     add: (FindingID, Severity, String?, String?, String, [String: String], String?, String?) -> Void
   ) throws(KeywardError) {
     let expected = Set(
       [Workspace.configName, Workspace.auditName] + workspace.config.environmentNames.map { "\($0).json" })
+    var items = [ScanOperation.Item]()
+    var skipped = 0
     for name in FileSystem.listDirectory(workspace.path) {
       let path = "\(workspace.path)/\(name)"
       // A link, FIFO, device or socket is reported, never opened: a committed link can point at any
@@ -353,20 +361,41 @@ public enum CheckOperation {
           "replace it with the real file, or delete it", path)
         continue
       }
-      if expected.contains(name) || name.hasPrefix(".") || FileSystem.isDirectory(path) { continue }
-      guard let raw = try? FileSystem.readRegularSecret(path) else { continue }
-      let found = wordRanges(count: raw.count) { isWordByte(raw[$0]) }.contains {
-        stored.contains(workspace.fingerprinter.fingerprint(raw.slice($0)))
+      if FileSystem.isDirectory(path) {
+        if name != Trail.folder { ScanOperation.walk(path, display: name, into: &items, skipped: &skipped) }
+        continue
       }
-      if found {
+      items.append(.file(path: name, open: path))
+    }
+    let unexpected = Set(
+      items.compactMap { item -> String? in
+        guard case .file(let name, _) = item, !name.contains("/"), !expected.contains(name),
+          !name.hasPrefix(".")
+        else { return nil }
+        return name
+      })
+    let scanned = try ScanOperation.scanAll(items, catalog: catalog, repository: nil)
+    for (i, result) in scanned.enumerated() {
+      guard case .file(let name, let open) = items[i] else { continue }
+      var reported = Set<ScanCatalog.Target>()
+      for hit in result.hits {
+        for t in catalog.table[hit.print] ?? [] where reported.insert(t).inserted {
+          let field = t.field == "app_key" ? "App Key" : "App Secret"
+          let how = hit.steps.depth == 0 ? "in plain text" : "encoded as \(hit.steps.name)"
+          add(
+            .plaintextInWorkspace, .error, t.environment, t.set,
+            "\(workspace.path)/\(name) holds \(t.environment)'s \(field) (set \(t.set), \(t.state)) \(how) at line \(hit.line), column \(hit.column)",
+            ["field": t.field, "encoding": hit.steps.name, "line": String(hit.line)],
+            t.live
+              ? "delete it (and purge it from git history if it was committed), then rotate \(t.environment)"
+              : "delete it (and purge it from git history if it was committed)", open)
+        }
+      }
+      // A file that is not keyward's and holds no copy is only out of place.
+      if reported.isEmpty && unexpected.contains(name) {
         add(
-          .plaintextInWorkspace, .error, nil, nil,
-          "\(path) holds a stored App Key or App Secret in plain text", [:],
-          "delete it (and purge it from git history if it was committed)", path)
-      } else {
-        add(
-          .unexpectedFile, .warning, nil, nil, "\(path) is not a keyward file", [:],
-          "move it out of the workspace folder", path)
+          .unexpectedFile, .warning, nil, nil, "\(open) is not a keyward file", [:],
+          "move it out of the workspace folder", open)
       }
     }
   }
