@@ -33,6 +33,8 @@ public struct ExportRequest: Equatable, Sendable {
         try result.contents.write(to: 1)
       }
     }
+    // The runner reads these from standard output and hides the value in every later log line.
+    if let masks = result.masks { try masks.write(to: 1) }
     if !p.quiet {
       for w in result.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }
       if let output = request.output, !toStdout {

@@ -33,7 +33,7 @@ public enum FastPath {
       var scanner = Scanner(rest)
       guard
         scanner.scan(
-          flags: ["--force"],
+          flags: ["--force", "--no-mask"],
           options: [
             "--set", "--key-file", "--passphrase-file", "-o", "--output", "--name", "--namespace",
             "--env-name-var",
@@ -58,7 +58,7 @@ public enum FastPath {
             environmentNameVariable: scanner.option("--env-name-var"),
             endpointVariable: scanner.option("--endpoint-var"),
             output: scanner.option("-o") ?? scanner.option("--output"),
-            force: scanner.flags.contains("--force"))))
+            force: scanner.flags.contains("--force"), mask: !scanner.flags.contains("--no-mask"))))
     case "run":
       guard let dashes = rest.firstIndex(of: "--") else { return nil }
       let commandLine = Array(rest[(dashes + 1)...])

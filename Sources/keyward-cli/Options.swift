@@ -118,3 +118,13 @@ struct KeyOptions: ParsableArguments {
 
   func source() -> KeySource { keySource(keyFile: keyFile, passphraseFile: passphraseFile) }
 }
+
+extension Keyward {
+  /// `--sarif FILE`: the same findings as SARIF beside the main output, written atomically.
+  static func writeSARIF(_ document: JSONValue, to path: String) throws(KeywardError) {
+    guard path != "-" else {
+      throw KeywardError(.usage, "--sarif takes a file: standard output already has the main report")
+    }
+    try FileSystem.writeAtomically(path, bytes: document.written() + [0x0a], mode: 0o644)
+  }
+}

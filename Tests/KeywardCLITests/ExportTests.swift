@@ -123,4 +123,26 @@ struct ExportRoundTripTests {
       #expect(readersSeen.contains(reader), "reader \(reader) never ran")
     }
   }
+
+  @Test("github into the runner's $GITHUB_ENV: appended (other steps' lines kept), ::add-mask:: on stdout")
+  func githubRunnerFile() throws {
+    let cli = try CLI()
+    let v = try cli.seeded()
+    let envFile = cli.root + "/runner/github_env"
+    try FileManager.default.createDirectory(atPath: cli.root + "/runner", withIntermediateDirectories: true)
+    try Data("EARLIER_STEP=1\n".utf8).write(to: URL(fileURLWithPath: envFile))
+    let runner = ["GITHUB_ENV": envFile, "GITHUB_ACTIONS": "true"]
+    let first = try cli.expect(0, ["export", "prod", "--format", "github", "-o", envFile], env: runner)
+    #expect(first.stdout == "::add-mask::\(v["prod"]!.secret)\n")
+    try cli.expect(0, ["export", "staging", "--format", "github", "-o", envFile, "--no-mask"], env: runner)
+    let text = try String(contentsOfFile: envFile, encoding: .utf8)
+    #expect(text.hasPrefix("EARLIER_STEP=1\n"))
+    #expect(text.contains("CAPTCHALA_APP_SECRET=\(v["prod"]!.secret)\n"))
+    #expect(text.contains("CAPTCHALA_APP_SECRET=\(v["staging"]!.secret)\n"))
+    // Any other existing file is still refused, and nothing is printed.
+    let other = cli.root + "/runner/other"
+    try Data("EARLIER_STEP=1\n".utf8).write(to: URL(fileURLWithPath: other))
+    let r = try cli.expect(2, ["export", "prod", "--format", "github", "-o", other], env: runner)
+    #expect(r.stdout.isEmpty && r.stderr.contains("refusing to overwrite"))
+  }
 }

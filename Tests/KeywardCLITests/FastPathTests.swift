@@ -37,6 +37,7 @@ struct FastPathTests {
       ["export", "prod", "--output", "x.env", "--force", "--set", "pending", "-q"],
       ["export", "prod", "--env-name-var", "APP_ENV", "--endpoint-var", "CAPTCHA_URL", "--workspace", "/w"],
       ["export", "prod", "--key-file", "k", "--passphrase-file", "p", "--no-color", "-v"],
+      ["export", "prod", "--format", "github", "-o", "env", "--no-mask"],
     ])
   func exportAgrees(args: [String]) throws {
     let fast = try #require(FastPath.parse(args), "the fast path declined \(args)")

@@ -128,6 +128,22 @@ struct ScanTests {
       let region = loc?["region"] as? [String: Any]
       #expect((region?["startLine"] as? Int ?? 0) > 0 && (region?["startColumn"] as? Int ?? 0) > 0)
     }
+    // --sarif FILE beside the main output: one run, both documents (check and audit take it too).
+    let both = try cli.expect(1, ["scan", "--format", "json", "--sarif", cli.root + "/scan.sarif"])
+    #expect((try cli.json(both)["findings"] as? [[String: Any]])?.count == 12)
+    let file = try JSONSerialization.jsonObject(
+      with: Data(contentsOf: URL(fileURLWithPath: cli.root + "/scan.sarif")))
+    let fileResults =
+      ((file as? [String: Any])?["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]]
+    #expect(fileResults?.count == 12)
+    try cli.expect(1, ["check", "--sarif", cli.root + "/check.sarif", "-q"])
+    // (prod.json was edited above: audit's exit 4, and its SARIF says so.)
+    try cli.expect(4, ["audit", "--sarif", cli.root + "/audit.sarif", "-q"])
+    for name in ["check.sarif", "audit.sarif"] {
+      let doc = try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: cli.root + "/" + name)))
+      #expect((doc as? [String: Any])?["version"] as? String == "2.1.0", "\(name)")
+    }
     // --fail-on error still fails (live sets); --exit-zero reports and passes.
     try cli.expect(1, ["scan", "--fail-on", "error", "-q"])
     try cli.expect(0, ["scan", "--exit-zero", "-q"])

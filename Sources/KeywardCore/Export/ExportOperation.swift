@@ -20,12 +20,14 @@ public enum ExportOperation {
     public var output: String?
     /// Overwrite a file keyward did not write.
     public var force: Bool
+    /// github into the runner's own file: also print `::add-mask::` for the App Secret.
+    public var mask: Bool
 
     public init(
       environment: String, selector: SetSelector = .active, format: ExportFormat = .dotenv,
       secretName: String? = nil,
       namespace: String? = nil, environmentNameVariable: String? = nil, endpointVariable: String? = nil,
-      output: String? = nil, force: Bool = false
+      output: String? = nil, force: Bool = false, mask: Bool = true
     ) {
       self.environment = environment
       self.selector = selector
@@ -36,6 +38,7 @@ public enum ExportOperation {
       self.endpointVariable = endpointVariable
       self.output = output
       self.force = force
+      self.mask = mask
     }
   }
 
@@ -45,6 +48,9 @@ public enum ExportOperation {
     public let set: KeySet
     /// Things worth saying on stderr (never values).
     public let warnings: [String]
+    /// For GitHub Actions: `::add-mask::` lines for standard output, so the runner hides the App
+    /// Secret in every later log line.
+    public var masks: SecureBytes? = nil
   }
 
   /// The first line of every export in a format that has comments: how keyward recognises a file it
@@ -80,6 +86,7 @@ public enum ExportOperation {
         secretName: r.secretName ?? "captcha-\(r.environment)", namespace: r.namespace, header: header))
     var warnings = opened.warnings
     var target = "stdout"
+    var masks: SecureBytes? = nil
     if let output = r.output, output != "-" {
       switch try OutputTarget.classify(output) {
       case .descriptor(let fd):
@@ -100,6 +107,14 @@ public enum ExportOperation {
           throw KeywardError(.input, "\(output) changed while it was being opened; nothing was written")
         }
         try contents.write(to: fd)
+      case .file where r.format == .github && isRunnerFile(output):
+        // $GITHUB_ENV and $GITHUB_OUTPUT are shared by every step of a job: appended to, as the
+        // runner documents, never replaced.
+        target = absolute(output)
+        let fd = try FileSystem.openRegular(output, flags: O_WRONLY | O_APPEND, create: 0o600)
+        defer { close(fd) }
+        try contents.write(to: fd)
+        if r.mask { masks = maskLines(opened.appSecret) }
       case .file:
         target = absolute(output)
         try checkOverwrite(output, absolute: target, format: r.format, force: r.force, workspace: workspace)
@@ -119,7 +134,7 @@ public enum ExportOperation {
     {
       warnings.append(w)
     }
-    return Result(contents: contents, set: opened.set, warnings: warnings)
+    return Result(contents: contents, set: opened.set, warnings: warnings, masks: masks)
   }
 
   /// Appends to the audit trail under the workspace lock. A trail that cannot be written (a
@@ -165,6 +180,29 @@ public enum ExportOperation {
     throw KeywardError(
       .input, "\(path) exists and was not written by keyward export; refusing to overwrite it",
       hint: "choose another file, or pass --force to replace it")
+  }
+
+  /// Whether `path` is the GitHub Actions runner's environment or output file of this job.
+  static func isRunnerFile(_ path: String) -> Bool {
+    ["GITHUB_ENV", "GITHUB_OUTPUT"].contains { name in
+      guard let file = Env.process.nonEmpty(name) else { return false }
+      return file == path || absolute(file) == absolute(path)
+    }
+  }
+
+  /// `::add-mask::VALUE`, one line per line of the value (the runner masks line by line).
+  static func maskLines(_ value: SecureBytes) -> SecureBytes {
+    let out = SecureBytes(capacity: value.count + 32)
+    var start = 0
+    for i in 0...value.count where i == value.count || value[i] == 0x0a {
+      if i > start {
+        out.append(literal: "::add-mask::")
+        out.append(value.slice(start..<i))
+        out.append(0x0a)
+      }
+      start = i + 1
+    }
+    return out
   }
 
   /// Whether the start of a file without keyward's marker looks like a json or github export of

@@ -38,6 +38,9 @@ extension Keyward {
       help: "Exit 0 when findings reach --fail-on (a report step in CI); integrity failures (4) still fail.")
     var exitZero = false
 
+    @Option(name: .long, help: "Also write the findings as SARIF 2.1.0 to this file (one run, two outputs).")
+    var sarif: String?
+
     @Flag(name: .long, help: "Verify every entry's signature, checkpointed ones too.")
     var full = false
 
@@ -57,6 +60,10 @@ extension Keyward {
       let p = Printer(common.settings)
       let all =
         report.environments.flatMap(\.findings) + report.workspaceFindings + (history?.findings ?? [])
+      if let sarif {
+        try Keyward.writeSARIF(
+          SARIF.document(all, workspace: workspace, version: KeywardVersion.current), to: sarif)
+      }
       switch format {
       case .json:
         var r = report

@@ -57,6 +57,9 @@ extension Keyward {
     @Flag(name: .long, help: "Exit 0 when findings reach --fail-on (a report step in CI); errors still fail.")
     var exitZero = false
 
+    @Option(name: .long, help: "Also write the findings as SARIF 2.1.0 to this file (one run, two outputs).")
+    var sarif: String?
+
     @Flag(
       name: .long, help: "Also verify the active sets live (as keyward verify; needs their private keys).")
     var online = false
@@ -124,6 +127,10 @@ extension Keyward {
       }
       let failing = findings.filter { $0.severity >= failOn }
       let p = Printer(common.settings)
+      if let sarif {
+        try Keyward.writeSARIF(
+          SARIF.document(findings, workspace: workspace, version: KeywardVersion.current), to: sarif)
+      }
       switch format {
       case .json:
         p.document(CheckReport(findings: findings, failOn: failOn, failing: failing.count))

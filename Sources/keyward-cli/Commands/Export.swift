@@ -51,6 +51,9 @@ extension Keyward {
     @Option(name: .long, help: "Also export the provider endpoint in this variable.")
     var endpointVar: String?
 
+    @Flag(name: .customLong("no-mask"), help: "github into $GITHUB_ENV: print no ::add-mask:: line.")
+    var noMask = false
+
     var request: ExportRequest {
       ExportRequest(
         settings: common.settings, keyFile: keys.keyFile, passphraseFile: keys.passphraseFile,
@@ -58,7 +61,7 @@ extension Keyward {
           environment: environment, selector: SetSelector(set), format: format, secretName: name,
           namespace: namespace, environmentNameVariable: envNameVar, endpointVariable: endpointVar,
           output: output,
-          force: force))
+          force: force, mask: !noMask))
     }
 
     func run() throws { try request.run() }

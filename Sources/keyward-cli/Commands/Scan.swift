@@ -57,6 +57,9 @@ extension Keyward {
     @Flag(name: .long, help: "Exit 0 when copies reach --fail-on (a report step in CI); errors still fail.")
     var exitZero = false
 
+    @Option(name: .long, help: "Also write the findings as SARIF 2.1.0 to this file (one run, two outputs).")
+    var sarif: String?
+
     @Flag(name: .long, help: "Install a git pre-commit hook that runs keyward scan --staged, and stop.")
     var installHook = false
 
@@ -94,6 +97,10 @@ extension Keyward {
           ? .staged : history ? .history(allRefs: allRefs) : .repository(includeIgnored: includeIgnored)
       let report = try ScanOperation.run(workspace: workspace, catalog: catalog, mode: mode)
       let failing = report.failing(failOn)
+      if let sarif {
+        try Keyward.writeSARIF(
+          SARIF.document(report.findings, workspace: workspace, version: KeywardVersion.current), to: sarif)
+      }
       switch format {
       case .json:
         Printer.writeRaw(
