@@ -293,4 +293,114 @@ struct ScanTests {
         $0["id"] as? String == "KW604" && ($0["file"] as? String ?? "").hasSuffix("big.txt")
       })
   }
+
+  @Test(
+    "evasions a reviewer tried: Unicode breaks, Markdown, UTF-16, mixed encodings, strong breaks in values")
+  func evasions() throws {
+    let (cli, v) = try repository()
+    let prod = v["prod"]!
+    // A pair whose values hold strong breaks (set accepts any printable value).
+    let odd = (
+      key: "stg_key_abc:def@ghi_\(UUID().uuidString.prefix(6))",
+      secret: "stg#sec%ret:ABCDEF_\(UUID().uuidString)"
+    )
+    CLI.registerSecret(odd.secret)
+    try cli.expect(
+      0, ["set", "staging", "--stdin", "--replace", "--force"], stdin: "\(odd.key)\n\(odd.secret)\n")
+    try write(cli, "t/bom.env", "\u{FEFF}\(prod.secret)\n")
+    try write(cli, "t/nbsp.env", "APP_SECRET=\u{00A0}\(prod.secret)\n")
+    try write(cli, "t/smart.md", "the secret is \u{201C}\(prod.secret)\u{201D} and **\(prod.secret)**\n")
+    try write(cli, "t/zwsp.txt", "x\u{200B}\(prod.secret)\u{3000}y\n")
+    try write(cli, "t/odd.env", "APP_KEY=\(odd.key)\nAPP_SECRET=\(odd.secret)\n")
+    // UTF-16LE with a byte-order mark (PowerShell 5's `>`).
+    var utf16 = Data([0xff, 0xfe])
+    utf16.append(("APP_SECRET=" + prod.secret + "\r\n").data(using: .utf16LittleEndian)!)
+    try utf16.write(to: URL(fileURLWithPath: cli.root + "/t/ps.txt"))
+    // Base64 of text holding one Latin-1 byte, and PowerShell's -EncodedCommand (UTF-16LE).
+    var latin = Data("caf".utf8)
+    latin.append(0xe9)
+    latin.append(Data(" SECRET=\(prod.secret)\n".utf8))
+    try write(cli, "t/latin.b64", latin.base64EncodedString() + "\n")
+    let command = "$env:SECRET='\(prod.secret)'".data(using: .utf16LittleEndian)!.base64EncodedString()
+    try write(cli, "t/run.ps1", "powershell -EncodedCommand \(command)\n")
+    let (got, _) = try findings(cli, ["t"])
+    #expect(
+      got == [
+        "t/bom.env prod app_secret plain", "t/latin.b64 prod app_secret base64",
+        "t/nbsp.env prod app_secret plain",
+        "t/odd.env staging app_key plain", "t/odd.env staging app_secret plain",
+        "t/ps.txt prod app_secret plain",
+        "t/run.ps1 prod app_secret base64", "t/smart.md prod app_secret plain",
+        "t/smart.md prod app_secret plain",
+        "t/zwsp.txt prod app_secret plain",
+      ], "\(got)")
+  }
+
+  @Test(
+    "the hook holds for commit -a and commit -- PATH; named links and pipes are read; names are never printed"
+  )
+  func reviewRegressions() throws {
+    let (cli, v) = try repository()
+    let prod = v["prod"]!
+    try cli.expect(0, ["scan", "--install-hook"])
+    try write(cli, "app.cfg", "nothing\n")
+    try git(cli, ["add", "app.cfg"])
+    try git(cli, ["commit", "-q", "-m", "cfg"])
+    try write(cli, "app.cfg", "S=\(prod.secret)\n")
+    let all = try trail.git(cli.root, ["commit", "-q", "-a", "-m", "leak"], status: nil)
+    #expect(all.0 != 0, "commit -a let a secret through: \(all.1)")
+    let only = try trail.git(cli.root, ["commit", "-q", "-m", "leak", "--", "app.cfg"], status: nil)
+    #expect(only.0 != 0, "commit -- PATH let a secret through: \(only.1)")
+    try write(cli, "app.cfg", "nothing\n")
+
+    // A link named on the command line is followed; standard input as /dev/stdin is read.
+    try write(cli, "outside/secret.txt", "S=\(prod.secret)\n")
+    try FileManager.default.createSymbolicLink(
+      atPath: cli.root + "/named-link", withDestinationPath: cli.root + "/outside/secret.txt")
+    try cli.expect(1, ["scan", "-q", cli.root + "/named-link"])
+    try cli.expect(1, ["scan", "-q", "/dev/stdin"], stdin: "S=\(prod.secret)\n")
+
+    // A value in a file's name is a copy, and the name is shown redacted (the harness searches
+    // every output for the value).
+    try write(cli, "names/\(prod.secret).txt", "nothing\n")
+    let (named, list) = try findings(cli, ["names"])
+    #expect(named == ["names/[a stored value] prod app_secret file name"], "\(named)")
+    #expect(list.first?["line"] as? Int == 0)
+
+    // A staged link whose target is the value (git stores the target as the blob).
+    try FileManager.default.createSymbolicLink(atPath: cli.root + "/lnk", withDestinationPath: prod.secret)
+    try git(cli, ["add", "lnk"])
+    let (staged, _) = try findings(cli, ["--staged"])
+    #expect(staged.contains("lnk prod app_secret plain"), "\(staged)")
+    try git(cli, ["rm", "-q", "--cached", "lnk"])
+
+    // A tracked file under a folder that became a link out of the repository is not read.
+    try write(cli, "sub/x.txt", "fine\n")
+    try git(cli, ["add", "sub/x.txt"])
+    try FileManager.default.removeItem(atPath: cli.root + "/sub")
+    try FileManager.default.createSymbolicLink(
+      atPath: cli.root + "/sub", withDestinationPath: cli.root + "/outside")
+    let doc = try cli.json(try cli.run(["scan", "--format", "json"]))
+    let paths = (doc["findings"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
+    #expect(
+      !paths.contains("sub/x.txt")
+        && !paths.contains { $0.hasPrefix("outside") == false && $0.contains("secret.txt") })
+
+    // An edited fingerprint in prod.json does not hide the value: the trail recorded it.
+    let prodPath = cli.workspace + "/prod.json"
+    let fp = try #require(
+      try String(contentsOfFile: prodPath, encoding: .utf8).firstMatch(
+        of: /"app_secret"\s*:\s*"([0-9a-f]{16})"/)?.1)
+    let edited = try String(contentsOfFile: prodPath, encoding: .utf8).replacingOccurrences(
+      of: String(fp), with: "0000000000000001")
+    try Data(edited.utf8).write(to: URL(fileURLWithPath: prodPath))
+    let (still, _) = try findings(cli, ["outside"])
+    #expect(still == ["outside/secret.txt prod app_secret plain"], "\(still)")
+
+    // A hook that merely mentions keyward's marker is someone else's.
+    let hook = cli.root + "/.git/hooks/pre-commit"
+    try Data("#!/bin/sh\n# run: # keyward scan pre-commit hook\nexit 0\n".utf8).write(
+      to: URL(fileURLWithPath: hook))
+    try cli.expect(2, ["scan", "--install-hook"])
+  }
 }

@@ -110,7 +110,7 @@ struct ScanEngineTests {
 
   /// What real keys hold: letters, digits, base64's `+ / =`, JWT's `.`, and a few more that are
   /// word characters to the scanner. (Values holding strong breaks: `strongBreaksStandingAlone`.)
-  static let valueChars = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+/=.~!*")
+  static let valueChars = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+/=.")
 
   func randomValue(_ rng: inout Rng) -> String {
     let alnum = Array("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -211,18 +211,49 @@ struct ScanEngineTests {
     }
   }
 
-  @Test("a value holding strong breaks (: @ , ; …) is found when it stands alone between hard breaks")
+  @Test(
+    "a value holding strong breaks (: @ , ; * ~ …) is found alone between hard breaks, or as the rest of KEY=value"
+  )
   func strongBreaksStandingAlone() {
     var rng = Rng(state: 7)
-    for _ in 0..<300 {
+    for round in 0..<400 {
       var value = randomValue(&rng)
-      let at = 1 + rng.next(value.count - 2)
-      value.insert(rng.pick(Array(":,;&?#<>|()[]{}@")), at: value.index(value.startIndex, offsetBy: at))
-      let (open, close) = rng.pick([("\"", "\""), ("'", "'"), (" ", " "), ("`", "`")])
-      let text = "secret: " + open + value + close + "\n"
+      for _ in 0..<(1 + rng.next(3)) {
+        let at = 1 + rng.next(value.count - 2)
+        value.insert(
+          rng.pick(Array(":,;&?#<>|()[]{}@*~$!^")), at: value.index(value.startIndex, offsetBy: at))
+      }
+      let (open, close) =
+        round % 2 == 0
+        ? rng.pick([("secret: \"", "\""), ("secret: '", "'"), ("secret: ", " "), ("secret: `", "`")])
+        : rng.pick([("APP_SECRET=", ""), ("export APP_SECRET=", " # prod"), ("--secret=", " --x")])
+      let text = open + value + close + "\n"
       let hits = scan(Array(text.utf8), [value])
-      #expect(hits.contains { $0.line == 1 && $0.column == 9 + open.utf8.count }, "\(text.debugDescription)")
+      #expect(hits.contains { $0.line == 1 && $0.column == open.utf8.count + 1 }, "\(text.debugDescription)")
     }
+  }
+
+  @Test("Unicode spaces, quotes and byte-order marks end a word as ASCII ones do")
+  func unicodeBreaks() {
+    var rng = Rng(state: 8)
+    let breaks = [
+      "\u{00A0}", "\u{FEFF}", "\u{200B}", "\u{2009}", "\u{3000}", "\u{201C}", "\u{201D}", "\u{2018}",
+      "\u{00AB}", "\u{00BB}", "\u{202F}",
+    ]
+    for _ in 0..<300 {
+      let value = randomValue(&rng)
+      let before = "x" + rng.pick(breaks)
+      let text = before + value + rng.pick(breaks) + "y\n"
+      #expect(
+        scan(Array(text.utf8), [value]).contains { $0.column == before.utf8.count + 1 },
+        "\(text.debugDescription)")
+    }
+    // Other non-ASCII text is part of words, as before (é is not a break).
+    #expect(
+      scan(
+        Array("é\(Self.valueChars.prefix(20).map(String.init).joined())\n".utf8),
+        [String(Self.valueChars.prefix(20))]
+      ).isEmpty)
   }
 
   @Test("a wrapped base64 env file (76 columns, as base64(1) writes it) is decoded across its lines")

@@ -92,6 +92,20 @@ public enum DeployedReader {
 
 /// SARIF 2.1.0 for code-scanning tools.
 public enum SARIF {
+  /// A path as a URI reference (RFC 3986): every byte but the unreserved ones and `/` as `%XX`, so
+  /// a name holding a space, `#`, `?` or `%` stays one path.
+  static func uri(_ path: String) -> String {
+    var out = ""
+    for b in path.utf8 {
+      switch b {
+      case 0x41...0x5a, 0x61...0x7a, 0x30...0x39, 0x2d, 0x2e, 0x5f, 0x7e, 0x2f:
+        out.unicodeScalars.append(UnicodeScalar(b))
+      default: out += "%" + String(b, radix: 16, uppercase: true).leftPadded(to: 2)
+      }
+    }
+    return out
+  }
+
   public static func document(_ findings: [Finding], workspace: Workspace, version: String) -> JSONValue {
     let rules = FindingID.allCases.map { rule -> JSONValue in
       .object([
@@ -107,7 +121,7 @@ public enum SARIF {
         "message": .object(["text": .string(f.message)]),
       ]
       if let file = f.file {
-        var location: [String: JSONValue] = ["artifactLocation": .object(["uri": .string(file)])]
+        var location: [String: JSONValue] = ["artifactLocation": .object(["uri": .string(uri(file))])]
         if let line = f.line, line > 0 {
           var region: [String: JSONValue] = ["startLine": .number(Double(line))]
           if let column = f.column, column > 0 { region["startColumn"] = .number(Double(column)) }
@@ -136,4 +150,8 @@ public enum SARIF {
       ]),
     ])
   }
+}
+
+extension String {
+  fileprivate func leftPadded(to n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
 }

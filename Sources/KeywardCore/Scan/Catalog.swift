@@ -266,7 +266,7 @@ public struct ScanCatalog: Sendable {
     -> ScanCatalog
   {
     var table = [UInt64: [Target]]()
-    var present = Set<String>()
+    var present = [String: String]()  // "env\0set" → the set's state in its file
     func add(_ fp: String?, _ target: Target) {
       guard let fp, let n = FingerprintProbe.number(fp) else { return }
       if table[n]?.contains(target) == true { return }
@@ -274,7 +274,7 @@ public struct ScanCatalog: Sendable {
     }
     for env in environments {
       for s in env.sets {
-        present.insert("\(env.environment)\u{0}\(s.id)")
+        present["\(env.environment)\u{0}\(s.id)"] = s.state.rawValue
         add(
           s.fingerprints.appKey,
           Target(environment: env.environment, set: s.id, field: "app_key", state: s.state.rawValue))
@@ -283,12 +283,14 @@ public struct ScanCatalog: Sendable {
           Target(environment: env.environment, set: s.id, field: "app_secret", state: s.state.rawValue))
       }
     }
+    // Every fingerprint the trail recorded counts, also for a set still in a file: a writer who
+    // edits a file's fingerprints does not hide the value the trail saw.
     for e in history {
-      guard let env = e.environment, let set = e.set, !present.contains("\(env)\u{0}\(set)") else { continue }
-      add(e.appKeyFP, Target(environment: env, set: set, field: "app_key", state: "retired"))
-      add(e.appSecretFP, Target(environment: env, set: set, field: "app_secret", state: "retired"))
+      guard let env = e.environment, let set = e.set else { continue }
+      let state = present["\(env)\u{0}\(set)"] ?? "retired"
+      add(e.appKeyFP, Target(environment: env, set: set, field: "app_key", state: state))
+      add(e.appSecretFP, Target(environment: env, set: set, field: "app_secret", state: state))
     }
-    // One value in a live set and in the trail under another set's name: the live one speaks.
     return ScanCatalog(fingerprinter: workspace.fingerprinter, table: table)
   }
 }

@@ -114,6 +114,8 @@ final class ScanEngine {
   static let weakBreak: UInt8 = 1
   static let strongBreak: UInt8 = 2
   static let hardBreak: UInt8 = 3
+  /// A lead byte of a Unicode space, quote or byte-order mark (`unicodeBreak` decides).
+  static let maybeBreak: UInt8 = 4
 
   // Written once, then only read: safe to share between the workers.
   nonisolated(unsafe) static let classes: UnsafePointer<UInt8> = {
@@ -122,7 +124,8 @@ final class ScanEngine {
     for c in 0...0x20 { t[c] = hardBreak }
     t[0x7f] = hardBreak
     for c in "\"'`".utf8 { t[Int(c)] = hardBreak }
-    for c in ":,;&?#<>|()[]{}@\\%".utf8 { t[Int(c)] = strongBreak }
+    for c in ":,;&?#<>|()[]{}@\\%*~$!^".utf8 { t[Int(c)] = strongBreak }
+    for c in [0xc2, 0xe2, 0xe3, 0xef] { t[c] = maybeBreak }
     for c in "/.=".utf8 { t[Int(c)] = weakBreak }
     return UnsafePointer(t)
   }()
@@ -175,6 +178,41 @@ final class ScanEngine {
     }
   }
 
+  /// The length of a Unicode space, quote or byte-order mark at `i` that ends a word as an ASCII
+  /// space or quote does (U+00A0, « », U+2000–U+200B, ‘ ’ “ ”, U+2028/9, U+202F, U+3000, U+FEFF);
+  /// 0 when there is none. Pasted values arrive between such characters.
+  @inline(__always)
+  static func unicodeBreak(_ p: UnsafePointer<UInt8>, _ i: Int, _ count: Int) -> Int {
+    let a = p[i]
+    if a == 0xc2 {
+      guard i + 1 < count else { return 0 }
+      let b = p[i + 1]
+      return b == 0xa0 || b == 0xab || b == 0xbb ? 2 : 0
+    }
+    guard i + 2 < count else { return 0 }
+    let b = p[i + 1]
+    let c = p[i + 2]
+    switch a {
+    case 0xe2:
+      guard b == 0x80 else { return 0 }
+      return c <= 0x8b || (0x98...0x9f).contains(c) || c == 0xa8 || c == 0xa9 || c == 0xaf ? 3 : 0
+    case 0xe3: return b == 0x80 && c == 0x80 ? 3 : 0
+    case 0xef: return b == 0xbb && c == 0xbf ? 3 : 0
+    default: return 0
+    }
+  }
+
+  @inline(__always)
+  static func remember(_ i: Int, _ first: inout (Int, Int, Int)) {
+    if first.0 < 0 {
+      first.0 = i
+    } else if first.1 < 0 {
+      first.1 = i
+    } else {
+      first.2 = i
+    }
+  }
+
   /// Scans `count` bytes. At depth 0 hits carry the word's own offset; deeper, `outer` (where the
   /// encoded run starts in the top-level text).
   func scan(_ p: UnsafePointer<UInt8>, _ count: Int, depth: Int = 0, outer: Int = 0, steps: Steps = Steps()) {
@@ -182,27 +220,49 @@ final class ScanEngine {
     let cuts = breaks + depth * Self.maxBreaks
     var i = 0
     while i < count {
-      while i < count && cls[Int(p[i])] == Self.hardBreak { i += 1 }
+      while i < count {
+        let c = cls[Int(p[i])]
+        if c == Self.hardBreak {
+          i += 1
+        } else if c == Self.maybeBreak, case let k = Self.unicodeBreak(p, i, count), k > 0 {
+          i += k
+        } else {
+          break
+        }
+      }
       let s = i
       var segmentStart = i
       var n = 0
       var strong = false
       var percent = false
       var backslash = false
-      while i < count {
+      // The first three and the last three breaks of any kind: a value holding strong breaks is
+      // still the whole rest of `KEY=value`, or the whole start of `value#comment`.
+      var first = (-1, -1, -1)
+      var last = (-1, -1, -1)
+      scanning: while i < count {
         let c = cls[Int(p[i])]
-        if c == Self.word {
+        switch c {
+        case Self.word:
           i += 1
           continue
-        }
-        if c == Self.hardBreak { break }
-        if c == Self.weakBreak {
+        case Self.hardBreak:
+          break scanning
+        case Self.maybeBreak:
+          if Self.unicodeBreak(p, i, count) > 0 { break scanning }
+          i += 1
+          continue
+        case Self.weakBreak:
           if n < Self.maxBreaks { cuts[n] = i }
           n += 1
-        } else {
+          if first.2 < 0 { Self.remember(i, &first) }
+          last = (last.1, last.2, i)
+        default:
           segment(p, segmentStart, i, cuts, n, depth: depth, outer: outer, steps: steps)
           segmentStart = i + 1
           n = 0
+          if first.2 < 0 { Self.remember(i, &first) }
+          last = (last.1, last.2, i)
           strong = true
           if p[i] == 0x25 { percent = true } else if p[i] == 0x5c { backslash = true }
         }
@@ -211,7 +271,20 @@ final class ScanEngine {
       let e = i
       if e - s >= Self.minLength {
         segment(p, segmentStart, e, cuts, n, depth: depth, outer: outer, steps: steps)
-        if strong && e - s <= Self.maxLength { check(p, s, e - s, depth: depth, outer: outer, steps: steps) }
+        if strong {
+          @inline(__always) func stretch(_ a: Int, _ b: Int) {
+            if b - a >= Self.minLength && b - a <= Self.maxLength {
+              check(p, a, b - a, depth: depth, outer: outer, steps: steps)
+            }
+          }
+          stretch(s, e)
+          if first.0 >= 0 { stretch(first.0 + 1, e) }
+          if first.1 >= 0 { stretch(first.1 + 1, e) }
+          if first.2 >= 0 { stretch(first.2 + 1, e) }
+          if last.0 >= 0 { stretch(s, last.0) }
+          if last.1 >= 0 { stretch(s, last.1) }
+          if last.2 >= 0 { stretch(s, last.2) }
+        }
         decodings(
           p, count, s, e, depth: depth, outer: outer, steps: steps, percent: percent, backslash: backslash)
       } else if depth == 0 && wrappedLines > 0 && e > s {
@@ -250,8 +323,9 @@ final class ScanEngine {
       decoded[depth] = .allocate(capacity: capacity)
       decodedCapacity[depth] = capacity
     }
-    let n = decoder(decoded[depth])
-    guard n >= Self.minLength, Self.isText(decoded[depth], n) else { return 0 }
+    var n = decoder(decoded[depth])
+    n = Self.narrowUTF16(decoded[depth], n)
+    guard n >= Self.minLength, Self.textify(decoded[depth], n) else { return 0 }
     return n
   }
 
@@ -326,8 +400,8 @@ final class ScanEngine {
 
   // MARK: Decoders: each writes into `out` and returns the byte count, 0 when it changed nothing
 
-  /// Base64 (standard or URL-safe, padding and line breaks skipped), stopping at the first decoded
-  /// byte that cannot be text (`isTextByte`): most base64-looking words are noise and end there.
+  /// Base64 (standard or URL-safe, padding and line breaks skipped), given up as soon as the
+  /// decoded bytes hold more control bytes than text would: most base64-looking words are noise.
   static func base64Text(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int, into out: UnsafeMutablePointer<UInt8>)
     -> Int
   {
@@ -335,6 +409,7 @@ final class ScanEngine {
     var acc: UInt32 = 0
     var bits = 0
     var n = 0
+    var bad = 0
     for i in s..<e {
       let v = values[Int(p[i])]
       if v == 0xff { continue }
@@ -343,7 +418,12 @@ final class ScanEngine {
       if bits >= 8 {
         bits -= 8
         let byte = UInt8(truncatingIfNeeded: acc >> UInt32(bits))
-        if byte < 0x20 && byte != 0x09 && byte != 0x0a && byte != 0x0d || byte == 0x7f { return 0 }
+        // Noise is given up on early: more control bytes than text allows (`textify` has the rule;
+        // a NUL is allowed through for UTF-16).
+        if byte < 0x20 && byte != 0x09 && byte != 0x0a && byte != 0x0d && byte != 0 || byte == 0x7f {
+          bad += 1
+          if bad > 2 + n / 16 { return 0 }
+        }
         out[n] = byte
         n += 1
       }
@@ -466,32 +546,62 @@ final class ScanEngine {
     return changed ? n : 0
   }
 
-  /// Text: printable ASCII, tab, line breaks and well-formed UTF-8.
-  static func isText(_ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+  /// Makes decoded bytes scannable text: a control byte or a byte that is not well-formed UTF-8
+  /// (one Latin-1 `é`, an ESC) becomes a space, which ends a word as it would in a file. False when
+  /// there are more such bytes than text has (2, and one more per 16 bytes): noise, not text.
+  static func textify(_ b: UnsafeMutablePointer<UInt8>, _ n: Int) -> Bool {
+    var bad = 0
     var i = 0
+    func spoil(_ k: Int) -> Bool {
+      b[k] = 0x20
+      bad += 1
+      return bad <= 2 + k / 16
+    }
     while i < n {
       let c = b[i]
       if c < 0x80 {
-        if c < 0x20 && c != 0x09 && c != 0x0a && c != 0x0d || c == 0x7f { return false }
+        if c < 0x20 && c != 0x09 && c != 0x0a && c != 0x0d || c == 0x7f {
+          if !spoil(i) { return false }
+        }
         i += 1
         continue
       }
-      let extra: Int
+      var extra = -1
       if c & 0xe0 == 0xc0 && c >= 0xc2 {
         extra = 1
       } else if c & 0xf0 == 0xe0 {
         extra = 2
       } else if c & 0xf8 == 0xf0 && c <= 0xf4 {
         extra = 3
-      } else {
-        return false
       }
-      guard i + extra < n else { return false }
-      for k in 1...extra where b[i + k] & 0xc0 != 0x80 { return false }
-      i += extra + 1
+      var ok = extra > 0 && i + extra < n
+      if ok { for k in 1...extra where b[i + k] & 0xc0 != 0x80 { ok = false } }
+      if ok {
+        i += extra + 1
+      } else {
+        if !spoil(i) { return false }
+        i += 1
+      }
     }
     return true
   }
+
+  /// UTF-16LE text of ASCII characters (PowerShell's -EncodedCommand, a file saved as "Unicode")
+  /// narrowed in place to its bytes; other text is left as it is. The new count.
+  static func narrowUTF16(_ b: UnsafeMutablePointer<UInt8>, _ n: Int) -> Int {
+    guard n >= 16, n % 2 == 0 else { return n }
+    var zeros = 0
+    var k = 1
+    while k < n {
+      if b[k] == 0 { zeros += 1 }
+      k += 2
+    }
+    // Nearly every second byte is 0: narrow (a non-ASCII character becomes a space).
+    guard zeros * 10 >= (n / 2) * 9 else { return n }
+    for i in 0..<(n / 2) { b[i] = b[2 * i + 1] == 0 ? b[2 * i] : 0x20 }
+    return n / 2
+  }
+
 }
 
 /// The stored fingerprints as an open-addressing set: one multiply-free probe per word (the

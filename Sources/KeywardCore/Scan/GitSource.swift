@@ -32,10 +32,10 @@ final class GitReader {
     guard pipe(&outPipe) == 0 else {
       throw KeywardError(.io, "cannot create a pipe: \(FileSystem.errnoText())")
     }
-    var env = [String: String]()
-    for k in ["PATH", "HOME", "XDG_CONFIG_HOME", "GIT_DIR", "GIT_WORK_TREE"] { env[k] = Env.process[k] }
     var child: pid_t = 0
-    let rc = Spawn.spawn("/usr/bin/env", ["git", "-C", dir] + args, environment: env, pid: &child) {
+    let rc = Spawn.spawn(
+      "/usr/bin/env", ["git", "-C", dir] + args, environment: Git.environment, pid: &child
+    ) {
       actions in
       posix_spawn_file_actions_adddup2(&actions, inFD, 0)
       posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)

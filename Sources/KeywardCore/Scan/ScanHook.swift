@@ -14,21 +14,32 @@ public enum ScanHook {
     let hook = "\(folder)/pre-commit"
     if FileSystem.exists(hook) || FileSystem.irregularKind(hook) != nil {
       let existing = (try? FileSystem.read(hook)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-      if !existing.contains(marker) && !force {
+      // Ours only when it starts as keyward writes it (a hook that merely mentions keyward is not).
+      if !existing.hasPrefix("#!/bin/sh\n\(marker)") && !force {
         throw KeywardError(
           .input, "\(hook) already exists and keyward did not write it",
           hint: "add `keyward scan --staged` to it yourself, or replace it with --install-hook --force")
       }
     }
     // The launcher given (beside the running executable), else whatever `keyward` is on PATH when
-    // the hook runs.
+    // the hook runs. Hooks run at the top of the working tree: the workspace is named from there
+    // when it is not the default `Environments`.
+    var workspaceArgument = ""
+    if let top = Git.output(["rev-parse", "--show-toplevel"], in: workspace.path).map({
+      String($0.prefix { $0 != "\n" })
+    }), let realTop = FileSystem.realPath(top), let real = FileSystem.realPath(workspace.path) {
+      let relative = real.hasPrefix(realTop + "/") ? String(real.dropFirst(realTop.count + 1)) : real
+      if relative != "Environments" {
+        workspaceArgument = " --workspace '\(relative.replacingSingleQuotes())'"
+      }
+    }
     let script = """
       #!/bin/sh
       \(marker): refuses a commit that adds a plaintext copy of a stored App Key or App
       # App Secret (found by fingerprint; no private key needed). Skip once with git commit --no-verify.
       keyward='\(launcher.replacingSingleQuotes())'
       [ -x "$keyward" ] || keyward=keyward
-      exec "$keyward" scan --staged
+      exec "$keyward" scan --staged\(workspaceArgument)
 
       """
     if !FileSystem.isDirectory(folder) { try FileSystem.makeDirectory(folder, mode: 0o755) }

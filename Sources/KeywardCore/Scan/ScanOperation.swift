@@ -1,3 +1,4 @@
+import CSodium
 import Dispatch
 
 #if canImport(Glibc)
@@ -48,9 +49,15 @@ public enum ScanOperation {
 
     public var message: String {
       let field = target.field == "app_key" ? "App Key" : "App Secret"
-      var m =
-        "\(path):\(line):\(column): \(target.environment)'s \(field) of set \(target.set) (\(target.state))"
-      m += encoding == "plain" ? " in plain text" : " encoded as \(encoding)"
+      let what = "\(target.environment)'s \(field) of set \(target.set) (\(target.state))"
+      var m: String
+      if line == 0 {
+        m = "\(path): \(what) in the file's name"
+        if encoding != "file name" { m += " (\(encoding.dropFirst("file name, ".count)))" }
+      } else {
+        m = "\(path):\(line):\(column): \(what)"
+        m += encoding == "plain" ? " in plain text" : " encoded as \(encoding)"
+      }
       if blob != nil {
         m +=
           introduced.isEmpty
@@ -77,8 +84,10 @@ public enum ScanOperation {
     public var files = 0
     public var bytes = 0
     public var binary = 0
-    /// Links, special files and unreadable files passed over.
+    /// Special files passed over (FIFOs, devices; links out of the repository).
     public var skipped = 0
+    /// Files and blobs that could not be read (their copies, if any, are unknown).
+    public var unreadable: [String] = []
     /// How many distinct stored values were looked for.
     public var values = 0
   }
@@ -87,8 +96,20 @@ public enum ScanOperation {
   /// input, or a blob.
   enum Item: Sendable {
     case file(path: String, open: String)
+    /// A path the person named: links followed, pipes read.
+    case named(String)
     case stdin
     case blob(id: String, path: String)
+    /// Text at hand (a link's target).
+    case text(path: String, bytes: [UInt8])
+
+    var path: String {
+      switch self {
+      case .file(let p, _), .blob(_, let p), .text(let p, _): return p
+      case .named(let p): return p
+      case .stdin: return "-"
+      }
+    }
   }
 
   public static func run(workspace: Workspace, catalog: ScanCatalog, mode: Mode) throws(KeywardError)
@@ -107,8 +128,9 @@ public enum ScanOperation {
           items.append(.stdin)
         } else if FileSystem.isDirectory(p) {
           walk(p, display: p, into: &items, skipped: &report.skipped)
-        } else if FileSystem.exists(p) {
-          items.append(.file(path: p, open: p))
+        } else if FileSystem.exists(p) || FileSystem.irregularKind(p) != nil {
+          // What the person named is read as any tool reads it: through a link, from a pipe.
+          items.append(.named(p))
         } else {
           throw KeywardError(.input, "\(p): no such file or folder")
         }
@@ -122,11 +144,22 @@ public enum ScanOperation {
           throw KeywardError(.io, "git ls-files failed in \(root)")
         }
         var seen = Set<String>()
+        let realRoot = FileSystem.realPath(root) ?? root
         for name in r.output.split(separator: 0).map({ String(decoding: $0, as: UTF8.self) })
         where seen.insert(name).inserted {
           let full = "\(root)/\(name)"
-          if FileSystem.irregularKind(full) != nil {
-            if FileSystem.exists(full) { report.skipped += 1 }
+          if let kind = FileSystem.irregularKind(full) {
+            // A link's text is its target, which is what git stores: scanned, never followed.
+            if kind == "a symbolic link", let target = FileSystem.linkTarget(full) {
+              items.append(.text(path: name, bytes: Array(target.utf8)))
+            } else if kind != "a folder" {
+              report.skipped += 1
+            }
+            continue
+          }
+          // A folder on the way that is a link would lead out of the repository.
+          guard let real = FileSystem.realPath(full), real.hasPrefix(realRoot + "/") else {
+            report.skipped += 1
             continue
           }
           items.append(.file(path: name, open: full))
@@ -146,12 +179,13 @@ public enum ScanOperation {
         throw KeywardError(.io, "git ls-files --stage failed in \(root)")
       }
       for rec in r.output.split(separator: 0) {
-        // `<mode> <id> <stage>\t<path>`; links (120000) and submodules (160000) hold no text.
+        // `<mode> <id> <stage>\t<path>`; a link's blob (120000) is its target's text; submodules
+        // (160000) hold no text here.
         guard let tab = rec.firstIndex(of: 0x09) else { continue }
         let head = rec[rec.startIndex..<tab].split(separator: 0x20).map {
           String(decoding: $0, as: UTF8.self)
         }
-        guard head.count == 3, head[0].hasPrefix("100") else { continue }
+        guard head.count == 3, head[0].hasPrefix("100") || head[0] == "120000" else { continue }
         items.append(.blob(id: head[1], path: String(decoding: rec[(tab + 1)...], as: UTF8.self)))
       }
     case .history(let all):
@@ -176,20 +210,25 @@ public enum ScanOperation {
       }
     }
     let scanned = try scanAll(items, catalog: catalog, repository: root)
-    for s in scanned {
+    // A value in a file's name is a copy too, and the name is never printed with it.
+    let names = NameCheck(catalog: catalog)
+    var copies = [Copy]()
+    for (i, s) in scanned.enumerated() {
       report.files += s.bytes >= 0 ? 1 : 0
       report.bytes += max(0, s.bytes)
       if s.binary { report.binary += 1 }
-      if s.skipped { report.skipped += 1 }
-    }
-    var copies = [Copy]()
-    for (i, s) in scanned.enumerated() where !s.hits.isEmpty {
-      let (path, blob): (String, String?) =
-        switch items[i] {
-        case .file(let p, _): (p, nil)
-        case .stdin: ("-", nil)
-        case .blob(let id, let p): (p, mode == .staged ? nil : id)
+      if s.bytes < 0 && !s.binary { report.unreadable.append(names.redacted(items[i].path).path) }
+      let (path, found) = names.redacted(items[i].path)
+      var blob: String? = nil
+      if case .blob(let id, _) = items[i], mode != .staged { blob = id }
+      for (print, steps) in found {
+        for t in catalog.table[print] ?? [] {
+          copies.append(
+            Copy(
+              path: path, line: 0, column: 0, target: t,
+              encoding: steps.depth == 0 ? "file name" : "file name, \(steps.name)", blob: blob))
         }
+      }
       for h in s.hits {
         for t in catalog.table[h.print] ?? [] {
           copies.append(
@@ -224,10 +263,10 @@ public enum ScanOperation {
     }
   }
 
+  /// One item's result; `bytes` stays -1 when it could not be read.
   struct Scanned: Sendable {
     var bytes = -1
     var binary = false
-    var skipped = false
     var hits: [LocatedHit] = []
   }
 
@@ -255,7 +294,9 @@ public enum ScanOperation {
           let i = files[k]
           switch items[i] {
           case .file(_, let open): sink.buffer[i] = scanFile(open, scanner)
+          case .named(let path): sink.buffer[i] = scanNamed(path, scanner)
           case .stdin: sink.buffer[i] = scanFD(0, scanner)
+          case .text(_, let bytes): sink.buffer[i] = scanBytes(bytes, scanner)
           case .blob: break
           }
         }
@@ -297,9 +338,27 @@ public enum ScanOperation {
   }
 
   static func scanFile(_ path: String, _ scanner: StreamScanner) -> Scanned {
-    guard let fd = try? FileSystem.openRegular(path) else { return Scanned(skipped: true) }
+    guard let fd = try? FileSystem.openRegular(path) else { return Scanned() }
     defer { close(fd) }
     return scanFD(fd, scanner)
+  }
+
+  static func scanNamed(_ path: String, _ scanner: StreamScanner) -> Scanned {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return Scanned() }
+    defer { close(fd) }
+    return scanFD(fd, scanner)
+  }
+
+  static func scanBytes(_ bytes: [UInt8], _ scanner: StreamScanner) -> Scanned {
+    var at = 0
+    return outcome(
+      scanner.run { p, n in
+        let k = min(n, bytes.count - at)
+        bytes.withUnsafeBufferPointer { memcpy(p, $0.baseAddress! + at, k) }
+        at += k
+        return k
+      })
   }
 
   static func scanFD(_ fd: Int32, _ scanner: StreamScanner) -> Scanned {
@@ -350,5 +409,42 @@ public enum ScanOperation {
       copies[i].introduced = (added[b] ?? []).reversed()
       copies[i].removed = (removed[b] ?? []).reversed()
     }
+  }
+}
+
+/// Values in file names: each path is scanned as text, and a component holding a value is shown
+/// as `[a stored value]` wherever the path is printed.
+final class NameCheck {
+  let engine: ScanEngine
+
+  init(catalog: ScanCatalog) { engine = ScanEngine(catalog: catalog) }
+
+  func redacted(_ path: String) -> (path: String, found: [(UInt64, ScanEngine.Steps)]) {
+    var bytes = Array(path.utf8)
+    engine.resetHits()
+    bytes.withUnsafeBufferPointer { engine.scan($0.baseAddress!, $0.count) }
+    engine.finish()
+    guard !engine.hits.isEmpty else { return (path, []) }
+    var found = [(UInt64, ScanEngine.Steps)]()
+    var seen = Set<UInt64>()
+    var hide = Set<Int>()  // the components to hide, by the offset of their first byte
+    for h in engine.hits {
+      if seen.insert(h.print).inserted { found.append((h.print, h.steps)) }
+      var start = min(h.offset, bytes.count)
+      while start > 0 && bytes[start - 1] != 0x2f { start -= 1 }
+      hide.insert(start)
+    }
+    var out = [UInt8]()
+    var i = 0
+    while i < bytes.count {
+      var end = i
+      while end < bytes.count && bytes[end] != 0x2f { end += 1 }
+      out += hide.contains(i) ? Array("[a stored value]".utf8) : Array(bytes[i..<end])
+      if end < bytes.count { out.append(0x2f) }
+      i = end + 1
+    }
+    bytes.withUnsafeMutableBufferPointer { sodium_memzero($0.baseAddress!, $0.count) }
+    engine.wipe()
+    return (String(decoding: out, as: UTF8.self), found)
   }
 }

@@ -6,6 +6,7 @@ extension ScanOperation.Report {
 
   public var summary: String {
     "\(files) file(s), \(Text.bytes(bytes)) scanned for \(values) stored value(s)"
+      + (root.map { " in \(Text.printable($0, keepNewlines: false))" } ?? "")
       + (binary > 0 ? ", \(binary) binary skipped" : "")
       + (skipped > 0 ? ", \(skipped) link(s) or unreadable skipped" : "")
   }
@@ -29,6 +30,7 @@ extension ScanOperation.Report {
     var scanned: [String: JSONValue] = [
       "mode": .string(mode.name), "files": .number(Double(files)), "bytes": .number(Double(bytes)),
       "binary_skipped": .number(Double(binary)), "other_skipped": .number(Double(skipped)),
+      "unreadable": .array(unreadable.map { .string($0) }),
       "values": .number(Double(values)),
     ]
     if let root { scanned["root"] = .string(root) }

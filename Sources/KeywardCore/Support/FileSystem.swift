@@ -369,6 +369,23 @@ public enum FileSystem {
 }
 
 extension FileSystem {
+  /// The path with every link and `..` resolved; nil when it does not resolve.
+  public static func realPath(_ path: String) -> String? {
+    guard let p = realpath(path, nil) else { return nil }
+    defer { free(p) }
+    return String(decoding: UnsafeRawBufferPointer(start: p, count: strlen(p)), as: UTF8.self)
+  }
+
+  /// What a symbolic link points at (its text, not followed); nil when `path` is not a link.
+  public static func linkTarget(_ path: String) -> String? {
+    var buf = [UInt8](repeating: 0, count: 4096)
+    let n = buf.withUnsafeMutableBufferPointer { b in
+      b.withMemoryRebound(to: CChar.self) { readlink(path, $0.baseAddress!, $0.count) }
+    }
+    guard n >= 0 else { return nil }
+    return String(decoding: buf[0..<n], as: UTF8.self)
+  }
+
   /// The names in a folder (without "." and ".."); empty if it cannot be read.
   public static func listDirectory(_ dir: String) -> [String] {
     guard let d = opendir(dir) else { return [] }

@@ -155,9 +155,20 @@ extension Spawn {
 enum Git {
   /// Runs git in `dir`; nil when it could not be run at all.
   static func run(_ args: [String], in dir: String, input: [UInt8] = []) -> Spawn.Result? {
+    try? Spawn.run("/usr/bin/env", ["git", "-C", dir] + args, environment: environment, input: input)
+  }
+
+  /// The variables git needs, and the repository git itself chose when it runs keyward from a
+  /// hook: `git commit -a` and `git commit -- PATH` stage into a temporary index named by
+  /// GIT_INDEX_FILE. Relative paths are made absolute here, because `-C` changes git's folder.
+  static var environment: [String: String] {
     var env = [String: String]()
-    for k in ["PATH", "HOME", "XDG_CONFIG_HOME", "GIT_DIR", "GIT_WORK_TREE"] { env[k] = Env.process[k] }
-    return try? Spawn.run("/usr/bin/env", ["git", "-C", dir] + args, environment: env, input: input)
+    for k in ["PATH", "HOME", "XDG_CONFIG_HOME"] { env[k] = Env.process[k] }
+    for k in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY"] {
+      guard let v = Env.process.nonEmpty(k) else { continue }
+      env[k] = v.hasPrefix("/") ? v : ExportOperation.absolute(v)
+    }
+    return env
   }
 
   /// git's standard output when it succeeded, else nil (not a repository, no git).

@@ -95,6 +95,12 @@ extension Keyward {
         ? .paths(paths)
         : staged
           ? .staged : history ? .history(allRefs: allRefs) : .repository(includeIgnored: includeIgnored)
+      if !trail.problems.isEmpty {
+        p.note(
+          p.style(
+            "keyward: warning: the trail is damaged (keyward audit says how): values it recorded may be missing from this scan\n",
+            .yellow))
+      }
       let report = try ScanOperation.run(workspace: workspace, catalog: catalog, mode: mode)
       let failing = report.failing(failOn)
       if let sarif {
@@ -119,7 +125,9 @@ extension Keyward {
         var t = ""
         for c in report.copies {
           let style: Printer.Style = c.severity == .error ? .red : .yellow
-          t += "\(p.style(Text.pad(c.severity.rawValue, 7), style)) \(c.findingID.rawValue)  \(c.message)\n"
+          // One line each, whatever a file name holds.
+          t +=
+            "\(p.style(Text.pad(c.severity.rawValue, 7), style)) \(c.findingID.rawValue)  \(Text.printable(c.message, keepNewlines: false))\n"
           if !p.quiet { t += p.style("        → \(c.remedy)\n", .dim) }
         }
         if !p.quiet || !report.copies.isEmpty {
@@ -130,7 +138,16 @@ extension Keyward {
         }
         p.out(t)
       }
+      if !report.unreadable.isEmpty {
+        let shown = report.unreadable.prefix(5).map { Text.printable($0, keepNewlines: false) }
+        p.note(
+          p.style(
+            "keyward: warning: \(report.unreadable.count) file(s) could not be read, so their copies are unknown: \(shown.joined(separator: ", "))\(report.unreadable.count > 5 ? ", …" : "")\n",
+            .yellow))
+      }
       if failing > 0 && !exitZero { throw ExitOutcome(status: .findings) }
+      // Nothing found, but not everything could be read: inconclusive, never clean.
+      if failing == 0 && !report.unreadable.isEmpty && !exitZero { throw ExitOutcome(status: .inconclusive) }
     }
   }
 }
