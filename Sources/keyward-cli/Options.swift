@@ -1,6 +1,7 @@
 import ArgumentParser
 import KeywardCLIKit
 import KeywardCore
+import KeywardNet
 
 extension OutputFormat: ExpressibleByArgument {}
 
@@ -126,5 +127,38 @@ extension Keyward {
       throw KeywardError(.usage, "--sarif takes a file: standard output already has the main report")
     }
     try FileSystem.writeAtomically(path, bytes: document.written() + [0x0a], mode: 0o644)
+  }
+}
+
+/// `--timeout` and `--ca-file`, for every command that goes on the network (verify, check
+/// --online, csp). Each command keeps its own default timeout.
+struct NetworkOptions: ParsableArguments {
+  @Option(name: .long, help: "Seconds per request (verify and check: 10; csp: 15).")
+  var timeout: Double?
+
+  @Option(name: .long, help: "Extra trust roots (PEM) for HTTPS, e.g. a corporate CA.")
+  var caFile: String?
+
+  func validate() throws {
+    if let timeout, !(timeout > 0 && timeout <= 600) {
+      throw ValidationError("--timeout must be more than 0 and at most 600 seconds")
+    }
+  }
+
+  /// Runs `body` with an HTTP client that is shut down afterwards, whatever `body` does.
+  func withTransport<T>(
+    timeout: Double, concurrency: Int, _ body: (AHCTransport) async throws -> T
+  ) async throws -> T {
+    let transport = try AHCTransport(
+      caFile: caFile ?? Env.process.nonEmpty("KEYWARD_CA_FILE"), connectTimeout: min(timeout, 10),
+      concurrency: concurrency)
+    do {
+      let result = try await body(transport)
+      await transport.shutdown()
+      return result
+    } catch {
+      await transport.shutdown()
+      throw error
+    }
   }
 }

@@ -65,19 +65,13 @@ extension Keyward {
     @Option(name: .long, help: "The provider (default: the workspace's, else captchala).")
     var provider: Provider?
 
-    @Option(name: .long, help: "Seconds per request.")
-    var timeout: Double = 15
+    @OptionGroup var network: NetworkOptions
+    var timeout: Double { network.timeout ?? 15 }
 
     @Option(name: .long, help: "Pages fetched at once with --urls.")
     var concurrency: Int = 8
 
-    @Option(name: .long, help: "Extra trust roots (PEM) for https pages.")
-    var caFile: String?
-
     func validate() throws {
-      if !(timeout > 0 && timeout <= 600) {
-        throw ValidationError("--timeout must be more than 0 and at most 600 seconds")
-      }
       let modes = [url != nil, urls != nil, response != nil].filter { $0 }.count
       if modes > 1 { throw ValidationError("give one of URL, --urls and --response") }
       if modes == 0 && html == nil && header.isEmpty && reportOnly.isEmpty {
@@ -132,33 +126,34 @@ extension Keyward {
           }
           parsed.append(u)
         }
-        let transport = try AHCTransport(
-          caFile: caFile ?? Env.process.nonEmpty("KEYWARD_CA_FILE"), connectTimeout: min(timeout, 10),
-          concurrency: concurrency)
         let tty = Terminal.isTTY(2) && !p.quiet && parsed.count > 1
-        let results = await withTaskGroup(of: (Int, Result<PageFetch.Fetched, PageFetch.Failure>).self) {
-          group in
-          var next = 0
-          var done = 0
-          var out = [Result<PageFetch.Fetched, PageFetch.Failure>?](repeating: nil, count: parsed.count)
-          func start() {
-            let i = next
-            let u = parsed[i]
-            let t = timeout
-            group.addTask { (i, await PageFetch.fetch(u, transport: transport, timeoutSeconds: t)) }
-            next += 1
+        let timeout = self.timeout
+        let concurrency = self.concurrency
+        let results = try await network.withTransport(timeout: timeout, concurrency: concurrency) {
+          transport in
+          await withTaskGroup(of: (Int, Result<PageFetch.Fetched, PageFetch.Failure>).self) {
+            group in
+            var next = 0
+            var done = 0
+            var out = [Result<PageFetch.Fetched, PageFetch.Failure>?](repeating: nil, count: parsed.count)
+            func start() {
+              let i = next
+              let u = parsed[i]
+              let t = timeout
+              group.addTask { (i, await PageFetch.fetch(u, transport: transport, timeoutSeconds: t)) }
+              next += 1
+            }
+            while next < min(concurrency, parsed.count) { start() }
+            while let (i, r) = await group.next() {
+              out[i] = r
+              done += 1
+              if tty { p.progress("checked \(done)/\(parsed.count)") }
+              if next < parsed.count { start() }
+            }
+            if tty { p.progress("") }
+            return out.map { $0! }
           }
-          while next < min(concurrency, parsed.count) { start() }
-          while let (i, r) = await group.next() {
-            out[i] = r
-            done += 1
-            if tty { p.progress("checked \(done)/\(parsed.count)") }
-            if next < parsed.count { start() }
-          }
-          if tty { p.progress("") }
-          return out.map { $0! }
         }
-        await transport.shutdown()
         var outcomes: [Outcome] = []
         for (u, r) in zip(parsed, results) {
           switch r {

@@ -27,8 +27,8 @@ extension Keyward {
     @Option(name: .long, help: "Which sets: all (default), active, pending, retiring, or a set id.")
     var set: String?
 
-    @Option(name: .long, help: "Seconds per request.")
-    var timeout: Double = 10
+    @OptionGroup var network: NetworkOptions
+    var timeout: Double { network.timeout ?? 10 }
 
     @Option(name: .long, help: "Sets verified at once.")
     var concurrency: Int = 32
@@ -44,13 +44,7 @@ extension Keyward {
       name: .long, help: "Endpoint for this run (CaptchaLa: the API base URL; others: the siteverify URL).")
     var endpoint: String?
 
-    @Option(name: .long, help: "Extra trust roots (PEM) for HTTPS, e.g. a corporate CA.")
-    var caFile: String?
-
     func validate() throws {
-      if !(timeout > 0 && timeout <= 600) {
-        throw ValidationError("--timeout must be more than 0 and at most 600 seconds")
-      }
       if concurrency < 1 || concurrency > 1024 { throw ValidationError("--concurrency must be 1...1024") }
       if retries < 0 || retries > 10 { throw ValidationError("--retries must be 0...10") }
     }
@@ -60,24 +54,16 @@ extension Keyward {
       for env in environments { try workspace.requireEnvironment(env) }
       let signer = workspace.trust == nil ? nil : try identityOptions.load()
       let p = Printer(global)
-      let transport = try AHCTransport(
-        caFile: caFile ?? Env.process.nonEmpty("KEYWARD_CA_FILE"), connectTimeout: min(timeout, 10),
-        concurrency: concurrency)
       let tty = Terminal.isTTY(2) && !p.quiet
-      let report: VerifyOperation.Report
-      do {
-        report = try await VerifyOperation.run(
+      let report = try await network.withTransport(timeout: timeout, concurrency: concurrency) { transport in
+        try await VerifyOperation.run(
           workspace: workspace,
           request: .init(
             environments: environments, selection: .init(set), endpoint: endpoint, timeoutSeconds: timeout,
             concurrency: concurrency, retries: retries, record: !noRecord),
           keys: keys.source(), transport: transport,
           progress: { done, total in if tty { p.progress("verifying \(done)/\(total)") } }, signer: signer)
-      } catch {
-        await transport.shutdown()
-        throw error
       }
-      await transport.shutdown()
       if tty { p.progress("") }
       if p.json {
         p.document(report)

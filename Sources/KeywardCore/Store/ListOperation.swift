@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// `keyward list`: every environment and set, from public data only.
+public enum ListOperation {
+  public struct SetRow: Sendable, Encodable {
+    public var id: String
+    public var state: SetState
+    public var created: Timestamp
+    public var ageDays: Int
+    public var fingerprints: SetFingerprints
+    public var graceUntil: Timestamp?
+    public var lastVerification: LastVerification?
+
+    enum CodingKeys: String, CodingKey {
+      case id, state, created, fingerprints
+      case ageDays = "age_days"
+      case graceUntil = "grace_until"
+      case lastVerification = "last_verification"
+    }
+  }
+
+  public struct EnvironmentRow: Sendable, Encodable {
+    public var name: String
+    public var production: Bool
+    public var keyID: String
+    public var keyCreated: Timestamp
+    public var sets: [SetRow]
+    /// Where the environment stands in the rotation cycle.
+    public var stage: String
+    /// The command to run next, if anything is due.
+    public var next: String?
+
+    enum CodingKeys: String, CodingKey {
+      case name, production, sets, stage, next
+      case keyID = "key_id"
+      case keyCreated = "key_created"
+    }
+  }
+
+  /// The rotation cycle's stage of one environment, and the next command.
+  public static func stage(_ env: EnvironmentFile, policy: RotationPolicy, now: Timestamp) -> (
+    String, String?
+  ) {
+    let name = env.environment
+    if env.sets.isEmpty { return ("empty", "keyward set \(name)") }
+    if let pending = env.sets.first(where: { $0.state == .pending }) {
+      switch pending.lastVerification?.verdict {
+      case nil: return ("rotating: pending set not verified", "keyward verify \(name) --set pending")
+      case "valid"?: return ("rotating: pending set verified", "keyward promote \(name)")
+      case let v?:
+        return ("rotating: pending set failed verification (\(v))", "keyward verify \(name) --set pending")
+      }
+    }
+    if let until = env.sets.filter({ $0.state == .retiring }).compactMap(\.graceUntil).max() {
+      if until <= now { return ("retiring: grace period over", "keyward retire \(name)") }
+      return (
+        "retiring until \(until.iso)",
+        "keyward export \(name) -o FILE (deploy the active set), then keyward retire \(name)"
+      )
+    }
+    guard let active = env.active else { return ("no active set", "keyward promote \(name)") }
+    let age = active.created.days(until: now)
+    if age > policy.warnAgeDays { return ("due for rotation (\(age) days old)", "keyward rotate \(name)") }
+    if active.lastVerification == nil { return ("active, never verified", "keyward verify \(name)") }
+    if active.lastVerification?.verdict != "valid" {
+      return ("active, last verification: \(active.lastVerification!.verdict)", "keyward verify \(name)")
+    }
+    return ("steady", nil)
+  }
+
+  public struct Report: Sendable, Encodable {
+    public var workspace: String
+    public var provider: Provider
+    public var now: Timestamp
+    public var environments: [EnvironmentRow]
+  }
+
+  public static func run(workspace: Workspace) throws(KeywardError) -> Report {
+    let now = Timestamp.now()
+    var rows = [EnvironmentRow]()
+    for env in try workspace.loadAll() {
+      let order: [SetState: Int] = [.active: 0, .pending: 1, .retiring: 2]
+      let sets = env.sets.sorted {
+        (order[$0.state]!, $0.created.seconds) < (order[$1.state]!, $1.created.seconds)
+      }
+      let (stage, next) = stage(env, policy: workspace.config.rotation, now: now)
+      rows.append(
+        EnvironmentRow(
+          name: env.environment, production: workspace.isProduction(env.environment),
+          keyID: env.recipient.keyID,
+          keyCreated: env.recipient.created,
+          sets: sets.map {
+            SetRow(
+              id: $0.id, state: $0.state, created: $0.created, ageDays: $0.created.days(until: now),
+              fingerprints: $0.fingerprints, graceUntil: $0.graceUntil, lastVerification: $0.lastVerification)
+          }, stage: stage, next: next))
+    }
+    return Report(
+      workspace: workspace.path, provider: workspace.config.provider, now: now, environments: rows)
+  }
+}
