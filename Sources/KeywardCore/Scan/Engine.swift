@@ -236,8 +236,8 @@ final class ScanEngine {
       var strong = false
       var percent = false
       var backslash = false
-      // The first three and the last three breaks of any kind: a value holding strong breaks is
-      // still the whole rest of `KEY=value`, or the whole start of `value#comment`.
+      // The first two and the last two breaks of any kind: a value holding strong breaks is still
+      // the whole rest of `KEY=value`, or the whole start of `value#comment`.
       var first = (-1, -1, -1)
       var last = (-1, -1, -1)
       scanning: while i < count {
@@ -280,8 +280,6 @@ final class ScanEngine {
           stretch(s, e)
           if first.0 >= 0 { stretch(first.0 + 1, e) }
           if first.1 >= 0 { stretch(first.1 + 1, e) }
-          if first.2 >= 0 { stretch(first.2 + 1, e) }
-          if last.0 >= 0 { stretch(s, last.0) }
           if last.1 >= 0 { stretch(s, last.1) }
           if last.2 >= 0 { stretch(s, last.2) }
         }
@@ -401,7 +399,9 @@ final class ScanEngine {
   // MARK: Decoders: each writes into `out` and returns the byte count, 0 when it changed nothing
 
   /// Base64 (standard or URL-safe, padding and line breaks skipped), given up as soon as the
-  /// decoded bytes hold more control bytes than text would: most base64-looking words are noise.
+  /// decoded bytes hold more that cannot be text than text has (`textify`'s rule: control bytes,
+  /// malformed UTF-8; NUL is let through for UTF-16). Most base64-looking words are noise and
+  /// end within a few bytes.
   static func base64Text(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int, into out: UnsafeMutablePointer<UInt8>)
     -> Int
   {
@@ -410,23 +410,39 @@ final class ScanEngine {
     var bits = 0
     var n = 0
     var bad = 0
+    var need = 0  // UTF-8 continuation bytes still expected
     for i in s..<e {
       let v = values[Int(p[i])]
       if v == 0xff { continue }
       acc = acc << 6 | UInt32(v)
       bits += 6
-      if bits >= 8 {
-        bits -= 8
-        let byte = UInt8(truncatingIfNeeded: acc >> UInt32(bits))
-        // Noise is given up on early: more control bytes than text allows (`textify` has the rule;
-        // a NUL is allowed through for UTF-16).
+      guard bits >= 8 else { continue }
+      bits -= 8
+      let byte = UInt8(truncatingIfNeeded: acc >> UInt32(bits))
+      out[n] = byte
+      n += 1
+      if need > 0 {
+        if byte & 0xc0 == 0x80 {
+          need -= 1
+          continue
+        }
+        need = 0
+        bad += 1
+      }
+      if byte < 0x80 {
         if byte < 0x20 && byte != 0x09 && byte != 0x0a && byte != 0x0d && byte != 0 || byte == 0x7f {
           bad += 1
-          if bad > 2 + n / 16 { return 0 }
         }
-        out[n] = byte
-        n += 1
+      } else if byte >= 0xc2 && byte <= 0xdf {
+        need = 1
+      } else if byte & 0xf0 == 0xe0 {
+        need = 2
+      } else if byte >= 0xf0 && byte <= 0xf4 {
+        need = 3
+      } else {
+        bad += 1
       }
+      if bad > 2 + n / 16 { return 0 }
     }
     return n
   }
