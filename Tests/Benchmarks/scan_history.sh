@@ -71,7 +71,7 @@ EOF
 fi
 
 machine
-echo "history of $COMMITS commits, $blobs blobs reachable from HEAD ($files blobs, $(python3 -c "print('%.1f' % ($bytes / 1e6))") MB scanned by keyward; 180 stored values):"
+echo "history of $COMMITS commits, $blobs blobs reachable from HEAD (keyward scanned $files, $(python3 -c "print('%.1f' % ($bytes / 1e6))") MB, for 180 stored values):"
 echo "  keyward scan --history  $ms ms  ($(python3 -c "print('%.1f' % ($bytes / 1e6 / ($ms / 1000)))") MB/s, peak RSS $rss MB)"
 echo "$th_line"
 check "one finding, config/leaked.env, introduced in commit $PLANT_AT and removed in $REMOVE_AT (1 = yes)" "$ok" "==" 1

@@ -19,6 +19,9 @@
 # characters; trufflehog: a reported string is such a substring); "flags the line" when it reports
 # something else on the planted line(s) (e.g. the encoded form). Targets: keyward finds all 13
 # cases and reports nothing else.
+# Mind when reading the peers' columns: the `sk_live_` prefix fires detect-secrets' Stripe rule (a
+# CAPTCHA secret without a known prefix would not), and whether trufflehog's entropy check (> 4.5
+# bits) passes a 32-character random key is close to a coin toss; the values are fixed (seed 14).
 source "$(dirname "$0")/lib.sh"
 build_release
 python3 -c 'import nacl' 2>/dev/null || python3 -m pip install -q pynacl
@@ -31,7 +34,8 @@ export GIT_AUTHOR_NAME=Bench GIT_AUTHOR_EMAIL=bench@example.invalid GIT_COMMITTE
 R="$W/repo"
 git init -q -b main "$R"
 
-# The workspace: 13 environments, each storing its pair (values from the generator, through stdin).
+# The cases and 1 MB of decoys; the workspace: 13 environments, each storing its case's pair
+# (the generator's values, through stdin).
 python3 "$(dirname "$0")/gen_scan_recall.py" "$R" "$W/later" "$W/values.json" "$W/cases.json"
 python3 "$(dirname "$0")/gen_scan_repo.py" "$R/src" 60 1000000 --seed 3
 "$KEYWARD" init -q --workspace "$R/Environments" --envs "$(seq -f 'case%02g' -s, 1 13)" >/dev/null
@@ -93,7 +97,11 @@ def pieces(value):  # every substring of >= 16 characters (a rule may report par
 
 def keyward(c):
     hits = [f for f in kw[c["mode"]] if f["path"] == c["path"] and f["environment"] == c["env"]]
-    return "yes (" + ", ".join(sorted({f["encoding"] for f in hits})) + ")" if hits else "**no**"
+    if not hits:
+        return "**no**"
+    where = ", ".join(f"line {f['line']}" for f in hits) if len(hits) > 1 else ""
+    return ("yes (" + ", ".join(sorted({f["encoding"] for f in hits})) + ")"
+            + (f"; {len(hits)} findings for this one copy ({where})" if len(hits) > 1 else ""))
 
 def detect_secrets(c):
     if c["mode"] in ("history", "all-refs"):

@@ -87,6 +87,21 @@ struct LifecycleTests {
     #expect(
       try cli.expect(2, ["rotate", "prod", "--stdin"], stdin: "ck_c\ncs_c\n").stderr.contains(
         "already has a pending set"))
-    try cli.expect(64, ["rotate", "prod"])  // no input on a pipe
+    try cli.expect(2, ["rotate", "prod"])  // the pending set is refused before input is looked for
+  }
+
+  @Test("set and rotate refuse before they ask for the values (issue 15, item 11)")
+  func refuseBeforeAsking() throws {
+    let cli = try CLI()
+    _ = try cli.seeded()
+    // Input that would itself be refused: the conflict is what is reported, so nothing was read.
+    let set = try cli.expect(2, ["set", "prod", "--stdin"], stdin: "one line only\n")
+    #expect(set.stderr.contains("already has an active set"), "\(set.stderr)")
+    try cli.expect(
+      0, ["rotate", "prod", "--stdin"], stdin: "ck_new_12345678\ncs_new_SECRET_\(UUID().uuidString)\n")
+    let rotate = try cli.expect(2, ["rotate", "prod", "--stdin"], stdin: "one line only\n")
+    #expect(rotate.stderr.contains("already has a pending set"), "\(rotate.stderr)")
+    // No terminal and no input: the conflict still comes first.
+    #expect(try cli.expect(2, ["rotate", "prod"]).stderr.contains("already has a pending set"))
   }
 }

@@ -22,11 +22,39 @@ public enum SetOperation {
     }
   }
 
-  /// Adds a set in `state` (active for `set`, pending for `rotate`).
-  public static func run(
-    workspace: Workspace, environment name: String, input: SetInput, state: SetState, replace: Bool,
-    identity: Identity? = nil, allowRetired: Bool = false
-  ) throws(KeywardError) -> Report {
+  /// What refuses a set before its values are asked for: the trust rules, and an active set (for
+  /// `set` without `--replace`) or a pending one (for `rotate`) already there. `run` checks it all
+  /// again under the lock.
+  public static func precheck(
+    workspace: Workspace, environment name: String, state: SetState, replace: Bool, identity: Identity? = nil
+  ) throws(KeywardError) {
+    try checkAllowed(workspace: workspace, environment: name, state: state, identity: identity)
+    try checkConflicts(try workspace.loadEnvironment(name), name: name, state: state, replace: replace)
+  }
+
+  static func checkConflicts(_ env: EnvironmentFile, name: String, state: SetState, replace: Bool)
+    throws(KeywardError)
+  {
+    if state == .active, let current = env.active, !replace {
+      throw KeywardError(
+        .input, "\(name) already has an active set (\(current.id))",
+        hint:
+          "for a zero-downtime change run `keyward rotate \(name)`; to overwrite it, `keyward set \(name) --replace`"
+      )
+    }
+    if state == .pending, let pending = env.sets.first(where: { $0.state == .pending }) {
+      throw KeywardError(
+        .input, "\(name) already has a pending set (\(pending.id))",
+        hint:
+          "promote it (keyward promote \(name)) or drop it (keyward discard \(name)) before adding another")
+    }
+  }
+
+  static func checkAllowed(
+    workspace: Workspace, environment name: String, state: SetState, identity: Identity?
+  )
+    throws(KeywardError)
+  {
     try workspace.requireTrusted("seal a set to \(name)")
     try workspace.refuseRemovedTrust("seal a set to \(name)")
     // Proposing (a pending set) is open to anyone; making a set active in a trusted workspace is a
@@ -41,6 +69,14 @@ public enum SetOperation {
           hint: "propose it instead with keyward rotate \(name); a member verifies and promotes it")
       }
     }
+  }
+
+  /// Adds a set in `state` (active for `set`, pending for `rotate`).
+  public static func run(
+    workspace: Workspace, environment name: String, input: SetInput, state: SetState, replace: Bool,
+    identity: Identity? = nil, allowRetired: Bool = false
+  ) throws(KeywardError) -> Report {
+    try checkAllowed(workspace: workspace, environment: name, state: state, identity: identity)
     let lock = try workspace.lock()
     defer { lock.unlock() }
     var env = try workspace.loadEnvironment(name)
@@ -64,23 +100,11 @@ public enum SetOperation {
         "this pair was retired from \(name) (set \(old.set ?? "?"), \(old.time ?? "earlier")); storing it again undoes that rotation",
         hint: "get a new pair from the provider; to store it anyway: --force")
     }
+    try checkConflicts(env, name: name, state: state, replace: replace)
     var replaced: String?
     if state == .active, let current = env.active {
-      guard replace else {
-        throw KeywardError(
-          .input, "\(name) already has an active set (\(current.id))",
-          hint:
-            "for a zero-downtime change run `keyward rotate \(name)`; to overwrite it, `keyward set \(name) --replace`"
-        )
-      }
       replaced = current.id
       env.sets.removeAll { $0.id == current.id }
-    }
-    if state == .pending, let pending = env.sets.first(where: { $0.state == .pending }) {
-      throw KeywardError(
-        .input, "\(name) already has a pending set (\(pending.id))",
-        hint:
-          "promote it (keyward promote \(name)) or drop it (keyward discard \(name)) before adding another")
     }
     var id = Names.newSetID()
     while env.sets.contains(where: { $0.id == id }) { id = Names.newSetID() }

@@ -27,6 +27,9 @@ extension Keyward {
       let workspace = try global.openWorkspace()
       try workspace.requireEnvironment(environment)
       let identity = workspace.trust == nil ? nil : try identityOptions.load()
+      // A pending set already there is refused before the values are asked for.
+      try SetOperation.precheck(
+        workspace: workspace, environment: environment, state: .pending, replace: false, identity: identity)
       let report = try Lifecycle.rotate(
         workspace: workspace, environment: environment,
         input: try input.read(workspace, environment: environment), identity: identity, allowRetired: force)

@@ -40,6 +40,9 @@ extension Keyward {
       let workspace = try global.openWorkspace()
       try workspace.requireEnvironment(environment)
       let identity = workspace.trust == nil ? nil : try identityOptions.load()
+      // Refused before the values are asked for, not after.
+      try SetOperation.precheck(
+        workspace: workspace, environment: environment, state: .active, replace: replace, identity: identity)
       let values = try input.read(workspace, environment: environment)
       let report = try SetOperation.run(
         workspace: workspace, environment: environment, input: values, state: .active, replace: replace,
@@ -110,6 +113,8 @@ struct SecretInputOptions: ParsableArguments {
     }
     let (keyName, secretName) = workspace.config.provider.fieldNames
     let key = try Terminal.readHidden("\(environment) \(keyName): ")
+    // An empty answer stops here; it must not make the next line the secret.
+    guard key.count > 0 else { throw KeywardError(.input, "the \(keyName) is empty; nothing was stored") }
     let secret = try Terminal.readHidden("\(environment) \(secretName): ")
     return (SetInput(appKey: key, appSecret: secret), "the prompt")
   }
