@@ -393,7 +393,20 @@ final class ScanEngine {
         Self.base64Text(j.baseAddress!, 0, j.count, into: out)
       }
     }
-    if n > 0 { scan(decoded[0], n, depth: 1, outer: wrappedStart, steps: Steps().adding(Steps.base64)) }
+    guard n > 0 else { return }
+    let before = hits.count
+    scan(decoded[0], n, depth: 1, outer: wrappedStart, steps: Steps().adding(Steps.base64))
+    // A value inside one line of the block was already found there, at its own line: the joined
+    // block found the same copy again.
+    let end = wrappedNext
+    let single = hits[..<before].filter { $0.offset >= wrappedStart && $0.offset < end }.map(\.print)
+    if !single.isEmpty {
+      let again = Set(single)
+      var k = before
+      while k < hits.count {
+        if again.contains(hits[k].print) { hits.remove(at: k) } else { k += 1 }
+      }
+    }
   }
 
   // MARK: Decoders: each writes into `out` and returns the byte count, 0 when it changed nothing
