@@ -45,6 +45,7 @@ struct Keyward: ParsableCommand {
   /// the first line runs. Async subcommands, when they come, start it themselves.
   static func main() {
     ProcessHardening.apply()
+    unknownCommand(Array(CommandLine.arguments.dropFirst()))
     let command: ParsableCommand
     do {
       command = try parseAsRoot()
@@ -80,6 +81,39 @@ struct Keyward: ParsableCommand {
     } catch {
       finish(error, printer: printer)
     }
+  }
+}
+
+extension Keyward {
+  /// `keyward lsit` and `keyward help nosuch`: exit 64 naming the nearest commands, instead of
+  /// argument-parser's "unexpected argument" (or, for help, the top-level help and exit 0).
+  static func unknownCommand(_ args: [String]) {
+    let names = configuration.subcommands.compactMap { $0.configuration.commandName }
+    var word: String? = nil
+    if let first = args.first, !first.hasPrefix("-") {
+      word = first == "help" ? args.dropFirst().first { !$0.hasPrefix("-") } : first
+    }
+    guard let word, !names.contains(word), word != "help" else { return }
+    // The closest names: two letters swapped first (lsit → list), then one edit, then two.
+    func swapped(_ a: String) -> Bool {
+      let x = Array(a.utf8)
+      let y = Array(word.utf8)
+      guard x.count == y.count, let i = x.indices.first(where: { x[$0] != y[$0] }), i + 1 < x.count else {
+        return false
+      }
+      return x[i] == y[i + 1] && x[i + 1] == y[i] && x[(i + 2)...] == y[(i + 2)...]
+    }
+    var near = names.filter(swapped)
+    for limit in 1...2 where near.isEmpty {
+      near = names.filter { Text.editDistance($0, word, limit: limit) <= limit }
+    }
+    let error = KeywardError(
+      .usage, "\"\(word)\" is not a keyward command",
+      hint: near.isEmpty
+        ? "keyward --help lists them"
+        : "did you mean \(near.map { "\"\($0)\"" }.joined(separator: " or "))?")
+    Printer(json: wantsJSON(args), color: false, quiet: false, verbose: false).fail(error)
+    exitProcess(ExitStatus.usage.rawValue)
   }
 }
 

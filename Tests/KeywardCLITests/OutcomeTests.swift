@@ -42,4 +42,14 @@ struct OutcomeTests {
     let denied = try cli.expect(126, ["run", "prod", "--", notExec])
     #expect(denied.stderr.contains("cannot run"))
   }
+
+  @Test("a mistyped command, or help for one, is exit 64 with \"did you mean\" (issue 15, item 13)")
+  func unknownCommand() throws {
+    let cli = try CLI()
+    let typo = try cli.expect(64, ["lsit"])
+    #expect(typo.stderr.contains("did you mean \"list\""), "\(typo.stderr)")
+    #expect(try cli.expect(64, ["help", "nosuch"]).stderr.contains("is not a keyward command"))
+    #expect(try cli.expect(64, ["scna", "--format", "json"]).stdout.contains("\"exit_code\" : 64"))
+    try cli.expect(0, ["help", "scan"])
+  }
 }
