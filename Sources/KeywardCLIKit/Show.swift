@@ -30,8 +30,10 @@ public struct ShowRequest: Equatable, Sendable {
     let out =
       p.json
       ? ShowRenderer.json(opened, reveal: reveal)
-      : ShowRenderer.text(
-        opened, reveal: reveal, forTerminal: Terminal.isTTY(1), style: { p.directStyle($0, $1) })
+      : p.quiet && reveal
+        ? ShowRenderer.values(opened, forTerminal: Terminal.isTTY(1))
+        : ShowRenderer.text(
+          opened, reveal: reveal, forTerminal: Terminal.isTTY(1), style: { p.directStyle($0, $1) })
     try out.write(to: 1)
   }
 }
@@ -63,6 +65,17 @@ enum ShowRenderer {
     out.append(literal: "    \"id\" : \"\(o.set.id)\",\n")
     out.append(literal: "    \"state\" : \"\(o.set.state.rawValue)\"\n  }\n")
     out.append(literal: "}\n")
+    return out
+  }
+
+  /// `--reveal -q`: the values alone, App Key then App Secret, one per line (what was asked for,
+  /// and nothing else, for `read -r key; read -r secret`).
+  static func values(_ o: OpenedSet, forTerminal: Bool) -> SecureBytes {
+    let out = SecureBytes(capacity: 256)
+    for field in Field.allCases {
+      if forTerminal { SecureText.appendForTerminal(o.value(field), to: out) } else { out.append(o.value(field)) }
+      out.append(0x0a)
+    }
     return out
   }
 

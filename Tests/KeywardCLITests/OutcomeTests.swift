@@ -52,4 +52,12 @@ struct OutcomeTests {
     #expect(try cli.expect(64, ["scna", "--format", "json"]).stdout.contains("\"exit_code\" : 64"))
     try cli.expect(0, ["help", "scan"])
   }
+
+  @Test("show --reveal -q prints the two values alone, one per line (issue 15, item 14)")
+  func revealQuiet() throws {
+    let cli = try CLI()
+    let v = try cli.seeded()
+    let r = try cli.expect(0, ["show", "prod", "--reveal", "-q"])
+    #expect(r.stdout == "\(v["prod"]!.key)\n\(v["prod"]!.secret)\n")
+  }
 }
