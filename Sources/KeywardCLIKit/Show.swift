@@ -73,7 +73,11 @@ enum ShowRenderer {
   static func values(_ o: OpenedSet, forTerminal: Bool) -> SecureBytes {
     let out = SecureBytes(capacity: 256)
     for field in Field.allCases {
-      if forTerminal { SecureText.appendForTerminal(o.value(field), to: out) } else { out.append(o.value(field)) }
+      if forTerminal {
+        SecureText.appendForTerminal(o.value(field), to: out)
+      } else {
+        out.append(o.value(field))
+      }
       out.append(0x0a)
     }
     return out
