@@ -60,4 +60,24 @@ struct OutcomeTests {
     let r = try cli.expect(0, ["show", "prod", "--reveal", "-q"])
     #expect(r.stdout == "\(v["prod"]!.key)\n\(v["prod"]!.secret)\n")
   }
+
+  @Test(
+    "init with a passphrase hands over the key file and passphrase, not a secret-key line (issue 15, item 10)"
+  )
+  func protectedHandOff() throws {
+    let cli = try CLI()
+    let pass = cli.root + "/pass"
+    try Data("correct horse battery\n".utf8).write(to: URL(fileURLWithPath: pass))
+    chmod(pass, 0o600)
+    let r = try cli.expect(0, ["init", "--envs", "prod", "--passphrase-file", pass])
+    #expect(r.stdout.contains("--key-file KEY_FILE --passphrase-file PASSPHRASE_FILE"), "\(r.stdout)")
+    #expect(!r.stdout.contains("value on the secret-key: line"))
+    // What it says works: the file and the passphrase open the set.
+    let secret = "cs_prod_SECRET_\(UUID().uuidString)"
+    CLI.registerSecret(secret)
+    try cli.expect(0, ["set", "prod", "--stdin"], stdin: "ck_prod_12345678\n\(secret)\n")
+    let out = try cli.expect(
+      0, ["export", "prod", "--key-file", try cli.keyPath("prod"), "--passphrase-file", pass])
+    #expect(out.stdout.contains(secret))
+  }
 }

@@ -77,13 +77,31 @@ extension Keyward {
           Next:
             keyward set \(first.name)    store \(first.name)'s App Key + App Secret (no private key needed)
             keyward list    every environment and set, without any private key
-          For CI, hand over one environment's private key as a masked secret variable, e.g.
-            \(first.ciVariable) = the kwsk1:… value on the secret-key: line of \(first.privateKeyPath!)
+          \(first.passphraseProtected ? Init.protectedHandOff(first) : Init.plainHandOff(first))
           Back up the key files: without an environment's private key its sets cannot be read.
 
           """
       }
       p.out(t)
+    }
+
+    /// A plain key file's `secret-key:` line is what CI's variable takes.
+    static func plainHandOff(_ e: InitOperation.EnvironmentResult) -> String {
+      """
+      For CI, hand over one environment's private key as a masked secret variable, e.g.
+        \(e.ciVariable) = the kwsk1:… value on the secret-key: line of \(e.privateKeyPath!)
+      """
+    }
+
+    /// A protected key file has no `secret-key:` line (the CI variable cannot take it): CI gets the
+    /// file and its passphrase, each as a secret.
+    static func protectedHandOff(_ e: InitOperation.EnvironmentResult) -> String {
+      """
+      For CI, hand over the protected key file and its passphrase as two secrets (it has no
+      secret-key: line, so \(e.ciVariable) cannot take it): write them to files in the job, then
+        keyward export \(e.name) --key-file KEY_FILE --passphrase-file PASSPHRASE_FILE
+      The key file is \(e.privateKeyPath!).
+      """
     }
 
     func readPassphrase() throws -> SecureBytes? {
