@@ -85,7 +85,8 @@ public func keySource(keyFile: String?, passphraseFile: String?) -> KeySource {
     keyFile: keyFile, passphraseFile: passphraseFile,
     askPassphrase: Terminal.isTTY(0) || Terminal.isTTY(2)
       ? { (prompt: String) throws(KeywardError) -> SecureBytes in
-        try Terminal.readHidden("\(prompt). Passphrase: ")
+        try Terminal.readHidden(
+          "\(prompt). Passphrase: ", noTerminal: "give it with --passphrase-file FILE (mode 0600)")
       } : nil,
     identity: IdentitySource())
 }

@@ -91,7 +91,8 @@ struct IdentityOptions: ParsableArguments {
       guard Terminal.isTTY(0) || Terminal.isTTY(2) else {
         throw KeywardError(.integrity, "\(prompt), and there is no terminal to ask on")
       }
-      return try Terminal.readHidden("\(prompt). Passphrase: ")
+      return try Terminal.readHidden(
+        "\(prompt). Passphrase: ", noTerminal: "give it with --passphrase-file FILE (mode 0600)")
     }
   }
 

@@ -10,11 +10,14 @@ import CSodium
 public enum Terminal {
   public static func isTTY(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
-  /// Prints `prompt` on /dev/tty and reads one line with echo off. Fails when there is no terminal.
-  public static func readHidden(_ prompt: String) throws(KeywardError) -> SecureBytes {
+  /// Prints `prompt` on /dev/tty and reads one line with echo off. Fails when there is no terminal,
+  /// with `noTerminal` as the hint: the option of the asking command that does without one.
+  public static func readHidden(_ prompt: String, noTerminal: String = "pipe the values in with --stdin")
+    throws(KeywardError) -> SecureBytes
+  {
     let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
     guard fd >= 0 else {
-      throw KeywardError(.input, "cannot prompt: no terminal", hint: "pipe the values in with --stdin")
+      throw KeywardError(.input, "cannot prompt: no terminal", hint: noTerminal)
     }
     defer { close(fd) }
     var old = termios()

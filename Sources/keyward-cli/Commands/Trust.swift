@@ -346,8 +346,9 @@ func newPassphrase(passphrase: Bool, file: String?, what: String) throws -> Secu
     return p
   }
   guard passphrase else { return nil }
-  let first = try Terminal.readHidden("New passphrase for \(what): ")
-  let second = try Terminal.readHidden("Again: ")
+  let hint = "give it in a file instead: --passphrase-file FILE (mode 0600)"
+  let first = try Terminal.readHidden("New passphrase for \(what): ", noTerminal: hint)
+  let second = try Terminal.readHidden("Again: ", noTerminal: hint)
   guard first.constantTimeEquals(second) else { throw KeywardError(.input, "the two passphrases differ") }
   guard first.count >= 8 else { throw KeywardError(.input, "the passphrase is shorter than 8 characters") }
   return first
