@@ -96,25 +96,12 @@ public enum CheckOperation {
         }
       }
     }
-    // Every stored fingerprint, by field: (environment, set, state).
-    var keyFP = [String: [(String, KeySet)]]()
-    var secretFP = [String: [(String, KeySet)]]()
-    for env in all {
-      for s in env.sets {
-        keyFP[s.fingerprints.appKey, default: []].append((env.environment, s))
-        secretFP[s.fingerprints.appSecret, default: []].append((env.environment, s))
-      }
-    }
     let trail =
       given
       ?? TrailIndex.load(workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: keysEnv))
     let history = trail.history
-    // Pairs each environment retired, by fingerprints (KW307).
-    var retired = [String: [PairKey: TrailEntry]]()
-    for e in history where e.action == "retire" {
-      guard let env = e.environment, let k = e.appKeyFP, let v = e.appSecretFP else { continue }
-      retired[env, default: [:]][PairKey(SetFingerprints(appKey: k, appSecret: v))] = e
-    }
+    let context = CheckContext(
+      workspace: workspace, environments: all, history: history, now: now, maxAge: maxAge, warnAge: warnAge)
     defer { Stopwatch.lap("check: the rest") }
     // The trail's own findings: integrity, unannounced files, signatures.
     Stopwatch.lap("check: rules before the trail")
@@ -122,128 +109,12 @@ public enum CheckOperation {
       $0.environment == nil || names.contains($0.environment!)
     }
     Stopwatch.lap("check: the trail's findings")
-    // Which environments each fingerprint appeared in, over the whole trail (for KW203).
-    // Only fingerprints of production sets are looked up, so only those are indexed.
-    var productionFPs = Set<String>()
-    for env in all where workspace.isProduction(env.environment) {
-      for s in env.sets {
-        productionFPs.insert(s.fingerprints.appKey)
-        productionFPs.insert(s.fingerprints.appSecret)
-      }
-    }
-    var fpEnvironments = [String: Set<String>]()
-    for e in history {
-      guard let env = e.environment else { continue }
-      if let k = e.appKeyFP, productionFPs.contains(k) { fpEnvironments[k, default: []].insert(env) }
-      if let v = e.appSecretFP, productionFPs.contains(v) { fpEnvironments[v, default: []].insert(env) }
-    }
-    let testFPs = Set(
-      (VerifyOperation.testSecrets + [
-        "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI", "10000000-ffff-ffff-ffff-000000000001",
-        "1x00000000000000000000AA", "2x00000000000000000000AB", "3x00000000000000000000FF",
-      ]).map {
-        workspace.fingerprinter.fingerprint(SecureBytes(unsafeString: $0))
-      })
-
     for env in all where names.contains(env.environment) {
-      let name = env.environment
-      let production = workspace.isProduction(name)
       for s in env.sets {
-        let ev = ["app_key_fp": s.fingerprints.appKey, "app_secret_fp": s.fingerprints.appSecret]
-        // KW101: this set's App Key is some set's App Secret (or the other way round).
-        if let other = secretFP[s.fingerprints.appKey]?.first ?? keyFP[s.fingerprints.appSecret]?.first {
-          add(
-            .swappedInStore, .error, name, s.id,
-            "set \(s.id)'s App Key and App Secret look exchanged: the same values are stored the other way round in \(other.0) set \(other.1.id)",
-            ev.merging(["matches": "\(other.0)/\(other.1.id)"]) { $1 },
-            remedy: "keyward set \(name) --replace   # with the values in the right order")
-        }
-        // KW201/KW202: shared with another environment.
-        for (fp, table, rule, what) in [
-          (s.fingerprints.appKey, keyFP, FindingID.sameKeyAcrossEnvironments, "App Key"),
-          (s.fingerprints.appSecret, secretFP, FindingID.sameSecretAcrossEnvironments, "App Secret"),
-        ] {
-          // Reported under every environment involved, as KW101 is: teams filter by environment.
-          let others = (table[fp] ?? []).filter { $0.0 != name }.map { "\($0.0)/\($0.1.id)" }
-          guard !others.isEmpty else { continue }
-          let severity: Severity = rule == .sameSecretAcrossEnvironments || production ? .error : .warning
-          add(
-            rule, severity, name, s.id,
-            "set \(s.id) shares its \(what) with \(others.joined(separator: ", "))",
-            ev.merging(["shared_with": others.joined(separator: ",")]) { $1 },
-            remedy: "give each environment its own credentials: keyward rotate \(name)")
-        }
-        // KW203: production holding a set another environment has, or had (the audit trail).
-        if production {
-          let elsewhere =
-            (fpEnvironments[s.fingerprints.appKey] ?? []).union(
-              fpEnvironments[s.fingerprints.appSecret] ?? []
-            )
-            .contains { $0 != name && !workspace.isProduction($0) }
-          if elsewhere {
-            add(
-              .productionHoldsOtherEnvironmentsSet, .error, name, s.id,
-              "production set \(s.id) was used in another environment (audit trail)", ev,
-              remedy: "keyward rotate \(name)")
-          }
-        }
-        // KW301: age against the policy.
-        let age = s.created.days(until: now)
-        if s.state != .retiring && age > maxAge {
-          add(
-            .stale, .error, name, s.id, "set \(s.id) is \(age) days old; the policy allows \(maxAge)",
-            ev.merging(["created": s.created.iso, "age_days": "\(age)"]) { $1 },
-            remedy: "keyward rotate \(name)")
-        } else if s.state != .retiring && age > warnAge {
-          add(
-            .stale, .warning, name, s.id, "set \(s.id) is \(age) days old; rotate before \(maxAge)",
-            ev.merging(["created": s.created.iso, "age_days": "\(age)"]) { $1 },
-            remedy: "keyward rotate \(name)")
-        }
-        // KW302, KW303: lifecycle.
-        if s.state == .retiring, let g = s.graceUntil, g < now {
-          add(
-            .retiringPastGrace, .warning, name, s.id,
-            "retiring set \(s.id) is past its grace period (\(g.iso))",
-            ev.merging(["grace_until": g.iso]) { $1 }, remedy: "keyward retire \(name)")
-        }
-        if s.state == .pending && age > policy.graceDays {
-          add(
-            .pendingNotPromoted, .warning, name, s.id, "pending set \(s.id) has waited \(age) days",
-            ev.merging(["created": s.created.iso]) { $1 },
-            remedy: "keyward verify \(name) --set pending && keyward promote \(name)")
-        }
-        // KW304, KW305: live verification.
-        if let v = s.lastVerification {
-          if let verdict = Verdict(rawValue: v.verdict), verdict.isFinding {
-            add(
-              .lastVerificationFailed, .error, name, s.id,
-              "the last verification of set \(s.id) said \(v.verdict) (\(v.time.iso))",
-              ev.merging(["verified": v.time.iso, "verdict": v.verdict]) { $1 },
-              remedy: "keyward verify \(name)")
-          }
-        } else if s.state != .retiring {
-          add(
-            .neverVerified, production ? .warning : .note, name, s.id, "set \(s.id) was never verified live",
-            ev,
-            remedy: "keyward verify \(name)")
-        }
-        // KW307: a pair this environment retired, stored again (in another set).
-        if s.state != .retiring, let old = retired[name]?[PairKey(s.fingerprints)], old.set != s.id {
-          add(
-            .retiredPairReused, .error, name, s.id,
-            "set \(s.id) of \(name) holds the pair of set \(old.set ?? "?"), retired \(old.time ?? "earlier")",
-            ev, remedy: "get a new pair from the provider: keyward rotate \(name)")
-        }
-        // KW501: public test credentials in production.
-        if production
-          && (testFPs.contains(s.fingerprints.appSecret) || testFPs.contains(s.fingerprints.appKey))
-        {
-          add(
-            .testCredentialInProduction, .error, name, s.id,
-            "set \(s.id) holds a provider's public test credential",
-            ev, remedy: "keyward rotate \(name)   # with the production credentials")
-        }
+        findings += CheckRules.sharing(context, env.environment, s)
+        findings += CheckRules.lifecycle(context, env.environment, s)
+        findings += CheckRules.verification(context, env.environment, s)
+        findings += CheckRules.reuse(context, env.environment, s)
       }
       try hygiene(workspace: workspace, env: env, keysEnv: keysEnv, add: add)
     }

@@ -1,0 +1,215 @@
+/// What every rule of `keyward check` reads, built once: the fingerprint tables, the trail's
+/// history, the time and the policy. The rule groups below are plain functions of it, each tested
+/// on its own (`CheckRulesTests`).
+struct CheckContext {
+  let workspace: Workspace
+  let environments: [EnvironmentFile]
+  let history: [TrailEntry]
+  let now: Timestamp
+  let maxAge: Int
+  let warnAge: Int
+  /// Every stored fingerprint, by field: (environment, set).
+  let keyFP: [String: [(String, KeySet)]]
+  let secretFP: [String: [(String, KeySet)]]
+  /// Pairs each environment retired, by fingerprints (KW307).
+  let retired: [String: [PairKey: TrailEntry]]
+  /// Which environments each production fingerprint appeared in over the whole trail (KW203).
+  let fpEnvironments: [String: Set<String>]
+  /// The providers' published test credentials, fingerprinted (KW501).
+  let testFPs: Set<String>
+
+  init(
+    workspace: Workspace, environments all: [EnvironmentFile], history: [TrailEntry], now: Timestamp,
+    maxAge: Int, warnAge: Int
+  ) {
+    self.workspace = workspace
+    self.environments = all
+    self.history = history
+    self.now = now
+    self.maxAge = maxAge
+    self.warnAge = warnAge
+    var keyFP = [String: [(String, KeySet)]]()
+    var secretFP = [String: [(String, KeySet)]]()
+    for env in all {
+      for s in env.sets {
+        keyFP[s.fingerprints.appKey, default: []].append((env.environment, s))
+        secretFP[s.fingerprints.appSecret, default: []].append((env.environment, s))
+      }
+    }
+    self.keyFP = keyFP
+    self.secretFP = secretFP
+    var retired = [String: [PairKey: TrailEntry]]()
+    for e in history where e.action == "retire" {
+      guard let env = e.environment, let k = e.appKeyFP, let v = e.appSecretFP else { continue }
+      retired[env, default: [:]][PairKey(SetFingerprints(appKey: k, appSecret: v))] = e
+    }
+    self.retired = retired
+    // Only fingerprints of production sets are looked up, so only those are indexed.
+    var productionFPs = Set<String>()
+    for env in all where workspace.isProduction(env.environment) {
+      for s in env.sets {
+        productionFPs.insert(s.fingerprints.appKey)
+        productionFPs.insert(s.fingerprints.appSecret)
+      }
+    }
+    var fpEnvironments = [String: Set<String>]()
+    for e in history {
+      guard let env = e.environment else { continue }
+      if let k = e.appKeyFP, productionFPs.contains(k) { fpEnvironments[k, default: []].insert(env) }
+      if let v = e.appSecretFP, productionFPs.contains(v) { fpEnvironments[v, default: []].insert(env) }
+    }
+    self.fpEnvironments = fpEnvironments
+    testFPs = Set(
+      (VerifyOperation.testSecrets + [
+        "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI", "10000000-ffff-ffff-ffff-000000000001",
+        "1x00000000000000000000AA", "2x00000000000000000000AB", "3x00000000000000000000FF",
+      ]).map {
+        workspace.fingerprinter.fingerprint(SecureBytes(unsafeString: $0))
+      })
+  }
+
+  var policy: RotationPolicy { workspace.config.rotation }
+
+  /// A finding about a set of an environment, located in that environment's file.
+  func finding(
+    _ rule: FindingID, _ severity: Severity, _ env: String, _ set: String, _ message: String,
+    _ evidence: [String: String], remedy: String
+  ) -> Finding {
+    Finding(
+      id: rule.rawValue, severity: severity, environment: env, set: set, message: message, evidence: evidence,
+      remedy: remedy, file: workspace.environmentPath(env))
+  }
+}
+
+/// The rule groups of `keyward check` over one set, each returning its findings.
+enum CheckRules {
+  static func evidence(_ s: KeySet) -> [String: String] {
+    ["app_key_fp": s.fingerprints.appKey, "app_secret_fp": s.fingerprints.appSecret]
+  }
+
+  /// KW101, KW201, KW202, KW203: one value in two places (swapped, shared, or production's set
+  /// seen in another environment).
+  static func sharing(_ c: CheckContext, _ name: String, _ s: KeySet) -> [Finding] {
+    var out = [Finding]()
+    let ev = evidence(s)
+    let production = c.workspace.isProduction(name)
+    // KW101: this set's App Key is some set's App Secret (or the other way round).
+    if let other = c.secretFP[s.fingerprints.appKey]?.first ?? c.keyFP[s.fingerprints.appSecret]?.first {
+      out.append(
+        c.finding(
+          .swappedInStore, .error, name, s.id,
+          "set \(s.id)'s App Key and App Secret look exchanged: the same values are stored the other way round in \(other.0) set \(other.1.id)",
+          ev.merging(["matches": "\(other.0)/\(other.1.id)"]) { $1 },
+          remedy: "keyward set \(name) --replace   # with the values in the right order"))
+    }
+    // KW201/KW202: shared with another environment, reported under every environment involved
+    // (as KW101 is: teams filter by environment).
+    for (fp, table, rule, what) in [
+      (s.fingerprints.appKey, c.keyFP, FindingID.sameKeyAcrossEnvironments, "App Key"),
+      (s.fingerprints.appSecret, c.secretFP, FindingID.sameSecretAcrossEnvironments, "App Secret"),
+    ] {
+      let others = (table[fp] ?? []).filter { $0.0 != name }.map { "\($0.0)/\($0.1.id)" }
+      guard !others.isEmpty else { continue }
+      let severity: Severity = rule == .sameSecretAcrossEnvironments || production ? .error : .warning
+      out.append(
+        c.finding(
+          rule, severity, name, s.id, "set \(s.id) shares its \(what) with \(others.joined(separator: ", "))",
+          ev.merging(["shared_with": others.joined(separator: ",")]) { $1 },
+          remedy: "give each environment its own credentials: keyward rotate \(name)"))
+    }
+    // KW203: production holding a set another environment has, or had (the audit trail).
+    if production {
+      let elsewhere = (c.fpEnvironments[s.fingerprints.appKey] ?? [])
+        .union(c.fpEnvironments[s.fingerprints.appSecret] ?? [])
+        .contains { $0 != name && !c.workspace.isProduction($0) }
+      if elsewhere {
+        out.append(
+          c.finding(
+            .productionHoldsOtherEnvironmentsSet, .error, name, s.id,
+            "production set \(s.id) was used in another environment (audit trail)", ev,
+            remedy: "keyward rotate \(name)"))
+      }
+    }
+    return out
+  }
+
+  /// KW301, KW302, KW303: age against the policy, a retiring set past its grace, a pending set
+  /// left waiting.
+  static func lifecycle(_ c: CheckContext, _ name: String, _ s: KeySet) -> [Finding] {
+    var out = [Finding]()
+    let ev = evidence(s)
+    let age = s.created.days(until: c.now)
+    if s.state != .retiring && age > c.maxAge {
+      out.append(
+        c.finding(
+          .stale, .error, name, s.id, "set \(s.id) is \(age) days old; the policy allows \(c.maxAge)",
+          ev.merging(["created": s.created.iso, "age_days": "\(age)"]) { $1 },
+          remedy: "keyward rotate \(name)"))
+    } else if s.state != .retiring && age > c.warnAge {
+      out.append(
+        c.finding(
+          .stale, .warning, name, s.id, "set \(s.id) is \(age) days old; rotate before \(c.maxAge)",
+          ev.merging(["created": s.created.iso, "age_days": "\(age)"]) { $1 },
+          remedy: "keyward rotate \(name)"))
+    }
+    if s.state == .retiring, let g = s.graceUntil, g < c.now {
+      out.append(
+        c.finding(
+          .retiringPastGrace, .warning, name, s.id,
+          "retiring set \(s.id) is past its grace period (\(g.iso))",
+          ev.merging(["grace_until": g.iso]) { $1 }, remedy: "keyward retire \(name)"))
+    }
+    if s.state == .pending && age > c.policy.graceDays {
+      out.append(
+        c.finding(
+          .pendingNotPromoted, .warning, name, s.id, "pending set \(s.id) has waited \(age) days",
+          ev.merging(["created": s.created.iso]) { $1 },
+          remedy: "keyward verify \(name) --set pending && keyward promote \(name)"))
+    }
+    return out
+  }
+
+  /// KW304, KW305: what the last live verification said, or that there was none.
+  static func verification(_ c: CheckContext, _ name: String, _ s: KeySet) -> [Finding] {
+    let ev = evidence(s)
+    if let v = s.lastVerification {
+      guard let verdict = Verdict(rawValue: v.verdict), verdict.isFinding else { return [] }
+      return [
+        c.finding(
+          .lastVerificationFailed, .error, name, s.id,
+          "the last verification of set \(s.id) said \(v.verdict) (\(v.time.iso))",
+          ev.merging(["verified": v.time.iso, "verdict": v.verdict]) { $1 }, remedy: "keyward verify \(name)")
+      ]
+    }
+    guard s.state != .retiring else { return [] }
+    return [
+      c.finding(
+        .neverVerified, c.workspace.isProduction(name) ? .warning : .note, name, s.id,
+        "set \(s.id) was never verified live", ev, remedy: "keyward verify \(name)")
+    ]
+  }
+
+  /// KW307, KW501: a pair this environment retired stored again; a provider's public test
+  /// credential in production.
+  static func reuse(_ c: CheckContext, _ name: String, _ s: KeySet) -> [Finding] {
+    var out = [Finding]()
+    let ev = evidence(s)
+    if s.state != .retiring, let old = c.retired[name]?[PairKey(s.fingerprints)], old.set != s.id {
+      out.append(
+        c.finding(
+          .retiredPairReused, .error, name, s.id,
+          "set \(s.id) of \(name) holds the pair of set \(old.set ?? "?"), retired \(old.time ?? "earlier")",
+          ev, remedy: "get a new pair from the provider: keyward rotate \(name)"))
+    }
+    if c.workspace.isProduction(name)
+      && (c.testFPs.contains(s.fingerprints.appSecret) || c.testFPs.contains(s.fingerprints.appKey))
+    {
+      out.append(
+        c.finding(
+          .testCredentialInProduction, .error, name, s.id,
+          "set \(s.id) holds a provider's public test credential",
+          ev, remedy: "keyward rotate \(name)   # with the production credentials"))
+    }
+    return out
+  }
+}
