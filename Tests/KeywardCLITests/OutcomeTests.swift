@@ -80,4 +80,41 @@ struct OutcomeTests {
       0, ["export", "prod", "--key-file", try cli.keyPath("prod"), "--passphrase-file", pass])
     #expect(out.stdout.contains(secret))
   }
+
+  /// Runs keyward on a real pseudo-terminal (Tests/Compat/pty_session.py), typing `steps`.
+  func onTerminal(_ cli: CLI, _ args: [String], _ steps: [[String]]) throws -> (status: Int, output: String) {
+    let script: [String: Any] = [
+      "argv": [CLI.binary] + args, "cwd": cli.root, "env": cli.environment, "steps": steps,
+    ]
+    let path = cli.root + "/pty-script.json"
+    try JSONSerialization.data(withJSONObject: script).write(to: URL(fileURLWithPath: path))
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", CLI.packageRoot + "/Tests/Compat/pty_session.py", path]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    let doc = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    return (doc["status"] as? Int ?? -1, doc["output"] as? String ?? "")
+  }
+
+  @Test("set on a terminal: the App Key echoes, the secret does not; Ctrl-D cancels (issue 15, item 11)")
+  func terminalPrompts() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "dev,prod"])
+    let secret = "cs_dev_SECRET_\(UUID().uuidString)"
+    CLI.registerSecret(secret)
+    let stored = try onTerminal(
+      cli, ["set", "dev"], [["App Key: ", "ck_dev_visible_1234\r"], ["App Secret: ", secret + "\r"]])
+    #expect(stored.status == 0, "\(stored.output)")
+    #expect(stored.output.contains("ck_dev_visible_1234"))  // typed, and shown
+    #expect(!stored.output.contains(secret))  // typed, never shown
+    let cancelled = try onTerminal(
+      cli, ["set", "prod"], [["App Key: ", "ck_prod_12345678\r"], ["App Secret: ", "\u{04}"]])
+    #expect(cancelled.status == 2 && cancelled.output.contains("cancelled"), "\(cancelled.output)")
+    let empty = try onTerminal(cli, ["set", "prod"], [["App Key: ", "\r"]])
+    #expect(empty.status == 2 && empty.output.contains("is empty"), "\(empty.output)")
+  }
 }

@@ -10,18 +10,20 @@ import CSodium
 public enum Terminal {
   public static func isTTY(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
-  /// Prints `prompt` on /dev/tty and reads one line with echo off. Fails when there is no terminal,
-  /// with `noTerminal` as the hint: the option of the asking command that does without one.
-  public static func readHidden(_ prompt: String, noTerminal: String = "pipe the values in with --stdin")
-    throws(KeywardError) -> SecureBytes
-  {
+  /// Prints `prompt` on /dev/tty and reads one line with echo off (`echo`: on, for a value that is
+  /// public, like an App Key). Fails when there is no terminal, with `noTerminal` as the hint: the
+  /// option of the asking command that does without one; and when the person ends the input
+  /// (Ctrl-D) instead of answering.
+  public static func readHidden(
+    _ prompt: String, noTerminal: String = "pipe the values in with --stdin", echo: Bool = false
+  ) throws(KeywardError) -> SecureBytes {
     let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
     guard fd >= 0 else {
       throw KeywardError(.input, "cannot prompt: no terminal", hint: noTerminal)
     }
     defer { close(fd) }
     var old = termios()
-    let haveTermios = tcgetattr(fd, &old) == 0
+    let haveTermios = !echo && tcgetattr(fd, &old) == 0
     if haveTermios {
       var quiet = old
       quiet.c_lflag &= ~tcflag_t(ECHO)
@@ -36,6 +38,10 @@ public enum Terminal {
     while true {
       let n = Glibc_read(fd, &byte, 1)
       if n < 0 && errno == EINTR { continue }
+      if n == 0 && out.count == 0 {
+        if !echo { _ = Glibc_write(fd, "\n", 1) }
+        throw KeywardError(.input, "cancelled at the prompt (end of input)")
+      }
       if n <= 0 || byte == 0x0a { break }
       out.append(byte)
     }

@@ -112,7 +112,8 @@ struct SecretInputOptions: ParsableArguments {
         hint: "pipe the values in with --stdin, or use --from-env / --from-file")
     }
     let (keyName, secretName) = workspace.config.provider.fieldNames
-    let key = try Terminal.readHidden("\(environment) \(keyName): ")
+    // The App Key is public (it is in every page that shows the widget): it echoes.
+    let key = try Terminal.readHidden("\(environment) \(keyName): ", echo: true)
     // An empty answer stops here; it must not make the next line the secret.
     guard key.count > 0 else { throw KeywardError(.input, "the \(keyName) is empty; nothing was stored") }
     let secret = try Terminal.readHidden("\(environment) \(secretName): ")
