@@ -114,3 +114,15 @@ func expectError(
     Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
   }
 }
+
+/// A small seeded generator (a 64-bit LCG) for the property tests: the same seed gives the same
+/// cases on every run and machine.
+struct SeededRng {
+  var state: UInt64
+  mutating func next(_ n: Int) -> Int {
+    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+    return Int((state >> 33) % UInt64(n))
+  }
+  mutating func pick<T>(_ a: [T]) -> T { a[next(a.count)] }
+  mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(next(256)) } }
+}

@@ -7,18 +7,10 @@ import Testing
 /// brute-force ancestor search says.
 @Suite("the trail index: order and maximal records")
 struct TrailIndexTests {
-  struct Rng {
-    var state: UInt64
-    mutating func next(_ n: Int) -> Int {
-      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      return Int((state >> 33) % UInt64(n))
-    }
-  }
-
   /// A random history: each entry follows 0–2 earlier entries (0 only rarely: a second root),
   /// and records 0–2 of three environments.
   func history(seed: UInt64, count: Int) -> [TrailIndex.Entry] {
-    var rng = Rng(state: seed)
+    var rng = SeededRng(state: seed)
     var out = [TrailIndex.Entry]()
     for i in 0..<count {
       var parents = Set<String>()
@@ -82,7 +74,7 @@ struct Base64DecoderTests {
   @Test(
     "the table decoder equals libsodium's on round trips and on random and mutated text", arguments: 0..<20)
   func agrees(seed: Int) {
-    var rng = TrailIndexTests.Rng(state: UInt64(seed) &+ 99)
+    var rng = SeededRng(state: UInt64(seed) &+ 99)
     let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n".utf8)
     for _ in 0..<300 {
       let bytes = (0..<rng.next(40)).map { _ in UInt8(rng.next(256)) }
@@ -109,7 +101,7 @@ extension String {
 
 extension Array {
   func shuffledDeterministically(seed: Int) -> [Element] {
-    var rng = TrailIndexTests.Rng(state: UInt64(seed) &* 31 &+ 7)
+    var rng = SeededRng(state: UInt64(seed) &* 31 &+ 7)
     var a = self
     for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, rng.next(i + 1)) }
     return a
@@ -120,7 +112,7 @@ extension Array {
 struct EnvelopeScanTests {
   @Test("the byte scan equals the strict parser on written envelopes, and never disagrees on mutated ones")
   func agrees() throws {
-    var rng = TrailIndexTests.Rng(state: 4242)
+    var rng = SeededRng(state: 4242)
     let id = try Identity.generate(name: "alice")
     for n in 0..<200 {
       var doc = SignedDocument(
@@ -151,7 +143,7 @@ struct PayloadScanTests {
   @Test(
     "the one-pass scan equals the strict reading on written payloads; on mutated ones it agrees or defers")
   func agrees() {
-    var rng = TrailIndexTests.Rng(state: 777)
+    var rng = SeededRng(state: 777)
     let words = ["prod", "staging", "x", "", "a b", "é", "tab\t", "q\"uote", "back\\slash", "0", "007"]
     for n in 0..<300 {
       var records = [JSONValue]()

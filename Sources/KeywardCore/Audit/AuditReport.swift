@@ -102,7 +102,7 @@ public enum AuditReport {
     var out = [(TrailScan.Scanned, Bool)?](repeating: nil, count: lines.count)
     let chunks = lines.count < 2_000 ? 1 : 2 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     out.withUnsafeMutableBufferPointer { results in
-      let sink = Sink(results)
+      let sink = WorkerSlots(results)
       bytes.withUnsafeBufferPointer { all in
         let source = Source(all)
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
@@ -127,13 +127,7 @@ public enum AuditReport {
     return out
   }
 
-  /// Buffers shared with the workers of `scanAll`: each worker reads the file and writes only its
-  /// own slots.
-  struct Sink: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<(TrailScan.Scanned, Bool)?>
-    init(_ b: UnsafeMutableBufferPointer<(TrailScan.Scanned, Bool)?>) { buffer = b }
-  }
-
+  /// The file's bytes, shared read-only with the workers of `scanAll`.
   struct Source: @unchecked Sendable {
     let buffer: UnsafeBufferPointer<UInt8>
     init(_ b: UnsafeBufferPointer<UInt8>) { buffer = b }

@@ -331,7 +331,7 @@ public struct TrailIndex: Sendable {
     var out = [Result<Entry, Problem>?](repeating: nil, count: items.count)
     let chunks = items.count < 256 ? 1 : 4 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     out.withUnsafeMutableBufferPointer { results in
-      let sink = ResultSink(results)
+      let sink = WorkerSlots(results)
       DispatchQueue.concurrentPerform(iterations: chunks) { c in
         var keys = [String: PublicIdentity]()  // a trail has few signers: parse each key once
         for i in (items.count * c / chunks)..<(items.count * (c + 1) / chunks) {
@@ -340,11 +340,6 @@ public struct TrailIndex: Sendable {
       }
     }
     return out
-  }
-
-  struct ResultSink: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<Result<Entry, Problem>?>
-    init(_ b: UnsafeMutableBufferPointer<Result<Entry, Problem>?>) { buffer = b }
   }
 
   /// One entry envelope: its id from the payload, its members, and its signature when asked.

@@ -3,8 +3,6 @@
 /// on its own (`CheckRulesTests`).
 struct CheckContext {
   let workspace: Workspace
-  let environments: [EnvironmentFile]
-  let history: [TrailEntry]
   let now: Timestamp
   let maxAge: Int
   let warnAge: Int
@@ -23,8 +21,6 @@ struct CheckContext {
     maxAge: Int, warnAge: Int
   ) {
     self.workspace = workspace
-    self.environments = all
-    self.history = history
     self.now = now
     self.maxAge = maxAge
     self.warnAge = warnAge

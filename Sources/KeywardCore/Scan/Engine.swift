@@ -203,14 +203,8 @@ final class ScanEngine {
   }
 
   @inline(__always)
-  static func remember(_ i: Int, _ first: inout (Int, Int, Int)) {
-    if first.0 < 0 {
-      first.0 = i
-    } else if first.1 < 0 {
-      first.1 = i
-    } else {
-      first.2 = i
-    }
+  static func remember(_ i: Int, _ first: inout (Int, Int)) {
+    if first.0 < 0 { first.0 = i } else { first.1 = i }
   }
 
   /// Scans `count` bytes. At depth 0 hits carry the word's own offset; deeper, `outer` (where the
@@ -238,8 +232,8 @@ final class ScanEngine {
       var backslash = false
       // The first two and the last two breaks of any kind: a value holding strong breaks is still
       // the whole rest of `KEY=value`, or the whole start of `value#comment`.
-      var first = (-1, -1, -1)
-      var last = (-1, -1, -1)
+      var first = (-1, -1)
+      var last = (-1, -1)
       scanning: while i < count {
         let c = cls[Int(p[i])]
         switch c {
@@ -255,14 +249,14 @@ final class ScanEngine {
         case Self.weakBreak:
           if n < Self.maxBreaks { cuts[n] = i }
           n += 1
-          if first.2 < 0 { Self.remember(i, &first) }
-          last = (last.1, last.2, i)
+          if first.1 < 0 { Self.remember(i, &first) }
+          last = (last.1, i)
         default:
           segment(p, segmentStart, i, cuts, n, depth: depth, outer: outer, steps: steps)
           segmentStart = i + 1
           n = 0
-          if first.2 < 0 { Self.remember(i, &first) }
-          last = (last.1, last.2, i)
+          if first.1 < 0 { Self.remember(i, &first) }
+          last = (last.1, i)
           strong = true
           if p[i] == 0x25 { percent = true } else if p[i] == 0x5c { backslash = true }
         }
@@ -280,8 +274,8 @@ final class ScanEngine {
           stretch(s, e)
           if first.0 >= 0 { stretch(first.0 + 1, e) }
           if first.1 >= 0 { stretch(first.1 + 1, e) }
+          if last.0 >= 0 { stretch(s, last.0) }
           if last.1 >= 0 { stretch(s, last.1) }
-          if last.2 >= 0 { stretch(s, last.2) }
         }
         decodings(
           p, count, s, e, depth: depth, outer: outer, steps: steps, percent: percent, backslash: backslash)
@@ -458,23 +452,6 @@ final class ScanEngine {
       if bad > 2 + n / 16 { return 0 }
     }
     return n
-  }
-
-  /// Plain base64 decoding (every byte), for tests and callers that want bytes.
-  static func base64Decode(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int, into out: inout [UInt8]) -> Bool {
-    var acc: UInt32 = 0
-    var bits = 0
-    for i in s..<e {
-      let v = base64Values[Int(p[i])]
-      if v == 0xff { continue }
-      acc = acc << 6 | UInt32(v)
-      bits += 6
-      if bits >= 8 {
-        bits -= 8
-        out.append(UInt8(truncatingIfNeeded: acc >> UInt32(bits)))
-      }
-    }
-    return !out.isEmpty
   }
 
   static func hexValue(_ c: UInt8) -> UInt8? {

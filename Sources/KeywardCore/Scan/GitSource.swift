@@ -28,28 +28,10 @@ final class GitReader {
     defer { close(inFD) }
     try FileSystem.writeAll(inFD, input, path: "a temporary file")
     lseek(inFD, 0, SEEK_SET)
-    var outPipe: [Int32] = [0, 0]
-    guard pipe(&outPipe) == 0 else {
-      throw KeywardError(.io, "cannot create a pipe: \(FileSystem.errnoText())")
-    }
-    var child: pid_t = 0
-    let rc = Spawn.spawn(
-      "/usr/bin/env", ["git", "-C", dir] + args, environment: Git.environment, pid: &child
-    ) {
-      actions in
-      posix_spawn_file_actions_adddup2(&actions, inFD, 0)
-      posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-      posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-      posix_spawn_file_actions_addclose(&actions, outPipe[0])
-      posix_spawn_file_actions_addclose(&actions, outPipe[1])
-    }
-    close(outPipe[1])
-    guard rc == 0 else {
-      close(outPipe[0])
-      throw KeywardError(.io, "cannot run git: \(String(cString: strerror(rc)))")
-    }
-    pid = child
-    fd = outPipe[0]
+    let child = try Spawn.background(
+      "/usr/bin/env", ["git", "-C", dir] + args, environment: Git.environment, stdin: inFD)
+    pid = child.pid
+    fd = child.stdout
     buffer = .allocate(capacity: capacity)
   }
 

@@ -217,8 +217,8 @@ public enum ScanOperation {
       report.files += s.bytes >= 0 ? 1 : 0
       report.bytes += max(0, s.bytes)
       if s.binary { report.binary += 1 }
-      if s.bytes < 0 && !s.binary { report.unreadable.append(names.redacted(items[i].path).path) }
       let (path, found) = names.redacted(items[i].path)
+      if s.bytes < 0 && !s.binary { report.unreadable.append(path) }
       var blob: String? = nil
       if case .blob(let id, _) = items[i], mode != .staged { blob = id }
       for (print, steps) in found {
@@ -270,10 +270,6 @@ public enum ScanOperation {
     var hits: [LocatedHit] = []
   }
 
-  struct Sink: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<Scanned>
-  }
-
   /// Every item through the scanner, on every core: files in small batches handed out as workers
   /// free up (sizes vary); blobs split between workers, each reading its share through one
   /// `git cat-file --batch`.
@@ -286,7 +282,7 @@ public enum ScanOperation {
     let blobs = items.indices.filter { if case .blob = items[$0] { return true } else { return false } }
     var failures = [KeywardError?](repeating: nil, count: cores)
     out.withUnsafeMutableBufferPointer { results in
-      let sink = Sink(buffer: results)
+      let sink = WorkerSlots(results)
       let batches = files.isEmpty ? 0 : min(files.count, 16 * cores)
       DispatchQueue.concurrentPerform(iterations: batches) { b in
         let scanner = StreamScanner(engine: ScanEngine(catalog: catalog))
@@ -304,7 +300,7 @@ public enum ScanOperation {
       guard !blobs.isEmpty, let repository else { return }
       let workers = blobs.count < 64 ? 1 : cores
       failures.withUnsafeMutableBufferPointer { errors in
-        let errorSink = ErrorSink(buffer: errors)
+        let errorSink = WorkerSlots(errors)
         DispatchQueue.concurrentPerform(iterations: workers) { w in
           let scanner = StreamScanner(engine: ScanEngine(catalog: catalog))
           let mine = Array(stride(from: w, to: blobs.count, by: workers)).map { blobs[$0] }
@@ -324,10 +320,6 @@ public enum ScanOperation {
     }
     if let e = failures.compactMap({ $0 }).first { throw e }
     return out
-  }
-
-  struct ErrorSink: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<KeywardError?>
   }
 
   static func outcome(_ o: StreamScanner.Outcome) -> Scanned {

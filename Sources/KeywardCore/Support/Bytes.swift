@@ -12,3 +12,10 @@ enum Bytes {
     return nil
   }
 }
+
+/// A buffer shared with the workers of a `DispatchQueue.concurrentPerform`, each of which writes
+/// only its own slots (so no two touch the same element).
+struct WorkerSlots<Element>: @unchecked Sendable {
+  let buffer: UnsafeMutableBufferPointer<Element>
+  init(_ b: UnsafeMutableBufferPointer<Element>) { buffer = b }
+}

@@ -95,16 +95,18 @@ extension Spawn {
     }
   }
 
-  /// Starts a child with standard output on a pipe and standard error discarded.
-  public static func background(_ executable: String, _ arguments: [String], environment: [String: String])
-    throws(KeywardError) -> Background
-  {
+  /// Starts a child with standard output on a pipe and standard error discarded; standard input
+  /// from `stdin` when given (a descriptor the child reads from the start), else inherited.
+  public static func background(
+    _ executable: String, _ arguments: [String], environment: [String: String], stdin: Int32? = nil
+  ) throws(KeywardError) -> Background {
     var outPipe: [Int32] = [0, 0]
     guard pipe(&outPipe) == 0 else {
       throw KeywardError(.io, "cannot create a pipe: \(FileSystem.errnoText())")
     }
     var pid: pid_t = 0
     let rc = spawn(executable, arguments, environment: environment, pid: &pid) { actions in
+      if let stdin { posix_spawn_file_actions_adddup2(&actions, stdin, 0) }
       posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
       posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
       posix_spawn_file_actions_addclose(&actions, outPipe[0])
