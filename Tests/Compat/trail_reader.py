@@ -6,7 +6,8 @@ usage: trail_reader.py WORKSPACE [--seen FILE]
 Checks everything FORMAT.md lists under "Intact": entry file names are ids and payloads parse;
 parents exist; signed entries' signatures verify (every one, including those in checkpoints);
 checkpoints (an admin of trust/root.json signed them; digest, count, heads, order); each entry
-counted once; the v1 anchor against audit.jsonl and its hash chain; with --seen, that the heads
+counted once; each checkpoint's index ("Checkpoint index": its digest as signed, and its bytes
+rebuilt from the entries it covers by trail_index.py); the v1 anchor against audit.jsonl and its hash chain; with --seen, that the heads
 in a seen-heads file still exist. Then, per environment of keyward.json, the maximal announcing
 records and the environment file's digest. Prints one JSON document; exits 0 when intact and no
 environment is "unannounced" or "concurrent", else 4 (2 on a usage error). "signed" and "signers"
@@ -14,6 +15,7 @@ count entries whose signature verifies; a forged entry (a "signer" without one) 
 """
 import base64, hashlib, json, os, re, sys
 from nacl.signing import VerifyKey
+import trail_index
 
 ENTRY_TYPE = "application/vnd.keyward.trail-entry+json"
 CHECKPOINT_TYPE = "application/vnd.keyward.trail-checkpoint+json"
@@ -71,6 +73,7 @@ class Trail:
         self.later = []  # (where, checkpoint, entry, parent) whose parent is not earlier in its segment
         self.forged = set()
         self.checkpoints = 0
+        self.indexes = {}  # checkpoint id -> digest its header signs
 
     def problem(self, text): self.problems.append(text)
 
@@ -123,7 +126,12 @@ class Trail:
 
     def read_checkpoints(self, admins):
         d = os.path.join(self.ws, "trail", "checkpoints")
-        for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        names = sorted(os.listdir(d)) if os.path.isdir(d) else []
+        for name in names:
+            if name.endswith(".index"):
+                if name[:-6] + ".jsonl" not in names:
+                    self.problem(f"checkpoints/{name}: the index of no checkpoint")
+                continue
             self.checkpoints += 1
             where = "checkpoints/" + name
             data = open(os.path.join(d, name), "rb").read()
@@ -142,6 +150,9 @@ class Trail:
                 self.problem(f"{where}: header does not parse: {e!r}")
                 continue
             cid = b2(b"keyward trail v2" + payload)
+            if "index" in p:
+                need(isinstance(p["index"], str) and HEX64.match(p["index"]), "checkpoint member index")
+                self.indexes[cid] = p["index"]
             if name != cid + ".jsonl":
                 self.problem(f"{where}: file name is not its id {cid}")
             pk = key_of(p.get("signer"))
@@ -167,6 +178,25 @@ class Trail:
                 self.held.setdefault(eid, set()).add(cid)
             if sorted(seen - named) != p["heads"]:
                 self.problem(f"{where}: heads do not match the segment")
+
+    def check_indexes(self):
+        d = os.path.join(self.ws, "trail", "checkpoints")
+        files, covers = {}, {}
+        for cid in self.indexes:
+            path = os.path.join(d, cid + ".index")
+            if os.path.exists(path):  # an index deleted only costs readers time
+                files[cid] = open(path, "rb").read()
+                covers[cid] = json.loads(files[cid].split(b"\n")[0])["covers"]
+        generation = lambda c: len(covers.get(c, [])) + 1
+        for cid, data in files.items():
+            if trail_index.digest(data) != self.indexes[cid]:
+                self.problem(f"checkpoints/{cid}.index: not the index its checkpoint signed")
+                continue
+            within = set(covers[cid]) | {cid}
+            covered = {i: self.entries[i] for i, held in self.held.items() if held & within}
+            rank = {i: min(generation(c) for c in self.held[i] & within) for i in covered}
+            if trail_index.build(covered, rank, covers[cid]) != data:
+                self.problem(f"checkpoints/{cid}.index: does not match the entries it covers")
 
     def check_v1(self):
         path, anchors = os.path.join(self.ws, "audit.jsonl"), [e["v1"] for e in self.entries.values() if "v1" in e]
@@ -248,6 +278,7 @@ def main(argv):
     for where, cid, eid, parent in t.later:
         if not t.held.get(parent, set()) - {cid}:
             t.problem(f"{where}: entry {eid} names {parent}, in no checkpoint before it")
+    t.check_indexes()
     t.read_files()
     for eid, e in t.entries.items():
         for parent in e["parents"]:

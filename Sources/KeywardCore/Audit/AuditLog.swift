@@ -28,6 +28,8 @@ public struct TrailEntry: Sendable {
   public var entry: String?
   public var actor: String?
   public var signed = false
+  /// The command that wrote its entry (version 2).
+  public var command: String?
   public var extra: [String: JSONValue] = [:]
 
   public init() {}
@@ -54,6 +56,15 @@ public struct TrailEntry: Sendable {
     "seq", "action", "environment", "set", "target", "time", "env_after", "env_before", "fingerprints",
     "actor",
   ]
+
+  /// The record's own members, as its entry holds them (no time, actor or sequence number).
+  public var members: JSONValue {
+    var m = extra
+    for k in ["action", "environment", "set", "target", "env_before", "env_after", "fingerprints"] {
+      if let v = self[k] { m[k] = v }
+    }
+    return .object(m)
+  }
 
   /// The member `key`, as the JSON reader would give it.
   public subscript(key: String) -> JSONValue? {

@@ -231,9 +231,18 @@ public enum AuditReport {
         signers["\(name) (\(key.fingerprint))", default: 0] += 1
       }
     }
+    // What the base index counts of the checkpointed entries (each attested by its checkpoint).
+    for (text, count) in index.base?.signers ?? [:] {
+      attested += count
+      let key = try? PublicIdentity(parsing: text)
+      let name =
+        key.flatMap { k in workspace.trust.flatMap { TrailFindings.name(of: k, in: $0) } } ?? "not a member"
+      signers["\(name) (\(key?.fingerprint ?? "?"))", default: 0] += count
+    }
+    unsigned += index.base?.unsigned ?? 0
     let first = index.problems.first
     return TrailSummary(
-      entries: index.entries.count + index.v1Entries.count, intact: index.intact, problem: first?.message,
+      entries: index.entryCount + index.v1Entries.count, intact: index.intact, problem: first?.message,
       firstBadLine: first?.line, file: first?.file, heads: index.heads, checkpoints: index.checkpoints,
       signed: signed, attested: attested, unsigned: unsigned, v1Entries: index.v1Entries.count,
       signers: signers)

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// A checkpoint (FORMAT.md, "Checkpoint"): an admin compacts the trail's entry files into one
 /// signed segment that attests every entry in it, so later audits check one signature and a
 /// digest instead of thousands, and the folder stays small.
@@ -75,6 +81,52 @@ public enum Checkpoint {
     var heads: [String]
     var entries: Int
     var digest: String
+    /// The digest of the checkpoint's index (`<id>.index`), when it has one.
+    var index: String?
+  }
+
+  /// Whether a segment is what its admin signed (header, count and digest), read in 1 MiB pieces
+  /// and never held whole: what an audit that reads the checkpoint's index instead of its lines
+  /// still proves about them.
+  static func holds(path: String, name: String, trust: TrustedState?) -> Bool {
+    guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return false }
+    defer { close(fd) }
+    var first = [UInt8]()
+    var inHeader = true
+    var lines = 0
+    var lastByte: UInt8 = 0
+    let d = Blake2b(key: nil, length: 32)
+    d.update(Array("keyward checkpoint v2".utf8))
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+      let n = buffer.withUnsafeMutableBytes { Glibc_read(fd, $0.baseAddress!, 1 << 20) }
+      if n < 0 { return false }
+      if n == 0 { break }
+      var start = 0
+      if inHeader {
+        guard let nl = buffer[0..<n].firstIndex(of: 0x0a) else {
+          first += buffer[0..<n]
+          if first.count > 1 << 20 { return false }
+          continue
+        }
+        first += buffer[0..<nl]
+        inHeader = false
+        start = nl + 1
+      }
+      buffer.withUnsafeBytes { p in
+        let piece = UnsafeRawBufferPointer(rebasing: p[start..<n])
+        d.update(piece)
+        for b in piece where b == 0x0a { lines += 1 }
+      }
+      lastByte = buffer[n - 1]
+    }
+    guard !inHeader, lastByte == 0x0a,
+      case .success(let h) = Checkpoint.header(first, name: name, trust: trust),
+      h.entries == lines
+    else { return false }
+    var out = [UInt8](repeating: 0, count: 32)
+    out.withUnsafeMutableBytes { d.finish(into: $0) }
+    return Sodium.hex(out) == h.digest
   }
 
   /// A checkpoint's first line: its name is its id, and an admin of the signed state signed it.
@@ -114,7 +166,14 @@ public enum Checkpoint {
     let heads = headValues.compactMap { h -> String? in
       if case .string(let s) = h { return s } else { return nil }
     }
-    return .success(Header(heads: heads, entries: count, digest: digest))
+    var index: String? = nil
+    if let i = m["index"] {
+      guard case .string(let s) = i, Names.isLowerHex(s, count: 64) else {
+        return problem("the checkpoint's payload is malformed")
+      }
+      index = s
+    }
+    return .success(Header(heads: heads, entries: count, digest: digest, index: index))
   }
 
   public struct Report: Sendable, Encodable {
@@ -149,7 +208,7 @@ public enum Checkpoint {
         hint: "keyward audit, then restore the trail from version control")
     }
     let root = workspace.path
-    let files = index.entries.filter { $0.line == nil }
+    let files = index.entries.filter { !$0.checkpointed }
     guard !files.isEmpty else {
       throw KeywardError(.usage, "nothing to compact: every entry is already in a checkpoint")
     }
@@ -163,11 +222,13 @@ public enum Checkpoint {
     var followed = Set<String>()
     for e in files { followed.formUnion(e.parents) }
     let heads = inSegment.subtracting(followed).sorted()
+    // The index of everything below the new heads: the checkpoints already here and these entries.
+    let summary = CheckpointIndex.build(index, covers: index.checkpointIDs).encode()
     let payload = JSONValue.object([
       "type": .string("keyward-trail-checkpoint"), "v": .number(2), "time": .string(Timestamp.now().iso),
       "actor": .string(Trail.oneLine(admin.name)), "signer": .string(admin.publicIdentity.text),
       "entries": .number(Double(lines.count)), "digest": .string(digest(lines)),
-      "heads": .array(heads.map(JSONValue.string)),
+      "heads": .array(heads.map(JSONValue.string)), "index": .string(CheckpointIndex.digest(summary)),
     ]).compact()
     var doc = SignedDocument(payloadType: Trail.checkpointType, payload: payload)
     doc.sign(with: admin)
@@ -177,6 +238,8 @@ public enum Checkpoint {
     for l in lines { out += l + [0x0a] }
     let path = "\(root)/\(Trail.checkpointsFolder)/\(id).jsonl"
     try FileSystem.writeAtomically(path, bytes: out)
+    // The index after its segment: a crash between leaves a checkpoint whose lines are read.
+    try FileSystem.writeAtomically("\(root)/\(Trail.checkpointsFolder)/\(id).index", bytes: summary)
     FileSystem.crashPoint("checkpoint-before-delete")
     for e in files { try FileSystem.remove(e.file) }
     let attests = TrailFindings.findings(index, workspace: workspace).filter {

@@ -43,7 +43,7 @@ public enum TrailFindings {
     // Entries a checkpoint does not attest: who signed them.
     var unsigned = [TrailIndex.Entry]()
     var strangers = [(TrailIndex.Entry, PublicIdentity)]()
-    var reconciled = [(TrailIndex.Entry, TrailEntry)]()
+    var reconciled = [TrailEntry]()
     for e in index.entries where !e.checkpointed {
       if let signer = e.signer {
         // A signer counts only where they have a role: a reader of dev announcing prod's file
@@ -63,11 +63,12 @@ public enum TrailFindings {
     }
     // Changes a write found unannounced stay listed for good, checkpoint or not: a reviewer must
     // see every change the trail did not announce in advance.
-    for e in index.entries {
-      for r in e.records where ["interrupted", "external-change", "resolve"].contains(r.action ?? "") {
-        reconciled.append((e, r))
-      }
+    for r in index.history
+    where r.entry != nil && ["interrupted", "external-change", "resolve"].contains(r.action ?? "") {
+      reconciled.append(r)
     }
+    var place = [String: (file: String, line: Int?)]()
+    if !reconciled.isEmpty { for e in index.entries { place[e.id] = (e.file, e.line) } }
     func capped<T>(_ list: [T], _ id: FindingID, _ what: String, _ one: (T) -> Finding) {
       out += list.prefix(perKind).map(one)
       if list.count > perKind {
@@ -99,15 +100,18 @@ public enum TrailFindings {
         file: e.file,
         line: e.line)
     }
-    capped(reconciled, .trailReconciled, "recorded outside changes") { (e, r) in
-      Finding(
+    capped(reconciled, .trailReconciled, "recorded outside changes") { r in
+      let id = r.entry ?? ""
+      // A compacted entry is located by the checkpoint whose index kept its record.
+      let at = place[id] ?? (index.baseFile ?? "\(workspace.path)/\(Trail.folder)", nil)
+      return Finding(
         id: FindingID.trailReconciled.rawValue, severity: .warning, environment: r.environment, set: nil,
         message:
-          "entry \(e.id.prefix(12)) (\(e.command) by \(e.actor), \(e.time)) recorded \(r.action ?? "?") of \(r.environment ?? "?") found unannounced",
+          "entry \(id.prefix(12)) (\(r.command ?? "?") by \(r.actor ?? "?"), \(r.time ?? "?")) recorded \(r.action ?? "?") of \(r.environment ?? "?") found unannounced",
         evidence: [
-          "entry": e.id, "ref": r["ref"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "",
+          "entry": id, "ref": r["ref"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "",
         ],
-        remedy: "review the environment file's git history around that entry", file: e.file, line: e.line)
+        remedy: "review the environment file's git history around that entry", file: at.file, line: at.line)
     }
     return out
   }

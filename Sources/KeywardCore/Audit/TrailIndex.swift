@@ -44,27 +44,40 @@ public struct TrailIndex: Sendable {
     public var line: Int?
   }
 
+  /// The entries read one by one: every entry, or with `base`, those no checkpoint holds.
   public var entries: [Entry] = []
   public var problems: [Problem] = []
   /// Entries nothing follows, sorted.
   public var heads: [String] = []
-  /// Each entry's parents as positions in `entries` (set by `load`).
+  /// Each entry's parents as positions in `entries`; a position `entries.count + k` is the base's
+  /// head `k` (set by `load`).
   var links: [[Int]] = []
   public var checkpoints = 0
+  /// The ids of the checkpoints present.
+  public var checkpointIDs: [String] = []
+  /// The index of the checkpoint that covers every other one, read instead of their lines
+  /// (FORMAT.md, "Checkpoint index"); nil when every line was read.
+  public var base: CheckpointIndex?
+  public var baseFile: String?
+  /// Every entry counted once, the checkpointed ones included.
+  public var entryCount: Int { entries.count + (base?.entries ?? 0) }
   /// The version-1 chain, when audit.jsonl exists.
   public var v1: AuditReport.Chain?
   public var v1Entries: [TrailEntry] = []
   public var intact: Bool { problems.isEmpty }
-  public var hasV2: Bool { !entries.isEmpty || checkpoints > 0 }
+  public var hasV2: Bool { !entries.isEmpty || checkpoints > 0 || base != nil }
 
   /// Every record, oldest first: the version-1 lines, then each entry's records (parents first).
   /// Built once by `load`.
   public private(set) var history: [TrailEntry] = []
 
-  /// Reads and checks the trail. `full` verifies the signatures of checkpointed entries too;
-  /// `seen` adds the heads this machine recorded (a later cut is then a problem).
+  /// Reads and checks the trail. `full` verifies the signatures of checkpointed entries too and
+  /// rebuilds every checkpoint's index to compare it; `expand` reads every checkpointed entry
+  /// (`log`) instead of the index that covers them; `seen` adds the heads this machine recorded
+  /// (a later cut is then a problem).
   public static func load(
-    workspace: Workspace, verifySignatures: Bool = true, full: Bool = false, seen: [String] = []
+    workspace: Workspace, verifySignatures: Bool = true, full: Bool = false, seen: [String] = [],
+    expand: Bool = false
   ) -> TrailIndex {
     var index = TrailIndex()
     let root = workspace.path
@@ -136,15 +149,70 @@ public struct TrailIndex: Sendable {
           Problem(kind: .broken, message: "\(Trail.headsFolder)/\(name) is not a head marker", file: path))
       }
     }
+    // Checkpoints: each one's signed header and index first. When one index covers every other
+    // checkpoint (and every segment is what its admin signed), it stands for all their lines;
+    // otherwise every line is read.
+    var names = [String]()
+    var indexNames = [String]()
     for name in FileSystem.listDirectory("\(root)/\(Trail.checkpointsFolder)") where !isTemporary(name) {
+      if name.hasSuffix(".index") { indexNames.append(name) } else { names.append(name) }
+    }
+    index.checkpoints = names.count
+    index.checkpointIDs = names.map { String($0.prefix(64)) }.sorted()
+    for name in indexNames where !names.contains("\(name.dropLast(6)).jsonl") {
+      index.problems.append(
+        Problem(
+          kind: .broken, message: "\(Trail.checkpointsFolder)/\(name) is the index of no checkpoint",
+          file: "\(root)/\(Trail.checkpointsFolder)/\(name)"))
+    }
+    var indexes = [String: (index: CheckpointIndex, digest: String)]()
+    for name in names where name.hasSuffix(".jsonl") {
+      let id = String(name.prefix(64))
       let path = "\(root)/\(Trail.checkpointsFolder)/\(name)"
-      index.checkpoints += 1
+      guard let first = CheckpointFile.firstLine(path),
+        case .success(let h) = Checkpoint.header(first, name: name, trust: workspace.trust),
+        let digest = h.index,
+        let bytes = try? FileSystem.read("\(root)/\(Trail.checkpointsFolder)/\(id).index")
+      else { continue }  // no index (or none left): its lines are read
+      guard CheckpointIndex.digest(bytes) == digest, let x = CheckpointIndex.parse(bytes) else {
+        index.problems.append(
+          Problem(
+            kind: .forged,
+            message: "\(id.prefix(12)).index does not match the digest its checkpoint signed: it was edited",
+            file: "\(root)/\(Trail.checkpointsFolder)/\(id).index"))
+        continue
+      }
+      indexes[id] = (x, digest)
+    }
+    if !expand && !full {
+      let all = Set(index.checkpointIDs)
+      if let (id, x) = indexes.first(where: { all.isSubset(of: Set($0.value.index.covers + [$0.key])) }),
+        !verifySignatures
+          || names.allSatisfy({
+            Checkpoint.holds(
+              path: "\(root)/\(Trail.checkpointsFolder)/\($0)", name: $0, trust: workspace.trust)
+          })
+      {
+        index.base = x.index
+        index.baseFile = "\(root)/\(Trail.checkpointsFolder)/\(id).jsonl"
+      }
+    }
+    var rank = [Int](repeating: Int.max, count: items.count)  // entry files come last
+    var holder = [Int](repeating: -1, count: items.count)  // the checkpoint (in `names`) holding an item
+    for (c, name) in names.enumerated() where index.base == nil {
+      let path = "\(root)/\(Trail.checkpointsFolder)/\(name)"
       do {
         let checkpoint = try Checkpoint.read(path: path, name: name, trust: workspace.trust)
         let first = items.count
         for (n, line) in checkpoint.lines.enumerated() {
           items.append(Item(bytes: line, file: path, line: n + 2, expectedID: nil))
         }
+        // A later checkpoint's entries come after the ones it covers: the order (and so every
+        // record's number) is the one its index was built in.
+        let generation =
+          checkpoint.valid ? (indexes[String(name.prefix(64))]?.index.covers.count ?? 0) + 1 : Int.max
+        rank += [Int](repeating: generation, count: items.count - first)
+        holder += [Int](repeating: c, count: items.count - first)
         if checkpoint.valid {
           attested.formUnion(first..<items.count)
           segments.append((first..<items.count, checkpoint.heads, path))
@@ -166,18 +234,29 @@ public struct TrailIndex: Sendable {
     var list = [Entry]()
     list.reserveCapacity(items.count)
     var itemEntry = [Int](repeating: -1, count: items.count)
+    var entryRank = [Int]()
+    var heldBy = [[Int]]()  // per entry: the checkpoints holding it
     for i in parsed.indices {
       switch parsed[i].take() {
       case .failure(let p)?: index.problems.append(p)
       case .success(var e)?:
+        if index.base?.contains(e.id) == true { continue }  // a checkpoint holds it: counted there
         if let known = byID[e.id] {
           itemEntry[i] = known
+          entryRank[known] = min(entryRank[known], rank[i])
+          if holder[i] >= 0 { heldBy[known].append(holder[i]) }
+          if attested.contains(i) && !list[known].checkpointed {
+            list[known].checkpointed = true
+            if list[known].signature == .verified && !verify[i] { list[known].signature = .attested }
+          }
           continue
         }
         e.checkpointed = attested.contains(i)
         if e.checkpointed && !verify[i] && e.signer != nil { e.signature = .attested }
         byID[e.id] = list.count
         itemEntry[i] = list.count
+        entryRank.append(rank[i])
+        heldBy.append(holder[i] >= 0 ? [holder[i]] : [])
         list.append(e)
       case nil: break
       }
@@ -186,11 +265,21 @@ public struct TrailIndex: Sendable {
     // Links as indexes, resolved once: every parent exists (else an entry was removed).
     var links = [[Int]](repeating: [], count: list.count)
     var hasChild = [Bool](repeating: false, count: list.count)
+    var baseHead = [String: Int]()
+    for (k, h) in (index.base?.heads ?? []).enumerated() { baseHead[h] = k }
+    var baseFollowed = [Bool](repeating: false, count: baseHead.count)
     for (k, e) in list.enumerated() {
       for p in e.parents {
         if let j = byID[p] {
           links[k].append(j)
           hasChild[j] = true
+        } else if let h = baseHead[p] {
+          links[k].append(list.count + h)
+          baseFollowed[h] = true
+        } else if index.base?.contains(p) == true {
+          // It follows an entry deep inside a checkpoint (a branch that forked before it): the
+          // index cannot say what lies between, so every line is read.
+          return load(workspace: workspace, verifySignatures: verifySignatures, seen: seen, expand: true)
         } else {
           index.problems.append(
             Problem(
@@ -217,8 +306,11 @@ public struct TrailIndex: Sendable {
       }
     }
     Stopwatch.lap("trail: links")
-    for e in list {
-      if let anchor = e.v1 {
+    // Each version-1 anchor (an entry's, or one a checkpoint's index lists) against audit.jsonl.
+    var anchors = list.compactMap { e in e.v1.map { (anchor: $0, entry: "entry \(e.id.prefix(12))") } }
+    for a in index.base?.v1 ?? [] { anchors.append(((a.entries, a.head), "a checkpointed entry")) }
+    for (anchor, entry) in anchors {
+      do {
         if let chain = index.v1 {
           if chain.intact
             && (chain.entries != anchor.entries || (chain.lastHash ?? AuditLog.genesis) != anchor.head)
@@ -227,7 +319,7 @@ public struct TrailIndex: Sendable {
               Problem(
                 kind: .cut,
                 message:
-                  "\(Workspace.auditName) has \(chain.entries) entries, but entry \(e.id.prefix(12)) anchored it at \(anchor.entries) ending in \(anchor.head.prefix(12)): it was cut or rewritten",
+                  "\(Workspace.auditName) has \(chain.entries) entries, but \(entry) anchored it at \(anchor.entries) ending in \(anchor.head.prefix(12)): it was cut or rewritten",
                 file: v1Path))
           }
         } else {
@@ -235,10 +327,13 @@ public struct TrailIndex: Sendable {
             Problem(
               kind: .cut,
               message:
-                "\(Workspace.auditName), anchored by entry \(e.id.prefix(12)) (\(anchor.entries) entries), is gone",
+                "\(Workspace.auditName), anchored by \(entry) (\(anchor.entries) entries), is gone",
               file: v1Path))
         }
-      } else if e.parents.isEmpty, index.v1 != nil {
+      }
+    }
+    for e in list {
+      if e.v1 == nil, e.parents.isEmpty, index.v1 != nil {
         index.problems.append(
           Problem(
             kind: .broken,
@@ -247,8 +342,10 @@ public struct TrailIndex: Sendable {
             file: e.file, line: e.line))
       }
     }
-    index.heads = list.indices.filter { !hasChild[$0] }.map { list[$0].id }.sorted()
-    for id in seen where byID[id] == nil {
+    index.heads =
+      (list.indices.filter { !hasChild[$0] }.map { list[$0].id }
+      + baseHead.filter { !baseFollowed[$0.value] }.map(\.key)).sorted()
+    for id in seen where byID[id] == nil && index.base?.contains(id) != true {
       index.problems.append(
         Problem(
           kind: .cut,
@@ -256,15 +353,15 @@ public struct TrailIndex: Sendable {
             "entry \(id.prefix(12)), which this machine saw in the trail, is gone: the trail was cut or rewritten",
           file: "\(root)/\(Trail.folder)"))
     }
-    let ordered = order(list, links: links)
+    let ordered = order(list, links: links, rank: entryRank)
     index.entries = ordered.map { list[$0] }
     // The links again, in the new order (maximalRecords walks them).
     var newIndex = [Int](repeating: 0, count: list.count)
     for (n, old) in ordered.enumerated() { newIndex[old] = n }
-    index.links = ordered.map { old in links[old].map { newIndex[$0] } }
+    index.links = ordered.map { old in links[old].map { $0 < list.count ? newIndex[$0] : $0 } }
     Stopwatch.lap("trail: ordered")
     // Records carry their entry's time, actor and signature, and a running number.
-    var seq = index.v1Entries.count
+    var seq = index.v1Entries.count + (index.base?.records ?? 0)
     for i in index.entries.indices {
       for r in index.entries[i].records.indices {
         seq += 1
@@ -274,8 +371,31 @@ public struct TrailIndex: Sendable {
     Stopwatch.lap("trail: numbered")
     index.history.reserveCapacity(seq)
     index.history = index.v1Entries
+    for k in index.base?.kept ?? [] {
+      var r = k.record
+      r.seq += index.v1Entries.count
+      index.history.append(r)
+    }
     for e in index.entries { index.history += e.records }
     Stopwatch.lap("trail: history")
+    // `--full`: every index must be exactly what its checkpoint's entries give.
+    if full {
+      let position = Dictionary(uniqueKeysWithValues: names.enumerated().map { (String($1.prefix(64)), $0) })
+      for (id, x) in indexes {
+        let covered = Set((x.index.covers + [id]).compactMap { position[$0] })
+        let keep = ordered.map { old in heldBy[old].contains(where: covered.contains) }
+        let rebuilt = CheckpointIndex.build(
+          index.restricted(to: keep, rank: ordered.map { entryRank[$0] }), covers: x.index.covers)
+        if CheckpointIndex.digest(rebuilt.encode()) != x.digest {
+          index.problems.append(
+            Problem(
+              kind: .forged,
+              message:
+                "\(id.prefix(12)).index does not match the entries it summarises: its admin signed a false index",
+              file: "\(root)/\(Trail.checkpointsFolder)/\(id).index"))
+        }
+      }
+    }
     // The trail remembers that the workspace had a trust root: its files deleted since is a
     // downgrade, whichever machine looks (one with no pin included).
     if workspace.trust == nil, let r = index.history.last(where: { $0.action == "trust-init" }) {
@@ -292,9 +412,13 @@ public struct TrailIndex: Sendable {
   /// A file left by an interrupted atomic write (`.NAME.tmp-PID-RAND`).
   static func isTemporary(_ name: String) -> Bool { name.hasPrefix(".") && name.contains(".tmp-") }
 
-  /// Parents before children; otherwise by time, then id. Returns positions in `list`.
-  static func order(_ list: [Entry], links: [[Int]]) -> [Int] {
-    let sorted = list.indices.sorted { (list[$0].time, list[$0].id) < (list[$1].time, list[$1].id) }
+  /// Parents before children; otherwise by rank (an earlier checkpoint's entries first), time,
+  /// then id. Returns positions in `list`.
+  static func order(_ list: [Entry], links: [[Int]], rank: [Int]? = nil) -> [Int] {
+    let rank = rank ?? [Int](repeating: 0, count: list.count)
+    let sorted = list.indices.sorted {
+      (rank[$0], list[$0].time, list[$0].id) < (rank[$1], list[$1].time, list[$1].id)
+    }
     var done = [Bool](repeating: false, count: list.count)
     var out = [Int]()
     out.reserveCapacity(list.count)
@@ -308,7 +432,7 @@ public struct TrailIndex: Sendable {
           continue
         }
         stack.append((i, true))
-        for j in links[i].reversed() where !done[j] { stack.append((j, false)) }
+        for j in links[i].reversed() where j < list.count && !done[j] { stack.append((j, false)) }
       }
     }
     return out
@@ -398,6 +522,7 @@ public struct TrailIndex: Sendable {
       t.entry = id
       t.actor = entry.actor
       t.signed = entry.signer != nil
+      t.command = entry.command
       entry.records.append(t)
     }
     return .success(entry)
@@ -406,10 +531,21 @@ public struct TrailIndex: Sendable {
   /// Each environment's maximal records: the last record of it on every branch that no later
   /// record of it follows. One for a linear history; two or more after a merge of branches that
   /// both changed the environment, until someone records the resolution.
-  public func maximalRecords() -> [String: [TrailEntry]] {
+  public func maximalRecords() -> [String: [TrailEntry]] { maximal().mapValues { $0.map(\.record) } }
+
+  /// A maximal record and where it is: a record of an entry, or a record the base index kept.
+  struct Maximal {
+    enum Place { case entry(Int, Int), base(Int) }
+    var record: TrailEntry
+    var place: Place
+  }
+
+  func maximal() -> [String: [Maximal]] {
     // One backward pass, children before parents: `below[x]` is the set of environments some
     // descendant of x records (a bit set per entry). A record of env in x is maximal when no
     // descendant records env. Linear in entries × environments / 64, whatever the graph's shape.
+    // A record the base index kept as maximal stays so unless an entry above one of the heads
+    // over it records its environment.
     var links = self.links
     if links.count != entries.count {
       var position = [String: Int]()
@@ -424,32 +560,69 @@ public struct TrailIndex: Sendable {
     }
     let words = max(1, (envIndex.count + 63) / 64)
     let n = entries.count
-    var below = [UInt64](repeating: 0, count: n * words)
+    let baseHeads = base?.heads.count ?? 0
+    var below = [UInt64](repeating: 0, count: (n + baseHeads) * words)
     var own = [UInt64](repeating: 0, count: n * words)
     for (i, e) in entries.enumerated() {
       for r in e.records where r.envAfter != nil {
         if let env = r.environment, let k = envIndex[env] { own[i * words + k / 64] |= 1 << UInt64(k % 64) }
       }
     }
-    var out = [String: [TrailEntry]]()
+    var out = [String: [Maximal]]()
     for i in stride(from: n - 1, through: 0, by: -1) {
       let e = entries[i]
       // The last record of each environment in this entry, when nothing below records it.
       var seenHere = Set<String>()
-      for r in e.records.reversed() where r.envAfter != nil {
+      for p in e.records.indices.reversed() where e.records[p].envAfter != nil {
+        let r = e.records[p]
         guard let env = r.environment, let k = envIndex[env], seenHere.insert(env).inserted else { continue }
-        if below[i * words + k / 64] & (1 << UInt64(k % 64)) == 0 { out[env, default: []].append(r) }
+        if below[i * words + k / 64] & (1 << UInt64(k % 64)) == 0 {
+          out[env, default: []].append(Maximal(record: r, place: .entry(i, p)))
+        }
       }
       // What this entry and everything below it record flows to its parents.
       for j in links[i] {
         for w in 0..<words { below[j * words + w] |= below[i * words + w] | own[i * words + w] }
       }
     }
+    for (k, kept) in (base?.kept ?? []).enumerated() {
+      guard let heads = kept.below, let env = kept.record.environment else { continue }
+      if let b = envIndex[env],
+        heads.contains(where: { h in below[(n + h) * words + b / 64] & (1 << UInt64(b % 64)) != 0 })
+      {
+        continue
+      }
+      var r = kept.record
+      r.seq += v1Entries.count
+      out[env, default: []].append(Maximal(record: r, place: .base(k)))
+    }
     // Environments the version-2 trail never recorded: the version-1 trail's last word.
     for r in v1Entries.reversed() where r.envAfter != nil {
-      if let env = r.environment, out[env] == nil { out[env] = [r] }
+      if let env = r.environment, out[env] == nil { out[env] = [Maximal(record: r, place: .base(-1))] }
     }
     return out
+  }
+
+  /// The entries `keep` selects, as an index of their own, in the order they would have alone
+  /// (`rank` as `order` takes it): what a checkpoint holding exactly them summarises.
+  func restricted(to keep: [Bool], rank: [Int]) -> TrailIndex {
+    let picked = entries.indices.filter { keep[$0] }
+    var position = [Int](repeating: -1, count: entries.count)
+    for (p, i) in picked.enumerated() { position[i] = p }
+    let list = picked.map { entries[$0] }
+    let subLinks = picked.map { i in
+      links[i].compactMap { $0 < entries.count && position[$0] >= 0 ? position[$0] : nil }
+    }
+    let ordered = TrailIndex.order(list, links: subLinks, rank: picked.map { rank[$0] })
+    var newPosition = [Int](repeating: 0, count: list.count)
+    for (n, old) in ordered.enumerated() { newPosition[old] = n }
+    var sub = TrailIndex()
+    sub.entries = ordered.map { list[$0] }
+    sub.links = ordered.map { old in subLinks[old].map { newPosition[$0] } }
+    var hasChild = [Bool](repeating: false, count: list.count)
+    for l in sub.links { for j in l { hasChild[j] = true } }
+    sub.heads = sub.entries.indices.filter { !hasChild[$0] }.map { sub.entries[$0].id }.sorted()
+    return sub
   }
 }
 

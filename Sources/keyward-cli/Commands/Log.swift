@@ -129,13 +129,7 @@ extension Keyward {
     }
 
     /// A record as the JSON document shows it: every member, typed ones first.
-    static func json(_ r: TrailEntry) -> JSONValue {
-      var m = r.extra
-      for k in ["action", "environment", "set", "target", "env_before", "env_after", "fingerprints"] {
-        if let v = r[k] { m[k] = v }
-      }
-      return .object(m)
-    }
+    static func json(_ r: TrailEntry) -> JSONValue { r.members }
   }
 
   struct TrailCommand: ParsableCommand {

@@ -1,0 +1,294 @@
+/// The summary a checkpoint carries of everything below it (FORMAT.md, "Checkpoint index"): the
+/// ids of the entries it and the checkpoints it covers hold, their heads and counts, and the few
+/// records any reader still needs from them — so `audit`, `check`, `list` and every write read a
+/// small file instead of the whole history. Its digest is in the checkpoint's signed header, and
+/// `audit --full` rebuilds it from the entries and compares it byte for byte: an index is a
+/// summary the admin attests and `--full` proves, never a cache that is trusted on its own.
+public struct CheckpointIndex: Sendable {
+  public static let type = "keyward-trail-index"
+
+  /// A record kept from the covered entries. `seq` counts version-2 records only (1-based).
+  public struct Kept: Sendable {
+    public var record: TrailEntry
+    /// For a record of an environment that no later covered record of it follows: the positions
+    /// in `heads` of the heads at or above its entry.
+    public var below: [Int]?
+  }
+
+  /// The earlier checkpoints whose entries this index includes (by id, sorted).
+  public var covers: [String] = []
+  public var entries = 0
+  public var records = 0
+  public var heads: [String] = []
+  /// Every covered entry's id, 32 bytes each, ascending.
+  public var ids: [UInt8] = []
+  public var signers: [String: Int] = [:]
+  public var unsigned = 0
+  /// The version-1 anchors the covered entries carry.
+  public var v1: [V1Anchor] = []
+  public var kept: [Kept] = []
+
+  public struct V1Anchor: Sendable, Equatable {
+    public var entries: Int
+    public var head: String
+  }
+
+  public static func digest(_ bytes: [UInt8]) -> String {
+    Sodium.hex(Sodium.blake2b(length: 32, [Array("keyward trail index v1".utf8), bytes]))
+  }
+
+  // MARK: - Ids
+
+  public func contains(_ id: String) -> Bool {
+    guard let key = CheckpointIndex.idBytes(id) else { return false }
+    var lo = 0
+    var hi = ids.count / 32
+    return ids.withUnsafeBufferPointer { p -> Bool in
+      while lo < hi {
+        let mid = (lo + hi) / 2
+        let c = CheckpointIndex.compare(p, mid * 32, key)
+        if c == 0 { return true }
+        if c < 0 { lo = mid + 1 } else { hi = mid }
+      }
+      return false
+    }
+  }
+
+  static func compare(_ p: UnsafeBufferPointer<UInt8>, _ at: Int, _ key: [UInt8]) -> Int {
+    for k in 0..<32 where p[at + k] != key[k] { return p[at + k] < key[k] ? -1 : 1 }
+    return 0
+  }
+
+  static func idBytes(_ id: String) -> [UInt8]? {
+    let u = Array(id.utf8)
+    guard u.count == 64 else { return nil }
+    var out = [UInt8](repeating: 0, count: 32)
+    for i in 0..<32 {
+      guard let a = ScanEngine.hexValue(u[2 * i]), let b = ScanEngine.hexValue(u[2 * i + 1]) else {
+        return nil
+      }
+      out[i] = a << 4 | b
+    }
+    return out
+  }
+
+  // MARK: - The file
+
+  /// Line 1 the header, line 2 the ids (base64), then one line per kept record; compact JSON with
+  /// sorted keys, so two writers of the same history write the same bytes.
+  public func encode() -> [UInt8] {
+    var header: [String: JSONValue] = [
+      "type": .string(CheckpointIndex.type), "v": .number(1),
+      "covers": .array(covers.map(JSONValue.string)), "entries": .number(Double(entries)),
+      "records": .number(Double(records)), "heads": .array(heads.map(JSONValue.string)),
+      "signers": .object(signers.mapValues { .number(Double($0)) }), "unsigned": .number(Double(unsigned)),
+    ]
+    header["v1"] = .array(
+      v1.map { .object(["entries": .number(Double($0.entries)), "head": .string($0.head)]) })
+    var out = JSONValue.object(header).compact()
+    out.append(0x0a)
+    out += Array(Sodium.base64(ids).utf8)
+    out.append(0x0a)
+    for k in kept {
+      let r = k.record
+      var m: [String: JSONValue] = [
+        "record": r.members, "seq": .number(Double(r.seq)), "entry": .string(r.entry ?? ""),
+        "time": .string(r.time ?? ""), "actor": .string(r.actor ?? ""), "signed": .bool(r.signed),
+        "command": .string(r.command ?? ""),
+      ]
+      if let below = k.below { m["below"] = .array(below.map { .number(Double($0)) }) }
+      out += JSONValue.object(m).compact()
+      out.append(0x0a)
+    }
+    return out
+  }
+
+  /// Reads an index strictly; nil when anything in it is not as `encode` writes it.
+  public static func parse(_ bytes: [UInt8]) -> CheckpointIndex? {
+    guard bytes.last == 0x0a else { return nil }
+    let lines = bytes.dropLast().split(separator: 0x0a, omittingEmptySubsequences: false)
+    guard lines.count >= 2, let hv = try? JSONValue.parse(Array(lines[0]), source: "index"),
+      case .object(let h) = hv, h["type"] == .string(type), h["v"] == .number(1)
+    else { return nil }
+    func int(_ v: JSONValue?) -> Int? { if case .number(let n)? = v { Int(exactly: n) } else { nil } }
+    func strings(_ v: JSONValue?) -> [String]? {
+      guard case .array(let a)? = v else { return nil }
+      var out = [String]()
+      for x in a {
+        guard case .string(let s) = x else { return nil }
+        out.append(s)
+      }
+      return out
+    }
+    var x = CheckpointIndex()
+    guard let covers = strings(h["covers"]), let entries = int(h["entries"]), let records = int(h["records"]),
+      let heads = strings(h["heads"]), case .object(let signers)? = h["signers"],
+      let unsigned = int(h["unsigned"]), case .array(let v1)? = h["v1"]
+    else { return nil }
+    x.covers = covers
+    x.entries = entries
+    x.records = records
+    x.heads = heads
+    x.unsigned = unsigned
+    for (k, v) in signers {
+      guard let n = int(v) else { return nil }
+      x.signers[k] = n
+    }
+    for a in v1 {
+      guard case .object(let m) = a, let n = int(m["entries"]), case .string(let head)? = m["head"] else {
+        return nil
+      }
+      x.v1.append(V1Anchor(entries: n, head: head))
+    }
+    guard let ids = lines[1].isEmpty ? [] : Sodium.unbase64(String(decoding: lines[1], as: UTF8.self)),
+      ids.count == 32 * entries
+    else { return nil }
+    x.ids = ids
+    for line in lines.dropFirst(2) {
+      guard let v = try? JSONValue.parse(Array(line), source: "index"), case .object(let m) = v,
+        case .object(let rm)? = m["record"], let seq = int(m["seq"]), case .string(let entry)? = m["entry"],
+        case .string(let time)? = m["time"], case .string(let actor)? = m["actor"],
+        case .bool(let signed)? = m["signed"], case .string(let command)? = m["command"]
+      else { return nil }
+      var r = TrailEntry(rm)
+      r.seq = seq
+      r.entry = entry
+      r.time = time
+      r.actor = actor
+      r.signed = signed
+      r.command = command
+      var below: [Int]? = nil
+      if let b = m["below"] {
+        guard case .array(let a) = b else { return nil }
+        below = []
+        for p in a {
+          guard let n = int(p), n >= 0, n < heads.count else { return nil }
+          below!.append(n)
+        }
+      }
+      x.kept.append(Kept(record: r, below: below))
+    }
+    return x
+  }
+
+  // MARK: - Building
+
+  /// Whether any reader needs `r` once its entry is compacted: a retirement, a reconciled change,
+  /// the trust root's creation, a rekey (its key ids), or anything a later rule may ask about.
+  static func special(_ r: TrailEntry) -> Bool {
+    ["retire", "interrupted", "external-change", "resolve", "trust-init"].contains(r.action ?? "")
+      || r.extra["new_key_id"] != nil
+  }
+
+  /// The index of everything `trail` holds (its base index, if any, and its entries): what the
+  /// checkpoint that compacts `trail`'s entries carries. `covers`: the checkpoints already holding
+  /// the rest. Every reader keeps, of the compacted records: each special one; the last of each
+  /// (environment, set, action, target); the first sighting of each (environment, set,
+  /// fingerprints); and each environment's maximal records (with the heads above them).
+  public static func build(_ trail: TrailIndex, covers: [String]) -> CheckpointIndex {
+    var x = CheckpointIndex()
+    let base = trail.base
+    x.covers = covers.sorted()
+    x.heads = trail.heads
+    // Ids: the base's (sorted) merged with the entries' (sorted as hex, which sorts as bytes).
+    let fresh = trail.entries.map(\.id).sorted().compactMap(idBytes)
+    var ids = [UInt8]()
+    ids.reserveCapacity((base?.ids.count ?? 0) + 32 * fresh.count)
+    var i = 0
+    var j = 0
+    let old = base?.ids ?? []
+    let oldCount = old.count / 32
+    old.withUnsafeBufferPointer { p in
+      while i < oldCount || j < fresh.count {
+        if j == fresh.count || (i < oldCount && compare(p, i * 32, fresh[j]) < 0) {
+          ids += p[(i * 32)..<(i * 32 + 32)]
+          i += 1
+        } else {
+          if i < oldCount && compare(p, i * 32, fresh[j]) == 0 { i += 1 }  // the same entry once
+          ids += fresh[j]
+          j += 1
+        }
+      }
+    }
+    x.ids = ids
+    x.entries = ids.count / 32
+    x.signers = base?.signers ?? [:]
+    x.unsigned = base?.unsigned ?? 0
+    x.v1 = base?.v1 ?? []
+    for e in trail.entries {
+      if let s = e.signer { x.signers[s.text, default: 0] += 1 } else { x.unsigned += 1 }
+      if let a = e.v1 { x.v1.append(V1Anchor(entries: a.entries, head: a.head)) }
+    }
+    // Candidates, oldest first: the base's kept records, then every entry's records.
+    let maximal = trail.maximal()
+    var maximalBase = Set<Int>()
+    var maximalEntry = Set<Int>()  // entry << 24 | record position
+    for (_, list) in maximal {
+      for m in list {
+        switch m.place {
+        case .base(let k): maximalBase.insert(k)
+        case .entry(let e, let r): maximalEntry.insert(e << 24 | r)
+        }
+      }
+    }
+    // The heads at or above each node (entries, then the base's heads), as bit sets.
+    let n = trail.entries.count
+    let baseHeads = base?.heads ?? []
+    let words = max(1, (x.heads.count + 63) / 64)
+    var headPosition = [String: Int]()
+    for (p, h) in x.heads.enumerated() { headPosition[h] = p }
+    var above = [UInt64](repeating: 0, count: (n + baseHeads.count) * words)
+    func set(_ node: Int, _ bit: Int) { above[node * words + bit / 64] |= 1 << UInt64(bit % 64) }
+    for (k, h) in baseHeads.enumerated() { if let p = headPosition[h] { set(n + k, p) } }
+    for k in stride(from: n - 1, through: 0, by: -1) {
+      if let p = headPosition[trail.entries[k].id] { set(k, p) }
+      for parent in trail.links[k] {
+        for w in 0..<words { above[parent * words + w] |= above[k * words + w] }
+      }
+    }
+    func bits(_ nodes: [Int]) -> [Int] {
+      var out = [Int]()
+      for p in 0..<x.heads.count
+      where nodes.contains(where: { above[$0 * words + p / 64] >> UInt64(p % 64) & 1 == 1 }) {
+        out.append(p)
+      }
+      return out
+    }
+    var candidates = [(record: TrailEntry, below: [Int]?)]()
+    for (k, kept) in (base?.kept ?? []).enumerated() {
+      candidates.append(
+        (kept.record, maximalBase.contains(k) ? bits((kept.below ?? []).map { n + $0 }) : nil))
+    }
+    var seq = base?.records ?? 0
+    for (k, e) in trail.entries.enumerated() {
+      for (p, var r) in e.records.enumerated() {
+        seq += 1
+        r.seq = seq
+        r.command = e.command
+        candidates.append((r, maximalEntry.contains(k << 24 | p) ? bits([k]) : nil))
+      }
+    }
+    x.records = seq
+    var keep = [Bool](repeating: false, count: candidates.count)
+    var sighted = Set<String>()
+    for (k, c) in candidates.enumerated() {
+      let r = c.record
+      if c.below != nil || special(r) { keep[k] = true }
+      if r.appKeyFP != nil || r.appSecretFP != nil {
+        let key = [r.environment ?? "", r.set ?? "", r.appKeyFP ?? "", r.appSecretFP ?? ""].joined(
+          separator: "\u{0}")
+        if sighted.insert(key).inserted { keep[k] = true }
+      }
+    }
+    var last = Set<String>()
+    for k in stride(from: candidates.count - 1, through: 0, by: -1) {
+      let r = candidates[k].record
+      let key = [r.environment ?? "", r.set ?? "", r.action ?? "", r.target ?? ""].joined(separator: "\u{0}")
+      if last.insert(key).inserted { keep[k] = true }
+    }
+    for (k, c) in candidates.enumerated() where keep[k] {
+      x.kept.append(Kept(record: c.record, below: c.below))
+    }
+    return x
+  }
+}
