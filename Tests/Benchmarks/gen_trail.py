@@ -9,12 +9,16 @@ one), one second apart from 2026-01-01T00:00:00Z. The first entry records every 
 is (an "init" record each, with env_after its digest), so audit finds every file announced; then
 commands cycle over verify, export and set, and records over the environments of keyward.json,
 with no env digests. The first CHECKPOINTED entries go into one checkpoint signed by
-the admin (trail/checkpoints/<id>.jsonl), the rest into trail/entries/<id>.json;
+the admin (trail/checkpoints/<id>.jsonl) with its index (<id>.index, by Tests/Compat/trail_index.py),
+the rest into trail/entries/<id>.json;
 trail/heads/<last id> marks the head. If audit.jsonl exists, the first entry anchors it ("v1").
 Refuses a workspace that already has trail/.
 """
 import base64, datetime, hashlib, json, os, sys
 from nacl.signing import SigningKey
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Compat"))
+import trail_index  # FORMAT.md's "Checkpoint index", written from that text alone
 
 ENTRY_TYPE = "application/vnd.keyward.trail-entry+json"
 CHECKPOINT_TYPE = "application/vnd.keyward.trail-checkpoint+json"
@@ -83,7 +87,7 @@ def main():
     kinds = records_for(ws, config, names)
     anchor = v1_anchor(ws)
 
-    ids, lines, prev = [], [], None
+    ids, lines, payloads, prev = [], [], [], None
     for i in range(n):
         command, record = kinds[names[i % len(names)]][(i // len(names)) % 3]
         records = [record]
@@ -99,18 +103,23 @@ def main():
         payload = compact(p)
         prev = b2(b"keyward trail v2" + payload)
         ids.append(prev)
+        if i < checkpointed:
+            payloads.append(p)
         lines.append(envelope_line(ENTRY_TYPE, payload, admin, keyid))
 
     for d in ("entries", "heads", "checkpoints"):
         os.makedirs(os.path.join(trail, d))
     if checkpointed:
         body = b"".join(l + b"\n" for l in lines[:checkpointed])
+        covered = dict(zip(ids[:checkpointed], payloads))
+        index = trail_index.build(covered, {i: 1 for i in covered}, [])
         header = compact({"actor": "alice", "digest": b2(b"keyward checkpoint v2" + body), "entries": checkpointed,
-                          "heads": [ids[checkpointed - 1]], "signer": signer, "time": when(n),
-                          "type": "keyward-trail-checkpoint", "v": 2})
+                          "heads": [ids[checkpointed - 1]], "index": trail_index.digest(index), "signer": signer,
+                          "time": when(n), "type": "keyward-trail-checkpoint", "v": 2})
         cid = b2(b"keyward trail v2" + header)
         write(os.path.join(trail, "checkpoints", cid + ".jsonl"),
               envelope_line(CHECKPOINT_TYPE, header, admin, keyid) + b"\n" + body)
+        write(os.path.join(trail, "checkpoints", cid + ".index"), index)
     for eid, line in zip(ids[checkpointed:], lines[checkpointed:]):
         write(os.path.join(trail, "entries", eid + ".json"), line + b"\n")
     if ids:

@@ -342,7 +342,8 @@ struct TeamTrailTests {
     #expect(reader.output.contains("\"intact\": true"), "\(reader.output)")
     // A checkpoint edited: one line removed.
     let dir = cli.workspace + "/trail/checkpoints"
-    let name = try #require(try FileManager.default.contentsOfDirectory(atPath: dir).first)
+    let name = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".jsonl") })
     var lines = try String(contentsOfFile: "\(dir)/\(name)", encoding: .utf8).split(separator: "\n")
     lines.remove(at: 2)
     try (lines.joined(separator: "\n") + "\n").write(

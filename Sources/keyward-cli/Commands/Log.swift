@@ -63,7 +63,7 @@ extension Keyward {
       let from = try Log.bound(since, end: false, option: "since")
       let to = try Log.bound(until, end: true, option: "until")
       let index = TrailIndex.load(
-        workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: .process))
+        workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: .process), expand: true)
       let p = Printer(common.settings)
       /// Who an entry is by: its signature status, and its actor — for a signed entry the signed
       /// state's name for its key (what the entry says of itself is shown only for unsigned ones,

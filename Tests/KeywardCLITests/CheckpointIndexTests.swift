@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+
+/// A checkpoint's index (issue 17; FORMAT.md, "Checkpoint index"): what readers use instead of
+/// the checkpoint's lines, attacked as a repository writer would, against the built binary and
+/// the independent Python reader (which rebuilds every index from FORMAT.md).
+@Suite("the checkpoint index: read instead of the lines, proven by --full")
+struct CheckpointIndexTests {
+  let t = TeamTrailTests()
+
+  func checkpoint(_ cli: CLI) throws -> (segment: String, index: String) {
+    try cli.expect(0, ["trail", "checkpoint"])
+    let dir = cli.workspace + "/trail/checkpoints"
+    let names = try FileManager.default.contentsOfDirectory(atPath: dir)
+    // The newest: the index that covers every other checkpoint.
+    var newest: (String, Int)? = nil
+    for n in names where n.hasSuffix(".index") {
+      let first = try String(contentsOfFile: "\(dir)/\(n)", encoding: .utf8).split(separator: "\n")[0]
+      let doc = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
+      let covers = (doc["covers"] as? [String] ?? []).count
+      if newest == nil || covers > newest!.1 { newest = (n, covers) }
+    }
+    let index = try #require(newest?.0)
+    return ("\(dir)/\(index.dropLast(6)).jsonl", "\(dir)/\(index)")
+  }
+
+  func reader(_ cli: CLI) throws -> String {
+    try t.python(["Tests/Compat/trail_reader.py", cli.workspace]).output
+  }
+
+  @Test(
+    "a chain of checkpoints: audit reads the newest index and agrees with --full, log and the Python reader; a retired pair and a rekey stay known"
+  )
+  func chain() throws {
+    let (cli, _) = try t.repository()
+    try t.store(cli, "prod")
+    try cli.expect(0, ["promote", "prod", "--force"])
+    try cli.expect(0, ["retire", "prod", "--now", "--force"])
+    try cli.expect(0, ["export", "dev", "-o", cli.root + "/dev.env"])
+    _ = try checkpoint(cli)
+    try t.store(cli, "staging")
+    try cli.expect(0, ["rekey", "dev"])
+    let (_, index) = try checkpoint(cli)
+    try t.store(cli, "dev")
+    let quick = try t.audit(cli, 0)
+    let full = try t.audit(cli, 0, ["--full"])
+    for k in ["entries", "unsigned", "heads", "checkpoints", "intact", "signers"] {
+      #expect("\(t.trail(quick)[k] ?? "nil")" == "\(t.trail(full)[k] ?? "nil")", "\(k)")
+    }
+    // The quick audit attests the checkpointed entries; --full verifies every signature.
+    func signatures(_ d: [String: Any]) -> Int {
+      (t.trail(d)["signed"] as! Int) + (t.trail(d)["attested"] as! Int)
+    }
+    #expect(signatures(quick) == signatures(full))
+    #expect(t.trail(full)["attested"] as? Int == 0)
+    #expect(t.trail(quick)["checkpoints"] as? Int == 2)
+    #expect(t.trail(quick)["entries"] as? Int == (try t.log(cli)).count)
+    #expect(try reader(cli).contains("\"intact\": true"))
+    // What the compacted entries said is still known: the retired pair is refused, the export
+    // file is keyward's to overwrite, and the index lists both checkpoints' entries.
+    let lines = try String(contentsOfFile: index, encoding: .utf8).split(separator: "\n")
+    #expect(lines[0].contains("\"covers\":[\""))
+    #expect(lines.contains { $0.contains("\"action\":\"retire\"") })
+    try cli.expect(0, ["export", "dev", "-o", cli.root + "/dev.env"])
+  }
+
+  @Test(
+    "attack: edit the index (a kept record, the ids, the counts): exit 4 naming it; delete it: still intact, read line by line"
+  )
+  func edited() throws {
+    let (cli, _) = try t.repository()
+    try t.store(cli, "prod")
+    let (_, index) = try checkpoint(cli)
+    try t.store(cli, "dev")
+    let original = try Data(contentsOf: URL(fileURLWithPath: index))
+    let text = String(decoding: original, as: UTF8.self)
+    for (from, to) in [
+      ("\"unsigned\":0", "\"unsigned\":7"), ("\"action\":\"rotate\"", "\"action\":\"verify\""),
+    ] {
+      #expect(text.contains(from), "\(from)")
+      try text.replacingOccurrences(of: from, with: to).write(
+        toFile: index, atomically: true, encoding: .utf8)
+      let r = try cli.expect(4, ["audit"])
+      #expect(r.stdout.contains(".index does not match the digest its checkpoint signed"), "\(r.stdout)")
+      #expect(try cli.run(["check"]).status != 0)
+      #expect(!(try reader(cli)).contains("\"intact\": true"))
+    }
+    try original.write(to: URL(fileURLWithPath: index))
+    try cli.expect(0, ["audit"])
+    try FileManager.default.removeItem(atPath: index)
+    let after = try t.audit(cli, 0)
+    #expect(t.trail(after)["intact"] as? Bool == true)
+    #expect(try reader(cli).contains("\"intact\": true"))
+    // An index planted with no checkpoint of its name breaks the layout.
+    try original.write(
+      to: URL(
+        fileURLWithPath: cli.workspace + "/trail/checkpoints/\(String(repeating: "ab", count: 32)).index"))
+    try cli.expect(4, ["audit"])
+  }
+
+  @Test(
+    "attack: segment lines cut or edited while the index stays: audit (not only --full) is exit 4, because it still checks every segment's digest"
+  )
+  func segmentEdited() throws {
+    let (cli, _) = try t.repository()
+    try t.store(cli, "prod")
+    let (segment, _) = try checkpoint(cli)
+    var lines = try String(contentsOfFile: segment, encoding: .utf8).split(separator: "\n")
+    lines.remove(at: lines.count - 1)
+    try (lines.joined(separator: "\n") + "\n").write(toFile: segment, atomically: true, encoding: .utf8)
+    try cli.expect(4, ["audit"])
+    try cli.expect(4, ["audit", "--full"])
+  }
+
+  @Test(
+    "merge: a clone that forked below a checkpoint writes; merged, its entry names a parent deep in the segment: everything is read, intact, each entry once"
+  )
+  func forkBelow() throws {
+    let (cli, root) = try t.repository()
+    let other = cli.root + "-fork"
+    try t.git(cli.root, ["clone", "-q", cli.root, other])
+    defer { try? FileManager.default.removeItem(atPath: other) }
+    // Here: two writes and a checkpoint. There: a write that follows the old head.
+    try t.store(cli, "prod")
+    try t.store(cli, "staging")
+    _ = try checkpoint(cli)
+    try t.git(cli.root, ["add", "-A", "Environments"])
+    try t.git(cli.root, ["commit", "-q", "-m", "checkpoint"])
+    try t.store(cli, "dev", workspace: other + "/Environments", extra: ["KEYWARD_TRUST": root])
+    try t.git(other, ["add", "-A", "Environments"])
+    try t.git(other, ["commit", "-q", "-m", "dev"])
+    try t.git(cli.root, ["pull", "-q", "--no-rebase", "--no-edit", other, "main"])
+    let merged = try t.audit(cli, 0)
+    #expect(t.trail(merged)["intact"] as? Bool == true)
+    #expect(t.trail(merged)["entries"] as? Int == (try t.log(cli)).count)
+    #expect((t.trail(merged)["heads"] as? [String])?.count == 2)
+    #expect(try reader(cli).contains("\"intact\": true"))
+    // The next write follows both heads; the next checkpoint covers everything again.
+    try cli.expect(0, ["discard", "prod"])
+    _ = try checkpoint(cli)
+    let again = try t.audit(cli, 0, ["--full"])
+    #expect(t.trail(again)["entries"] as? Int == t.trail(merged)["entries"] as! Int + 1)
+    #expect(try reader(cli).contains("\"intact\": true"))
+  }
+}
