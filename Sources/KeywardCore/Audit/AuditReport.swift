@@ -271,6 +271,8 @@ public enum AuditReport {
       }
     }
     let policy = workspace.config.rotation
+    var byEnvironment = [String: [Finding]]()
+    for f in findings { if let e = f.environment { byEnvironment[e, default: []].append(f) } }
     var rows = [EnvironmentRow]()
     for env in loaded {
       let sets = env.sets.map { s -> SetRow in
@@ -288,7 +290,7 @@ public enum AuditReport {
           name: env.environment, production: workspace.isProduction(env.environment),
           keyID: env.recipient.keyID,
           keyAgeDays: env.recipient.created.days(until: now), sets: sets,
-          findings: findings.filter { $0.environment == env.environment }))
+          findings: byEnvironment[env.environment] ?? []))
     }
     Stopwatch.lap("audit: rows")
     return Report(

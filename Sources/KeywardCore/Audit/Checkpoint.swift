@@ -116,7 +116,12 @@ public enum Checkpoint {
       buffer.withUnsafeBytes { p in
         let piece = UnsafeRawBufferPointer(rebasing: p[start..<n])
         d.update(piece)
-        for b in piece where b == 0x0a { lines += 1 }
+        var at = piece.baseAddress!
+        let end = at + piece.count
+        while at < end, let nl = memchr(at, 0x0a, end - at) {
+          lines += 1
+          at = UnsafeRawPointer(nl) + 1
+        }
       }
       lastByte = buffer[n - 1]
     }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// The summary a checkpoint carries of everything below it (FORMAT.md, "Checkpoint index"): the
 /// ids of the entries it and the checkpoints it covers hold, their heads and counts, and the few
 /// records any reader still needs from them — so `audit`, `check`, `list` and every write read a
@@ -106,7 +112,15 @@ public struct CheckpointIndex: Sendable {
   /// Reads an index strictly; nil when anything in it is not as `encode` writes it.
   public static func parse(_ bytes: [UInt8]) -> CheckpointIndex? {
     guard bytes.last == 0x0a else { return nil }
-    let lines = bytes.dropLast().split(separator: 0x0a, omittingEmptySubsequences: false)
+    var lines = [ArraySlice<UInt8>]()
+    bytes.withUnsafeBytes { p in
+      var start = 0
+      while start < p.count, let nl = memchr(p.baseAddress! + start, 0x0a, p.count - start) {
+        let end = UnsafeRawPointer(nl) - p.baseAddress!
+        lines.append(bytes[start..<end])
+        start = end + 1
+      }
+    }
     guard lines.count >= 2, let hv = try? JSONValue.parse(Array(lines[0]), source: "index"),
       case .object(let h) = hv, h["type"] == .string(type), h["v"] == .number(1)
     else { return nil }
@@ -140,7 +154,7 @@ public struct CheckpointIndex: Sendable {
       }
       x.v1.append(V1Anchor(entries: n, head: head))
     }
-    guard let ids = lines[1].isEmpty ? [] : Sodium.unbase64(String(decoding: lines[1], as: UTF8.self)),
+    guard let ids = lines[1].isEmpty ? [] : lines[1].withUnsafeBufferPointer({ Sodium.unbase64(bytes: $0) }),
       ids.count == 32 * entries
     else { return nil }
     x.ids = ids

@@ -149,6 +149,7 @@ public struct TrailIndex: Sendable {
           Problem(kind: .broken, message: "\(Trail.headsFolder)/\(name) is not a head marker", file: path))
       }
     }
+    Stopwatch.lap("trail: entry files read")
     // Checkpoints: each one's signed header and index first. When one index covers every other
     // checkpoint (and every segment is what its admin signed), it stands for all their lines;
     // otherwise every line is read.
@@ -184,6 +185,7 @@ public struct TrailIndex: Sendable {
       }
       indexes[id] = (x, digest)
     }
+    Stopwatch.lap("trail: indexes read")
     if !expand && !full {
       let all = Set(index.checkpointIDs)
       if let (id, x) = indexes.first(where: { all.isSubset(of: Set($0.value.index.covers + [$0.key])) }),
@@ -196,6 +198,7 @@ public struct TrailIndex: Sendable {
         index.base = x.index
         index.baseFile = "\(root)/\(Trail.checkpointsFolder)/\(id).jsonl"
       }
+      Stopwatch.lap("trail: segments checked")
     }
     var rank = [Int](repeating: Int.max, count: items.count)  // entry files come last
     var holder = [Int](repeating: -1, count: items.count)  // the checkpoint (in `names`) holding an item

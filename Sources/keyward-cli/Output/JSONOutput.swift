@@ -34,10 +34,7 @@ enum JSONOutput {
   }
 
   static func encode<T: Encodable>(_ value: T) -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    var bytes = [UInt8]((try? encoder.encode(Envelope(body: value))) ?? Data("{}".utf8))
-    bytes.append(0x0a)
-    return bytes
+    guard let v = try? JSONValueEncoder.encode(Envelope(body: value)) else { return Array("{}\n".utf8) }
+    return v.written()
   }
 }
