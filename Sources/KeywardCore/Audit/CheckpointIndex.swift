@@ -45,20 +45,7 @@ public struct CheckpointIndex: Sendable {
 
   // MARK: - Ids
 
-  public func contains(_ id: String) -> Bool {
-    guard let key = CheckpointIndex.idBytes(id) else { return false }
-    var lo = 0
-    var hi = ids.count / 32
-    return ids.withUnsafeBufferPointer { p -> Bool in
-      while lo < hi {
-        let mid = (lo + hi) / 2
-        let c = CheckpointIndex.compare(p, mid * 32, key)
-        if c == 0 { return true }
-        if c < 0 { lo = mid + 1 } else { hi = mid }
-      }
-      return false
-    }
-  }
+  public func contains(_ id: String) -> Bool { position(of: id) != nil }
 
   static func compare(_ p: UnsafeBufferPointer<UInt8>, _ at: Int, _ key: [UInt8]) -> Int {
     for k in 0..<32 where p[at + k] != key[k] { return p[at + k] < key[k] ? -1 : 1 }

@@ -9,6 +9,17 @@ public enum JSONValueEncoder {
     return root.resolve()
   }
 
+  /// The document's bytes as `JSONValue.written()` gives them, written straight from the nodes.
+  public static func written<T: Encodable>(_ value: T) throws -> [UInt8] {
+    let root = Node()
+    try value.encode(to: NodeEncoder(node: root, codingPath: []))
+    var out = [UInt8]()
+    out.reserveCapacity(1 << 16)
+    root.write(into: &out, indent: 0)
+    out.append(0x0a)
+    return out
+  }
+
   /// A value under construction: containers hand out child nodes, resolved once at the end.
   final class Node {
     enum Kind { case unset, object, array, value }
@@ -23,6 +34,22 @@ public enum JSONValueEncoder {
       case .array: return .array(array.map { $0.resolve() })
       case .value: return value
       case .unset: return .object([:])  // an encode(to:) that encoded nothing, as JSONEncoder writes it
+      }
+    }
+
+    func write(into out: inout [UInt8], indent: Int) {
+      switch kind {
+      case .object:
+        let keys = object.keys.sorted()
+        JSONValue.writeObject(keys, into: &out, indent: indent) { n, out in
+          object[keys[n]]!.write(into: &out, indent: indent + 2)
+        }
+      case .array:
+        JSONValue.writeArray(array.count, into: &out, indent: indent) { n, out in
+          array[n].write(into: &out, indent: indent + 2)
+        }
+      case .value: value.write(into: &out, indent: indent)
+      case .unset: JSONValue.literal("{}", into: &out)
       }
     }
 

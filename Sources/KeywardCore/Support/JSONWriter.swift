@@ -39,49 +39,65 @@ extension JSONValue {
     return out
   }
 
-  func write(into out: inout [UInt8], indent: Int) {
+  public func write(into out: inout [UInt8], indent: Int) {
     switch self {
-    case .null: out += Array("null".utf8)
-    case .bool(let b): out += Array((b ? "true" : "false").utf8)
-    case .number(let d):
-      if !d.isFinite {
-        out += Array("null".utf8)  // JSON has no infinity or NaN (a 1e99999 read from a file)
-      } else if d.rounded() == d && abs(d) < 9.0e15 {
-        out += Array(String(Int64(d)).utf8)
-      } else {
-        out += Array("\(d)".utf8)
-      }
+    case .null: JSONValue.literal("null", into: &out)
+    case .bool(let b): b ? JSONValue.literal("true", into: &out) : JSONValue.literal("false", into: &out)
+    case .number(let d): JSONValue.writeNumber(d, into: &out)
     case .string(let s): JSONValue.writeString(s, into: &out)
     case .array(let items):
-      if items.isEmpty {
-        out += Array("[]".utf8)
-        return
+      JSONValue.writeArray(items.count, into: &out, indent: indent) { n, out in
+        items[n].write(into: &out, indent: indent + 2)
       }
-      out += Array("[\n".utf8)
-      for (n, item) in items.enumerated() {
-        out += [UInt8](repeating: 0x20, count: indent + 2)
-        item.write(into: &out, indent: indent + 2)
-        out += Array((n == items.count - 1 ? "\n" : ",\n").utf8)
-      }
-      out += [UInt8](repeating: 0x20, count: indent)
-      out.append(0x5d)
     case .object(let members):
-      if members.isEmpty {
-        out += Array("{}".utf8)
-        return
-      }
-      out += Array("{\n".utf8)
       let keys = members.keys.sorted()
-      for (n, key) in keys.enumerated() {
-        out += [UInt8](repeating: 0x20, count: indent + 2)
-        JSONValue.writeString(key, into: &out)
-        out += Array(" : ".utf8)
-        members[key]!.write(into: &out, indent: indent + 2)
-        out += Array((n == keys.count - 1 ? "\n" : ",\n").utf8)
+      JSONValue.writeObject(keys, into: &out, indent: indent) { n, out in
+        members[keys[n]]!.write(into: &out, indent: indent + 2)
       }
-      out += [UInt8](repeating: 0x20, count: indent)
-      out.append(0x7d)
     }
+  }
+
+  static func writeNumber(_ d: Double, into out: inout [UInt8]) {
+    if !d.isFinite {
+      literal("null", into: &out)  // JSON has no infinity or NaN (a 1e99999 read from a file)
+    } else if d.rounded() == d && abs(d) < 9.0e15 {
+      if d < 0 { out.append(0x2d) }
+      writeInt(Int(abs(d)), into: &out)
+    } else {
+      out += Array("\(d)".utf8)
+    }
+  }
+
+  /// `[`, each element on its own line indented by `indent + 2`, `]` (`[]` when empty).
+  static func writeArray(
+    _ count: Int, into out: inout [UInt8], indent: Int, element: (Int, inout [UInt8]) -> Void
+  ) {
+    guard count > 0 else { return literal("[]", into: &out) }
+    literal("[\n", into: &out)
+    for n in 0..<count {
+      out.append(contentsOf: repeatElement(0x20, count: indent + 2))
+      element(n, &out)
+      n == count - 1 ? out.append(0x0a) : literal(",\n", into: &out)
+    }
+    out.append(contentsOf: repeatElement(0x20, count: indent))
+    out.append(0x5d)
+  }
+
+  /// `{`, each `"key" : value` on its own line (keys as given: sorted by the caller), `}`.
+  static func writeObject(
+    _ keys: [String], into out: inout [UInt8], indent: Int, value: (Int, inout [UInt8]) -> Void
+  ) {
+    guard !keys.isEmpty else { return literal("{}", into: &out) }
+    literal("{\n", into: &out)
+    for (n, key) in keys.enumerated() {
+      out.append(contentsOf: repeatElement(0x20, count: indent + 2))
+      writeString(key, into: &out)
+      literal(" : ", into: &out)
+      value(n, &out)
+      n == keys.count - 1 ? out.append(0x0a) : literal(",\n", into: &out)
+    }
+    out.append(contentsOf: repeatElement(0x20, count: indent))
+    out.append(0x7d)
   }
 
   static func writeString(_ s: String, into out: inout [UInt8]) {

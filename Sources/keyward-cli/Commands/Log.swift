@@ -62,45 +62,58 @@ extension Keyward {
       for e in environments { try workspace.requireEnvironment(e) }
       let from = try Log.bound(since, end: false, option: "since")
       let to = try Log.bound(until, end: true, option: "until")
+      // The trail checked as audit checks it; with a checkpoint index, its entries are streamed
+      // from the segments below (memory stays at one batch of lines).
       let index = TrailIndex.load(
-        workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: .process), expand: true)
+        workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: .process))
       let p = Printer(common.settings)
       /// Who an entry is by: its signature status, and its actor — for a signed entry the signed
       /// state's name for its key (what the entry says of itself is shown only for unsigned ones,
-      /// and for strangers marked with a "?"). One name lookup per entry.
+      /// and for strangers marked with a "?"). One name lookup per signer.
+      var names = [String: String?]()
       func who(_ e: TrailIndex.Entry) -> (status: String, actor: String) {
         guard let key = e.signer else { return ("unsigned", e.actor) }
         let how = e.signature == .attested ? "attested" : "signed"
-        guard let name = workspace.trust.flatMap({ TrailFindings.name(of: key, in: $0) }) else {
+        if names[key.text] == nil {
+          names[key.text] = .some(workspace.trust.flatMap { TrailFindings.name(of: key, in: $0) })
+        }
+        guard let name = names[key.text]! else {
           return ("\(how):not-a-member(\(key.fingerprint.prefix(8)))", "?\(e.actor)")
         }
         return ("\(how):\(name)", name)
       }
-      var rows = [JSONValue]()
-      var text = ""
+      var out = [UInt8]()
+      out.reserveCapacity(1 << 20)
+      func flush() {
+        if !out.isEmpty { p.out(String(decoding: out, as: UTF8.self)) }
+        out.removeAll(keepingCapacity: true)
+      }
       var count = 0
-      for e in index.entries {
-        if let from, e.time < from { continue }
-        if let to, e.time > to { continue }
+      var rows = 0
+      if format == .json { JSONValue.literal("{\n  \"entries\" : [", into: &out) }
+      func emit(_ e: TrailIndex.Entry) {
+        if let from, e.time < from { return }
+        if let to, e.time > to { return }
         let (status, shownActor) = who(e)
-        if let actor, shownActor != actor { continue }
+        if let actor, shownActor != actor { return }
         let records = e.records.filter { r in
           (environments.isEmpty || environments.contains(r.environment ?? ""))
             && (action == nil || r.action == action) && (setID == nil || r.set == setID)
         }
-        if records.isEmpty { continue }
+        if records.isEmpty { return }
         count += records.count
+        rows += 1
         if format == .json {
-          rows.append(
-            .object([
-              "id": .string(e.id), "parents": .array(e.parents.map(JSONValue.string)),
-              "time": .string(e.time),
-              "actor": .string(shownActor), "claimed_actor": .string(e.actor), "signature": .string(status),
-              "command": .string(e.command),
-              "signer": e.signer.map { .string($0.fingerprint) } ?? .null,
-              "file": .string(e.file), "line": e.line.map { .number(Double($0)) } ?? .null,
-              "records": .array(records.map(Log.json)),
-            ]))
+          JSONValue.literal(rows == 1 ? "\n    " : ",\n    ", into: &out)
+          JSONValue.object([
+            "id": .string(e.id), "parents": .array(e.parents.map(JSONValue.string)),
+            "time": .string(e.time),
+            "actor": .string(shownActor), "claimed_actor": .string(e.actor), "signature": .string(status),
+            "command": .string(e.command),
+            "signer": e.signer.map { .string($0.fingerprint) } ?? .null,
+            "file": .string(e.file), "line": e.line.map { .number(Double($0)) } ?? .null,
+            "records": .array(records.map(Log.json)),
+          ]).write(into: &out, indent: 4)
         } else {
           for r in records {
             var line =
@@ -108,20 +121,32 @@ extension Keyward {
             line += " \(Text.pad(r.environment ?? "", 10)) \(Text.pad(r.set ?? "-", 20))"
             if let t = r.target { line += " → \(t)" }
             if case .string(let v)? = r["verdict"] { line += " (\(v))" }
-            text += line + "  [\(e.id.prefix(12))]\n"
+            out += Array((line + "  [\(e.id.prefix(12))]\n").utf8)
           }
         }
+        if out.count > 1 << 20 { flush() }
       }
+      _ = index.forEachCovered(emit)
+      for e in index.entries { emit(e) }
       if format == .json {
-        p.document(
-          value: .object([
-            "schema_version": .number(Double(Printer.schemaVersion)), "workspace": .string(workspace.path),
-            "intact": .bool(index.intact), "problems": .array(index.problems.map { .string($0.message) }),
-            "heads": .array(index.heads.map(JSONValue.string)), "records": .number(Double(count)),
-            "entries": .array(rows),
-          ]))
+        JSONValue.literal(rows == 0 ? "]" : "\n  ]", into: &out)
+        let rest: [(String, JSONValue)] = [
+          ("heads", .array(index.heads.map(JSONValue.string))), ("intact", .bool(index.intact)),
+          ("problems", .array(index.problems.map { .string($0.message) })),
+          ("records", .number(Double(count))),
+          ("schema_version", .number(Double(Printer.schemaVersion))), ("workspace", .string(workspace.path)),
+        ]
+        for (key, value) in rest {
+          JSONValue.literal(",\n  ", into: &out)
+          out += JSONValue.string(key).compact()
+          JSONValue.literal(" : ", into: &out)
+          value.write(into: &out, indent: 2)
+        }
+        JSONValue.literal("\n}\n", into: &out)
+        flush()
       } else {
-        p.out(text.isEmpty ? "No records match.\n" : text)
+        if rows == 0 { out += Array("No records match.\n".utf8) }
+        flush()
         for problem in index.problems { p.note("keyward: error: \(problem.message)\n") }
       }
       if !index.intact { throw ExitOutcome(status: .integrity) }

@@ -34,7 +34,6 @@ enum JSONOutput {
   }
 
   static func encode<T: Encodable>(_ value: T) -> [UInt8] {
-    guard let v = try? JSONValueEncoder.encode(Envelope(body: value)) else { return Array("{}\n".utf8) }
-    return v.written()
+    (try? JSONValueEncoder.written(Envelope(body: value))) ?? Array("{}\n".utf8)
   }
 }

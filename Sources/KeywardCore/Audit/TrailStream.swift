@@ -1,0 +1,95 @@
+import Dispatch
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The checkpointed entries a base index stands for, read back from their segments in pieces, for
+/// a reader that shows every entry (`log`): memory stays at one batch of lines and a bit per
+/// entry, whatever the trail's length.
+extension TrailIndex {
+  /// Calls `body` with each entry the base index covers, once, in order: the covered checkpoints
+  /// by generation (an earlier checkpoint's entries first), each segment's lines as written
+  /// (parents before children). Signatures are not re-checked: a valid checkpoint attests them
+  /// (`load` checked each segment's digest; `audit --full` checks every signature). Returns
+  /// false, having called `body` for nothing, when there is no base index.
+  public func forEachCovered(_ body: (Entry) -> Void) -> Bool {
+    guard let base, let baseFile else { return false }
+    let folder = String(baseFile[..<(baseFile.lastIndex(of: "/") ?? baseFile.endIndex)])
+    let baseID = String(Path.name(baseFile).prefix(64))
+    // Each covered checkpoint's generation, from its own index's first line (1 without one).
+    let order = (base.covers + [baseID]).map { id -> (Int, String) in
+      guard let first = CheckpointFile.firstLine("\(folder)/\(id).index"),
+        let v = try? JSONValue.parse(first, source: "index"), case .object(let m) = v,
+        case .array(let covers)? = m["covers"]
+      else { return (id == baseID ? base.covers.count + 1 : 1, id) }
+      return (covers.count + 1, id)
+    }.sorted { $0 < $1 }
+    var shown = [UInt64](repeating: 0, count: (base.entries + 63) / 64)  // by position in base.ids
+    for (_, id) in order {
+      let path = "\(folder)/\(id).jsonl"
+      var lineNumber = 0
+      TrailIndex.lines(of: path) { batch in
+        var items = [Item]()
+        for line in batch {
+          lineNumber += 1
+          if lineNumber == 1 { continue }  // the header is not an entry
+          items.append(Item(bytes: line, file: path, line: lineNumber, expectedID: nil))
+        }
+        var parsed = TrailIndex.parseAll(items, verify: [Bool](repeating: false, count: items.count))
+        for k in parsed.indices {
+          guard case .success(var e)? = parsed[k].take(), let p = base.position(of: e.id) else { continue }
+          if shown[p / 64] & (1 << UInt64(p % 64)) != 0 { continue }
+          shown[p / 64] |= 1 << UInt64(p % 64)
+          e.checkpointed = true
+          body(e)
+        }
+      }
+    }
+    return true
+  }
+
+  /// Reads a file's lines in batches (about 4 MiB of lines each), without the newlines.
+  static func lines(of path: String, _ batch: ([ArraySlice<UInt8>]) -> Void) {
+    guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return }
+    defer { close(fd) }
+    let size = 4 << 20
+    var pending = [UInt8]()
+    var chunk = [UInt8](repeating: 0, count: size)
+    while true {
+      let n = chunk.withUnsafeMutableBytes { Glibc_read(fd, $0.baseAddress!, size) }
+      if n <= 0 { break }
+      pending += chunk[0..<n]
+      guard let last = pending.lastIndex(of: 0x0a) else { continue }
+      var lines = [ArraySlice<UInt8>]()
+      var start = 0
+      while start <= last {
+        let end = pending[start...last].firstIndex(of: 0x0a)!
+        lines.append(pending[start..<end])
+        start = end + 1
+      }
+      batch(lines)
+      pending.removeFirst(last + 1)
+    }
+  }
+}
+
+extension CheckpointIndex {
+  /// The position of `id` among the covered ids, or nil.
+  func position(of id: String) -> Int? {
+    guard let key = CheckpointIndex.idBytes(id) else { return nil }
+    var lo = 0
+    var hi = ids.count / 32
+    return ids.withUnsafeBufferPointer { p -> Int? in
+      while lo < hi {
+        let mid = (lo + hi) / 2
+        let c = CheckpointIndex.compare(p, mid * 32, key)
+        if c == 0 { return mid }
+        if c < 0 { lo = mid + 1 } else { hi = mid }
+      }
+      return nil
+    }
+  }
+}
