@@ -91,7 +91,7 @@ public struct Printer: Sendable {
   /// (`\u001b`), keyward's own colours are put back (`style`).
   public static func write(_ fd: Int32, _ text: String) {
     var t = Text.printable(text)
-    if t.utf8.contains(0xEE), t.contains(marker) {
+    if t.withUTF8({ $0.count > 0 && memchr($0.baseAddress!, 0xEE, $0.count) != nil }), t.contains(marker) {
       t = t.replacingMarker(marker, with: "\u{1b}[")
     }
     writeRaw(fd, t)

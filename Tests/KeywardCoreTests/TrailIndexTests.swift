@@ -197,3 +197,80 @@ struct PayloadScanTests {
     #expect(PayloadScan.scan(written) != nil)
   }
 }
+
+@Suite("the checkpoint index file")
+struct CheckpointIndexFileTests {
+  func line(_ k: CheckpointIndex.Kept) -> String {
+    var x = CheckpointIndex()
+    x.heads = ["h0", "h1", "h2"]
+    x.kept = [k]
+    return String(decoding: x.encode(), as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+  }
+
+  @Test("a kept line: the one-pass scan equals the strict reading, on written lines and mutated ones")
+  func keptScan() {
+    var rng = SeededRng(state: 4242)
+    let words = ["prod", "x", "", "a b", "é", "tab\t", "q\"uote", "back\\slash", "0", "007"]
+    for _ in 0..<400 {
+      var m: [String: JSONValue] = [
+        "action": .string(["verify", "retire", "export"][rng.next(3)]), "environment": .string("prod"),
+      ]
+      if rng.next(2) == 0 {
+        m["set"] = .string("abcd\(rng.next(100))")
+        m["fingerprints"] = .object(["app_key": .string("0123"), "app_secret": .string("4567")])
+      }
+      if rng.next(2) == 0 { m["target"] = .string(words[rng.next(words.count)]) }
+      if rng.next(3) == 0 { m["version"] = .number(Double(rng.next(1000))) }
+      if rng.next(4) == 0 { m["flag"] = .bool(true) }
+      var r = TrailEntry(m)
+      r.seq = 1 + rng.next(1000)
+      r.entry = String(repeating: "ab", count: 32)
+      r.time = "2026-01-01T00:00:00Z"
+      r.actor = words[rng.next(words.count)]
+      r.signed = rng.next(2) == 0
+      r.command = words[rng.next(words.count)]
+      let below: [Int]? = rng.next(2) == 0 ? nil : (0..<rng.next(3)).map { $0 }
+      let text = Array(line(CheckpointIndex.Kept(record: r, below: below)).utf8)
+      let strict = CheckpointIndex.strictKept(text[...], heads: 3)
+      #expect(strict != nil, "\(String(decoding: text, as: UTF8.self))")
+      if let fast = CheckpointIndex.scanKept(text[...], heads: 3) {
+        #expect(line(fast) == line(strict!), "\(String(decoding: text, as: UTF8.self))")
+      }
+      for _ in 0..<6 {
+        var b = text
+        let at = rng.next(b.count)
+        switch rng.next(3) {
+        case 0: b[at] = UInt8(32 + rng.next(95))
+        case 1: b.remove(at: at)
+        default: b.insert(UInt8(32 + rng.next(95)), at: at)
+        }
+        guard let fast = CheckpointIndex.scanKept(b[...], heads: 3) else { continue }
+        let s = CheckpointIndex.strictKept(b[...], heads: 3)
+        #expect(s != nil && line(fast) == line(s!), "\(String(decoding: b, as: UTF8.self))")
+      }
+    }
+  }
+
+  @Test("ids: the search over the base64 line finds exactly the ids the decoded table holds, at every length")
+  func idSearch() throws {
+    var rng = SeededRng(state: 99)
+    for n in [0, 1, 2, 3, 4, 5, 31, 100, 1000] {
+      let hex = Array("0123456789abcdef")
+      var ids = (0..<n).map { _ in String((0..<64).map { _ in rng.pick(hex) }) }
+      ids = Array(Set(ids)).sorted()
+      var x = CheckpointIndex()
+      x.ids = ids.flatMap { CheckpointIndex.idBytes($0)! }
+      x.entries = ids.count
+      let read = try #require(CheckpointIndex.parse(x.encode()))
+      for (k, id) in ids.enumerated() {
+        #expect(read.position(of: id) == k)
+        #expect(x.position(of: id) == k)
+      }
+      for _ in 0..<50 {
+        let other = String((0..<64).map { _ in rng.pick(hex) })
+        #expect(read.position(of: other) == (ids.firstIndex(of: other)))
+      }
+      #expect(read.ids == x.ids)
+    }
+  }
+}

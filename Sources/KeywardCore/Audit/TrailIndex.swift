@@ -79,6 +79,35 @@ public struct TrailIndex: Sendable {
     workspace: Workspace, verifySignatures: Bool = true, full: Bool = false, seen: [String] = [],
     expand: Bool = false
   ) -> TrailIndex {
+    // A write reads the trail twice (its refusals, then its reconcile check): the second read is
+    // the first one's, while no file was added to or removed from the trail's folders since.
+    let memoKey = !verifySignatures && !full && !expand && seen.isEmpty ? memoState(workspace.path) : nil
+    if let memoKey, let memo, memo.key == memoKey { return memo.index }
+    let index = read(
+      workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: expand)
+    if let memoKey { memo = (memoKey, index) }
+    return index
+  }
+
+  nonisolated(unsafe) static var memo: (key: [Int], index: TrailIndex)? = nil
+
+  /// The trail folders' identity and modification times (nanoseconds), and the workspace path's.
+  static func memoState(_ root: String) -> [Int] {
+    var key = [Int(bitPattern: UInt(bitPattern: root.hashValue))]
+    for dir in [Trail.entriesFolder, Trail.headsFolder, Trail.checkpointsFolder, Workspace.auditName] {
+      var st = stat()
+      if stat("\(root)/\(dir)", &st) == 0 {
+        key += [Int(st.st_dev), Int(st.st_ino), Int(st.st_size), st.st_mtim.tv_sec, st.st_mtim.tv_nsec]
+      } else {
+        key.append(-1)
+      }
+    }
+    return key
+  }
+
+  static func read(
+    workspace: Workspace, verifySignatures: Bool, full: Bool, seen: [String], expand: Bool
+  ) -> TrailIndex {
     var index = TrailIndex()
     let root = workspace.path
     let v1Path = "\(root)/\(Workspace.auditName)"
@@ -807,6 +836,16 @@ struct PayloadScan: Equatable {
     }
 
     mutating func string() -> String? { raw().map { String(decoding: $0, as: UTF8.self) } }
+
+    /// `true`, `false`: a literal, followed by the end of its value.
+    mutating func literal(_ s: StaticString) -> Bool {
+      let n = s.utf8CodeUnitCount
+      guard i + n < p.count, Reader.equal(UnsafeBufferPointer(rebasing: p[i..<(i + n)]), s),
+        p[i + n] == 0x2c || p[i + n] == 0x7d || p[i + n] == 0x5d
+      else { return false }
+      i += n
+      return true
+    }
 
     mutating func integer() -> Int? {
       let start = i

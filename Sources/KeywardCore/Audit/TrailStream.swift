@@ -51,11 +51,11 @@ extension TrailIndex {
     return true
   }
 
-  /// Reads a file's lines in batches (about 4 MiB of lines each), without the newlines.
+  /// Reads a file's lines in batches (about 1 MiB of lines each), without the newlines.
   static func lines(of path: String, _ batch: ([ArraySlice<UInt8>]) -> Void) {
     guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return }
     defer { close(fd) }
-    let size = 4 << 20
+    let size = 1 << 20
     var pending = [UInt8]()
     var chunk = [UInt8](repeating: 0, count: size)
     while true {
@@ -77,19 +77,40 @@ extension TrailIndex {
 }
 
 extension CheckpointIndex {
-  /// The position of `id` among the covered ids, or nil.
+  /// The position of `id` among the covered ids, or nil (a binary search; from the base64 line,
+  /// each probe decodes the 48 characters that hold one id).
   func position(of id: String) -> Int? {
     guard let key = CheckpointIndex.idBytes(id) else { return nil }
-    var lo = 0
-    var hi = ids.count / 32
-    return ids.withUnsafeBufferPointer { p -> Int? in
-      while lo < hi {
-        let mid = (lo + hi) / 2
-        let c = CheckpointIndex.compare(p, mid * 32, key)
-        if c == 0 { return mid }
-        if c < 0 { lo = mid + 1 } else { hi = mid }
+    if let decodedIDs {
+      return decodedIDs.withUnsafeBufferPointer { p in
+        CheckpointIndex.search(count: decodedIDs.count / 32, key) { CheckpointIndex.compare(p, $0 * 32, key) }
       }
-      return nil
     }
+    return idsBase64.withUnsafeBufferPointer { text -> Int? in
+      CheckpointIndex.search(count: entries, key) { k in
+        let byte = 32 * k
+        let first = byte / 3
+        let last = (byte + 31) / 3
+        guard (last + 1) * 4 <= text.count,
+          let window = Sodium.unbase64(
+            bytes: UnsafeBufferPointer(rebasing: text[(first * 4)..<((last + 1) * 4)])),
+          window.count >= byte - 3 * first + 32
+        else { return 1 }  // undecodable: treated as past every key (the digest would not hold)
+        return window.withUnsafeBufferPointer { CheckpointIndex.compare($0, byte - 3 * first, key) }
+      }
+    }
+  }
+
+  /// A binary search over `count` sorted items; `compare(k)` orders item k against the key.
+  static func search(count: Int, _ key: [UInt8], _ compare: (Int) -> Int) -> Int? {
+    var lo = 0
+    var hi = count
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      let c = compare(mid)
+      if c == 0 { return mid }
+      if c < 0 { lo = mid + 1 } else { hi = mid }
+    }
+    return nil
   }
 }

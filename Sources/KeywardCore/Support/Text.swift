@@ -47,9 +47,17 @@ public enum Text {
         || (0x2066...0x2069).contains(v)
     }
     // Fast path: plain ASCII text without controls is by far the common case.
-    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f || (keepNewlines && ($0 == 0x0a || $0 == 0x09)) }) {
-      return s
+    // One pass over the bytes (a report of megabytes goes through here): no control byte, and no
+    // lead byte of a C1 control (0xc2) or of the bidi controls (0xe2) means nothing to escape.
+    var copy = s
+    let clean = copy.withUTF8 { buf -> Bool in
+      for b in buf where b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xe2 {
+        if b < 0x20 && keepNewlines && (b == 0x0a || b == 0x09) { continue }
+        return false
+      }
+      return true
     }
+    if clean { return s }
     guard s.unicodeScalars.contains(where: steering) else { return s }
     var out = String.UnicodeScalarView()
     let hex = Array("0123456789abcdef".unicodeScalars)
