@@ -573,8 +573,8 @@ public struct TrailIndex: Sendable {
   }
 
   func maximal() -> [String: [Maximal]] {
-    // One backward pass, children before parents: `below[x]` is the set of environments some
-    // descendant of x records (a bit set per entry). A record of env in x is maximal when no
+    // One backward pass, children before parents, carrying for each entry the set of
+    // environments its descendants record (a bit set). A record of env in x is maximal when no
     // descendant records env. Linear in entries × environments / 64, whatever the graph's shape.
     // A record the base index kept as maximal stays so unless an entry above one of the heads
     // over it records its environment.
@@ -593,34 +593,42 @@ public struct TrailIndex: Sendable {
     let words = max(1, (envIndex.count + 63) / 64)
     let n = entries.count
     let baseHeads = base?.heads.count ?? 0
-    var below = [UInt64](repeating: 0, count: (n + baseHeads) * words)
-    var own = [UInt64](repeating: 0, count: n * words)
-    for (i, e) in entries.enumerated() {
-      for r in e.records where r.envAfter != nil {
-        if let env = r.environment, let k = envIndex[env] { own[i * words + k / 64] |= 1 << UInt64(k % 64) }
-      }
-    }
+    // Only the frontier holds a bit set: an entry's is made when its first child is walked and
+    // dropped once it is walked itself (a linear trail keeps one), not one per entry.
+    var pending = [Int: [UInt64]]()
+    var belowBase = [UInt64](repeating: 0, count: baseHeads * words)
     var out = [String: [Maximal]]()
     for i in stride(from: n - 1, through: 0, by: -1) {
       let e = entries[i]
+      var up = pending.removeValue(forKey: i) ?? [UInt64](repeating: 0, count: words)
       // The last record of each environment in this entry, when nothing below records it.
       var seenHere = Set<String>()
       for p in e.records.indices.reversed() where e.records[p].envAfter != nil {
         let r = e.records[p]
         guard let env = r.environment, let k = envIndex[env], seenHere.insert(env).inserted else { continue }
-        if below[i * words + k / 64] & (1 << UInt64(k % 64)) == 0 {
+        if up[k / 64] & (1 << UInt64(k % 64)) == 0 {
           out[env, default: []].append(Maximal(record: r, place: .entry(i, p)))
         }
       }
       // What this entry and everything below it record flows to its parents.
+      for r in e.records where r.envAfter != nil {
+        if let env = r.environment, let k = envIndex[env] { up[k / 64] |= 1 << UInt64(k % 64) }
+      }
       for j in links[i] {
-        for w in 0..<words { below[j * words + w] |= below[i * words + w] | own[i * words + w] }
+        if j >= n {
+          for w in 0..<words { belowBase[(j - n) * words + w] |= up[w] }
+        } else if var acc = pending.removeValue(forKey: j) {
+          for w in 0..<words { acc[w] |= up[w] }
+          pending[j] = acc
+        } else {
+          pending[j] = up
+        }
       }
     }
     for (k, kept) in (base?.kept ?? []).enumerated() {
       guard let heads = kept.below, let env = kept.record.environment else { continue }
       if let b = envIndex[env],
-        heads.contains(where: { h in below[(n + h) * words + b / 64] & (1 << UInt64(b % 64)) != 0 })
+        heads.contains(where: { h in belowBase[h * words + b / 64] & (1 << UInt64(b % 64)) != 0 })
       {
         continue
       }

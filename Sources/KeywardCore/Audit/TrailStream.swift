@@ -16,7 +16,8 @@ extension TrailIndex {
   /// (`load` checked each segment's digest; `audit --full` checks every signature). Returns
   /// false, having called `body` for nothing, when there is no base index.
   public func forEachCovered(_ body: (Entry) -> Void) -> Bool {
-    guard let base, let baseFile else { return false }
+    guard var base, let baseFile else { return false }
+    base.ids = base.ids  // decoded once here: every entry below is looked up
     let folder = String(baseFile[..<(baseFile.lastIndex(of: "/") ?? baseFile.endIndex)])
     let baseID = String(Path.name(baseFile).prefix(64))
     // Each covered checkpoint's generation, from its own index's first line (1 without one).

@@ -57,7 +57,7 @@ extension JSONValue {
     }
   }
 
-  static func writeNumber(_ d: Double, into out: inout [UInt8]) {
+  public static func writeNumber(_ d: Double, into out: inout [UInt8]) {
     if !d.isFinite {
       literal("null", into: &out)  // JSON has no infinity or NaN (a 1e99999 read from a file)
     } else if d.rounded() == d && abs(d) < 9.0e15 {
@@ -69,7 +69,7 @@ extension JSONValue {
   }
 
   /// `[`, each element on its own line indented by `indent + 2`, `]` (`[]` when empty).
-  static func writeArray(
+  public static func writeArray(
     _ count: Int, into out: inout [UInt8], indent: Int, element: (Int, inout [UInt8]) -> Void
   ) {
     guard count > 0 else { return literal("[]", into: &out) }
@@ -84,7 +84,7 @@ extension JSONValue {
   }
 
   /// `{`, each `"key" : value` on its own line (keys as given: sorted by the caller), `}`.
-  static func writeObject(
+  public static func writeObject(
     _ keys: [String], into out: inout [UInt8], indent: Int, value: (Int, inout [UInt8]) -> Void
   ) {
     guard !keys.isEmpty else { return literal("{}", into: &out) }
@@ -100,7 +100,7 @@ extension JSONValue {
     out.append(0x7d)
   }
 
-  static func writeString(_ s: String, into out: inout [UInt8]) {
+  public static func writeString(_ s: String, into out: inout [UInt8]) {
     var s = s
     s.withUTF8 { writeString(utf8: $0, into: &out) }
   }

@@ -105,15 +105,24 @@ extension Keyward {
         rows += 1
         if format == .json {
           JSONValue.literal(rows == 1 ? "\n    " : ",\n    ", into: &out)
-          JSONValue.object([
-            "id": .string(e.id), "parents": .array(e.parents.map(JSONValue.string)),
-            "time": .string(e.time),
-            "actor": .string(shownActor), "claimed_actor": .string(e.actor), "signature": .string(status),
-            "command": .string(e.command),
-            "signer": e.signer.map { .string($0.fingerprint) } ?? .null,
-            "file": .string(e.file), "line": e.line.map { .number(Double($0)) } ?? .null,
-            "records": .array(records.map(Log.json)),
-          ]).write(into: &out, indent: 4)
+          // The row's members in sorted order, written as they come (no dictionary per row).
+          JSONValue.writeObject(Log.rowKeys, into: &out, indent: 4) { k, out in
+            switch k {
+            case 0: JSONValue.writeString(shownActor, into: &out)
+            case 1: JSONValue.writeString(e.actor, into: &out)
+            case 2: JSONValue.writeString(e.command, into: &out)
+            case 3: JSONValue.writeString(e.file, into: &out)
+            case 4: JSONValue.writeString(e.id, into: &out)
+            case 5: e.line.map { JSONValue.writeInt($0, into: &out) } ?? JSONValue.literal("null", into: &out)
+            case 6: JSONValue.array(e.parents.map(JSONValue.string)).write(into: &out, indent: 6)
+            case 7: JSONValue.array(records.map(Log.json)).write(into: &out, indent: 6)
+            case 8: JSONValue.writeString(status, into: &out)
+            case 9:
+              e.signer.map { JSONValue.writeString($0.fingerprint, into: &out) }
+                ?? JSONValue.literal("null", into: &out)
+            default: JSONValue.writeString(e.time, into: &out)
+            }
+          }
         } else {
           for r in records {
             var line =
@@ -152,6 +161,12 @@ extension Keyward {
       if !index.intact { throw ExitOutcome(status: .integrity) }
       try Keyward.endReport(workspace)
     }
+
+    /// A row's members, sorted (the order `writeObject` writes them in).
+    static let rowKeys = [
+      "actor", "claimed_actor", "command", "file", "id", "line", "parents", "records", "signature", "signer",
+      "time",
+    ]
 
     /// A record as the JSON document shows it: every member, typed ones first.
     static func json(_ r: TrailEntry) -> JSONValue { r.members }
