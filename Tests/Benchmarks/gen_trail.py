@@ -114,7 +114,8 @@ def main():
         covered = dict(zip(ids[:checkpointed], payloads))
         index = trail_index.build(covered, {i: 1 for i in covered}, [])
         header = compact({"actor": "alice", "digest": b2(b"keyward checkpoint v2" + body), "entries": checkpointed,
-                          "heads": [ids[checkpointed - 1]], "index": trail_index.digest(index), "signer": signer,
+                          "generation": 1, "heads": [ids[checkpointed - 1]], "index": trail_index.digest(index),
+                          "signer": signer,
                           "time": when(n), "type": "keyward-trail-checkpoint", "v": 2})
         cid = b2(b"keyward trail v2" + header)
         write(os.path.join(trail, "checkpoints", cid + ".jsonl"),

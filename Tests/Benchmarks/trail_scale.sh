@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Issue 17 benchmark: the trail at two sizes side by side, so the growth is visible —
 #   300 environments x 3 sets with 30,000 signed entries, and 3,000 x 3 with 300,000 entries;
-# at each, the last 1,000 entries come after one admin-signed checkpoint with its index. Everything
+# at each, the last 1,000 entries come after one admin-signed checkpoint with its index — and a
+# third column, 3,000 x 3 with a 10-entry trail, which separates the workspace's growth (ten times
+# the environments) from the trail's. Everything
 # is written by independent generators from FORMAT.md (gen_workspace.py, gen_trust.py,
 # gen_trail.py with Tests/Compat/trail_index.py). No pin (KEYWARD_TRUST): every state signature
 # is checked too. Whole commands: list, check, audit, audit --full, log, export, and a `set`
@@ -15,12 +17,12 @@ W="$(mktemp -d)"; trap 'rm -rf "$W"' EXIT
 export NO_COLOR=1
 printf 'CAPTCHALA_APP_KEY=ck_bench_12345678\nCAPTCHALA_APP_SECRET=cs_bench_secret_0123456789abcdef\n' > "$W/pair.env"
 declare -A T R
-for size in small large; do
-  if [ $size = small ]; then envs=300; n=30000; else envs=3000; n=300000; fi
+for size in small large base; do
+  case $size in small) envs=300; n=30000; c=29000;; large) envs=3000; n=300000; c=299000;; base) envs=3000; n=10; c=0;; esac
   D="$W/$size"; mkdir -p -m 700 "$D/keys"
   python3 "$(dirname "$0")/gen_workspace.py" "$D/Environments" $envs 3 --keys "$D/keys" >/dev/null
   ROOT=$(python3 "$(dirname "$0")/gen_trust.py" "$D/Environments" "$D/keys" 3 --admin-seed "$D/admin.seed")
-  python3 "$(dirname "$0")/gen_trail.py" "$D/Environments" "$D/admin.seed" $n $((n - 1000)) >/dev/null
+  python3 "$(dirname "$0")/gen_trail.py" "$D/Environments" "$D/admin.seed" $n $c >/dev/null
   export KEYWARD_KEYS_DIR="$D/keys" KEYWARD_TRUST="$ROOT"
   # The admin signs the `set` (a bare kwid1: seed in KEYWARD_IDENTITY, as FORMAT.md allows).
   export KEYWARD_IDENTITY="kwid1:$(python3 -c 'import base64,sys; print(base64.b64encode(bytes.fromhex(open(sys.argv[1]).read().strip())).decode())' "$D/admin.seed")"
@@ -28,7 +30,7 @@ for size in small large; do
   "$KEYWARD" audit --format json $ws > "$W/audit.json" || true
   python3 -c "import json,sys; t=json.load(open(sys.argv[1]))['trail']; sys.exit(0 if t['intact'] and t['entries']==$n else 1)" "$W/audit.json" \
     || { echo "FAIL  the $size trail is not intact with $n entries"; FAILED=1; }
-  runs=10; [ $size = large ] && runs=5
+  runs=10; [ $size = small ] || runs=5
   hyperfine -N -i --warmup 1 --runs $runs --export-json "$OUT/trail_scale_$size.json" \
     "$KEYWARD list --format json $ws" "$KEYWARD check --format json $ws" "$KEYWARD audit --format json $ws" \
     "$KEYWARD export env0001 $ws" >/dev/null
@@ -51,10 +53,11 @@ for size in small large; do
   rm -rf "$D"
 done
 machine
-printf '%-22s %22s %22s\n' command "300 x 3, 30,000" "3,000 x 3, 300,000"
+printf '%-14s %22s %22s %22s\n' command "300 x 3, 30,000" "3,000 x 3, 300,000" "3,000 x 3, 10 entries"
 for k in 0 1 2 3 log full set; do
   case $k in 0) name=list;; 1) name=check;; 2) name=audit;; 3) name=export;; log) name=log;; full) name="audit --full";; set) name="set (rotate)";; esac
-  printf '%-22s %12s ms %6s MB %12s ms %6s MB\n' "$name" "${T[small,$k]}" "${R[small,$k]}" "${T[large,$k]}" "${R[large,$k]}"
+  printf '%-14s %12s ms %6s MB %12s ms %6s MB %12s ms %6s MB\n' "$name" "${T[small,$k]}" "${R[small,$k]}" \
+    "${T[large,$k]}" "${R[large,$k]}" "${T[base,$k]}" "${R[base,$k]}"
 done
 for k in 0 1 2 3 log full set; do check "peak RSS at 300,000 entries, command $k (MB)" "${R[large,$k]}" "<=" 64; done
 check "list at 300,000 (ms)" "${T[large,0]}" "<=" 150
@@ -63,6 +66,8 @@ check "audit at 300,000 (ms)" "${T[large,2]}" "<=" 2000
 check "audit --full at 300,000 (ms)" "${T[large,full]}" "<=" 12000
 check "export: large / small" "$(python3 -c "print(round(${T[large,3]} / ${T[small,3]}, 2))")" "<=" 1.1
 check "set: large / small" "$(python3 -c "print(round(${T[large,set]} / ${T[small,set]}, 2))")" "<=" 1.1
+check "export: large / the same workspace with 10 entries" "$(python3 -c "print(round(${T[large,3]} / ${T[base,3]}, 2))")" "<=" 1.1
+check "set: large / the same workspace with 10 entries" "$(python3 -c "print(round(${T[large,set]} / ${T[base,set]}, 2))")" "<=" 1.1
 check "audit at 30,000 (ms; issue 13)" "${T[small,2]}" "<=" 300
 check "audit --full at 30,000 (ms; issue 13)" "${T[small,full]}" "<=" 1500
 check "log at 30,000 (ms; issue 13)" "${T[small,log]}" "<=" 300

@@ -74,6 +74,7 @@ class Trail:
         self.forged = set()
         self.checkpoints = 0
         self.indexes = {}  # checkpoint id -> digest its header signs
+        self.generations = {}  # checkpoint id -> generation its header signs (1 when absent)
 
     def problem(self, text): self.problems.append(text)
 
@@ -153,6 +154,9 @@ class Trail:
             if "index" in p:
                 need(isinstance(p["index"], str) and HEX64.match(p["index"]), "checkpoint member index")
                 self.indexes[cid] = p["index"]
+            g = p.get("generation", 1)
+            need(is_int(g) and g >= 1, "checkpoint member generation")
+            self.generations[cid] = g
             if name != cid + ".jsonl":
                 self.problem(f"{where}: file name is not its id {cid}")
             pk = key_of(p.get("signer"))
@@ -184,13 +188,20 @@ class Trail:
         files, covers = {}, {}
         for cid in self.indexes:
             path = os.path.join(d, cid + ".index")
-            if os.path.exists(path):  # an index deleted only costs readers time
-                files[cid] = open(path, "rb").read()
-                covers[cid] = json.loads(files[cid].split(b"\n")[0])["covers"]
-        generation = lambda c: len(covers.get(c, [])) + 1
+            if os.path.islink(path) or (os.path.exists(path) and not os.path.isfile(path)):
+                self.problem(f"checkpoints/{cid}.index: not a regular file")
+            elif os.path.exists(path):  # an index deleted only costs readers time
+                data = open(path, "rb").read()
+                if trail_index.digest(data) != self.indexes[cid]:
+                    self.problem(f"checkpoints/{cid}.index: not the index its checkpoint signed")
+                    continue
+                files[cid] = data
+                covers[cid] = json.loads(data.split(b"\n")[0])["covers"]
+        generation = lambda c: self.generations.get(c, 1)
         for cid, data in files.items():
-            if trail_index.digest(data) != self.indexes[cid]:
-                self.problem(f"checkpoints/{cid}.index: not the index its checkpoint signed")
+            missing = [c for c in covers[cid] if c not in self.generations]
+            if missing:
+                self.problem(f"checkpoints/{cid}.index covers {missing}, which are gone: the trail was cut")
                 continue
             within = set(covers[cid]) | {cid}
             covered = {i: self.entries[i] for i, held in self.held.items() if held & within}

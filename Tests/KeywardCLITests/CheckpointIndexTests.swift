@@ -142,4 +142,88 @@ struct CheckpointIndexTests {
     #expect(t.trail(again)["entries"] as? Int == t.trail(merged)["entries"] as! Int + 1)
     #expect(try reader(cli).contains("\"intact\": true"))
   }
+
+  // MARK: The independent review's attacks (each reproduced, then fixed)
+
+  @Test(
+    "attack: delete a checkpoint (and its index) that the newest index covers: a cut, exit 4 in audit, check and log"
+  )
+  func coveredCheckpointDeleted() throws {
+    let (cli, _) = try t.repository()
+    try t.store(cli, "prod")
+    let (first, firstIndex) = try checkpoint(cli)
+    try t.store(cli, "staging")
+    _ = try checkpoint(cli)
+    try t.store(cli, "dev")
+    try cli.expect(0, ["audit"])
+    try FileManager.default.removeItem(atPath: first)
+    try FileManager.default.removeItem(atPath: firstIndex)
+    let r = try cli.expect(4, ["audit"])
+    #expect(r.stdout.contains("is gone: the trail was cut"), "\(r.stdout)")
+    #expect(try cli.run(["check"]).status != 0)
+    try cli.expect(4, ["log"])
+    // --full names the cut, and does not blame the admin who signed the newer index.
+    let full = try cli.expect(4, ["audit", "--full"])
+    #expect(!full.stdout.contains("signed a false index"), "\(full.stdout)")
+    try cli.expect(4, ["trail", "checkpoint"])  // the cut is not compacted into a new baseline
+  }
+
+  @Test(
+    "attack: a deleted index in the middle of a chain, a folder or a 300 MB file in an index's place: --full blames no admin; the others break the layout"
+  )
+  func indexReplaced() throws {
+    let (cli, _) = try t.repository()
+    try t.store(cli, "prod")
+    let (_, firstIndex) = try checkpoint(cli)
+    try t.store(cli, "staging")
+    _ = try checkpoint(cli)
+    try FileManager.default.removeItem(atPath: firstIndex)
+    try cli.expect(0, ["audit", "--full"])
+    #expect(try reader(cli).contains("\"intact\": true"))
+    try FileManager.default.createDirectory(atPath: firstIndex, withIntermediateDirectories: false)
+    try cli.expect(4, ["audit"])
+    #expect(!(try reader(cli)).contains("\"intact\": true"))
+    try FileManager.default.removeItem(atPath: firstIndex)
+    #expect(FileManager.default.createFile(atPath: firstIndex, contents: nil))
+    let h = try #require(FileHandle(forWritingAtPath: firstIndex))
+    try h.truncate(atOffset: 300 << 20)  // sparse: no disk, no memory unless read
+    try h.close()
+    let r = try cli.expect(4, ["audit"])
+    #expect(r.stdout.contains("at most 256 MiB"), "\(r.stdout)")
+  }
+
+  @Test(
+    "merge: two clones each checkpoint what they hold, one also checkpoints the merge; merged again, audit --full and the Python reader agree it is intact"
+  )
+  func concurrentCheckpoints() throws {
+    let (cli, root) = try t.repository()
+    let b = cli.root
+    let a = cli.root + "-a"
+    try t.git(b, ["clone", "-q", b, a])
+    defer { try? FileManager.default.removeItem(atPath: a) }
+    let trust = ["KEYWARD_TRUST": root]
+    let aws = ["--workspace", a + "/Environments"]
+    func commit(_ dir: String, _ message: String) throws {
+      try t.git(dir, ["add", "-A", "Environments"])
+      try t.git(dir, ["commit", "-q", "-m", message])
+    }
+    try cli.expect(0, ["export", "staging", "-o", b + "/staging.env"])
+    _ = try checkpoint(cli)
+    try commit(b, "b: checkpoint")
+    try cli.expect(0, ["export", "prod", "-o", b + "/prod.env"])
+    try commit(b, "b: export prod")
+    Thread.sleep(forTimeInterval: 1.2)  // a's entry is later than b's last
+    try cli.expect(0, ["export", "dev", "-o", a + "/dev.env"] + aws, env: trust)
+    try commit(a, "a: export dev")
+    try t.git(b, ["pull", "-q", "--no-rebase", "--no-edit", a, "main"])
+    _ = try checkpoint(cli)
+    try commit(b, "b: checkpoint the merge")
+    try cli.expect(0, ["trail", "checkpoint"] + aws, env: trust)
+    try commit(a, "a: checkpoint")
+    try t.git(b, ["pull", "-q", "--no-rebase", "--no-edit", a, "main"])
+    let full = try cli.expect(0, ["audit", "--full"])
+    #expect(!full.stdout.contains("false index"), "\(full.stdout)")
+    try cli.expect(0, ["audit"])
+    #expect(try reader(cli).contains("\"intact\": true"))
+  }
 }

@@ -83,6 +83,8 @@ public enum Checkpoint {
     var digest: String
     /// The digest of the checkpoint's index (`<id>.index`), when it has one.
     var index: String?
+    /// 1 + the number of checkpoints its index covers (1 for a checkpoint without one).
+    var generation = 1
   }
 
   /// Whether a segment is what its admin signed (header, count and digest), read in 1 MiB pieces
@@ -178,7 +180,15 @@ public enum Checkpoint {
       }
       index = s
     }
-    return .success(Header(heads: heads, entries: count, digest: digest, index: index))
+    var generation = 1
+    if let g = m["generation"] {
+      guard case .number(let n) = g, let k = Int(exactly: n), k >= 1 else {
+        return problem("the checkpoint's payload is malformed")
+      }
+      generation = k
+    }
+    return .success(
+      Header(heads: heads, entries: count, digest: digest, index: index, generation: generation))
   }
 
   public struct Report: Sendable, Encodable {
@@ -228,12 +238,14 @@ public enum Checkpoint {
     for e in files { followed.formUnion(e.parents) }
     let heads = inSegment.subtracting(followed).sorted()
     // The index of everything below the new heads: the checkpoints already here and these entries.
-    let summary = CheckpointIndex.build(index, covers: index.checkpointIDs).encode()
+    let built = CheckpointIndex.build(index, covers: index.checkpointIDs)
+    let summary = built.encode()
     let payload = JSONValue.object([
       "type": .string("keyward-trail-checkpoint"), "v": .number(2), "time": .string(Timestamp.now().iso),
       "actor": .string(Trail.oneLine(admin.name)), "signer": .string(admin.publicIdentity.text),
       "entries": .number(Double(lines.count)), "digest": .string(digest(lines)),
       "heads": .array(heads.map(JSONValue.string)), "index": .string(CheckpointIndex.digest(summary)),
+      "generation": .number(Double(built.covers.count + 1)),
     ]).compact()
     var doc = SignedDocument(payloadType: Trail.checkpointType, payload: payload)
     doc.sign(with: admin)

@@ -170,8 +170,7 @@ public struct CheckpointIndex: Sendable {
     guard let v = try? JSONValue.parse(Array(line), source: "index"), case .object(let m) = v,
       case .object(let rm)? = m["record"], let seq = int(m["seq"]), case .string(let entry)? = m["entry"],
       case .string(let time)? = m["time"], case .string(let actor)? = m["actor"],
-      case .bool(let signed)? = m["signed"], case .string(let command)? = m["command"],
-      Set(m.keys).isSubset(of: ["actor", "below", "command", "entry", "record", "seq", "signed", "time"])
+      case .bool(let signed)? = m["signed"], case .string(let command)? = m["command"]
     else { return nil }
     var r = TrailEntry(rm)
     r.seq = seq

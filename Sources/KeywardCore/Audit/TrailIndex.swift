@@ -53,8 +53,9 @@ public struct TrailIndex: Sendable {
   /// head `k` (set by `load`).
   var links: [[Int]] = []
   public var checkpoints = 0
-  /// The ids of the checkpoints present.
+  /// The ids of the checkpoints present, and the generation each one's signed header states.
   public var checkpointIDs: [String] = []
+  var generations: [String: Int] = [:]
   /// The index of the checkpoint that covers every other one, read instead of their lines
   /// (FORMAT.md, "Checkpoint index"); nil when every line was read.
   public var base: CheckpointIndex?
@@ -196,14 +197,33 @@ public struct TrailIndex: Sendable {
           file: "\(root)/\(Trail.checkpointsFolder)/\(name)"))
     }
     var indexes = [String: (index: CheckpointIndex, digest: String)]()
+    var generation = [String: Int]()  // checkpoint id → its signed generation (1 without one)
     for name in names where name.hasSuffix(".jsonl") {
       let id = String(name.prefix(64))
       let path = "\(root)/\(Trail.checkpointsFolder)/\(name)"
+      let indexPath = "\(root)/\(Trail.checkpointsFolder)/\(id).index"
       guard let first = CheckpointFile.firstLine(path),
-        case .success(let h) = Checkpoint.header(first, name: name, trust: workspace.trust),
-        let digest = h.index,
-        let bytes = try? FileSystem.read("\(root)/\(Trail.checkpointsFolder)/\(id).index")
-      else { continue }  // no index (or none left): its lines are read
+        case .success(let h) = Checkpoint.header(first, name: name, trust: workspace.trust)
+      else { continue }
+      generation[id] = h.generation
+      guard let digest = h.index, FileSystem.exists(indexPath) || FileSystem.linkTarget(indexPath) != nil
+      else {
+        continue  // no index (or none left): its lines are read
+      }
+      // An index is a regular file of at most 256 MiB (about five million entries): anything
+      // else in its place is not read (a planted 3 GB file must not take a reader's memory).
+      var st = stat()
+      guard lstat(indexPath, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= 256 << 20,
+        let bytes = try? FileSystem.read(indexPath)
+      else {
+        index.problems.append(
+          Problem(
+            kind: .broken,
+            message:
+              "\(Trail.checkpointsFolder)/\(id).index is not a regular file of at most 256 MiB (\(FileSystem.irregularKind(indexPath) ?? "too large"))",
+            file: indexPath))
+        continue
+      }
       guard CheckpointIndex.digest(bytes) == digest, let x = CheckpointIndex.parse(bytes) else {
         index.problems.append(
           Problem(
@@ -213,11 +233,21 @@ public struct TrailIndex: Sendable {
         continue
       }
       indexes[id] = (x, digest)
+      // Every checkpoint an index covers must still be here: deleting one (and its index) is a cut.
+      for c in x.covers where !index.checkpointIDs.contains(c) {
+        index.problems.append(
+          Problem(
+            kind: .cut,
+            message:
+              "checkpoint \(c.prefix(12)), which \(id.prefix(12)).index covers, is gone: the trail was cut",
+            file: "\(root)/\(Trail.checkpointsFolder)"))
+      }
     }
+    index.generations = generation
     Stopwatch.lap("trail: indexes read")
     if !expand && !full {
       let all = Set(index.checkpointIDs)
-      if let (id, x) = indexes.first(where: { all.isSubset(of: Set($0.value.index.covers + [$0.key])) }),
+      if let (id, x) = indexes.first(where: { all == Set($0.value.index.covers + [$0.key]) }),
         !verifySignatures
           || names.allSatisfy({
             Checkpoint.holds(
@@ -240,10 +270,10 @@ public struct TrailIndex: Sendable {
           items.append(Item(bytes: line, file: path, line: n + 2, expectedID: nil))
         }
         // A later checkpoint's entries come after the ones it covers: the order (and so every
-        // record's number) is the one its index was built in.
-        let generation =
-          checkpoint.valid ? (indexes[String(name.prefix(64))]?.index.covers.count ?? 0) + 1 : Int.max
-        rank += [Int](repeating: generation, count: items.count - first)
+        // record's number) is the one its index was built in. The generation is in the signed
+        // header, so deleting an index changes nothing here.
+        let g = checkpoint.valid ? generation[String(name.prefix(64))] ?? 1 : Int.max
+        rank += [Int](repeating: g, count: items.count - first)
         holder += [Int](repeating: c, count: items.count - first)
         if checkpoint.valid {
           attested.formUnion(first..<items.count)
@@ -413,11 +443,16 @@ public struct TrailIndex: Sendable {
     // `--full`: every index must be exactly what its checkpoint's entries give.
     if full {
       let position = Dictionary(uniqueKeysWithValues: names.enumerated().map { (String($1.prefix(64)), $0) })
-      for (id, x) in indexes {
+      for (id, x) in indexes where x.index.covers.allSatisfy({ position[$0] != nil }) {
         let covered = Set((x.index.covers + [id]).compactMap { position[$0] })
         let keep = ordered.map { old in heldBy[old].contains(where: covered.contains) }
-        let rebuilt = CheckpointIndex.build(
-          index.restricted(to: keep, rank: ordered.map { entryRank[$0] }), covers: x.index.covers)
+        // Each entry ranked by the checkpoints this index covers only (a concurrent one elsewhere
+        // holding it too is not what the index was built from).
+        let rank = ordered.map { old in
+          heldBy[old].filter(covered.contains).map { generation[String(names[$0].prefix(64))] ?? 1 }.min()
+            ?? Int.max
+        }
+        let rebuilt = CheckpointIndex.build(index.restricted(to: keep, rank: rank), covers: x.index.covers)
         if CheckpointIndex.digest(rebuilt.encode()) != x.digest {
           index.problems.append(
             Problem(

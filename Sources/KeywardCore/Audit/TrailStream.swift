@@ -20,14 +20,8 @@ extension TrailIndex {
     base.ids = base.ids  // decoded once here: every entry below is looked up
     let folder = String(baseFile[..<(baseFile.lastIndex(of: "/") ?? baseFile.endIndex)])
     let baseID = String(Path.name(baseFile).prefix(64))
-    // Each covered checkpoint's generation, from its own index's first line (1 without one).
-    let order = (base.covers + [baseID]).map { id -> (Int, String) in
-      guard let first = CheckpointFile.firstLine("\(folder)/\(id).index"),
-        let v = try? JSONValue.parse(first, source: "index"), case .object(let m) = v,
-        case .array(let covers)? = m["covers"]
-      else { return (id == baseID ? base.covers.count + 1 : 1, id) }
-      return (covers.count + 1, id)
-    }.sorted { $0 < $1 }
+    // The covered checkpoints by the generation their signed headers state.
+    let order = (base.covers + [baseID]).map { (generations[$0] ?? 1, $0) }.sorted { $0 < $1 }
     var shown = [UInt64](repeating: 0, count: (base.entries + 63) / 64)  // by position in base.ids
     for (_, id) in order {
       let path = "\(folder)/\(id).jsonl"
