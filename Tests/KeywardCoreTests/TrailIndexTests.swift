@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import KeywardCore
@@ -262,15 +263,26 @@ struct CheckpointIndexFileTests {
       x.ids = ids.flatMap { CheckpointIndex.idBytes($0)! }
       x.entries = ids.count
       let read = try #require(CheckpointIndex.parse(x.encode()))
+      // And from a file, the ids left on disk (with and without the digest check).
+      let path = NSTemporaryDirectory() + "/kw-index-\(n)-\(UUID().uuidString)"
+      try Data(x.encode()).write(to: URL(fileURLWithPath: path))
+      defer { try? FileManager.default.removeItem(atPath: path) }
+      let fromFile = try #require(
+        CheckpointIndex.read(path: path, digest: CheckpointIndex.digest(x.encode())) ?? nil)
+      #expect(CheckpointIndex.read(path: path, digest: String(repeating: "0", count: 64)) == nil)
       for (k, id) in ids.enumerated() {
         #expect(read.position(of: id) == k)
         #expect(x.position(of: id) == k)
+        #expect(fromFile.position(of: id) == k)
       }
       for _ in 0..<50 {
         let other = String((0..<64).map { _ in rng.pick(hex) })
         #expect(read.position(of: other) == (ids.firstIndex(of: other)))
+        #expect(fromFile.position(of: other) == (ids.firstIndex(of: other)))
       }
       #expect(read.ids == x.ids)
+      #expect(fromFile.ids == x.ids)
+      #expect(fromFile.encode() == x.encode())
     }
   }
 }

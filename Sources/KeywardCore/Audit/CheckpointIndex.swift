@@ -30,14 +30,20 @@ public struct CheckpointIndex: Sendable {
   /// as the file's base64 line and `position` decodes 32 bytes at a time: a write that asks about
   /// a few ids does not decode 300,000 of them.
   public var ids: [UInt8] {
-    get { decodedIDs ?? (idsBase64.withUnsafeBufferPointer { Sodium.unbase64(bytes: $0) } ?? []) }
+    get {
+      if let decodedIDs { return decodedIDs }
+      let text = idsFile.flatMap { $0.read(at: $0.offset, count: $0.length) } ?? Array(idsBase64)
+      return text.withUnsafeBufferPointer { Sodium.unbase64(bytes: $0) } ?? []
+    }
     set {
       decodedIDs = newValue
       idsBase64 = []
+      idsFile = nil
     }
   }
   var decodedIDs: [UInt8]? = []
   var idsBase64: ArraySlice<UInt8> = []
+  var idsFile: IDFile? = nil
   public var signers: [String: Int] = [:]
   public var unsigned = 0
   /// The version-1 anchors the covered entries carry.
@@ -90,7 +96,13 @@ public struct CheckpointIndex: Sendable {
       v1.map { .object(["entries": .number(Double($0.entries)), "head": .string($0.head)]) })
     var out = JSONValue.object(header).compact()
     out.append(0x0a)
-    if let decodedIDs { out += Array(Sodium.base64(decodedIDs).utf8) } else { out += idsBase64 }
+    if let decodedIDs {
+      out += Array(Sodium.base64(decodedIDs).utf8)
+    } else if let idsFile, let text = idsFile.read(at: idsFile.offset, count: idsFile.length) {
+      out += text
+    } else {
+      out += idsBase64
+    }
     out.append(0x0a)
     for k in kept {
       let r = k.record
@@ -108,17 +120,96 @@ public struct CheckpointIndex: Sendable {
 
   /// Reads an index strictly; nil when anything in it is not as `encode` writes it.
   public static func parse(_ bytes: [UInt8]) -> CheckpointIndex? {
-    guard bytes.last == 0x0a else { return nil }
-    var lines = [ArraySlice<UInt8>]()
-    bytes.withUnsafeBytes { p in
-      var start = 0
-      while start < p.count, let nl = memchr(p.baseAddress! + start, 0x0a, p.count - start) {
-        let end = UnsafeRawPointer(nl) - p.baseAddress!
-        lines.append(bytes[start..<end])
-        start = end + 1
+    guard bytes.last == 0x0a, let headerEnd = bytes.firstIndex(of: 0x0a), var x = header(bytes[..<headerEnd])
+    else { return nil }
+    let idsEnd = headerEnd + 1 + x.idsLength
+    guard idsEnd < bytes.count, bytes[idsEnd] == 0x0a,
+      let kept = keptLines(bytes[(idsEnd + 1)...], heads: x.heads.count)
+    else { return nil }
+    x.decodedIDs = nil
+    x.idsBase64 = bytes[(headerEnd + 1)..<idsEnd]
+    x.kept = kept
+    return x
+  }
+
+  /// The length of the ids' base64 line.
+  var idsLength: Int { (32 * entries + 2) / 3 * 4 }
+
+  /// Reads the index file at `path` without holding its ids: the header and the kept lines are
+  /// read, the ids line is skipped and stays on disk, where `position` reads 48 bytes a probe.
+  /// With `digest`, the whole file is hashed first (in 1 MiB pieces) and must match.
+  static func read(path: String, digest: String?) -> CheckpointIndex?? {
+    guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return .some(nil) }
+    let file = IDFile(fd: fd)
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { return .some(nil) }
+    let size = Int(st.st_size)
+    if let digest {
+      let h = Blake2b(key: nil, length: 32)
+      h.update(Array("keyward trail index v1".utf8))
+      var at = 0
+      while at < size {
+        guard let piece = file.read(at: at, count: min(1 << 20, size - at)), !piece.isEmpty else {
+          return .some(nil)
+        }
+        h.update(piece)
+        at += piece.count
       }
+      var out = [UInt8](repeating: 0, count: 32)
+      out.withUnsafeMutableBytes { h.finish(into: $0) }
+      guard Sodium.hex(out) == digest else { return nil }  // edited: the caller reports it
     }
-    guard lines.count >= 2, let hv = try? JSONValue.parse(Array(lines[0]), source: "index"),
+    // The header: at most 16 MiB (its heads and signers), read until its newline.
+    var first = [UInt8]()
+    while first.count < size && first.count < 16 << 20 {
+      guard let piece = file.read(at: first.count, count: min(1 << 16, size - first.count)) else { break }
+      if let nl = piece.firstIndex(of: 0x0a) {
+        first += piece[..<nl]
+        break
+      }
+      first += piece
+    }
+    guard first.count < size, var x = header(first[...]) else { return .some(nil) }
+    let idsStart = first.count + 1
+    let keptStart = idsStart + x.idsLength + 1
+    guard keptStart <= size, file.read(at: keptStart - 1, count: 1) == [0x0a],
+      let rest = file.read(at: keptStart, count: size - keptStart), rest.count == size - keptStart,
+      rest.isEmpty || rest.last == 0x0a, let kept = keptLines(rest[...], heads: x.heads.count)
+    else { return .some(nil) }
+    x.kept = kept
+    x.decodedIDs = nil
+    file.offset = idsStart
+    file.length = x.idsLength
+    x.idsFile = file
+    return .some(x)
+  }
+
+  /// An open index file whose ids line is read on demand.
+  final class IDFile: @unchecked Sendable {
+    let fd: Int32
+    var offset = 0
+    var length = 0
+    init(fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
+
+    func read(at: Int, count: Int) -> [UInt8]? {
+      var out = [UInt8](repeating: 0, count: count)
+      var done = 0
+      while done < count {
+        let n = out.withUnsafeMutableBytes {
+          pread(fd, $0.baseAddress! + done, count - done, off_t(at + done))
+        }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        done += n
+      }
+      return done == count ? out : (done > 0 ? Array(out[..<done]) : nil)
+    }
+  }
+
+  /// The first line: counts, heads, signers, anchors.
+  static func header(_ line: ArraySlice<UInt8>) -> CheckpointIndex? {
+    guard let hv = try? JSONValue.parse(Array(line), source: "index"),
       case .object(let h) = hv, h["type"] == .string(type), h["v"] == .number(1)
     else { return nil }
     func int(_ v: JSONValue?) -> Int? { if case .number(let n)? = v { Int(exactly: n) } else { nil } }
@@ -132,9 +223,10 @@ public struct CheckpointIndex: Sendable {
       return out
     }
     var x = CheckpointIndex()
-    guard let covers = strings(h["covers"]), let entries = int(h["entries"]), let records = int(h["records"]),
-      let heads = strings(h["heads"]), case .object(let signers)? = h["signers"],
-      let unsigned = int(h["unsigned"]), case .array(let v1)? = h["v1"]
+    guard let covers = strings(h["covers"]), let entries = int(h["entries"]), entries >= 0,
+      entries < 1 << 40, let records = int(h["records"]), let heads = strings(h["heads"]),
+      case .object(let signers)? = h["signers"], let unsigned = int(h["unsigned"]),
+      case .array(let v1)? = h["v1"]
     else { return nil }
     x.covers = covers
     x.entries = entries
@@ -151,17 +243,21 @@ public struct CheckpointIndex: Sendable {
       }
       x.v1.append(V1Anchor(entries: n, head: head))
     }
-    // The ids stay base64 until asked for (their length checked here; the signed digest covers them).
-    guard entries >= 0, lines[1].count == (32 * entries + 2) / 3 * 4 else { return nil }
-    x.decodedIDs = nil
-    x.idsBase64 = lines[1]
-    for line in lines.dropFirst(2) {
-      guard let k = scanKept(line, heads: heads.count) ?? strictKept(line, heads: heads.count) else {
-        return nil
-      }
-      x.kept.append(k)
-    }
     return x
+  }
+
+  /// The kept lines (each ending in a newline).
+  static func keptLines(_ bytes: ArraySlice<UInt8>, heads: Int) -> [Kept]? {
+    var out = [Kept]()
+    var start = bytes.startIndex
+    while start < bytes.endIndex {
+      guard let nl = bytes[start...].firstIndex(of: 0x0a),
+        let k = scanKept(bytes[start..<nl], heads: heads) ?? strictKept(bytes[start..<nl], heads: heads)
+      else { return nil }
+      out.append(k)
+      start = nl + 1
+    }
+    return out
   }
 
   /// A kept line read by the strict JSON parser.

@@ -213,9 +213,7 @@ public struct TrailIndex: Sendable {
       // An index is a regular file of at most 256 MiB (about five million entries): anything
       // else in its place is not read (a planted 3 GB file must not take a reader's memory).
       var st = stat()
-      guard lstat(indexPath, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= 256 << 20,
-        let bytes = try? FileSystem.read(indexPath)
-      else {
+      guard lstat(indexPath, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= 256 << 20 else {
         index.problems.append(
           Problem(
             kind: .broken,
@@ -224,7 +222,12 @@ public struct TrailIndex: Sendable {
             file: indexPath))
         continue
       }
-      guard CheckpointIndex.digest(bytes) == digest, let x = CheckpointIndex.parse(bytes) else {
+      // Its digest is checked by the readers that check signatures (a write checks neither); its
+      // ids stay on disk.
+      guard
+        case .some(.some(let x)) = CheckpointIndex.read(
+          path: indexPath, digest: verifySignatures ? digest : nil)
+      else {
         index.problems.append(
           Problem(
             kind: .forged,
@@ -288,14 +291,16 @@ public struct TrailIndex: Sendable {
     // Parse, hash and (where needed) verify every item, on every core.
     let verify = (0..<items.count).map { verifySignatures && (full || !attested.contains($0)) }
     var parsed = parseAll(items, verify: verify)
+    let itemCount = items.count
+    items = []  // the segments' bytes (hundreds of MB for a long trail) are not needed past here
     Stopwatch.lap("trail: parsed")
     // Entries moved out of the results (never copied), each id once: one held by a file and a
     // checkpoint, or by two checkpoints, counts once.
     var byID = [String: Int]()
-    byID.reserveCapacity(items.count)
+    byID.reserveCapacity(itemCount)
     var list = [Entry]()
-    list.reserveCapacity(items.count)
-    var itemEntry = [Int](repeating: -1, count: items.count)
+    list.reserveCapacity(itemCount)
+    var itemEntry = [Int](repeating: -1, count: itemCount)
     var entryRank = [Int]()
     var heldBy = [[Int]]()  // per entry: the checkpoints holding it
     for i in parsed.indices {

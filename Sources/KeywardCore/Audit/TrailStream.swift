@@ -81,6 +81,18 @@ extension CheckpointIndex {
         CheckpointIndex.search(count: decodedIDs.count / 32, key) { CheckpointIndex.compare(p, $0 * 32, key) }
       }
     }
+    if let idsFile {
+      return CheckpointIndex.search(count: entries, key) { k in
+        let byte = 32 * k
+        let first = byte / 3
+        let last = (byte + 31) / 3
+        guard let text = idsFile.read(at: idsFile.offset + first * 4, count: (last - first + 1) * 4),
+          let window = text.withUnsafeBufferPointer({ Sodium.unbase64(bytes: $0) }),
+          window.count >= byte - 3 * first + 32
+        else { return 1 }
+        return window.withUnsafeBufferPointer { CheckpointIndex.compare($0, byte - 3 * first, key) }
+      }
+    }
     return idsBase64.withUnsafeBufferPointer { text -> Int? in
       CheckpointIndex.search(count: entries, key) { k in
         let byte = 32 * k
