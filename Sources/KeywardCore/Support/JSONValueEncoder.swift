@@ -11,7 +11,7 @@ public enum JSONValueEncoder {
 
   /// The document's bytes as `JSONValue.written()` gives them, written straight from the nodes.
   public static func written<T: Encodable>(_ value: T) throws -> [UInt8] {
-    let root = Node()
+    let root = Node(depth: 0, writing: true)
     try value.encode(to: NodeEncoder(node: root, codingPath: []))
     var out = [UInt8]()
     out.reserveCapacity(1 << 16)
@@ -21,19 +21,44 @@ public enum JSONValueEncoder {
   }
 
   /// A value under construction: containers hand out child nodes, resolved once at the end.
+  /// When writing, a child whose `encode(to:)` has returned is complete: it is written to bytes
+  /// at its depth's indentation there and then, and its nodes freed — a 12 MB report never
+  /// exists as a tree of a million nodes.
   final class Node {
-    enum Kind { case unset, object, array, value }
+    enum Kind { case unset, object, array, value, written }
     var kind = Kind.unset
     var object: [String: Node] = [:]
     var array: [Node] = []
     var value = JSONValue.null
+    var bytes: [UInt8] = []
+    let depth: Int
+    let writing: Bool
+
+    init(depth: Int = 0, writing: Bool = false) {
+      self.depth = depth
+      self.writing = writing
+    }
+
+    func child() -> Node { Node(depth: depth + 1, writing: writing) }
+
+    /// Writes a completed child now (writing mode only).
+    func complete() {
+      guard writing, kind == .object || kind == .array else { return }
+      var out = [UInt8]()
+      write(into: &out, indent: 2 * depth)
+      bytes = out
+      object = [:]
+      array = []
+      kind = .written
+    }
 
     func resolve() -> JSONValue {
       switch kind {
       case .object: return .object(object.mapValues { $0.resolve() })
       case .array: return .array(array.map { $0.resolve() })
       case .value: return value
-      case .unset: return .object([:])  // an encode(to:) that encoded nothing, as JSONEncoder writes it
+      // An encode(to:) that encoded nothing, as JSONEncoder writes it (`.written` is never resolved).
+      case .unset, .written: return .object([:])
       }
     }
 
@@ -49,6 +74,7 @@ public enum JSONValueEncoder {
           array[n].write(into: &out, indent: indent + 2)
         }
       case .value: value.write(into: &out, indent: indent)
+      case .written: out += bytes
       case .unset: JSONValue.literal("{}", into: &out)
       }
     }
@@ -92,7 +118,7 @@ public enum JSONValueEncoder {
     var codingPath: [any CodingKey]
 
     func child(_ key: Key) -> Node {
-      let n = Node()
+      let n = node.child()
       node.object[key.stringValue] = n
       return n
     }
@@ -112,7 +138,9 @@ public enum JSONValueEncoder {
     mutating func encode(_ value: UInt32, forKey key: Key) throws { child(key).set(number(value)) }
     mutating func encode(_ value: UInt64, forKey key: Key) throws { child(key).set(number(value)) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-      try value.encode(to: NodeEncoder(node: child(key), codingPath: codingPath + [key]))
+      let n = child(key)
+      try value.encode(to: NodeEncoder(node: n, codingPath: codingPath + [key]))
+      n.complete()
     }
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
       -> KeyedEncodingContainer<NestedKey>
@@ -134,7 +162,7 @@ public enum JSONValueEncoder {
     var count: Int { node.array.count }
 
     func next() -> Node {
-      let n = Node()
+      let n = node.child()
       node.array.append(n)
       return n
     }
@@ -144,7 +172,9 @@ public enum JSONValueEncoder {
     mutating func encode(_ value: Double) throws { next().set(.number(value)) }
     mutating func encode(_ value: Int) throws { next().set(number(value)) }
     mutating func encode<T: Encodable>(_ value: T) throws {
-      try value.encode(to: NodeEncoder(node: next(), codingPath: codingPath))
+      let n = next()
+      try value.encode(to: NodeEncoder(node: n, codingPath: codingPath))
+      n.complete()
     }
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
       -> KeyedEncodingContainer<NestedKey>
