@@ -35,6 +35,34 @@ struct CLITests {
     #expect(text.stdout.contains("cs_live_SECRET_1"))
   }
 
+  @Test(
+    "many environments are read on both cores: list sees all 80 in order; of two damaged files the error names the first in name order"
+  )
+  func manyEnvironments() throws {
+    let cli = try CLI()
+    let names = (1...80).map { String(format: "env%03d", $0) }
+    try cli.expect(0, ["init", "--envs", names.joined(separator: ",")])
+    for n in ["env007", "env042", "env080"] {
+      try cli.expect(0, ["set", n, "--stdin"], stdin: "ck_\(n)_0123456789\ncs_\(n)_SECRET_0123456789\n")
+    }
+    let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
+    let rows = try #require(list["environments"] as? [[String: Any]])
+    #expect(rows.compactMap { $0["name"] as? String } == names)
+    #expect(
+      rows.filter { ($0["sets"] as? [Any])?.count == 1 }.compactMap { $0["name"] as? String } == [
+        "env007", "env042", "env080",
+      ])
+    // Two damaged files: the error names the first in name order, however the cores share them.
+    for n in ["env061", "env033"] {
+      try "{ not json".write(toFile: "\(cli.workspace)/\(n).json", atomically: true, encoding: .utf8)
+    }
+    for _ in 0..<3 {
+      let r = try cli.run(["list"])
+      #expect(
+        r.status != 0 && r.stderr.contains("env033.json") && !r.stderr.contains("env061"), "\(r.stderr)")
+    }
+  }
+
   @Test("every input route: --stdin lines, --from-env, --from-file, and a refused pipe without a flag")
   func inputs() throws {
     let cli = try CLI()
