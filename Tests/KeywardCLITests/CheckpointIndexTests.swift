@@ -226,4 +226,30 @@ struct CheckpointIndexTests {
     try cli.expect(0, ["audit"])
     #expect(try reader(cli).contains("\"intact\": true"))
   }
+
+  @Test(
+    "attack: drop the retire record from the index: a write still refuses the retired pair (every reader checks the index's digest)"
+  )
+  func retireDroppedFromIndex() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["identity", "new", "--name", "alice"])
+    try cli.expect(0, ["init", "--envs", "dev"])
+    let old = "ck_dev_OLD_01234567\ncs_dev_OLD_SECRET_0123456789\n"
+    CLI.registerSecret("cs_dev_OLD_SECRET_0123456789")
+    try cli.expect(0, ["set", "dev", "--stdin"], stdin: old)
+    try cli.expect(
+      0, ["rotate", "dev", "--stdin"], stdin: "ck_dev_NEW_01234567\ncs_dev_NEW_SECRET_0123456789\n")
+    try cli.expect(0, ["promote", "dev", "--force"])
+    try cli.expect(0, ["retire", "dev", "--now", "--force"])
+    let (_, index) = try checkpoint(cli)
+    let text = try String(contentsOfFile: index, encoding: .utf8)
+    let kept = text.split(separator: "\n", omittingEmptySubsequences: false).filter {
+      !$0.contains("\"action\":\"retire\"")
+    }
+    #expect(kept.count < text.split(separator: "\n", omittingEmptySubsequences: false).count)
+    try kept.joined(separator: "\n").write(toFile: index, atomically: true, encoding: .utf8)
+    let r = try cli.expect(2, ["rotate", "dev", "--stdin"], stdin: old)
+    #expect(r.stderr.contains("was retired"), "\(r.stderr)")
+    try cli.expect(4, ["audit"])
+  }
 }

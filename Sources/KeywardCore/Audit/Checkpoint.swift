@@ -238,6 +238,12 @@ public enum Checkpoint {
     for e in files { followed.formUnion(e.parents) }
     let heads = inSegment.subtracting(followed).sorted()
     // The index of everything below the new heads: the checkpoints already here and these entries.
+    // The base index's ids are read again from disk here: they must still be all there.
+    if let base = index.base, base.ids.count != 32 * base.entries {
+      throw KeywardError(
+        .integrity, "the checkpoint index changed while it was read; nothing was compacted",
+        hint: "keyward audit, then run keyward trail checkpoint again")
+    }
     let built = CheckpointIndex.build(index, covers: index.checkpointIDs)
     let summary = built.encode()
     let payload = JSONValue.object([

@@ -140,7 +140,7 @@ public struct CheckpointIndex: Sendable {
   /// With `digest`, the whole file is hashed first (in 1 MiB pieces) and must match.
   static func read(path: String, digest: String?) -> CheckpointIndex?? {
     guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return .some(nil) }
-    let file = IDFile(fd: fd)
+    let file = IDFile(path: path, fd: fd)
     var st = stat()
     guard fstat(fd, &st) == 0 else { return .some(nil) }
     let size = Int(st.st_size)
@@ -180,19 +180,32 @@ public struct CheckpointIndex: Sendable {
     x.decodedIDs = nil
     file.offset = idsStart
     file.length = x.idsLength
+    file.release()  // reopened on the first probe: a trail with many checkpoints holds no descriptors
     x.idsFile = file
     return .some(x)
   }
 
-  /// An open index file whose ids line is read on demand.
+  /// An index file whose ids line is read on demand: open while the index is read, then closed,
+  /// and opened again (once) by the first probe of a reader that asks about ids.
   final class IDFile: @unchecked Sendable {
-    let fd: Int32
+    let path: String
+    var fd: Int32
     var offset = 0
     var length = 0
-    init(fd: Int32) { self.fd = fd }
-    deinit { close(fd) }
+    init(path: String, fd: Int32) {
+      self.path = path
+      self.fd = fd
+    }
+    deinit { release() }
+
+    func release() {
+      if fd >= 0 { close(fd) }
+      fd = -1
+    }
 
     func read(at: Int, count: Int) -> [UInt8]? {
+      if fd < 0 { fd = (try? FileSystem.openRegular(path, flags: O_RDONLY)) ?? -1 }
+      guard fd >= 0 else { return nil }
       var out = [UInt8](repeating: 0, count: count)
       var done = 0
       while done < count {

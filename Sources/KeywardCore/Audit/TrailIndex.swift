@@ -222,11 +222,9 @@ public struct TrailIndex: Sendable {
             file: indexPath))
         continue
       }
-      // Its digest is checked by the readers that check signatures (a write checks neither); its
-      // ids stay on disk.
-      guard
-        case .some(.some(let x)) = CheckpointIndex.read(
-          path: indexPath, digest: verifySignatures ? digest : nil)
+      // Its digest is checked by every reader, writes and scan included (an edited index could
+      // drop records, which planted entry files cannot); its ids stay on disk.
+      guard case .some(.some(let x)) = CheckpointIndex.read(path: indexPath, digest: digest)
       else {
         index.problems.append(
           Problem(
