@@ -125,4 +125,15 @@ struct SeededRng {
   }
   mutating func pick<T>(_ a: [T]) -> T { a[next(a.count)] }
   mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(next(256)) } }
+  /// `b` with one printable byte replaced, removed or inserted at a random place.
+  mutating func mutated(_ b: [UInt8]) -> [UInt8] {
+    var b = b
+    let at = next(b.count)
+    switch next(3) {
+    case 0: b[at] = UInt8(32 + next(95))
+    case 1: b.remove(at: at)
+    default: b.insert(UInt8(32 + next(95)), at: at)
+    }
+    return b
+  }
 }

@@ -178,13 +178,7 @@ struct PayloadScanTests {
         #expect(fast == full, "\(String(decoding: payload, as: UTF8.self))")
       }
       for _ in 0..<8 {
-        var b = payload
-        let at = rng.next(b.count)
-        switch rng.next(3) {
-        case 0: b[at] = UInt8(32 + rng.next(95))
-        case 1: b.remove(at: at)
-        default: b.insert(UInt8(32 + rng.next(95)), at: at)
-        }
+        let b = rng.mutated(payload)
         guard let fast = PayloadScan.scan(b) else { continue }
         #expect(fast == PayloadScan.full(b), "\(String(decoding: b, as: UTF8.self))")
       }
@@ -238,13 +232,7 @@ struct CheckpointIndexFileTests {
         #expect(line(fast) == line(strict!), "\(String(decoding: text, as: UTF8.self))")
       }
       for _ in 0..<6 {
-        var b = text
-        let at = rng.next(b.count)
-        switch rng.next(3) {
-        case 0: b[at] = UInt8(32 + rng.next(95))
-        case 1: b.remove(at: at)
-        default: b.insert(UInt8(32 + rng.next(95)), at: at)
-        }
+        let b = rng.mutated(text)
         guard let fast = CheckpointIndex.scanKept(b[...], heads: 3) else { continue }
         let s = CheckpointIndex.strictKept(b[...], heads: 3)
         #expect(s != nil && line(fast) == line(s!), "\(String(decoding: b, as: UTF8.self))")

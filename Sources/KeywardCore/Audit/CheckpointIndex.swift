@@ -19,6 +19,27 @@ public struct CheckpointIndex: Sendable {
     /// For a record of an environment that no later covered record of it follows: the positions
     /// in `heads` of the heads at or above its entry.
     public var below: [Int]?
+
+    init(record: TrailEntry, below: [Int]?) {
+      self.record = record
+      self.below = below
+    }
+
+    /// A kept line's record with the members of its entry it carries (both readers of a line).
+    init(
+      _ record: TrailEntry, seq: Int, entry: String, time: String, actor: String, signed: Bool,
+      command: String,
+      below: [Int]?
+    ) {
+      var r = record
+      r.seq = seq
+      r.entry = entry
+      r.time = time
+      r.actor = actor
+      r.signed = signed
+      r.command = command
+      self.init(record: r, below: below)
+    }
   }
 
   /// The earlier checkpoints whose entries this index includes (by id, sorted).
@@ -281,13 +302,6 @@ public struct CheckpointIndex: Sendable {
       case .string(let time)? = m["time"], case .string(let actor)? = m["actor"],
       case .bool(let signed)? = m["signed"], case .string(let command)? = m["command"]
     else { return nil }
-    var r = TrailEntry(rm)
-    r.seq = seq
-    r.entry = entry
-    r.time = time
-    r.actor = actor
-    r.signed = signed
-    r.command = command
     var below: [Int]? = nil
     if let b = m["below"] {
       guard case .array(let a) = b else { return nil }
@@ -297,7 +311,9 @@ public struct CheckpointIndex: Sendable {
         below!.append(n)
       }
     }
-    return Kept(record: r, below: below)
+    return Kept(
+      TrailEntry(rm), seq: seq, entry: entry, time: time, actor: actor, signed: signed, command: command,
+      below: below)
   }
 
   /// A kept line as `encode` writes it, read in one pass with no JSON tree (18,000 of them are
@@ -337,13 +353,9 @@ public struct CheckpointIndex: Sendable {
         }), r.i == p.count, var record, let seq, let signed, let entry, let time, let actor, let command,
         record.seq == 0, record.time == nil, record.actor == nil
       else { return nil }
-      record.seq = seq
-      record.entry = entry
-      record.time = time
-      record.actor = actor
-      record.signed = signed
-      record.command = command
-      return Kept(record: record, below: below)
+      return Kept(
+        record, seq: seq, entry: entry, time: time, actor: actor, signed: signed, command: command,
+        below: below)
     }
   }
 

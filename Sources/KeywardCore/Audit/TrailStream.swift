@@ -81,31 +81,25 @@ extension CheckpointIndex {
         CheckpointIndex.search(count: decodedIDs.count / 32, key) { CheckpointIndex.compare(p, $0 * 32, key) }
       }
     }
-    if let idsFile {
-      return CheckpointIndex.search(count: entries, key) { k in
-        let byte = 32 * k
-        let first = byte / 3
-        let last = (byte + 31) / 3
-        guard let text = idsFile.read(at: idsFile.offset + first * 4, count: (last - first + 1) * 4),
-          let window = text.withUnsafeBufferPointer({ Sodium.unbase64(bytes: $0) }),
-          window.count >= byte - 3 * first + 32
-        else { return 1 }
-        return window.withUnsafeBufferPointer { CheckpointIndex.compare($0, byte - 3 * first, key) }
-      }
+    // Id k is bytes 32k..<32k+32: the base64 groups `first...last` hold it.
+    return CheckpointIndex.search(count: entries, key) { k in
+      let byte = 32 * k
+      let first = byte / 3
+      let last = (byte + 31) / 3
+      guard let text = idsText(at: first * 4, count: (last - first + 1) * 4),
+        let window = text.withUnsafeBufferPointer({ Sodium.unbase64(bytes: $0) }),
+        window.count >= byte - 3 * first + 32
+      else { return 1 }  // undecodable: treated as past every key (the digest would not hold)
+      return window.withUnsafeBufferPointer { CheckpointIndex.compare($0, byte - 3 * first, key) }
     }
-    return idsBase64.withUnsafeBufferPointer { text -> Int? in
-      CheckpointIndex.search(count: entries, key) { k in
-        let byte = 32 * k
-        let first = byte / 3
-        let last = (byte + 31) / 3
-        guard (last + 1) * 4 <= text.count,
-          let window = Sodium.unbase64(
-            bytes: UnsafeBufferPointer(rebasing: text[(first * 4)..<((last + 1) * 4)])),
-          window.count >= byte - 3 * first + 32
-        else { return 1 }  // undecodable: treated as past every key (the digest would not hold)
-        return window.withUnsafeBufferPointer { CheckpointIndex.compare($0, byte - 3 * first, key) }
-      }
-    }
+  }
+
+  /// `count` characters of the ids' base64 line from `at`: from the file, or the line in memory.
+  func idsText(at: Int, count: Int) -> [UInt8]? {
+    if let idsFile { return idsFile.read(at: idsFile.offset + at, count: count) }
+    guard at + count <= idsBase64.count else { return nil }
+    let start = idsBase64.startIndex + at
+    return Array(idsBase64[start..<(start + count)])
   }
 
   /// A binary search over `count` sorted items; `compare(k)` orders item k against the key.
