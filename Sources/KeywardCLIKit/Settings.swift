@@ -53,6 +53,11 @@ public struct CommonSettings: Equatable, Sendable {
       expected = e
     }
     let workspace = try Workspace.open(workspacePath, expected: expected)
+    if let t = workspace.trust, let from = t.rootMovedFrom, !quiet {
+      Printer.plain.note(
+        "keyward: note: the workspace's trust root changed from \(from) to \(t.rootFingerprint) (version \(t.rootVersion)) "
+          + "through root changes its admins signed; this machine's pin follows it\n")
+    }
     // An interactive run on a machine that has not pinned the root asks, showing what to compare
     // with an admin; scripts (no terminal, or JSON) get the refusal and the hint instead.
     if let t = workspace.trust, !t.isPinned, format != .json, Terminal.isTTY(0), Terminal.isTTY(2) {
@@ -70,7 +75,8 @@ public struct CommonSettings: Equatable, Sendable {
         try Trust.writePin(
           Trust.Pin(
             fingerprint: t.rootFingerprint, version: t.version,
-            stateDigest: Trust.stateDigest(ofWorkspace: workspace.path), workspace: workspace.path),
+            stateDigest: Trust.stateDigest(ofWorkspace: workspace.path), workspace: workspace.path,
+            rootVersion: t.rootVersion),
           workspace: workspace.path, env: .process)
         return try Workspace.open(workspacePath, expected: expected)
       }

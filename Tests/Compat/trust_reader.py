@@ -3,8 +3,9 @@
 ("Trust") alone, with PyNaCl for Ed25519.
 
 usage: trust_reader.py WORKSPACE ROOT_FINGERPRINT [ENV IDENTITY_FILE]
-Verifies trust/root.json (self-signed by its admins), trust/state.json (signed by the root's
-admins, for this root), that keyward.json's bytes are the signed ones and that every environment
+Verifies trust/root.json (self-signed by its admins; when ROOT_FINGERPRINT names an earlier root,
+every root change from it, through trust/roots/, as "Root changes" says), trust/state.json
+(signed by the current root's admins, for that root), that keyward.json's bytes are the signed ones and that every environment
 file's recipient key is the signed one. Prints {"root": ..., "version": N, "admins": [...],
 "recipients": {...}} as JSON and exits 0; exits 1 with a reason on any failure.
 With ENV and a member's identity file: also opens that member's wrap of ENV's key (checking its
@@ -115,15 +116,63 @@ def main():
     ws, pinned = sys.argv[1], sys.argv[2]
     root_type = "application/vnd.keyward.root+json"
     state_type = "application/vnd.keyward.state+json"
-    root_payload, root_sigs = envelope(os.path.join(ws, "trust", "root.json"), root_type)
-    fp = blake2b256(b"keyward root v1" + root_payload)[:16].hex()
-    if fp != pinned:
-        fail(f"root fingerprint {fp} is not the pinned {pinned}")
-    root = json.loads(root_payload)
-    if root["type"] != "keyward-root" or root["version"] != 1:
-        fail("not a first root")
-    admins = [(a["name"], parse_identity(a["key"])) for a in root["admins"]]
-    if len(valid_signers(root_type, root_payload, root_sigs, admins)) < root["threshold"]:
+    trust = os.path.join(ws, "trust")
+
+    def read_root(path):
+        payload, sigs = envelope(path, root_type)
+        root = json.loads(payload)
+        if root["type"] != "keyward-root":
+            fail(f"{path}: not a root")
+        if (root["version"] == 1) != ("previous" not in root):
+            fail(f"{path}: a first root has no previous root, and only a first root")
+        admins = [(a["name"], parse_identity(a["key"])) for a in root["admins"]]
+        fp = blake2b256(b"keyward root v1" + payload)[:16].hex()
+        return {"payload": payload, "sigs": sigs, "root": root, "admins": admins, "fp": fp}
+
+    def follows(nxt, prev):
+        """Root N+1: names root N, signed by its threshold of root N's admins, by every admin it
+        adds, and by its own threshold."""
+        r, p = nxt["root"], prev["root"]
+        if r["version"] != p["version"] + 1 or r.get("previous") != prev["fp"]:
+            return False
+        if r["workspace_id"] != p["workspace_id"]:
+            return False
+        old = valid_signers(root_type, nxt["payload"], nxt["sigs"], prev["admins"])
+        own = valid_signers(root_type, nxt["payload"], nxt["sigs"], nxt["admins"])
+        old_keys = [k for _, k in prev["admins"]]
+        added = [n for n, k in nxt["admins"] if k not in old_keys]
+        return len(old) >= p["threshold"] and all(n in own for n in added) and len(own) >= r["threshold"]
+
+    current = read_root(os.path.join(trust, "root.json"))
+    state_probe = json.loads(envelope(os.path.join(trust, "state.json"), state_type)[0])
+    nxt_path = os.path.join(trust, "root.next.json")
+    superseded = None
+    if state_probe["root"] != current["fp"] and os.path.exists(nxt_path):
+        # A publication interrupted after the state was signed for the proposal.
+        nxt = read_root(nxt_path)
+        if nxt["fp"] == state_probe["root"] and follows(nxt, current):
+            superseded, current = current, nxt
+    if current["fp"] != pinned:
+        kept = []
+        roots_dir = os.path.join(trust, "roots")
+        if os.path.isdir(roots_dir):
+            kept = [read_root(os.path.join(roots_dir, n)) for n in sorted(os.listdir(roots_dir))]
+        if superseded:
+            kept.append(superseded)
+        start = [r for r in kept if r["fp"] == pinned]
+        if not start:
+            fail(f"root fingerprint {current['fp']} is not the pinned {pinned}, and no kept root is")
+        by_version = {r["root"]["version"]: r for r in kept}
+        prev = start[0]
+        if prev["root"]["version"] >= current["root"]["version"]:
+            fail("the pinned root is newer than the workspace's: rollback")
+        for v in range(prev["root"]["version"] + 1, current["root"]["version"] + 1):
+            nxt = current if v == current["root"]["version"] else by_version.get(v)
+            if nxt is None or not follows(nxt, prev):
+                fail(f"root version {v} does not follow version {v - 1} with its admins' signatures")
+            prev = nxt
+    root, admins, fp = current["root"], current["admins"], current["fp"]
+    if len(valid_signers(root_type, current["payload"], current["sigs"], admins)) < root["threshold"]:
         fail("root: not enough admin signatures")
     state_payload, state_sigs = envelope(os.path.join(ws, "trust", "state.json"), state_type)
     signers = valid_signers(state_type, state_payload, state_sigs, admins)
@@ -141,7 +190,8 @@ def main():
         if f["recipient"]["public_key"] != env["recipient"]:
             fail(f"{name}.json: recipient key is not the signed one")
         recipients[name] = env["recipient"]
-    out = {"root": fp, "version": state["version"], "admins": [n for n, _ in admins],
+    out = {"root": fp, "root_version": root["version"], "version": state["version"],
+           "admins": [n for n, _ in admins],
            "signed_by": signers, "recipients": recipients}
     if len(sys.argv) == 5:
         salt = base64.b64decode(json.loads(config)["fingerprint_salt"], validate=True)

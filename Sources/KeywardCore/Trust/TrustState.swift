@@ -12,6 +12,11 @@ public struct TrustedState: Sendable {
   public struct Admin: Sendable, Equatable {
     public var name: String
     public var identity: PublicIdentity
+
+    public init(name: String, identity: PublicIdentity) {
+      self.name = name
+      self.identity = identity
+    }
   }
 
   /// A member of one environment: `member` reads and activates, `reader` only reads.
@@ -31,6 +36,10 @@ public struct TrustedState: Sendable {
   public var rootFingerprint: String
   public var admins: [Admin]
   public var threshold: Int
+  /// The root's version: 1, then one more for each root change its admins signed.
+  public var rootVersion: Int = 1
+  /// The root this machine's pin named before it followed a signed root change in this run.
+  public var rootMovedFrom: String? = nil
   /// The signed state's version; it only grows.
   public var version: Int
   /// Environment → base64 X25519 recipient public key, as signed.
@@ -132,18 +141,24 @@ public enum Trust {
     public var version: Int
     public var stateDigest: String
     public var workspace: String
+    /// The pinned root's version (1 in pins written before root changes existed).
+    public var rootVersion = 1
     /// Environment → the newest activation manifest this machine saw: its version and digest.
     public var activations: [String: (version: Int, digest: String)] = [:]
 
-    public init(fingerprint: String, version: Int, stateDigest: String, workspace: String) {
+    public init(
+      fingerprint: String, version: Int, stateDigest: String, workspace: String, rootVersion: Int = 1
+    ) {
       self.fingerprint = fingerprint
+      self.rootVersion = rootVersion
       self.version = version
       self.stateDigest = stateDigest
       self.workspace = workspace
     }
 
     public static func == (a: Pin, b: Pin) -> Bool {
-      a.fingerprint == b.fingerprint && a.version == b.version && a.stateDigest == b.stateDigest
+      a.fingerprint == b.fingerprint && a.rootVersion == b.rootVersion && a.version == b.version
+        && a.stateDigest == b.stateDigest
         && a.workspace == b.workspace
         && a.activations.mapValues { "\($0.version) \($0.digest)" }
           == b.activations.mapValues { "\($0.version) \($0.digest)" }
@@ -174,6 +189,7 @@ public enum Trust {
       var pin = Pin(
         fingerprint: try o.string("fingerprint"), version: try o.int("version"),
         stateDigest: try o.string("state_digest"), workspace: try o.string("workspace"))
+      if o.members["root_version"] != nil { pin.rootVersion = try o.int("root_version") }
       if o.members["activations"] != nil {
         let a = try o.object("activations")
         for env in a.members.keys {
@@ -191,6 +207,7 @@ public enum Trust {
     let doc = JSONValue.object([
       "fingerprint": .string(pin.fingerprint), "version": .number(Double(pin.version)),
       "state_digest": .string(pin.stateDigest), "workspace": .string(pin.workspace),
+      "root_version": .number(Double(pin.rootVersion)),
       "activations": .object(
         pin.activations.mapValues {
           .object(["version": .number(Double($0.version)), "digest": .string($0.digest)])
@@ -244,52 +261,65 @@ public enum Trust {
     for p in [rootPath, statePath] where !FileSystem.exists(p) {
       throw KeywardError(.integrity, "\(p) is missing: the trust files were damaged or removed in part")
     }
-    let rootDoc = try SignedDocument.parse(
-      FileSystem.read(rootPath), source: rootPath, type: SignedDocument.rootType)
-    let fp = rootFingerprint(rootDoc.payload)
-    let root = try parseRoot(rootDoc.payload, source: rootPath)
+    var current = try readRoot(rootPath)
+    let stateBytes = try FileSystem.read(statePath)
+    let stateDoc = try SignedDocument.parse(stateBytes, source: statePath, type: SignedDocument.stateType)
+    let state = try parseState(stateDoc.payload, source: statePath)
+    // A root change interrupted after the state was signed for the new root: the complete proposal
+    // is the root (its signatures are checked here, as a change from root.json's root).
+    var superseded: RootDoc?
+    if state.root != current.fingerprint, let next = try completedProposal(workspace, of: current),
+      next.fingerprint == state.root
+    {
+      superseded = current
+      current = next
+    }
+    let fp = current.fingerprint
+    let root = current.root
     guard root.workspaceID == workspaceID else {
       throw KeywardError(
         .integrity,
-        "\(rootPath) belongs to workspace \(root.workspaceID), not to this one (\(workspaceID)): copied from another workspace"
+        "\(current.path) belongs to workspace \(root.workspaceID), not to this one (\(workspaceID)): copied from another workspace"
       )
     }
     // A root this machine pinned was verified when it was pinned, and the pin is its hash: its
     // signatures need no second check on the hot path (`full` checks them anyway).
     let pinnedRoot = pin?.fingerprint == fp && !full
     let rootSigners =
-      pinnedRoot ? root.admins.map(\.identity) : rootDoc.validSigners(root.admins.map(\.identity))
+      pinnedRoot ? root.admins.map(\.identity) : current.doc.validSigners(root.admins.map(\.identity))
     guard rootSigners.count >= root.threshold else {
       throw KeywardError(
         .integrity,
-        "\(rootPath): \(rootSigners.count) valid admin signature(s), \(root.threshold) needed: the root was edited or forged"
+        "\(current.path): \(rootSigners.count) valid admin signature(s), \(root.threshold) needed: the root was edited or forged"
       )
     }
-    // The pin: the person's word first, then this machine's record.
+    // The pin: the person's word first, then this machine's record. A pin of an earlier root is
+    // followed forward only through root changes its admins signed (TUF's root rotation).
     var pinnedBy: String?
+    var movedFrom: String?
     if let expected {
-      guard expected.fingerprint == fp else {
-        throw KeywardError(
-          .integrity,
-          "the workspace's trust root is \(fp), not the required \(expected.fingerprint): it was replaced, or this is another workspace"
-        )
+      if expected.fingerprint != fp {
+        try walkRoots(
+          workspace, from: expected.fingerprint, to: current, also: superseded,
+          pinnedBy: "the required root (KEYWARD_TRUST or the trust option)")
       }
       pinnedBy = "KEYWARD_TRUST / the trust option"
     }
     if let pin {
-      guard pin.fingerprint == fp else {
-        throw KeywardError(
-          .integrity,
-          "the workspace's trust root is now \(fp), but this machine pinned \(pin.fingerprint): the root was replaced "
-            + "(a new root needs the old admins' signatures; keyward never re-pins silently)",
-          hint:
-            "if the replacement is legitimate, confirm with your admins and run: keyward trust pin \(fp) --replace"
-        )
+      if pin.fingerprint != fp {
+        guard pin.rootVersion < root.version else {
+          throw KeywardError(
+            .integrity,
+            "the workspace's trust root is \(fp), version \(root.version), but this machine pinned root version \(pin.rootVersion) (\(pin.fingerprint)): "
+              + "an older root was restored (rollback), or the root was replaced",
+            hint: "restore the newest trust/ folder from version control")
+        }
+        try walkRoots(
+          workspace, from: pin.fingerprint, to: current, also: superseded, pinnedBy: "this machine's pin")
+        movedFrom = pin.fingerprint
       }
       pinnedBy = pinnedBy ?? "this machine's pin"
     }
-    let stateBytes = try FileSystem.read(statePath)
-    let stateDoc = try SignedDocument.parse(stateBytes, source: statePath, type: SignedDocument.stateType)
     // Likewise a state whose digest is the newest one this machine verified and recorded.
     let seenState = pinnedRoot && pin?.stateDigest == Trust.digest(stateDoc.payload)
     let signers = seenState ? [] : stateDoc.validSigners(root.admins.map(\.identity))
@@ -298,7 +328,6 @@ public enum Trust {
         .integrity,
         "\(statePath): no valid signature by an admin of root \(fp): the signed state was edited or forged")
     }
-    let state = try parseState(stateDoc.payload, source: statePath)
     guard state.root == fp else {
       throw KeywardError(.integrity, "\(statePath) was signed for root \(state.root), not \(fp)")
     }
@@ -324,15 +353,18 @@ public enum Trust {
       throw configMismatch(
         signed: state.config, current: configBytes, workspace: workspace, version: state.version)
     }
-    if let pin, state.version > pin.version {
+    if let pin, state.version > pin.version || movedFrom != nil {
       var newer = pin
+      newer.fingerprint = fp
+      newer.rootVersion = root.version
       newer.version = state.version
       newer.stateDigest = digest
       try? writePin(newer, workspace: workspace, env: env)
     }
     let names = Dictionary(uniqueKeysWithValues: root.admins.map { ($0.identity, $0.name) })
     return TrustedState(
-      rootFingerprint: fp, admins: root.admins, threshold: root.threshold, version: state.version,
+      rootFingerprint: fp, admins: root.admins, threshold: root.threshold, rootVersion: root.version,
+      rootMovedFrom: movedFrom, version: state.version,
       recipients: state.recipients, members: state.members, wraps: state.wraps, revoked: state.revoked,
       pendingRecipients: state.pending,
       config: state.config,
@@ -395,6 +427,21 @@ public enum Trust {
     var workspaceID: String
     var admins: [TrustedState.Admin]
     var threshold: Int
+    var version: Int = 1
+    /// The fingerprint of root `version - 1` (nil for a first root).
+    var previous: String? = nil
+
+    /// The payload bytes (compact JSON, keys sorted) that are signed and fingerprinted.
+    var payload: [UInt8] {
+      var o: [String: JSONValue] = [
+        "admins": .array(
+          admins.map { .object(["key": .string($0.identity.text), "name": .string($0.name)]) }),
+        "threshold": .number(Double(threshold)), "type": .string("keyward-root"),
+        "version": .number(Double(version)), "workspace_id": .string(workspaceID),
+      ]
+      if let previous { o["previous"] = .string(previous) }
+      return JSONValue.object(o).compact()
+    }
   }
 
   static func parseRoot(_ payload: [UInt8], source: String) throws(KeywardError) -> Root {
@@ -403,11 +450,14 @@ public enum Trust {
         throw KeywardError(.integrity, "\(source): not a root")
       }
       let version = try o.int("version")
-      guard version == 1 else {
+      let previous = try o.optionalString("previous")
+      guard version >= 1, version < 1 << 40, (version == 1) == (previous == nil) else {
         throw KeywardError(
           .integrity,
-          "\(source): root version \(version); this keyward verifies only a first root (version 1)",
-          hint: "upgrade keyward")
+          "\(source): root version \(version) \(previous == nil ? "without" : "with") a previous root")
+      }
+      if let previous, !Names.isLowerHex(previous, count: 32) {
+        throw KeywardError(.integrity, "\(source): previous is not a root fingerprint")
       }
       var admins = [TrustedState.Admin]()
       for a in try o.objects("admins") {
@@ -418,6 +468,11 @@ public enum Trust {
         admins.append(.init(name: name, identity: try PublicIdentity(parsing: try a.string("key"))))
       }
       let threshold = try o.int("threshold")
+      guard Set(admins.map(\.name)).count == admins.count,
+        Set(admins.map(\.identity.fingerprint)).count == admins.count
+      else {
+        throw KeywardError(.integrity, "\(source): an admin is listed twice")
+      }
       guard !admins.isEmpty, (1...admins.count).contains(threshold) else {
         throw KeywardError(.integrity, "\(source): threshold \(threshold) with \(admins.count) admin(s)")
       }
@@ -425,7 +480,7 @@ public enum Trust {
       guard Names.isFingerprint(id) else {
         throw KeywardError(.integrity, "\(source): workspace_id is invalid")
       }
-      return Root(workspaceID: id, admins: admins, threshold: threshold)
+      return Root(workspaceID: id, admins: admins, threshold: threshold, version: version, previous: previous)
     }
   }
 
@@ -508,11 +563,10 @@ public enum Trust {
     admin: Identity,
     env: Env
   ) throws(KeywardError) -> TrustedState {
-    let rootPayload = JSONValue.object([
-      "admins": .array([.object(["key": .string(admin.publicIdentity.text), "name": .string(admin.name)])]),
-      "threshold": .number(1), "type": .string("keyward-root"), "version": .number(1),
-      "workspace_id": .string(workspaceID),
-    ]).compact()
+    let root = Root(
+      workspaceID: workspaceID, admins: [.init(name: admin.name, identity: admin.publicIdentity)],
+      threshold: 1)
+    let rootPayload = root.payload
     var rootDoc = SignedDocument(payloadType: SignedDocument.rootType, payload: rootPayload)
     rootDoc.sign(with: admin)
     // Both files are written in a hidden folder beside the workspace's files and put in place with
@@ -522,9 +576,6 @@ public enum Trust {
     try FileSystem.makeDirectory("\(staging)/\(folder)", mode: 0o755)
     try FileSystem.writeAtomically("\(staging)/\(rootName)", bytes: rootDoc.json.written())
     let fp = rootFingerprint(rootPayload)
-    let root = Root(
-      workspaceID: workspaceID, admins: [.init(name: admin.name, identity: admin.publicIdentity)],
-      threshold: 1)
     let state = try sign(
       workspace: staging, rootFingerprint: fp, root: root, version: 1, configBytes: configBytes,
       recipients: recipients, admin: admin)

@@ -114,8 +114,11 @@ extension Keyward {
   struct TrustCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "trust",
-      abstract: "The workspace's trust root and signed state (init, show, pin, sign, resolve).",
-      subcommands: [TrustInit.self, TrustShow.self, TrustPin.self, TrustSign.self, TrustResolve.self])
+      abstract: "The workspace's trust root and signed state (init, show, pin, sign, rotate-root, resolve).",
+      subcommands: [
+        TrustInit.self, TrustShow.self, TrustPin.self, TrustSign.self, TrustRotateRoot.self,
+        TrustResolve.self,
+      ])
   }
 
   struct TrustInit: ParsableCommand, HasGlobalOptions {
@@ -148,7 +151,7 @@ extension Keyward {
             Trust.Pin(
               fingerprint: t.rootFingerprint, version: t.version,
               stateDigest: Trust.stateDigest(ofWorkspace: workspace.path),
-              workspace: workspace.path),
+              workspace: workspace.path, rootVersion: t.rootVersion),
             workspace: workspace.path, env: .process)
         }
         let trusted = try Workspace.open(workspace.path)
@@ -215,6 +218,7 @@ extension Keyward {
     }
 
     static func render(_ t: TrustedState, workspace: Workspace, _ p: Printer) throws {
+      let proposal = try Trust.pendingRootChange(workspace: workspace.path, current: t)
       if p.json {
         p.document(
           value: .object([
@@ -229,14 +233,31 @@ extension Keyward {
               }),
             "signed_by": .array(t.signers.map(JSONValue.string)), "pinned": .bool(t.isPinned),
             "pinned_by": t.pinnedBy.map(JSONValue.string) ?? .null,
+            "root_version": .number(Double(t.rootVersion)),
+            "proposed_root": proposal.map {
+              .object([
+                "root": .string($0.fingerprint), "root_version": .number(Double($0.version)),
+                "added": .array($0.added.map(JSONValue.string)),
+                "removed": .array($0.removed.map(JSONValue.string)),
+                "signed_by": .array($0.signedBy.map(JSONValue.string)),
+                "missing": .array($0.missing.map(JSONValue.string)),
+              ])
+            } ?? .null,
           ]))
         return
       }
-      var s = "trust root \(t.rootFingerprint)\n"
+      var s = "trust root \(t.rootFingerprint) (version \(t.rootVersion))\n"
       s += "  admins: \(t.admins.map { "\($0.name) (\($0.identity.fingerprint))" }.joined(separator: ", "))"
       s += " · threshold \(t.threshold)\n"
       s += "  signed state: version \(t.version), signed by \(t.signers.joined(separator: ", "))\n"
       s += t.isPinned ? "  pinned on this machine (\(t.pinnedBy!))\n" : "  NOT pinned on this machine\n"
+      if let r = proposal {
+        s += "  proposed root version \(r.version) (\(r.fingerprint), trust/root.next.json): "
+        s += (r.added.isEmpty ? "" : "adds \(r.added.joined(separator: ", ")) as admin; ")
+        s += (r.removed.isEmpty ? "" : "removes \(r.removed.joined(separator: ", ")); ")
+        s += "signed by \(r.signedBy.isEmpty ? "nobody" : r.signedBy.joined(separator: ", "))"
+        s += r.missing.isEmpty ? "; complete\n" : "; still needs \(r.missing.joined(separator: "; "))\n"
+      }
       p.out(s)
     }
   }
@@ -275,7 +296,7 @@ extension Keyward {
       try Trust.writePin(
         Trust.Pin(
           fingerprint: trust.rootFingerprint, version: trust.version, stateDigest: digest,
-          workspace: workspace.path),
+          workspace: workspace.path, rootVersion: trust.rootVersion),
         workspace: workspace.path, env: .process)
       let p = Printer(global)
       if !p.quiet {
@@ -322,6 +343,129 @@ extension Keyward {
         set: nil, details: ["version": .number(Double(next.version)), "admin": .string(admin.name)])
       let p = Printer(global)
       if !p.quiet { p.out("Signed keyward.json as state version \(next.version) (\(admin.name)).\n") }
+    }
+  }
+
+  struct TrustRotateRoot: ParsableCommand, HasGlobalOptions {
+    static let configuration = CommandConfiguration(
+      commandName: "rotate-root",
+      abstract:
+        "Change the workspace's admins: root N+1, signed by root N's admins and by every admin it adds.",
+      discussion: """
+        The first admin proposes (trust/root.next.json, signed by them); each admin whose signature is \
+        still needed runs `keyward trust rotate-root --sign`. The change is published by whichever \
+        admin of the new root completes it: the old root is kept in trust/roots/, the state is signed \
+        for the new root, and machines pinned to an earlier root follow the change on their next run.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var identityOptions: IdentityOptions
+
+    @Option(
+      name: .customLong("add-admin"),
+      help: ArgumentHelp(
+        "Make NAME an admin (IDENTITY: ed25519:…, an ssh-ed25519 line, or a file).",
+        valueName: "NAME=IDENTITY"))
+    var add: [String] = []
+    @Option(name: .customLong("remove-admin"), help: ArgumentHelp("Remove an admin.", valueName: "NAME"))
+    var remove: [String] = []
+    @Flag(name: .long, help: "Sign the proposed change (review it first: keyward trust show).")
+    var sign = false
+    @Flag(name: .long, help: "Withdraw the proposed change (an admin of the current root).")
+    var withdraw = false
+
+    func run() throws {
+      try TrustRotateRoot.perform(
+        global: global, identityOptions: identityOptions, add: add, remove: remove, sign: sign,
+        withdraw: withdraw)
+    }
+
+    static func perform(
+      global: GlobalOptions, identityOptions: IdentityOptions, add: [String], remove: [String], sign: Bool,
+      withdraw: Bool
+    ) throws {
+      if (sign || withdraw) && !(add.isEmpty && remove.isEmpty) || (sign && withdraw) {
+        throw KeywardError(.usage, "--sign and --withdraw take no other change, and not each other")
+      }
+      var admins = [TrustedState.Admin]()
+      for a in add {
+        guard let eq = a.firstIndex(of: "="), eq != a.startIndex else {
+          throw KeywardError(.usage, "--add-admin takes NAME=IDENTITY")
+        }
+        let value = String(a[a.index(after: eq)...])
+        let text =
+          FileSystem.exists(value) ? String(decoding: try FileSystem.readInput(value), as: UTF8.self) : value
+        admins.append(.init(name: String(a[..<eq]), identity: try PublicIdentity(parsing: text)))
+      }
+      let workspace = try global.openWorkspace()
+      guard let trust = workspace.trust else {
+        throw KeywardError(.input, "\(workspace.path) has no trust root", hint: "keyward trust init")
+      }
+      try workspace.requireTrusted("change the trust root")
+      let signer = try identityOptions.require("trust rotate-root")
+      let lock = try workspace.lock()
+      defer { lock.unlock() }
+      let p = Printer(global)
+      if withdraw {
+        try Trust.withdrawRootChange(workspace: workspace.path, current: trust, signer: signer)
+        if !p.quiet { p.out("Withdrew the proposed root change.\n") }
+        return
+      }
+      if add.isEmpty && remove.isEmpty,
+        let waiting = try Trust.pendingRootChange(workspace: workspace.path, current: trust)
+      {
+        // What is being signed, in words: an admin signs what they see.
+        p.note(
+          "Signing root version \(waiting.version) (\(waiting.fingerprint)): "
+            + (waiting.added.isEmpty ? "" : "adds \(waiting.added.joined(separator: ", ")) as admin; ")
+            + (waiting.removed.isEmpty ? "" : "removes \(waiting.removed.joined(separator: ", ")); ")
+            + "signed so far by \(waiting.signedBy.isEmpty ? "nobody" : waiting.signedBy.joined(separator: ", "))\n"
+        )
+      }
+      let result = try Trust.changeRoot(
+        workspace: workspace.path, current: trust, add: admins, remove: remove, signer: signer,
+        record: { (r: Trust.RootProposal) throws(KeywardError) in
+          try AuditLog.append(
+            workspace: workspace, action: "trust-root",
+            environment: workspace.config.environmentNames.first ?? "none", set: nil,
+            details: [
+              "root": .string(r.fingerprint), "root_version": .number(Double(r.version)),
+              "added": .array(r.added.map(JSONValue.string)),
+              "removed": .array(r.removed.map(JSONValue.string)),
+              "admin": .string(signer.name),
+            ])
+        }, env: .process)
+      TrustRotateRoot.render(result, Printer(global))
+    }
+
+    static func render(_ r: Trust.RootProposal, _ p: Printer) {
+      if p.json {
+        p.document(
+          value: .object([
+            "schema_version": .number(Double(Printer.schemaVersion)), "root": .string(r.fingerprint),
+            "root_version": .number(Double(r.version)), "published": .bool(r.published),
+            "added": .array(r.added.map(JSONValue.string)),
+            "removed": .array(r.removed.map(JSONValue.string)),
+            "signed_by": .array(r.signedBy.map(JSONValue.string)),
+            "missing": .array(r.missing.map(JSONValue.string)),
+          ]))
+        return
+      }
+      guard !p.quiet else { return }
+      if r.published {
+        p.out(
+          "The trust root is now version \(r.version) (\(r.fingerprint)). Machines pinned to an earlier root follow it; "
+            + "a new machine pins it with: keyward trust pin \(r.fingerprint)\n")
+      } else if r.missing.isEmpty {
+        p.out(
+          "Root version \(r.version) (\(r.fingerprint)) has every signature it needs; an admin of the new root publishes it: keyward trust rotate-root --sign\n"
+        )
+      } else {
+        p.out(
+          "Proposed root version \(r.version) (\(r.fingerprint)) in trust/root.next.json, signed by \(r.signedBy.joined(separator: ", ")). "
+            + "It still needs \(r.missing.joined(separator: "; ")): each of them reviews it (keyward trust show) and runs "
+            + "keyward trust rotate-root --sign. Commit the file so they see it.\n")
+      }
     }
   }
 
@@ -380,15 +524,21 @@ extension Keyward {
 
     @Flag(name: .long, help: "Read only (a CI identity): may decrypt, may not activate.")
     var reader = false
-    @Flag(name: .long, help: "Make them an admin of the workspace (a new root; not in this version).")
+    @Flag(
+      name: .long,
+      help:
+        "Make them an admin of the workspace (every environment): proposes root N+1, as trust rotate-root --add-admin."
+    )
     var admin = false
 
     func run() throws {
       if admin {
-        throw KeywardError(
-          .usage,
-          "adding an admin changes the trust root (root N+1 signed by root N's admins), which this version does not do yet",
-          hint: "grant them --reader or member access; see the README's trust section")
+        // An admin acts in every environment: that is a change of the trust root.
+        guard !reader else { throw KeywardError(.usage, "--admin and --reader exclude each other") }
+        return try TrustRotateRoot.perform(
+          global: global, identityOptions: identityOptions, add: ["\(name)=\(identity)"], remove: [],
+          sign: false,
+          withdraw: false)
       }
       let workspace = try global.openWorkspace()
       let text =

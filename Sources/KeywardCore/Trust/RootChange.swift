@@ -1,0 +1,322 @@
+/// Root rotation, as TUF does it: root N+1 names root N's fingerprint as `previous`, and it holds
+/// only when `threshold` of root N's admins signed it, every admin it adds signed it, and
+/// `threshold` of its own admins signed it. Earlier roots stay in `trust/roots/<version>.json`,
+/// byte for byte, so a machine pinned to any of them walks forward; a proposal waits for its
+/// signatures in `trust/root.next.json` (FORMAT.md, "Root changes").
+extension Trust {
+  public static let rootsFolder = "trust/roots"
+  public static let nextRootName = "trust/root.next.json"
+
+  /// A root as read from a file: the envelope, what it says, and its fingerprint.
+  struct RootDoc {
+    var doc: SignedDocument
+    var root: Root
+    var fingerprint: String
+    var path: String
+  }
+
+  static func readRoot(_ path: String) throws(KeywardError) -> RootDoc {
+    let doc = try SignedDocument.parse(FileSystem.read(path), source: path, type: SignedDocument.rootType)
+    return RootDoc(
+      doc: doc, root: try parseRoot(doc.payload, source: path), fingerprint: rootFingerprint(doc.payload),
+      path: path)
+  }
+
+  /// The signatures `next` still needs to follow `prev`, in words (empty: none).
+  static func signaturesMissing(_ next: RootDoc, after prev: RootDoc) -> [String] {
+    var out = [String]()
+    let old = next.doc.validSigners(prev.root.admins.map(\.identity))
+    if old.count < prev.root.threshold {
+      out.append(
+        "\(prev.root.threshold - old.count) signature(s) of root \(prev.root.version)'s admins ("
+          + prev.root.admins.map(\.name).joined(separator: ", ") + ")")
+    }
+    let own = next.doc.validSigners(next.root.admins.map(\.identity))
+    for a in next.root.admins
+    where !prev.root.admins.contains(where: { $0.identity == a.identity }) && !own.contains(a.identity) {
+      out.append("the signature of \(a.name), whom it makes an admin")
+    }
+    if own.count < next.root.threshold {
+      out.append("\(next.root.threshold - own.count) signature(s) of its own admins")
+    }
+    return out
+  }
+
+  /// Why `next` does not follow `prev` (nil: it does).
+  static func successionProblem(_ next: RootDoc, after prev: RootDoc) -> String? {
+    if let problem = shapeProblem(next, after: prev) { return problem }
+    let missing = signaturesMissing(next, after: prev)
+    return missing.isEmpty ? nil : "it lacks " + missing.joined(separator: "; ")
+  }
+
+  /// Why `next` cannot follow `prev` whatever its signatures (nil: it can).
+  static func shapeProblem(_ next: RootDoc, after prev: RootDoc) -> String? {
+    guard next.root.version == prev.root.version + 1 else {
+      return
+        "it is version \(next.root.version), and only version \(prev.root.version + 1) may follow version \(prev.root.version)"
+    }
+    guard next.root.previous == prev.fingerprint else {
+      return "it names \(next.root.previous ?? "no root") as the root before it, not \(prev.fingerprint)"
+    }
+    guard next.root.workspaceID == prev.root.workspaceID else {
+      return "it belongs to workspace \(next.root.workspaceID), not \(prev.root.workspaceID)"
+    }
+    return nil
+  }
+
+  /// The proposal in `trust/root.next.json` when it follows `current` with every signature it needs.
+  static func completedProposal(_ workspace: String, of current: RootDoc) throws(KeywardError) -> RootDoc? {
+    let path = "\(workspace)/\(nextRootName)"
+    guard FileSystem.exists(path) else { return nil }
+    let next = try readRoot(path)
+    return successionProblem(next, after: current) == nil ? next : nil
+  }
+
+  /// Checks that the root pinned as `pinned` leads to `current` through signed changes, one version
+  /// at a time, using the earlier roots kept in `trust/roots/` (and `also`, root.json's root when
+  /// `current` is a proposal whose publication was interrupted).
+  static func walkRoots(
+    _ workspace: String, from pinned: String, to current: RootDoc, also: RootDoc?, pinnedBy: String
+  ) throws(KeywardError) {
+    let folder = "\(workspace)/\(rootsFolder)"
+    var byVersion = [Int: RootDoc]()
+    var start: RootDoc?
+    var kept = [RootDoc]()
+    if FileSystem.exists(folder) {
+      guard FileSystem.irregularKind(folder) == "a folder" else {
+        throw KeywardError(.integrity, "\(folder) is \(FileSystem.irregularKind(folder) ?? "not a folder")")
+      }
+      for name in FileSystem.listDirectory(folder).sorted() where name.hasSuffix(".json") {
+        let r = try readRoot("\(folder)/\(name)")
+        guard name == "\(r.root.version).json" else {
+          throw KeywardError(.integrity, "\(folder)/\(name) holds root version \(r.root.version)")
+        }
+        kept.append(r)
+      }
+    }
+    if let also { kept.append(also) }
+    for r in kept {
+      if r.fingerprint == pinned { start = r }
+      if r.root.version < current.root.version { byVersion[r.root.version] = r }
+    }
+    let replaced =
+      "the workspace's trust root is now \(current.fingerprint) (version \(current.root.version)), but \(pinnedBy) names \(pinned)"
+    let hint =
+      "if your admins confirm a new root that the old one did not sign, pin it: keyward trust pin \(current.fingerprint) --replace"
+    guard let start else {
+      throw KeywardError(
+        .integrity,
+        "\(replaced), and no earlier root kept in \(folder) has that fingerprint: the root was replaced "
+          + "(a new root needs the old admins' signatures; keyward never re-pins silently)", hint: hint)
+    }
+    guard start.root.version < current.root.version else {
+      throw KeywardError(
+        .integrity,
+        "\(replaced), root version \(start.root.version): an older root (version \(current.root.version)) was restored (rollback)",
+        hint: "restore the newest trust/ folder from version control")
+    }
+    var prev = start
+    for v in (start.root.version + 1)...current.root.version {
+      guard let next = v == current.root.version ? current : byVersion[v] else {
+        throw KeywardError(
+          .integrity,
+          "\(replaced), and \(folder)/\(v).json is missing: the change from root version \(v - 1) cannot be verified",
+          hint: "restore \(folder) from version control")
+      }
+      if let problem = successionProblem(next, after: prev) {
+        throw KeywardError(
+          .integrity,
+          "\(replaced), and \(next.path) is not a valid change of the root from version \(prev.root.version) (\(prev.fingerprint)): \(problem); "
+            + "keyward follows only root changes the previous root's admins signed", hint: hint)
+      }
+      prev = next
+    }
+  }
+
+  // MARK: Proposing, signing and publishing a root change (admins)
+
+  /// Where a root change stands.
+  public struct RootProposal: Sendable {
+    public var version: Int
+    public var fingerprint: String
+    public var added: [String]
+    public var removed: [String]
+    public var signedBy: [String]
+    public var missing: [String]
+    /// Set once the change is the workspace's root.
+    public var published: Bool
+  }
+
+  static func describe(_ next: RootDoc, after prev: RootDoc, published: Bool) -> RootProposal {
+    let everyone = prev.root.admins + next.root.admins
+    let signers = next.doc.validSigners(everyone.map(\.identity))
+    var names = [String]()
+    for s in signers {
+      if let a = everyone.first(where: { $0.identity == s }), !names.contains(a.name) { names.append(a.name) }
+    }
+    return RootProposal(
+      version: next.root.version, fingerprint: next.fingerprint,
+      added: next.root.admins.filter { a in !prev.root.admins.contains { $0.identity == a.identity } }.map(
+        \.name),
+      removed: prev.root.admins.filter { a in !next.root.admins.contains { $0.identity == a.identity } }.map(
+        \.name),
+      signedBy: names, missing: signaturesMissing(next, after: prev), published: published)
+  }
+
+  /// The proposal waiting in `trust/root.next.json`, if any, described against the current root.
+  public static func pendingRootChange(workspace: String, current: TrustedState) throws(KeywardError)
+    -> RootProposal?
+  {
+    guard FileSystem.exists("\(workspace)/\(nextRootName)") else { return nil }
+    let prev = try currentRoot(workspace, current)
+    let next = try readRoot("\(workspace)/\(nextRootName)")
+    guard next.fingerprint != current.rootFingerprint else { return nil }
+    return describe(next, after: prev, published: false)
+  }
+
+  /// root.json as verified (`current`), read again to sign a change of it.
+  static func currentRoot(_ workspace: String, _ current: TrustedState) throws(KeywardError) -> RootDoc {
+    for name in [rootName, nextRootName] where FileSystem.exists("\(workspace)/\(name)") {
+      let r = try readRoot("\(workspace)/\(name)")
+      if r.fingerprint == current.rootFingerprint { return r }
+    }
+    throw KeywardError(.integrity, "\(workspace)/\(rootName) changed while keyward read it")
+  }
+
+  /// Proposes root N+1 (the current admins, with `add` added and `remove` removed), or with
+  /// `add` and `remove` empty signs the proposal that is waiting; publishes it once it holds every
+  /// signature it needs and `signer` is one of its admins.
+  public static func changeRoot(
+    workspace: String, current: TrustedState, add: [TrustedState.Admin], remove: [String], signer: Identity,
+    record: (RootProposal) throws(KeywardError) -> Void, env: Env
+  ) throws(KeywardError) -> RootProposal {
+    let prev = try currentRoot(workspace, current)
+    let nextPath = "\(workspace)/\(nextRootName)"
+    // An interrupted publication: the state already names the proposal; put it in place.
+    if prev.path == nextPath {
+      let before = try readRoot("\(workspace)/\(rootName)")
+      try FileSystem.replace(nextPath, with: "\(workspace)/\(rootName)")
+      let finished = describe(prev, after: before, published: true)
+      try record(finished)
+      return finished
+    }
+    var next: RootDoc
+    let waiting = FileSystem.exists(nextPath) ? try readRoot(nextPath) : nil
+    if add.isEmpty && remove.isEmpty {
+      guard let waiting else {
+        throw KeywardError(.input, "no root change is proposed (\(nextPath) does not exist)")
+      }
+      if let problem = shapeProblem(waiting, after: prev) {
+        throw KeywardError(
+          .integrity, "\(nextPath) does not follow the current root \(prev.fingerprint): \(problem)",
+          hint: "remove it (keyward trust rotate-root --withdraw) and propose again")
+      }
+      next = waiting
+    } else {
+      var admins = prev.root.admins
+      for name in remove {
+        guard admins.contains(where: { $0.name == name }) else {
+          throw KeywardError(.input, "\(name) is not an admin of root \(prev.root.version)")
+        }
+        admins.removeAll { $0.name == name }
+      }
+      for a in add {
+        guard Names.isMember(a.name) else {
+          throw KeywardError(.input, "\"\(Text.printable(a.name))\" is not a valid name")
+        }
+        guard !admins.contains(where: { $0.name == a.name || $0.identity == a.identity }) else {
+          throw KeywardError(.input, "\(a.name) (\(a.identity.fingerprint)) is already an admin")
+        }
+        admins.append(a)
+      }
+      guard !admins.isEmpty else {
+        throw KeywardError(
+          .input, "a root needs at least one admin; add the new admin before removing the last one")
+      }
+      let root = Root(
+        workspaceID: prev.root.workspaceID, admins: admins, threshold: min(prev.root.threshold, admins.count),
+        version: prev.root.version + 1, previous: prev.fingerprint)
+      let payload = root.payload
+      if let waiting, waiting.doc.payload != payload {
+        throw KeywardError(
+          .input,
+          "another root change is proposed in \(nextPath) (version \(waiting.root.version), \(waiting.fingerprint))",
+          hint:
+            "sign it (keyward trust rotate-root --sign) or withdraw it (keyward trust rotate-root --withdraw)"
+        )
+      }
+      next =
+        waiting
+        ?? RootDoc(
+          doc: SignedDocument(payloadType: SignedDocument.rootType, payload: payload), root: root,
+          fingerprint: rootFingerprint(payload), path: nextPath)
+    }
+    let involved = prev.root.admins + next.root.admins
+    guard involved.contains(where: { $0.identity == signer.publicIdentity }) else {
+      throw KeywardError(
+        .integrity,
+        "\(signer.name) (\(signer.publicIdentity.fingerprint)) is neither an admin of root \(prev.root.version) nor one the change adds: their signature is not needed"
+      )
+    }
+    next.doc.sign(with: signer)
+    try FileSystem.writeAtomically(nextPath, bytes: next.doc.json.written())
+    var proposal = describe(next, after: prev, published: false)
+    guard proposal.missing.isEmpty, next.root.admins.contains(where: { $0.identity == signer.publicIdentity })
+    else { return proposal }
+    try publish(next, after: prev, workspace: workspace, current: current, signer: signer, env: env)
+    proposal.published = true
+    try record(proposal)
+    return proposal
+  }
+
+  /// Puts a complete root change in place: the old root is kept in `trust/roots/`, the state is
+  /// signed for the new root (version + 1), then the proposal becomes `root.json`. An interruption
+  /// at any step leaves a workspace every reader verifies (FORMAT.md says how).
+  static func publish(
+    _ next: RootDoc, after prev: RootDoc, workspace: String, current: TrustedState, signer: Identity, env: Env
+  ) throws(KeywardError) {
+    let folder = "\(workspace)/\(rootsFolder)"
+    if !FileSystem.exists(folder) { try FileSystem.makeDirectory(folder, mode: 0o755) }
+    let kept = "\(folder)/\(prev.root.version).json"
+    let bytes = try FileSystem.read(prev.path)
+    if FileSystem.exists(kept) {
+      guard try FileSystem.read(kept) == bytes else {
+        throw KeywardError(
+          .integrity, "\(kept) exists and is not root \(prev.root.version) (\(prev.fingerprint))")
+      }
+    } else {
+      try FileSystem.writeAtomically(kept, bytes: bytes)
+    }
+    FileSystem.crashPoint("root-before-state")
+    let signed = try sign(
+      workspace: workspace, rootFingerprint: next.fingerprint, root: next.root, version: current.version + 1,
+      configBytes: current.config, recipients: current.recipients, members: current.members,
+      wraps: current.wraps, revoked: current.revoked, pending: current.pendingRecipients, admin: signer)
+    FileSystem.crashPoint("root-before-rename")
+    try FileSystem.replace(next.path, with: "\(workspace)/\(rootName)")
+    if var pin = try readPin(workspace: workspace, env: env), pin.fingerprint == prev.fingerprint {
+      pin.fingerprint = next.fingerprint
+      pin.rootVersion = next.root.version
+      pin.version = current.version + 1
+      pin.stateDigest = signed.digest
+      try writePin(pin, workspace: workspace, env: env)
+    }
+  }
+
+  /// Removes a waiting proposal (an admin of the current root).
+  public static func withdrawRootChange(workspace: String, current: TrustedState, signer: Identity)
+    throws(KeywardError)
+  {
+    guard current.admin(signer.publicIdentity) != nil else {
+      throw KeywardError(.integrity, "only an admin of the current root may withdraw a root change")
+    }
+    let path = "\(workspace)/\(nextRootName)"
+    guard FileSystem.exists(path) else { throw KeywardError(.input, "no root change is proposed") }
+    guard try readRoot(path).fingerprint != current.rootFingerprint else {
+      throw KeywardError(
+        .input, "\(path) is the root already (its publication was interrupted): run keyward trust rotate-root"
+      )
+    }
+    try FileSystem.remove(path)
+  }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import Testing
+
+/// Root rotation (TRUST.md property 2, issue 12 property 6): root N+1 holds only when root N's
+/// admins, every admin it adds and its own admins signed it; machines pinned to an earlier root
+/// follow signed changes and refuse every other one. The attacks are written by hand with
+/// `Tests/Compat/forge_root.py`, as a repository writer would.
+@Suite("trust: root rotation")
+struct RootRotationTests {
+  let base = TrustTests()
+
+  func python(_ args: [String]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3"] + args
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
+  }
+
+  func shown(_ cli: CLI, env: [String: String] = [:]) throws -> [String: Any] {
+    try cli.json(try cli.expect(0, ["trust", "show", "--format", "json"], env: env))
+  }
+
+  /// Alice's workspace with bob made an admin by a signed root change; a second machine pinned
+  /// root 1 before the change.
+  func rotated() throws -> (cli: CLI, root1: String, root2: String, bob: String, other: [String: String]) {
+    let (cli, root1) = try base.trusted()
+    let bob = try base.newIdentity(cli, "bob")
+    let other = try cli.otherMachine()
+    try cli.expect(0, ["trust", "pin", root1], env: other)
+    // The trust files as git holds them before the change.
+    try FileManager.default.copyItem(atPath: cli.workspace + "/trust", toPath: cli.root + "/trust-root1")
+    let proposed = try cli.expect(0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)"])
+    #expect(proposed.stdout.contains("still needs the signature of bob"), "\(proposed.stdout)")
+    let waiting = try shown(cli)
+    #expect(waiting["root"] as? String == root1)
+    let proposal = try #require(waiting["proposed_root"] as? [String: Any])
+    #expect(proposal["added"] as? [String] == ["bob"] && proposal["signed_by"] as? [String] == ["alice"])
+    // Until bob signs, nothing changed: every machine still uses root 1.
+    try cli.expect(0, ["show", "prod"])
+    try cli.expect(0, ["list"], env: other)
+    let signed = try cli.expect(0, ["trust", "rotate-root", "--sign"], env: ["KEYWARD_IDENTITY": bob.file])
+    #expect(signed.stdout.contains("The trust root is now version 2"), "\(signed.stdout)")
+    let now = try shown(cli)
+    let root2 = try #require(now["root"] as? String)
+    #expect(root2 != root1 && now["root_version"] as? Int == 2 && now["pinned"] as? Bool == true)
+    #expect((now["admins"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["alice", "bob"])
+    return (cli, root1, root2, bob.file, other)
+  }
+
+  @Test(
+    "a root change signed by the old admin and the added one: pinned machines follow it, KEYWARD_TRUST of the old root too, the new admin acts"
+  )
+  func signedChangeFollowed() throws {
+    let (cli, root1, root2, bob, other) = try rotated()
+    // The machine pinned to root 1 follows the signed change and says so; its pin moves.
+    let listed = try cli.expect(0, ["list"], env: other)
+    #expect(listed.stderr.contains("changed from \(root1) to \(root2)"), "\(listed.stderr)")
+    #expect(try shown(cli, env: other)["root"] as? String == root2)
+    #expect(!(try cli.expect(0, ["list"], env: other)).stderr.contains("changed from"))
+    // A fresh CI machine given the old root's fingerprint follows it too.
+    var ci = try cli.otherMachine()
+    ci["KEYWARD_KEYS_DIR"] = cli.root + "/ci-keys"
+    try FileManager.default.createDirectory(atPath: cli.root + "/ci-keys", withIntermediateDirectories: true)
+    ci["KEYWARD_TRUST"] = root1
+    try cli.expect(0, ["list"], env: ci)
+    // Bob, now an admin, grants access; the trail records the change, signed, and audit is intact.
+    let carol = try base.newIdentity(cli, "carol")
+    try cli.expect(
+      0, ["access", "grant", "prod", "carol", carol.public, "--reader"], env: ["KEYWARD_IDENTITY": bob])
+    let records = try cli.trailRecords()
+    #expect(records.contains { $0["action"] as? String == "trust-root" })
+    try cli.expect(0, ["audit"])
+    // The independent reader, from FORMAT.md, walks from root 1 to root 2.
+    let read = try python([CLI.packageRoot + "/Tests/Compat/trust_reader.py", cli.workspace, root1])
+    #expect(read.status == 0 && read.output.contains("\"root_version\": 2"), "\(read.output)")
+    // access grant --admin proposes the same kind of change.
+    let dave = try base.newIdentity(cli, "dave")
+    let r = try cli.expect(0, ["access", "grant", "prod", "dave", dave.public, "--admin"])
+    #expect(r.stdout.contains("Proposed root version 3") && r.stdout.contains("dave"))
+    try cli.expect(0, ["trust", "rotate-root", "--withdraw"])
+    #expect(try shown(cli)["proposed_root"] is NSNull)
+  }
+
+  @Test(
+    "attack: root changes forged by a repository writer are exit 4 on pinned machines: unsigned by the old admins, an added admin who did not sign, a skipped version"
+  )
+  func forgedChanges() throws {
+    let (cli, root1) = try base.trusted()
+    let alice = cli.root + "/keys/identity"
+    let mallory = try base.newIdentity(cli, "mallory").file
+    let forge = CLI.packageRoot + "/Tests/Compat/forge_root.py"
+    let trust = cli.workspace + "/trust"
+    let saved = cli.root + "/trust-saved"
+    try FileManager.default.copyItem(atPath: trust, toPath: saved)
+    var ci = try cli.otherMachine()
+    ci["KEYWARD_TRUST"] = root1
+    let attacks: [(String, [String], String)] = [
+      (
+        "a new root signed only by its new admin", ["--admin", "mallory=\(mallory)", "--sign", mallory],
+        "lacks 1 signature(s) of root 1's admins"
+      ),
+      (
+        "alice's signature adding mallory, who did not sign",
+        [
+          "--admin", "alice=\(alice)", "--admin", "mallory=\(mallory)", "--sign", alice,
+        ], "lacks the signature of mallory"
+      ),
+      (
+        "a skipped version", ["--admin", "alice=\(alice)", "--sign", alice, "--version", "3"],
+        "2.json is missing"
+      ),
+      (
+        "a change naming another previous root",
+        [
+          "--admin", "alice=\(alice)", "--sign", alice, "--previous", String(repeating: "ab", count: 16),
+        ], "names abab"
+      ),
+    ]
+    for (what, args, reason) in attacks {
+      let forged = try python([forge, cli.workspace] + args)
+      #expect(forged.status == 0, "\(forged.output)")
+      for env in [[:], ci] {
+        for command in [["show", "prod"], ["list"], ["export", "prod"]] {
+          let r = try cli.expect(4, command, env: env)
+          #expect(r.stderr.contains(reason), "\(what) \(command): \(r.stderr)")
+          #expect(!r.stdout.contains("cs_"), "\(what): a secret was printed")
+        }
+      }
+      let read = try python([CLI.packageRoot + "/Tests/Compat/trust_reader.py", cli.workspace, root1])
+      #expect(read.status == 1, "\(what): the independent reader accepted it")
+      try FileManager.default.removeItem(atPath: trust)
+      try FileManager.default.copyItem(atPath: saved, toPath: trust)
+      try cli.expect(0, ["show", "prod"])
+    }
+  }
+
+  @Test("attack: the old root restored from history, or the kept roots deleted, is exit 4")
+  func rollbackAndCutHistory() throws {
+    let (cli, _, root2, _, other) = try rotated()
+    let trust = cli.workspace + "/trust"
+    // Restore root 1 and its state (the files before the change) on a machine that saw root 2.
+    let after = cli.root + "/trust-root2"
+    try FileManager.default.copyItem(atPath: trust, toPath: after)
+    try FileManager.default.removeItem(atPath: trust)
+    try FileManager.default.copyItem(atPath: cli.root + "/trust-root1", toPath: trust)
+    let r = try cli.expect(4, ["show", "prod"])
+    #expect(r.stderr.contains("rollback"), "\(r.stderr)")
+    try FileManager.default.removeItem(atPath: trust)
+    try FileManager.default.copyItem(atPath: after, toPath: trust)
+    // A machine still pinned to root 1 cannot follow when the kept root 1 is gone.
+    try FileManager.default.removeItem(atPath: trust + "/roots/1.json")
+    let cut = try cli.expect(4, ["list"], env: other)
+    #expect(cut.stderr.contains("no earlier root kept"), "\(cut.stderr)")
+    // This machine, pinned to root 2, needs no history.
+    try cli.expect(0, ["show", "prod"])
+    #expect(try shown(cli)["root"] as? String == root2)
+  }
+
+  @Test(
+    "a SIGKILL at each step of publishing a root change leaves a workspace every machine verifies; running again finishes it",
+    arguments: ["root-before-state", "root-before-rename"])
+  func killedPublication(point: String) throws {
+    let (cli, root1) = try base.trusted()
+    let bob = try base.newIdentity(cli, "bob")
+    let other = try cli.otherMachine()
+    try cli.expect(0, ["trust", "pin", root1], env: other)
+    try cli.expect(0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)"])
+    let killed = try cli.run(
+      ["trust", "rotate-root", "--sign"], env: ["KEYWARD_IDENTITY": bob.file, "KEYWARD_CRASHPOINT": point])
+    #expect(killed.signaled && killed.status == SIGKILL)
+    try cli.expect(0, ["show", "prod"])
+    try cli.expect(0, ["list"], env: other)
+    let read = try python([CLI.packageRoot + "/Tests/Compat/trust_reader.py", cli.workspace, root1])
+    #expect(read.status == 0, "\(read.output)")
+    try cli.expect(0, ["trust", "rotate-root", "--sign"], env: ["KEYWARD_IDENTITY": bob.file])
+    let now = try shown(cli)
+    #expect(now["root_version"] as? Int == 2 && now["proposed_root"] is NSNull)
+    #expect(!FileManager.default.fileExists(atPath: cli.workspace + "/trust/root.next.json"))
+    #expect(try shown(cli, env: other)["root_version"] as? Int == 2)
+    try cli.expect(0, ["audit"])
+  }
+}
