@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// Serves an `Emulator` over HTTP/1.1 with hummingbird.
 public enum EmulatorServer {
   static let paths = [
-    "/v1/validate", "/v1/server/challenge/issue", "/recaptcha/api/siteverify", "/siteverify",
+    "/v1/validate", "/api/validate", "/v1/server/challenge/issue", "/recaptcha/api/siteverify", "/siteverify",
     "/turnstile/v0/siteverify", "/__emulator/solve",
   ]
 

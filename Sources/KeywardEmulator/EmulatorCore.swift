@@ -13,9 +13,13 @@ import KeywardCore
 ///
 /// Routes (all POST unless noted):
 /// - `/v1/validate`, `/v1/server/challenge/issue` — CaptchaLa, headers `X-App-Key`, `X-App-Secret`.
+/// - `/api/validate` — CaptchaLa's backup route (the fallback host), where the official Go SDK sends
+///   `offline_` tokens; same request and answer shape.
 /// - `/recaptcha/api/siteverify`, `/siteverify` (hCaptcha), `/turnstile/v0/siteverify` — form bodies.
-/// - `/__emulator/solve` — the test route: `{"app_key": …, "action": …}` → `{"pass_token": "pt_…"}`,
-///   a token the validate route accepts once (what a browser gets by solving the widget).
+/// - `/__emulator/solve` — the test route: `{"app_key": …, "action": …, "kind": …}` →
+///   `{"pass_token": "pt_…"}`, a token the validate route accepts once (what a browser gets by
+///   solving the widget). `kind`: `pass` (the default), `offline` (`offline_…`, for the backup
+///   route), `degraded` (`dg_…`, the default in degraded mode) or `client` (`client_…`).
 /// - GET `/__emulator/health` — `ok`.
 public struct EmulatorConfig: Sendable {
   public struct Pair: Sendable, Equatable {
@@ -67,6 +71,35 @@ public struct EmulatorConfig: Sendable {
   public var jitterMs: Int = 0
   /// Every token passes: what a provider's test keys do.
   public var acceptAnyToken = false
+  /// Degraded mode (the app's quota exhausted): solving gives `dg_` tokens, whose validation
+  /// answers `valid: false, degraded: true` with this reason.
+  public var degradedReason: String?
+  /// Which routes the fault applies to: every provider route, or only CaptchaLa's main or backup
+  /// validate route (to test a failover).
+  public var faultRoute: FaultRoute = .all
+
+  public enum FaultRoute: String, Sendable, CaseIterable {
+    case all
+    case main
+    case backup
+  }
+
+  /// The kinds of token the widget hands out, by prefix (CAPTCHALA-CONTRACT.md).
+  public enum TokenKind: String, Sendable, CaseIterable {
+    case pass
+    case offline
+    case degraded
+    case client
+
+    var prefix: String {
+      switch self {
+      case .pass: "pt_"
+      case .offline: "offline_"
+      case .degraded: "dg_"
+      case .client: "client_"
+      }
+    }
+  }
 
   public init() {}
 }
@@ -109,6 +142,7 @@ public actor Emulator {
   struct Token {
     let appKey: String
     let action: String
+    var kind: EmulatorConfig.TokenKind = .pass
     let expires: Int64
     var consumed: Bool
   }
@@ -126,13 +160,20 @@ public actor Emulator {
     }
     if req.method == "POST" && req.path == "/__emulator/solve" { return solve(req) }
     providerRequests += 1
-    if let fault = injectedFault(delay: delay) { return fault }
+    let faulty =
+      switch config.faultRoute {
+      case .all: true
+      case .main: req.path == "/v1/validate"
+      case .backup: req.path == "/api/validate"
+      }
+    if faulty, let fault = injectedFault(delay: delay) { return fault }
     guard req.method == "POST" else {
       return .json(
         .object(["code": .number(405), "msg": .string("method not allowed")]), status: 405, delay: delay)
     }
     switch req.path {
-    case "/v1/validate": return validate(req, delay: delay)
+    case "/v1/validate": return validate(req, backup: false, delay: delay)
+    case "/api/validate": return validate(req, backup: true, delay: delay)
     case "/v1/server/challenge/issue": return issue(req, delay: delay)
     case "/recaptcha/api/siteverify": return siteverify(req, provider: .recaptcha, delay: delay)
     case "/siteverify": return siteverify(req, provider: .hcaptcha, delay: delay)
@@ -221,7 +262,10 @@ public actor Emulator {
 
   static func now() -> Int64 { Int64(time(nil)) }
 
-  func validate(_ req: EmulatorRequest, delay: Int) -> EmulatorResponse {
+  /// The main route validates pass and degraded tokens; the backup route validates `offline_`
+  /// tokens (where the official Go SDK sends them). A `client_` token is never validated by a
+  /// server: the SDKs accept it without a request, which is the hazard, so here it is unknown.
+  func validate(_ req: EmulatorRequest, backup: Bool, delay: Int) -> EmulatorResponse {
     let pair: EmulatorConfig.Pair
     switch credentials(key: req.headers["x-app-key"], secret: req.headers["x-app-secret"]) {
     case .error(let e): return credentialError(e, delay: delay)
@@ -245,7 +289,20 @@ public actor Emulator {
     var keep = false
     if case .bool(let k)? = body["keep_token"] { keep = k }
     if config.acceptAnyToken { return accepted(token: token, action: "any", delay: delay) }
-    guard var t = tokens[token], t.appKey == pair.appKey else { return rejected("invalid_token") }
+    guard var t = tokens[token], t.appKey == pair.appKey, t.kind != .client,
+      (t.kind == .offline) == backup
+    else { return rejected("invalid_token") }
+    if t.kind == .degraded {
+      // The answer the SDKs read as degraded: never valid; the integrator decides.
+      return .json(
+        .object([
+          "code": .number(0), "msg": .string("ok"),
+          "data": .object([
+            "valid": .bool(false), "degraded": .bool(true),
+            "reason": .string(config.degradedReason ?? "quota_exhausted"),
+          ]),
+        ]), delay: delay)
+    }
     if t.consumed { return rejected("token_consumed") }
     if t.expires < Emulator.now() { return rejected("token_expired") }
     if case .string(let action)? = body["action"], action != t.action {
@@ -303,8 +360,16 @@ public actor Emulator {
     }
     var action = "default"
     if case .string(let a)? = body["action"] { action = a }
-    let token = "pt_" + RandomHex.make(bytes: 16)
-    tokens[token] = Token(appKey: key, action: action, expires: Emulator.now() + 300, consumed: false)
+    var kind: EmulatorConfig.TokenKind = config.degradedReason == nil ? .pass : .degraded
+    if case .string(let k)? = body["kind"] {
+      guard let asked = EmulatorConfig.TokenKind(rawValue: k) else {
+        return .json(.object(["error": .string("unknown kind")]), status: 400, delay: 0)
+      }
+      kind = asked
+    }
+    let token = kind.prefix + RandomHex.make(bytes: 16)
+    tokens[token] = Token(
+      appKey: key, action: action, kind: kind, expires: Emulator.now() + 300, consumed: false)
     return .json(.object(["pass_token": .string(token), "expires_in": .number(300)]), delay: 0)
   }
 

@@ -310,5 +310,57 @@ struct SDKInteropTests {
     #expect(results["php.validate.bad_secret"] == "invalid:invalid_app_secret")
     #expect(results["php.issue.bad_key"] == "error:invalid_app_key")
     #expect(results["go.validate.bad_key"] == "invalid:invalid_app_key")
+    // The Go SDK's routes by prefix: offline_ at the backup route only; dg_ read as degraded;
+    // client_ accepted with no request by the SDK, and unknown to the server when sent anyway.
+    #expect(results["go.offline.solved"] == "valid:offline")
+    #expect(results["go.offline.at_main"] == "invalid:invalid_token")
+    #expect(results["go.pass.at_backup"] == "invalid:invalid_token")
+    #expect(results["go.degraded"] == "degraded:quota_exhausted")
+    #expect(results["go.client.no_request"] == "valid:client-only")
+    #expect(results["go.client.sent_anyway"] == "invalid:invalid_token")
+  }
+
+  @Test("degraded mode and a failover: the main route fails, the backup route answers offline_ tokens")
+  func degradedFailover() throws {
+    let cli = try CLI()
+    let emulator = try EmulatorProcess(
+      cli,
+      [
+        "--pair", "ck_sdk_2:cs_sdk_SECRET_2", "--degraded", "--degraded-reason", "app_quota",
+        "--fault", "5xx", "--fault-route", "main",
+      ])
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = [
+      "python3", CLI.packageRoot + "/Tests/Compat/sdk_requests.py", emulator.url, "ck_sdk_2",
+      "cs_sdk_SECRET_2",
+      "failover",
+    ]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    let results = try #require(try JSONSerialization.jsonObject(with: data) as? [String: String])
+    #expect(results["failover.default_kind"] == "dg_")
+    #expect(results["failover.main"] == "request_failed")
+    #expect(results["failover.backup"] == "valid:offline")
+    // Without the fault the degraded token gets the degraded answer with the reason given.
+    let calm = try EmulatorProcess(
+      cli, ["--pair", "ck_sdk_2:cs_sdk_SECRET_2", "--degraded", "--degraded-reason", "app_quota"])
+    let q = Process()
+    q.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    q.arguments = [
+      "python3", CLI.packageRoot + "/Tests/Compat/sdk_requests.py", calm.url, "ck_sdk_2", "cs_sdk_SECRET_2",
+      "failover",
+    ]
+    let out2 = Pipe()
+    q.standardOutput = out2
+    try q.run()
+    let data2 = out2.fileHandleForReading.readDataToEndOfFile()
+    q.waitUntilExit()
+    let calmResults = try #require(try JSONSerialization.jsonObject(with: data2) as? [String: String])
+    #expect(calmResults["failover.main"] == "degraded:app_quota")
+    try cli.expect(64, ["emulate", "--degraded", "--degraded-reason", "a b"])
   }
 }

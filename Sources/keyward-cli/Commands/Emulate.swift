@@ -5,6 +5,7 @@ import KeywardEmulator
 
 extension EmulatorConfig.CredentialErrorShape: ExpressibleByArgument {}
 extension EmulatorConfig.Fault: ExpressibleByArgument {}
+extension EmulatorConfig.FaultRoute: ExpressibleByArgument {}
 
 extension Keyward {
   struct Emulate: AsyncParsableCommand {
@@ -18,7 +19,12 @@ extension Keyward {
         --pairs FILE (JSON [{"app_key", "app_secret", "disabled"}]), --pair KEY:SECRET (throwaway \
         test credentials only: values in argv are visible to other users of the machine), or \
         --from-workspace (decrypts the workspace's sets). Test route: POST /__emulator/solve \
-        {"app_key": …, "action": …} returns a single-use pt_ token, as solving the widget would.
+        {"app_key": …, "action": …} returns a single-use pt_ token, as solving the widget would; \
+        "kind": "offline" gives an offline_ token, which only the backup route POST /api/validate \
+        accepts (where the official Go SDK sends them), "degraded" a dg_ token, answered \
+        {"valid": false, "degraded": true, "reason": …} (the default kind with --degraded), \
+        "client" a client_ token, which no server validates. --fault-route main fails only \
+        /v1/validate, to test a failover to the backup route.
         The first line on stdout is "listening on http://HOST:PORT". Stops on SIGINT or SIGTERM.
         """)
 
@@ -72,9 +78,27 @@ extension Keyward {
     @Flag(name: .long, help: "Accept any token, as providers' test keys do.")
     var acceptAnyToken = false
 
+    @Flag(
+      name: .long, help: "Degraded mode (quota exhausted): solving gives dg_ tokens, answered as degraded.")
+    var degraded = false
+
+    @Option(name: .long, help: "The reason degraded answers give.")
+    var degradedReason = "quota_exhausted"
+
+    @Option(
+      name: .long, help: "Which routes get the fault: all, main (/v1/validate) or backup (/api/validate).")
+    var faultRoute: EmulatorConfig.FaultRoute = .all
+
     func validate() throws {
       if !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535 (0: any free port)") }
       if !(faultRate >= 0 && faultRate <= 1) { throw ValidationError("--fault-rate must be 0...1") }
+      if degradedReason.isEmpty || degradedReason.utf8.count > 64
+        || !degradedReason.utf8.allSatisfy({
+          ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f
+        })
+      {
+        throw ValidationError("--degraded-reason must be 1-64 characters of a-z, 0-9 and _")
+      }
       if let faultFirst, !(0...1_000_000).contains(faultFirst) {
         throw ValidationError("--fault-first must be 0...1000000")
       }
@@ -101,6 +125,8 @@ extension Keyward {
       config.latencyMs = latency
       config.jitterMs = jitter
       config.acceptAnyToken = acceptAnyToken
+      config.degradedReason = degraded ? degradedReason : nil
+      config.faultRoute = faultRoute
       let p = Printer(common.settings)
       if host != "127.0.0.1" && host != "::1" && host != "localhost" && !common.quiet {
         p.note(
