@@ -53,6 +53,12 @@ public struct CommonSettings: Equatable, Sendable {
       expected = e
     }
     let workspace = try Workspace.open(workspacePath, expected: expected)
+    if let t = workspace.trust, let old = t.requiredRootOutdated {
+      Printer.plain.note(
+        "keyward: warning: the required trust root \(old) (KEYWARD_TRUST or --trust) is an earlier root; the workspace's root is now \(t.rootFingerprint) (version \(t.rootVersion)), "
+          + "reached through root changes its admins signed: require \(t.rootFingerprint)@\(t.version), or a machine given the old root "
+          + "follows whatever the old root's admins sign\n")
+    }
     if let t = workspace.trust, let from = t.rootMovedFrom, !quiet {
       Printer.plain.note(
         "keyward: note: the workspace's trust root changed from \(from) to \(t.rootFingerprint) (version \(t.rootVersion)) "

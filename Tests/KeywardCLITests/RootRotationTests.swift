@@ -40,15 +40,22 @@ struct RootRotationTests {
     let waiting = try shown(cli)
     #expect(waiting["root"] as? String == root1)
     let proposal = try #require(waiting["proposed_root"] as? [String: Any])
-    #expect(proposal["added"] as? [String] == ["bob"] && proposal["signed_by"] as? [String] == ["alice"])
+    let bobFP = try #require(
+      try cli.json(
+        try cli.expect(
+          0, ["identity", "show", "--identity", bob.file, "--format", "json"]))["fingerprint"] as? String)
+    #expect(proposal["added"] as? [String] == ["bob (\(bobFP))"])
+    #expect((proposal["signed_by"] as? [String])?.first?.hasPrefix("alice (") == true)
+    let next = try #require(proposal["root"] as? String)
     // Until bob signs, nothing changed: every machine still uses root 1.
     try cli.expect(0, ["show", "prod"])
     try cli.expect(0, ["list"], env: other)
-    let signed = try cli.expect(0, ["trust", "rotate-root", "--sign"], env: ["KEYWARD_IDENTITY": bob.file])
+    let signed = try cli.expect(
+      0, ["trust", "rotate-root", "--sign", next], env: ["KEYWARD_IDENTITY": bob.file])
     #expect(signed.stdout.contains("The trust root is now version 2"), "\(signed.stdout)")
     let now = try shown(cli)
     let root2 = try #require(now["root"] as? String)
-    #expect(root2 != root1 && now["root_version"] as? Int == 2 && now["pinned"] as? Bool == true)
+    #expect(root2 == next && now["root_version"] as? Int == 2 && now["pinned"] as? Bool == true)
     #expect((now["admins"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["alice", "bob"])
     return (cli, root1, root2, bob.file, other)
   }
@@ -68,7 +75,8 @@ struct RootRotationTests {
     ci["KEYWARD_KEYS_DIR"] = cli.root + "/ci-keys"
     try FileManager.default.createDirectory(atPath: cli.root + "/ci-keys", withIntermediateDirectories: true)
     ci["KEYWARD_TRUST"] = root1
-    try cli.expect(0, ["list"], env: ci)
+    let followed = try cli.expect(0, ["list"], env: ci)
+    #expect(followed.stderr.contains("the required trust root \(root1)") && followed.stderr.contains(root2))
     // Bob, now an admin, grants access; the trail records the change, signed, and audit is intact.
     let carol = try base.newIdentity(cli, "carol")
     try cli.expect(
@@ -171,18 +179,93 @@ struct RootRotationTests {
     let other = try cli.otherMachine()
     try cli.expect(0, ["trust", "pin", root1], env: other)
     try cli.expect(0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)"])
+    let next = try #require((try shown(cli)["proposed_root"] as? [String: Any])?["root"] as? String)
     let killed = try cli.run(
-      ["trust", "rotate-root", "--sign"], env: ["KEYWARD_IDENTITY": bob.file, "KEYWARD_CRASHPOINT": point])
+      ["trust", "rotate-root", "--sign", next],
+      env: ["KEYWARD_IDENTITY": bob.file, "KEYWARD_CRASHPOINT": point])
     #expect(killed.signaled && killed.status == SIGKILL)
     try cli.expect(0, ["show", "prod"])
     try cli.expect(0, ["list"], env: other)
     let read = try python([CLI.packageRoot + "/Tests/Compat/trust_reader.py", cli.workspace, root1])
     #expect(read.status == 0, "\(read.output)")
-    try cli.expect(0, ["trust", "rotate-root", "--sign"], env: ["KEYWARD_IDENTITY": bob.file])
+    try cli.expect(0, ["trust", "rotate-root", "--sign", next], env: ["KEYWARD_IDENTITY": bob.file])
     let now = try shown(cli)
     #expect(now["root_version"] as? Int == 2 && now["proposed_root"] is NSNull)
     #expect(!FileManager.default.fileExists(atPath: cli.workspace + "/trust/root.next.json"))
     #expect(try shown(cli, env: other)["root_version"] as? Int == 2)
     try cli.expect(0, ["audit"])
+  }
+
+  @Test(
+    "attack: a proposal swapped after review is not signed; a new key under an admin's name is shown as one; a refused re-pin keeps the old pin"
+  )
+  func reviewedProposalOnly() throws {
+    let (cli, root1) = try base.trusted()
+    let bob = try base.newIdentity(cli, "bob")
+    let mallory = try base.newIdentity(cli, "mallory")
+    try cli.expect(0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)"])
+    let reviewed = try #require((try shown(cli)["proposed_root"] as? [String: Any])?["root"] as? String)
+    // Mallory replaces the proposal with one giving her key the name bob, signed by her.
+    try FileManager.default.removeItem(atPath: cli.workspace + "/trust/root.next.json")
+    try cli.expect(0, ["trust", "rotate-root", "--add-admin", "bob=\(mallory.public)"])
+    let swapped = try #require((try shown(cli)["proposed_root"] as? [String: Any]))
+    #expect(swapped["root"] as? String != reviewed)
+    let refused = try cli.expect(
+      4, ["trust", "rotate-root", "--sign", reviewed], env: ["KEYWARD_IDENTITY": bob.file])
+    #expect(refused.stderr.contains("not the \(reviewed) you reviewed"), "\(refused.stderr)")
+    #expect(try shown(cli)["root"] as? String == root1)
+    // A name that stays with another key says so, with both fingerprints.
+    try cli.expect(0, ["trust", "rotate-root", "--withdraw"])
+    try cli.expect(0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)"])
+    let bobNext = try #require((try shown(cli)["proposed_root"] as? [String: Any])?["root"] as? String)
+    try cli.expect(0, ["trust", "rotate-root", "--sign", bobNext], env: ["KEYWARD_IDENTITY": bob.file])
+    try cli.expect(
+      0, ["trust", "rotate-root", "--remove-admin", "bob", "--add-admin", "bob=\(mallory.public)"])
+    let text = try cli.expect(0, ["trust", "show"]).stdout
+    #expect(text.contains("a NEW KEY for the name bob"), "\(text)")
+    try cli.expect(0, ["trust", "rotate-root", "--withdraw"])
+    // A junk proposal is reported, not fatal, and withdrawn like any other.
+    try "junk".write(toFile: cli.workspace + "/trust/root.next.json", atomically: true, encoding: .utf8)
+    let junk = try cli.expect(0, ["trust", "show"])
+    #expect(junk.stderr.contains("--withdraw"))
+    try cli.expect(0, ["trust", "rotate-root", "--withdraw"])
+    // trust pin --replace with a fingerprint that does not verify keeps the old pin.
+    let pinned = try shown(cli)["root"] as? String
+    try cli.expect(4, ["trust", "pin", String(repeating: "0", count: 32), "--replace"])
+    let after = try shown(cli)
+    #expect(after["root"] as? String == pinned && after["pinned"] as? Bool == true)
+  }
+
+  @Test(
+    "a machine that follows a root change while it records an activation keeps the new pin (no later rollback)"
+  )
+  func pinMovesWithActivation() throws {
+    let (cli, _) = try base.trusted()
+    // Alice's key store as it is before the change: a deploy machine with prod's key, pinned to root 1.
+    let deploy = cli.root + "/deploy-keys"
+    try FileManager.default.copyItem(atPath: cli.root + "/keys", toPath: deploy)
+    let snapshot = cli.root + "/trust-root1"
+    try FileManager.default.copyItem(atPath: cli.workspace + "/trust", toPath: snapshot)
+    // A new prod set is activated (a newer manifest the deploy machine has not seen), then the root changes.
+    CLI.registerSecret("cs_prod_SECRET_after_snapshot")
+    try cli.expect(
+      0, ["set", "prod", "--stdin", "--replace"],
+      stdin: "ck_prod_after_snapshot\ncs_prod_SECRET_after_snapshot\n")
+    let bob = try base.newIdentity(cli, "bob")
+    try cli.expect(0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)"])
+    let next = try #require((try shown(cli)["proposed_root"] as? [String: Any])?["root"] as? String)
+    try cli.expect(0, ["trust", "rotate-root", "--sign", next], env: ["KEYWARD_IDENTITY": bob.file])
+    // The deploy machine exports (which records the activation it saw) and follows the change.
+    let env = ["KEYWARD_KEYS_DIR": deploy]
+    try cli.expect(0, ["export", "prod"], env: env)
+    // Its pin record (read as a file: a reading command would follow the change again) names root 2.
+    let pins = try FileManager.default.contentsOfDirectory(atPath: deploy + "/pins")
+    let pin = try base.readJSON(deploy + "/pins/" + (try #require(pins.first)))
+    #expect(pin["fingerprint"] as? String == next && pin["root_version"] as? Int == 2, "\(pin)")
+    // Root 1 and its state restored by a repository writer: a rollback there now.
+    try FileManager.default.removeItem(atPath: cli.workspace + "/trust")
+    try FileManager.default.copyItem(atPath: snapshot, toPath: cli.workspace + "/trust")
+    let r = try cli.expect(4, ["list"], env: env)
+    #expect(r.stderr.contains("rollback"), "\(r.stderr)")
   }
 }

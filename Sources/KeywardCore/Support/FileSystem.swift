@@ -218,6 +218,13 @@ public enum FileSystem {
   static func octal(_ mode: mode_t) -> String { "0" + String(mode, radix: 8) }
 
   /// The permission bits of a file, or nil if it does not exist.
+  /// The size of what `path` names, without following a link (nil when nothing is there).
+  public static func size(_ path: String) -> Int? {
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return nil }
+    return Int(st.st_size)
+  }
+
   public static func mode(_ path: String) -> mode_t? {
     var st = stat()
     guard stat(path, &st) == 0 else { return nil }

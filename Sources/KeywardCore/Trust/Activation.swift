@@ -191,6 +191,13 @@ public enum Activation {
       }
       if m.version == seen.version { return }
     }
+    // The record on disk, not the copy read at the start of this run: verify may have moved the pin
+    // to a newer root or state since, and another environment's activation may be recorded already.
+    if let fresh = try? Trust.readPin(workspace: trust.workspacePath, env: .process),
+      fresh.fingerprint == pin.fingerprint || fresh.fingerprint == trust.rootFingerprint
+    {
+      pin = fresh
+    }
     pin.activations[environment] = (m.version, digest)
     try? Trust.writePin(pin, workspace: trust.workspacePath, env: .process)
   }

@@ -15,7 +15,13 @@ extension Trust {
     var path: String
   }
 
+  /// A root lists admins, not data: anything larger than this is not one.
+  static let maxRootBytes = 1 << 20
+
   static func readRoot(_ path: String) throws(KeywardError) -> RootDoc {
+    if let size = FileSystem.size(path), size > maxRootBytes {
+      throw KeywardError(.integrity, "\(path) is \(size) bytes: not a trust root (at most \(maxRootBytes))")
+    }
     let doc = try SignedDocument.parse(FileSystem.read(path), source: path, type: SignedDocument.rootType)
     return RootDoc(
       doc: doc, root: try parseRoot(doc.payload, source: path), fingerprint: rootFingerprint(doc.payload),
@@ -139,28 +145,44 @@ extension Trust {
   public struct RootProposal: Sendable {
     public var version: Int
     public var fingerprint: String
+    /// Admins it adds, as "name (fingerprint)"; a name that keeps its place with another key says so.
     public var added: [String]
     public var removed: [String]
+    /// Every admin of the proposed root, as "name (fingerprint)".
+    public var admins: [String]
+    public var threshold: Int
+    /// Who signed it, by the key that made each signature.
     public var signedBy: [String]
     public var missing: [String]
     /// Set once the change is the workspace's root.
     public var published: Bool
   }
 
+  /// The change in words a reviewer can check: every admin with their key's fingerprint, a name
+  /// whose key changes said so, and each signature by the key that made it.
   static func describe(_ next: RootDoc, after prev: RootDoc, published: Bool) -> RootProposal {
+    func shown(_ a: TrustedState.Admin) -> String { "\(a.name) (\(a.identity.fingerprint))" }
     let everyone = prev.root.admins + next.root.admins
-    let signers = next.doc.validSigners(everyone.map(\.identity))
-    var names = [String]()
-    for s in signers {
-      if let a = everyone.first(where: { $0.identity == s }), !names.contains(a.name) { names.append(a.name) }
+    var signedBy = [String]()
+    for key in next.doc.validSigners(everyone.map(\.identity)) {
+      let names = Set(everyone.filter { $0.identity == key }.map(\.name)).sorted()
+      signedBy.append("\(names.joined(separator: "/")) (\(key.fingerprint))")
+    }
+    var added = [String]()
+    for a in next.root.admins where !prev.root.admins.contains(where: { $0.identity == a.identity }) {
+      if let same = prev.root.admins.first(where: { $0.name == a.name }) {
+        added.append(
+          "\(shown(a)): a NEW KEY for the name \(a.name), whose key was \(same.identity.fingerprint)")
+      } else {
+        added.append(shown(a))
+      }
     }
     return RootProposal(
-      version: next.root.version, fingerprint: next.fingerprint,
-      added: next.root.admins.filter { a in !prev.root.admins.contains { $0.identity == a.identity } }.map(
-        \.name),
+      version: next.root.version, fingerprint: next.fingerprint, added: added,
       removed: prev.root.admins.filter { a in !next.root.admins.contains { $0.identity == a.identity } }.map(
-        \.name),
-      signedBy: names, missing: signaturesMissing(next, after: prev), published: published)
+        shown),
+      admins: next.root.admins.map(shown), threshold: next.root.threshold, signedBy: signedBy,
+      missing: signaturesMissing(next, after: prev), published: published)
   }
 
   /// The proposal waiting in `trust/root.next.json`, if any, described against the current root.
@@ -187,7 +209,8 @@ extension Trust {
   /// `add` and `remove` empty signs the proposal that is waiting; publishes it once it holds every
   /// signature it needs and `signer` is one of its admins.
   public static func changeRoot(
-    workspace: String, current: TrustedState, add: [TrustedState.Admin], remove: [String], signer: Identity,
+    workspace: String, current: TrustedState, add: [TrustedState.Admin], remove: [String], reviewed: String?,
+    signer: Identity,
     record: (RootProposal) throws(KeywardError) -> Void, env: Env
   ) throws(KeywardError) -> RootProposal {
     let prev = try currentRoot(workspace, current)
@@ -197,6 +220,10 @@ extension Trust {
       let before = try readRoot("\(workspace)/\(rootName)")
       try FileSystem.replace(nextPath, with: "\(workspace)/\(rootName)")
       let finished = describe(prev, after: before, published: true)
+      guard reviewed == nil || reviewed == prev.fingerprint else {
+        throw KeywardError(
+          .integrity, "the root being published is \(prev.fingerprint), not \(reviewed ?? "")")
+      }
       try record(finished)
       return finished
     }
@@ -210,6 +237,16 @@ extension Trust {
         throw KeywardError(
           .integrity, "\(nextPath) does not follow the current root \(prev.fingerprint): \(problem)",
           hint: "remove it (keyward trust rotate-root --withdraw) and propose again")
+      }
+      // A signer signs the proposal they reviewed, named by its fingerprint, never whatever the
+      // file holds when they run the command.
+      guard reviewed == waiting.fingerprint else {
+        throw KeywardError(
+          .integrity,
+          "\(nextPath) is root version \(waiting.root.version) with fingerprint \(waiting.fingerprint), not the \(reviewed ?? "(none)") you reviewed: nothing signed",
+          hint:
+            "review it (keyward trust show lists its admins by key) and run keyward trust rotate-root --sign \(waiting.fingerprint)"
+        )
       }
       next = waiting
     } else {
@@ -312,7 +349,8 @@ extension Trust {
     }
     let path = "\(workspace)/\(nextRootName)"
     guard FileSystem.exists(path) else { throw KeywardError(.input, "no root change is proposed") }
-    guard try readRoot(path).fingerprint != current.rootFingerprint else {
+    // An unreadable proposal is withdrawn too: it can only block the next one.
+    guard (try? readRoot(path))?.fingerprint != current.rootFingerprint else {
       throw KeywardError(
         .input, "\(path) is the root already (its publication was interrupted): run keyward trust rotate-root"
       )

@@ -69,6 +69,9 @@ public struct TrustedState: Sendable {
   public var pin: Trust.Pin? = nil
   /// The workspace folder (where the pin record is kept for).
   public var workspacePath: String = ""
+  /// The root fingerprint `KEYWARD_TRUST` / `--trust` named when it is an earlier root that this
+  /// run followed forward (the setting should be updated).
+  public var requiredRootOutdated: String? = nil
 
   public var isPinned: Bool { pinnedBy != nil }
 
@@ -353,6 +356,7 @@ public enum Trust {
       throw configMismatch(
         signed: state.config, current: configBytes, workspace: workspace, version: state.version)
     }
+    var currentPin = pin
     if let pin, state.version > pin.version || movedFrom != nil {
       var newer = pin
       newer.fingerprint = fp
@@ -360,6 +364,7 @@ public enum Trust {
       newer.version = state.version
       newer.stateDigest = digest
       try? writePin(newer, workspace: workspace, env: env)
+      currentPin = newer
     }
     let names = Dictionary(uniqueKeysWithValues: root.admins.map { ($0.identity, $0.name) })
     return TrustedState(
@@ -368,7 +373,9 @@ public enum Trust {
       recipients: state.recipients, members: state.members, wraps: state.wraps, revoked: state.revoked,
       pendingRecipients: state.pending,
       config: state.config,
-      signers: signers.compactMap { names[$0] }, pinnedBy: pinnedBy, pin: pin, workspacePath: workspace)
+      signers: signers.compactMap { names[$0] }, pinnedBy: pinnedBy, pin: currentPin,
+      workspacePath: workspace,
+      requiredRootOutdated: expected.map(\.fingerprint).flatMap { $0 == fp ? nil : $0 })
   }
 
   /// Names the first member of keyward.json that differs from the signed bytes, with the signed

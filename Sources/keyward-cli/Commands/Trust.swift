@@ -218,7 +218,11 @@ extension Keyward {
     }
 
     static func render(_ t: TrustedState, workspace: Workspace, _ p: Printer) throws {
-      let proposal = try Trust.pendingRootChange(workspace: workspace.path, current: t)
+      // An unreadable proposal blocks nothing but the next one: said, not fatal here.
+      var proposal: Trust.RootProposal?
+      do { proposal = try Trust.pendingRootChange(workspace: workspace.path, current: t) } catch {
+        p.note("keyward: warning: \(error.message) (keyward trust rotate-root --withdraw removes it)\n")
+      }
       if p.json {
         p.document(
           value: .object([
@@ -234,15 +238,7 @@ extension Keyward {
             "signed_by": .array(t.signers.map(JSONValue.string)), "pinned": .bool(t.isPinned),
             "pinned_by": t.pinnedBy.map(JSONValue.string) ?? .null,
             "root_version": .number(Double(t.rootVersion)),
-            "proposed_root": proposal.map {
-              .object([
-                "root": .string($0.fingerprint), "root_version": .number(Double($0.version)),
-                "added": .array($0.added.map(JSONValue.string)),
-                "removed": .array($0.removed.map(JSONValue.string)),
-                "signed_by": .array($0.signedBy.map(JSONValue.string)),
-                "missing": .array($0.missing.map(JSONValue.string)),
-              ])
-            } ?? .null,
+            "proposed_root": proposal.map(TrustRotateRoot.json) ?? .null,
           ]))
         return
       }
@@ -251,12 +247,9 @@ extension Keyward {
       s += " · threshold \(t.threshold)\n"
       s += "  signed state: version \(t.version), signed by \(t.signers.joined(separator: ", "))\n"
       s += t.isPinned ? "  pinned on this machine (\(t.pinnedBy!))\n" : "  NOT pinned on this machine\n"
-      if let r = proposal {
-        s += "  proposed root version \(r.version) (\(r.fingerprint), trust/root.next.json): "
-        s += (r.added.isEmpty ? "" : "adds \(r.added.joined(separator: ", ")) as admin; ")
-        s += (r.removed.isEmpty ? "" : "removes \(r.removed.joined(separator: ", ")); ")
-        s += "signed by \(r.signedBy.isEmpty ? "nobody" : r.signedBy.joined(separator: ", "))"
-        s += r.missing.isEmpty ? "; complete\n" : "; still needs \(r.missing.joined(separator: "; "))\n"
+      if let r = proposal { s += "  proposed \(TrustRotateRoot.describe(r))\n" }
+      if let r = proposal, !r.missing.isEmpty {
+        s += "    still needs \(r.missing.joined(separator: "; "))\n"
       }
       p.out(s)
     }
@@ -282,13 +275,26 @@ extension Keyward {
           .usage, "\"\(Text.printable(fingerprint))\" is not a root fingerprint (32 hex digits)")
       }
       let path = global.workspacePath
+      // --replace sets the old pin aside while the new root is verified, and restores it when the
+      // fingerprint does not verify: a refused replacement loses nothing this machine remembered.
+      let pinPath = Trust.pinPath(workspace: path, env: .process)
+      let aside = pinPath + ".replacing"
+      var setAside = false
       if replace, let old = try Trust.readPin(workspace: path, env: .process),
         old.fingerprint != expected.fingerprint
       {
-        try FileSystem.remove(Trust.pinPath(workspace: path, env: .process))
+        try FileSystem.replace(pinPath, with: aside)
+        setAside = true
       }
-      // Opening with the expectation verifies the root, its signatures and the state against it.
-      let workspace = try Workspace.open(path, expected: expected)
+      let workspace: Workspace
+      do {
+        // Opening with the expectation verifies the root, its signatures and the state against it.
+        workspace = try Workspace.open(path, expected: expected)
+      } catch {
+        if setAside { try? FileSystem.replace(aside, with: pinPath) }
+        throw error
+      }
+      if setAside { try? FileSystem.remove(aside) }
       guard let trust = workspace.trust else {
         throw KeywardError(.input, "\(path) has no trust root to pin")
       }
@@ -353,7 +359,9 @@ extension Keyward {
         "Change the workspace's admins: root N+1, signed by root N's admins and by every admin it adds.",
       discussion: """
         The first admin proposes (trust/root.next.json, signed by them); each admin whose signature is \
-        still needed runs `keyward trust rotate-root --sign`. The change is published by whichever \
+        still needed reviews it (`keyward trust show` lists every admin by key) and runs \
+        `keyward trust rotate-root --sign FINGERPRINT`, naming the proposal they reviewed. The change \
+        is published by whichever \
         admin of the new root completes it: the old root is kept in trust/roots/, the state is signed \
         for the new root, and machines pinned to an earlier root follow the change on their next run.
         """)
@@ -369,8 +377,12 @@ extension Keyward {
     var add: [String] = []
     @Option(name: .customLong("remove-admin"), help: ArgumentHelp("Remove an admin.", valueName: "NAME"))
     var remove: [String] = []
-    @Flag(name: .long, help: "Sign the proposed change (review it first: keyward trust show).")
-    var sign = false
+    @Option(
+      name: .long,
+      help: ArgumentHelp(
+        "Sign the proposed change with this fingerprint, after reviewing it (keyward trust show).",
+        valueName: "FINGERPRINT"))
+    var sign: String?
     @Flag(name: .long, help: "Withdraw the proposed change (an admin of the current root).")
     var withdraw = false
 
@@ -381,11 +393,14 @@ extension Keyward {
     }
 
     static func perform(
-      global: GlobalOptions, identityOptions: IdentityOptions, add: [String], remove: [String], sign: Bool,
+      global: GlobalOptions, identityOptions: IdentityOptions, add: [String], remove: [String], sign: String?,
       withdraw: Bool
     ) throws {
-      if (sign || withdraw) && !(add.isEmpty && remove.isEmpty) || (sign && withdraw) {
-        throw KeywardError(.usage, "--sign and --withdraw take no other change, and not each other")
+      if (sign != nil || withdraw) && !(add.isEmpty && remove.isEmpty) || (sign != nil && withdraw)
+        || (sign == nil && !withdraw && add.isEmpty && remove.isEmpty)
+      {
+        throw KeywardError(
+          .usage, "give --add-admin/--remove-admin, or --sign FINGERPRINT, or --withdraw (each alone)")
       }
       var admins = [TrustedState.Admin]()
       for a in add {
@@ -415,15 +430,11 @@ extension Keyward {
         let waiting = try Trust.pendingRootChange(workspace: workspace.path, current: trust)
       {
         // What is being signed, in words: an admin signs what they see.
-        p.note(
-          "Signing root version \(waiting.version) (\(waiting.fingerprint)): "
-            + (waiting.added.isEmpty ? "" : "adds \(waiting.added.joined(separator: ", ")) as admin; ")
-            + (waiting.removed.isEmpty ? "" : "removes \(waiting.removed.joined(separator: ", ")); ")
-            + "signed so far by \(waiting.signedBy.isEmpty ? "nobody" : waiting.signedBy.joined(separator: ", "))\n"
-        )
+        p.note("Signing " + TrustRotateRoot.describe(waiting) + "\n")
       }
       let result = try Trust.changeRoot(
-        workspace: workspace.path, current: trust, add: admins, remove: remove, signer: signer,
+        workspace: workspace.path, current: trust, add: admins, remove: remove,
+        reviewed: sign.map { $0.lowercased() }, signer: signer,
         record: { (r: Trust.RootProposal) throws(KeywardError) in
           try AuditLog.append(
             workspace: workspace, action: "trust-root",
@@ -438,17 +449,32 @@ extension Keyward {
       TrustRotateRoot.render(result, Printer(global))
     }
 
+    /// The proposal in words: its admins by key, what changes, and who signed with which key.
+    static func describe(_ r: Trust.RootProposal) -> String {
+      var s =
+        "root version \(r.version) (\(r.fingerprint)): admins \(r.admins.joined(separator: ", ")), threshold \(r.threshold)"
+      if !r.added.isEmpty { s += "; adds \(r.added.joined(separator: "; "))" }
+      if !r.removed.isEmpty { s += "; removes \(r.removed.joined(separator: ", "))" }
+      s += "; signed by \(r.signedBy.isEmpty ? "nobody" : r.signedBy.joined(separator: ", "))"
+      return s
+    }
+
+    static func json(_ r: Trust.RootProposal) -> JSONValue {
+      .object([
+        "root": .string(r.fingerprint), "root_version": .number(Double(r.version)),
+        "published": .bool(r.published),
+        "admins": .array(r.admins.map(JSONValue.string)), "threshold": .number(Double(r.threshold)),
+        "added": .array(r.added.map(JSONValue.string)), "removed": .array(r.removed.map(JSONValue.string)),
+        "signed_by": .array(r.signedBy.map(JSONValue.string)),
+        "missing": .array(r.missing.map(JSONValue.string)),
+      ])
+    }
+
     static func render(_ r: Trust.RootProposal, _ p: Printer) {
       if p.json {
-        p.document(
-          value: .object([
-            "schema_version": .number(Double(Printer.schemaVersion)), "root": .string(r.fingerprint),
-            "root_version": .number(Double(r.version)), "published": .bool(r.published),
-            "added": .array(r.added.map(JSONValue.string)),
-            "removed": .array(r.removed.map(JSONValue.string)),
-            "signed_by": .array(r.signedBy.map(JSONValue.string)),
-            "missing": .array(r.missing.map(JSONValue.string)),
-          ]))
+        guard case .object(var o) = json(r) else { return }
+        o["schema_version"] = .number(Double(Printer.schemaVersion))
+        p.document(value: .object(o))
         return
       }
       guard !p.quiet else { return }
@@ -458,13 +484,13 @@ extension Keyward {
             + "a new machine pins it with: keyward trust pin \(r.fingerprint)\n")
       } else if r.missing.isEmpty {
         p.out(
-          "Root version \(r.version) (\(r.fingerprint)) has every signature it needs; an admin of the new root publishes it: keyward trust rotate-root --sign\n"
-        )
+          "Proposed \(describe(r)). It has every signature it needs; an admin of the new root publishes it: "
+            + "keyward trust rotate-root --sign \(r.fingerprint)\n")
       } else {
         p.out(
-          "Proposed root version \(r.version) (\(r.fingerprint)) in trust/root.next.json, signed by \(r.signedBy.joined(separator: ", ")). "
-            + "It still needs \(r.missing.joined(separator: "; ")): each of them reviews it (keyward trust show) and runs "
-            + "keyward trust rotate-root --sign. Commit the file so they see it.\n")
+          "Proposed \(describe(r)), in trust/root.next.json. It still needs \(r.missing.joined(separator: "; ")): "
+            + "each of them checks the keys above (keyward trust show) and runs keyward trust rotate-root --sign \(r.fingerprint). "
+            + "Commit the file so they see it.\n")
       }
     }
   }
@@ -537,7 +563,7 @@ extension Keyward {
         guard !reader else { throw KeywardError(.usage, "--admin and --reader exclude each other") }
         return try TrustRotateRoot.perform(
           global: global, identityOptions: identityOptions, add: ["\(name)=\(identity)"], remove: [],
-          sign: false,
+          sign: nil,
           withdraw: false)
       }
       let workspace = try global.openWorkspace()
