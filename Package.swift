@@ -33,6 +33,8 @@ let package = Package(
       dependencies: ["CSodium"],
       exclude: ["FORMAT.md"]
     ),
+    // Content-Security-Policy: the browsers' evaluation, lint, fixes and page checks (`keyward csp`).
+    .target(name: "KeywardCSP", dependencies: ["KeywardCore", "CSodium"]),
     // HTTPS to the providers: async-http-client (timeouts, proxies, extra trust roots).
     .target(
       name: "KeywardNet",
@@ -68,13 +70,13 @@ let package = Package(
     .executableTarget(
       name: "keyward-cli",
       dependencies: [
-        "KeywardCLIKit", "KeywardCore", "KeywardNet", "KeywardEmulator",
+        "KeywardCLIKit", "KeywardCore", "KeywardCSP", "KeywardNet", "KeywardEmulator",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(
       name: "KeywardCoreTests",
-      dependencies: ["KeywardCore"],
+      dependencies: ["KeywardCore", "KeywardCSP"],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(

@@ -1,5 +1,6 @@
 import Testing
 
+@testable import KeywardCSP
 @testable import KeywardCore
 
 /// One question with the answer CSP Level 3's algorithms give (§6.7 "matching", §6.1 the

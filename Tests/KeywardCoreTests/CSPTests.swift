@@ -1,5 +1,6 @@
 import Testing
 
+@testable import KeywardCSP
 @testable import KeywardCore
 
 @Suite("CSP engine")

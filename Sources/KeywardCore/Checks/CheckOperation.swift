@@ -273,7 +273,7 @@ public enum CheckOperation {
 
   /// The runs of at least `minLength` positions that `isWord` accepts: the candidate values in a
   /// file or page, each then fingerprinted and compared with the stored ones.
-  static func wordRanges(count: Int, minLength: Int = 6, isWord: (Int) -> Bool) -> [Range<Int>] {
+  public static func wordRanges(count: Int, minLength: Int = 6, isWord: (Int) -> Bool) -> [Range<Int>] {
     var out = [Range<Int>]()
     var start = -1
     for i in 0...count {
@@ -287,7 +287,7 @@ public enum CheckOperation {
     return out
   }
 
-  static func isWordByte(_ c: UInt8) -> Bool {
+  public static func isWordByte(_ c: UInt8) -> Bool {
     !(c <= 0x20 || c == 0x22 || c == 0x27 || c == 0x60 || c == 0x2c || c == 0x3b || c == 0x3d || c == 0x3a
       || c == 0x7b || c == 0x7d || c == 0x5b || c == 0x5d || c == 0x28 || c == 0x29)
   }

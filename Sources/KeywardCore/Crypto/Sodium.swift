@@ -1,12 +1,12 @@
 import CSodium
 
 /// The one place libsodium is initialised. Every crypto entry point calls `Sodium.ready()`.
-enum Sodium {
+public enum Sodium {
   /// `sodium_init()` result, computed once (Swift runs a static initialiser exactly once, thread-safely).
   private static let initResult: Int32 = sodium_init()
 
   /// Makes sure libsodium is initialised; throws if it could not be (no usable RNG, for example).
-  static func ready() throws(KeywardError) {
+  public static func ready() throws(KeywardError) {
     if initResult < 0 {
       throw KeywardError(.internal, "libsodium could not be initialised (sodium_init failed)")
     }
@@ -32,7 +32,7 @@ enum Sodium {
   }
 
   /// Standard base64 (with padding) of non-secret bytes.
-  static func base64(_ bytes: [UInt8]) -> String {
+  public static func base64(_ bytes: [UInt8]) -> String {
     let variant = Int32(sodium_base64_VARIANT_ORIGINAL)
     let len = sodium_base64_encoded_len(bytes.count, variant)
     var out = [CChar](repeating: 0, count: len)

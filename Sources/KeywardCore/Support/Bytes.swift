@@ -1,7 +1,7 @@
 /// Byte-string search, for the readers that work on raw input (trail lines, HTML, policies).
-enum Bytes {
+public enum Bytes {
   /// The index in `hay` where `needle` first starts, or nil.
-  static func firstIndex(of needle: [UInt8], in hay: ArraySlice<UInt8>) -> Int? {
+  public static func firstIndex(of needle: [UInt8], in hay: ArraySlice<UInt8>) -> Int? {
     guard let first = needle.first, hay.count >= needle.count else { return nil }
     var i = hay.startIndex
     let last = hay.endIndex - needle.count

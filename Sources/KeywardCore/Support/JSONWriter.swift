@@ -9,7 +9,7 @@ extension JSONValue {
     return out
   }
 
-  func writeCompact(into out: inout [UInt8]) {
+  public func writeCompact(into out: inout [UInt8]) {
     switch self {
     case .array(let items):
       out.append(0x5b)
@@ -139,7 +139,7 @@ extension JSONValue {
   }
 
   /// A string's JSON escape, without the quotes.
-  static func writeEscaped(_ s: String, into out: inout [UInt8]) {
+  public static func writeEscaped(_ s: String, into out: inout [UInt8]) {
     var s = s
     s.withUTF8 { writeEscaped(utf8: $0, into: &out) }
   }
@@ -150,7 +150,7 @@ extension JSONValue {
     out.append(0x22)
   }
 
-  static func writeEscaped(utf8 buf: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+  public static func writeEscaped(utf8 buf: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
     let hex: StaticString = "0123456789abcdef"
     do {
       // Runs without anything to escape are copied whole.

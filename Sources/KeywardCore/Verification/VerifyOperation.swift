@@ -106,7 +106,6 @@ public enum VerifyOperation {
   ]
 
   struct Job: Sendable {
-    let index: Int
     let environment: String
     let set: KeySet
     let appKey: SecureBytes
@@ -167,7 +166,7 @@ public enum VerifyOperation {
         }
         jobs.append(
           Job(
-            index: jobs.count, environment: name, set: set, appKey: k, appSecret: s,
+            environment: name, set: set, appKey: k, appSecret: s,
             settings: Verifier.Settings(
               endpoint: endpoint, timeoutSeconds: r.timeoutSeconds, retries: r.retries),
             production: workspace.isProduction(name)))
@@ -182,36 +181,16 @@ public enum VerifyOperation {
       }
       throw KeywardError(.input, "no sets to verify", hint: "keyward list shows what each environment holds")
     }
-    var results = [SetResult?](repeating: nil, count: jobs.count)
-    await withTaskGroup(of: (Int, SetResult).self) { group in
-      var next = 0
-      var done = 0
-      let width = min(max(1, r.concurrency), jobs.count)
-      while next < jobs.count || done < jobs.count {
-        while next < jobs.count && next - done < width {
-          let job = jobs[next]
-          next += 1
-          group.addTask {
-            let verifier = Verifier(provider: provider, settings: job.settings, transport: transport)
-            let outcome = await verifier.verify(appKey: job.appKey, appSecret: job.appSecret)
-            let test =
-              job.production && testSecrets.contains { job.appSecret.constantTimeEquals(literal: $0) }
-            return (
-              job.index,
-              SetResult(
-                environment: job.environment, setID: job.set.id, state: job.set.state,
-                verdict: outcome.verdict,
-                testCredential: test, evidence: outcome.evidence)
-            )
-          }
-        }
-        guard let (index, result) = await group.next() else { break }
-        results[index] = result
-        done += 1
-        progress(done, jobs.count)
-      }
+    let queued = jobs
+    let final = await Bounded.map(count: queued.count, width: r.concurrency, progress: progress) { i in
+      let job = queued[i]
+      let verifier = Verifier(provider: provider, settings: job.settings, transport: transport)
+      let outcome = await verifier.verify(appKey: job.appKey, appSecret: job.appSecret)
+      let test = job.production && testSecrets.contains { job.appSecret.constantTimeEquals(literal: $0) }
+      return SetResult(
+        environment: job.environment, setID: job.set.id, state: job.set.state, verdict: outcome.verdict,
+        testCredential: test, evidence: outcome.evidence)
     }
-    let final = results.compactMap { $0 }
     // Recording writes the environment files and the trail. Not asked (--no-record), or not
     // possible (a read-only checkout): the verdicts still stand, with a warning.
     var notes = [String]()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeywardCLIKit
+import KeywardCSP
 import KeywardCore
 import KeywardNet
 
@@ -131,28 +132,13 @@ extension Keyward {
         let concurrency = self.concurrency
         let results = try await network.withTransport(timeout: timeout, concurrency: concurrency) {
           transport in
-          await withTaskGroup(of: (Int, Result<PageFetch.Fetched, PageFetch.Failure>).self) {
-            group in
-            var next = 0
-            var done = 0
-            var out = [Result<PageFetch.Fetched, PageFetch.Failure>?](repeating: nil, count: parsed.count)
-            func start() {
-              let i = next
-              let u = parsed[i]
-              let t = timeout
-              group.addTask { (i, await PageFetch.fetch(u, transport: transport, timeoutSeconds: t)) }
-              next += 1
-            }
-            while next < min(concurrency, parsed.count) { start() }
-            while let (i, r) = await group.next() {
-              out[i] = r
-              done += 1
-              if tty { p.progress("checked \(done)/\(parsed.count)") }
-              if next < parsed.count { start() }
-            }
-            if tty { p.progress("") }
-            return out.map { $0! }
+          let all = await PageFetch.fetchAll(
+            parsed, transport: transport, timeoutSeconds: timeout, concurrency: concurrency
+          ) { done, count in
+            if tty { p.progress("checked \(done)/\(count)") }
           }
+          if tty { p.progress("") }
+          return all
         }
         var outcomes: [Outcome] = []
         for (u, r) in zip(parsed, results) {

@@ -1,4 +1,5 @@
 import CSodium
+import KeywardCore
 
 /// The hashes CSP hash-sources name (sha256, sha384, sha512), from libsodium. libsodium has no
 /// SHA-384 function, but SHA-384 is SHA-512 started from other initial values (FIPS 180-4 §5.3.4)

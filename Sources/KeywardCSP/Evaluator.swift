@@ -1,3 +1,5 @@
+import KeywardCore
+
 /// Would a browser, under these policies, load this URL as this kind of resource on this page?
 /// CSP Level 3 §6 (fetch directives, "Does url match expression in origin with redirect count?",
 /// the script directives' pre-request check and inline checks), with an explanation per policy.

@@ -1,3 +1,5 @@
+import KeywardCore
+
 /// What a reviewer would say about the policies themselves, apart from the CAPTCHA: the common
 /// weaknesses, each with a severity, plus every parse warning.
 public struct CSPLintFinding: Sendable {

@@ -1,3 +1,5 @@
+import KeywardCore
+
 /// Content Security Policy Level 3 parsing (§2.2 "Parse a serialized CSP"), with the warnings a
 /// person writing a policy wants to hear about. Parsing never fails: like a browser, it keeps what
 /// it can use and drops the rest, and says what it dropped.

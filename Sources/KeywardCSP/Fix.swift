@@ -1,3 +1,5 @@
+import KeywardCore
+
 /// The minimal fix (CSP-NOTES.md): for each enforced policy that blocks a required request, the
 /// smallest edit of that policy, re-checked by the same engine.
 

@@ -1,3 +1,5 @@
+import KeywardCore
+
 /// What `keyward csp` needs from a page's HTML: meta policies (and whether they sit in <head>),
 /// every <script> (external, or inline with its exact text, which is what a hash covers),
 /// stylesheets, frames, and the widget's attributes. A tokenizer, not a full HTML parser: it

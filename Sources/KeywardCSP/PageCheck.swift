@@ -1,3 +1,5 @@
+import KeywardCore
+
 /// `keyward csp` on one page: the policies it is served with (headers and meta), the provider's
 /// loader and boot script as the page has them, every resource the provider needs, the widget's
 /// App Key against the workspace, and the minimal fix. No I/O: the command fetches, this judges.

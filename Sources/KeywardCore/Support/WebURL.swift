@@ -71,20 +71,20 @@ public struct WebURL: Sendable, Equatable, CustomStringConvertible {
   }
 
   /// The serialisation as a JSON string, without building a String first.
-  func writeJSON(into out: inout [UInt8]) {
+  public func writeJSON(into out: inout [UInt8]) {
     var b: [UInt8] = []
     b.reserveCapacity(64)
     serialise(into: &b)
     JSONValue.writeString(bytes: b, into: &out)
   }
 
-  static func isSchemeStart(_ c: UInt8) -> Bool { (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a }
+  public static func isSchemeStart(_ c: UInt8) -> Bool { (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a }
   static func isSchemeByte(_ c: UInt8) -> Bool {
     isSchemeStart(c) || (c >= 0x30 && c <= 0x39) || c == 0x2b || c == 0x2d || c == 0x2e
   }
 
   /// The scheme of `text` if it starts with one (`scheme:`), lowercased.
-  static func leadingScheme(_ bytes: ArraySlice<UInt8>) -> String? {
+  public static func leadingScheme(_ bytes: ArraySlice<UInt8>) -> String? {
     guard let first = bytes.first, isSchemeStart(first) else { return nil }
     var i = bytes.startIndex
     while i < bytes.endIndex, isSchemeByte(bytes[i]) { i += 1 }
@@ -221,7 +221,7 @@ public struct WebURL: Sendable, Equatable, CustomStringConvertible {
   }
 
   /// Percent-decodes `text` to bytes (an invalid escape stays as written).
-  static func percentDecoded(_ text: Substring) -> [UInt8] {
+  public static func percentDecoded(_ text: Substring) -> [UInt8] {
     let b = Array(text.utf8)
     guard b.contains(0x25) else { return b }
     var out: [UInt8] = []

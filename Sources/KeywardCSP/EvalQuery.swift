@@ -1,3 +1,5 @@
+import KeywardCore
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)

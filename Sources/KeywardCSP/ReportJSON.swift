@@ -1,3 +1,5 @@
+import KeywardCore
+
 /// JSON values of `keyward csp` reports (documented in the README).
 extension CSPPageReport {
   /// The complete new header value: every header policy, the fixed ones replaced. Meta policies

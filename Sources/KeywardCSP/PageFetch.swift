@@ -1,3 +1,5 @@
+import KeywardCore
+
 /// Fetching a page for `keyward csp`: GET, following redirects one hop at a time (each hop is
 /// recorded and checked: a downgrade to http, a loop, too many hops), and reading a raw HTTP
 /// response from a file for `--response`.
@@ -35,6 +37,16 @@ public struct PageFetch: Sendable {
   }
 
   public static let maxHops = 10
+
+  /// Fetches every page, at most `concurrency` at a time, in the order given.
+  public static func fetchAll(
+    _ urls: [WebURL], transport: any HTTPTransport, timeoutSeconds: Double, concurrency: Int,
+    progress: (Int, Int) -> Void = { _, _ in }
+  ) async -> [Result<Fetched, Failure>] {
+    await Bounded.map(count: urls.count, width: concurrency, progress: progress) { i in
+      await fetch(urls[i], transport: transport, timeoutSeconds: timeoutSeconds)
+    }
+  }
 
   public static func fetch(_ url: WebURL, transport: any HTTPTransport, timeoutSeconds: Double) async
     -> Result<Fetched, Failure>
