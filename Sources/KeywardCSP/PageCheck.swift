@@ -236,208 +236,278 @@ public struct CSPPageReport: Sendable {
   }
 }
 
-public enum CSPPageCheck {
-  public static func run(
-    _ input: CSPPageInput, provider: Provider, requirements: [CSPRequirement], keys: CSPKeyContext?
-  ) -> CSPPageReport {
+/// What a page check reads once: the page's policies (headers, report-only headers and the
+/// `<meta>` policies in `<head>`, each applying to what follows it), its scanned HTML, the
+/// provider's loader and the tags that load it, and the stored sets to compare keys with.
+struct CSPPageContext {
+  let input: CSPPageInput
+  let provider: Provider
+  let keys: CSPKeyContext?
+  let scan: PageScan?
+  let headerPolicies: [Policy]
+  let metas: [(offset: Int, policy: Policy)]
+  /// The `<meta>` policies browsers ignore, with the reason.
+  let ignoredMetas: [(line: Int, why: String)]
+  let loader: CSPRequirement.Loader
+  let loaderTags: [PageScan.Element]
+
+  init(_ input: CSPPageInput, provider: Provider, keys: CSPKeyContext?) {
+    self.input = input
+    self.provider = provider
+    self.keys = keys
     var headerPolicies: [Policy] = []
     for h in input.headers { headerPolicies += Policy.parseList(h, source: .header) }
     for h in input.reportOnly { headerPolicies += Policy.parseList(h, source: .reportOnly) }
-    var findings: [Finding] = []
-    func add(
-      _ id: String, _ severity: Severity, _ message: String, _ evidence: [String: String] = [:],
-      remedy: String? = nil
-    ) {
-      findings.append(
-        Finding(
-          id: id, severity: severity, environment: keys?.environment, set: nil, message: message,
-          evidence: evidence,
-          remedy: remedy, file: input.page.description))
-    }
+    self.headerPolicies = headerPolicies
     let scan = input.html.map(PageScan.scan)
-    // Meta policies: in <head>, enforced, each applying to what follows it.
+    self.scan = scan
     var metas: [(offset: Int, policy: Policy)] = []
+    var ignored: [(line: Int, why: String)] = []
     for m in scan?.metas ?? [] {
       if m.reportOnly {
-        add(
-          "KW719", .note,
-          "line \(m.line): <meta http-equiv=\"Content-Security-Policy-Report-Only\"> is ignored by browsers; send it as a header"
-        )
-        continue
+        ignored.append(
+          (
+            m.line,
+            "<meta http-equiv=\"Content-Security-Policy-Report-Only\"> is ignored by browsers; send it as a header"
+          ))
+      } else if !m.inHead {
+        ignored.append((m.line, "a CSP <meta> outside <head> is ignored by browsers"))
+      } else {
+        metas.append((m.offset, Policy.parse(Substring(m.content), source: .meta)))
       }
-      if !m.inHead {
-        add("KW719", .note, "line \(m.line): a CSP <meta> outside <head> is ignored by browsers")
-        continue
-      }
-      metas.append((m.offset, Policy.parse(Substring(m.content), source: .meta)))
     }
-    let allPolicies = headerPolicies + metas.map(\.policy)
-    func policies(before offset: Int?) -> [Policy] {
-      guard let offset else { return allPolicies }
-      return headerPolicies + metas.filter { $0.offset < offset }.map(\.policy)
-    }
+    self.metas = metas
+    ignoredMetas = ignored
     let loader = CSPRequirement.loader(provider)
-    var checks: [CSPCheckResult] = []
-    var targets: [FixTarget] = []
-    func check(_ req: CSPRequirement, _ request: CSPRequest, offset: Int?, line: Int?) {
-      let d = CSPEngine.evaluate(request, policies: policies(before: offset))
-      checks.append(CSPCheckResult(requirement: req, request: request, decision: d, line: line))
-      if !d.allowed {
-        targets.append(FixTarget(request, source: req.source))
-        let blockers = d.verdicts.filter { !$0.allowed && $0.source.enforced }
-        add(
-          "KW701", req.required ? .error : .warning,
-          "\(describe(req, request)) is blocked: " + blockers.map(\.reason).joined(separator: "; ")
-            + (req.basis == "inferred" ? " (this requirement is inferred, not documented)" : ""),
-          ["requirement": req.id, "basis": req.basis],
-          remedy: "apply the fix below")
-      } else if d.reported {
-        add(
-          "KW708", .note, "\(describe(req, request)) would be reported by a report-only policy",
-          ["requirement": req.id])
-      }
-    }
-
-    // The loader as the page has it (or, without HTML, where the provider serves it).
-    let loaderTags =
+    self.loader = loader
+    // The loader as the page has it.
+    loaderTags =
       scan?.scripts.filter { s in
         guard let src = s.attribute("src"), let u = input.page.resolve(src), let host = u.host else {
           return false
         }
         return loader.hosts.contains(host) && loader.pathSuffixes.contains { u.path.hasSuffix($0) }
       } ?? []
-    for req in requirements {
-      if req.id == "loader", let scan {
-        if loaderTags.isEmpty {
-          add(
-            "KW702", .error,
-            "no \(provider.rawValue) loader <script> on the page (looked for \(loader.pathSuffixes.joined(separator: " or ")) on \(loader.hosts.joined(separator: ", ")))",
-            remedy: "add <script src=\"\(req.url)\" defer></script>")
-        }
-        if loaderTags.count > 1 {
-          add(
-            "KW703", .warning,
-            "the loader is included \(loaderTags.count) times (lines \(loaderTags.map { String($0.line) }.joined(separator: ", "))); include it once"
-          )
-        }
-        for tag in loaderTags {
-          let u = input.page.resolve(tag.attribute("src")!)!
-          if let expected = WebURL.parse(req.url), u.host != expected.host {
-            add(
-              "KW704", .note,
-              "line \(tag.line): the loader comes from \(u.host ?? "?"), not \(expected.host ?? "?"); the policy must allow that host"
-            )
-          }
-          if u.scheme == "http" {
-            add("KW704", .warning, "line \(tag.line): the loader is loaded over http")
-          }
-          var r = req
-          r.source = u.host == WebURL.parse(req.url)?.host ? req.source : u.origin
-          check(
-            r,
-            CSPRequest(
-              page: input.page, kind: .script, url: u, nonce: tag.attribute("nonce") ?? "",
-              integrity: tag.attribute("integrity") ?? "", parserInserted: true),
-            offset: tag.offset, line: tag.line)
-        }
-        _ = scan
-        if !loaderTags.isEmpty { continue }
-      }
-      if req.kind.isInline {
-        if req.kind == .styleAttribute, let scan {
-          // Only a style attribute in the markup can be judged: one the SDK might set later
-          // through element.style is not subject to CSP, and one it writes as an attribute is unknown.
-          let widget = scan.elements.first { e in loader.widgetAttributes.contains { e.attributes[$0] != nil }
-          }
-          if let widget, let style = widget.attribute("style") {
-            check(
-              req, CSPRequest(page: input.page, kind: .styleAttribute, url: nil, body: Array(style.utf8)),
-              offset: widget.offset, line: widget.line)
-          }
-        }
-        continue
-      }
-      guard let u = WebURL.parse(req.url) else { continue }
-      check(
-        req, CSPRequest(page: input.page, kind: req.kind, url: u, parserInserted: req.parserInserted),
-        offset: nil,
-        line: nil)
-    }
+  }
 
-    // The inline boot script(s).
-    if let scan {
-      for s in scan.scripts where s.attribute("src") == nil {
-        guard let text = s.text, isScriptType(s.attribute("type")),
-          String(decoding: text, as: UTF8.self).lowercased().contains(loader.marker)
-        else { continue }
-        let req = CSPRequirement(
-          id: "boot-script", kind: .inlineScript, url: "", basis: "sdk", why: "the inline boot script")
-        check(
-          req,
-          CSPRequest(
-            page: input.page, kind: .inlineScript, url: nil, nonce: s.attribute("nonce") ?? "", body: text),
-          offset: s.offset, line: s.line)
-      }
-    }
+  var allPolicies: [Policy] { headerPolicies + metas.map(\.policy) }
 
-    // The widget's App Key, and secrets anywhere in the page.
-    var pageKeys: [String] = []
-    if let scan, let keys {
-      for e in scan.elements {
-        guard let value = e.attribute(loader.keyAttribute), !value.isEmpty else { continue }
-        let fp = keys.fingerprinter.fingerprint(SecureBytes(Array(value.utf8)))
-        pageKeys.append(fp)
-        let owners = keys.known.filter { $0.appKey == fp }
-        if let env = keys.environment {
-          let mine = owners.filter { $0.environment == env }
-          if let other = owners.first(where: { $0.environment != env }), mine.isEmpty {
-            add(
-              "KW705", .error,
-              "line \(e.line): the widget's App Key is \(other.environment)'s (set \(other.set)), not \(env)'s",
-              ["page_app_key_fp": fp], remedy: "deploy \(env)'s App Key: keyward export \(env)")
-          } else if mine.isEmpty {
-            add(
-              "KW706", .warning, "line \(e.line): the widget's App Key is not one of \(env)'s sets",
-              ["page_app_key_fp": fp], remedy: "keyward list \(env)")
-          } else if let m = mine.first, m.state != .active {
-            add(
-              "KW706", .warning,
-              "line \(e.line): the widget's App Key is \(env)'s \(m.state.rawValue) set \(m.set), not the active one",
-              ["page_app_key_fp": fp])
-          }
-        }
-        if let swapped = keys.known.first(where: { $0.appSecret == fp }) {
-          add(
-            "KW707", .error,
-            "line \(e.line): the widget carries \(swapped.environment)'s App Secret (set \(swapped.set)) where the App Key belongs",
-            ["page_app_key_fp": fp], remedy: "rotate that secret now: keyward rotate \(swapped.environment)")
-        }
-      }
-      if let html = input.html {
-        let secrets = Set(keys.known.map(\.appSecret))
-        var reported = Set<String>()
-        // Words as check's KW603 reads files, with tag brackets as breaks too.
-        let words = CheckOperation.wordRanges(count: html.count) {
-          CheckOperation.isWordByte(html[$0]) && html[$0] != 0x3c && html[$0] != 0x3e
-        }
-        for word in words {
-          let fp = keys.fingerprinter.fingerprint(SecureBytes(Array(html[word])))
-          if secrets.contains(fp), !reported.contains(fp),
-            let owner = keys.known.first(where: { $0.appSecret == fp })
-          {
-            reported.insert(fp)
-            add(
-              "KW707", .error,
-              "the page shows \(owner.environment)'s App Secret (set \(owner.set)) to every visitor",
-              ["app_secret_fp": fp], remedy: "rotate it now: keyward rotate \(owner.environment)")
-          }
-        }
-      }
+  /// The policies in force for something at `offset` in the HTML (every one when nil).
+  func policies(before offset: Int?) -> [Policy] {
+    guard let offset else { return allPolicies }
+    return headerPolicies + metas.filter { $0.offset < offset }.map(\.policy)
+  }
+}
+
+/// What the rule groups produce, in the order they produce it (the report keeps that order).
+struct CSPPageFindings {
+  var findings: [Finding] = []
+  var checks: [CSPCheckResult] = []
+  var targets: [FixTarget] = []
+  var pageKeys: [String] = []
+
+  mutating func add(
+    _ context: CSPPageContext, _ id: String, _ severity: Severity, _ message: String,
+    _ evidence: [String: String] = [:], remedy: String? = nil
+  ) {
+    findings.append(
+      Finding(
+        id: id, severity: severity, environment: context.keys?.environment, set: nil, message: message,
+        evidence: evidence, remedy: remedy, file: context.input.page.description))
+  }
+
+  /// Evaluates one request the way a browser would at that point of the page: KW701 when it is
+  /// blocked (and a fix target), KW708 when only a report-only policy objects.
+  mutating func check(
+    _ context: CSPPageContext, _ req: CSPRequirement, _ request: CSPRequest, offset: Int?, line: Int?
+  ) {
+    let d = CSPEngine.evaluate(request, policies: context.policies(before: offset))
+    checks.append(CSPCheckResult(requirement: req, request: request, decision: d, line: line))
+    if !d.allowed {
+      targets.append(FixTarget(request, source: req.source))
+      let blockers = d.verdicts.filter { !$0.allowed && $0.source.enforced }
+      add(
+        context, "KW701", req.required ? .error : .warning,
+        "\(CSPPageCheck.describe(req, request)) is blocked: " + blockers.map(\.reason).joined(separator: "; ")
+          + (req.basis == "inferred" ? " (this requirement is inferred, not documented)" : ""),
+        ["requirement": req.id, "basis": req.basis], remedy: "apply the fix below")
+    } else if d.reported {
+      add(
+        context, "KW708", .note,
+        "\(CSPPageCheck.describe(req, request)) would be reported by a report-only policy",
+        ["requirement": req.id])
     }
-    let fixes = CSPFixer.fix(policies: allPolicies, targets: targets)
+  }
+}
+
+/// The page check: one context, then one function per rule group, each unit-tested
+/// (`CSPPageRuleTests`).
+public enum CSPPageCheck {
+  public static func run(
+    _ input: CSPPageInput, provider: Provider, requirements: [CSPRequirement], keys: CSPKeyContext?
+  ) -> CSPPageReport {
+    let context = CSPPageContext(input, provider: provider, keys: keys)
+    var out = CSPPageFindings()
+    ignoredMetas(context, into: &out)
+    for req in requirements { requirement(req, context, into: &out) }
+    bootScripts(context, into: &out)
+    widgetKeys(context, into: &out)
+    pageSecrets(context, into: &out)
+    let all = context.allPolicies
     return CSPPageReport(
-      page: input.page, policies: allPolicies, checks: checks, findings: findings, fixes: fixes,
-      lint: CSPLint.lint(allPolicies), pageKeys: pageKeys)
+      page: input.page, policies: all, checks: out.checks, findings: out.findings,
+      fixes: CSPFixer.fix(policies: all, targets: out.targets), lint: CSPLint.lint(all),
+      pageKeys: out.pageKeys)
+  }
+
+  /// KW719: `<meta>` policies browsers ignore.
+  static func ignoredMetas(_ context: CSPPageContext, into out: inout CSPPageFindings) {
+    for m in context.ignoredMetas { out.add(context, "KW719", .note, "line \(m.line): \(m.why)") }
+  }
+
+  /// One requirement: the loader as the page includes it (KW702–KW704, then each tag checked), an
+  /// inline style on the widget, or a request where the provider serves it.
+  static func requirement(_ req: CSPRequirement, _ context: CSPPageContext, into out: inout CSPPageFindings) {
+    let page = context.input.page
+    if req.id == "loader", context.scan != nil {
+      loaderTags(req, context, into: &out)
+      if !context.loaderTags.isEmpty { return }
+    }
+    if req.kind.isInline {
+      if req.kind == .styleAttribute, let scan = context.scan {
+        // Only a style attribute in the markup can be judged: one the SDK might set later
+        // through element.style is not subject to CSP, and one it writes as an attribute is unknown.
+        let widget = scan.elements.first { e in
+          context.loader.widgetAttributes.contains { e.attributes[$0] != nil }
+        }
+        if let widget, let style = widget.attribute("style") {
+          out.check(
+            context, req, CSPRequest(page: page, kind: .styleAttribute, url: nil, body: Array(style.utf8)),
+            offset: widget.offset, line: widget.line)
+        }
+      }
+      return
+    }
+    guard let u = WebURL.parse(req.url) else { return }
+    out.check(
+      context, req, CSPRequest(page: page, kind: req.kind, url: u, parserInserted: req.parserInserted),
+      offset: nil, line: nil)
+  }
+
+  /// KW702 (no loader), KW703 (twice), KW704 (another host, or http), and each loader tag checked
+  /// where it stands in the page.
+  static func loaderTags(_ req: CSPRequirement, _ context: CSPPageContext, into out: inout CSPPageFindings) {
+    let loader = context.loader
+    let tags = context.loaderTags
+    if tags.isEmpty {
+      out.add(
+        context, "KW702", .error,
+        "no \(context.provider.rawValue) loader <script> on the page (looked for \(loader.pathSuffixes.joined(separator: " or ")) on \(loader.hosts.joined(separator: ", ")))",
+        remedy: "add <script src=\"\(req.url)\" defer></script>")
+    }
+    if tags.count > 1 {
+      out.add(
+        context, "KW703", .warning,
+        "the loader is included \(tags.count) times (lines \(tags.map { String($0.line) }.joined(separator: ", "))); include it once"
+      )
+    }
+    for tag in tags {
+      let u = context.input.page.resolve(tag.attribute("src")!)!
+      if let expected = WebURL.parse(req.url), u.host != expected.host {
+        out.add(
+          context, "KW704", .note,
+          "line \(tag.line): the loader comes from \(u.host ?? "?"), not \(expected.host ?? "?"); the policy must allow that host"
+        )
+      }
+      if u.scheme == "http" {
+        out.add(context, "KW704", .warning, "line \(tag.line): the loader is loaded over http")
+      }
+      var r = req
+      r.source = u.host == WebURL.parse(req.url)?.host ? req.source : u.origin
+      out.check(
+        context, r,
+        CSPRequest(
+          page: context.input.page, kind: .script, url: u, nonce: tag.attribute("nonce") ?? "",
+          integrity: tag.attribute("integrity") ?? "", parserInserted: true),
+        offset: tag.offset, line: tag.line)
+    }
+  }
+
+  /// The inline boot script(s): each checked where it stands.
+  static func bootScripts(_ context: CSPPageContext, into out: inout CSPPageFindings) {
+    guard let scan = context.scan else { return }
+    for s in scan.scripts where s.attribute("src") == nil {
+      guard let text = s.text, isScriptType(s.attribute("type")),
+        String(decoding: text, as: UTF8.self).lowercased().contains(context.loader.marker)
+      else { continue }
+      let req = CSPRequirement(
+        id: "boot-script", kind: .inlineScript, url: "", basis: "sdk", why: "the inline boot script")
+      out.check(
+        context, req,
+        CSPRequest(
+          page: context.input.page, kind: .inlineScript, url: nil, nonce: s.attribute("nonce") ?? "",
+          body: text),
+        offset: s.offset, line: s.line)
+    }
+  }
+
+  /// KW705 (another environment's App Key), KW706 (not this environment's, or not its active set),
+  /// KW707 (an App Secret where the App Key belongs), for every widget element's key.
+  static func widgetKeys(_ context: CSPPageContext, into out: inout CSPPageFindings) {
+    guard let scan = context.scan, let keys = context.keys else { return }
+    for e in scan.elements {
+      guard let value = e.attribute(context.loader.keyAttribute), !value.isEmpty else { continue }
+      let fp = keys.fingerprinter.fingerprint(SecureBytes(Array(value.utf8)))
+      out.pageKeys.append(fp)
+      let owners = keys.known.filter { $0.appKey == fp }
+      if let env = keys.environment {
+        let mine = owners.filter { $0.environment == env }
+        if let other = owners.first(where: { $0.environment != env }), mine.isEmpty {
+          out.add(
+            context, "KW705", .error,
+            "line \(e.line): the widget's App Key is \(other.environment)'s (set \(other.set)), not \(env)'s",
+            ["page_app_key_fp": fp], remedy: "deploy \(env)'s App Key: keyward export \(env)")
+        } else if mine.isEmpty {
+          out.add(
+            context, "KW706", .warning, "line \(e.line): the widget's App Key is not one of \(env)'s sets",
+            ["page_app_key_fp": fp], remedy: "keyward list \(env)")
+        } else if let m = mine.first, m.state != .active {
+          out.add(
+            context, "KW706", .warning,
+            "line \(e.line): the widget's App Key is \(env)'s \(m.state.rawValue) set \(m.set), not the active one",
+            ["page_app_key_fp": fp])
+        }
+      }
+      if let swapped = keys.known.first(where: { $0.appSecret == fp }) {
+        out.add(
+          context, "KW707", .error,
+          "line \(e.line): the widget carries \(swapped.environment)'s App Secret (set \(swapped.set)) where the App Key belongs",
+          ["page_app_key_fp": fp], remedy: "rotate that secret now: keyward rotate \(swapped.environment)")
+      }
+    }
+  }
+
+  /// KW707: a stored App Secret anywhere in the page's text, once per secret.
+  static func pageSecrets(_ context: CSPPageContext, into out: inout CSPPageFindings) {
+    guard context.scan != nil, let keys = context.keys, let html = context.input.html else { return }
+    let secrets = Set(keys.known.map(\.appSecret))
+    var reported = Set<String>()
+    // Words as check's KW603 reads files, with tag brackets as breaks too.
+    let words = CheckOperation.wordRanges(count: html.count) {
+      CheckOperation.isWordByte(html[$0]) && html[$0] != 0x3c && html[$0] != 0x3e
+    }
+    for word in words {
+      let fp = keys.fingerprinter.fingerprint(SecureBytes(Array(html[word])))
+      if secrets.contains(fp), !reported.contains(fp),
+        let owner = keys.known.first(where: { $0.appSecret == fp })
+      {
+        reported.insert(fp)
+        out.add(
+          context, "KW707", .error,
+          "the page shows \(owner.environment)'s App Secret (set \(owner.set)) to every visitor",
+          ["app_secret_fp": fp], remedy: "rotate it now: keyward rotate \(owner.environment)")
+      }
+    }
   }
 
   static func isScriptType(_ type: String?) -> Bool {
