@@ -33,7 +33,7 @@ extension Keyward {
     @OptionGroup var common: CommonOptions
     @OptionGroup var keys: KeyOptions
 
-    @Argument(help: "Environments to check (default: all).")
+    @Argument(help: "Environments to check (default: all).", completion: Completions.environments)
     var environments: [String] = []
 
     @Option(name: .long, help: "A deployed env file to compare with the environment's sets.")

@@ -23,7 +23,7 @@ extension Keyward {
     @OptionGroup var common: CommonOptions
     @OptionGroup var keys: KeyOptions
 
-    @Argument(help: "The environment.")
+    @Argument(help: "The environment.", completion: Completions.environments)
     var environment: String
 
     @Option(name: .long, help: "dotenv, shell, json, docker, github, k8s or systemd.")
@@ -33,7 +33,8 @@ extension Keyward {
       name: .shortAndLong, help: "Write to this file (atomically, mode 0600) instead of standard output.")
     var output: String?
 
-    @Option(name: .long, help: "Which set: active (default), pending, or a set id.")
+    @Option(
+      name: .long, help: "Which set: active (default), pending, or a set id.", completion: Completions.sets)
     var set: String?
 
     @Flag(name: .long, help: "Replace an existing file that keyward did not write.")
@@ -81,10 +82,11 @@ extension Keyward {
     @OptionGroup var common: CommonOptions
     @OptionGroup var keys: KeyOptions
 
-    @Argument(help: "The environment.")
+    @Argument(help: "The environment.", completion: Completions.environments)
     var environment: String
 
-    @Option(name: .long, help: "Which set: active (default), pending, or a set id.")
+    @Option(
+      name: .long, help: "Which set: active (default), pending, or a set id.", completion: Completions.sets)
     var set: String?
 
     @Flag(name: .long, help: "Start from an empty environment instead of keyward's own.")

@@ -21,7 +21,7 @@ extension Keyward {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "Only these environments.")
+    @Argument(help: "Only these environments.", completion: Completions.environments)
     var environments: [String] = []
 
     @Option(name: .long, help: "Only entries by this actor (the actor's name or the signer's member name).")
@@ -250,7 +250,7 @@ extension Keyward {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var identityOptions: IdentityOptions
 
-    @Argument(help: "The environment whose file was merged by hand.")
+    @Argument(help: "The environment whose file was merged by hand.", completion: Completions.environments)
     var environment: String
 
     func run() throws {

@@ -14,7 +14,7 @@ extension Keyward {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The environment.")
+    @Argument(help: "The environment.", completion: Completions.environments)
     var environment: String
 
     @OptionGroup var input: SecretInputOptions
@@ -56,7 +56,7 @@ extension Keyward {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The environment.")
+    @Argument(help: "The environment.", completion: Completions.environments)
     var environment: String
 
     @Option(name: .long, help: "How long the old set stays, e.g. 7d (default: the policy).")
@@ -110,7 +110,7 @@ extension Keyward {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The environment.")
+    @Argument(help: "The environment.", completion: Completions.environments)
     var environment: String
 
     @Flag(name: .long, help: "Retire every retiring set, grace period or not.")
@@ -148,7 +148,7 @@ extension Keyward {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var identityOptions: IdentityOptions
 
-    @Argument(help: "The environment.")
+    @Argument(help: "The environment.", completion: Completions.environments)
     var environment: String
 
     @Option(name: .customLong("set"), help: "The pending set's id (default: the environment's pending set).")
@@ -184,7 +184,7 @@ extension Keyward {
     @OptionGroup var keys: KeyOptions
     @OptionGroup var identityOptions: IdentityOptions
 
-    @Argument(help: "The environment.")
+    @Argument(help: "The environment.", completion: Completions.environments)
     var environment: String
 
     func run() throws {

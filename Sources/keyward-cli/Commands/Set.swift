@@ -23,7 +23,7 @@ extension Keyward {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The environment.")
+    @Argument(help: "The environment.", completion: Completions.environments)
     var environment: String
 
     @OptionGroup var input: SecretInputOptions

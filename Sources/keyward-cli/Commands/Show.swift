@@ -13,10 +13,12 @@ extension Keyward {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var keys: KeyOptions
 
-    @Argument(help: "The environment.")
+    @Argument(help: "The environment.", completion: Completions.environments)
     var environment: String
 
-    @Option(name: .long, help: "Which set: active (default), pending, or a set id (or a unique prefix).")
+    @Option(
+      name: .long, help: "Which set: active (default), pending, or a set id (or a unique prefix).",
+      completion: Completions.sets)
     var set: String?
 
     @Flag(name: .long, help: "Show the values in full.")

@@ -541,7 +541,7 @@ extension Keyward {
     @OptionGroup var identityOptions: IdentityOptions
     @OptionGroup var keys: KeyOptions
 
-    @Argument(help: "The environment.")
+    @Argument(help: "The environment.", completion: Completions.environments)
     var environment: String
     @Argument(help: "The member's name (as reports will show it).")
     var name: String
@@ -602,7 +602,7 @@ extension Keyward {
     @OptionGroup var identityOptions: IdentityOptions
     @OptionGroup var keys: KeyOptions
 
-    @Argument(help: "The environment.")
+    @Argument(help: "The environment.", completion: Completions.environments)
     var environment: String
     @Argument(help: "The member's name.")
     var name: String

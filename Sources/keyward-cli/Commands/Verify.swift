@@ -21,7 +21,8 @@ extension Keyward {
     @OptionGroup var keys: KeyOptions
     @OptionGroup var identityOptions: IdentityOptions
 
-    @Argument(help: "Environments to verify (default: every environment).")
+    @Argument(
+      help: "Environments to verify (default: every environment).", completion: Completions.environments)
     var environments: [String] = []
 
     @Option(name: .long, help: "Which sets: all (default), active, pending, retiring, or a set id.")
