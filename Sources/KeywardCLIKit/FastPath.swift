@@ -166,6 +166,7 @@ public enum FastPath {
       s.noColor = flags.contains("--no-color")
       s.quiet = flags.contains("--quiet")
       s.verbose = flags.contains("--verbose")
+      Trace.on = s.verbose
       return s
     }
   }

@@ -83,12 +83,15 @@ public final class AHCTransport: HTTPTransport {
         try await response.body.collect(upTo: 1 << 20)
       }
       let ms = Double(AHCTransport.nowNanos() - start) / 1e6
+      Trace.note("\(r.method) \(r.url) → \(response.status.code) in \(Int(ms)) ms")
       return .success(
         HTTPResult(
           status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
           body: Array(buffer: body), latencyMs: ms))
     } catch {
-      return .failure(AHCTransport.classify(error))
+      let failure = AHCTransport.classify(error)
+      Trace.note("\(r.method) \(r.url) → no answer (\(failure))")
+      return .failure(failure)
     }
   }
 

@@ -60,6 +60,7 @@ struct Keyward: ParsableCommand {
       }
       exit(withError: error)
     }
+    Trace.on = Trace.requested(Array(CommandLine.arguments.dropFirst()))
     let printer = (command as? ReportsErrors)?.errorPrinter ?? Printer.plain
     if let asyncCommand = command as? AsyncParsableCommand {
       // The concurrency runtime starts only for commands that need it: run the command in a task

@@ -109,12 +109,17 @@ public enum CheckOperation {
       $0.environment == nil || names.contains($0.environment!)
     }
     Stopwatch.lap("check: the trail's findings")
+    Trace.note("rules of the trail: \(findings.count) finding(s) so far")
     for env in all where names.contains(env.environment) {
       for s in env.sets {
+        let before = findings.count
         findings += CheckRules.sharing(context, env.environment, s)
         findings += CheckRules.lifecycle(context, env.environment, s)
         findings += CheckRules.verification(context, env.environment, s)
         findings += CheckRules.reuse(context, env.environment, s)
+        Trace.note(
+          "rules sharing, lifecycle, verification, reuse on \(env.environment) set \(s.id): \(findings.count - before) finding(s)"
+        )
       }
       try hygiene(workspace: workspace, env: env, keysEnv: keysEnv, add: add)
     }

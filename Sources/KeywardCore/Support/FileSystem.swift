@@ -32,6 +32,7 @@ public enum FileSystem {
   ) throws(KeywardError) -> Int32 {
     var f = flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
     if create != nil { f |= O_CREAT }
+    Trace.note("\(flags & O_ACCMODE == O_RDONLY ? "read" : "open") \(path)")
     let fd = open(path, f, create ?? 0)
     guard fd >= 0 else {
       let e = errno
@@ -289,6 +290,7 @@ public enum FileSystem {
     _ path: String, mode: mode_t, forceMode: Bool = false, noClobber: Bool = false, crashLabel: String = "",
     _ contents: (Int32) throws(KeywardError) -> Void
   ) throws(KeywardError) {
+    Trace.note("write \(path)")
     let dir = Path.directory(path)
     let name = Path.name(path)
     let finalMode = forceMode ? mode : (self.mode(path) ?? mode)
