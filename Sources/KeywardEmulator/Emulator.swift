@@ -5,6 +5,12 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Serves an `Emulator` over HTTP/1.1 with hummingbird.
 public enum EmulatorServer {
   static let paths = [
@@ -47,10 +53,21 @@ public enum EmulatorServer {
       services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     config.maximumGracefulShutdownDuration = .seconds(2)
     let group = ServiceGroup(configuration: config)
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      try await tasks.next()
-      tasks.cancelAll()
+    do {
+      try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        try await tasks.next()
+        tasks.cancelAll()
+      }
+    } catch let e as IOError {
+      // Said in words, with what to do: not the socket library's description.
+      if e.errnoCode == EADDRINUSE {
+        throw KeywardError(
+          .input, "\(host):\(port) is already in use by another process",
+          hint: "choose another --port, or --port 0 for any free one (the first line says which)")
+      }
+      throw KeywardError(
+        .input, "cannot listen on \(host):\(port): \(String(cString: strerror(e.errnoCode)))")
     }
   }
 

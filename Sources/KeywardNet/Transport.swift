@@ -113,10 +113,26 @@ public final class AHCTransport: HTTPTransport {
     }
   }
 
+  /// A sentence for each failure: no library text reaches the person (their type names, errno
+  /// numbers and nested descriptions say nothing to someone whose deploy failed).
   static func classify(_ error: any Error) -> TransportFailure {
-    if error is NIOConnectionError || error is IOError { return .connect("\(error)") }
+    if let e = error as? IOError { return .connect(sentence(errno: e.errnoCode)) }
+    if let e = error as? NIOConnectionError {
+      if e.connectionErrors.isEmpty && (e.dnsAError != nil || e.dnsAAAAError != nil) {
+        return .connect("the host name \(e.host) could not be resolved")
+      }
+      let codes = e.connectionErrors.compactMap { ($0.error as? IOError)?.errnoCode }
+      return .connect(codes.first.map(sentence(errno:)) ?? "could not connect to \(e.host):\(e.port)")
+    }
     if error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
-      return .tls("\(error)")
+      let text = "\(error)"
+      if text.contains("CERTIFICATE_VERIFY_FAILED") {
+        return .tls("the server's certificate is not trusted here (--ca-file adds a trust root)")
+      }
+      if text.contains("WRONG_VERSION_NUMBER") || text.contains("HTTP_REQUEST") {
+        return .tls("the server does not speak TLS on that port (an http:// endpoint?)")
+      }
+      return .tls("the TLS handshake failed")
     }
     if let e = error as? HTTPClientError {
       if e == .deadlineExceeded || e == .readTimeout || e == .writeTimeout { return .timeout }
@@ -127,6 +143,17 @@ public final class AHCTransport: HTTPTransport {
     }
     if error is NIOTooManyBytesError { return .other("the response is larger than 1 MiB") }
     return .other("\(error)")
+  }
+
+  static func sentence(errno code: CInt) -> String {
+    switch code {
+    case ECONNREFUSED: return "connection refused: nothing is listening on that port"
+    case ECONNRESET: return "the server reset the connection"
+    case ETIMEDOUT: return "the connection timed out"
+    case EHOSTUNREACH, ENETUNREACH: return "no route to the host (network down, or a firewall)"
+    case EPIPE: return "the server closed the connection while the request was sent"
+    default: return String(cString: strerror(code)).lowercased()
+    }
   }
 
   static func nowNanos() -> UInt64 {

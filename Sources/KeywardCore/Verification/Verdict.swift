@@ -29,6 +29,9 @@ public enum Verdict: String, Sendable, CaseIterable, Encodable {
 
 /// What the evidence of a verdict holds: never a key or a secret.
 public struct Evidence: Sendable, Encodable {
+  /// Whether this attempt was the retry with the two values exchanged (it decides only `swapped`).
+  public var isExchangeRetry: Bool { note?.hasPrefix("retried with") == true }
+
   public var endpoint: String
   public var purpose: String
   public var httpStatus: Int?

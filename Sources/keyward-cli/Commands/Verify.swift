@@ -82,7 +82,13 @@ extension Keyward {
         let style: Printer.Style = s.isFinding ? .red : s.verdict.isInconclusive ? .yellow : .green
         t += "\(Text.pad(s.environment, width))  \(s.setID)  \(Text.pad(s.state.rawValue, 8))  "
         t += p.style(Text.pad(s.verdict.rawValue, 19), style)
-        if let e = s.evidence.last {
+        // The attempt that decided the verdict: the exchanged retry only for `swapped`; otherwise
+        // the attempt before it, with the retry's outcome as a note.
+        let retry = s.evidence.last { $0.isExchangeRetry }
+        let deciding =
+          s.verdict == .swapped
+          ? s.evidence.last : (s.evidence.last { !$0.isExchangeRetry } ?? s.evidence.last)
+        if let e = deciding {
           // The host it talked to, from the URL the request went to.
           var parts = [e.purpose, WebURL.parse(e.endpoint).flatMap(\.host).map { "at \($0)" } ?? "at ?"]
           if let st = e.httpStatus { parts.append("HTTP \(st)") }
@@ -91,6 +97,7 @@ extension Keyward {
           if let ms = e.latencyMs { parts.append("\(ms) ms") }
           if e.attempts > 1 { parts.append("\(e.attempts) attempts") }
           if let n = e.note { parts.append(n) }
+          if s.verdict != .swapped, let n = retry?.note { parts.append(n) }
           t += "  " + parts.joined(separator: ", ")
           if s.evidence.contains(where: \.inferred) { t += p.style(" [error shape inferred]", .dim) }
         }
