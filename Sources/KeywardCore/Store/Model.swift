@@ -100,9 +100,18 @@ public struct WorkspaceConfig: Sendable, Equatable {
   /// Environment names, sorted.
   public var environmentNames: [String] { environments.keys.sorted() }
 
-  /// Names that are production-like unless the config says otherwise.
+  /// Names that are production-like unless the config says otherwise: a word of the name (split
+  /// at anything not a letter) is prod, production, prd or live — `prod-eu`, `eu_prod`, `prod2` —
+  /// unless another word says it is not (`pre-prod`, `preprod`, `nonprod`, `staging-prod`).
   public static func looksProduction(_ name: String) -> Bool {
-    ["prod", "production", "prd", "live"].contains(name.lowercased())
+    let lower = name.lowercased()
+    let words = lower.split { !$0.isLetter }.map(String.init)
+    let notProduction: Set = ["pre", "non", "not", "staging", "stage", "dev", "test", "qa", "uat", "sandbox"]
+    if words.contains(where: notProduction.contains) || lower.contains("preprod") || lower.contains("nonprod")
+    {
+      return false
+    }
+    return words.contains { ["prod", "production", "prd", "live"].contains($0) }
   }
 }
 

@@ -18,10 +18,35 @@ public struct Workspace: Sendable {
   public static let configName = "keyward.json"
   public static let auditName = "audit.jsonl"
 
-  /// `--workspace`, then `KEYWARD_WORKSPACE`, then `./Environments`.
+  /// `--workspace` (a folder that is not a workspace but holds `Environments/` — the repository's
+  /// root given as `.` — means that one), then `KEYWARD_WORKSPACE`, then `./Environments`, else the
+  /// nearest `Environments/` above, up to the repository's root, as git finds `.git`.
   public static func resolvePath(_ explicit: String?) -> String {
-    if let explicit, !explicit.isEmpty { return explicit }
+    if let explicit, !explicit.isEmpty {
+      if !FileSystem.exists("\(explicit)/\(configName)"),
+        FileSystem.exists("\(explicit)/Environments/\(configName)")
+      {
+        return explicit.hasSuffix("/") ? "\(explicit)Environments" : "\(explicit)/Environments"
+      }
+      return explicit
+    }
     if let env = Env.process.nonEmpty("KEYWARD_WORKSPACE") { return env }
+    return discover()
+  }
+
+  /// `Environments` here, else in the nearest folder above that has one with a keyward.json, not
+  /// above the folder holding `.git` (another repository's workspace is never picked up).
+  static func discover() -> String {
+    if FileSystem.exists("Environments") || FileSystem.exists(".git") { return "Environments" }
+    var relative = ""
+    var dir = "."
+    for _ in 0..<64 {
+      relative += "../"
+      dir = relative
+      if FileSystem.exists("\(dir)Environments/\(configName)") { return "\(relative)Environments" }
+      // The repository's root, or the file system's: stop.
+      if FileSystem.exists("\(dir).git") || Trust.realPath(dir) == "/" { break }
+    }
     return "Environments"
   }
 

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// Issue 15, item 13: hints that are true — the workspace found from a subfolder or the
+/// repository's root, as git finds `.git`; production-like names.
+@Suite("finding the workspace; production-like names")
+struct HintTests {
+  func git(_ args: [String], in dir: String) throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+    p.arguments = args
+    p.currentDirectoryURL = URL(fileURLWithPath: dir)
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+  }
+
+  func list(_ cli: CLI, from dir: String, _ extra: [String] = []) throws -> CLI.Result {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: CLI.binary)
+    p.arguments = ["list", "--format", "json"] + extra
+    p.currentDirectoryURL = URL(fileURLWithPath: dir)
+    p.environment = cli.environment
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return CLI.Result(status: p.terminationStatus, signaled: false, stdout: o, stderr: e)
+  }
+
+  @Test(
+    "from a subfolder of the repository, and with --workspace at its root, Environments/ is found; never above the repository"
+  )
+  func discovery() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "dev"])
+    try git(["init", "-q"], in: cli.root)
+    let sub = cli.root + "/src/app/deep"
+    try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
+    let found = try list(cli, from: sub)
+    #expect(found.status == 0 && found.stdout.contains("\"dev\""), "\(found.stderr)")
+    let atRoot = try list(cli, from: cli.root + "/src", ["--workspace", ".."])
+    #expect(atRoot.status == 0 && atRoot.stdout.contains("\"dev\""), "\(atRoot.stderr)")
+    // A repository nested inside stops the search at its own root.
+    let nested = cli.root + "/vendor/other"
+    try FileManager.default.createDirectory(atPath: nested + "/lib", withIntermediateDirectories: true)
+    try git(["init", "-q"], in: nested)
+    let stopped = try list(cli, from: nested + "/lib")
+    #expect(stopped.status != 0 && !stopped.stdout.contains("\"dev\""), "\(stopped.all)")
+  }
+
+  @Test("prod-eu, eu_prod and prod2 are production-like; pre-prod, preprod and staging are not")
+  func productionNames() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "prod-eu,eu_prod,prod2,live,pre-prod,preprod,staging,product"])
+    let r = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
+    var production = [String: Bool]()
+    for e in r["environments"] as? [[String: Any]] ?? [] {
+      production[e["name"] as! String] = e["production"] as? Bool
+    }
+    #expect(production["prod-eu"] == true && production["eu_prod"] == true && production["prod2"] == true)
+    #expect(production["live"] == true)
+    #expect(
+      production["pre-prod"] == false && production["preprod"] == false && production["staging"] == false)
+    #expect(production["product"] == false)
+  }
+}
