@@ -54,6 +54,16 @@ struct HintTests {
     #expect(stopped.status != 0 && !stopped.stdout.contains("\"dev\""), "\(stopped.all)")
   }
 
+  @Test("outside a repository nothing above is looked at (a planted /tmp/Environments is never used)")
+  func noRepository() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "dev"])
+    let sub = cli.root + "/elsewhere"
+    try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
+    let r = try list(cli, from: sub)
+    #expect(r.status != 0 && !r.stdout.contains("\"dev\""), "\(r.all)")
+  }
+
   @Test("prod-eu, eu_prod and prod2 are production-like; pre-prod, preprod and staging are not")
   func productionNames() throws {
     let cli = try CLI()
@@ -68,5 +78,19 @@ struct HintTests {
     #expect(
       production["pre-prod"] == false && production["preprod"] == false && production["staging"] == false)
     #expect(production["product"] == false)
+  }
+
+  @Test("rekey says that git history still opens with the old key, and names the real workspace's files")
+  func rekeyMessage() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "prod", "--workspace", "deploy/Env"])
+    CLI.registerSecret("cs_prod_SECRET_rekey_1")
+    try cli.expect(
+      0, ["set", "prod", "--stdin", "--workspace", "deploy/Env"],
+      stdin: "ck_prod_rekey_1\ncs_prod_SECRET_rekey_1\n")
+    let r = try cli.expect(0, ["rekey", "prod", "--workspace", "deploy/Env"])
+    #expect(r.stdout.contains("git history still open with it"), "\(r.stdout)")
+    #expect(r.stdout.contains("Commit deploy/Env/prod.json and deploy/Env/trail/"), "\(r.stdout)")
+    #expect(!r.stdout.contains("audit.jsonl"))
   }
 }

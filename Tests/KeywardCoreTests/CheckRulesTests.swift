@@ -75,6 +75,24 @@ struct CheckRulesTests {
     #expect(ids(dev) == ["KW305"])
   }
 
+  @Test("a failed verification (KW304) says what to do about what failed")
+  func verificationRemedies() throws {
+    let w = try ScratchWorkspace()
+    try w.set("prod", "ck_prod_33333333", "cs_prod_SECRET_3")
+    let (c, all) = try context(w)
+    var set = all.first { $0.environment == "prod" }!.sets[0]
+    func remedy(_ verdict: String) -> String? {
+      set.lastVerification = LastVerification(
+        time: Timestamp.now(), verdict: verdict, endpoint: "https://apiv1.captcha.la/", signature: nil)
+      return CheckRules.verification(c, "prod", set).first { $0.id == "KW304" }?.remedy
+    }
+    #expect(remedy("invalid-key")?.contains("does not know this App Key") == true)
+    #expect(remedy("invalid-secret")?.contains("the App Secret is not") == true)
+    #expect(remedy("swapped")?.contains("wrong way round") == true)
+    #expect(remedy("disabled")?.contains("disabled at the provider") == true)
+    #expect(remedy("valid") == nil)
+  }
+
   @Test("reuse: a provider's public test secret in production (KW501), not elsewhere")
   func reuse() throws {
     let w = try ScratchWorkspace()

@@ -174,7 +174,8 @@ enum CheckRules {
         c.finding(
           .lastVerificationFailed, .error, name, s.id,
           "the last verification of set \(s.id) said \(v.verdict) (\(v.time.iso))",
-          ev.merging(["verified": v.time.iso, "verdict": v.verdict]) { $1 }, remedy: "keyward verify \(name)")
+          ev.merging(["verified": v.time.iso, "verdict": v.verdict]) { $1 },
+          remedy: remedy(for: verdict, name))
       ]
     }
     guard s.state != .retiring else { return [] }
@@ -183,6 +184,29 @@ enum CheckRules {
         .neverVerified, c.workspace.isProduction(name) ? .warning : .note, name, s.id,
         "set \(s.id) was never verified live", ev, remedy: "keyward verify \(name)")
     ]
+  }
+
+  /// What to do about a failed verification, by what failed.
+  static func remedy(for verdict: Verdict, _ name: String) -> String {
+    switch verdict {
+    case .invalidKey:
+      return
+        "the provider does not know this App Key: copy the pair from the provider's dashboard into a new set (keyward rotate \(name)), verify it and promote it"
+    case .invalidSecret:
+      return
+        "the App Key is known but the App Secret is not (rotated at the provider?): store the current pair (keyward rotate \(name)), verify it and promote it"
+    case .swapped:
+      return
+        "the App Key and the App Secret were entered the wrong way round: store them exchanged (keyward rotate \(name)), verify and promote"
+    case .disabled:
+      return
+        "the app is disabled at the provider: enable it there, or rotate to a live app's pair (keyward rotate \(name))"
+    case .acceptsAnyToken:
+      return
+        "the endpoint accepts any token (a test key, or the wrong endpoint): store the live pair (keyward rotate \(name))"
+    default:
+      return "keyward verify \(name)"
+    }
   }
 
   /// KW307, KW501: a pair this environment retired stored again; a provider's public test

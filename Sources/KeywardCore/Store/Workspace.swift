@@ -34,18 +34,21 @@ public struct Workspace: Sendable {
     return discover()
   }
 
-  /// `Environments` here, else in the nearest folder above that has one with a keyward.json, not
-  /// above the folder holding `.git` (another repository's workspace is never picked up).
+  /// `Environments` here, else the nearest one above with a keyward.json — only inside a git
+  /// repository and not above its root (the folder holding `.git`): outside a repository nothing
+  /// above is looked at, so a folder another user planted in a shared parent (`/tmp/Environments`)
+  /// is never picked up, and a nested repository stops the search at its own root.
   static func discover() -> String {
     if FileSystem.exists("Environments") || FileSystem.exists(".git") { return "Environments" }
     var relative = ""
-    var dir = "."
+    var nearest: String?
     for _ in 0..<64 {
       relative += "../"
-      dir = relative
-      if FileSystem.exists("\(dir)Environments/\(configName)") { return "\(relative)Environments" }
-      // The repository's root, or the file system's: stop.
-      if FileSystem.exists("\(dir).git") || Trust.realPath(dir) == "/" { break }
+      if nearest == nil, FileSystem.exists("\(relative)Environments/\(configName)") {
+        nearest = "\(relative)Environments"
+      }
+      if FileSystem.exists("\(relative).git") { return nearest ?? "Environments" }
+      if Trust.realPath(relative) == "/" { break }
     }
     return "Environments"
   }

@@ -199,10 +199,12 @@ extension Keyward {
         p.out(
           """
           \(environment): \(report.sets) set(s) re-sealed to key \(p.style(report.newKeyID, .bold)) (was \(report.oldKeyID)).
-          New private key: \(report.keyFile) (mode 0600). The old key no longer opens anything.
+          New private key: \(report.keyFile) (mode 0600). The old key opens nothing in the current files, but
+            the ciphertexts in git history still open with it: if it may have leaked, rotate the sets too
+            (keyward rotate \(environment)).
           CI hand-off: replace the secret \(report.ciVariable) with the new key's kwsk1: string
             (the secret-key line of \(report.keyFile)) before the next deploy; until then CI cannot read \(environment).
-          Commit Environments/\(environment).json and Environments/audit.jsonl.
+          Commit \(workspace.environmentPath(environment)) and \(workspace.path)/\(Trail.folder)/.
 
           """)
       }
