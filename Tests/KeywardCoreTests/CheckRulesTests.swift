@@ -75,6 +75,16 @@ struct CheckRulesTests {
     #expect(ids(dev) == ["KW305"])
   }
 
+  @Test("trust: a workspace with no trust root is KW606 when every environment is checked, and only then")
+  func trustRules() throws {
+    let w = try ScratchWorkspace()
+    try w.set("prod", "ck_prod_44444444", "cs_prod_SECRET_4")
+    let (c, all) = try context(w)
+    let whole = CheckRules.trust(workspace: c.workspace, environments: all, everyEnvironment: true)
+    #expect(ids(whole) == ["KW606"] && whole[0].file == c.workspace.configPath)
+    #expect(CheckRules.trust(workspace: c.workspace, environments: all, everyEnvironment: false).isEmpty)
+  }
+
   @Test("a failed verification (KW304) says what to do about what failed")
   func verificationRemedies() throws {
     let w = try ScratchWorkspace()

@@ -62,40 +62,9 @@ public enum CheckOperation {
           evidence: evidence,
           remedy: remedy, file: file ?? env.map { workspace.environmentPath($0) }))
     }
-    // A workspace without a trust root trusts whatever its folder says (TRUST.md, property 7).
-    if workspace.trust == nil && r.environments.isEmpty {
-      add(
-        .noTrustRoot, .warning, nil, nil,
-        "no trust root: anyone with write access can redirect new secrets, endpoints and what production deploys",
-        remedy: "keyward trust init (by someone who holds the environment keys)", file: workspace.configPath)
-    }
-    // An active set no member activated (a signed manifest names it) does not deploy.
-    if workspace.trust != nil {
-      for env in all where names.contains(env.environment) {
-        guard let active = env.active else { continue }
-        do { _ = try Activation.requireActivated(workspace: workspace, env: env, set: active) } catch {
-          add(
-            .notActivated, workspace.isProduction(env.environment) ? .error : .warning, env.environment,
-            active.id,
-            error.message,
-            remedy: error.hint ?? "a member verifies it and runs keyward promote \(env.environment)")
-        }
-      }
-    }
-    // Sets a revoked identity could read stay exposed until they are rotated (git history keeps
-    // the ciphertexts, and the old key opens them).
-    if let trust = workspace.trust {
-      for env in all where names.contains(env.environment) {
-        for r in trust.revoked[env.environment] ?? [] {
-          for s in env.sets where r.sets.contains(s.id) {
-            add(
-              .exposedToRevoked, .error, env.environment, s.id,
-              "set \(s.id) of \(env.environment) was readable by \(r.name) (\(r.fingerprint)), whose access was revoked: rotate it",
-              ["revoked": r.name], remedy: "keyward rotate \(env.environment), verify, promote, retire")
-          }
-        }
-      }
-    }
+    findings += CheckRules.trust(
+      workspace: workspace, environments: all.filter { names.contains($0.environment) },
+      everyEnvironment: r.environments.isEmpty)
     let trail =
       given
       ?? TrailIndex.load(workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: keysEnv))

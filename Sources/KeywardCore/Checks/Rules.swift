@@ -77,8 +77,59 @@ struct CheckContext {
   }
 }
 
-/// The rule groups of `keyward check` over one set, each returning its findings.
+/// The rule groups of `keyward check`: over the workspace's trust, and over one set, each
+/// returning its findings.
 enum CheckRules {
+  /// KW606 (no trust root: anyone with write access redirects new secrets), KW608 (an active set
+  /// no member activated: it does not deploy), KW607 (sets a revoked identity could read: exposed
+  /// until rotated, since git history keeps the ciphertexts and the old key opens them).
+  static func trust(workspace: Workspace, environments: [EnvironmentFile], everyEnvironment: Bool)
+    -> [Finding]
+  {
+    guard let trust = workspace.trust else {
+      guard everyEnvironment else { return [] }
+      return [
+        Finding(
+          id: FindingID.noTrustRoot.rawValue, severity: FindingID.noTrustRoot.defaultSeverity,
+          environment: nil,
+          set: nil,
+          message:
+            "no trust root: anyone with write access can redirect new secrets, endpoints and what production deploys",
+          evidence: [:], remedy: "keyward trust init (by someone who holds the environment keys)",
+          file: workspace.configPath)
+      ]
+    }
+    var out = [Finding]()
+    for env in environments {
+      guard let active = env.active else { continue }
+      do { _ = try Activation.requireActivated(workspace: workspace, env: env, set: active) } catch {
+        out.append(
+          Finding(
+            id: FindingID.notActivated.rawValue,
+            severity: workspace.isProduction(env.environment) ? .error : .warning,
+            environment: env.environment, set: active.id, message: error.message, evidence: [:],
+            remedy: error.hint ?? "a member verifies it and runs keyward promote \(env.environment)",
+            file: workspace.environmentPath(env.environment)))
+      }
+    }
+    for env in environments {
+      for r in trust.revoked[env.environment] ?? [] {
+        for s in env.sets where r.sets.contains(s.id) {
+          out.append(
+            Finding(
+              id: FindingID.exposedToRevoked.rawValue, severity: .error, environment: env.environment,
+              set: s.id,
+              message:
+                "set \(s.id) of \(env.environment) was readable by \(r.name) (\(r.fingerprint)), whose access was revoked: rotate it",
+              evidence: ["revoked": r.name],
+              remedy: "keyward rotate \(env.environment), verify, promote, retire",
+              file: workspace.environmentPath(env.environment)))
+        }
+      }
+    }
+    return out
+  }
+
   static func evidence(_ s: KeySet) -> [String: String] {
     ["app_key_fp": s.fingerprints.appKey, "app_secret_fp": s.fingerprints.appSecret]
   }
