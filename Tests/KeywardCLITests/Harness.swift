@@ -162,6 +162,29 @@ struct CLI {
 
   /// The environment of "another machine": its own empty key store, so no pin, no identity and
   /// no memory of the trail's heads.
+  /// Runs `python3 ARGS…` (the independent readers, generators and SDK requests in Tests/Compat
+  /// and Tests/Benchmarks): its status, standard output and standard error.
+  static func python(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3"] + args
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    // Standard error is read on its own thread, so a chatty script cannot block on a full pipe.
+    nonisolated(unsafe) var errText = ""
+    let reader = Thread {
+      errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+    reader.start()
+    let outText = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    while !reader.isFinished { usleep(1000) }
+    return (p.terminationStatus, outText, errText)
+  }
+
   func otherMachine() throws -> [String: String] {
     let keys = root + "/other-machine-keys"
     try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)

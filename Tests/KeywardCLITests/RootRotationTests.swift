@@ -10,16 +10,8 @@ struct RootRotationTests {
   let base = TrustTests()
 
   func python(_ args: [String]) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3"] + args
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    return (p.terminationStatus, text)
+    let r = try CLI.python(args)
+    return (r.status, r.stdout + r.stderr)
   }
 
   func shown(_ cli: CLI, env: [String: String] = [:]) throws -> [String: Any] {

@@ -338,16 +338,8 @@ struct TrustTests {
     let (cli, root) = try trusted()
     let script = CLI.packageRoot + "/Tests/Compat/trust_reader.py"
     func read() throws -> (Int32, String) {
-      let p = Process()
-      p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      p.arguments = ["python3", script, cli.workspace, root]
-      let out = Pipe()
-      p.standardOutput = out
-      p.standardError = out
-      try p.run()
-      let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-      p.waitUntilExit()
-      return (p.terminationStatus, text)
+      let r = try CLI.python([script, cli.workspace, root])
+      return (r.status, r.stdout + r.stderr)
     }
     let (status, text) = try read()
     #expect(status == 0, "\(text)")

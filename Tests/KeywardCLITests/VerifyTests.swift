@@ -289,16 +289,11 @@ struct SDKInteropTests {
   func sdkRequests() throws {
     let cli = try CLI()
     let emulator = try EmulatorProcess(cli, ["--pair", "ck_sdk_1:cs_sdk_SECRET_1"])
-    let script = CLI.packageRoot + "/Tests/Compat/sdk_requests.py"
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", script, emulator.url, "ck_sdk_1", "cs_sdk_SECRET_1"]
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    #expect(p.terminationStatus == 0, "\(String(decoding: data, as: UTF8.self))")
+    let run = try CLI.python([
+      CLI.packageRoot + "/Tests/Compat/sdk_requests.py", emulator.url, "ck_sdk_1", "cs_sdk_SECRET_1",
+    ])
+    #expect(run.status == 0, "\(run.stderr)")
+    let data = Data(run.stdout.utf8)
     let results = try #require(try JSONSerialization.jsonObject(with: data) as? [String: String])
     #expect(results["go.validate.solved"] == "valid")
     #expect(results["go.validate.reused"] == "invalid:token_consumed")
@@ -329,18 +324,11 @@ struct SDKInteropTests {
         "--pair", "ck_sdk_2:cs_sdk_SECRET_2", "--degraded", "--degraded-reason", "app_quota",
         "--fault", "5xx", "--fault-route", "main",
       ])
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = [
-      "python3", CLI.packageRoot + "/Tests/Compat/sdk_requests.py", emulator.url, "ck_sdk_2",
-      "cs_sdk_SECRET_2",
+    let failover = try CLI.python([
+      CLI.packageRoot + "/Tests/Compat/sdk_requests.py", emulator.url, "ck_sdk_2", "cs_sdk_SECRET_2",
       "failover",
-    ]
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
+    ])
+    let data = Data(failover.stdout.utf8)
     let results = try #require(try JSONSerialization.jsonObject(with: data) as? [String: String])
     #expect(results["failover.default_kind"] == "dg_")
     #expect(results["failover.main"] == "request_failed")
@@ -348,17 +336,10 @@ struct SDKInteropTests {
     // Without the fault the degraded token gets the degraded answer with the reason given.
     let calm = try EmulatorProcess(
       cli, ["--pair", "ck_sdk_2:cs_sdk_SECRET_2", "--degraded", "--degraded-reason", "app_quota"])
-    let q = Process()
-    q.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    q.arguments = [
-      "python3", CLI.packageRoot + "/Tests/Compat/sdk_requests.py", calm.url, "ck_sdk_2", "cs_sdk_SECRET_2",
-      "failover",
-    ]
-    let out2 = Pipe()
-    q.standardOutput = out2
-    try q.run()
-    let data2 = out2.fileHandleForReading.readDataToEndOfFile()
-    q.waitUntilExit()
+    let calmRun = try CLI.python([
+      CLI.packageRoot + "/Tests/Compat/sdk_requests.py", calm.url, "ck_sdk_2", "cs_sdk_SECRET_2", "failover",
+    ])
+    let data2 = Data(calmRun.stdout.utf8)
     let calmResults = try #require(try JSONSerialization.jsonObject(with: data2) as? [String: String])
     #expect(calmResults["failover.main"] == "degraded:app_quota")
     try cli.expect(64, ["emulate", "--degraded", "--degraded-reason", "a b"])
