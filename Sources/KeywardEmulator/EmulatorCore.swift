@@ -360,6 +360,17 @@ public actor Emulator {
     }
     var action = "default"
     if case .string(let a)? = body["action"] { action = a }
+    // Bounded: an action is a short name, and expired tokens are swept before the map grows.
+    guard action.utf8.count <= 128 else {
+      return .json(.object(["error": .string("action longer than 128 bytes")]), status: 400, delay: 0)
+    }
+    if tokens.count >= 10_000 {
+      let now = Emulator.now()
+      tokens = tokens.filter { $0.value.expires >= now && !$0.value.consumed }
+    }
+    guard tokens.count < 100_000 else {
+      return .json(.object(["error": .string("too many live tokens")]), status: 503, delay: 0)
+    }
     var kind: EmulatorConfig.TokenKind = config.degradedReason == nil ? .pass : .degraded
     if case .string(let k)? = body["kind"] {
       guard let asked = EmulatorConfig.TokenKind(rawValue: k) else {
@@ -419,9 +430,11 @@ public actor Emulator {
     guard let response = form["response"], !response.isEmpty else {
       return answer(false, ["missing-input-response"])
     }
-    guard var t = tokens[response], t.appKey == pair.appKey else {
+    // Only a pass token the widget handed out, and not expired: the other kinds are CaptchaLa's.
+    guard var t = tokens[response], t.appKey == pair.appKey, t.kind == .pass else {
       return answer(false, ["invalid-input-response"])
     }
+    if t.expires < Emulator.now() { return answer(false, ["timeout-or-duplicate"]) }
     if t.consumed {
       return answer(false, [provider == .hcaptcha ? "already-seen-response" : "timeout-or-duplicate"])
     }

@@ -90,7 +90,7 @@ public final class AHCTransport: HTTPTransport {
           body: Array(buffer: body), latencyMs: ms))
     } catch {
       let failure = AHCTransport.classify(error)
-      Trace.note("\(r.method) \(r.url) → no answer (\(failure))")
+      Trace.note("\(r.method) \(r.url) → no answer (\(failure.description))")
       return .failure(failure)
     }
   }

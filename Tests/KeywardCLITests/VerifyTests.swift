@@ -344,4 +344,36 @@ struct SDKInteropTests {
     #expect(calmResults["failover.main"] == "degraded:app_quota")
     try cli.expect(64, ["emulate", "--degraded", "--degraded-reason", "a b"])
   }
+
+  @Test("siteverify routes take only pass tokens; solve refuses an oversized action")
+  func siteverifyKinds() throws {
+    let cli = try CLI()
+    let emulator = try EmulatorProcess(cli, ["--pair", "ck_sv_1:cs_sv_SECRET_1"])
+    let code = """
+      import json, sys, urllib.request, urllib.parse
+      base = sys.argv[1]
+      def solve(kind, action="login"):
+          body = json.dumps({"app_key": "ck_sv_1", "action": action, "kind": kind}).encode()
+          try:
+              with urllib.request.urlopen(urllib.request.Request(base + "/__emulator/solve", data=body, method="POST")) as r:
+                  return json.loads(r.read())["pass_token"]
+          except urllib.error.HTTPError as e:
+              return "HTTP %d" % e.code
+      out = {}
+      for kind in ["pass", "client", "degraded", "offline"]:
+          for route in ["/turnstile/v0/siteverify", "/siteverify", "/recaptcha/api/siteverify"]:
+              form = urllib.parse.urlencode({"secret": "cs_sv_SECRET_1", "response": solve(kind)}).encode()
+              with urllib.request.urlopen(urllib.request.Request(base + route, data=form, method="POST")) as r:
+                  out[kind + route] = json.loads(r.read())["success"]
+      out["long_action"] = solve("pass", "x" * 200)
+      print(json.dumps(out))
+      """
+    let r = try CLI.python(["-c", code, emulator.url])
+    let results = try #require(
+      try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
+    for (name, value) in results where name != "long_action" {
+      #expect((value as? Bool) == name.hasPrefix("pass/"), "\(name): \(value)")
+    }
+    #expect(results["long_action"] as? String == "HTTP 400")
+  }
 }

@@ -19,8 +19,10 @@ public struct Workspace: Sendable {
   public static let auditName = "audit.jsonl"
 
   /// `--workspace` (a folder that is not a workspace but holds `Environments/` — the repository's
-  /// root given as `.` — means that one), then `KEYWARD_WORKSPACE`, then `./Environments`, else the
-  /// nearest `Environments/` above, up to the repository's root, as git finds `.git`.
+  /// root given as `.` — means that one), then `KEYWARD_WORKSPACE`, then `./Environments`. Nothing
+  /// above the current folder is looked at: a workspace found there could be one another user
+  /// planted in a shared parent, or a copy a repository writer committed in a subfolder, which a
+  /// machine's pin (keyed by the folder) would not cover.
   public static func resolvePath(_ explicit: String?) -> String {
     if let explicit, !explicit.isEmpty {
       if !FileSystem.exists("\(explicit)/\(configName)"),
@@ -31,25 +33,6 @@ public struct Workspace: Sendable {
       return explicit
     }
     if let env = Env.process.nonEmpty("KEYWARD_WORKSPACE") { return env }
-    return discover()
-  }
-
-  /// `Environments` here, else the nearest one above with a keyward.json — only inside a git
-  /// repository and not above its root (the folder holding `.git`): outside a repository nothing
-  /// above is looked at, so a folder another user planted in a shared parent (`/tmp/Environments`)
-  /// is never picked up, and a nested repository stops the search at its own root.
-  static func discover() -> String {
-    if FileSystem.exists("Environments") || FileSystem.exists(".git") { return "Environments" }
-    var relative = ""
-    var nearest: String?
-    for _ in 0..<64 {
-      relative += "../"
-      if nearest == nil, FileSystem.exists("\(relative)Environments/\(configName)") {
-        nearest = "\(relative)Environments"
-      }
-      if FileSystem.exists("\(relative).git") { return nearest ?? "Environments" }
-      if Trust.realPath(relative) == "/" { break }
-    }
     return "Environments"
   }
 
