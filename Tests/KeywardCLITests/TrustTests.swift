@@ -260,14 +260,48 @@ struct TrustTests {
     try FileManager.default.removeItem(atPath: copy + "/trust")
     let mallory = cli.root + "/mallory.id"
     try cli.expect(0, ["identity", "new", "--name", "mallory", "--identity", mallory])
-    // (Her trust init checks the environment keys: the test lends her this key store; a real
-    // attacker would write the two signed files by hand.)
-    try cli.expect(0, ["trust", "init", "--workspace", copy, "--identity", mallory])
+    // (Her trust init checks the environment keys: the test lends her a copy of this key store,
+    // without this machine's record of which folder owns the id; a real attacker would write the
+    // two signed files by hand.)
+    let lent = cli.root + "/mallory-keys"
+    try FileManager.default.copyItem(atPath: cli.root + "/keys", toPath: lent)
+    for sub in try FileManager.default.contentsOfDirectory(atPath: lent) {
+      try? FileManager.default.removeItem(atPath: "\(lent)/\(sub)/trusted-workspace")
+    }
+    try? FileManager.default.removeItem(atPath: lent + "/pins")
+    try cli.expect(
+      0, ["trust", "init", "--workspace", copy, "--identity", mallory], env: ["KEYWARD_KEYS_DIR": lent])
     try FileManager.default.removeItem(atPath: cli.workspace + "/trust")
     try FileManager.default.copyItem(atPath: copy + "/trust", toPath: cli.workspace + "/trust")
     let r = try cli.expect(4, ["show", "prod"])
     #expect(r.stderr.contains("replaced"))
     try cli.expect(4, ["list"])
+  }
+
+  @Test(
+    "attack: a v1 copy of a pinned workspace (its id and files, no trust root, its own endpoint) is refused: nothing decrypted or sent"
+  )
+  func v1CopyOfPinned() throws {
+    let (cli, _) = try trusted()
+    let copy = cli.root + "/app/Environments"
+    try FileManager.default.createDirectory(atPath: cli.root + "/app", withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: cli.workspace, toPath: copy)
+    try FileManager.default.removeItem(atPath: copy + "/trust")
+    try? FileManager.default.removeItem(atPath: copy + "/trail")
+    var config = try readJSON(copy + "/keyward.json")
+    var envs = config["environments"] as! [String: Any]
+    var prod = envs["prod"] as! [String: Any]
+    prod["endpoint"] = "http://127.0.0.1:9/steal"
+    envs["prod"] = prod
+    config["environments"] = envs
+    try writeJSON(config, copy + "/keyward.json")
+    for args in [["verify", "prod"], ["show", "prod", "--reveal"], ["export", "prod"], ["list"]] {
+      let r = try cli.expect(4, args + ["--workspace", copy])
+      #expect(r.stderr.contains("belongs to the trusted workspace at"), "\(args): \(r.stderr)")
+      #expect(!r.stdout.contains("cs_prod"))
+    }
+    // The workspace itself is untouched.
+    try cli.expect(0, ["show", "prod"])
   }
 
   @Test("attack: another workspace's files copied in are refused")

@@ -219,6 +219,30 @@ public enum Trust {
     try FileSystem.writeAtomically(path, bytes: doc.written(), mode: 0o600, forceMode: true)
   }
 
+  /// `<key store>/<workspace_id>/trusted-workspace`: the folder whose trusted workspace owns that
+  /// id on this machine (written when it is pinned or required), so a v1 copy elsewhere with the
+  /// same id — whose keys the key store holds — is refused.
+  static func ownerPath(workspaceID: String, env: Env) -> String {
+    KeySource.storeDirectory(env) + "/" + workspaceID + "/trusted-workspace"
+  }
+
+  static func owner(workspaceID: String, env: Env) -> String? {
+    let path = ownerPath(workspaceID: workspaceID, env: env)
+    guard FileSystem.exists(path), let bytes = try? FileSystem.readPrivate(path) else { return nil }
+    let text = Text.trimBlanks(Substring(String(decoding: bytes, as: UTF8.self)))
+    return text.isEmpty ? nil : text
+  }
+
+  /// Records which folder's trusted workspace owns `workspaceID` here (once).
+  public static func markOwner(workspaceID: String, workspace: String, env: Env) {
+    guard Names.isFingerprint(workspaceID) else { return }
+    let path = ownerPath(workspaceID: workspaceID, env: env)
+    guard !FileSystem.exists(path) else { return }
+    try? FileSystem.makeDirectory(Path.directory(path), mode: 0o700)
+    try? FileSystem.writeAtomically(
+      path, bytes: Array((realPath(workspace) + "\n").utf8), mode: 0o600, forceMode: true)
+  }
+
   /// The commit that added the workspace's trust root and its author, from git (nil outside git).
   public static func introducingCommit(workspace: String) -> String? {
     guard
@@ -257,8 +281,18 @@ public enum Trust {
           "\(workspace) has no trust root, but trust root \(expected.fingerprint) was required (KEYWARD_TRUST or the trust option)"
         )
       }
+      // A v1 copy of a workspace this machine trusts (its id, its files, no trust root): it could
+      // carry any endpoint or recipient key, and the key store's keys for that id would open it.
+      if let owner = owner(workspaceID: workspaceID, env: env), owner != realPath(workspace) {
+        throw KeywardError(
+          .integrity,
+          "\(workspace) has no trust root, but its workspace id \(workspaceID) belongs to the trusted workspace at \(owner), "
+            + "whose root this machine pinned: a copy without its trust files is refused (it could name any endpoint or key)",
+          hint: "work in \(owner); a workspace of its own needs its own id (keyward init in an empty folder)")
+      }
       return nil
     }
+    if pin != nil || expected != nil { markOwner(workspaceID: workspaceID, workspace: workspace, env: env) }
     let rootPath = "\(workspace)/\(rootName)"
     let statePath = "\(workspace)/\(stateName)"
     for p in [rootPath, statePath] where !FileSystem.exists(p) {
@@ -596,6 +630,7 @@ public enum Trust {
     try writePin(
       Pin(fingerprint: fp, version: 1, stateDigest: state.digest, workspace: realPath(workspace)),
       workspace: workspace, env: env)
+    markOwner(workspaceID: workspaceID, workspace: workspace, env: env)
     return TrustedState(
       rootFingerprint: fp, admins: root.admins, threshold: 1, version: 1, recipients: recipients,
       config: configBytes, signers: [admin.name], pinnedBy: "this machine's pin")

@@ -304,6 +304,7 @@ extension Keyward {
           fingerprint: trust.rootFingerprint, version: trust.version, stateDigest: digest,
           workspace: workspace.path, rootVersion: trust.rootVersion),
         workspace: workspace.path, env: .process)
+      Trust.markOwner(workspaceID: workspace.config.workspaceID, workspace: workspace.path, env: .process)
       let p = Printer(global)
       if !p.quiet {
         p.out("Pinned trust root \(trust.rootFingerprint) (state version \(trust.version)) for \(path).\n")
