@@ -292,7 +292,6 @@ public enum Trust {
       }
       return nil
     }
-    if pin != nil || expected != nil { markOwner(workspaceID: workspaceID, workspace: workspace, env: env) }
     let rootPath = "\(workspace)/\(rootName)"
     let statePath = "\(workspace)/\(stateName)"
     for p in [rootPath, statePath] where !FileSystem.exists(p) {
@@ -390,6 +389,8 @@ public enum Trust {
       throw configMismatch(
         signed: state.config, current: configBytes, workspace: workspace, version: state.version)
     }
+    // Verified against this machine's pin or the person's word: this folder owns the id here.
+    if pin != nil || expected != nil { markOwner(workspaceID: workspaceID, workspace: workspace, env: env) }
     var currentPin = pin
     if let pin, state.version > pin.version || movedFrom != nil {
       var newer = pin
