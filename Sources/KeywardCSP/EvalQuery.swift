@@ -358,120 +358,49 @@ public enum CSPJSON {
 }
 
 /// The common shape of a query line, read without building a JSON tree: a flat object of known
-/// fields whose strings are ASCII without escapes. Anything else returns nil and takes the general
-/// reader (which also words the errors).
+/// fields whose strings are ASCII without escapes, read by the core's `FlatScan`. Anything else
+/// returns nil and takes the general reader (which also words the errors).
 enum FastFields {
   static func parse(_ line: UnsafeBufferPointer<UInt8>, session: CSPEvalSession) -> CSPEvalSession.Fields? {
-    var r = Reader(p: line, session: session)
+    var r = Reader(s: FlatScan(line, whitespace: true), session: session)
     return r.object()
   }
 
   struct Reader {
-    let p: UnsafeBufferPointer<UInt8>
+    var s: FlatScan
     let session: CSPEvalSession
-    var i = 0
-
-    mutating func ws() {
-      while i < p.count, p[i] == 0x20 || p[i] == 0x09 || p[i] == 0x0d || p[i] == 0x0a { i += 1 }
-    }
-
-    mutating func eat(_ c: UInt8) -> Bool {
-      ws()
-      guard i < p.count, p[i] == c else { return false }
-      i += 1
-      return true
-    }
-
-    /// A string of printable ASCII without escapes; its bytes' range.
-    mutating func rawString() -> Range<Int>? {
-      guard eat(0x22) else { return nil }
-      let start = i
-      while i < p.count {
-        let c = p[i]
-        if c == 0x22 {
-          i += 1
-          return start..<(i - 1)
-        }
-        if c == 0x5c || c < 0x20 || c >= 0x80 { return nil }
-        i += 1
-      }
-      return nil
-    }
-
-    mutating func string() -> String? {
-      guard let r = rawString() else { return nil }
-      return String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)
-    }
-
-    mutating func null() -> Bool {
-      ws()
-      guard i + 4 <= p.count, p[i] == 0x6e, p[i + 1] == 0x75, p[i + 2] == 0x6c, p[i + 3] == 0x6c else {
-        return false
-      }
-      i += 4
-      return true
-    }
 
     mutating func optionalString() -> String?? {
-      if null() { return .some(nil) }
-      return string().map { .some($0) }
+      if s.literal("null") { return .some(nil) }
+      return s.string().map { .some($0) }
     }
 
     mutating func strings() -> [String]? {
-      ws()
-      guard i < p.count else { return nil }
-      if p[i] == 0x22 { return string().map { [$0] } }
-      if null() { return [] }
-      guard eat(0x5b) else { return nil }
+      switch s.peek() {
+      case ASCII.quote?: return s.string().map { [$0] }
+      case nil: return nil
+      default: break
+      }
+      if s.literal("null") { return [] }
+      guard s.eat(ASCII.openBracket) else { return nil }
       var out: [String] = []
-      if eat(0x5d) { return out }
+      if s.eat(ASCII.closeBracket) { return out }
       repeat {
-        guard let s = string() else { return nil }
-        out.append(s)
-      } while eat(0x2c)
-      return eat(0x5d) ? out : nil
+        guard let v = s.string() else { return nil }
+        out.append(v)
+      } while s.eat(ASCII.comma)
+      return s.eat(ASCII.closeBracket) ? out : nil
     }
 
     mutating func bool() -> Bool?? {
-      ws()
-      if null() { return .some(nil) }
-      if i + 4 <= p.count, p[i] == 0x74, p[i + 1] == 0x72, p[i + 2] == 0x75, p[i + 3] == 0x65 {
-        i += 4
-        return .some(true)
-      }
-      if i + 5 <= p.count, p[i] == 0x66, p[i + 1] == 0x61, p[i + 2] == 0x6c, p[i + 3] == 0x73,
-        p[i + 4] == 0x65
-      {
-        i += 5
-        return .some(false)
-      }
+      if s.literal("null") { return .some(nil) }
+      if s.literal("true") { return .some(true) }
+      if s.literal("false") { return .some(false) }
       return nil
     }
 
-    /// Small non-negative integers only.
-    mutating func integer() -> Int? {
-      ws()
-      let start = i
-      var n = 0
-      while i < p.count, p[i] >= 0x30, p[i] <= 0x39, i - start < 9 {
-        n = n * 10 + Int(p[i] - 0x30)
-        i += 1
-      }
-      guard i > start, i < p.count, p[i] != 0x2e, p[i] != 0x65, p[i] != 0x45 else { return nil }
-      guard !(p[start] == 0x30 && i - start > 1) else { return nil }
-      return n
-    }
-
-    func key(_ r: Range<Int>, _ name: StaticString) -> Bool {
-      guard r.count == name.utf8CodeUnitCount else { return false }
-      return name.withUTF8Buffer { n in
-        for k in 0..<n.count where n[k] != p[r.lowerBound + k] { return false }
-        return true
-      }
-    }
-
     mutating func object() -> CSPEvalSession.Fields? {
-      guard eat(0x7b) else { return nil }
+      guard s.eat(ASCII.openBrace) else { return nil }
       var f = CSPEvalSession.Fields()
       var seen: UInt16 = 0
       func once(_ bit: UInt16) -> Bool {
@@ -479,72 +408,70 @@ enum FastFields {
         seen |= bit
         return true
       }
-      if !eat(0x7d) {
+      if !s.eat(ASCII.closeBrace) {
         repeat {
-          guard let k = rawString(), eat(0x3a) else { return nil }
-          if key(k, "policy") {
+          guard let k = s.rawString(), s.eat(ASCII.colon) else { return nil }
+          if s.key(k, "policy") {
             guard once(1) else { return nil }
-            ws()
-            if i < p.count, p[i] == 0x22 {
+            if s.peek() == ASCII.quote {
               // One header value, looked up by its bytes: parsed once per distinct text.
-              guard let r = rawString() else { return nil }
-              let bytes = UnsafeBufferPointer(rebasing: p[r])
-              let s = session
+              guard let r = s.rawString() else { return nil }
+              let bytes = UnsafeBufferPointer(rebasing: s.p[r])
+              let session = self.session
               f.parsedPolicies = session.headerIntern.get(bytes) {
-                s.parse(String(decoding: bytes, as: UTF8.self), .header)
+                session.parse(String(decoding: bytes, as: UTF8.self), .header)
               }
             } else {
               guard let v = strings() else { return nil }
               f.policy = v
             }
-          } else if key(k, "origin") {
+          } else if s.key(k, "origin") {
             guard once(2), let v = optionalString() else { return nil }
             f.origin = v
-          } else if key(k, "kind") {
+          } else if s.key(k, "kind") {
             guard once(4), let v = optionalString() else { return nil }
             f.kind = v
-          } else if key(k, "url") {
+          } else if s.key(k, "url") {
             guard once(8), let v = optionalString() else { return nil }
             f.url = v
-          } else if key(k, "nonce") {
+          } else if s.key(k, "nonce") {
             guard once(16), let v = optionalString() else { return nil }
             f.nonce = v
-          } else if key(k, "integrity") {
+          } else if s.key(k, "integrity") {
             guard once(32), let v = optionalString() else { return nil }
             f.integrity = v
-          } else if key(k, "body") {
+          } else if s.key(k, "body") {
             guard once(64), let v = optionalString() else { return nil }
             f.body = v
-          } else if key(k, "report_only_policy") {
+          } else if s.key(k, "report_only_policy") {
             guard once(128), let v = strings() else { return nil }
             f.reportOnly = v
-          } else if key(k, "meta_policy") {
+          } else if s.key(k, "meta_policy") {
             guard once(256), let v = strings() else { return nil }
             f.meta = v
-          } else if key(k, "parser_inserted") {
+          } else if s.key(k, "parser_inserted") {
             guard once(512), let v = bool() else { return nil }
             f.parserInserted = v
-          } else if key(k, "redirect_count") {
-            guard once(1024), let v = integer() else { return nil }
+          } else if s.key(k, "redirect_count") {
+            guard once(1024), let v = s.integer(maxDigits: 9) else { return nil }
             f.redirectCount = Double(v)
-          } else if key(k, "id") {
+          } else if s.key(k, "id") {
             guard once(2048) else { return nil }
-            ws()
-            if i < p.count, p[i] == 0x22 {
-              guard let v = string() else { return nil }
+            if s.peek() == ASCII.quote {
+              guard let v = s.string() else { return nil }
               f.id = .string(v)
             } else {
-              guard let v = integer() else { return nil }
+              guard let v = s.integer(maxDigits: 9) else { return nil }
               f.id = .number(Double(v))
             }
           } else {
             return nil
           }
-        } while eat(0x2c)
-        guard eat(0x7d) else { return nil }
+        } while s.eat(ASCII.comma)
+        guard s.eat(ASCII.closeBrace) else { return nil }
       }
-      ws()
-      return i == p.count ? f : nil
+      s.ws()
+      return s.atEnd ? f : nil
     }
   }
 }

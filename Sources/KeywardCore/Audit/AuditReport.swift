@@ -347,106 +347,63 @@ enum TrailScan {
     line.withUnsafeBufferPointer { summary($0) }
   }
 
-  /// Canonical lines only: ASCII, keys in strictly increasing order (so no duplicates), no
-  /// leading zeros. Anything else takes the strict parser.
+  /// Canonical lines only: ASCII, no whitespace, keys in strictly increasing order (so no
+  /// duplicates), no leading zeros. Anything else takes the strict parser.
   static func summary(_ p: UnsafeBufferPointer<UInt8>) -> Scanned? {
-    var i = 0
+    var s = FlatScan(p, whitespace: false)
     var out = Scanned()
-    guard object(p, &i, depth: 0, into: &out), i == p.count else { return nil }
+    guard object(&s, depth: 0, into: &out), s.atEnd else { return nil }
     return out
   }
 
-  static func text(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> UnsafeBufferPointer<UInt8>? {
-    guard i < p.count, p[i] == 0x22 else { return nil }
-    let start = i + 1
-    var j = start
-    while j < p.count && p[j] != 0x22 {
-      if p[j] == 0x5c || p[j] < 0x20 || p[j] >= 0x80 { return nil }
-      j += 1
-    }
-    guard j < p.count else { return nil }
-    i = j + 1
-    return UnsafeBufferPointer(rebasing: p[start..<j])
-  }
-
-  static func string(_ b: UnsafeBufferPointer<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
-
-  static func equal(_ b: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
-    guard b.count == s.utf8CodeUnitCount else { return false }
-    let u = UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)
-    return b.elementsEqual(u)
-  }
-
-  /// Reads an object at `i` (depth 0: the entry; depth 1: its fingerprints).
-  static func object(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, depth: Int, into out: inout Scanned)
-    -> Bool
-  {
-    guard depth < 2, i < p.count, p[i] == 0x7b else { return false }
-    i += 1
-    if i < p.count && p[i] == 0x7d {
-      i += 1
-      return true
-    }
-    var previous: UnsafeBufferPointer<UInt8>? = nil
-    while true {
-      guard let key = text(p, &i), i < p.count, p[i] == 0x3a else { return false }
-      if let previous, !previous.lexicographicallyPrecedes(key) { return false }
+  /// Reads an object (depth 0: the entry; depth 1: its fingerprints).
+  static func object(_ s: inout FlatScan, depth: Int, into out: inout Scanned) -> Bool {
+    guard depth < 2, s.eat(ASCII.openBrace) else { return false }
+    if s.eat(ASCII.closeBrace) { return true }
+    var previous: Range<Int>? = nil
+    repeat {
+      guard let key = s.rawString(), s.eat(ASCII.colon) else { return false }
+      if let previous, !s.precedes(previous, key) { return false }
       previous = key
-      i += 1
-      guard i < p.count else { return false }
-      switch p[i] {
-      case 0x22:
-        guard let v = text(p, &i) else { return false }
+      switch s.peek() {
+      case ASCII.quote?:
+        guard let v = s.rawString() else { return false }
         if depth == 1 {
-          if equal(key, "app_key") { out.entry.appKeyFP = string(v) }
-          if equal(key, "app_secret") { out.entry.appSecretFP = string(v) }
-        } else if equal(key, "action") {
-          out.entry.action = string(v)
-        } else if equal(key, "environment") {
-          out.entry.environment = string(v)
-        } else if equal(key, "set") {
-          out.entry.set = string(v)
-        } else if equal(key, "target") {
-          out.entry.target = string(v)
-        } else if equal(key, "time") {
-          out.entry.time = string(v)
-        } else if equal(key, "env_after") {
-          out.entry.envAfter = string(v)
-        } else if equal(key, "env_before") {
-          out.entry.envBefore = string(v)
-        } else if equal(key, "hash") {
-          out.hash = string(v)
-        } else if equal(key, "prev") {
-          out.prev = string(v)
+          if s.key(key, "app_key") { out.entry.appKeyFP = s.text(v) }
+          if s.key(key, "app_secret") { out.entry.appSecretFP = s.text(v) }
+        } else if s.key(key, "action") {
+          out.entry.action = s.text(v)
+        } else if s.key(key, "environment") {
+          out.entry.environment = s.text(v)
+        } else if s.key(key, "set") {
+          out.entry.set = s.text(v)
+        } else if s.key(key, "target") {
+          out.entry.target = s.text(v)
+        } else if s.key(key, "time") {
+          out.entry.time = s.text(v)
+        } else if s.key(key, "env_after") {
+          out.entry.envAfter = s.text(v)
+        } else if s.key(key, "env_before") {
+          out.entry.envBefore = s.text(v)
+        } else if s.key(key, "hash") {
+          out.hash = s.text(v)
+        } else if s.key(key, "prev") {
+          out.prev = s.text(v)
         }
-      case 0x7b:
-        guard depth == 0, equal(key, "fingerprints"), object(p, &i, depth: 1, into: &out) else {
-          return false
-        }
-      case 0x30...0x39:
-        if p[i] == 0x30, i + 1 < p.count, p[i + 1] >= 0x30, p[i + 1] <= 0x39 { return false }
-        var n = 0
-        let start = i
-        while i < p.count, p[i] >= 0x30, p[i] <= 0x39, i - start < 15 {
-          n = n * 10 + Int(p[i] - 0x30)
-          i += 1
-        }
-        guard i < p.count, p[i] == 0x2c || p[i] == 0x7d, depth == 0 else { return false }
-        if equal(key, "seq") {
+      case ASCII.openBrace?:
+        guard depth == 0, s.key(key, "fingerprints"), object(&s, depth: 1, into: &out) else { return false }
+      case let c? where c >= ASCII.zero && c <= ASCII.nine:
+        guard depth == 0, let n = s.integer(maxDigits: 15),
+          s.peek() == ASCII.comma || s.peek() == ASCII.closeBrace
+        else { return false }
+        if s.key(key, "seq") {
           out.entry.seq = n
           out.hasSeq = true
         }
       default:
         return false
       }
-      guard i < p.count else { return false }
-      if p[i] == 0x2c {
-        i += 1
-        continue
-      }
-      guard p[i] == 0x7d else { return false }
-      i += 1
-      return true
-    }
+    } while s.eat(ASCII.comma)
+    return s.eat(ASCII.closeBrace)
   }
 }
