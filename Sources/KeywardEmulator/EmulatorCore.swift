@@ -396,7 +396,7 @@ public actor Emulator {
         while i < s.endIndex {
           if s[i] == 0x2b {
             bytes.append(0x20)
-          } else if s[i] == 0x25, i + 2 < s.endIndex,
+          } else if s[i] == 0x25, i + 2 < s.endIndex, s[(i + 1)...(i + 2)].allSatisfy(Emulator.isHexDigit),
             let v = UInt8(String(decoding: s[(i + 1)...(i + 2)], as: UTF8.self), radix: 16)
           {
             bytes.append(v)
@@ -411,6 +411,11 @@ public actor Emulator {
       if let name = parts.first { out[decode(name)] = parts.count > 1 ? decode(parts[1]) : "" }
     }
     return out
+  }
+
+  /// 0-9, a-f, A-F: a percent escape is two of these and nothing else (`%+1` is not an escape).
+  static func isHexDigit(_ c: UInt8) -> Bool {
+    (c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x66)
   }
 
   func siteverify(_ req: EmulatorRequest, provider: Provider, delay: Int) -> EmulatorResponse {

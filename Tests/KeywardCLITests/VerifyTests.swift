@@ -375,5 +375,18 @@ struct SDKInteropTests {
       #expect((value as? Bool) == name.hasPrefix("pass/"), "\(name): \(value)")
     }
     #expect(results["long_action"] as? String == "HTTP 400")
+    // A percent sign not followed by two hex digits is a literal ("%+1" is not the byte 0x01).
+    let literal = try EmulatorProcess(cli, ["--pair", "ck_pc_1:cs_pc_SECRET% 1"])
+    let form = """
+      import json, sys, urllib.request
+      base = sys.argv[1]
+      body = json.dumps({"app_key": "ck_pc_1", "action": "login"}).encode()
+      with urllib.request.urlopen(urllib.request.Request(base + "/__emulator/solve", data=body, method="POST")) as r:
+          token = json.loads(r.read())["pass_token"]
+      data = ("secret=cs_pc_SECRET%+1&response=" + token).encode()
+      with urllib.request.urlopen(urllib.request.Request(base + "/turnstile/v0/siteverify", data=data, method="POST")) as r:
+          print(json.loads(r.read())["success"])
+      """
+    #expect(try CLI.python(["-c", form, literal.url]).stdout == "True\n")
   }
 }
