@@ -71,12 +71,17 @@ struct CLI {
   }
 
   @discardableResult
-  func run(_ args: [String], stdin: String? = nil, env extra: [String: String] = [:]) throws -> Result {
-    let p = try start(args, stdin: stdin, env: extra)
+  func run(_ args: [String], stdin: String? = nil, env extra: [String: String] = [:], cwd: String? = nil)
+    throws -> Result
+  {
+    let p = try start(args, stdin: stdin, env: extra, cwd: cwd)
     return try p.finish()
   }
 
-  func start(_ args: [String], stdin: String? = nil, env extra: [String: String] = [:]) throws -> Running {
+  /// `cwd`: the folder it runs in (the test's root folder by default).
+  func start(_ args: [String], stdin: String? = nil, env extra: [String: String] = [:], cwd: String? = nil)
+    throws -> Running
+  {
     let id = UUID().uuidString
     let outPath = "\(root)/.out-\(id)"
     let errPath = "\(root)/.err-\(id)"
@@ -85,7 +90,7 @@ struct CLI {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: CLI.binary)
     p.arguments = args
-    p.currentDirectoryURL = URL(fileURLWithPath: root)
+    p.currentDirectoryURL = URL(fileURLWithPath: cwd ?? root)
     p.environment = environment.merging(extra) { $1 }
     p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
     p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))

@@ -17,20 +17,7 @@ struct HintTests {
   }
 
   func list(_ cli: CLI, from dir: String, _ extra: [String] = []) throws -> CLI.Result {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: CLI.binary)
-    p.arguments = ["list", "--format", "json"] + extra
-    p.currentDirectoryURL = URL(fileURLWithPath: dir)
-    p.environment = cli.environment
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    return CLI.Result(status: p.terminationStatus, signaled: false, stdout: o, stderr: e)
+    try cli.run(["list", "--format", "json"] + extra, cwd: dir)
   }
 
   @Test(

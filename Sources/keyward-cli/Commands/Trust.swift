@@ -408,10 +408,9 @@ extension Keyward {
         guard let eq = a.firstIndex(of: "="), eq != a.startIndex else {
           throw KeywardError(.usage, "--add-admin takes NAME=IDENTITY")
         }
-        let value = String(a[a.index(after: eq)...])
-        let text =
-          FileSystem.exists(value) ? String(decoding: try FileSystem.readInput(value), as: UTF8.self) : value
-        admins.append(.init(name: String(a[..<eq]), identity: try PublicIdentity(parsing: text)))
+        admins.append(
+          .init(
+            name: String(a[..<eq]), identity: try publicIdentity(argument: String(a[a.index(after: eq)...]))))
       }
       let workspace = try global.openWorkspace()
       guard let trust = workspace.trust else {
@@ -568,10 +567,7 @@ extension Keyward {
           withdraw: false)
       }
       let workspace = try global.openWorkspace()
-      let text =
-        FileSystem.exists(identity)
-        ? String(decoding: try FileSystem.readInput(identity), as: UTF8.self) : identity
-      let member = try PublicIdentity(parsing: text)
+      let member = try publicIdentity(argument: identity)
       let signer = try identityOptions.require("access grant")
       let lock = try workspace.lock()
       defer { lock.unlock() }
@@ -687,4 +683,13 @@ extension Keyward {
       try Keyward.endReport(workspace)
     }
   }
+}
+
+/// A public identity as the person gave it: `ed25519:…`, an `ssh-ed25519` line, or a file holding
+/// one (`access grant`, `trust rotate-root --add-admin`).
+func publicIdentity(argument: String) throws -> PublicIdentity {
+  let text =
+    FileSystem.exists(argument)
+    ? String(decoding: try FileSystem.readInput(argument), as: UTF8.self) : argument
+  return try PublicIdentity(parsing: text)
 }
