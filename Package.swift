@@ -72,7 +72,9 @@ let package = Package(
       dependencies: [
         "KeywardCLIKit", "KeywardCore", "KeywardCSP", "KeywardNet", "KeywardEmulator",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]
+      ],
+      // The JSON Schema of every command's --format json document (README "JSON output").
+      exclude: ["Schemas"]
     ),
     .testTarget(
       name: "KeywardCoreTests",

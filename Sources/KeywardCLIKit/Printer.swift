@@ -58,7 +58,7 @@ public struct Printer: Sendable {
   }
 
   /// The `schema_version` of every JSON document keyward writes.
-  public static let schemaVersion = 1
+  public static let schemaVersion = 2
 
   public enum Style: String {
     case bold = "1"

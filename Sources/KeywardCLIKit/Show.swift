@@ -40,18 +40,20 @@ public struct ShowRequest: Equatable, Sendable {
 
 /// Renders a decrypted set straight into guarded memory, so revealed values never become strings.
 enum ShowRenderer {
-  /// Keys in sorted order, like every other JSON document keyward writes.
+  /// Keys in sorted order, like every other JSON document keyward writes. The values are null
+  /// unless revealed; their lengths and the App Key's preview are always there.
   static func json(_ o: OpenedSet, reveal: Bool) -> SecureBytes {
     let out = SecureBytes(capacity: 1024)
     out.append(literal: "{\n")
     for field in Field.allCases {
+      let value = o.value(field)
       out.append(literal: "  \"\(field.rawValue)\" : ")
-      if reveal {
-        SecureJSON.appendQuoted(o.value(field), to: out)
-      } else {
-        out.append(literal: SecureJSON.quoted(Mask.mask(o.value(field), field)))
+      if reveal { SecureJSON.appendQuoted(value, to: out) } else { out.append(literal: "null") }
+      out.append(literal: ",\n  \"\(field.rawValue)_length\" : \(value.count),\n")
+      if field == .appKey {
+        let preview = Mask.preview(value, field).map(SecureJSON.quoted) ?? "null"
+        out.append(literal: "  \"app_key_preview\" : \(preview),\n")
       }
-      out.append(literal: ",\n")
     }
     out.append(literal: "  \"environment\" : \(SecureJSON.quoted(o.environment)),\n")
     out.append(literal: "  \"key_source\" : \(SecureJSON.quoted(o.keyOrigin)),\n")
@@ -62,7 +64,7 @@ enum ShowRenderer {
     out.append(literal: "    \"fingerprints\" : {\n")
     out.append(literal: "      \"app_key\" : \"\(o.set.fingerprints.appKey)\",\n")
     out.append(literal: "      \"app_secret\" : \"\(o.set.fingerprints.appSecret)\"\n    },\n")
-    out.append(literal: "    \"id\" : \"\(o.set.id)\",\n")
+    out.append(literal: "    \"set_id\" : \"\(o.set.id)\",\n")
     out.append(literal: "    \"state\" : \"\(o.set.state.rawValue)\"\n  }\n")
     out.append(literal: "}\n")
     return out

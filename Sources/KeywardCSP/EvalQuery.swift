@@ -252,9 +252,11 @@ public final class CSPEvalSession {
       CSPJSON.write(d, request: q.request, policies: q.policies, id: q.id, line: number, into: &out)
       return true
     } catch {
-      out.append(contentsOf: "{\"schema_version\":1,\"line\":\(number),\"error\":".utf8)
+      out.append(
+        contentsOf: "{\"schema_version\":2,\"line\":\(number),\"error\":{\"kind\":\"input\",\"message\":".utf8
+      )
       JSONValue.writeString(error.message, into: &out)
-      out.append(0x7d)
+      out += [0x7d, 0x7d]
       return false
     }
   }
@@ -277,7 +279,7 @@ public enum CSPJSON {
       JSONValue.writeString(v, into: &out)
       out.append(0x2c)
     }
-    JSONValue.literal("{\"schema_version\":1,", into: &out)
+    JSONValue.literal("{\"schema_version\":2,", into: &out)
     if let line {
       JSONValue.literal("\"line\":", into: &out)
       JSONValue.writeInt(line, into: &out)

@@ -1,14 +1,8 @@
 import KeywardCore
 
 /// What a reviewer would say about the policies themselves, apart from the CAPTCHA: the common
-/// weaknesses, each with a severity, plus every parse warning.
+/// weaknesses, each with a severity on the scale every finding uses, plus every parse warning.
 public struct CSPLintFinding: Sendable {
-  public enum Severity: String, Sendable, Comparable {
-    case info, low, medium, high
-    var rank: Int { ["info": 0, "low": 1, "medium": 2, "high": 3][rawValue]! }
-    public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
-  }
-
   public var id: String
   public var severity: Severity
   /// The policy's index, or nil for findings about the set of policies.
@@ -22,7 +16,7 @@ public enum CSPLint {
     var out: [CSPLintFinding] = []
     for (i, p) in policies.enumerated() {
       for w in p.warnings {
-        out.append(.init(id: "KW719", severity: .info, policy: i, directive: w.directive, message: w.message))
+        out.append(.init(id: "KW719", severity: .note, policy: i, directive: w.directive, message: w.message))
       }
       guard p.source.enforced else { continue }
       let script = p.directive("script-src") ?? p.directive("default-src")
@@ -30,20 +24,20 @@ public enum CSPLint {
         if s.hasStrictDynamic && !s.hasNonceOrHash {
           out.append(
             .init(
-              id: "KW718", severity: .high, policy: i, directive: s.name,
+              id: "KW718", severity: .error, policy: i, directive: s.name,
               message: "'strict-dynamic' in \(s.name) without a nonce or hash: no script can start"))
         }
         if s.hasUnsafeInline && !s.hasNonceOrHash && !s.hasStrictDynamic {
           out.append(
             .init(
-              id: "KW711", severity: .high, policy: i, directive: s.name,
+              id: "KW711", severity: .error, policy: i, directive: s.name,
               message:
                 "'unsafe-inline' in \(s.name) lets any injected inline script run; use a nonce or hashes"))
         }
         if s.sources.contains(where: { $0.expression == .unsafeEval }) {
           out.append(
             .init(
-              id: "KW712", severity: .medium, policy: i, directive: s.name,
+              id: "KW712", severity: .warning, policy: i, directive: s.name,
               message: "'unsafe-eval' in \(s.name) allows eval() and new Function()"))
         }
       }
@@ -54,17 +48,17 @@ public enum CSPLint {
           case .star:
             out.append(
               .init(
-                id: "KW713", severity: scriptLike ? .high : .low, policy: i, directive: d.name,
+                id: "KW713", severity: scriptLike ? .error : .note, policy: i, directive: d.name,
                 message: "* in \(d.name) allows any http(s) host"))
           case .host(let h) where h.host == "*":
             out.append(
               .init(
-                id: "KW713", severity: scriptLike ? .high : .low, policy: i, directive: d.name,
+                id: "KW713", severity: scriptLike ? .error : .note, policy: i, directive: d.name,
                 message: "\(s.text) in \(d.name) allows any host"))
           case .scheme(let scheme) where ["http", "https", "data", "blob", "ws", "wss"].contains(scheme):
             out.append(
               .init(
-                id: "KW714", severity: scriptLike ? .high : .low, policy: i, directive: d.name,
+                id: "KW714", severity: scriptLike ? .error : .note, policy: i, directive: d.name,
                 message: "the bare scheme \(s.text) in \(d.name) allows every URL of that scheme"))
           default: break
           }
@@ -78,13 +72,13 @@ public enum CSPLint {
       {
         out.append(
           .init(
-            id: "KW715", severity: .medium, policy: nil, directive: nil,
+            id: "KW715", severity: .warning, policy: nil, directive: nil,
             message: "no object-src (and no default-src): plugins are unrestricted; add object-src 'none'"))
       }
       if first, script != nil, !enforced.contains(where: { $0.directive("base-uri") != nil }) {
         out.append(
           .init(
-            id: "KW716", severity: .low, policy: nil, directive: nil,
+            id: "KW716", severity: .note, policy: nil, directive: nil,
             message:
               "no base-uri (it does not fall back to default-src): an injected <base> can redirect relative script URLs; add base-uri 'self' or 'none'"
           ))
@@ -93,7 +87,7 @@ public enum CSPLint {
     if !policies.isEmpty && !policies.contains(where: { $0.source.enforced }) {
       out.append(
         .init(
-          id: "KW717", severity: .medium, policy: nil, directive: nil,
+          id: "KW717", severity: .warning, policy: nil, directive: nil,
           message: "only report-only policies: nothing is enforced"))
     }
     return out

@@ -32,12 +32,12 @@ extension CSPPageReport {
       "lint": .array(
         lint.map { l in
           .object([
-            "id": .string(l.id), "severity": .string(l.severity.rawValue),
+            "finding_id": .string(l.id), "severity": .string(l.severity.rawValue),
             "policy": l.policy.map { .number(Double($0)) } ?? .null, "directive": s(l.directive),
             "message": .string(l.message),
           ])
         }),
-      "page_app_key_fps": .array(pageKeys.map(JSONValue.string)),
+      "page_app_key_fingerprints": .array(pageKeys.map(JSONValue.string)),
       "fixed_header": s(fixedHeader),
     ]
     if !hops.isEmpty {
@@ -53,7 +53,7 @@ extension CSPPageReport {
 extension CSPCheckResult {
   func json() -> JSONValue {
     var o: [String: JSONValue] = [
-      "requirement": .string(requirement.id), "kind": .string(request.kind.rawValue),
+      "requirement_id": .string(requirement.id), "kind": .string(request.kind.rawValue),
       "required": .bool(requirement.required), "basis": .string(requirement.basis),
       "why": .string(requirement.why),
       "verdict": .string(decision.allowed ? "allowed" : "blocked"), "reported": .bool(decision.reported),
@@ -98,7 +98,7 @@ extension CSPFix {
 extension Finding {
   public func json() -> JSONValue {
     var o: [String: JSONValue] = [
-      "id": .string(id), "severity": .string(severity.rawValue), "message": .string(message),
+      "finding_id": .string(id), "severity": .string(severity.rawValue), "message": .string(message),
       "evidence": .object(evidence.mapValues(JSONValue.string)),
     ]
     if let environment { o["environment"] = .string(environment) }

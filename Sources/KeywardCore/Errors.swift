@@ -34,9 +34,9 @@ public struct KeywardError: Error, Sendable, CustomStringConvertible {
     /// A bug or an environment keyward cannot work in (exit 2).
     case `internal`
     /// `run`: the command to exec was not found (exit 127).
-    case commandNotFound
+    case commandNotFound = "command_not_found"
     /// `run`: the command could not be executed (exit 126).
-    case cannotExecute
+    case cannotExecute = "cannot_execute"
   }
 
   public let kind: Kind

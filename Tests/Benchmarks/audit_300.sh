@@ -11,7 +11,7 @@ hyperfine -N -i --warmup 2 --runs 20 --export-json "$OUT/audit_300.json" \
   "$KEYWARD audit --format json --workspace $W/Environments" >/dev/null
 ms=$(median_ms "$OUT/audit_300.json" 0)
 "$KEYWARD" audit --format json --workspace "$W/Environments" > "$W/audit.json" || true  # exit 1: the planted findings
-intact=$(python3 -c "import json,sys; t=json.load(open(sys.argv[1]))['trail']; print(1 if t['intact'] and t['entries']==30000 else 0)" "$W/audit.json")
+intact=$(python3 -c "import json,sys; t=json.load(open(sys.argv[1]))['trail']; print(1 if t['intact'] and t['entry_count']==30000 else 0)" "$W/audit.json")
 machine
 echo "keyward audit --format json, 300 environments x 3 sets, 30,000-line trail: median $ms ms; chain intact and complete: $intact"
 check "audit median (ms)" "$ms" "<=" 300

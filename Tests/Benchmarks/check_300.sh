@@ -17,7 +17,7 @@ found=$(python3 - "$W/out.json" "$W/expected.json" <<'PY'
 import json, sys
 findings = json.load(open(sys.argv[1]))["findings"]
 expected = json.load(open(sys.argv[2]))
-got = {(f["id"], f.get("environment")) for f in findings}
+got = {(f["finding_id"], f.get("environment")) for f in findings}
 missing = [e for e in expected if (e[0], e[1]) not in got]
 errors = [f for f in findings if f["severity"] == "error"]
 print(f"{len(expected) - len(missing)}/{len(expected)} planted problems found; {len(findings)} findings, {len(errors)} errors; missing: {missing}")

@@ -18,7 +18,7 @@ cp -r "$W/Environments" "$W/Small"
 python3 "$(dirname "$0")/gen_trail.py" "$W/Environments" "$W/admin.seed" 30000 29000 >/dev/null
 python3 "$(dirname "$0")/gen_trail.py" "$W/Small" "$W/admin.seed" 10 0 >/dev/null
 "$KEYWARD" audit --format json --workspace "$W/Environments" > "$W/audit.json" || true
-ok=$(python3 -c "import json,sys; t=json.load(open(sys.argv[1]))['trail']; print(1 if t['intact'] and t['entries']==30000 and t['attested']==29000 and t['signed']==1000 else 0)" "$W/audit.json")
+ok=$(python3 -c "import json,sys; t=json.load(open(sys.argv[1]))['trail']; print(1 if t['intact'] and t['entry_count']==30000 and t['attested_count']==29000 and t['signed_count']==1000 else 0)" "$W/audit.json")
 hyperfine -N -i --warmup 2 --runs 15 --export-json "$OUT/trail_30k.json" \
   "$KEYWARD audit --format json --workspace $W/Environments" \
   "$KEYWARD log --format json --workspace $W/Environments" >/dev/null

@@ -28,7 +28,7 @@ for size in small large base; do
   export KEYWARD_IDENTITY="kwid1:$(python3 -c 'import base64,sys; print(base64.b64encode(bytes.fromhex(open(sys.argv[1]).read().strip())).decode())' "$D/admin.seed")"
   ws="--workspace $D/Environments"
   "$KEYWARD" audit --format json $ws > "$W/audit.json" || true
-  python3 -c "import json,sys; t=json.load(open(sys.argv[1]))['trail']; sys.exit(0 if t['intact'] and t['entries']==$n else 1)" "$W/audit.json" \
+  python3 -c "import json,sys; t=json.load(open(sys.argv[1]))['trail']; sys.exit(0 if t['intact'] and t['entry_count']==$n else 1)" "$W/audit.json" \
     || { echo "FAIL  the $size trail is not intact with $n entries"; FAILED=1; }
   runs=10; [ $size = small ] || runs=5
   hyperfine -N -i --warmup 1 --runs $runs --export-json "$OUT/trail_scale_$size.json" \

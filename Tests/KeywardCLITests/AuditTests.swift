@@ -47,12 +47,12 @@ struct AuditTests {
     let (status, doc) = try audit(cli)
     #expect(status == 0)
     let trail = try #require(doc["trail"] as? [String: Any])
-    #expect(trail["intact"] as? Bool == true && trail["entries"] as? Int == 8)
+    #expect(trail["intact"] as? Bool == true && trail["entry_count"] as? Int == 8)
     let envs = try #require(doc["environments"] as? [[String: Any]])
-    #expect(envs.map { $0["name"] as? String } == ["dev", "prod", "staging"])
+    #expect(envs.map { $0["environment"] as? String } == ["dev", "prod", "staging"])
     let prodSets = try #require(envs[1]["sets"] as? [[String: Any]])
     #expect(prodSets.first?["last_export"] as? String != nil)
-    #expect(doc["schema_version"] as? Int == 1)
+    #expect(doc["schema_version"] as? Int == 2)
     let md = try cli.expect(0, ["audit", "--format", "markdown"])
     #expect(md.stdout.contains("**Audit trail:** intact, 8 entries (0 signed, 8 unsigned"), "\(md.stdout)")
     let sarif = try cli.run(["audit", "--format", "sarif"])
@@ -129,10 +129,10 @@ struct AuditTests {
     try cli.expect(0, ["rotate", "env0001", "--stdin"], stdin: "ck_anchor_1\ncs_anchor_SECRET_1\n")
     #expect(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").count == 8)
     let log = try cli.json(try cli.expect(0, ["log", "--format", "json"]))
-    #expect(log["records"] as? Int == 1)  // log lists the version-2 entries
+    #expect(log["record_count"] as? Int == 1)  // log lists the version-2 entries
     let (status, doc) = try audit(cli)
     #expect(status == 1)  // old generated sets (KW301), nothing about the trail
-    #expect((doc["trail"] as? [String: Any])?["entries"] as? Int == 9)
+    #expect((doc["trail"] as? [String: Any])?["entry_count"] as? Int == 9)
     #expect((doc["trail"] as? [String: Any])?["intact"] as? Bool == true)
     try (lines.dropLast().joined(separator: "\n") + "\n").write(
       toFile: path, atomically: true, encoding: .utf8)

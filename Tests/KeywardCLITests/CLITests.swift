@@ -8,9 +8,9 @@ struct CLITests {
     let cli = try CLI()
     let init_ = try cli.expect(0, ["init", "--envs", "dev,prod", "--format", "json"])
     let report = try cli.json(init_)
-    #expect(report["schema_version"] as? Int == 1)
+    #expect(report["schema_version"] as? Int == 2)
     let envs = try #require(report["environments"] as? [[String: Any]])
-    #expect(envs.map { $0["name"] as? String } == ["dev", "prod"])
+    #expect(envs.map { $0["environment"] as? String } == ["dev", "prod"])
     #expect(
       envs.map { $0["ci_variable"] as? String } == ["KEYWARD_PRIVATE_KEY_DEV", "KEYWARD_PRIVATE_KEY_PROD"])
 
@@ -19,7 +19,7 @@ struct CLITests {
       stdin: #"{"app_key": "ck_live_0123456789", "app_secret": "cs_live_SECRET_1"}"#)
     let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
     let prod = try #require(
-      (list["environments"] as? [[String: Any]])?.first { $0["name"] as? String == "prod" })
+      (list["environments"] as? [[String: Any]])?.first { $0["environment"] as? String == "prod" })
     let sets = try #require(prod["sets"] as? [[String: Any]])
     #expect(sets.count == 1 && sets[0]["state"] as? String == "active")
     #expect(!list.description.contains("cs_live_SECRET_1"))
@@ -30,7 +30,12 @@ struct CLITests {
     let shown = try cli.json(try cli.expect(0, ["show", "prod", "--reveal", "--format", "json"]))
     #expect(shown["app_key"] as? String == "ck_live_0123456789")
     #expect(shown["app_secret"] as? String == "cs_live_SECRET_1")
-    #expect(shown["schema_version"] as? Int == 1)
+    #expect(shown["schema_version"] as? Int == 2)
+    // Masked: no value, the lengths and the App Key's first four and last two characters.
+    let masked2 = try cli.json(try cli.expect(0, ["show", "prod", "--format", "json"]))
+    #expect(masked2["app_key"] is NSNull && masked2["app_secret"] is NSNull)
+    #expect(masked2["app_key_preview"] as? String == "ck_l…89" && masked2["app_secret_length"] as? Int == 16)
+    #expect((masked2["set"] as? [String: Any])?["set_id"] as? String != nil)
     let text = try cli.expect(0, ["show", "prod", "--reveal"])
     #expect(text.stdout.contains("cs_live_SECRET_1"))
   }
@@ -47,9 +52,9 @@ struct CLITests {
     }
     let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
     let rows = try #require(list["environments"] as? [[String: Any]])
-    #expect(rows.compactMap { $0["name"] as? String } == names)
+    #expect(rows.compactMap { $0["environment"] as? String } == names)
     #expect(
-      rows.filter { ($0["sets"] as? [Any])?.count == 1 }.compactMap { $0["name"] as? String } == [
+      rows.filter { ($0["sets"] as? [Any])?.count == 1 }.compactMap { $0["environment"] as? String } == [
         "env007", "env042", "env080",
       ])
     // Two damaged files: the error names the first in name order, however the cores share them.
@@ -96,7 +101,7 @@ struct CLITests {
     let unknownJSON = try cli.json(try cli.expect(2, ["show", "qa", "--format", "json"]))
     let error = try #require(unknownJSON["error"] as? [String: Any])
     #expect(error["exit_code"] as? Int == 2)
-    #expect(unknownJSON["schema_version"] as? Int == 1)
+    #expect(unknownJSON["schema_version"] as? Int == 2)
 
     let wrongKey = try cli.expect(4, ["show", "prod", "--key-file", cli.keyPath("dev")])
     #expect(wrongKey.stderr.contains("wrong private key for environment \"prod\": expected key"))
@@ -247,7 +252,7 @@ struct CLITests {
     let r = try cli.json(
       try cli.expect(0, ["list", "--format", "json", "--workspace", CLI.packageRoot + "/Environments"]))
     let envs = try #require(r["environments"] as? [[String: Any]])
-    #expect(envs.map { $0["name"] as? String } == ["dev", "prod", "staging"])
+    #expect(envs.map { $0["environment"] as? String } == ["dev", "prod", "staging"])
     for e in envs { #expect(((e["sets"] as? [Any])?.count ?? 0) >= 1) }
     try cli.expect(4, ["show", "prod", "--workspace", CLI.packageRoot + "/Environments"])
   }

@@ -16,13 +16,13 @@ struct CSPCommandTests {
   func checks(_ doc: [String: Any]) -> [String: String] {
     var out = [String: String]()
     for case let c as [String: Any] in doc["checks"] as? [Any] ?? [] {
-      out[c["requirement"] as! String] = c["verdict"] as? String
+      out[c["requirement_id"] as! String] = c["verdict"] as? String
     }
     return out
   }
 
   func findings(_ doc: [String: Any]) -> Set<String> {
-    Set((doc["findings"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
+    Set((doc["findings"] as? [[String: Any]] ?? []).compactMap { $0["finding_id"] as? String })
   }
 
   @Test("live pages: allowed, blocked with a fix that the engine then accepts, meta, no loader")
@@ -36,7 +36,7 @@ struct CSPCommandTests {
         "loader": "allowed", "core-script": "allowed", "widget-css": "allowed", "api": "allowed",
         "boot-script": "allowed",
       ])
-    #expect(ok["schema_version"] as? Int == 1)
+    #expect(ok["schema_version"] as? Int == 2)
 
     let blocked = try page(cli, emu, "blocked", status: 1)
     #expect(checks(blocked)["core-script"] == "blocked")
@@ -175,9 +175,12 @@ struct CSPCommandTests {
     }
     #expect(lines.count == 5)
     #expect(lines[0]["id"] as? String == "a" && lines[0]["verdict"] as? String == "allowed")
-    #expect((lines[1]["error"] as? String)?.contains("not valid JSON") == true)
-    #expect((lines[2]["error"] as? String)?.contains("rocket") == true)
-    #expect((lines[3]["error"] as? String)?.contains("polcy") == true)
+    func message(_ line: [String: Any]) -> String? {
+      (line["error"] as? [String: Any])?["message"] as? String
+    }
+    #expect(message(lines[1])?.contains("not valid JSON") == true)
+    #expect(message(lines[2])?.contains("rocket") == true)
+    #expect(message(lines[3])?.contains("polcy") == true)
     #expect(lines[4]["id"] as? Int == 2 && lines[4]["verdict"] as? String == "blocked")
     #expect(lines[4]["line"] as? Int == 6)
   }

@@ -14,7 +14,7 @@ struct CheckTests {
       env: ["KEYWARD_KEYS_DIR": cli.root + "/no-keys"].merging(env) { $1 })
     let doc = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:]
     let findings = (doc["findings"] as? [[String: Any]]) ?? []
-    return (r.status, Set(findings.compactMap { $0["id"] as? String }), findings)
+    return (r.status, Set(findings.compactMap { $0["finding_id"] as? String }), findings)
   }
 
   func store(
@@ -59,7 +59,7 @@ struct CheckTests {
     try store(cli, "prod", "ck_live_3333cccc", "cs_shared_SECRET_2")
     let (_, ids, findings) = try check(cli)
     #expect(ids.isSuperset(of: ["KW201", "KW202"]))
-    let kw202 = findings.filter { $0["id"] as? String == "KW202" }
+    let kw202 = findings.filter { $0["finding_id"] as? String == "KW202" }
     #expect(kw202.allSatisfy { $0["severity"] as? String == "error" })
   }
 
@@ -70,7 +70,7 @@ struct CheckTests {
     try store(cli, "prod", "ck_live_1111aaaa", "cs_live_SECRET_1", now: "2026-01-01T00:00:00Z")
     let (status, ids, findings) = try check(cli, [], env: ["KEYWARD_NOW": "2026-06-01T00:00:00Z"])
     #expect(status == 1 && ids.contains("KW301"))
-    #expect(findings.first { $0["id"] as? String == "KW301" }?["severity"] as? String == "error")
+    #expect(findings.first { $0["finding_id"] as? String == "KW301" }?["severity"] as? String == "error")
     #expect(
       !(try check(cli, ["--max-age", "365d"], env: ["KEYWARD_NOW": "2026-06-01T00:00:00Z"]).1.contains(
         "KW301")))
@@ -156,7 +156,7 @@ struct CheckTests {
     chmod(try cli.keyPath("prod"), 0o600)
     let r = try cli.run(["check", "--format", "json"])
     let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-    let ids = Set(((doc["findings"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String })
+    let ids = Set(((doc["findings"] as? [[String: Any]]) ?? []).compactMap { $0["finding_id"] as? String })
     #expect(ids.isSuperset(of: ["KW601", "KW602", "KW603", "KW604"]), "\(ids)")
     #expect(!r.stdout.contains("cs_live_SECRET_plain"))
   }
@@ -182,7 +182,7 @@ struct CheckTests {
       #expect((r["message"] as? [String: Any])?["text"] is String)
     }
     let json = try cli.json(try cli.run(["check", "--format", "json"]))
-    #expect(json["schema_version"] as? Int == 1)
+    #expect(json["schema_version"] as? Int == 2)
   }
 
   @Test("--online: a pair the provider accepts only exchanged, and an inconclusive answer (exit 3)")

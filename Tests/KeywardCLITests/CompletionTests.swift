@@ -44,8 +44,8 @@ struct CompletionTests {
     #expect(Set(try complete(cli, script, "keyward show ")) == ["dev", "staging", "prod"])
     #expect(try complete(cli, script, "keyward export pr") == ["prod"])
     let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
-    let prod = (list["environments"] as? [[String: Any]])?.first { $0["name"] as? String == "prod" }
-    let ids = (prod?["sets"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+    let prod = (list["environments"] as? [[String: Any]])?.first { $0["environment"] as? String == "prod" }
+    let ids = (prod?["sets"] as? [[String: Any]])?.compactMap { $0["set_id"] as? String }
     let offered = try complete(cli, script, "keyward show prod --set ")
     #expect(Set(offered).isSuperset(of: Set(try #require(ids))) && offered.contains("active"))
     for (_, v) in values { #expect(!offered.contains(v.key) && !offered.contains(v.secret)) }

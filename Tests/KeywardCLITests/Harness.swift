@@ -125,6 +125,15 @@ struct CLI {
           "a stored secret leaked in the output of keyward \(args.joined(separator: " "))",
           sourceLocation: sourceLocation)
       }
+      // Every JSON document any test gets is held to its command's schema.
+      if process.terminationReason == .exit, !out.isEmpty,
+        let schema = SchemaCheck.schema(for: args, output: out),
+        let problems = SchemaCheck.problems(schema, out)
+      {
+        Issue.record(
+          "keyward \(args.joined(separator: " ")): its JSON does not match \(schema).schema.json: \(problems)",
+          sourceLocation: sourceLocation)
+      }
       return Result(
         status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
         stdout: out,
@@ -190,6 +199,17 @@ struct CLI {
     return (p.terminationStatus, outText, errText)
   }
 
+  /// A new OpenSSH ed25519 key at `path` (made by ssh-keygen), encrypted when a passphrase is
+  /// given; returns `path`.
+  static func sshKey(_ path: String, passphrase: String = "") throws -> String {
+    let keygen = Process()
+    keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
+    keygen.arguments = ["-q", "-t", "ed25519", "-N", passphrase, "-f", path, "-C", "carol@laptop"]
+    try keygen.run()
+    keygen.waitUntilExit()
+    return path
+  }
+
   func otherMachine() throws -> [String: String] {
     let keys = root + "/other-machine-keys"
     try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
@@ -205,7 +225,8 @@ struct CLI {
     for e in doc["entries"] as? [[String: Any]] ?? [] {
       for r in e["records"] as? [[String: Any]] ?? [] {
         var m = r
-        for k in ["id", "parents", "actor", "signature", "time", "command"] { m["entry_" + k] = e[k] }
+        m["entry_id"] = e["entry_id"]
+        for k in ["parents", "actor", "signature", "time", "command"] { m["entry_" + k] = e[k] }
         out.append(m)
       }
     }

@@ -53,7 +53,7 @@ struct HintTests {
     let r = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
     var production = [String: Bool]()
     for e in r["environments"] as? [[String: Any]] ?? [] {
-      production[e["name"] as! String] = e["production"] as? Bool
+      production[e["environment"] as! String] = e["production"] as? Bool
     }
     #expect(production["prod-eu"] == true && production["eu_prod"] == true && production["prod2"] == true)
     #expect(production["live"] == true)

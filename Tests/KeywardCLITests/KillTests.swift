@@ -48,7 +48,7 @@ struct KillTests {
     let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
     for case let e as [String: Any] in list["environments"] as? [Any] ?? [] {
       for case let s as [String: Any] in e["sets"] as? [Any] ?? [] {
-        let id = s["id"] as! String
+        let id = s["set_id"] as! String
         let shown = try cli.json(
           try cli.expect(0, ["show", "prod", "--set", id, "--reveal", "--format", "json"]))
         before[id] = shown["app_key"] as? String
@@ -65,7 +65,7 @@ struct KillTests {
     // Every file parses.
     let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
     let envs = try #require(list["environments"] as? [[String: Any]])
-    let ids = Set((envs.first?["sets"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
+    let ids = Set((envs.first?["sets"] as? [[String: Any]] ?? []).compactMap { $0["set_id"] as? String })
     // Every set that existed is still readable, unless the operation completed and removed it.
     for (id, key) in before where ids.contains(id) {
       let shown = try cli.json(
@@ -82,7 +82,7 @@ struct KillTests {
     #expect(trail["intact"] as? Bool == true, "\(op.name) at \(point): \(trail)")
     let findings = (audit["environments"] as? [[String: Any]] ?? []).flatMap {
       ($0["findings"] as? [[String: Any]]) ?? []
-    }.compactMap { $0["id"] as? String }
+    }.compactMap { $0["finding_id"] as? String }
     let interrupted =
       r.signaled
       && ["trail-before-head", "after-audit-before-file", "write-before-fsync", "write-before-rename"]
@@ -104,7 +104,7 @@ struct KillTests {
     let again = try cli.json(try cli.run(["audit", "--format", "json"]))
     let after = (again["environments"] as? [[String: Any]] ?? []).flatMap {
       ($0["findings"] as? [[String: Any]]) ?? []
-    }.compactMap { $0["id"] as? String }
+    }.compactMap { $0["finding_id"] as? String }
     #expect(!after.contains("KW801") && !after.contains("KW802"), "\(op.name) at \(point): \(after)")
     #expect((again["trail"] as? [String: Any])?["intact"] as? Bool == true)
   }

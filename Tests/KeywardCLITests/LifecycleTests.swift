@@ -5,15 +5,17 @@ import Testing
 struct LifecycleTests {
   func sets(_ cli: CLI, _ env: String) throws -> [String: String] {
     let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
-    let e = try #require((list["environments"] as? [[String: Any]])?.first { $0["name"] as? String == env })
+    let e = try #require(
+      (list["environments"] as? [[String: Any]])?.first { $0["environment"] as? String == env })
     var out = [String: String]()
-    for s in (e["sets"] as? [[String: Any]]) ?? [] { out[s["id"] as! String] = s["state"] as? String }
+    for s in (e["sets"] as? [[String: Any]]) ?? [] { out[s["set_id"] as! String] = s["state"] as? String }
     return out
   }
 
   func next(_ cli: CLI, _ env: String) throws -> String? {
     let list = try cli.json(try cli.expect(0, ["list", "--format", "json"]))
-    let e = try #require((list["environments"] as? [[String: Any]])?.first { $0["name"] as? String == env })
+    let e = try #require(
+      (list["environments"] as? [[String: Any]])?.first { $0["environment"] as? String == env })
     return e["next"] as? String
   }
 

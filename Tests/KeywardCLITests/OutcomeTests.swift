@@ -14,7 +14,7 @@ struct OutcomeTests {
     let cli = try CLI()  // no workspace: an input error
     let r = try cli.expect(2, args)
     let doc = try cli.json(r)
-    #expect(doc["schema_version"] as? Int == 1)
+    #expect(doc["schema_version"] as? Int == 2)
     let error = try #require(doc["error"] as? [String: Any])
     #expect(error["exit_code"] as? Int == 2 && (error["message"] as? String)?.contains("workspace") == true)
   }

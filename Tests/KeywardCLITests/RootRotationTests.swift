@@ -30,15 +30,18 @@ struct RootRotationTests {
     let proposed = try cli.expect(0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)"])
     #expect(proposed.stdout.contains("still needs the signature of bob"), "\(proposed.stdout)")
     let waiting = try shown(cli)
-    #expect(waiting["root"] as? String == root1)
+    #expect(waiting["root_fingerprint"] as? String == root1)
     let proposal = try #require(waiting["proposed_root"] as? [String: Any])
     let bobFP = try #require(
       try cli.json(
         try cli.expect(
           0, ["identity", "show", "--identity", bob.file, "--format", "json"]))["fingerprint"] as? String)
-    #expect(proposal["added"] as? [String] == ["bob (\(bobFP))"])
-    #expect((proposal["signed_by"] as? [String])?.first?.hasPrefix("alice (") == true)
-    let next = try #require(proposal["root"] as? String)
+    let added = proposal["added"] as? [[String: Any]] ?? []
+    #expect(
+      added.count == 1 && added.first?["name"] as? String == "bob"
+        && added.first?["fingerprint"] as? String == bobFP)
+    #expect((proposal["signed_by"] as? [[String: Any]])?.map { $0["name"] as? String } == ["alice"])
+    let next = try #require(proposal["root_fingerprint"] as? String)
     // Until bob signs, nothing changed: every machine still uses root 1.
     try cli.expect(0, ["show", "prod"])
     try cli.expect(0, ["list"], env: other)
@@ -46,7 +49,7 @@ struct RootRotationTests {
       0, ["trust", "rotate-root", "--sign", next], env: ["KEYWARD_IDENTITY": bob.file])
     #expect(signed.stdout.contains("The trust root is now version 2"), "\(signed.stdout)")
     let now = try shown(cli)
-    let root2 = try #require(now["root"] as? String)
+    let root2 = try #require(now["root_fingerprint"] as? String)
     #expect(root2 == next && now["root_version"] as? Int == 2 && now["pinned"] as? Bool == true)
     #expect((now["admins"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["alice", "bob"])
     return (cli, root1, root2, bob.file, other)
@@ -60,7 +63,7 @@ struct RootRotationTests {
     // The machine pinned to root 1 follows the signed change and says so; its pin moves.
     let listed = try cli.expect(0, ["list"], env: other)
     #expect(listed.stderr.contains("changed from \(root1) to \(root2)"), "\(listed.stderr)")
-    #expect(try shown(cli, env: other)["root"] as? String == root2)
+    #expect(try shown(cli, env: other)["root_fingerprint"] as? String == root2)
     #expect(!(try cli.expect(0, ["list"], env: other)).stderr.contains("changed from"))
     // A fresh CI machine given the old root's fingerprint follows it too.
     var ci = try cli.otherMachine()
@@ -159,7 +162,7 @@ struct RootRotationTests {
     #expect(cut.stderr.contains("no earlier root kept"), "\(cut.stderr)")
     // This machine, pinned to root 2, needs no history.
     try cli.expect(0, ["show", "prod"])
-    #expect(try shown(cli)["root"] as? String == root2)
+    #expect(try shown(cli)["root_fingerprint"] as? String == root2)
   }
 
   @Test(
@@ -171,7 +174,8 @@ struct RootRotationTests {
     let other = try cli.otherMachine()
     try cli.expect(0, ["trust", "pin", root1], env: other)
     try cli.expect(0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)"])
-    let next = try #require((try shown(cli)["proposed_root"] as? [String: Any])?["root"] as? String)
+    let next = try #require(
+      (try shown(cli)["proposed_root"] as? [String: Any])?["root_fingerprint"] as? String)
     let killed = try cli.run(
       ["trust", "rotate-root", "--sign", next],
       env: ["KEYWARD_IDENTITY": bob.file, "KEYWARD_CRASHPOINT": point])
@@ -196,20 +200,22 @@ struct RootRotationTests {
     let bob = try base.newIdentity(cli, "bob")
     let mallory = try base.newIdentity(cli, "mallory")
     try cli.expect(0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)"])
-    let reviewed = try #require((try shown(cli)["proposed_root"] as? [String: Any])?["root"] as? String)
+    let reviewed = try #require(
+      (try shown(cli)["proposed_root"] as? [String: Any])?["root_fingerprint"] as? String)
     // Mallory replaces the proposal with one giving her key the name bob, signed by her.
     try FileManager.default.removeItem(atPath: cli.workspace + "/trust/root.next.json")
     try cli.expect(0, ["trust", "rotate-root", "--add-admin", "bob=\(mallory.public)"])
     let swapped = try #require((try shown(cli)["proposed_root"] as? [String: Any]))
-    #expect(swapped["root"] as? String != reviewed)
+    #expect(swapped["root_fingerprint"] as? String != reviewed)
     let refused = try cli.expect(
       4, ["trust", "rotate-root", "--sign", reviewed], env: ["KEYWARD_IDENTITY": bob.file])
     #expect(refused.stderr.contains("not the \(reviewed) you reviewed"), "\(refused.stderr)")
-    #expect(try shown(cli)["root"] as? String == root1)
+    #expect(try shown(cli)["root_fingerprint"] as? String == root1)
     // A name that stays with another key says so, with both fingerprints.
     try cli.expect(0, ["trust", "rotate-root", "--withdraw"])
     try cli.expect(0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)"])
-    let bobNext = try #require((try shown(cli)["proposed_root"] as? [String: Any])?["root"] as? String)
+    let bobNext = try #require(
+      (try shown(cli)["proposed_root"] as? [String: Any])?["root_fingerprint"] as? String)
     try cli.expect(0, ["trust", "rotate-root", "--sign", bobNext], env: ["KEYWARD_IDENTITY": bob.file])
     try cli.expect(
       0, ["trust", "rotate-root", "--remove-admin", "bob", "--add-admin", "bob=\(mallory.public)"])
@@ -222,10 +228,10 @@ struct RootRotationTests {
     #expect(junk.stderr.contains("--withdraw"))
     try cli.expect(0, ["trust", "rotate-root", "--withdraw"])
     // trust pin --replace with a fingerprint that does not verify keeps the old pin.
-    let pinned = try shown(cli)["root"] as? String
+    let pinned = try shown(cli)["root_fingerprint"] as? String
     try cli.expect(4, ["trust", "pin", String(repeating: "0", count: 32), "--replace"])
     let after = try shown(cli)
-    #expect(after["root"] as? String == pinned && after["pinned"] as? Bool == true)
+    #expect(after["root_fingerprint"] as? String == pinned && after["pinned"] as? Bool == true)
   }
 
   @Test(
@@ -245,7 +251,8 @@ struct RootRotationTests {
       stdin: "ck_prod_after_snapshot\ncs_prod_SECRET_after_snapshot\n")
     let bob = try base.newIdentity(cli, "bob")
     try cli.expect(0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)"])
-    let next = try #require((try shown(cli)["proposed_root"] as? [String: Any])?["root"] as? String)
+    let next = try #require(
+      (try shown(cli)["proposed_root"] as? [String: Any])?["root_fingerprint"] as? String)
     try cli.expect(0, ["trust", "rotate-root", "--sign", next], env: ["KEYWARD_IDENTITY": bob.file])
     // The deploy machine exports (which records the activation it saw) and follows the change.
     let env = ["KEYWARD_KEYS_DIR": deploy]

@@ -34,10 +34,10 @@ struct ScanTests {
   func findings(_ cli: CLI, _ args: [String], status: Int32 = 1) throws -> ([String], [[String: Any]]) {
     let r = try cli.expect(status, ["scan", "--format", "json"] + args)
     let doc = try cli.json(r)
-    #expect(doc["schema_version"] as? Int == 1)
+    #expect(doc["schema_version"] as? Int == 2)
     let list = doc["findings"] as? [[String: Any]] ?? []
     let lines = list.map { f in
-      [f["path"], f["environment"], f["field"], f["encoding"]].map { "\($0 ?? "-")" }.joined(separator: " ")
+      [f["file"], f["environment"], f["field"], f["encoding"]].map { "\($0 ?? "-")" }.joined(separator: " ")
     }
     return (lines.sorted(), list)
   }
@@ -100,15 +100,16 @@ struct ScanTests {
           "win/settings.ini staging app_secret plain",
         ].sorted(), "\(got)")
     // Places: line and column of the word (or of the encoded run).
-    let log5 = try #require(list.first { $0["path"] as? String == "logs/app.log" })
+    let log5 = try #require(list.first { $0["file"] as? String == "logs/app.log" })
     let logLine =
       log.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("DEBUG") }! + 1
     #expect(log5["line"] as? Int == logLine)
     #expect(log5["column"] as? Int == "2026-11-30T10:00:01Z DEBUG config loaded secret=".count + 1)
-    let yaml = try #require(list.first { $0["path"] as? String == "config/app.yaml" })
+    let yaml = try #require(list.first { $0["file"] as? String == "config/app.yaml" })
     #expect(yaml["line"] as? Int == 3 && yaml["column"] as? Int == 11)
     #expect(list.allSatisfy { $0["state"] as? String == "active" && $0["live"] as? Bool == true })
-    #expect(list.allSatisfy { $0["id"] as? String == "KW901" && $0["severity"] as? String == "error" })
+    #expect(
+      list.allSatisfy { $0["finding_id"] as? String == "KW901" && $0["severity"] as? String == "error" })
 
     // Text and SARIF name the same places and never a value (the harness searches every output).
     let text = try cli.expect(1, ["scan"])
@@ -152,7 +153,7 @@ struct ScanTests {
     #expect(only.count == 3)
     let piped = try cli.run(["scan", "-", "--format", "json"], stdin: "x=\(staging.secret)\n")
     #expect(piped.status == 1)
-    #expect((try cli.json(piped)["findings"] as? [[String: Any]])?.first?["path"] as? String == "-")
+    #expect((try cli.json(piped)["findings"] as? [[String: Any]])?.first?["file"] as? String == "-")
   }
 
   @Test("history (a file deleted two commits ago), other branches (--all-refs), the index, the hook")
@@ -177,7 +178,7 @@ struct ScanTests {
     #expect(h == ["deploy/prod.env prod app_secret plain"])
     #expect(list.first?["introduced"] as? [String] == [added])
     #expect(list.first?["removed"] as? [String] == [removed])
-    #expect((list.first?["blob"] as? String)?.count == 40)
+    #expect((list.first?["blob_id"] as? String)?.count == 40)
 
     // Another branch: only --all-refs sees it.
     try git(cli, ["checkout", "-q", "-b", "feature"])
@@ -227,7 +228,7 @@ struct ScanTests {
     try cli.expect(0, ["retire", "staging", "--now", "--force"])
     let (got, list) = try findings(cli, [])
     #expect(got == ["notes.md staging app_secret plain"])
-    #expect(list.first?["state"] as? String == "retired" && list.first?["id"] as? String == "KW902")
+    #expect(list.first?["state"] as? String == "retired" && list.first?["finding_id"] as? String == "KW902")
     try cli.expect(0, ["scan", "--fail-on", "error", "-q"])
   }
 
@@ -245,7 +246,7 @@ struct ScanTests {
     let (got, _) = try findings(cli, [], status: 0)
     #expect(got.isEmpty)
     let doc = try cli.json(try cli.expect(0, ["scan", "--format", "json"]))
-    let files = (doc["scanned"] as? [String: Any])?["files"] as? Int ?? 0
+    let files = (doc["scanned"] as? [String: Any])?["file_count"] as? Int ?? 0
     #expect(files >= 2000)
   }
 
@@ -282,7 +283,7 @@ struct ScanTests {
       of: "{\n", with: "{\n  \"x\": \"\(v["dev"]!.key)\",\n", options: [], range: prodJSON.range(of: "{\n"))
     try Data(prodJSON.utf8).write(to: URL(fileURLWithPath: prodPath))
     let doc = try cli.json(try cli.expect(1, ["check", "--format", "json"]))
-    let kw603 = (doc["findings"] as? [[String: Any]] ?? []).filter { $0["id"] as? String == "KW603" }
+    let kw603 = (doc["findings"] as? [[String: Any]] ?? []).filter { $0["finding_id"] as? String == "KW603" }
     // (Paths as the workspace was named: relative to where keyward ran.)
     let files = Set(
       kw603.compactMap { ($0["file"] as? String).map { String($0.dropFirst("Environments/".count)) } })
@@ -290,7 +291,7 @@ struct ScanTests {
       files == [".env", ".env.production", "backup/prod.env", "big.txt", "q.txt", "prod.json"], "\(files)")
     #expect(
       !(doc["findings"] as? [[String: Any]] ?? []).contains {
-        $0["id"] as? String == "KW604" && ($0["file"] as? String ?? "").hasSuffix("big.txt")
+        $0["finding_id"] as? String == "KW604" && ($0["file"] as? String ?? "").hasSuffix("big.txt")
       })
   }
 
@@ -385,9 +386,9 @@ struct ScanTests {
     try FileManager.default.removeItem(atPath: cli.root + "/sub")
     try FileManager.default.createSymbolicLink(atPath: cli.root + "/sub", withDestinationPath: elsewhere)
     let doc = try cli.json(try cli.run(["scan", "--format", "json"]))
-    let paths = (doc["findings"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
+    let paths = (doc["findings"] as? [[String: Any]] ?? []).compactMap { $0["file"] as? String }
     #expect(!paths.contains("sub/x.txt"), "\(paths)")
-    #expect(((doc["scanned"] as? [String: Any])?["other_skipped"] as? Int ?? 0) >= 1)
+    #expect(((doc["scanned"] as? [String: Any])?["other_skipped_count"] as? Int ?? 0) >= 1)
 
     // An edited fingerprint in prod.json does not hide the value: the trail recorded it.
     let prodPath = cli.workspace + "/prod.json"

@@ -11,7 +11,7 @@ struct TeamTrailTests {
     let cli = try CLI()
     try cli.expect(0, ["identity", "new", "--name", "alice"])
     let r = try cli.json(try cli.expect(0, ["init", "--envs", "dev,staging,prod", "--format", "json"]))
-    let root = try #require(r["trust_root"] as? String)
+    let root = try #require(r["root_fingerprint"] as? String)
     for env in ["dev", "staging", "prod"] { try store(cli, env, command: "set") }
     try git(cli.root, ["init", "-q", "-b", "main"])
     try git(cli.root, ["add", "-A", "Environments"])
@@ -73,7 +73,7 @@ struct TeamTrailTests {
       $0["findings"] as? [[String: Any]] ?? []
     }
     let ws = doc["workspace_findings"] as? [[String: Any]] ?? []
-    return (envs + ws).compactMap { $0["id"] as? String }
+    return (envs + ws).compactMap { $0["finding_id"] as? String }
   }
 
   func entryFiles(_ workspace: String) throws -> [String] {
@@ -128,14 +128,14 @@ struct TeamTrailTests {
     #expect(conflicts.isEmpty, "conflicts: \(conflicts)")
     let merged = try audit(cli, 0)
     #expect(trail(merged)["intact"] as? Bool == true)
-    #expect(trail(merged)["entries"] as? Int == before + 2, "\(trail(merged))")
+    #expect(trail(merged)["entry_count"] as? Int == before + 2, "\(trail(merged))")
     #expect((trail(merged)["heads"] as? [String])?.count == 2)
     // The next write follows both heads.
     try store(cli, "prod")
     let last = try #require(try log(cli).last)
     #expect((last["parents"] as? [String])?.count == 2, "\(last)")
     let after = try audit(cli, 0)
-    #expect(trail(after)["entries"] as? Int == before + 3)
+    #expect(trail(after)["entry_count"] as? Int == before + 3)
     #expect((trail(after)["heads"] as? [String])?.count == 1)
     // The independent reader agrees.
     let reader = try python(["Tests/Compat/trail_reader.py", cli.workspace])
@@ -185,7 +185,7 @@ struct TeamTrailTests {
     try cli.expect(0, ["audit"])  // this machine records the heads it saw
     try store(cli, "prod")
     try cli.expect(0, ["audit"])
-    let head = try #require(try log(cli).last?["id"] as? String)
+    let head = try #require(try log(cli).last?["entry_id"] as? String)
     try FileManager.default.removeItem(atPath: "\(cli.workspace)/trail/entries/\(head).json")
     try? FileManager.default.removeItem(atPath: "\(cli.workspace)/trail/heads/\(head)")
     let here = try audit(cli, 4)
@@ -203,7 +203,7 @@ struct TeamTrailTests {
     try store(cli, "staging")
     try store(cli, "prod")
     let entries = try log(cli)
-    let middle = try #require(entries[entries.count - 2]["id"] as? String)
+    let middle = try #require(entries[entries.count - 2]["entry_id"] as? String)
     let saved = cli.root + "/saved-trail"
     try FileManager.default.copyItem(atPath: cli.workspace + "/trail", toPath: saved)
     func restore() throws {
@@ -289,7 +289,7 @@ struct TeamTrailTests {
     let doc = try audit(cli, 4)
     #expect(findingIDs(doc).contains("KW802"))
     let check = try cli.json(try cli.expect(1, ["check", "--format", "json"]))
-    #expect((check["findings"] as? [[String: Any]] ?? []).contains { $0["id"] as? String == "KW802" })
+    #expect((check["findings"] as? [[String: Any]] ?? []).contains { $0["finding_id"] as? String == "KW802" })
     // The next write records the outside change before its own, and says so.
     let r = try store(cli, "prod")
     #expect(r.all.contains("no entry announces it"), "\(r.all)")
@@ -313,9 +313,8 @@ struct TeamTrailTests {
     let doc = try audit(cli, 1)
     #expect(findingIDs(doc).contains("KW804"))
     #expect(findingIDs(doc).contains("KW805"))
-    #expect((trail(doc)["signers"] as? [String: Int])?.keys.contains { $0.hasPrefix("alice (") } == true)
-    #expect(
-      (trail(doc)["signers"] as? [String: Int])?.keys.contains { $0.hasPrefix("not a member (") } == true)
+    let signers = (trail(doc)["signers"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+    #expect(signers.contains("alice") && signers.contains("not a member"), "\(signers)")
     let statuses = try log(cli).compactMap { $0["signature"] as? String }
     #expect(statuses.contains("unsigned"))
     #expect(statuses.contains("signed:alice"))
@@ -331,9 +330,9 @@ struct TeamTrailTests {
     #expect(try entryFiles(cli.workspace).isEmpty)
     let after = try audit(cli, 0)
     #expect(!findingIDs(after).contains("KW804") && !findingIDs(after).contains("KW805"))
-    #expect(trail(after)["checkpoints"] as? Int == 1)
+    #expect(trail(after)["checkpoint_count"] as? Int == 1)
     let full = try audit(cli, 0, ["--full"])
-    #expect(trail(full)["entries"] as? Int == trail(after)["entries"] as? Int)
+    #expect(trail(full)["entry_count"] as? Int == trail(after)["entry_count"] as? Int)
     // Writes go on after a checkpoint, following its heads.
     try store(cli, "prod")
     #expect(try log(cli).last.map { ($0["parents"] as? [String])?.count } == 1)
@@ -359,7 +358,7 @@ struct TeamTrailTests {
     try git(cli.root, ["add", "-A", "Environments"])
     try git(cli.root, ["commit", "-q", "-m", "prod set"])
     try cli.expect(0, ["audit", "--git"])
-    let victim = try #require(try log(cli).first?["id"] as? String)
+    let victim = try #require(try log(cli).first?["entry_id"] as? String)
     try git(cli.root, ["rm", "-q", "Environments/trail/entries/\(victim).json"])
     try git(cli.root, ["commit", "-q", "-m", "tidy"])
     let (_, commit) = try git(cli.root, ["rev-parse", "HEAD"])
@@ -499,7 +498,7 @@ struct TeamTrailTests {
     let active = try #require(
       try cli.trailRecords().last {
         $0["environment"] as? String == "prod" && $0["action"] as? String == "set"
-      }?["set"]
+      }?["set_id"]
         as? String)
     try cli.expect(2, ["discard", "prod", "--set", active])  // an active set is not discarded
     let last = try #require(try cli.trailRecords().last)
@@ -558,6 +557,6 @@ struct TeamTrailTests {
     #expect(refused.stderr.contains("was retired from prod"), "\(refused.stderr)")
     try cli.expect(0, ["rotate", "prod", "--stdin", "--force"], stdin: old)
     let check = try cli.json(try cli.expect(1, ["check", "--format", "json"]))
-    #expect((check["findings"] as? [[String: Any]] ?? []).contains { $0["id"] as? String == "KW307" })
+    #expect((check["findings"] as? [[String: Any]] ?? []).contains { $0["finding_id"] as? String == "KW307" })
   }
 }

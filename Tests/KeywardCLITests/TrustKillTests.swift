@@ -59,7 +59,7 @@ struct TrustKillTests {
       in (try cli.json(try cli.expect(0, ["list", "--format", "json"]))["environments"]
       as? [[String: Any]])?.first?["sets"] as? [Any] ?? []
     {
-      let id = s["id"] as! String
+      let id = s["set_id"] as! String
       before[id] =
         try cli.json(try cli.expect(0, ["show", "prod", "--set", id, "--reveal", "--format", "json"]))[
           "app_key"] as? String
@@ -94,7 +94,7 @@ struct TrustKillTests {
     let ids = Set(
       ((try cli.json(try cli.expect(0, ["list", "--format", "json"]))["environments"] as? [[String: Any]])?
         .first?[
-          "sets"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
+          "sets"] as? [[String: Any]] ?? []).compactMap { $0["set_id"] as? String })
     for (id, key) in before where ids.contains(id) {
       let shown = try cli.json(
         try cli.expect(0, ["show", "prod", "--set", id, "--reveal", "--format", "json"]))

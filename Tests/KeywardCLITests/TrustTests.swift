@@ -10,7 +10,7 @@ struct TrustTests {
     let cli = try CLI()
     try cli.expect(0, ["identity", "new", "--name", "alice"])
     let r = try cli.json(try cli.expect(0, ["init", "--envs", "dev,staging,prod", "--format", "json"]))
-    let root = try #require(r["trust_root"] as? String)
+    let root = try #require(r["root_fingerprint"] as? String)
     for env in ["dev", "staging", "prod"] {
       let secret = "cs_\(env)_SECRET_\(UUID().uuidString)"
       CLI.registerSecret(secret)
@@ -52,12 +52,7 @@ struct TrustTests {
     #expect(!(try String(contentsOfFile: cli.root + "/bob.id", encoding: .utf8)).contains("kwid1:"))
 
     // OpenSSH: an unencrypted ed25519 key is imported once; an encrypted one is refused clearly.
-    let ssh = cli.root + "/id_ed25519"
-    let keygen = Process()
-    keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
-    keygen.arguments = ["-q", "-t", "ed25519", "-N", "", "-f", ssh, "-C", "carol@laptop"]
-    try keygen.run()
-    keygen.waitUntilExit()
+    let ssh = try CLI.sshKey(cli.root + "/id_ed25519")
     let imported = try cli.expect(
       0, ["identity", "import-ssh", ssh, "--name", "carol", "--identity", cli.root + "/carol.id"])
     let pub = try String(contentsOfFile: ssh + ".pub", encoding: .utf8)
@@ -68,12 +63,7 @@ struct TrustTests {
     let blob = try #require(Data(base64Encoded: String(pub.split(separator: " ")[1])))
     let key = try #require(Data(base64Encoded: String((viaSSH["public_identity"] as! String).dropFirst(8))))
     #expect(blob.suffix(32) == key)
-    let locked = cli.root + "/id_locked"
-    let keygen2 = Process()
-    keygen2.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
-    keygen2.arguments = ["-q", "-t", "ed25519", "-N", "secret-pass", "-f", locked]
-    try keygen2.run()
-    keygen2.waitUntilExit()
+    let locked = try CLI.sshKey(cli.root + "/id_locked", passphrase: "secret-pass")
     let refused = try cli.expect(2, ["identity", "import-ssh", locked, "--identity", cli.root + "/x.id"])
     #expect(
       refused.stderr.contains("encrypted with a passphrase") && refused.stderr.contains("ssh-keygen -p"))
@@ -84,8 +74,8 @@ struct TrustTests {
     let (cli, root) = try trusted()
     #expect(root.count == 32)
     let shown = try cli.json(try cli.expect(0, ["trust", "show", "--format", "json"]))
-    #expect(shown["root"] as? String == root)
-    #expect(shown["version"] as? Int == 1)
+    #expect(shown["root_fingerprint"] as? String == root)
+    #expect(shown["state_version"] as? Int == 1)
     #expect(shown["pinned"] as? Bool == true)
     #expect((shown["admins"] as? [[String: Any]])?.first?["name"] as? String == "alice")
   }
@@ -166,7 +156,8 @@ struct TrustTests {
     try cli.expect(4, ["list"])
     try cli.expect(0, ["trust", "sign"])
     try cli.expect(0, ["list"])
-    #expect(try cli.json(try cli.expect(0, ["trust", "show", "--format", "json"]))["version"] as? Int == 2)
+    #expect(
+      try cli.json(try cli.expect(0, ["trust", "show", "--format", "json"]))["state_version"] as? Int == 2)
   }
 
   @Test("an endpoint given on the command line by the person running it is used")
@@ -361,7 +352,8 @@ struct TrustTests {
     try cli.expect(0, ["show", "prod"])
     try cli.expect(0, ["list"])
     // init --envs qa: version 2; the rekey signs the pending key (3), then the new one (4).
-    #expect(try cli.json(try cli.expect(0, ["trust", "show", "--format", "json"]))["version"] as? Int == 4)
+    #expect(
+      try cli.json(try cli.expect(0, ["trust", "show", "--format", "json"]))["state_version"] as? Int == 4)
   }
 
   // Property 8 (the signed-state half; per-person wraps are not built yet).
@@ -511,7 +503,8 @@ struct TrustTests {
     bobEnv["KEYWARD_TRUST"] = root
     try cli.expect(0, ["show", "prod", "--reveal"], env: bobEnv)
     let list = try cli.json(try cli.expect(0, ["access", "list", "--format", "json"]))
-    let prodAccess = try #require((list["environments"] as? [String: Any])?["prod"] as? [String: Any])
+    let prodAccess = try #require(
+      (list["environments"] as? [[String: Any]])?.first { $0["environment"] as? String == "prod" })
     #expect((prodAccess["members"] as? [[String: Any]])?.map { $0["name"] as? String } == ["bob", "carol"])
     #expect((prodAccess["shared_key"] as? String)?.contains("anyone who holds") == true)
 

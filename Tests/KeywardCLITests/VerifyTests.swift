@@ -32,7 +32,7 @@ struct VerifyTests {
         "off": "disabled",
       ])
     #expect(status == 1)
-    #expect(doc["schema_version"] as? Int == 1)
+    #expect(doc["schema_version"] as? Int == 2)
     let results = try #require(doc["results"] as? [[String: Any]])
     let badkey = try #require(results.first { $0["environment"] as? String == "badkey" })
     let evidence = try #require((badkey["evidence"] as? [[String: Any]])?.first)

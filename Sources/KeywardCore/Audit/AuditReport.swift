@@ -145,7 +145,8 @@ public enum AuditReport {
     public var lastExport: String?
 
     enum CodingKeys: String, CodingKey {
-      case id, state, created, policy, fingerprints
+      case state, created, policy, fingerprints
+      case id = "set_id"
       case ageDays = "age_days"
       case lastVerification = "last_verification"
       case lastExport = "last_export"
@@ -161,7 +162,8 @@ public enum AuditReport {
     public var findings: [Finding]
 
     enum CodingKeys: String, CodingKey {
-      case name, production, sets, findings
+      case production, sets, findings
+      case name = "environment"
       case keyID = "key_id"
       case keyAgeDays = "key_age_days"
     }
@@ -182,12 +184,30 @@ public enum AuditReport {
     public var unsigned: Int
     public var v1Entries: Int
     /// Every signer, by the signed state's name (or "not a member"), with a count.
-    public var signers: [String: Int]
+    public var signers: [Signer]
+
+    public struct Signer: Sendable, Encodable {
+      /// The signed state's name for the key, or "not a member".
+      public var name: String
+      /// The key's fingerprint ("?" when a checkpoint's count names a key that does not parse).
+      public var fingerprint: String
+      public var entryCount: Int
+
+      enum CodingKeys: String, CodingKey {
+        case name, fingerprint
+        case entryCount = "entry_count"
+      }
+    }
 
     enum CodingKeys: String, CodingKey {
-      case entries, intact, problem, file, heads, checkpoints, signed, attested, unsigned, signers
+      case intact, problem, file, heads, signers
+      case entries = "entry_count"
+      case checkpoints = "checkpoint_count"
+      case signed = "signed_count"
+      case attested = "attested_count"
+      case unsigned = "unsigned_count"
       case firstBadLine = "first_bad_line"
-      case v1Entries = "v1_entries"
+      case v1Entries = "v1_entry_count"
     }
   }
 
@@ -216,7 +236,7 @@ public enum AuditReport {
   }
 
   public static func summary(_ index: TrailIndex, workspace: Workspace) -> TrailSummary {
-    var signers = [String: Int]()
+    var signers = [String: (name: String, count: Int)]()  // by fingerprint
     var signed = 0
     var attested = 0
     var unsigned = 0
@@ -228,7 +248,7 @@ public enum AuditReport {
       }
       if let key = e.signer {
         let name = workspace.trust.flatMap { TrailFindings.name(of: key, in: $0) } ?? "not a member"
-        signers["\(name) (\(key.fingerprint))", default: 0] += 1
+        signers[key.fingerprint, default: (name, 0)].count += 1
       }
     }
     // What the base index counts of the checkpointed entries (each attested by its checkpoint).
@@ -237,7 +257,7 @@ public enum AuditReport {
       let key = try? PublicIdentity(parsing: text)
       let name =
         key.flatMap { k in workspace.trust.flatMap { TrailFindings.name(of: k, in: $0) } } ?? "not a member"
-      signers["\(name) (\(key?.fingerprint ?? "?"))", default: 0] += count
+      signers[key?.fingerprint ?? "?", default: (name, 0)].count += count
     }
     unsigned += index.base?.unsigned ?? 0
     let first = index.problems.first
@@ -245,7 +265,10 @@ public enum AuditReport {
       entries: index.entryCount + index.v1Entries.count, intact: index.intact, problem: first?.message,
       firstBadLine: first?.line, file: first?.file, heads: index.heads, checkpoints: index.checkpoints,
       signed: signed, attested: attested, unsigned: unsigned, v1Entries: index.v1Entries.count,
-      signers: signers)
+      signers: signers.map {
+        TrailSummary.Signer(name: $0.value.name, fingerprint: $0.key, entryCount: $0.value.count)
+      }
+      .sorted { ($0.name, $0.fingerprint) < ($1.name, $1.fingerprint) })
   }
 
   public static func run(workspace: Workspace, full: Bool = false, env: Env = .process) throws(KeywardError)

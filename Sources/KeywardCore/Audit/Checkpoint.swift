@@ -199,6 +199,12 @@ public enum Checkpoint {
     /// What the admin's signature now vouches for that no member signed: unsigned entries and
     /// entries by strangers (their findings are no longer reported).
     public var attests: [String]
+
+    enum CodingKeys: String, CodingKey {
+      case heads, file, attests
+      case id = "checkpoint_id"
+      case entries = "entry_count"
+    }
   }
 
   /// Compacts every entry file into a new segment signed by `admin`, then deletes those files.

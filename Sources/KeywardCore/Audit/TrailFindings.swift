@@ -85,7 +85,7 @@ public enum TrailFindings {
         set: e.records.first?.set,
         message:
           "entry \(e.id.prefix(12)) (\(e.command) by \(e.actor), \(e.time)) is unsigned: nothing proves who wrote it",
-        evidence: ["entry": e.id], remedy: "an admin reviews it, then: keyward trail checkpoint",
+        evidence: ["entry_id": e.id], remedy: "an admin reviews it, then: keyward trail checkpoint",
         file: e.file,
         line: e.line)
     }
@@ -95,7 +95,7 @@ public enum TrailFindings {
         set: e.records.first?.set,
         message:
           "entry \(e.id.prefix(12)) (\(e.command) of \(Set(e.records.compactMap(\.environment)).sorted().joined(separator: ", ")), \(e.time)) is signed by \(key.fingerprint) (calling itself \"\(e.actor)\"), who has no role there in the signed state",
-        evidence: ["entry": e.id, "signer": key.fingerprint],
+        evidence: ["entry_id": e.id, "signer": key.fingerprint],
         remedy: "review the change; an admin grants access (keyward access grant) or reverts it",
         file: e.file,
         line: e.line)
@@ -109,7 +109,7 @@ public enum TrailFindings {
         message:
           "entry \(id.prefix(12)) (\(r.command ?? "?") by \(r.actor ?? "?"), \(r.time ?? "?")) recorded \(r.action ?? "?") of \(r.environment ?? "?") found unannounced",
         evidence: [
-          "entry": id, "ref": r["ref"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "",
+          "entry_id": id, "ref": r["ref"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "",
         ],
         remedy: "review the environment file's git history around that entry", file: at.file, line: at.line)
     }

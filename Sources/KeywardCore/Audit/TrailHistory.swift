@@ -9,6 +9,11 @@ public enum TrailHistory {
     public var commits: Int
     public var shallow: Bool
     public var findings: [Finding]
+
+    enum CodingKeys: String, CodingKey {
+      case shallow, findings
+      case commits = "commit_count"
+    }
   }
 
   struct Change {

@@ -302,7 +302,9 @@ public enum CheckOperation {
     let env = all.first { $0.environment == name }
     let active = env?.active
     if let active, active.fingerprints.appKey == kfp, active.fingerprints.appSecret == sfp { return }
-    let ev = ["deployed_app_key_fp": kfp, "deployed_app_secret_fp": sfp, "active_set": active?.id ?? "none"]
+    let ev = [
+      "deployed_app_key_fp": kfp, "deployed_app_secret_fp": sfp, "active_set_id": active?.id ?? "none",
+    ]
     if let active, active.fingerprints.appKey == sfp, active.fingerprints.appSecret == kfp {
       add(
         .deployedNamesExchanged, .error, name, active.id,

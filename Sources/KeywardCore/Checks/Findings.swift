@@ -25,6 +25,12 @@ public struct Finding: Sendable, Encodable, Equatable {
   /// The column (1-based, in bytes) in `line`.
   public var column: Int?
 
+  enum CodingKeys: String, CodingKey {
+    case severity, environment, message, evidence, remedy, file, line, column
+    case id = "finding_id"
+    case set = "set_id"
+  }
+
   public init(
     id: String, severity: Severity, environment: String?, set: String?, message: String,
     evidence: [String: String],

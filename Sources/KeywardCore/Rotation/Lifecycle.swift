@@ -14,6 +14,22 @@ public enum Lifecycle {
       case environment, action, sets, warnings
       case graceUntil = "grace_until"
     }
+
+    /// One set the change touched, as JSON writes it.
+    struct Touched: Encodable {
+      let set_id: String
+      let state: String
+    }
+
+    public func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(environment, forKey: .environment)
+      try c.encode(action, forKey: .action)
+      try c.encode(
+        sets.sorted { $0.key < $1.key }.map { Touched(set_id: $0.key, state: $0.value) }, forKey: .sets)
+      try c.encodeIfPresent(graceUntil, forKey: .graceUntil)
+      try c.encode(warnings, forKey: .warnings)
+    }
   }
 
   /// `keyward rotate ENV`: a pending set (needs no private key).
@@ -229,7 +245,7 @@ public enum Lifecycle {
     public var environment: String
     public var oldKeyID: String
     public var newKeyID: String
-    public var sets: Int
+    public var setCount: Int
     /// Where the new private key is (the key store).
     public var keyFile: String
     /// The CI variable that must now hold the new key.
@@ -237,7 +253,8 @@ public enum Lifecycle {
     public var warnings: [String]
 
     enum CodingKeys: String, CodingKey {
-      case environment, sets, warnings
+      case environment, warnings
+      case setCount = "set_count"
       case oldKeyID = "old_key_id"
       case newKeyID = "new_key_id"
       case keyFile = "key_file"
@@ -285,7 +302,7 @@ public enum Lifecycle {
       let last = AuditLog.lastEntry(workspace: workspace, environment: name, withMember: "new_key_id")
       let oldID: String = { if case .string(let s)? = last?["old_key_id"] { return s } else { return "?" } }()
       return RekeyReport(
-        environment: name, oldKeyID: oldID, newKeyID: env.recipient.keyID, sets: env.sets.count,
+        environment: name, oldKeyID: oldID, newKeyID: env.recipient.keyID, setCount: env.sets.count,
         keyFile: storePath, ciVariable: Names.privateKeyVariable(name),
         warnings: ["completed an interrupted rekey: the new key is now in place"])
     }
@@ -349,7 +366,8 @@ public enum Lifecycle {
     // 3. The new key takes the old one's place.
     try FileSystem.replace(nextPath, with: storePath)
     return RekeyReport(
-      environment: name, oldKeyID: env.recipient.keyID, newKeyID: out.recipient.keyID, sets: env.sets.count,
+      environment: name, oldKeyID: env.recipient.keyID, newKeyID: out.recipient.keyID,
+      setCount: env.sets.count,
       keyFile: storePath, ciVariable: Names.privateKeyVariable(name), warnings: warnings)
   }
 

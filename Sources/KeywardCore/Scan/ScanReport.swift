@@ -14,30 +14,30 @@ extension ScanOperation.Report {
   public func json(failOn: Severity, schemaVersion: Int) -> JSONValue {
     let findings = copies.map { c -> JSONValue in
       var o: [String: JSONValue] = [
-        "id": .string(c.findingID.rawValue), "severity": .string(c.severity.rawValue),
-        "path": .string(c.path), "line": .number(Double(c.line)), "column": .number(Double(c.column)),
-        "environment": .string(c.target.environment), "set": .string(c.target.set),
+        "finding_id": .string(c.findingID.rawValue), "severity": .string(c.severity.rawValue),
+        "file": .string(c.path), "line": .number(Double(c.line)), "column": .number(Double(c.column)),
+        "environment": .string(c.target.environment), "set_id": .string(c.target.set),
         "field": .string(c.target.field), "state": .string(c.target.state), "live": .bool(c.target.live),
         "encoding": .string(c.encoding), "message": .string(c.message), "remedy": .string(c.remedy),
       ]
       if let b = c.blob {
-        o["blob"] = .string(b)
+        o["blob_id"] = .string(b)
         o["introduced"] = .array(c.introduced.map { .string($0) })
         o["removed"] = .array(c.removed.map { .string($0) })
       }
       return .object(o)
     }
     var scanned: [String: JSONValue] = [
-      "mode": .string(mode.name), "files": .number(Double(files)), "bytes": .number(Double(bytes)),
-      "binary_skipped": .number(Double(binary)), "other_skipped": .number(Double(skipped)),
-      "unreadable": .array(unreadable.map { .string($0) }),
-      "values": .number(Double(values)),
+      "mode": .string(mode.name), "file_count": .number(Double(files)),
+      "byte_count": .number(Double(bytes)), "binary_skipped_count": .number(Double(binary)),
+      "other_skipped_count": .number(Double(skipped)), "unreadable": .array(unreadable.map { .string($0) }),
+      "value_count": .number(Double(values)),
     ]
     if let root { scanned["root"] = .string(root) }
     return .object([
       "schema_version": .number(Double(schemaVersion)), "scanned": .object(scanned),
       "findings": .array(findings),
-      "fail_on": .string(failOn.rawValue), "failing": .number(Double(failing(failOn))),
+      "fail_on": .string(failOn.rawValue), "failing_count": .number(Double(failing(failOn))),
     ])
   }
 

@@ -44,9 +44,10 @@ public enum InitOperation {
     public var ciVariable: String
 
     enum CodingKeys: String, CodingKey {
-      case name, status, production
+      case status, production
+      case name = "environment"
       case keyID = "key_id"
-      case privateKeyPath = "private_key_path"
+      case privateKeyPath = "key_file"
       case passphraseProtected = "passphrase_protected"
       case ciVariable = "ci_variable"
     }
@@ -64,8 +65,8 @@ public enum InitOperation {
     enum CodingKeys: String, CodingKey {
       case workspace, provider, environments
       case workspaceCreated = "workspace_created"
-      case trustRoot = "trust_root"
-      case trustVersion = "trust_version"
+      case trustRoot = "root_fingerprint"
+      case trustVersion = "state_version"
     }
   }
 

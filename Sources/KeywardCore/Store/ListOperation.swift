@@ -16,7 +16,8 @@ public enum ListOperation {
     public var lastVerification: LastVerification?
 
     enum CodingKeys: String, CodingKey {
-      case id, state, created, fingerprints
+      case state, created, fingerprints
+      case id = "set_id"
       case ageDays = "age_days"
       case graceUntil = "grace_until"
       case lastVerification = "last_verification"
@@ -35,7 +36,8 @@ public enum ListOperation {
     public var next: String?
 
     enum CodingKeys: String, CodingKey {
-      case name, production, sets, stage, next
+      case production, sets, stage, next
+      case name = "environment"
       case keyID = "key_id"
       case keyCreated = "key_created"
     }

@@ -17,8 +17,9 @@ public enum SetOperation {
     public var warnings: [String] = []
 
     enum CodingKeys: String, CodingKey {
-      case environment, state, fingerprints, replaced, warnings
+      case environment, state, fingerprints, warnings
       case setID = "set_id"
+      case replaced = "replaced_set_id"
     }
   }
 

@@ -145,37 +145,48 @@ extension Trust {
   public struct RootProposal: Sendable {
     public var version: Int
     public var fingerprint: String
-    /// Admins it adds, as "name (fingerprint)"; a name that keeps its place with another key says so.
-    public var added: [String]
-    public var removed: [String]
-    /// Every admin of the proposed root, as "name (fingerprint)".
-    public var admins: [String]
+    /// Admins it adds; a name that keeps its place with another key says so in its note.
+    public var added: [Person]
+    public var removed: [Person]
+    /// Every admin of the proposed root.
+    public var admins: [Person]
     public var threshold: Int
-    /// Who signed it, by the key that made each signature.
-    public var signedBy: [String]
+    /// Who signed it, by the key that made each signature (a key two names share: "a/b").
+    public var signedBy: [Person]
     public var missing: [String]
     /// Set once the change is the workspace's root.
     public var published: Bool
   }
 
+  /// An admin as a reviewer reads one: a name, the key's fingerprint, and a note when it matters.
+  public struct Person: Sendable, Equatable {
+    public var name: String
+    public var fingerprint: String
+    public var note: String? = nil
+    /// "name (fingerprint)", and the note after a colon.
+    public var shown: String { "\(name) (\(fingerprint))" + (note.map { ": \($0)" } ?? "") }
+  }
+
   /// The change in words a reviewer can check: every admin with their key's fingerprint, a name
   /// whose key changes said so, and each signature by the key that made it.
   static func describe(_ next: RootDoc, after prev: RootDoc, published: Bool) -> RootProposal {
-    func shown(_ a: TrustedState.Admin) -> String { "\(a.name) (\(a.identity.fingerprint))" }
-    let everyone = prev.root.admins + next.root.admins
-    var signedBy = [String]()
-    for key in next.doc.validSigners(everyone.map(\.identity)) {
-      let names = Set(everyone.filter { $0.identity == key }.map(\.name)).sorted()
-      signedBy.append("\(names.joined(separator: "/")) (\(key.fingerprint))")
+    func shown(_ a: TrustedState.Admin) -> Person {
+      Person(name: a.name, fingerprint: a.identity.fingerprint)
     }
-    var added = [String]()
+    let everyone = prev.root.admins + next.root.admins
+    var signedBy = [Person]()
+    for key in next.doc.validSigners(everyone.map(\.identity))
+    where !signedBy.contains(where: { $0.fingerprint == key.fingerprint }) {
+      let names = Set(everyone.filter { $0.identity == key }.map(\.name)).sorted()
+      signedBy.append(Person(name: names.joined(separator: "/"), fingerprint: key.fingerprint))
+    }
+    var added = [Person]()
     for a in next.root.admins where !prev.root.admins.contains(where: { $0.identity == a.identity }) {
+      var person = shown(a)
       if let same = prev.root.admins.first(where: { $0.name == a.name }) {
-        added.append(
-          "\(shown(a)): a NEW KEY for the name \(a.name), whose key was \(same.identity.fingerprint)")
-      } else {
-        added.append(shown(a))
+        person.note = "a NEW KEY for the name \(a.name), whose key was \(same.identity.fingerprint)"
       }
+      added.append(person)
     }
     return RootProposal(
       version: next.root.version, fingerprint: next.fingerprint, added: added,

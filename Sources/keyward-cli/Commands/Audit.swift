@@ -84,7 +84,7 @@ extension Keyward {
         if !t.heads.isEmpty {
           out += "  heads: \(t.heads.map { String($0.prefix(12)) }.joined(separator: ", "))\n"
         }
-        for (who, n) in t.signers.sorted(by: { $0.key < $1.key }) { out += "  signed by \(who): \(n)\n" }
+        for s in t.signers { out += "  signed by \(s.name) (\(s.fingerprint)): \(s.entryCount)\n" }
         if let history {
           out +=
             "Git history: \(history.commits) commits walked\(history.shallow ? " (SHALLOW CLONE: the history is incomplete)" : ""), \(history.findings.count) problem(s)\n"

@@ -154,7 +154,8 @@ extension Keyward {
     var failing: Int
 
     enum CodingKeys: String, CodingKey {
-      case findings, failing
+      case findings
+      case failing = "failing_count"
       case failOn = "fail_on"
     }
   }

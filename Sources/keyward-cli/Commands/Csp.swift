@@ -201,8 +201,11 @@ extension Keyward {
           text += CspText.render(r, hops: hops, p)
         case .unreachable(let url, let why):
           unreachable = true
-          documents.append(
-            .object(["page": .string(url), "verdict": .string("unreachable"), "error": .string(why)]))
+          var m: [String: JSONValue] = [
+            "page": .string(url), "verdict": .string("unreachable"), "reason": .string(why),
+          ]
+          if !many { m["schema_version"] = .number(Double(Printer.schemaVersion)) }
+          documents.append(.object(m))
           text += p.style("\(url): could not fetch: \(why)\n", .yellow)
         }
       }
@@ -438,7 +441,7 @@ enum CspText {
       for u in fix.unresolved { t += p.style("    still blocked: \(u)\n", .yellow) }
     }
     if let header = r.fixedHeader { t += "  new Content-Security-Policy: \(header)\n" }
-    for l in r.lint where l.severity >= .medium || p.verbose {
+    for l in r.lint where l.severity >= .warning || p.verbose {
       t += p.style("  lint \(l.severity.rawValue) \(l.id): \(l.message)\n", .dim)
     }
     t += r.failed ? p.style("  → blocked\n", .red) : p.style("  → the CAPTCHA can load\n", .green)

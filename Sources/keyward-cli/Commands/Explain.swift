@@ -57,7 +57,8 @@ extension Keyward {
 
     static func json(_ f: FindingID) -> JSONValue {
       .object([
-        "id": .string(f.rawValue), "title": .string(f.title), "severity": .string(f.defaultSeverity.rawValue),
+        "finding_id": .string(f.rawValue), "title": .string(f.title),
+        "severity": .string(f.defaultSeverity.rawValue),
         "explanation": .string(f.explanation),
       ])
     }

@@ -111,8 +111,8 @@ extension Keyward {
             case 0: JSONValue.writeString(shownActor, into: &out)
             case 1: JSONValue.writeString(e.actor, into: &out)
             case 2: JSONValue.writeString(e.command, into: &out)
-            case 3: JSONValue.writeString(e.file, into: &out)
-            case 4: JSONValue.writeString(e.id, into: &out)
+            case 3: JSONValue.writeString(e.id, into: &out)
+            case 4: JSONValue.writeString(e.file, into: &out)
             case 5: e.line.map { JSONValue.writeInt($0, into: &out) } ?? JSONValue.literal("null", into: &out)
             case 6: JSONValue.array(e.parents.map(JSONValue.string)).write(into: &out, indent: 6)
             case 7: JSONValue.array(records.map(Log.json)).write(into: &out, indent: 6)
@@ -142,7 +142,7 @@ extension Keyward {
         let rest: [(String, JSONValue)] = [
           ("heads", .array(index.heads.map(JSONValue.string))), ("intact", .bool(index.intact)),
           ("problems", .array(index.problems.map { .string($0.message) })),
-          ("records", .number(Double(count))),
+          ("record_count", .number(Double(count))),
           ("schema_version", .number(Double(Printer.schemaVersion))), ("workspace", .string(workspace.path)),
         ]
         for (key, value) in rest {
@@ -164,12 +164,17 @@ extension Keyward {
 
     /// A row's members, sorted (the order `writeObject` writes them in).
     static let rowKeys = [
-      "actor", "claimed_actor", "command", "file", "id", "line", "parents", "records", "signature", "signer",
-      "time",
+      "actor", "claimed_actor", "command", "entry_id", "file", "line", "parents", "records", "signature",
+      "signer", "time",
     ]
 
-    /// A record as the JSON document shows it: every member, typed ones first.
-    static func json(_ r: TrailEntry) -> JSONValue { r.members }
+    /// A record as the JSON document shows it: every member, the set's id as `set_id` (the
+    /// vocabulary of every document; the trail's own files call it `set`).
+    static func json(_ r: TrailEntry) -> JSONValue {
+      guard case .object(var o) = r.members, let set = o.removeValue(forKey: "set") else { return r.members }
+      o["set_id"] = set
+      return .object(o)
+    }
   }
 
   struct TrailCommand: ParsableCommand {
@@ -232,7 +237,11 @@ extension Keyward {
       let path = global.workspacePath
       try Trail.Seen.forget(workspace: path, env: .process)
       let p = Printer(global)
-      if !p.quiet { p.out("Forgot the trail heads this machine saw in \(path).\n") }
+      if p.json {
+        p.document(fields: ["action": .string("forget"), "workspace": .string(path)])
+      } else if !p.quiet {
+        p.out("Forgot the trail heads this machine saw in \(path).\n")
+      }
     }
   }
 
@@ -274,11 +283,24 @@ extension Keyward {
       }
       let notes = try workspace.commit([(file, [])], command: "resolve")
       let p = Printer(global)
+      let sets = JSONValue.array(
+        file.sets.map { .object(["set_id": .string($0.id), "state": .string($0.state.rawValue)]) })
       guard !notes.isEmpty else {
+        if p.json {
+          return p.document(fields: [
+            "action": .string("resolve"), "environment": .string(environment), "resolved": .bool(false),
+            "sets": sets, "warnings": .array([]),
+          ])
+        }
         p.note("\(environment).json is already the state the trail announces: nothing to resolve\n")
         return
       }
-      if !p.quiet {
+      if p.json {
+        p.document(fields: [
+          "action": .string("resolve"), "environment": .string(environment), "resolved": .bool(true),
+          "sets": sets, "warnings": .array(notes.map(JSONValue.string)),
+        ])
+      } else if !p.quiet {
         p.out(notes.map { $0 + "\n" }.joined())
         p.out(
           "Sets now in \(environment).json: \(file.sets.map { "\($0.id) (\($0.state.rawValue))" }.joined(separator: ", "))\n"

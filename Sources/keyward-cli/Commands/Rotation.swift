@@ -198,7 +198,7 @@ extension Keyward {
       if !p.quiet {
         p.out(
           """
-          \(environment): \(report.sets) set(s) re-sealed to key \(p.style(report.newKeyID, .bold)) (was \(report.oldKeyID)).
+          \(environment): \(report.setCount) set(s) re-sealed to key \(p.style(report.newKeyID, .bold)) (was \(report.oldKeyID)).
           New private key: \(report.keyFile) (mode 0600). The old key opens nothing in the current files, but
             the ciphertexts in git history still open with it: if it may have leaked, rotate the sets too
             (keyward rotate \(environment)).

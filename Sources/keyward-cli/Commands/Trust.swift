@@ -61,16 +61,17 @@ extension Keyward {
     func run() throws {
       let id = try identityOptions.require("identity show")
       try IdentityShow.print(
-        id.publicIdentity, name: id.name, file: identityOptions.identity ?? "(configured identity)",
-        Printer(global))
+        id.publicIdentity, name: id.name, file: identityOptions.identity, Printer(global))
     }
 
-    static func print(_ p: PublicIdentity, name: String, file: String, _ printer: Printer) throws {
+    /// `file`: the identity file, when one was named (nil: the configured one).
+    static func print(_ p: PublicIdentity, name: String, file: String?, _ printer: Printer) throws {
       if printer.json {
         printer.document(
           value: .object([
             "schema_version": .number(Double(Printer.schemaVersion)), "name": .string(name),
-            "public_identity": .string(p.text), "fingerprint": .string(p.fingerprint), "file": .string(file),
+            "public_identity": .string(p.text), "fingerprint": .string(p.fingerprint),
+            "identity_file": file.map(JSONValue.string) ?? .null,
           ]))
         return
       }
@@ -226,8 +227,9 @@ extension Keyward {
       if p.json {
         p.document(
           value: .object([
-            "schema_version": .number(Double(Printer.schemaVersion)), "root": .string(t.rootFingerprint),
-            "version": .number(Double(t.version)), "threshold": .number(Double(t.threshold)),
+            "schema_version": .number(Double(Printer.schemaVersion)),
+            "root_fingerprint": .string(t.rootFingerprint), "state_version": .number(Double(t.version)),
+            "threshold": .number(Double(t.threshold)),
             "admins": .array(
               t.admins.map {
                 .object([
@@ -306,7 +308,13 @@ extension Keyward {
         workspace: workspace.path, env: .process)
       Trust.markOwner(workspaceID: workspace.config.workspaceID, workspace: workspace.path, env: .process)
       let p = Printer(global)
-      if !p.quiet {
+      if p.json {
+        p.document(fields: [
+          "action": .string("pin"), "workspace": .string(path),
+          "root_fingerprint": .string(trust.rootFingerprint),
+          "root_version": .number(Double(trust.rootVersion)), "state_version": .number(Double(trust.version)),
+        ])
+      } else if !p.quiet {
         p.out("Pinned trust root \(trust.rootFingerprint) (state version \(trust.version)) for \(path).\n")
       }
     }
@@ -349,7 +357,14 @@ extension Keyward {
         environment: workspace.config.environmentNames.first ?? "none",
         set: nil, details: ["version": .number(Double(next.version)), "admin": .string(admin.name)])
       let p = Printer(global)
-      if !p.quiet { p.out("Signed keyward.json as state version \(next.version) (\(admin.name)).\n") }
+      if p.json {
+        p.document(fields: [
+          "action": .string("sign"), "state_version": .number(Double(next.version)),
+          "signer": .string(admin.name),
+        ])
+      } else if !p.quiet {
+        p.out("Signed keyward.json as state version \(next.version) (\(admin.name)).\n")
+      }
     }
   }
 
@@ -423,7 +438,11 @@ extension Keyward {
       let p = Printer(global)
       if withdraw {
         try Trust.withdrawRootChange(workspace: workspace.path, current: trust, signer: signer)
-        if !p.quiet { p.out("Withdrew the proposed root change.\n") }
+        if p.json {
+          p.document(fields: ["action": .string("withdraw")])
+        } else if !p.quiet {
+          p.out("Withdrew the proposed root change.\n")
+        }
         return
       }
       if add.isEmpty && remove.isEmpty,
@@ -441,8 +460,8 @@ extension Keyward {
             environment: workspace.config.environmentNames.first ?? "none", set: nil,
             details: [
               "root": .string(r.fingerprint), "root_version": .number(Double(r.version)),
-              "added": .array(r.added.map(JSONValue.string)),
-              "removed": .array(r.removed.map(JSONValue.string)),
+              "added": .array(r.added.map { .string($0.shown) }),
+              "removed": .array(r.removed.map { .string($0.shown) }),
               "admin": .string(signer.name),
             ])
         }, env: .process)
@@ -452,20 +471,26 @@ extension Keyward {
     /// The proposal in words: its admins by key, what changes, and who signed with which key.
     static func describe(_ r: Trust.RootProposal) -> String {
       var s =
-        "root version \(r.version) (\(r.fingerprint)): admins \(r.admins.joined(separator: ", ")), threshold \(r.threshold)"
-      if !r.added.isEmpty { s += "; adds \(r.added.joined(separator: "; "))" }
-      if !r.removed.isEmpty { s += "; removes \(r.removed.joined(separator: ", "))" }
-      s += "; signed by \(r.signedBy.isEmpty ? "nobody" : r.signedBy.joined(separator: ", "))"
+        "root version \(r.version) (\(r.fingerprint)): admins \(r.admins.map(\.shown).joined(separator: ", ")), threshold \(r.threshold)"
+      if !r.added.isEmpty { s += "; adds \(r.added.map(\.shown).joined(separator: "; "))" }
+      if !r.removed.isEmpty { s += "; removes \(r.removed.map(\.shown).joined(separator: ", "))" }
+      s += "; signed by \(r.signedBy.isEmpty ? "nobody" : r.signedBy.map(\.shown).joined(separator: ", "))"
       return s
+    }
+
+    static func person(_ p: Trust.Person) -> JSONValue {
+      var o: [String: JSONValue] = ["name": .string(p.name), "fingerprint": .string(p.fingerprint)]
+      if let note = p.note { o["note"] = .string(note) }
+      return .object(o)
     }
 
     static func json(_ r: Trust.RootProposal) -> JSONValue {
       .object([
-        "root": .string(r.fingerprint), "root_version": .number(Double(r.version)),
+        "root_fingerprint": .string(r.fingerprint), "root_version": .number(Double(r.version)),
         "published": .bool(r.published),
-        "admins": .array(r.admins.map(JSONValue.string)), "threshold": .number(Double(r.threshold)),
-        "added": .array(r.added.map(JSONValue.string)), "removed": .array(r.removed.map(JSONValue.string)),
-        "signed_by": .array(r.signedBy.map(JSONValue.string)),
+        "admins": .array(r.admins.map(person)), "threshold": .number(Double(r.threshold)),
+        "added": .array(r.added.map(person)), "removed": .array(r.removed.map(person)),
+        "signed_by": .array(r.signedBy.map(person)),
         "missing": .array(r.missing.map(JSONValue.string)),
       ])
     }
@@ -581,7 +606,13 @@ extension Keyward {
           "identity": .string(member.fingerprint), "state_version": .number(Double(state.version)),
         ])
       let p = Printer(global)
-      if !p.quiet {
+      if p.json {
+        p.document(fields: [
+          "action": .string("grant"), "environment": .string(environment), "name": .string(name),
+          "fingerprint": .string(member.fingerprint), "role": .string(reader ? "reader" : "member"),
+          "state_version": .number(Double(state.version)),
+        ])
+      } else if !p.quiet {
         p.out(
           "Granted \(name) (\(member.fingerprint)) \(reader ? "read" : "member") access to \(environment); state version \(state.version).\n"
         )
@@ -610,7 +641,15 @@ extension Keyward {
       let (revocation, rekey) = try Access.revoke(
         workspace: workspace, environment: environment, name: name, admin: signer, keys: keys.source())
       let p = Printer(global)
-      if !p.quiet {
+      if p.json {
+        p.document(fields: [
+          "action": .string("revoke"), "environment": .string(environment), "name": .string(name),
+          "fingerprint": .string(revocation.fingerprint), "old_key_id": .string(rekey.oldKeyID),
+          "new_key_id": .string(rekey.newKeyID), "key_file": .string(rekey.keyFile),
+          "ci_variable": .string(rekey.ciVariable),
+          "exposed_sets": .array(revocation.sets.map { .object(["set_id": .string($0)]) }),
+        ])
+      } else if !p.quiet {
         p.out(
           """
           Revoked \(name) from \(environment) and rekeyed it (key \(rekey.newKeyID), was \(rekey.oldKeyID)).
@@ -641,30 +680,36 @@ extension Keyward {
       let p = Printer(global)
       let shared = "anyone who holds the environment's key file or its KEYWARD_PRIVATE_KEY_<ENV> value"
       if p.json {
-        var envs = [String: JSONValue]()
+        var envs = [JSONValue]()
         for name in workspace.config.environmentNames {
-          envs[name] = .object([
-            "members": .array(
-              (trust.members[name] ?? []).map {
-                .object([
-                  "name": .string($0.name), "role": .string($0.role),
-                  "fingerprint": .string($0.identity.fingerprint),
-                  "wrapped": .bool(trust.wraps[name]?[$0.identity.fingerprint] != nil),
-                ])
-              }),
-            "shared_key": .string(shared),
-            "revoked": .array((trust.revoked[name] ?? []).map { .string($0.name) }),
-          ])
+          envs.append(
+            .object([
+              "environment": .string(name), "production": .bool(workspace.isProduction(name)),
+              "members": .array(
+                (trust.members[name] ?? []).map {
+                  .object([
+                    "name": .string($0.name), "role": .string($0.role),
+                    "fingerprint": .string($0.identity.fingerprint),
+                    "wrapped": .bool(trust.wraps[name]?[$0.identity.fingerprint] != nil),
+                  ])
+                }),
+              "shared_key": .string(shared),
+              "revoked": .array(
+                (trust.revoked[name] ?? []).map {
+                  .object(["name": .string($0.name), "fingerprint": .string($0.fingerprint)])
+                }),
+            ]))
         }
         p.document(
           value: .object([
-            "schema_version": .number(Double(Printer.schemaVersion)), "root": .string(trust.rootFingerprint),
-            "version": .number(Double(trust.version)),
+            "schema_version": .number(Double(Printer.schemaVersion)),
+            "root_fingerprint": .string(trust.rootFingerprint),
+            "state_version": .number(Double(trust.version)),
             "admins": .array(
               trust.admins.map {
                 .object(["name": .string($0.name), "fingerprint": .string($0.identity.fingerprint)])
               }),
-            "environments": .object(envs),
+            "environments": .array(envs),
           ]))
         return try Keyward.endReport(workspace)
       }

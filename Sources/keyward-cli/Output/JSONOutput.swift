@@ -13,6 +13,14 @@ extension Printer {
   /// One JSON document built as a value (it carries its own `schema_version`), to stdout.
   func document(value: JSONValue) { out(String(decoding: value.written(), as: UTF8.self)) }
 
+  /// One JSON document of `fields` beside `schema_version`, to stdout: what a write command that
+  /// has no report type says it did.
+  func document(fields: [String: JSONValue]) {
+    var o = fields
+    o["schema_version"] = .number(Double(Printer.schemaVersion))
+    document(value: .object(o))
+  }
+
   /// One JSON document with `schema_version`, to stdout.
   func document<T: Encodable>(_ value: T) {
     out(String(decoding: JSONOutput.encode(value), as: UTF8.self))
