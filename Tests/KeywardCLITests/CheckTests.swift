@@ -48,6 +48,15 @@ struct CheckTests {
     #expect(status == 1 && ids.contains("KW101"))
     let text = String(describing: findings)
     #expect(!text.contains("cs_stg_SECRET_1111"))
+    // The trail saw staging's values first, in their fields: both findings name prod's set as
+    // the exchanged one, and the remedy re-enters prod (issue 15, item 13).
+    let kw101 = findings.filter { $0["finding_id"] as? String == "KW101" }
+    #expect(kw101.count == 2)
+    for f in kw101 {
+      #expect((f["remedy"] as? String)?.hasPrefix("keyward set prod --replace") == true, "\(f)")
+      #expect((f["evidence"] as? [String: String])?["first_seen_as"] != nil)
+      #expect((f["message"] as? String)?.contains("so prod set") == true)
+    }
   }
 
   @Test("KW201/KW202: one key or secret in two environments")

@@ -47,7 +47,23 @@ struct LifecycleTests {
     #expect(check.stdout.contains("\"KW401\""))
     let blocked = try cli.expect(2, ["retire", "prod", "--now"])
     #expect(blocked.stderr.contains("still deployed in"))
+    // Past the grace period, list and check do not suggest a retire that would refuse: they say
+    // to deploy the active set to that file first (issue 15, item 13).
+    let later = ["KEYWARD_NOW": "2099-01-01T00:00:00Z"]
+    let listLater = try cli.json(try cli.expect(0, ["list", "--format", "json"], env: later))
+    let advice = try #require((listLater["environments"] as? [[String: Any]])?.first?["next"] as? String)
+    #expect(
+      advice.hasPrefix("keyward export prod -o ") && advice.contains("prod.env")
+        && advice.hasSuffix("then keyward retire prod"), "\(advice)")
+    let checkLater = try cli.json(try cli.run(["check", "--format", "json"], env: later))
+    let kw302 = (checkLater["findings"] as? [[String: Any]] ?? []).first {
+      $0["finding_id"] as? String == "KW302"
+    }
+    #expect((kw302?["remedy"] as? String)?.hasPrefix("keyward export prod -o ") == true, "\(kw302 ?? [:])")
     try cli.expect(0, ["export", "prod", "-o", "prod.env"])
+    let listAfter = try cli.json(try cli.expect(0, ["list", "--format", "json"], env: later))
+    #expect(
+      (listAfter["environments"] as? [[String: Any]])?.first?["next"] as? String == "keyward retire prod")
     // Within the grace period retire waits, unless --now.
     #expect(try cli.expect(2, ["retire", "prod"]).stderr.contains("past its grace period yet"))
     try cli.expect(0, ["retire", "prod"], env: ["KEYWARD_NOW": "2099-01-01T00:00:00Z"])

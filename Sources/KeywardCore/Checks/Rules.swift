@@ -15,6 +15,11 @@ struct CheckContext {
   let fpEnvironments: [String: Set<String>]
   /// The providers' published test credentials, fingerprinted (KW501).
   let testFPs: Set<String>
+  /// The trail's records, oldest first (where sets were deployed, for KW302's remedy).
+  let history: [TrailEntry]
+  /// For each value stored in both fields somewhere (KW101's candidates): the field, environment
+  /// and time the trail first recorded it in, which says which of the two sets is exchanged.
+  let firstSeen: [String: (field: Field, environment: String, time: String)]
 
   init(
     workspace: Workspace, environments all: [EnvironmentFile], history: [TrailEntry], now: Timestamp,
@@ -24,6 +29,7 @@ struct CheckContext {
     self.now = now
     self.maxAge = maxAge
     self.warnAge = warnAge
+    self.history = history
     var keyFP = [String: [(String, KeySet)]]()
     var secretFP = [String: [(String, KeySet)]]()
     for env in all {
@@ -34,6 +40,19 @@ struct CheckContext {
     }
     self.keyFP = keyFP
     self.secretFP = secretFP
+    let inBothFields = Set(keyFP.keys).intersection(secretFP.keys)
+    var firstSeen = [String: (field: Field, environment: String, time: String)]()
+    if !inBothFields.isEmpty {
+      for e in history {
+        guard let env = e.environment else { continue }
+        for (fp, field) in [(e.appKeyFP, Field.appKey), (e.appSecretFP, Field.appSecret)] {
+          if let fp, inBothFields.contains(fp), firstSeen[fp] == nil {
+            firstSeen[fp] = (field, env, e.time ?? "?")
+          }
+        }
+      }
+    }
+    self.firstSeen = firstSeen
     var retired = [String: [PairKey: TrailEntry]]()
     for e in history where e.action == "retire" {
       guard let env = e.environment, let k = e.appKeyFP, let v = e.appSecretFP else { continue }
@@ -141,13 +160,24 @@ enum CheckRules {
     let ev = evidence(s)
     let production = c.workspace.isProduction(name)
     // KW101: this set's App Key is some set's App Secret (or the other way round).
-    if let other = c.secretFP[s.fingerprints.appKey]?.first ?? c.keyFP[s.fingerprints.appSecret]?.first {
-      out.append(
-        c.finding(
-          .swappedInStore, .error, name, s.id,
-          "set \(s.id)'s App Key and App Secret look exchanged: the same values are stored the other way round in \(other.0) set \(other.1.id)",
-          ev.merging(["matches": "\(other.0)/\(other.1.id)"]) { $1 },
-          remedy: "keyward set \(name) --replace   # with the values in the right order"))
+    let keyAsSecret = c.secretFP[s.fingerprints.appKey]?.first
+    if let other = keyAsSecret ?? c.keyFP[s.fingerprints.appSecret]?.first {
+      var message =
+        "set \(s.id)'s App Key and App Secret look exchanged: the same values are stored the other way round in \(other.0) set \(other.1.id)"
+      var evidence = ev.merging(["matches": "\(other.0)/\(other.1.id)"]) { $1 }
+      var remedy = "keyward set \(name) --replace   # with the values in the right order"
+      // The trail's first sighting of the shared value says which set holds it in the wrong field.
+      let shared = keyAsSecret != nil ? s.fingerprints.appKey : s.fingerprints.appSecret
+      if let first = c.firstSeen[shared] {
+        let sharedField: Field = keyAsSecret != nil ? .appKey : .appSecret  // its field in this set
+        let (env, id) = first.field == sharedField ? (other.0, other.1.id) : (name, s.id)
+        let what = first.field == .appKey ? "an App Key" : "an App Secret"
+        message += "; the trail first recorded that value as \(what) (\(first.environment), \(first.time)), so \(env) set \(id) is the one with the values exchanged"
+        evidence["first_seen_as"] = first.field.rawValue
+        evidence["exchanged_set_id"] = id
+        remedy = "keyward set \(env) --replace   # set \(id): enter the App Key first, then the App Secret"
+      }
+      out.append(c.finding(.swappedInStore, .error, name, s.id, message, evidence, remedy: remedy))
     }
     // KW201/KW202: shared with another environment, reported under every environment involved
     // (as KW101 is: teams filter by environment).
@@ -204,7 +234,9 @@ enum CheckRules {
         c.finding(
           .retiringPastGrace, .warning, name, s.id,
           "retiring set \(s.id) is past its grace period (\(g.iso))",
-          ev.merging(["grace_until": g.iso]) { $1 }, remedy: "keyward retire \(name)"))
+          ev.merging(["grace_until": g.iso]) { $1 },
+          remedy: ListOperation.retireAdvice(
+            workspace: c.workspace, environment: name, sets: [s.id], history: c.history)))
     }
     if s.state == .pending && age > c.policy.graceDays {
       out.append(

@@ -400,9 +400,17 @@ public enum Lifecycle {
   }
 
   static func deployedTargets(workspace: Workspace, environment: String) -> Deployed {
+    deployedTargets(AuditLog.entries(workspace: workspace), workspace: workspace, environment: environment)
+  }
+
+  /// Where each set of `environment` was last deployed, from the trail's `history`: a file this
+  /// machine sees (`here`, which blocks `retire`), a file elsewhere (which needs `--force`), or
+  /// standard output and `run` (said, not blocking).
+  static func deployedTargets(_ history: [TrailEntry], workspace: Workspace, environment: String) -> Deployed
+  {
     var latest = [String: TrailEntry]()  // target as recorded → its latest export
     var lastUse = [String: TrailEntry]()  // set → its latest export or run
-    for e in AuditLog.entries(workspace: workspace) where e.environment == environment {
+    for e in history where e.environment == environment {
       guard let set = e.set else { continue }
       if e.action == "export" || e.action == "run" { lastUse[set] = e }
       if e.action == "export", let t = e.target, t != "stdout" { latest[t] = e }

@@ -89,7 +89,13 @@ public enum ListOperation {
       let sets = env.sets.sorted {
         (order[$0.state]!, $0.created.seconds) < (order[$1.state]!, $1.created.seconds)
       }
-      let (stage, next) = stage(env, policy: workspace.config.rotation, now: now)
+      var (stage, next) = stage(env, policy: workspace.config.rotation, now: now)
+      if next == "keyward retire \(env.environment)" {
+        // Only here does list read the trail: retire refuses while a file still holds the set.
+        next = retireAdvice(
+          workspace: workspace, environment: env.environment,
+          sets: env.sets.filter { $0.state == .retiring }.map(\.id))
+      }
       rows.append(
         EnvironmentRow(
           name: env.environment, production: workspace.isProduction(env.environment),
@@ -103,5 +109,24 @@ public enum ListOperation {
     }
     return Report(
       workspace: workspace.path, provider: workspace.config.provider, now: now, environments: rows)
+  }
+
+  /// What to run for a retiring set past its grace period: `retire`, unless the trail shows one
+  /// of them still deployed, in a file here (retire refuses: export the active set there first)
+  /// or on another machine (export there, or `retire --force`).
+  static func retireAdvice(
+    workspace: Workspace, environment name: String, sets due: [String], history: [TrailEntry]? = nil
+  ) -> String {
+    let deployed = Lifecycle.deployedTargets(
+      history ?? AuditLog.entries(workspace: workspace), workspace: workspace, environment: name)
+    if let target = due.lazy.compactMap({ deployed.here[$0] }).first {
+      return
+        "keyward export \(name) -o \(target) (it still holds a retiring set), then keyward retire \(name)"
+    }
+    if let target = due.lazy.compactMap({ deployed.elsewhere[$0] }).first {
+      return
+        "export the active set to \(target) on the machine that holds it, then keyward retire \(name) --force"
+    }
+    return "keyward retire \(name)"
   }
 }
