@@ -172,7 +172,8 @@ enum CheckRules {
         let sharedField: Field = keyAsSecret != nil ? .appKey : .appSecret  // its field in this set
         let (env, id) = first.field == sharedField ? (other.0, other.1.id) : (name, s.id)
         let what = first.field == .appKey ? "an App Key" : "an App Secret"
-        message += "; the trail first recorded that value as \(what) (\(first.environment), \(first.time)), so \(env) set \(id) is the one with the values exchanged"
+        message += "; the trail first recorded that value as \(what) (\(first.environment), \(first.time))"
+        message += ", so \(env) set \(id) is the one with the values exchanged"
         evidence["first_seen_as"] = first.field.rawValue
         evidence["exchanged_set_id"] = id
         remedy = "keyward set \(env) --replace   # set \(id): enter the App Key first, then the App Secret"
