@@ -211,7 +211,7 @@ public enum Lifecycle {
         throw KeywardError(
           .input,
           "retiring set \(s.id) of \(name) is still deployed in \(target) (audit trail: its latest export there)",
-          hint: "keyward export \(name) -o \(target)   # deploy the active set there first")
+          hint: "keyward export \(name) -o \(Text.shellWord(target))   # deploy the active set there first")
       }
       if let target = deployed.elsewhere[s.id] {
         guard overrideElsewhere else {

@@ -30,14 +30,14 @@ public enum ScanHook {
     }), let realTop = FileSystem.realPath(top), let real = FileSystem.realPath(workspace.path) {
       let relative = real.hasPrefix(realTop + "/") ? String(real.dropFirst(realTop.count + 1)) : real
       if relative != "Environments" {
-        workspaceArgument = " --workspace '\(relative.replacingSingleQuotes())'"
+        workspaceArgument = " --workspace \(Text.shellWord(relative))"
       }
     }
     let script = """
       #!/bin/sh
       \(marker): refuses a commit that adds a plaintext copy of a stored App Key or App
       # App Secret (found by fingerprint; no private key needed). Skip once with git commit --no-verify.
-      keyward='\(launcher.replacingSingleQuotes())'
+      keyward=\(Text.shellWord(launcher))
       [ -x "$keyward" ] || keyward=keyward
       exec "$keyward" scan --staged\(workspaceArgument)
 
@@ -45,11 +45,5 @@ public enum ScanHook {
     if !FileSystem.isDirectory(folder) { try FileSystem.makeDirectory(folder, mode: 0o755) }
     try FileSystem.writeAtomically(hook, bytes: Array(script.utf8), mode: 0o755, forceMode: true)
     return "Installed \(hook): every commit runs keyward scan --staged.\n"
-  }
-}
-
-extension String {
-  fileprivate func replacingSingleQuotes() -> String {
-    split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''")
   }
 }

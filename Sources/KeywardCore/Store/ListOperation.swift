@@ -121,11 +121,11 @@ public enum ListOperation {
       history ?? AuditLog.entries(workspace: workspace), workspace: workspace, environment: name)
     if let target = due.lazy.compactMap({ deployed.here[$0] }).first {
       return
-        "keyward export \(name) -o \(target) (it still holds a retiring set), then keyward retire \(name)"
+        "keyward export \(name) -o \(Text.shellWord(target)) (it still holds a retiring set), then keyward retire \(name)"
     }
     if let target = due.lazy.compactMap({ deployed.elsewhere[$0] }).first {
       return
-        "export the active set to \(target) on the machine that holds it, then keyward retire \(name) --force"
+        "export the active set to \(Text.shellWord(target)) on the machine that holds it, then keyward retire \(name) --force"
     }
     return "keyward retire \(name)"
   }

@@ -1,5 +1,19 @@
 /// Small text and path helpers (kept here so the core needs only FoundationEssentials).
 public enum Text {
+  /// A word a POSIX shell reads back as exactly `s`: as it is when it holds only characters no
+  /// shell treats specially, else in single quotes. Paths from the trail (hostile input) go
+  /// through this before they appear in a command keyward suggests.
+  public static func shellWord(_ s: String) -> String {
+    let plain =
+      !s.isEmpty
+      && s.utf8.allSatisfy { b in
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a)
+          || b == 0x2f || b == 0x2e || b == 0x5f || b == 0x2d || b == 0x2b || b == 0x3a || b == 0x40
+      }
+    if plain && !s.hasPrefix("-") { return s }
+    return "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+  }
+
   /// A byte count for people: `512 B`, `3.4 KB`, `120.0 MB` (powers of 1,000).
   public static func bytes(_ n: Int) -> String {
     if n < 1000 { return "\(n) B" }
