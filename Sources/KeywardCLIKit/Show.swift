@@ -41,7 +41,7 @@ public struct ShowRequest: Equatable, Sendable {
 /// Renders a decrypted set straight into guarded memory, so revealed values never become strings.
 enum ShowRenderer {
   /// Keys in sorted order, like every other JSON document keyward writes. The values are null
-  /// unless revealed; their lengths and the App Key's preview are always there.
+  /// unless revealed; their lengths are always there (nothing else of either: see `Mask`).
   static func json(_ o: OpenedSet, reveal: Bool) -> SecureBytes {
     let out = SecureBytes(capacity: 1024)
     out.append(literal: "{\n")
@@ -50,10 +50,6 @@ enum ShowRenderer {
       out.append(literal: "  \"\(field.rawValue)\" : ")
       if reveal { SecureJSON.appendQuoted(value, to: out) } else { out.append(literal: "null") }
       out.append(literal: ",\n  \"\(field.rawValue)_length\" : \(value.count),\n")
-      if field == .appKey {
-        let preview = Mask.preview(value, field).map(SecureJSON.quoted) ?? "null"
-        out.append(literal: "  \"app_key_preview\" : \(preview),\n")
-      }
     }
     out.append(literal: "  \"environment\" : \(SecureJSON.quoted(o.environment)),\n")
     out.append(literal: "  \"key_source\" : \(SecureJSON.quoted(o.keyOrigin)),\n")

@@ -25,7 +25,9 @@ struct CLITests {
     #expect(!list.description.contains("cs_live_SECRET_1"))
 
     let masked = try cli.expect(0, ["show", "prod"])
-    #expect(masked.stdout.contains("ck_l…89"))
+    // Nothing of either value, only lengths: a swapped entry would put the secret in the App
+    // Key's field.
+    #expect(masked.stdout.contains("(18 chars)") && !masked.stdout.contains("ck_l"))
     #expect(!masked.stdout.contains("cs_live_SECRET_1"))
     let shown = try cli.json(try cli.expect(0, ["show", "prod", "--reveal", "--format", "json"]))
     #expect(shown["app_key"] as? String == "ck_live_0123456789")
@@ -34,7 +36,8 @@ struct CLITests {
     // Masked: no value, the lengths and the App Key's first four and last two characters.
     let masked2 = try cli.json(try cli.expect(0, ["show", "prod", "--format", "json"]))
     #expect(masked2["app_key"] is NSNull && masked2["app_secret"] is NSNull)
-    #expect(masked2["app_key_preview"] as? String == "ck_l…89" && masked2["app_secret_length"] as? Int == 16)
+    #expect(masked2["app_key_length"] as? Int == 18 && masked2["app_secret_length"] as? Int == 16)
+    #expect(masked2["app_key_preview"] == nil)
     #expect((masked2["set"] as? [String: Any])?["set_id"] as? String != nil)
     let text = try cli.expect(0, ["show", "prod", "--reveal"])
     #expect(text.stdout.contains("cs_live_SECRET_1"))

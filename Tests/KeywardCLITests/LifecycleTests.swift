@@ -75,6 +75,36 @@ struct LifecycleTests {
     }
   }
 
+  @Test(
+    "attack: an export target with a newline and $(…): list, check, retire and log never print a line a shell would run, and the suggestion keeps the file's format"
+  )
+  func hostileTargetAdvice() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "prod"])
+    CLI.registerSecret("cs_live_OLD_target")
+    CLI.registerSecret("cs_live_NEW_target")
+    try cli.expect(0, ["set", "prod", "--stdin"], stdin: "ck_live_old_2\ncs_live_OLD_target\n")
+    let name = "x\n$(touch PWNED) #.json"
+    try cli.expect(0, ["export", "prod", "--format", "json", "-o", name])
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_live_new_2\ncs_live_NEW_target\n")
+    try cli.expect(0, ["promote", "prod", "--force"])
+    let later = ["KEYWARD_NOW": "2099-01-01T00:00:00Z"]
+    let outputs = [
+      try cli.expect(0, ["list"], env: later).stdout,
+      try cli.run(["check"], env: later).stdout,
+      try cli.expect(2, ["retire", "prod", "--now"]).stderr,
+      try cli.expect(0, ["log"]).stdout,
+    ]
+    for out in outputs {
+      // No line of it starts with what followed the newline in the file's name.
+      #expect(!out.split(separator: "\n").contains { $0.hasPrefix("$(touch PWNED)") }, "\(out)")
+    }
+    for out in outputs.prefix(3) {
+      #expect(out.contains("keyward export prod --format json -o FILE (FILE: "), "\(out)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: cli.root + "/PWNED"))
+  }
+
   @Test("promote: nothing pending, a failed verification, --force")
   func promoteRules() throws {
     let cli = try CLI()

@@ -17,6 +17,9 @@ struct CheckContext {
   let testFPs: Set<String>
   /// The trail's records, oldest first (where sets were deployed, for KW302's remedy).
   let history: [TrailEntry]
+  /// Each environment's retiring sets past their grace period (retire removes them together:
+  /// KW302's remedy).
+  let retiring: [String: [String]]
   /// For each value stored in both fields somewhere (KW101's candidates): the field, environment
   /// and time the trail first recorded it in, which says which of the two sets is exchanged.
   let firstSeen: [String: (field: Field, environment: String, time: String)]
@@ -30,6 +33,14 @@ struct CheckContext {
     self.maxAge = maxAge
     self.warnAge = warnAge
     self.history = history
+    var retiring = [String: [String]]()
+    for env in all {
+      retiring[env.environment] = env.sets.filter { s in
+        s.state == .retiring && s.graceUntil.map { $0 < now } ?? true
+      }
+      .map(\.id)
+    }
+    self.retiring = retiring
     var keyFP = [String: [(String, KeySet)]]()
     var secretFP = [String: [(String, KeySet)]]()
     for env in all {
@@ -237,7 +248,7 @@ enum CheckRules {
           "retiring set \(s.id) is past its grace period (\(g.iso))",
           ev.merging(["grace_until": g.iso]) { $1 },
           remedy: ListOperation.retireAdvice(
-            workspace: c.workspace, environment: name, sets: [s.id], history: c.history)))
+            workspace: c.workspace, environment: name, sets: c.retiring[name] ?? [s.id], history: c.history)))
     }
     if s.state == .pending && age > c.policy.graceDays {
       out.append(

@@ -210,25 +210,27 @@ public enum Lifecycle {
       if let target = deployed.here[s.id] {
         throw KeywardError(
           .input,
-          "retiring set \(s.id) of \(name) is still deployed in \(target) (audit trail: its latest export there)",
-          hint: "keyward export \(name) -o \(Text.shellWord(target))   # deploy the active set there first")
+          "retiring set \(s.id) of \(name) is still deployed in \(Text.printable(target, keepNewlines: false)) (audit trail: its latest export there)",
+          hint: deployed.exportAgain(name, set: s.id, to: target) + "   # deploy the active set there first")
       }
       if let target = deployed.elsewhere[s.id] {
         guard overrideElsewhere else {
           throw KeywardError(
             .input,
-            "retiring set \(s.id) of \(name) was last exported to \(target) on another machine, which cannot be checked from here",
+            "retiring set \(s.id) of \(name) was last exported to \(Text.printable(target, keepNewlines: false)) on another machine, which cannot be checked from here",
             hint:
               "export the active set there first, or: keyward retire \(name) --force   # recorded in the trail as yours"
           )
         }
         forced.append(.string(target))
         warnings.append(
-          "set \(s.id) may still be deployed in \(target) on another machine (--force: recorded)")
+          "set \(s.id) may still be deployed in \(Text.printable(target, keepNewlines: false)) on another machine (--force: recorded)"
+        )
       }
       if let use = deployed.unseen[s.id] {
         warnings.append(
-          "set \(s.id) was last handed out to \(use): wherever that went may still hold it")
+          "set \(s.id) was last handed out to \(Text.printable(use, keepNewlines: false)): wherever that went may still hold it"
+        )
       }
     }
     env.sets.removeAll { s in due.contains { $0.id == s.id } }
@@ -397,6 +399,21 @@ public enum Lifecycle {
     var here = [String: String]()
     var elsewhere = [String: String]()
     var unseen = [String: String]()
+    /// The export format of each file above, by set, when it was not dotenv.
+    var formats = [String: String]()
+
+    /// The command that deploys the active set to the file that holds `set` (same format), as a
+    /// person copies it: the path a shell word; a path with a control character (from the trail:
+    /// hostile input) is never put in a command line, it is named apart, escaped.
+    func exportAgain(_ environment: String, set: String, to target: String) -> String {
+      let format = formats[set].map { " --format \(Text.shellWord($0))" } ?? ""
+      let controls = target.unicodeScalars.contains {
+        $0.value < 0x20 || $0.value == 0x7f || (0x80...0x9f).contains($0.value)
+      }
+      guard controls else { return "keyward export \(environment)\(format) -o \(Text.shellWord(target))" }
+      return
+        "keyward export \(environment)\(format) -o FILE (FILE: \(Text.printable(target, keepNewlines: false)), as the trail names it)"
+    }
   }
 
   static func deployedTargets(workspace: Workspace, environment: String) -> Deployed {
@@ -423,6 +440,7 @@ public enum Lifecycle {
       case .elsewhere?: out.elsewhere[set] = target
       case nil: break
       }
+      if case .string(let f)? = e["format"], f != "dotenv" { out.formats[set] = f }
     }
     for (set, e) in lastUse where e.action == "run" || e.target == "stdout" {
       out.unseen[set] = e.action == "run" ? "run \(e.target ?? "")" : "standard output"

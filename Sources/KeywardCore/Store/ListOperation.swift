@@ -119,13 +119,13 @@ public enum ListOperation {
   ) -> String {
     let deployed = Lifecycle.deployedTargets(
       history ?? AuditLog.entries(workspace: workspace), workspace: workspace, environment: name)
-    if let target = due.lazy.compactMap({ deployed.here[$0] }).first {
+    if let (set, target) = due.lazy.compactMap({ s in deployed.here[s].map { (s, $0) } }).first {
       return
-        "keyward export \(name) -o \(Text.shellWord(target)) (it still holds a retiring set), then keyward retire \(name)"
+        "\(deployed.exportAgain(name, set: set, to: target)) (it still holds a retiring set), then keyward retire \(name)"
     }
     if let target = due.lazy.compactMap({ deployed.elsewhere[$0] }).first {
       return
-        "export the active set to \(Text.shellWord(target)) on the machine that holds it, then keyward retire \(name) --force"
+        "export the active set to \(Text.printable(target, keepNewlines: false)) on the machine that holds it, then keyward retire \(name) --force"
     }
     return "keyward retire \(name)"
   }

@@ -57,22 +57,10 @@ public enum SecureJSON {
 /// Masked display of values: the App Key (public in web pages anyway) keeps its first four and
 /// last two characters when it is long enough; the App Secret shows only its length.
 public enum Mask {
-  /// What text output shows of a value that is not revealed: the App Key's first four and last two
-  /// characters and its length, or only the length.
+  /// What text output shows of a value that is not revealed: its length, nothing of the value.
+  /// (An App Key is public, but a pair entered the wrong way round puts the App Secret in the App
+  /// Key's field, and nothing here can tell: so neither field shows any of its characters.)
   public static func mask(_ value: SecureBytes, _ field: Field) -> String {
-    if let p = preview(value, field) { return "\(p) (\(value.count) chars)" }
-    return "•••••••• (\(value.count) bytes)"
-  }
-
-  /// The App Key's first four and last two characters ("ck_l…78"), when it is printable ASCII of
-  /// at least 12 characters; never anything of an App Secret.
-  public static func preview(_ value: SecureBytes, _ field: Field) -> String? {
-    let ascii = value.withUnsafeBytes { $0.allSatisfy { $0 >= 0x20 && $0 < 0x7f } }
-    guard field == .appKey && ascii && value.count >= 12 else { return nil }
-    let head = value.slice(0..<4).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
-    let tail = value.slice((value.count - 2)..<value.count).withUnsafeBytes {
-      String(decoding: $0, as: UTF8.self)
-    }
-    return "\(head)…\(tail)"
+    "•••••••• (\(value.count) \(field == .appKey ? "chars" : "bytes"))"
   }
 }

@@ -130,7 +130,8 @@ extension Keyward {
             line += " \(Text.pad(r.environment ?? "", 10)) \(Text.pad(r.set ?? "-", 20))"
             if let t = r.target { line += " → \(t)" }
             if case .string(let v)? = r["verdict"] { line += " (\(v))" }
-            out += Array((line + "  [\(e.id.prefix(12))]\n").utf8)
+            // One line per record whatever the trail holds (a target with a newline is hostile).
+            out += Array((Text.printable(line, keepNewlines: false) + "  [\(e.id.prefix(12))]\n").utf8)
           }
         }
         if out.count > 1 << 20 { flush() }
