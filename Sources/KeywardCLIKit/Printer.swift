@@ -42,14 +42,14 @@ public struct Printer: Sendable {
   /// Reports an error: a line on stderr, and in JSON mode also an error document on stdout.
   public func fail(_ error: KeywardError) {
     var text = "keyward: error: \(error.message)\n"
-    if let hint = error.hint { text += "hint: \(hint)\n" }
+    if let hint = error.shownHint { text += "hint: \(hint)\n" }
     note(style(text, .red))
     if json {
       var body: [String: JSONValue] = [
         "exit_code": .number(Double(error.exitStatus.rawValue)), "kind": .string(error.kind.rawValue),
         "message": .string(error.message),
       ]
-      if let hint = error.hint { body["hint"] = .string(hint) }
+      if let hint = error.shownHint { body["hint"] = .string(hint) }
       let doc = JSONValue.object([
         "schema_version": .number(Double(Printer.schemaVersion)), "error": .object(body),
       ])

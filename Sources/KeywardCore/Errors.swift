@@ -44,6 +44,8 @@ public struct KeywardError: Error, Sendable, CustomStringConvertible {
   public let message: String
   /// What to do next, if anything; shown on its own line.
   public let hint: String?
+  /// What to do next when it is an option of the command line: worded at the edge (`Advice`).
+  public internal(set) var advice: Advice? = nil
 
   public init(_ kind: Kind, _ message: String, hint: String? = nil) {
     self.kind = kind
@@ -61,7 +63,8 @@ public struct KeywardError: Error, Sendable, CustomStringConvertible {
     }
   }
 
+  /// The message and the hint; advice is named by its case (the command line words it).
   public var description: String {
-    hint.map { "\(message)\nhint: \($0)" } ?? message
+    hint.map { "\(message)\nhint: \($0)" } ?? advice.map { "\(message)\nadvice: \($0)" } ?? message
   }
 }

@@ -147,7 +147,7 @@ struct InputTests {
     expectError(.input, ["a.env", "no CAPTCHALA_APP_SECRET=… line"]) {
       _ = try SecretInputReader.fromEnvFile(path: "\(dir)/a.env", names: Provider.captchala.defaultVariables)
     }
-    expectError(.input, ["--from-env", "$CAPTCHALA_APP_KEY is not set"]) {
+    expectError(.input, ["the environment variable CAPTCHALA_APP_KEY is not set"]) {
       _ = try SecretInputReader.fromEnvironment(Provider.captchala.defaultVariables, environment: [:])
     }
   }

@@ -271,9 +271,10 @@ public enum AuditReport {
       .sorted { ($0.name, $0.fingerprint) < ($1.name, $1.fingerprint) })
   }
 
-  public static func run(workspace: Workspace, full: Bool = false, env: Env = .process) throws(KeywardError)
-    -> Report
-  {
+  /// `words`: how remedies that name an option are worded (the command line's `Advice.words`).
+  public static func run(
+    workspace: Workspace, full: Bool = false, env: Env = .process, words: @escaping Wording = Advice.unworded
+  ) throws(KeywardError) -> Report {
     let now = Timestamp.now()
     // The trail is read and checked once, for its integrity, the exports and check's history.
     let index = TrailIndex.load(
@@ -281,7 +282,7 @@ public enum AuditReport {
     let loaded = try workspace.loadAll()
     Stopwatch.lap("audit: environments loaded")
     let findings = try CheckOperation.run(
-      workspace: workspace, request: .init(), trail: index, environments: loaded)
+      workspace: workspace, request: .init(), trail: index, environments: loaded, words: words)
     Stopwatch.lap("audit: check")
     // What this machine has now seen: a later cut of it is caught here.
     if index.intact && !index.heads.isEmpty {

@@ -231,7 +231,7 @@ public enum Checkpoint {
     let root = workspace.path
     let files = index.entries.filter { !$0.checkpointed }
     guard !files.isEmpty else {
-      throw KeywardError(.usage, "nothing to compact: every entry is already in a checkpoint")
+      throw KeywardError(.input, "nothing to compact: every entry is already in a checkpoint")
     }
     var lines = [[UInt8]]()
     for e in files {  // parents first, as the index orders them

@@ -11,15 +11,16 @@ public enum TrailFindings {
   /// At most this many findings of one kind about single entries; the rest are counted in one more.
   static let perKind = 50
 
-  public static func findings(_ index: TrailIndex, workspace: Workspace) -> [Finding] {
+  public static func findings(_ index: TrailIndex, workspace: Workspace, words: Wording = Advice.unworded)
+    -> [Finding]
+  {
     var out = [Finding]()
     for p in index.problems {
       let id: FindingID = p.kind == .cut ? .trailCut : .trailBroken
       out.append(
         Finding(
           id: id.rawValue, severity: .error, environment: nil, set: nil, message: p.message, evidence: [:],
-          remedy:
-            "restore the trail from version control; keyward audit --git names the commit that changed it",
+          remedy: words(.restoreTrail),
           file: p.file, line: p.line))
     }
     let pending = Trail.Seen.pending(workspace: workspace.path, env: .process)

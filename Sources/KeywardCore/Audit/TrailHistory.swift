@@ -31,7 +31,7 @@ public enum TrailHistory {
     let top = line(Git.output(["rev-parse", "--show-toplevel"], in: dir))
     guard !top.isEmpty
     else {
-      throw KeywardError(.input, "\(dir) is not in a git repository; audit --git walks git history")
+      throw KeywardError(.input, "\(dir) is not in a git repository, whose history the audit would walk")
     }
     let real = Trust.realPath(dir)
     let realTop = Trust.realPath(top)

@@ -40,7 +40,8 @@ public enum CheckOperation {
 
   public static func run(
     workspace: Workspace, request r: Request, keysEnv: Env = .process,
-    trail given: TrailIndex? = nil, environments loaded: [EnvironmentFile]? = nil
+    trail given: TrailIndex? = nil, environments loaded: [EnvironmentFile]? = nil,
+    words: @escaping Wording = Advice.unworded
   ) throws(KeywardError) -> [Finding] {
     let all: [EnvironmentFile]
     if let loaded { all = loaded } else { all = try workspace.loadAll() }
@@ -70,11 +71,12 @@ public enum CheckOperation {
       ?? TrailIndex.load(workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: keysEnv))
     let history = trail.history
     let context = CheckContext(
-      workspace: workspace, environments: all, history: history, now: now, maxAge: maxAge, warnAge: warnAge)
+      workspace: workspace, environments: all, history: history, now: now, maxAge: maxAge, warnAge: warnAge,
+      words: words)
     defer { Stopwatch.lap("check: the rest") }
     // The trail's own findings: integrity, unannounced files, signatures.
     Stopwatch.lap("check: rules before the trail")
-    findings += TrailFindings.findings(trail, workspace: workspace).filter {
+    findings += TrailFindings.findings(trail, workspace: workspace, words: words).filter {
       $0.environment == nil || names.contains($0.environment!)
     }
     Stopwatch.lap("check: the trail's findings")
@@ -98,12 +100,11 @@ public enum CheckOperation {
       add: add)
     if let deployed = r.deployed {
       guard names.count == 1 else {
-        throw KeywardError(
-          .usage, "--env-file and --from-env compare one environment: name it",
-          hint: "keyward check prod --env-file .env")
+        throw KeywardError(.input, "a deployed file is compared with one environment; name it")
       }
       deployedChecks(
-        deployed, environment: names[0], all: all, workspace: workspace, history: history, add: add)
+        deployed, environment: names[0], all: all, workspace: workspace, history: history, words: words,
+        add: add)
     }
     return findings.sorted {
       ($0.environment ?? "", $0.id, $0.set ?? "") < ($1.environment ?? "", $1.id, $1.set ?? "")
@@ -111,7 +112,9 @@ public enum CheckOperation {
   }
 
   /// `--online`: verdicts of a live verification as findings.
-  public static func findings(from report: VerifyOperation.Report, workspace: Workspace) -> [Finding] {
+  public static func findings(
+    from report: VerifyOperation.Report, workspace: Workspace, words: Wording = Advice.unworded
+  ) -> [Finding] {
     report.results.compactMap { r in
       let file = workspace.environmentPath(r.environment)
       let ev = ["verdict": r.verdict.rawValue, "endpoint": r.evidence.first?.endpoint ?? ""]
@@ -120,7 +123,7 @@ public enum CheckOperation {
           id: FindingID.swappedOnline.rawValue, severity: .error, environment: r.environment, set: r.setID,
           message: "the provider accepts set \(r.setID) only with App Key and App Secret exchanged",
           evidence: ev,
-          remedy: "keyward set \(r.environment) --replace   # with the values in the right order", file: file)
+          remedy: words(.replaceSet(environment: r.environment)), file: file)
       }
       if r.isFinding {
         return Finding(
@@ -269,9 +272,10 @@ public enum CheckOperation {
   /// KW401–KW406: the deployed values against the store.
   static func deployedChecks(
     _ d: Deployed, environment name: String, all: [EnvironmentFile], workspace: Workspace,
-    history: [TrailEntry],
+    history: [TrailEntry], words: Wording = Advice.unworded,
     add: (FindingID, Severity, String?, String?, String, [String: String], String?, String?) -> Void
   ) {
+    let redeploy = words(.exportToFile(environment: name))
     let names = workspace.config.export
     let f = workspace.fingerprinter
     let key = d.variables[names.appKey]
@@ -283,7 +287,7 @@ public enum CheckOperation {
         .deployedOneVariable, .error, name, nil,
         present.isEmpty
           ? "\(source) holds neither \(names.appKey) nor \(names.appSecret)"
-          : "\(source) holds only \(present[0])", [:], "keyward export \(name) -o FILE", source)
+          : "\(source) holds only \(present[0])", [:], redeploy, source)
       return
     }
     // Paste accidents: whitespace or quotes around a value (fingerprint of the trimmed value).
@@ -294,7 +298,7 @@ public enum CheckOperation {
       } catch {
         add(
           .deployedPasteAccident, .warning, name, nil, "\(variable) in \(source): \(error.message)", [:],
-          "keyward export \(name) -o FILE", source)
+          redeploy, source)
       }
     }
     let kfp = f.fingerprint(key)
@@ -309,7 +313,7 @@ public enum CheckOperation {
       add(
         .deployedNamesExchanged, .error, name, active.id,
         "\(source): \(names.appKey) holds the App Secret and \(names.appSecret) the App Key", ev,
-        "keyward export \(name) -o FILE", source)
+        redeploy, source)
       return
     }
     // Which stored set is it, if any?
@@ -319,12 +323,12 @@ public enum CheckOperation {
           add(
             .deployedOtherEnvironment, .error, name, s.id,
             "\(source) holds \(other.environment)'s set \(s.id), not \(name)'s",
-            ev, "keyward export \(name) -o FILE", source)
+            ev, redeploy, source)
         } else {
           add(
             .deployedNotActive, .error, name, s.id,
             "\(source) holds \(name)'s \(s.state.rawValue) set \(s.id), not the active one",
-            ev, "keyward export \(name) -o FILE", source)
+            ev, redeploy, source)
         }
         return
       }
@@ -336,7 +340,7 @@ public enum CheckOperation {
       add(
         .deployedRetiredSet, .error, name, nil,
         "\(source) holds a set \(name) no longer has (retired or replaced)",
-        ev, "keyward export \(name) -o FILE", source)
+        ev, redeploy, source)
       return
     }
     let otherKey = all.contains { e in
@@ -346,7 +350,7 @@ public enum CheckOperation {
       otherKey ? .deployedOtherEnvironment : .deployedNotActive, .error, name, nil,
       otherKey
         ? "\(source) holds another environment's App Key"
-        : "\(source) holds a pair keyward does not know for \(name)", ev, "keyward export \(name) -o FILE",
+        : "\(source) holds a pair keyward does not know for \(name)", ev, redeploy,
       source)
   }
 }

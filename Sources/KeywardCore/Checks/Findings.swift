@@ -123,11 +123,11 @@ public enum FindingID: String, Sendable, CaseIterable {
     case .swappedInStore:
       return (
         "App Key and App Secret swapped in a stored set", .error,
-        "A set's App Key fingerprint equals a stored App Secret's fingerprint (or the other way round): the two values were entered in the wrong order. The provider rejects every token. Store the set again with the values in the right fields (keyward set ENV --replace)."
+        "A set's App Key fingerprint equals a stored App Secret's fingerprint (or the other way round): the two values were entered in the wrong order. The provider rejects every token. Store the set again with the values in the right fields, replacing the swapped one (the finding's remedy is the command)."
       )
     case .swappedOnline:
       return (
-        "the provider accepts the pair only the other way round (--online)", .error,
+        "the provider accepts the pair only the other way round (checked online)", .error,
         "The provider refused the set as stored and accepted it with App Key and App Secret exchanged. Store it again in the right order."
       )
     case .sameKeyAcrossEnvironments:
@@ -172,7 +172,7 @@ public enum FindingID: String, Sendable, CaseIterable {
       )
     case .onlineInconclusive:
       return (
-        "the live check could not verify a set (--online)", .note,
+        "the live check could not verify a set (checked online)", .note,
         "The provider could not be asked or gave an answer that decides nothing (network, rate limit, an unexpected page). Try again later; nothing was found wrong."
       )
     case .retiredPairReused:
@@ -378,12 +378,12 @@ public enum FindingID: String, Sendable, CaseIterable {
     case .trailCut:
       return (
         "trail entries were removed", .error,
-        "An entry that another entry follows, that a checkpoint counts, that anchors audit.jsonl, or that this machine saw earlier is gone: the trail was cut or rewritten. Restore it from version control (keyward audit --git names the commit that removed it)."
+        "An entry that another entry follows, that a checkpoint counts, that anchors audit.jsonl, or that this machine saw earlier is gone: the trail was cut or rewritten. Restore it from version control (keyward audit, walking git's history, names the commit that removed it)."
       )
     case .trailHistory:
       return (
         "a commit removed trail entries or lowered the signed state's version", .error,
-        "keyward audit --git walks the repository's history: every trail entry of a parent commit must survive in its child (or in a checkpoint there), and the signed state's version never goes down. The finding names the commit; find out who pushed it."
+        "keyward audit, walking git's history, checks the repository's commits: every trail entry of a parent commit must survive in its child (or in a checkpoint there), and the signed state's version never goes down. The finding names the commit; find out who pushed it."
       )
     case .plaintextCopyLive:
       return (

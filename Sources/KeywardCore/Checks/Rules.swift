@@ -17,6 +17,8 @@ struct CheckContext {
   let testFPs: Set<String>
   /// The trail's records, oldest first (where sets were deployed, for KW302's remedy).
   let history: [TrailEntry]
+  /// How remedies that name an option are worded (the command line's `Advice.words`).
+  let words: Wording
   /// Each environment's retiring sets past their grace period (retire removes them together:
   /// KW302's remedy).
   let retiring: [String: [String]]
@@ -26,8 +28,9 @@ struct CheckContext {
 
   init(
     workspace: Workspace, environments all: [EnvironmentFile], history: [TrailEntry], now: Timestamp,
-    maxAge: Int, warnAge: Int
+    maxAge: Int, warnAge: Int, words: @escaping Wording = Advice.unworded
   ) {
+    self.words = words
     self.workspace = workspace
     self.now = now
     self.maxAge = maxAge
@@ -176,7 +179,7 @@ enum CheckRules {
       var message =
         "set \(s.id)'s App Key and App Secret look exchanged: the same values are stored the other way round in \(other.0) set \(other.1.id)"
       var evidence = ev.merging(["matches": "\(other.0)/\(other.1.id)"]) { $1 }
-      var remedy = "keyward set \(name) --replace   # with the values in the right order"
+      var remedy = c.words(.replaceSet(environment: name))
       // The trail's first sighting of the shared value says which set holds it in the wrong field.
       let shared = keyAsSecret != nil ? s.fingerprints.appKey : s.fingerprints.appSecret
       if let first = c.firstSeen[shared] {
@@ -187,7 +190,7 @@ enum CheckRules {
         message += ", so \(env) set \(id) is the one with the values exchanged"
         evidence["first_seen_as"] = first.field.rawValue
         evidence["exchanged_set_id"] = id
-        remedy = "keyward set \(env) --replace   # set \(id): enter the App Key first, then the App Secret"
+        remedy = c.words(.replaceExchangedSet(environment: env, setID: id))
       }
       out.append(c.finding(.swappedInStore, .error, name, s.id, message, evidence, remedy: remedy))
     }
@@ -247,15 +250,17 @@ enum CheckRules {
           .retiringPastGrace, .warning, name, s.id,
           "retiring set \(s.id) is past its grace period (\(g.iso))",
           ev.merging(["grace_until": g.iso]) { $1 },
-          remedy: ListOperation.retireAdvice(
-            workspace: c.workspace, environment: name, sets: c.retiring[name] ?? [s.id], history: c.history)))
+          remedy: c.words(
+            ListOperation.retireAdvice(
+              workspace: c.workspace, environment: name, sets: c.retiring[name] ?? [s.id], history: c.history)
+          )))
     }
     if s.state == .pending && age > c.policy.graceDays {
       out.append(
         c.finding(
           .pendingNotPromoted, .warning, name, s.id, "pending set \(s.id) has waited \(age) days",
           ev.merging(["created": s.created.iso]) { $1 },
-          remedy: "keyward verify \(name) --set pending && keyward promote \(name)"))
+          remedy: c.words(.verifyPendingThenPromote(environment: name))))
     }
     return out
   }

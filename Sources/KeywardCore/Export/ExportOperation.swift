@@ -171,7 +171,7 @@ public enum ExportOperation {
     guard looksExported(head: Array(head), format: format, names: workspace.config.export) else {
       throw KeywardError(
         .input, "\(path) exists and was not written by keyward export; refusing to overwrite it",
-        hint: "choose another file, or pass --force to replace it")
+        advice: .otherFileOrForce)
     }
     let exported = AuditLog.entries(workspace: workspace).contains {
       $0.action == "export" && ExportTarget.place($0, workspace: workspace) == .here(absolute)
@@ -179,7 +179,7 @@ public enum ExportOperation {
     if exported { return }
     throw KeywardError(
       .input, "\(path) exists and was not written by keyward export; refusing to overwrite it",
-      hint: "choose another file, or pass --force to replace it")
+      advice: .otherFileOrForce)
   }
 
   /// Whether `path` is the GitHub Actions runner's environment or output file of this job.
@@ -275,7 +275,7 @@ enum OutputTarget {
       // file somewhere else. Neither is what `-o` promises.
       throw KeywardError(
         .input,
-        "\(path) is a symbolic link; keyward export does not write through links (with or without --force)",
+        "\(path) is a symbolic link; keyward export does not write through links, not even when forced",
         hint: "name the real file, or - for standard output")
     }
     return .special

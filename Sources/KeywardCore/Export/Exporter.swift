@@ -80,7 +80,7 @@ public enum Exporter {
       for v in vars where !SecureText.isUTF8(v.value) {
         throw KeywardError(
           .input, "cannot export \(v.name) as \(format.rawValue): the value is not valid UTF-8",
-          hint: "use --format k8s (base64), or store the value again with keyward set")
+          advice: .exportBytes)
       }
     }
     let out = SecureBytes(capacity: 1024)
@@ -118,7 +118,7 @@ public enum Exporter {
   {
     KeywardError(
       .input, "cannot export \(v.name) as \(format.rawValue): the value \(why)",
-      hint: "use --format \(instead), which can carry any value")
+      advice: .exportFormat(instead))
   }
 
   static func refuseNUL(_ v: ExportVariable, _ format: ExportFormat) throws(KeywardError) {

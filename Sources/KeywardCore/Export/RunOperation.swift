@@ -30,7 +30,7 @@ public enum RunOperation {
     throws(KeywardError) -> Never
   {
     guard let program = r.command.first, !program.isEmpty else {
-      throw KeywardError(.usage, "no command to run", hint: "keyward run \(r.environment) -- COMMAND [ARGS…]")
+      throw KeywardError(.input, "no command to run")
     }
     let opened = try OpenOperation.run(
       workspace: workspace, environment: r.environment, selector: r.selector, keys: keys)

@@ -88,22 +88,22 @@ public enum Lifecycle {
       guard force else {
         throw KeywardError(
           .input, "pending set \(pending.id) of \(name) was never verified",
-          hint: "keyward verify \(name) --set pending   (or promote with --force)")
+          advice: .verifyPendingOrForce(environment: name))
       }
-      warnings.append("promoted without a verification (--force)")
+      warnings.append("promoted without a verification (forced)")
     case let verdict?:
       guard force else {
         throw KeywardError(
           .input, "pending set \(pending.id) of \(name) failed its last verification: \(verdict)",
-          hint: "keyward verify \(name) --set pending   (or promote with --force)")
+          advice: .verifyPendingOrForce(environment: name))
       }
-      warnings.append("promoted although its last verification said \(verdict) (--force)")
+      warnings.append("promoted although its last verification said \(verdict) (forced)")
     }
     let now = Timestamp.now()
     let grace = graceDays ?? workspace.config.rotation.graceDays
     guard (0...ConfigValidator.maxDays).contains(grace) else {
       throw KeywardError(
-        .usage, "a grace period of \(grace) days is out of range (0 to \(ConfigValidator.maxDays))")
+        .input, "a grace period of \(grace) days is out of range (0 to \(ConfigValidator.maxDays))")
     }
     let until = now.adding(days: grace)
     var touched = [pending.id: "active"]
@@ -201,7 +201,7 @@ public enum Lifecycle {
       throw KeywardError(
         .input,
         "no retiring set of \(name) is past its grace period yet" + (next.map { " (next: \($0.iso))" } ?? ""),
-        hint: "keyward retire \(name) --now   # to retire them anyway")
+        advice: .retireNow(environment: name))
     }
     let deployed = deployedTargets(workspace: workspace, environment: name)
     var warnings = [String]()
@@ -211,20 +211,18 @@ public enum Lifecycle {
         throw KeywardError(
           .input,
           "retiring set \(s.id) of \(name) is still deployed in \(Text.printable(target, keepNewlines: false)) (audit trail: its latest export there)",
-          hint: deployed.exportAgain(name, set: s.id, to: target) + "   # deploy the active set there first")
+          advice: deployed.advice(name, set: s.id, to: target))
       }
       if let target = deployed.elsewhere[s.id] {
         guard overrideElsewhere else {
           throw KeywardError(
             .input,
             "retiring set \(s.id) of \(name) was last exported to \(Text.printable(target, keepNewlines: false)) on another machine, which cannot be checked from here",
-            hint:
-              "export the active set there first, or: keyward retire \(name) --force   # recorded in the trail as yours"
-          )
+            advice: .retireElsewhere(environment: name))
         }
         forced.append(.string(target))
         warnings.append(
-          "set \(s.id) may still be deployed in \(Text.printable(target, keepNewlines: false)) on another machine (--force: recorded)"
+          "set \(s.id) may still be deployed in \(Text.printable(target, keepNewlines: false)) on another machine (forced: recorded)"
         )
       }
       if let use = deployed.unseen[s.id] {
@@ -280,7 +278,7 @@ public enum Lifecycle {
       guard let admin, trust.admin(admin.publicIdentity) != nil else {
         throw KeywardError(
           .integrity, "rekey changes \(name)'s signed recipient key, which needs an admin's identity",
-          hint: "an admin runs it (keyward identity show prints yours), or pass --identity FILE")
+          advice: .adminIdentity)
       }
     }
     let lock = try workspace.lock()
@@ -402,17 +400,20 @@ public enum Lifecycle {
     /// The export format of each file above, by set, when it was not dotenv.
     var formats = [String: String]()
 
-    /// The command that deploys the active set to the file that holds `set` (same format), as a
-    /// person copies it: the path a shell word; a path with a control character (from the trail:
-    /// hostile input) is never put in a command line, it is named apart, escaped.
-    func exportAgain(_ environment: String, set: String, to target: String) -> String {
-      let format = formats[set].map { " --format \(Text.shellWord($0))" } ?? ""
+    /// The file that holds `set` as advice needs it: its export format when not dotenv, the
+    /// path (nil when it holds a control character: a path from the trail is hostile input and
+    /// never goes into a command line), and the path escaped, to name it apart.
+    func place(_ set: String, _ target: String) -> (format: String?, path: String?, shown: String) {
       let controls = target.unicodeScalars.contains {
         $0.value < 0x20 || $0.value == 0x7f || (0x80...0x9f).contains($0.value)
       }
-      guard controls else { return "keyward export \(environment)\(format) -o \(Text.shellWord(target))" }
-      return
-        "keyward export \(environment)\(format) -o FILE (FILE: \(Text.printable(target, keepNewlines: false)), as the trail names it)"
+      return (formats[set], controls ? nil : target, Text.printable(target, keepNewlines: false))
+    }
+
+    /// Deploying the active set to that file, for `retire`'s refusal.
+    func advice(_ environment: String, set: String, to target: String) -> Advice {
+      let (format, path, shown) = place(set, target)
+      return .deployActiveFirst(environment: environment, format: format, path: path, shown: shown)
     }
   }
 

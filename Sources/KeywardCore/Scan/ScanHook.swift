@@ -1,8 +1,11 @@
 /// `keyward scan --install-hook`: a pre-commit hook in the repository's hooks folder (git's own
-/// answer, so core.hooksPath is honoured).
+/// answer, so core.hooksPath is honoured). The hook is a script that runs keyward, so it is the
+/// one thing the core writes that spells options (`scan --staged`, `--workspace`): it is a
+/// command line by nature, not a hint.
 public enum ScanHook {
   static let marker = "# keyward scan pre-commit hook"
 
+  /// Returns the hook's path.
   public static func install(workspace: Workspace, launcher: String, force: Bool) throws(KeywardError)
     -> String
   {
@@ -18,7 +21,7 @@ public enum ScanHook {
       if !existing.hasPrefix("#!/bin/sh\n\(marker)") && !force {
         throw KeywardError(
           .input, "\(hook) already exists and keyward did not write it",
-          hint: "add `keyward scan --staged` to it yourself, or replace it with --install-hook --force")
+          advice: .foreignHook)
       }
     }
     // The launcher given (beside the running executable), else whatever `keyward` is on PATH when
@@ -44,6 +47,6 @@ public enum ScanHook {
       """
     if !FileSystem.isDirectory(folder) { try FileSystem.makeDirectory(folder, mode: 0o755) }
     try FileSystem.writeAtomically(hook, bytes: Array(script.utf8), mode: 0o755, forceMode: true)
-    return "Installed \(hook): every commit runs keyward scan --staged.\n"
+    return hook
   }
 }

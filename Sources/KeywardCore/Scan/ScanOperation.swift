@@ -172,7 +172,8 @@ public enum ScanOperation {
       }
     case .staged:
       guard let root else {
-        throw KeywardError(.input, "--staged needs a git repository; \(workspace.path) is not in one")
+        throw KeywardError(
+          .input, "scanning the index needs a git repository; \(workspace.path) is not in one")
       }
       report.root = root
       guard let r = Git.run(["ls-files", "-z", "--stage"], in: root), r.status == 0 else {
@@ -190,7 +191,7 @@ public enum ScanOperation {
       }
     case .history(let all):
       guard let root else {
-        throw KeywardError(.input, "--history needs a git repository; \(workspace.path) is not in one")
+        throw KeywardError(.input, "scanning history needs a git repository; \(workspace.path) is not in one")
       }
       report.root = root
       if Git.output(["rev-parse", "--verify", "--quiet", "HEAD"], in: root) == nil && !all {

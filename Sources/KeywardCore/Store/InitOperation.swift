@@ -73,9 +73,9 @@ public enum InitOperation {
   public static func run(_ req: Request) throws(KeywardError) -> Report {
     try Sodium.ready()
     for name in req.environments where !Names.isEnvironment(name) {
-      throw KeywardError(.usage, "\"\(name)\" is not a valid environment name (\(Names.environmentRule))")
+      throw KeywardError(.input, "\"\(name)\" is not a valid environment name (\(Names.environmentRule))")
     }
-    guard !req.environments.isEmpty else { throw KeywardError(.usage, "no environments given") }
+    guard !req.environments.isEmpty else { throw KeywardError(.input, "no environments given") }
     try Workspace.requireRealFolder(req.path)
     try FileSystem.makeDirectory(req.path, mode: 0o755)
     let lock = try DirectoryLock(req.path)
@@ -105,12 +105,12 @@ public enum InitOperation {
             .integrity,
             "adding an environment to this workspace changes its signed state, which needs an admin's identity"
               + (req.identity.map { " (\($0.name) is not an admin)" } ?? " (none is configured)"),
-            hint: "keyward identity show prints yours; an admin runs this, or pass --identity FILE")
+            advice: .adminIdentity)
         }
       }
       if let wanted = req.provider, config.provider != wanted {
         throw KeywardError(
-          .usage,
+          .input,
           "the workspace at \(req.path) uses provider \(config.provider.rawValue), not \(wanted.rawValue)")
       }
     }
@@ -121,7 +121,7 @@ public enum InitOperation {
         $0 != name && Names.privateKeyVariable($0) == variable
       }) {
         throw KeywardError(
-          .usage, "environments \"\(clash)\" and \"\(name)\" would share \(variable); rename one")
+          .input, "environments \"\(clash)\" and \"\(name)\" would share \(variable); rename one")
       }
     }
     let now = Timestamp.now()

@@ -64,7 +64,7 @@ public struct KeySource {
       let raw = try FileSystem.readSecret(
         path: keyFile, requirePrivate: false, privateIfRegular: true, label: "private key file")
       key = try KeyFile.parse(raw, source: keyFile, passphrase: passphrase)
-      origin = "--key-file \(keyFile)"
+      origin = "key file \(keyFile)"
     } else if let value = environment.nonEmpty(variable) {
       // The environment variable's bytes are copied into guarded memory; the process environment
       // itself cannot be wiped, which is why CI should scope the variable to the steps that need it.
@@ -87,7 +87,7 @@ public struct KeySource {
     } else {
       throw KeywardError(
         .integrity, "no private key for environment \"\(name)\" (key \(expected.fingerprint))",
-        hint: "pass --key-file PATH, set \(variable), or place the key file at \(storePath)")
+        advice: .privateKey(variable: variable, storePath: storePath))
     }
     guard key.publicKey == expected else {
       throw KeywardError(
@@ -138,7 +138,7 @@ public struct KeySource {
     if let fromFile = try passphraseFromFile() { return fromFile }
     guard let askPassphrase else {
       throw KeywardError(
-        .integrity, "\(prompt), and there is no terminal to ask on", hint: "pass --passphrase-file FILE")
+        .integrity, "\(prompt), and there is no terminal to ask on", advice: .passphraseFile)
     }
     return try askPassphrase(prompt)
   }

@@ -43,33 +43,36 @@ public enum ListOperation {
     }
   }
 
-  /// The rotation cycle's stage of one environment, and the next command.
+  /// The rotation cycle's stage of one environment, and the next step.
   public static func stage(_ env: EnvironmentFile, policy: RotationPolicy, now: Timestamp) -> (
-    String, String?
+    String, Advice?
   ) {
     let name = env.environment
-    if env.sets.isEmpty { return ("empty", "keyward set \(name)") }
+    if env.sets.isEmpty { return ("empty", .command("keyward set \(name)")) }
     if let pending = env.sets.first(where: { $0.state == .pending }) {
       switch pending.lastVerification?.verdict {
-      case nil: return ("rotating: pending set not verified", "keyward verify \(name) --set pending")
-      case "valid"?: return ("rotating: pending set verified", "keyward promote \(name)")
+      case nil: return ("rotating: pending set not verified", .verifyPending(environment: name))
+      case "valid"?: return ("rotating: pending set verified", .command("keyward promote \(name)"))
       case let v?:
-        return ("rotating: pending set failed verification (\(v))", "keyward verify \(name) --set pending")
+        return ("rotating: pending set failed verification (\(v))", .verifyPending(environment: name))
       }
     }
     if let until = env.sets.filter({ $0.state == .retiring }).compactMap(\.graceUntil).max() {
-      if until <= now { return ("retiring: grace period over", "keyward retire \(name)") }
-      return (
-        "retiring until \(until.iso)",
-        "keyward export \(name) -o FILE (deploy the active set), then keyward retire \(name)"
-      )
+      if until <= now { return ("retiring: grace period over", .command("keyward retire \(name)")) }
+      return ("retiring until \(until.iso)", .deployThenRetireLater(environment: name))
     }
-    guard let active = env.active else { return ("no active set", "keyward promote \(name)") }
+    guard let active = env.active else { return ("no active set", .command("keyward promote \(name)")) }
     let age = active.created.days(until: now)
-    if age > policy.warnAgeDays { return ("due for rotation (\(age) days old)", "keyward rotate \(name)") }
-    if active.lastVerification == nil { return ("active, never verified", "keyward verify \(name)") }
+    if age > policy.warnAgeDays {
+      return ("due for rotation (\(age) days old)", .command("keyward rotate \(name)"))
+    }
+    if active.lastVerification == nil {
+      return ("active, never verified", .command("keyward verify \(name)"))
+    }
     if active.lastVerification?.verdict != "valid" {
-      return ("active, last verification: \(active.lastVerification!.verdict)", "keyward verify \(name)")
+      return (
+        "active, last verification: \(active.lastVerification!.verdict)", .command("keyward verify \(name)")
+      )
     }
     return ("steady", nil)
   }
@@ -81,7 +84,10 @@ public enum ListOperation {
     public var environments: [EnvironmentRow]
   }
 
-  public static func run(workspace: Workspace) throws(KeywardError) -> Report {
+  /// `words`: how the next step is worded (the command line's `Advice.words`).
+  public static func run(workspace: Workspace, words: Wording = Advice.unworded) throws(KeywardError)
+    -> Report
+  {
     let now = Timestamp.now()
     var rows = [EnvironmentRow]()
     for env in try workspace.loadAll() {
@@ -90,7 +96,7 @@ public enum ListOperation {
         (order[$0.state]!, $0.created.seconds) < (order[$1.state]!, $1.created.seconds)
       }
       var (stage, next) = stage(env, policy: workspace.config.rotation, now: now)
-      if next == "keyward retire \(env.environment)" {
+      if next == .command("keyward retire \(env.environment)") {
         // Only here does list read the trail: retire refuses while a file still holds the set.
         next = retireAdvice(
           workspace: workspace, environment: env.environment,
@@ -105,7 +111,7 @@ public enum ListOperation {
             SetRow(
               id: $0.id, state: $0.state, created: $0.created, ageDays: $0.created.days(until: now),
               fingerprints: $0.fingerprints, graceUntil: $0.graceUntil, lastVerification: $0.lastVerification)
-          }, stage: stage, next: next))
+          }, stage: stage, next: next.map(words)))
     }
     return Report(
       workspace: workspace.path, provider: workspace.config.provider, now: now, environments: rows)
@@ -113,20 +119,19 @@ public enum ListOperation {
 
   /// What to run for a retiring set past its grace period: `retire`, unless the trail shows one
   /// of them still deployed, in a file here (retire refuses: export the active set there first)
-  /// or on another machine (export there, or `retire --force`).
+  /// or on another machine (export there, or retire anyway).
   static func retireAdvice(
     workspace: Workspace, environment name: String, sets due: [String], history: [TrailEntry]? = nil
-  ) -> String {
+  ) -> Advice {
     let deployed = Lifecycle.deployedTargets(
       history ?? AuditLog.entries(workspace: workspace), workspace: workspace, environment: name)
     if let (set, target) = due.lazy.compactMap({ s in deployed.here[s].map { (s, $0) } }).first {
-      return
-        "\(deployed.exportAgain(name, set: set, to: target)) (it still holds a retiring set), then keyward retire \(name)"
+      let (format, path, shown) = deployed.place(set, target)
+      return .deployActiveThenRetire(environment: name, format: format, path: path, shown: shown)
     }
     if let target = due.lazy.compactMap({ deployed.elsewhere[$0] }).first {
-      return
-        "export the active set to \(Text.printable(target, keepNewlines: false)) on the machine that holds it, then keyward retire \(name) --force"
+      return .retireAfterElsewhere(environment: name, shown: Text.printable(target, keepNewlines: false))
     }
-    return "keyward retire \(name)"
+    return .command("keyward retire \(name)")
   }
 }

@@ -29,7 +29,7 @@ public enum SetSelector: Sendable, Equatable {
       throw KeywardError(
         .input,
         "\(name) has no active set (it has: \(env.sets.map { "\($0.id) \($0.state.rawValue)" }.joined(separator: ", ")))",
-        hint: "choose one with --set ID")
+        advice: .chooseSet)
     case .pending:
       guard let p = env.sets.first(where: { $0.state == .pending }) else {
         throw KeywardError(.input, "\(name) has no pending set", hint: "keyward rotate \(name)")

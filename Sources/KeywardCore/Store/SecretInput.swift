@@ -33,23 +33,23 @@ public enum ValueCheck {
     }
     guard SecureText.isUTF8(value) else { throw KeywardError(.input, "\(what) is not valid UTF-8") }
     if raw { return }
-    let hint = "if this really is the value, store it exactly as given with --raw"
     let first = value[0]
     let last = value[value.count - 1]
     if last == 0x0a || last == 0x0d {
-      throw KeywardError(.input, "\(what) ends with a stray newline", hint: hint)
+      throw KeywardError(.input, "\(what) ends with a stray newline", advice: .storeAsGiven)
     }
     if SecureText.isASCIIWhitespace(first) || SecureText.isASCIIWhitespace(last) {
-      throw KeywardError(.input, "\(what) has leading or trailing whitespace", hint: hint)
+      throw KeywardError(.input, "\(what) has leading or trailing whitespace", advice: .storeAsGiven)
     }
     if value.count >= 2 && first == last && (first == 0x22 || first == 0x27 || first == 0x60) {
       throw KeywardError(
         .input,
         "\(what) is wrapped in quotes (\(Character(UnicodeScalar(first)))…\(Character(UnicodeScalar(first)))): "
-          + "were they copied from an env file?", hint: hint)
+          + "were they copied from an env file?", advice: .storeAsGiven)
     }
     for i in 0..<value.count where value[i] < 0x20 || value[i] == 0x7f {
-      throw KeywardError(.input, "\(what) contains a control character at byte \(i + 1)", hint: hint)
+      throw KeywardError(
+        .input, "\(what) contains a control character at byte \(i + 1)", advice: .storeAsGiven)
     }
   }
 
@@ -104,7 +104,7 @@ public enum SecretInputReader {
   {
     func get(_ name: String) throws(KeywardError) -> SecureBytes {
       guard var v = environment[name] else {
-        throw KeywardError(.input, "--from-env: $\(name) is not set")
+        throw KeywardError(.input, "the environment variable \(name) is not set")
       }
       return v.withUTF8 { SecureBytes(copying: UnsafeRawBufferPointer($0)) }
     }

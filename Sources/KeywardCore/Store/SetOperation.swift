@@ -39,9 +39,7 @@ public enum SetOperation {
     if state == .active, let current = env.active, !replace {
       throw KeywardError(
         .input, "\(name) already has an active set (\(current.id))",
-        hint:
-          "for a zero-downtime change run `keyward rotate \(name)`; to overwrite it, `keyward set \(name) --replace`"
-      )
+        advice: .rotateOrReplace(environment: name))
     }
     if state == .pending, let pending = env.sets.first(where: { $0.state == .pending }) {
       throw KeywardError(
@@ -99,7 +97,7 @@ public enum SetOperation {
       throw KeywardError(
         .input,
         "this pair was retired from \(name) (set \(old.set ?? "?"), \(old.time ?? "earlier")); storing it again undoes that rotation",
-        hint: "get a new pair from the provider; to store it anyway: --force")
+        advice: .newPairOrForce)
     }
     try checkConflicts(env, name: name, state: state, replace: replace)
     var replaced: String?

@@ -60,7 +60,7 @@ public struct Workspace: Sendable {
       }
       throw KeywardError(
         .input, "no keyward workspace at \(path)",
-        hint: "run `keyward init` here, or pass --workspace DIR (or set KEYWARD_WORKSPACE)")
+        advice: .createOrNameWorkspace)
     }
     let configBytes = try FileSystem.read(configPath)
     let config = try JSONFiles.read(configBytes, source: configPath, WorkspaceConfig.init(json:))
@@ -186,7 +186,7 @@ public struct Workspace: Sendable {
     if FileSystem.irregularKind(String(p)) == "a symbolic link" {
       throw KeywardError(
         .input, "the workspace folder \(p) is a symbolic link; keyward works only in a real folder",
-        hint: "use the folder it points to directly (--workspace), or replace the link with the folder")
+        advice: .nameRealWorkspace)
     }
   }
 
@@ -206,14 +206,14 @@ public struct Workspace: Sendable {
       let known = config.environmentNames.joined(separator: ", ")
       // A typo gets "did you mean"; only a name close to none of them is offered as a new one.
       let near = config.environmentNames.filter { Text.editDistance($0, name, limit: 2) <= 2 }
-      let hint: String? =
-        !near.isEmpty
-        ? "did you mean \(near.map { "\"\($0)\"" }.joined(separator: " or "))?"
-        : Names.isEnvironment(name) ? "keyward init --envs \(name)  # adds it" : nil
+      let message =
+        "no environment \"\(Text.printable(name, keepNewlines: false))\" in \(configPath) (known: \(known.isEmpty ? "none" : known))"
+      if near.isEmpty && Names.isEnvironment(name) {
+        throw KeywardError(.input, message, advice: .addEnvironment(name))
+      }
       throw KeywardError(
-        .input,
-        "no environment \"\(Text.printable(name, keepNewlines: false))\" in \(configPath) (known: \(known.isEmpty ? "none" : known))",
-        hint: hint)
+        .input, message,
+        hint: near.isEmpty ? nil : "did you mean \(near.map { "\"\($0)\"" }.joined(separator: " or "))?")
     }
   }
 

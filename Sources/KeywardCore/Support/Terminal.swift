@@ -15,7 +15,7 @@ public enum Terminal {
   /// option of the asking command that does without one; and when the person ends the input
   /// (Ctrl-D) instead of answering.
   public static func readHidden(
-    _ prompt: String, noTerminal: String = "pipe the values in with --stdin", echo: Bool = false
+    _ prompt: String, noTerminal: String, echo: Bool = false
   ) throws(KeywardError) -> SecureBytes {
     let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
     guard fd >= 0 else {

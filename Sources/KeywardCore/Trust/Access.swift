@@ -169,7 +169,7 @@ public enum Access {
         .integrity, "\(admin.name) is not an admin of this workspace: only an admin grants access")
     }
     guard Names.isMember(name) else {
-      throw KeywardError(.usage, "\"\(name)\" is not a valid name (\(Names.memberRule))")
+      throw KeywardError(.input, "\"\(name)\" is not a valid name (\(Names.memberRule))")
     }
     let env = try workspace.loadEnvironment(environment)
     let (key, _) = try keys.privateKey(for: env, in: workspace)

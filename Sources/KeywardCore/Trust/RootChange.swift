@@ -107,13 +107,12 @@ extension Trust {
     }
     let replaced =
       "the workspace's trust root is now \(current.fingerprint) (version \(current.root.version)), but \(pinnedBy) names \(pinned)"
-    let hint =
-      "if your admins confirm a new root that the old one did not sign, pin it: keyward trust pin \(current.fingerprint) --replace"
+    let advice = Advice.pinNewRoot(fingerprint: current.fingerprint)
     guard let start else {
       throw KeywardError(
         .integrity,
         "\(replaced), and no earlier root kept in \(folder) has that fingerprint: the root was replaced "
-          + "(a new root needs the old admins' signatures; keyward never re-pins silently)", hint: hint)
+          + "(a new root needs the old admins' signatures; keyward never re-pins silently)", advice: advice)
     }
     guard start.root.version < current.root.version else {
       throw KeywardError(
@@ -133,7 +132,7 @@ extension Trust {
         throw KeywardError(
           .integrity,
           "\(replaced), and \(next.path) is not a valid change of the root from version \(prev.root.version) (\(prev.fingerprint)): \(problem); "
-            + "keyward follows only root changes the previous root's admins signed", hint: hint)
+            + "keyward follows only root changes the previous root's admins signed", advice: advice)
       }
       prev = next
     }
@@ -247,7 +246,7 @@ extension Trust {
       if let problem = shapeProblem(waiting, after: prev) {
         throw KeywardError(
           .integrity, "\(nextPath) does not follow the current root \(prev.fingerprint): \(problem)",
-          hint: "remove it (keyward trust rotate-root --withdraw) and propose again")
+          advice: .withdrawRootChange)
       }
       // A signer signs the proposal they reviewed, named by its fingerprint, never whatever the
       // file holds when they run the command.
@@ -255,9 +254,7 @@ extension Trust {
         throw KeywardError(
           .integrity,
           "\(nextPath) is root version \(waiting.root.version) with fingerprint \(waiting.fingerprint), not the \(reviewed ?? "(none)") you reviewed: nothing signed",
-          hint:
-            "review it (keyward trust show lists its admins by key) and run keyward trust rotate-root --sign \(waiting.fingerprint)"
-        )
+          advice: .signReviewedRootChange(fingerprint: waiting.fingerprint))
       }
       next = waiting
     } else {
@@ -289,9 +286,7 @@ extension Trust {
         throw KeywardError(
           .input,
           "another root change is proposed in \(nextPath) (version \(waiting.root.version), \(waiting.fingerprint))",
-          hint:
-            "sign it (keyward trust rotate-root --sign) or withdraw it (keyward trust rotate-root --withdraw)"
-        )
+          advice: .signOrWithdrawRootChange)
       }
       next =
         waiting

@@ -54,7 +54,7 @@ extension Keyward {
     func run() throws {
       let workspace = try common.settings.openWorkspace()
       Stopwatch.lap("audit: workspace opened")
-      let report = try AuditReport.run(workspace: workspace, full: full)
+      let report = try AuditReport.run(workspace: workspace, full: full, words: Advice.words)
       var history: TrailHistory.Report? = nil
       if git { history = try TrailHistory.walk(workspace: workspace) }
       let p = Printer(common.settings)

@@ -74,6 +74,10 @@ extension Keyward {
 
     func validate() throws {
       if envFile != nil && fromEnv { throw ValidationError("choose one of --env-file and --from-env") }
+      if (envFile != nil || fromEnv) && environments.count > 1 {
+        throw ValidationError(
+          "--env-file and --from-env compare one environment: name one (keyward check prod --env-file .env)")
+      }
       if let maxAge, Check.days(maxAge) == nil {
         throw ValidationError("--max-age takes days, like 90d or 90 (at most 36500)")
       }
@@ -89,6 +93,11 @@ extension Keyward {
 
     func run() async throws {
       let workspace = try common.settings.openWorkspace()
+      if (envFile != nil || fromEnv) && environments.isEmpty && workspace.config.environmentNames.count != 1 {
+        throw KeywardError(
+          .usage, "--env-file and --from-env compare one environment: name it",
+          hint: "keyward check prod --env-file .env")
+      }
       var deployed: CheckOperation.Deployed?
       if let envFile { deployed = try DeployedReader.read(path: envFile, syntax: envFormat) }
       if fromEnv {
@@ -97,8 +106,9 @@ extension Keyward {
       }
       var findings = try CheckOperation.run(
         workspace: workspace,
-        request: .init(environments: environments, maxAgeDays: maxAge.flatMap(Check.days), deployed: deployed)
-      )
+        request: .init(
+          environments: environments, maxAgeDays: maxAge.flatMap(Check.days), deployed: deployed),
+        words: Advice.words)
       var inconclusive = false
       if online {
         let report = try await network.withTransport(timeout: timeout, concurrency: 32) { transport in
@@ -109,7 +119,7 @@ extension Keyward {
               timeoutSeconds: timeout),
             keys: keys.source(), transport: transport)
         }
-        findings += CheckOperation.findings(from: report, workspace: workspace)
+        findings += CheckOperation.findings(from: report, workspace: workspace, words: Advice.words)
         inconclusive = report.results.contains { $0.verdict.isInconclusive }
       }
       let failing = findings.filter { $0.severity >= failOn }

@@ -43,6 +43,14 @@ extension Keyward {
       let names = envs.split(separator: ",").map { Text.trimBlanks($0) }.filter {
         !$0.isEmpty
       }
+      // The shape of --envs is the command line's business (exit 64); the core refuses the same.
+      for name in names where !Names.isEnvironment(name) {
+        throw KeywardError(
+          .usage,
+          "\"\(Text.printable(name, keepNewlines: false))\" is not a valid environment name (\(Names.environmentRule))"
+        )
+      }
+      guard !names.isEmpty else { throw KeywardError(.usage, "--envs names no environment") }
       let report = try InitOperation.run(
         .init(
           path: global.workspacePath, environments: names, provider: provider,

@@ -12,7 +12,7 @@ extension Keyward {
 
     func run() throws {
       let workspace = try global.openWorkspace()
-      let report = try ListOperation.run(workspace: workspace)
+      let report = try ListOperation.run(workspace: workspace, words: Advice.words)
       let p = Printer(global)
       if p.json {
         p.document(report)

@@ -82,9 +82,9 @@ extension Keyward {
       let workspace = try common.settings.openWorkspace()
       let p = Printer(common.settings)
       if installHook {
-        p.out(
-          try ScanHook.install(
-            workspace: workspace, launcher: Path.directory(Launcher.selfPath()) + "/keyward", force: force))
+        let hook = try ScanHook.install(
+          workspace: workspace, launcher: Path.directory(Launcher.selfPath()) + "/keyward", force: force)
+        p.out("Installed \(hook): every commit runs keyward scan --staged.\n")
         return
       }
       let environments = try workspace.loadAll()

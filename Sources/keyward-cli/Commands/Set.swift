@@ -113,10 +113,12 @@ struct SecretInputOptions: ParsableArguments {
     }
     let (keyName, secretName) = workspace.config.provider.fieldNames
     // The App Key is public (it is in every page that shows the widget): it echoes.
-    let key = try Terminal.readHidden("\(environment) \(keyName): ", echo: true)
+    let key = try Terminal.readHidden(
+      "\(environment) \(keyName): ", noTerminal: "pipe the values in with --stdin", echo: true)
     // An empty answer stops here; it must not make the next line the secret.
     guard key.count > 0 else { throw KeywardError(.input, "the \(keyName) is empty; nothing was stored") }
-    let secret = try Terminal.readHidden("\(environment) \(secretName): ")
+    let secret = try Terminal.readHidden(
+      "\(environment) \(secretName): ", noTerminal: "pipe the values in with --stdin")
     return (SetInput(appKey: key, appSecret: secret), "the prompt")
   }
 }

@@ -582,6 +582,13 @@ extension Keyward {
     )
     var admin = false
 
+    func validate() throws {
+      guard Names.isMember(name) else {
+        throw ValidationError(
+          "\"\(Text.printable(name, keepNewlines: false))\" is not a valid name (\(Names.memberRule))")
+      }
+    }
+
     func run() throws {
       if admin {
         // An admin acts in every environment: that is a change of the trust root.
