@@ -262,6 +262,71 @@ public final class CSPEvalSession {
   }
 }
 
+extension CSPEvalSession {
+  /// The batch: every line read from `input` answered on `output`, in large buffered chunks (a
+  /// blank line is skipped; CRLF is read as LF). Returns whether every line was a valid query;
+  /// a bad line gets its error document and the batch goes on.
+  public func answerAll(from input: Int32, to output: Int32) throws(KeywardError) -> Bool {
+    var out: [UInt8] = []
+    out.reserveCapacity(1 << 17)
+    var pending: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    var number = 0
+    var allValid = true
+    func flush() throws(KeywardError) {
+      var failed: Int32 = 0
+      out.withUnsafeBytes { b in
+        var off = 0
+        while off < b.count {
+          let n = write(output, b.baseAddress! + off, b.count - off)
+          if n <= 0 {
+            if n < 0 && errno == EINTR { continue }
+            failed = n < 0 ? errno : EIO
+            return
+          }
+          off += n
+        }
+      }
+      guard failed == 0 else {
+        throw KeywardError(.io, "writing the answers failed: \(String(cString: strerror(failed)))")
+      }
+      out.removeAll(keepingCapacity: true)
+    }
+    func handle(_ line: ArraySlice<UInt8>) throws(KeywardError) {
+      number += 1
+      var l = line
+      if l.last == 0x0d { l = l.dropLast() }
+      if l.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+      let ok = l.withUnsafeBufferPointer { answer($0, number: number, into: &out) }
+      if !ok { allValid = false }
+      if out.count >= 1 << 16 { try flush() }
+    }
+    while true {
+      let n = read(input, &buffer, buffer.count)
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw KeywardError(.io, "reading the queries failed: \(String(cString: strerror(errno)))")
+      }
+      if n == 0 { break }
+      var start = 0
+      for i in 0..<n where buffer[i] == 0x0a {
+        if pending.isEmpty {
+          try handle(buffer[start..<i])
+        } else {
+          pending += buffer[start..<i]
+          try handle(pending[...])
+          pending.removeAll(keepingCapacity: true)
+        }
+        start = i + 1
+      }
+      if start < n { pending += buffer[start..<n] }
+    }
+    if !pending.isEmpty { try handle(pending[...]) }
+    try flush()
+    return allValid
+  }
+}
+
 /// The JSON form of a decision (one line).
 public enum CSPJSON {
   public static func write(

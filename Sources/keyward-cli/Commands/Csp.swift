@@ -324,58 +324,8 @@ extension Keyward {
         if !d.allowed { throw ExitOutcome(status: .findings) }
         return
       }
-      // Batch: stdin to stdout, line by line, in large buffered chunks.
-      var out: [UInt8] = []
-      out.reserveCapacity(1 << 17)
-      var pending: [UInt8] = []
-      var buffer = [UInt8](repeating: 0, count: 1 << 16)
-      var number = 0
-      var errors = false
-      func flush() {
-        out.withUnsafeBytes { b in
-          var off = 0
-          while off < b.count {
-            let n = write(1, b.baseAddress! + off, b.count - off)
-            if n <= 0 {
-              if n < 0 && errno == EINTR { continue }
-              exitProcess(ExitStatus.error.rawValue)
-            }
-            off += n
-          }
-        }
-        out.removeAll(keepingCapacity: true)
-      }
-      func handle(_ line: ArraySlice<UInt8>) {
-        number += 1
-        var l = line
-        if l.last == 0x0d { l = l.dropLast() }
-        if l.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-        let ok = l.withUnsafeBufferPointer { session.answer($0, number: number, into: &out) }
-        if !ok { errors = true }
-        if out.count >= 1 << 16 { flush() }
-      }
-      while true {
-        let n = read(0, &buffer, buffer.count)
-        if n < 0 {
-          if errno == EINTR { continue }
-          throw KeywardError(.io, "reading standard input failed: \(String(cString: strerror(errno)))")
-        }
-        if n == 0 { break }
-        var start = 0
-        for i in 0..<n where buffer[i] == 0x0a {
-          if pending.isEmpty {
-            handle(buffer[start..<i])
-          } else {
-            pending += buffer[start..<i]
-            handle(pending[...])
-            pending.removeAll(keepingCapacity: true)
-          }
-          start = i + 1
-        }
-        if start < n { pending += buffer[start..<n] }
-      }
-      if !pending.isEmpty { handle(pending[...]) }
-      flush()
+      // Batch: stdin to stdout, line by line (the session's loop).
+      let errors = try !session.answerAll(from: 0, to: 1)
       if errors { throw ExitOutcome(status: .error) }
     }
   }
