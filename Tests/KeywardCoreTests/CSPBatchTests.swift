@@ -26,7 +26,8 @@ struct CSPBatchTests {
 
   @Test("every query answered once, in order, numbered by its line; a bad line says so and the rest go on")
   func lines() throws {
-    let good = #"{"id":"a","policy":["script-src 'self'"],"origin":"https://a.example","kind":"script","url":"/x.js"}"#
+    let good =
+      #"{"id":"a","policy":["script-src 'self'"],"origin":"https://a.example","kind":"script","url":"/x.js"}"#
     // A policy longer than the 64 KiB read buffer, so one line spans several reads.
     let long =
       #"{"id":"long","policy":["script-src 'self' "# + String(repeating: "https://h.example ", count: 5000)
@@ -35,7 +36,9 @@ struct CSPBatchTests {
     let (valid, out) = try batch(Array(input.utf8))
     #expect(!valid)
     #expect(out.count == 4)
-    let docs = try out.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    let docs = try out.map {
+      try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+    }
     #expect(docs.map { $0["line"] as? Int } == [1, 4, 5, 6])
     #expect(docs[0]["verdict"] as? String == "allowed" && docs[2]["id"] as? String == "long")
     #expect((docs[1]["error"] as? [String: Any])?["kind"] as? String == "input")
