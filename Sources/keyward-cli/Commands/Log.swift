@@ -69,16 +69,20 @@ extension Keyward {
       let p = Printer(common.settings)
       /// Who an entry is by: its signature status, and its actor — for a signed entry the signed
       /// state's name for its key (what the entry says of itself is shown only for unsigned ones,
-      /// and for strangers marked with a "?"). One name lookup per signer.
-      var names = [String: String?]()
+      /// and for strangers marked with a "?"). One name lookup and one fingerprint per signer.
+      var signers = [PublicIdentity: (name: String?, fingerprint: String)]()
+      func signer(_ key: PublicIdentity) -> (name: String?, fingerprint: String) {
+        if let known = signers[key] { return known }
+        let found = (workspace.trust.flatMap { TrailFindings.name(of: key, in: $0) }, key.fingerprint)
+        signers[key] = found
+        return found
+      }
       func who(_ e: TrailIndex.Entry) -> (status: String, actor: String) {
         guard let key = e.signer else { return ("unsigned", e.actor) }
         let how = e.signature == .attested ? "attested" : "signed"
-        if names[key.text] == nil {
-          names[key.text] = .some(workspace.trust.flatMap { TrailFindings.name(of: key, in: $0) })
-        }
-        guard let name = names[key.text]! else {
-          return ("\(how):not-a-member(\(key.fingerprint.prefix(8)))", "?\(e.actor)")
+        let s = signer(key)
+        guard let name = s.name else {
+          return ("\(how):not-a-member(\(s.fingerprint.prefix(8)))", "?\(e.actor)")
         }
         return ("\(how):\(name)", name)
       }
@@ -114,11 +118,17 @@ extension Keyward {
             case 3: JSONValue.writeString(e.id, into: &out)
             case 4: JSONValue.writeString(e.file, into: &out)
             case 5: e.line.map { JSONValue.writeInt($0, into: &out) } ?? JSONValue.literal("null", into: &out)
-            case 6: JSONValue.array(e.parents.map(JSONValue.string)).write(into: &out, indent: 6)
-            case 7: JSONValue.array(records.map(Log.json)).write(into: &out, indent: 6)
+            case 6:
+              JSONValue.writeArray(e.parents.count, into: &out, indent: 6) { n, out in
+                JSONValue.writeString(e.parents[n], into: &out)
+              }
+            case 7:
+              JSONValue.writeArray(records.count, into: &out, indent: 6) { n, out in
+                Log.write(records[n], into: &out, indent: 8)
+              }
             case 8: JSONValue.writeString(status, into: &out)
             case 9:
-              e.signer.map { JSONValue.writeString($0.fingerprint, into: &out) }
+              e.signer.map { JSONValue.writeString(signer($0).fingerprint, into: &out) }
                 ?? JSONValue.literal("null", into: &out)
             default: JSONValue.writeString(e.time, into: &out)
             }
@@ -170,11 +180,35 @@ extension Keyward {
     ]
 
     /// A record as the JSON document shows it: every member, the set's id as `set_id` (the
-    /// vocabulary of every document; the trail's own files call it `set`).
-    static func json(_ r: TrailEntry) -> JSONValue {
-      guard case .object(var o) = r.members, let set = o.removeValue(forKey: "set") else { return r.members }
-      o["set_id"] = set
-      return .object(o)
+    /// vocabulary of every document; the trail's own files call it `set`). Written member by
+    /// member in sorted order, without a dictionary per record (30,000 records, a log).
+    static func write(_ r: TrailEntry, into out: inout [UInt8], indent: Int) {
+      enum Member {
+        case text(String)
+        case value(JSONValue)
+        case fingerprints(String, String)
+      }
+      var members: [(key: String, value: Member)] = []
+      members.reserveCapacity(7 + r.extra.count)
+      if let v = r.action { members.append(("action", .text(v))) }
+      if let v = r.envAfter { members.append(("env_after", .text(v))) }
+      if let v = r.envBefore { members.append(("env_before", .text(v))) }
+      if let v = r.environment { members.append(("environment", .text(v))) }
+      if let k = r.appKeyFP, let v = r.appSecretFP { members.append(("fingerprints", .fingerprints(k, v))) }
+      if let v = r.set { members.append(("set_id", .text(v))) }
+      if let v = r.target { members.append(("target", .text(v))) }
+      for (k, v) in r.extra where !(k == "set_id" && r.set != nil) { members.append((k, .value(v))) }
+      if !r.extra.isEmpty { members.sort { $0.key < $1.key } }
+      JSONValue.writeObject(members.map(\.key), into: &out, indent: indent) { n, out in
+        switch members[n].value {
+        case .text(let s): JSONValue.writeString(s, into: &out)
+        case .value(let v): v.write(into: &out, indent: indent + 2)
+        case .fingerprints(let k, let v):
+          JSONValue.writeObject(["app_key", "app_secret"], into: &out, indent: indent + 2) { i, out in
+            JSONValue.writeString(i == 0 ? k : v, into: &out)
+          }
+        }
+      }
     }
   }
 
