@@ -75,4 +75,13 @@ struct HintTests {
     #expect(r.stdout.contains("Commit deploy/Env/prod.json and deploy/Env/trail/"), "\(r.stdout)")
     #expect(!r.stdout.contains("audit.jsonl"))
   }
+
+  @Test("audit --git in a repository with no commits says so (an attack review found \"git log failed\")")
+  func auditGitWithoutCommits() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "dev"])
+    try git(["init", "-q"], in: cli.root)
+    let r = try cli.expect(2, ["audit", "--git"])
+    #expect(r.stderr.contains("has no commits yet"), "\(r.stderr)")
+  }
 }

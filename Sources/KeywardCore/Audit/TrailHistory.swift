@@ -36,6 +36,9 @@ public enum TrailHistory {
     let real = Trust.realPath(dir)
     let realTop = Trust.realPath(top)
     let rel = real == realTop ? "" : String(real.dropFirst(realTop.count + 1)) + "/"
+    guard Git.output(["rev-parse", "--verify", "--quiet", "HEAD"], in: dir) != nil else {
+      throw KeywardError(.input, "the repository at \(top) has no commits yet: there is no history to walk")
+    }
     let shallow = line(Git.output(["rev-parse", "--is-shallow-repository"], in: dir)) == "true"
     let commits = Int(line(Git.output(["rev-list", "--count", "HEAD"], in: dir))) ?? 0
     let entries = "\(rel)\(Trail.entriesFolder)/"

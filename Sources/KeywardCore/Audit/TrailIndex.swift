@@ -152,7 +152,10 @@ public struct TrailIndex: Sendable {
         var bytes = try FileSystem.read(path)
         guard bytes.last == 0x0a else {
           index.problems.append(
-            Problem(kind: .broken, message: "\(name): the file is incomplete", file: path))
+            Problem(
+              kind: .broken,
+              message: "\(name): the file does not end with a newline (a write cut short, or an edit)",
+              file: path))
           continue
         }
         bytes.removeLast()
