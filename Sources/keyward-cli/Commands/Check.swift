@@ -74,10 +74,6 @@ extension Keyward {
 
     func validate() throws {
       if envFile != nil && fromEnv { throw ValidationError("choose one of --env-file and --from-env") }
-      if (envFile != nil || fromEnv) && environments.count > 1 {
-        throw ValidationError(
-          "--env-file and --from-env compare one environment: name one (keyward check prod --env-file .env)")
-      }
       if let maxAge, Check.days(maxAge) == nil {
         throw ValidationError("--max-age takes days, like 90d or 90 (at most 36500)")
       }
@@ -93,7 +89,9 @@ extension Keyward {
 
     func run() async throws {
       let workspace = try common.settings.openWorkspace()
-      if (envFile != nil || fromEnv) && environments.isEmpty && workspace.config.environmentNames.count != 1 {
+      // A deployed file is compared with one environment: named, or the workspace's only one.
+      let compared = environments.isEmpty ? workspace.config.environmentNames.count : environments.count
+      if (envFile != nil || fromEnv) && compared != 1 {
         throw KeywardError(
           .usage, "--env-file and --from-env compare one environment: name it",
           hint: "keyward check prod --env-file .env")
