@@ -237,6 +237,7 @@ public enum AuditReport {
 
   public static func summary(_ index: TrailIndex, workspace: Workspace) -> TrailSummary {
     var signers = [String: (name: String, count: Int)]()  // by fingerprint
+    var lookup = TrailFindings.Signers(workspace.trust)
     var signed = 0
     var attested = 0
     var unsigned = 0
@@ -247,17 +248,15 @@ public enum AuditReport {
       case .unsigned: unsigned += 1
       }
       if let key = e.signer {
-        let name = workspace.trust.flatMap { TrailFindings.name(of: key, in: $0) } ?? "not a member"
-        signers[key.fingerprint, default: (name, 0)].count += 1
+        let (name, fingerprint) = lookup(key)
+        signers[fingerprint, default: (name ?? "not a member", 0)].count += 1
       }
     }
     // What the base index counts of the checkpointed entries (each attested by its checkpoint).
     for (text, count) in index.base?.signers ?? [:] {
       attested += count
-      let key = try? PublicIdentity(parsing: text)
-      let name =
-        key.flatMap { k in workspace.trust.flatMap { TrailFindings.name(of: k, in: $0) } } ?? "not a member"
-      signers[key?.fingerprint ?? "?", default: (name, 0)].count += count
+      let found = (try? PublicIdentity(parsing: text)).map { lookup($0) }
+      signers[found?.fingerprint ?? "?", default: (found?.name ?? "not a member", 0)].count += count
     }
     unsigned += index.base?.unsigned ?? 0
     let first = index.problems.first

@@ -117,6 +117,22 @@ public enum TrailFindings {
     return out
   }
 
+  /// Each signer's name in the signed state and fingerprint, found once per key: a trail has few
+  /// signers and many entries, and a fingerprint is a hash (`audit`'s summary, `log`'s rows).
+  public struct Signers {
+    let trust: TrustedState?
+    var known: [PublicIdentity: (name: String?, fingerprint: String)] = [:]
+
+    public init(_ trust: TrustedState?) { self.trust = trust }
+
+    public mutating func callAsFunction(_ key: PublicIdentity) -> (name: String?, fingerprint: String) {
+      if let found = known[key] { return found }
+      let found = (trust.flatMap { TrailFindings.name(of: key, in: $0) }, key.fingerprint)
+      known[key] = found
+      return found
+    }
+  }
+
   /// The signed state's name for `key`: an admin's, or a member's or reader's in any environment.
   public static func name(of key: PublicIdentity, in trust: TrustedState) -> String? {
     if let a = trust.admin(key) { return a.name }

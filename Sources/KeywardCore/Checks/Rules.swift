@@ -15,8 +15,8 @@ struct CheckContext {
   let fpEnvironments: [String: Set<String>]
   /// The providers' published test credentials, fingerprinted (KW501).
   let testFPs: Set<String>
-  /// The trail's records, oldest first (where sets were deployed, for KW302's remedy).
-  let history: [TrailEntry]
+  /// Where the sets of the environments below were last deployed (KW302's remedy).
+  let deployed: [String: Lifecycle.Deployed]
   /// How remedies that name an option are worded (the command line's `Advice.words`).
   let words: Wording
   /// Each environment's retiring sets past their grace period (retire removes them together:
@@ -35,15 +35,15 @@ struct CheckContext {
     self.now = now
     self.maxAge = maxAge
     self.warnAge = warnAge
-    self.history = history
     var retiring = [String: [String]]()
     for env in all {
-      retiring[env.environment] = env.sets.filter { s in
-        s.state == .retiring && s.graceUntil.map { $0 < now } ?? true
-      }
-      .map(\.id)
+      let due = env.sets.filter { s in s.state == .retiring && s.graceUntil.map { $0 < now } ?? true }
+      if !due.isEmpty { retiring[env.environment] = due.map(\.id) }
     }
     self.retiring = retiring
+    deployed =
+      retiring.isEmpty
+      ? [:] : Lifecycle.deployedTargets(history, workspace: workspace, environments: Set(retiring.keys))
     var keyFP = [String: [(String, KeySet)]]()
     var secretFP = [String: [(String, KeySet)]]()
     for env in all {
@@ -252,8 +252,8 @@ enum CheckRules {
           ev.merging(["grace_until": g.iso]) { $1 },
           remedy: c.words(
             ListOperation.retireAdvice(
-              workspace: c.workspace, environment: name, sets: c.retiring[name] ?? [s.id], history: c.history)
-          )))
+              environment: name, sets: c.retiring[name] ?? [s.id],
+              deployed: c.deployed[name] ?? Lifecycle.Deployed()))))
     }
     if s.state == .pending && age > c.policy.graceDays {
       out.append(

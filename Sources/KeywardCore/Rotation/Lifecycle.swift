@@ -404,10 +404,9 @@ public enum Lifecycle {
     /// path (nil when it holds a control character: a path from the trail is hostile input and
     /// never goes into a command line), and the path escaped, to name it apart.
     func place(_ set: String, _ target: String) -> (format: String?, path: String?, shown: String) {
-      let controls = target.unicodeScalars.contains {
-        $0.value < 0x20 || $0.value == 0x7f || (0x80...0x9f).contains($0.value)
-      }
-      return (formats[set], controls ? nil : target, Text.printable(target, keepNewlines: false))
+      // What printing would escape (control and bidi characters) keeps the path out.
+      let shown = Text.printable(target, keepNewlines: false)
+      return (formats[set], shown == target ? target : nil, shown)
     }
 
     /// Deploying the active set to that file, for `retire`'s refusal.
@@ -418,33 +417,44 @@ public enum Lifecycle {
   }
 
   static func deployedTargets(workspace: Workspace, environment: String) -> Deployed {
-    deployedTargets(AuditLog.entries(workspace: workspace), workspace: workspace, environment: environment)
+    deployedTargets(
+      AuditLog.entries(workspace: workspace), workspace: workspace, environments: [environment])[
+        environment] ?? Deployed()
   }
 
-  /// Where each set of `environment` was last deployed, from the trail's `history`: a file this
-  /// machine sees (`here`, which blocks `retire`), a file elsewhere (which needs `--force`), or
-  /// standard output and `run` (said, not blocking).
-  static func deployedTargets(_ history: [TrailEntry], workspace: Workspace, environment: String) -> Deployed
+  /// Where each set of each of `environments` was last deployed, from the trail's `history` in one
+  /// pass: a file this machine sees (`here`, which blocks `retire`), a file elsewhere (which needs
+  /// `--force`), or standard output and `run` (said, not blocking).
+  static func deployedTargets(_ history: [TrailEntry], workspace: Workspace, environments: Set<String>)
+    -> [String: Deployed]
   {
-    var latest = [String: TrailEntry]()  // target as recorded → its latest export
-    var lastUse = [String: TrailEntry]()  // set → its latest export or run
-    for e in history where e.environment == environment {
-      guard let set = e.set else { continue }
-      if e.action == "export" || e.action == "run" { lastUse[set] = e }
-      if e.action == "export", let t = e.target, t != "stdout" { latest[t] = e }
+    struct Key: Hashable {
+      let environment: String
+      let name: String
     }
-    var out = Deployed()
-    for (target, e) in latest {
+    var latest = [Key: TrailEntry]()  // (environment, target as recorded) → its latest export
+    var lastUse = [Key: TrailEntry]()  // (environment, set) → its latest export or run
+    for e in history {
+      guard let env = e.environment, environments.contains(env), let set = e.set else { continue }
+      if e.action == "export" || e.action == "run" { lastUse[Key(environment: env, name: set)] = e }
+      if e.action == "export", let t = e.target, t != "stdout" { latest[Key(environment: env, name: t)] = e }
+    }
+    var out = [String: Deployed]()
+    for (key, e) in latest {
       guard let set = e.set else { continue }
       switch ExportTarget.place(e, workspace: workspace) {
-      case .here(let path)?: if FileSystem.exists(path) { out.here[set] = path }
-      case .elsewhere?: out.elsewhere[set] = target
+      case .here(let path)?:
+        if FileSystem.exists(path) { out[key.environment, default: Deployed()].here[set] = path }
+      case .elsewhere?: out[key.environment, default: Deployed()].elsewhere[set] = key.name
       case nil: break
       }
-      if case .string(let f)? = e["format"], f != "dotenv" { out.formats[set] = f }
+      if case .string(let f)? = e["format"], f != "dotenv" {
+        out[key.environment, default: Deployed()].formats[set] = f
+      }
     }
-    for (set, e) in lastUse where e.action == "run" || e.target == "stdout" {
-      out.unseen[set] = e.action == "run" ? "run \(e.target ?? "")" : "standard output"
+    for (key, e) in lastUse where e.action == "run" || e.target == "stdout" {
+      out[key.environment, default: Deployed()].unseen[key.name] =
+        e.action == "run" ? "run \(e.target ?? "")" : "standard output"
     }
     return out
   }

@@ -89,18 +89,27 @@ public enum ListOperation {
     -> Report
   {
     let now = Timestamp.now()
+    let all = try workspace.loadAll()
+    var stages = all.map { stage($0, policy: workspace.config.rotation, now: now) }
+    // Only for an environment whose grace period is over does list read the trail (once, for all
+    // of them): retire refuses while a file still holds a retiring set.
+    let due = Set(
+      zip(all, stages).filter { $0.1.1 == .command("keyward retire \($0.0.environment)") }.map(
+        \.0.environment))
+    if !due.isEmpty {
+      let deployed = Lifecycle.deployedTargets(
+        AuditLog.entries(workspace: workspace), workspace: workspace, environments: due)
+      for (i, env) in all.enumerated() where due.contains(env.environment) {
+        stages[i].1 = retireAdvice(
+          environment: env.environment, sets: env.sets.filter { $0.state == .retiring }.map(\.id),
+          deployed: deployed[env.environment] ?? Lifecycle.Deployed())
+      }
+    }
     var rows = [EnvironmentRow]()
-    for env in try workspace.loadAll() {
+    for (env, (stage, next)) in zip(all, stages) {
       let order: [SetState: Int] = [.active: 0, .pending: 1, .retiring: 2]
       let sets = env.sets.sorted {
         (order[$0.state]!, $0.created.seconds) < (order[$1.state]!, $1.created.seconds)
-      }
-      var (stage, next) = stage(env, policy: workspace.config.rotation, now: now)
-      if next == .command("keyward retire \(env.environment)") {
-        // Only here does list read the trail: retire refuses while a file still holds the set.
-        next = retireAdvice(
-          workspace: workspace, environment: env.environment,
-          sets: env.sets.filter { $0.state == .retiring }.map(\.id))
       }
       rows.append(
         EnvironmentRow(
@@ -120,11 +129,9 @@ public enum ListOperation {
   /// What to run for a retiring set past its grace period: `retire`, unless the trail shows one
   /// of them still deployed, in a file here (retire refuses: export the active set there first)
   /// or on another machine (export there, or retire anyway).
-  static func retireAdvice(
-    workspace: Workspace, environment name: String, sets due: [String], history: [TrailEntry]? = nil
-  ) -> Advice {
-    let deployed = Lifecycle.deployedTargets(
-      history ?? AuditLog.entries(workspace: workspace), workspace: workspace, environment: name)
+  static func retireAdvice(environment name: String, sets due: [String], deployed: Lifecycle.Deployed)
+    -> Advice
+  {
     if let (set, target) = due.lazy.compactMap({ s in deployed.here[s].map { (s, $0) } }).first {
       let (format, path, shown) = deployed.place(set, target)
       return .deployActiveThenRetire(environment: name, format: format, path: path, shown: shown)

@@ -70,13 +70,7 @@ extension Keyward {
       /// Who an entry is by: its signature status, and its actor — for a signed entry the signed
       /// state's name for its key (what the entry says of itself is shown only for unsigned ones,
       /// and for strangers marked with a "?"). One name lookup and one fingerprint per signer.
-      var signers = [PublicIdentity: (name: String?, fingerprint: String)]()
-      func signer(_ key: PublicIdentity) -> (name: String?, fingerprint: String) {
-        if let known = signers[key] { return known }
-        let found = (workspace.trust.flatMap { TrailFindings.name(of: key, in: $0) }, key.fingerprint)
-        signers[key] = found
-        return found
-      }
+      var signer = TrailFindings.Signers(workspace.trust)
       func who(_ e: TrailIndex.Entry) -> (status: String, actor: String) {
         guard let key = e.signer else { return ("unsigned", e.actor) }
         let how = e.signature == .attested ? "attested" : "signed"
