@@ -526,7 +526,7 @@ public enum Trust {
     }
   }
 
-  struct State {
+  struct State: Equatable {
     var root: String
     var version: Int
     var config: [UInt8]
@@ -537,8 +537,16 @@ public enum Trust {
     var pending: [String: String] = [:]
   }
 
+  /// The signed state's payload: keyward's own canonical form in one pass (`scanState`), anything
+  /// else (or anything wrong) by the strict reading, which says what is wrong.
   static func parseState(_ payload: [UInt8], source: String) throws(KeywardError) -> State {
-    try JSONFiles.read(payload, source: "\(source) payload") { (o: JSONObject) throws(KeywardError) in
+    if let state = scanState(payload) { return state }
+    return try parseStateStrictly(payload, source: source)
+  }
+
+  static func parseStateStrictly(_ payload: [UInt8], source: String) throws(KeywardError) -> State {
+    var identities = [String: PublicIdentity]()  // a person is a member of many environments
+    return try JSONFiles.read(payload, source: "\(source) payload") { (o: JSONObject) throws(KeywardError) in
       guard try o.string("type") == "keyward-state" else {
         throw KeywardError(.integrity, "\(source): not a state")
       }
@@ -563,8 +571,15 @@ public enum Trust {
             guard role == "member" || role == "reader", Names.isMember(who) else {
               throw KeywardError(.integrity, "\(source): environments.\(name).members: invalid entry")
             }
-            members[name, default: []].append(
-              .init(name: who, identity: try PublicIdentity(parsing: try m.string("key")), role: role))
+            let key = try m.string("key")
+            var identity: PublicIdentity
+            if let known = identities[key] {
+              identity = known
+            } else {
+              identity = try PublicIdentity(parsing: key)
+              identities[key] = identity
+            }
+            members[name, default: []].append(.init(name: who, identity: identity, role: role))
           }
         }
       }

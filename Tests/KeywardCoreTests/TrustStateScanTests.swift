@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+@testable import KeywardCore
+
+/// The signed state's one-pass reading against the strict one: on states as keyward writes them
+/// (with awkward but legal values) the scan must be taken and agree; on anything else — invalid
+/// names, roles and keys, unknown members, mutated bytes — it must agree or defer, never differ.
+@Suite("the signed state scan")
+struct TrustStateScanTests {
+  static let keys: [String] = (0..<4).map { k in
+    "ed25519:" + Sodium.base64((0..<32).map { UInt8(($0 * 7 + k * 31) % 256) })
+  }
+  /// The SSH wire form of a key: string "ssh-ed25519", string key.
+  static let sshKey: String = {
+    func string(_ b: [UInt8]) -> [UInt8] { [0, 0, 0, UInt8(b.count)] + b }
+    let blob = string(Array("ssh-ed25519".utf8)) + string((0..<32).map { UInt8($0) })
+    return "ssh-ed25519 " + Sodium.base64(blob) + " alice@laptop"
+  }()
+
+  /// A state payload; `legal` false mixes in what the strict reading refuses or reads differently.
+  func payload(_ rng: inout SeededRng, legal: Bool) -> [UInt8] {
+    func odd() -> Bool { !legal && rng.next(12) == 0 }
+    var envs = [String: JSONValue]()
+    for e in 0..<rng.next(6) {
+      var env: [String: JSONValue] = ["recipient": .string(Sodium.base64(rng.bytes(32)))]
+      if rng.next(3) > 0 {
+        env["members"] = .array(
+          (0..<rng.next(4)).map { m in
+            var member: [String: JSONValue] = [
+              "key": .string(odd() ? "ed25519:AAAA" : rng.next(5) == 0 ? Self.sshKey : rng.pick(Self.keys)),
+              "name": .string(odd() ? "bad name!" : "m\(m)"),
+              "role": .string(odd() ? "admin" : rng.pick(["member", "reader"])),
+            ]
+            if odd() { member["note"] = .string("x") }
+            return .object(member)
+          })
+      }
+      if rng.next(2) == 0 {
+        var w = [String: JSONValue]()
+        for _ in 0..<rng.next(4) { w[Sodium.hex(rng.bytes(16))] = .string(Sodium.hex(rng.bytes(32))) }
+        env["wraps"] = .object(w)
+      }
+      if rng.next(3) == 0 {
+        env["revoked"] = .array(
+          (0..<rng.next(3)).map { _ in
+            .object([
+              "name": .string("bob"), "fingerprint": .string(Sodium.hex(rng.bytes(16))),
+              "sets": .array(
+                (0..<rng.next(3)).map { _ in odd() ? .number(7) : .string(Sodium.hex(rng.bytes(4))) }),
+            ])
+          })
+      }
+      if rng.next(4) == 0 { env["pending_recipient"] = .string(Sodium.base64(rng.bytes(32))) }
+      if odd() { env["recipient"] = nil }
+      envs[odd() ? "Bad Env" : "env\(e)"] = .object(env)
+    }
+    var top: [String: JSONValue] = [
+      "type": .string(odd() ? "keyward-root" : "keyward-state"),
+      "version": .number(odd() ? 0 : Double(1 + rng.next(50))),
+      "root": .string(Sodium.hex(rng.bytes(32))),
+      "config": .string(odd() ? "not base64!" : Sodium.base64(Array("{\"environments\":{}}\n".utf8))),
+      "environments": .object(envs),
+    ]
+    if odd() { top["extra"] = .bool(true) }
+    return JSONValue.object(top).compact()
+  }
+
+  func strict(_ b: [UInt8]) -> Trust.State? { try? Trust.parseStateStrictly(b, source: "state") }
+
+  @Test("written states take the scan and equal the strict reading; odd and mutated ones agree or defer")
+  func agrees() {
+    var rng = SeededRng(state: 2026)
+    var scanned = 0
+    for n in 0..<400 {
+      let legal = n % 2 == 0
+      let b = payload(&rng, legal: legal)
+      let fast = Trust.scanState(b)
+      if legal {
+        #expect(fast != nil, "\(String(decoding: b, as: UTF8.self))")
+        #expect(fast == strict(b), "\(String(decoding: b, as: UTF8.self))")
+      } else if let fast {
+        #expect(fast == strict(b), "\(String(decoding: b, as: UTF8.self))")
+      }
+      if fast != nil { scanned += 1 }
+      for _ in 0..<6 {
+        let m = rng.mutated(b)
+        guard let fast = Trust.scanState(m) else { continue }
+        #expect(fast == strict(m), "\(String(decoding: m, as: UTF8.self))")
+      }
+    }
+    #expect(scanned >= 200)
+  }
+
+  @Test("a state with pretty-printed or escaped JSON is read by the strict reading, with the same result")
+  func defers() throws {
+    var rng = SeededRng(state: 9)
+    let b = payload(&rng, legal: true)
+    let value = try JSONValue.parse(b, source: "state")
+    let pretty = Array(String(decoding: b, as: UTF8.self).replacingOccurrences(of: ",\"", with: ", \"").utf8)
+    #expect(Trust.scanState(pretty) == nil)
+    #expect(try Trust.parseState(pretty, source: "state") == Trust.parseState(b, source: "state"))
+    #expect(try JSONValue.parse(pretty, source: "state") == value)
+  }
+}
