@@ -33,6 +33,15 @@ public struct Printer: Sendable {
   /// Text to stdout.
   public func out(_ text: String) { Printer.write(1, text) }
 
+  /// A document keyward built, to stdout: as it is when `Text.printable` would change nothing
+  /// (no String made of megabytes), otherwise through `out`.
+  public func out(bytes: [UInt8]) {
+    guard
+      bytes.withUnsafeBufferPointer({ Text.isPlain($0) && memchr($0.baseAddress!, 0xEE, $0.count) == nil })
+    else { return out(String(decoding: bytes, as: UTF8.self)) }
+    Printer.writeRaw(1, bytes)
+  }
+
   /// Text to stderr.
   public func note(_ text: String) { Printer.write(2, text) }
 
@@ -100,20 +109,26 @@ public struct Printer: Sendable {
   /// Writes text as it is (a JSON document keyward built, the emulator's listening line).
   public static func writeRaw(_ fd: Int32, _ text: String) {
     var t = text
-    t.withUTF8 { buf in
-      var off = 0
-      while off < buf.count {
-        #if canImport(Glibc)
-          let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
-        #else
-          let n = Darwin.write(fd, buf.baseAddress! + off, buf.count - off)
-        #endif
-        if n < 0 {
-          if errno == EINTR { continue }
-          return
-        }
-        off += n
+    t.withUTF8 { writeAll(fd, $0) }
+  }
+
+  public static func writeRaw(_ fd: Int32, _ bytes: [UInt8]) {
+    bytes.withUnsafeBufferPointer { writeAll(fd, $0) }
+  }
+
+  static func writeAll(_ fd: Int32, _ buf: UnsafeBufferPointer<UInt8>) {
+    var off = 0
+    while off < buf.count {
+      #if canImport(Glibc)
+        let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
+      #else
+        let n = Darwin.write(fd, buf.baseAddress! + off, buf.count - off)
+      #endif
+      if n < 0 {
+        if errno == EINTR { continue }
+        return
       }
+      off += n
     }
   }
 }

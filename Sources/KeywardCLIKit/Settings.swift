@@ -53,6 +53,7 @@ public struct CommonSettings: Equatable, Sendable {
       expected = e
     }
     let workspace = try Workspace.open(workspacePath, expected: expected)
+    Stopwatch.lap("workspace opened")
     if let t = workspace.trust, let old = t.requiredRootOutdated {
       Printer.plain.note(
         "keyward: warning: the required trust root \(old) (KEYWARD_TRUST or --trust) is an earlier root; the workspace's root is now \(t.rootFingerprint) (version \(t.rootVersion)), "

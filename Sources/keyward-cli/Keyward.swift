@@ -44,6 +44,7 @@ struct Keyward: ParsableCommand {
   /// Synchronous on purpose: an async main starts the concurrency runtime (about 0.2 ms) before
   /// the first line runs. Async subcommands, when they come, start it themselves.
   static func main() {
+    Stopwatch.start()
     ProcessHardening.apply()
     unknownCommand(Array(CommandLine.arguments.dropFirst()))
     let command: ParsableCommand

@@ -181,8 +181,26 @@ public enum JSONValue: Sendable, Equatable {
 
     mutating func string() throws(KeywardError) -> String {
       i += 1
-      var out = [UInt8]()
       var runStart = i
+      // The common case, printable ASCII without escapes (base64 payloads of megabytes among
+      // them), in one tight loop; anything else goes on from there byte by byte.
+      let plain = bytes.withUnsafeBufferPointer { p -> String? in
+        var j = i
+        while j < p.count {
+          let c = p[j]
+          if c == 0x22 {
+            let s = String(decoding: UnsafeBufferPointer(rebasing: p[i..<j]), as: UTF8.self)
+            i = j + 1
+            return s
+          }
+          if c == 0x5c || c < 0x20 || c >= 0x80 { break }
+          j += 1
+        }
+        i = j
+        return nil
+      }
+      if let plain { return plain }
+      var out = [UInt8]()
       var ascii = true
       var escaped = false
       while true {

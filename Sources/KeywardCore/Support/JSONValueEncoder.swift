@@ -26,9 +26,29 @@ public enum JSONValueEncoder {
   /// exists as a tree of a million nodes.
   final class Node {
     enum Kind { case unset, object, array, value, written }
+    /// A member or element: a plain value is held as it is (most of a report's values are
+    /// strings and numbers: a node each was most of the encoder's time), anything else as a node.
+    enum Slot {
+      case value(JSONValue)
+      case node(Node)
+
+      func resolve() -> JSONValue {
+        switch self {
+        case .value(let v): return v
+        case .node(let n): return n.resolve()
+        }
+      }
+
+      func write(into out: inout [UInt8], indent: Int) {
+        switch self {
+        case .value(let v): v.write(into: &out, indent: indent)
+        case .node(let n): n.write(into: &out, indent: indent)
+        }
+      }
+    }
     var kind = Kind.unset
-    var object: [String: Node] = [:]
-    var array: [Node] = []
+    var object: [String: Slot] = [:]
+    var array: [Slot] = []
     var value = JSONValue.null
     var bytes: [UInt8] = []
     let depth: Int
@@ -119,40 +139,43 @@ public enum JSONValueEncoder {
 
     func child(_ key: Key) -> Node {
       let n = node.child()
-      node.object[key.stringValue] = n
+      node.object[key.stringValue] = .node(n)
       return n
     }
-    mutating func encodeNil(forKey key: Key) throws { child(key).set(.null) }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { child(key).set(.bool(value)) }
-    mutating func encode(_ value: String, forKey key: Key) throws { child(key).set(.string(value)) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { child(key).set(.number(value)) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { child(key).set(.number(Double(value))) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { child(key).set(number(value)) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { child(key).set(number(value)) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { child(key).set(number(value)) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { child(key).set(number(value)) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { child(key).set(number(value)) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { child(key).set(number(value)) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { child(key).set(number(value)) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { child(key).set(number(value)) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { child(key).set(number(value)) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { child(key).set(number(value)) }
+    func set(_ key: Key, _ v: JSONValue) { node.object[key.stringValue] = .value(v) }
+    mutating func encodeNil(forKey key: Key) throws { set(key, .null) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { set(key, .bool(value)) }
+    mutating func encode(_ value: String, forKey key: Key) throws { set(key, .string(value)) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { set(key, .number(value)) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { set(key, .number(Double(value))) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { set(key, number(value)) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { set(key, number(value)) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { set(key, number(value)) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { set(key, number(value)) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { set(key, number(value)) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { set(key, number(value)) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { set(key, number(value)) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { set(key, number(value)) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { set(key, number(value)) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { set(key, number(value)) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
       let n = child(key)
-      try value.encode(to: NodeEncoder(node: n, codingPath: codingPath + [key]))
+      // The coding path is not extended: nothing keyward encodes reads it, and building it cost
+      // an allocation per nested value.
+      try value.encode(to: NodeEncoder(node: n, codingPath: codingPath))
       n.complete()
     }
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
       -> KeyedEncodingContainer<NestedKey>
     {
-      NodeEncoder(node: child(key), codingPath: codingPath + [key]).container(keyedBy: keyType)
+      NodeEncoder(node: child(key), codingPath: codingPath).container(keyedBy: keyType)
     }
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-      NodeEncoder(node: child(key), codingPath: codingPath + [key]).unkeyedContainer()
+      NodeEncoder(node: child(key), codingPath: codingPath).unkeyedContainer()
     }
     mutating func superEncoder() -> any Encoder { NodeEncoder(node: node, codingPath: codingPath) }
     mutating func superEncoder(forKey key: Key) -> any Encoder {
-      NodeEncoder(node: child(key), codingPath: codingPath + [key])
+      NodeEncoder(node: child(key), codingPath: codingPath)
     }
   }
 
@@ -163,14 +186,15 @@ public enum JSONValueEncoder {
 
     func next() -> Node {
       let n = node.child()
-      node.array.append(n)
+      node.array.append(.node(n))
       return n
     }
-    mutating func encodeNil() throws { next().set(.null) }
-    mutating func encode(_ value: Bool) throws { next().set(.bool(value)) }
-    mutating func encode(_ value: String) throws { next().set(.string(value)) }
-    mutating func encode(_ value: Double) throws { next().set(.number(value)) }
-    mutating func encode(_ value: Int) throws { next().set(number(value)) }
+    func append(_ v: JSONValue) { node.array.append(.value(v)) }
+    mutating func encodeNil() throws { append(.null) }
+    mutating func encode(_ value: Bool) throws { append(.bool(value)) }
+    mutating func encode(_ value: String) throws { append(.string(value)) }
+    mutating func encode(_ value: Double) throws { append(.number(value)) }
+    mutating func encode(_ value: Int) throws { append(number(value)) }
     mutating func encode<T: Encodable>(_ value: T) throws {
       let n = next()
       try value.encode(to: NodeEncoder(node: n, codingPath: codingPath))

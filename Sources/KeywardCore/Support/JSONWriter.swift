@@ -100,6 +100,32 @@ extension JSONValue {
     out.append(0x7d)
   }
 
+  /// An object written member by member, in `writeObject`'s layout, by a caller that gives the
+  /// keys in sorted order (plain ASCII names) — a report's own writer, with no key list or
+  /// closure per object.
+  public struct Members {
+    let indent: Int
+    var count = 0
+
+    public init(indent: Int) { self.indent = indent }
+
+    public mutating func key(_ name: StaticString, into out: inout [UInt8]) {
+      count == 0 ? JSONValue.literal("{\n", into: &out) : JSONValue.literal(",\n", into: &out)
+      out.append(contentsOf: repeatElement(0x20, count: indent + 2))
+      out.append(0x22)
+      JSONValue.literal(name, into: &out)
+      JSONValue.literal("\" : ", into: &out)
+      count += 1
+    }
+
+    public func end(into out: inout [UInt8]) {
+      guard count > 0 else { return JSONValue.literal("{}", into: &out) }
+      out.append(0x0a)
+      out.append(contentsOf: repeatElement(0x20, count: indent))
+      out.append(0x7d)
+    }
+  }
+
   public static func writeString(_ s: String, into out: inout [UInt8]) {
     var s = s
     s.withUTF8 { writeString(utf8: $0, into: &out) }

@@ -16,6 +16,11 @@ public enum Stopwatch {
     return Double(t.tv_sec) * 1000 + Double(t.tv_nsec) / 1_000_000
   }
 
+  /// Starts the clock (at the top of `main`) without printing a phase.
+  public static func start() {
+    if on { last = now() }
+  }
+
   public static func lap(_ name: String) {
     guard on else { return }
     let t = now()

@@ -53,6 +53,16 @@ public enum Text {
   /// isolates. Text read from files passes through here before it reaches a terminal; the escape
   /// form is also a valid JSON string escape, so a JSON document stays valid. Returns `s` itself
   /// (no copy) when there is nothing to escape.
+  /// Whether `printable` would leave these bytes as they are: no control byte (newlines and
+  /// tabs allowed when kept), and no lead byte of a C1 control (0xc2) or a bidi control (0xe2).
+  public static func isPlain(_ buf: UnsafeBufferPointer<UInt8>, keepNewlines: Bool = true) -> Bool {
+    for b in buf where b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xe2 {
+      if b < 0x20 && keepNewlines && (b == 0x0a || b == 0x09) { continue }
+      return false
+    }
+    return true
+  }
+
   public static func printable(_ s: String, keepNewlines: Bool = true) -> String {
     func steering(_ u: Unicode.Scalar) -> Bool {
       let v = u.value
@@ -64,14 +74,7 @@ public enum Text {
     // One pass over the bytes (a report of megabytes goes through here): no control byte, and no
     // lead byte of a C1 control (0xc2) or of the bidi controls (0xe2) means nothing to escape.
     var copy = s
-    let clean = copy.withUTF8 { buf -> Bool in
-      for b in buf where b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xe2 {
-        if b < 0x20 && keepNewlines && (b == 0x0a || b == 0x09) { continue }
-        return false
-      }
-      return true
-    }
-    if clean { return s }
+    if copy.withUTF8({ isPlain($0, keepNewlines: keepNewlines) }) { return s }
     guard s.unicodeScalars.contains(where: steering) else { return s }
     var out = String.UnicodeScalarView()
     let hex = Array("0123456789abcdef".unicodeScalars)

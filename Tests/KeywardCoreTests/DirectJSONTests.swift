@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+
+@testable import KeywardCore
+
+/// Reports that write their own JSON document are held to the generic encoder's bytes: the same
+/// document, `schema_version` beside the report's fields, on reports with awkward values.
+@Suite("reports written directly")
+struct DirectJSONTests {
+  /// What the command line's JSON output does with a report that has no writer of its own.
+  struct Envelope<T: Encodable>: Encodable {
+    let body: T
+    enum Key: String, CodingKey { case schemaVersion = "schema_version" }
+    func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: Key.self)
+      try c.encode(2, forKey: .schemaVersion)
+      try body.encode(to: encoder)
+    }
+  }
+
+  @Test("list's report: the direct writer gives the generic encoder's bytes")
+  func list() throws {
+    var rng = SeededRng(state: 17)
+    let words = [
+      "prod", "", "a b", "é ü", "tab\t", "q\"uote", "back\\slash", "line\nbreak", "\u{202e}rtl", "/path/x",
+    ]
+    for _ in 0..<200 {
+      var envs = [ListOperation.EnvironmentRow]()
+      for e in 0..<rng.next(5) {
+        let sets = (0..<rng.next(4)).map { _ in
+          ListOperation.SetRow(
+            id: Sodium.hex(rng.bytes(4)), state: rng.pick(SetState.allCases),
+            created: Timestamp(seconds: Int64(rng.next(2_000_000_000))), ageDays: rng.next(2000) - 1000,
+            fingerprints: SetFingerprints(appKey: Sodium.hex(rng.bytes(8)), appSecret: rng.pick(words)),
+            graceUntil: rng.next(2) == 0 ? nil : Timestamp(seconds: Int64(rng.next(2_000_000_000))),
+            lastVerification: rng.next(2) == 0
+              ? nil
+              : LastVerification(
+                time: Timestamp(seconds: Int64(rng.next(2_000_000_000))), verdict: rng.pick(words),
+                endpoint: rng.pick(words)))
+        }
+        envs.append(
+          ListOperation.EnvironmentRow(
+            name: "env\(e)", production: rng.next(2) == 0, keyID: Sodium.hex(rng.bytes(8)),
+            keyCreated: Timestamp(seconds: Int64(rng.next(2_000_000_000))), sets: sets,
+            stage: rng.pick(words), next: rng.next(2) == 0 ? nil : rng.pick(words)))
+      }
+      let report = ListOperation.Report(
+        workspace: rng.pick(words), provider: rng.pick(Provider.allCases),
+        now: Timestamp(seconds: Int64(rng.next(2_000_000_000))), environments: envs)
+      let generic = try JSONValueEncoder.written(Envelope(body: report))
+      let direct = report.writtenDocument(schemaVersion: 2)
+      #expect(direct == generic, "\(String(decoding: direct, as: UTF8.self))")
+    }
+  }
+}
+
+/// The generic encoder against Foundation's JSONEncoder, whose layout it promises.
+@Suite("the generic JSON encoder")
+struct JSONValueEncoderTests {
+  struct Leaf: Encodable {
+    var name: String
+    var count: Int
+    var flag: Bool
+    var note: String?
+    var tags: [String]
+    enum CodingKeys: String, CodingKey {
+      case name, count, flag, note, tags
+      case _unused = "z_unused"
+    }
+    func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(name, forKey: .name)
+      try c.encode(count, forKey: .count)
+      try c.encode(flag, forKey: .flag)
+      try c.encodeIfPresent(note, forKey: .note)
+      try c.encode(tags, forKey: .tags)
+    }
+  }
+  struct Tree: Encodable {
+    var leaves: [Leaf]
+    var byName: [String: Leaf]
+    var nested: [[Int]]
+    var empty: [String] = []
+    var nothing: [String: Int] = [:]
+    var kind: SetState
+    var when: Timestamp
+  }
+
+  @Test("gives JSONEncoder's bytes with pretty printing, sorted keys and unescaped slashes")
+  func matchesFoundation() throws {
+    var rng = SeededRng(state: 99)
+    let words = ["prod", "", "a b", "é ü", "tab\t", "q\"uote", "back\\slash", "line\nbreak", "/path/x", "日本"]
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    for _ in 0..<150 {
+      func leaf() -> Leaf {
+        Leaf(
+          name: rng.pick(words), count: rng.next(100_000) - 50_000, flag: rng.next(2) == 0,
+          note: rng.next(2) == 0 ? nil : rng.pick(words), tags: (0..<rng.next(3)).map { _ in rng.pick(words) }
+        )
+      }
+      var byName = [String: Leaf]()
+      for _ in 0..<rng.next(4) { byName[rng.pick(words)] = leaf() }
+      let tree = Tree(
+        leaves: (0..<rng.next(4)).map { _ in leaf() }, byName: byName,
+        nested: (0..<rng.next(3)).map { _ in (0..<rng.next(3)).map { $0 } },
+        kind: rng.pick(SetState.allCases),
+        when: Timestamp(seconds: Int64(rng.next(2_000_000_000))))
+      // Foundation on Linux writes an empty container over three lines; keyward writes `[]`, `{}`.
+      let foundation =
+        String(decoding: try encoder.encode(tree), as: UTF8.self)
+        .replacingOccurrences(of: #"\[\n\n *\]"#, with: "[]", options: .regularExpression)
+        .replacingOccurrences(of: #"\{\n\n *\}"#, with: "{}", options: .regularExpression) + "\n"
+      let ours = try JSONValueEncoder.written(tree)
+      #expect(String(decoding: ours, as: UTF8.self) == foundation)
+      #expect(try JSONValueEncoder.encode(tree).written() == ours)
+    }
+  }
+}
