@@ -76,15 +76,17 @@ let package = Package(
       // The JSON Schema of every command's --format json document (README "JSON output").
       exclude: ["Schemas"]
     ),
+    // Temporary folders for both test targets, removed when the test process exits.
+    .target(name: "TestFolders", path: "Tests/TestFolders"),
     .testTarget(
       name: "KeywardCoreTests",
-      dependencies: ["KeywardCore", "KeywardCSP"],
+      dependencies: ["KeywardCore", "KeywardCSP", "TestFolders"],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(
       name: "KeywardCLITests",
       dependencies: [
-        "KeywardCore", "KeywardCLIKit", "keyward", "keyward-cli",
+        "KeywardCore", "KeywardCLIKit", "keyward", "keyward-cli", "TestFolders",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

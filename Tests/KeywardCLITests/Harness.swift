@@ -1,4 +1,5 @@
 import Foundation
+import TestFolders
 import Testing
 
 /// Runs the built `keyward` binary, as a user or a deploy script would.
@@ -42,9 +43,8 @@ struct CLI {
   /// A fresh folder with its own key store; the workspace is `root/Environments`.
   init() throws {
     CLI.ignoreSIGPIPE
-    var template = Array((NSTemporaryDirectory() + "keyward-cli-XXXXXX").utf8CString)
-    guard let p = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
-    root = String(cString: p)
+    guard let p = TestFolders.make("cli") else { throw CocoaError(.fileWriteUnknown) }
+    root = p
     var env = ProcessInfo.processInfo.environment
     for k in env.keys where k.hasPrefix("KEYWARD_") { env.removeValue(forKey: k) }
     env["KEYWARD_KEYS_DIR"] = root + "/keys"

@@ -1,13 +1,14 @@
 import Foundation
+import TestFolders
 import Testing
 
 @testable import KeywardCore
 
-/// A fresh folder under the system temporary directory (tests never touch $HOME).
+/// A fresh folder under the system temporary directory (tests never touch $HOME), removed when
+/// the test process exits.
 func temporaryDirectory(_ tag: String = "t") throws -> String {
-  var template = Array((NSTemporaryDirectory() + "keyward-\(tag)-XXXXXX").utf8CString)
-  guard let p = mkdtemp(&template) else { throw KeywardError(.io, "mkdtemp failed") }
-  return String(cString: p)
+  guard let path = TestFolders.make(tag) else { throw KeywardError(.io, "mkdtemp failed") }
+  return path
 }
 
 /// The committed known-answer workspace, copied to a temporary folder with key files made 0600
