@@ -55,6 +55,96 @@ struct DirectJSONTests {
   }
 }
 
+extension DirectJSONTests {
+  /// check's report (the command line's CheckReport, which writes itself with `Finding.write`).
+  struct Findings: Encodable {
+    var findings: [Finding]
+    var failOn: Severity
+    var failing: Int
+    enum CodingKeys: String, CodingKey {
+      case findings
+      case failing = "failing_count"
+      case failOn = "fail_on"
+    }
+  }
+
+  static let words = [
+    "prod", "", "a b", "é ü", "tab\t", "q\"uote", "back\\slash", "line\nbreak", "\u{202e}rtl", "/x",
+  ]
+
+  static func randomFindings(_ rng: inout SeededRng) -> [Finding] {
+    (0..<rng.next(6)).map { _ in
+      var evidence = [String: String]()
+      for _ in 0..<rng.next(3) { evidence[rng.pick(words)] = rng.pick(words) }
+      return Finding(
+        id: "KW\(100 + rng.next(800))", severity: rng.pick(Severity.allCases),
+        environment: rng.next(3) == 0 ? nil : rng.pick(words), set: rng.next(2) == 0 ? nil : rng.pick(words),
+        message: rng.pick(words), evidence: evidence, remedy: rng.next(2) == 0 ? nil : rng.pick(words),
+        file: rng.next(3) == 0 ? nil : rng.pick(words), line: rng.next(2) == 0 ? nil : rng.next(100_000),
+        column: rng.next(2) == 0 ? nil : rng.next(300))
+    }
+  }
+
+  @Test("audit's report: the direct writer gives the generic encoder's bytes")
+  func audit() throws {
+    let (ws, _) = try knownAnswerWorkspace()
+    var report = try AuditReport.run(workspace: try Workspace.open(ws))
+    #expect(!report.environments.isEmpty)
+    var rng = SeededRng(state: 31)
+    let words = Self.words
+    for _ in 0..<100 {
+      for i in report.environments.indices {
+        report.environments[i].name = rng.pick(words)
+        report.environments[i].production = rng.next(2) == 0
+        report.environments[i].keyAgeDays = rng.next(2000) - 1000
+        report.environments[i].findings = Self.randomFindings(&rng)
+        for j in report.environments[i].sets.indices {
+          report.environments[i].sets[j].lastExport = rng.next(2) == 0 ? nil : rng.pick(words)
+          report.environments[i].sets[j].policy = rng.pick(words)
+          report.environments[i].sets[j].ageDays = rng.next(2000) - 1000
+          report.environments[i].sets[j].lastVerification =
+            rng.next(2) == 0
+            ? nil
+            : LastVerification(
+              time: Timestamp(seconds: Int64(rng.next(2_000_000_000))), verdict: rng.pick(words),
+              endpoint: rng.pick(words))
+        }
+      }
+      report.workspace = rng.pick(words)
+      report.workspaceFindings = Self.randomFindings(&rng)
+      report.git =
+        rng.next(2) == 0
+        ? nil
+        : TrailHistory.Report(
+          commits: rng.next(50), shallow: rng.next(2) == 0, findings: Self.randomFindings(&rng))
+      #expect(
+        report.writtenDocument(schemaVersion: 2) == (try JSONValueEncoder.written(Envelope(body: report))))
+    }
+  }
+
+  @Test("findings: the direct writer gives the generic encoder's bytes")
+  func findings() throws {
+    var rng = SeededRng(state: 23)
+    for _ in 0..<200 {
+      let list = Self.randomFindings(&rng)
+      let report = Findings(findings: list, failOn: rng.pick(Severity.allCases), failing: rng.next(50))
+      var direct = [UInt8]()
+      var o = JSONValue.Members(indent: 0)
+      o.key("fail_on", into: &direct)
+      JSONValue.writeString(report.failOn.rawValue, into: &direct)
+      o.key("failing_count", into: &direct)
+      JSONValue.writeInt(report.failing, into: &direct)
+      o.key("findings", into: &direct)
+      Finding.write(list, into: &direct, indent: 2)
+      o.key("schema_version", into: &direct)
+      JSONValue.writeInt(2, into: &direct)
+      o.end(into: &direct)
+      direct.append(0x0a)
+      #expect(direct == (try JSONValueEncoder.written(Envelope(body: report))))
+    }
+  }
+}
+
 /// The generic encoder against Foundation's JSONEncoder, whose layout it promises.
 @Suite("the generic JSON encoder")
 struct JSONValueEncoderTests {

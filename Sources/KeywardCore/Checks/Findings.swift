@@ -398,3 +398,53 @@ public enum FindingID: String, Sendable, CaseIterable {
     }
   }
 }
+
+extension Finding {
+  /// The finding as its `Encodable` conformance writes it (`DirectJSONDocument`).
+  public func write(into out: inout [UInt8], indent: Int) {
+    var o = JSONValue.Members(indent: indent)
+    if let column {
+      o.key("column", into: &out)
+      JSONValue.writeInt(column, into: &out)
+    }
+    if let environment {
+      o.key("environment", into: &out)
+      JSONValue.writeString(environment, into: &out)
+    }
+    o.key("evidence", into: &out)
+    let keys = evidence.keys.sorted()
+    JSONValue.writeObject(keys, into: &out, indent: indent + 2) { n, out in
+      JSONValue.writeString(evidence[keys[n]]!, into: &out)
+    }
+    if let file {
+      o.key("file", into: &out)
+      JSONValue.writeString(file, into: &out)
+    }
+    o.key("finding_id", into: &out)
+    JSONValue.writeString(id, into: &out)
+    if let line {
+      o.key("line", into: &out)
+      JSONValue.writeNumber(Double(line), into: &out)
+    }
+    o.key("message", into: &out)
+    JSONValue.writeString(message, into: &out)
+    if let remedy {
+      o.key("remedy", into: &out)
+      JSONValue.writeString(remedy, into: &out)
+    }
+    if let set {
+      o.key("set_id", into: &out)
+      JSONValue.writeString(set, into: &out)
+    }
+    o.key("severity", into: &out)
+    JSONValue.writeString(severity.rawValue, into: &out)
+    o.end(into: &out)
+  }
+
+  /// A list of findings at `indent`, as the generic encoder writes `[Finding]`.
+  public static func write(_ findings: [Finding], into out: inout [UInt8], indent: Int) {
+    JSONValue.writeArray(findings.count, into: &out, indent: indent) { i, out in
+      findings[i].write(into: &out, indent: indent + 2)
+    }
+  }
+}

@@ -146,14 +146,6 @@ public enum ListOperation {
   }
 }
 
-/// A report that writes its own JSON document, byte for byte what its `Encodable` conformance
-/// gives through `JSONValueEncoder` with `schema_version` beside its fields (a test holds each to
-/// it). For the reports that grow with the workspace: at 3,000 environments `list` writes 3.6 MB,
-/// which the generic encoder took 80–130 ms over and this writes in a few.
-public protocol DirectJSONDocument {
-  func writtenDocument(schemaVersion: Int) -> [UInt8]
-}
-
 extension ListOperation.Report: DirectJSONDocument {
   public func writtenDocument(schemaVersion: Int) -> [UInt8] {
     var out = [UInt8]()

@@ -202,3 +202,11 @@ extension JSONValue {
     }
   }
 }
+
+/// A report that writes its own JSON document, byte for byte what its `Encodable` conformance
+/// gives through `JSONValueEncoder` with `schema_version` beside its fields (a test holds each to
+/// it). For the reports that grow with the workspace: at 3,000 environments `list` writes 3.6 MB
+/// and `check` 18,000 findings, which the generic encoder took 80–140 ms over each.
+public protocol DirectJSONDocument {
+  func writtenDocument(schemaVersion: Int) -> [UInt8]
+}

@@ -131,7 +131,12 @@ public enum Activation {
 
   /// Checks that the active set of `env` is the one a member activated. Returns who activated it;
   /// throws an integrity error naming who proposed it (and who activated, if anyone) otherwise.
-  public static func requireActivated(workspace: Workspace, env: EnvironmentFile, set: KeySet)
+  /// `manifest`: the environment's manifest already read (`read`), for a caller that reads many
+  /// on every core.
+  public static func requireActivated(
+    workspace: Workspace, env: EnvironmentFile, set: KeySet,
+    manifest preread: Result<Manifest?, KeywardError>? = nil
+  )
     throws(KeywardError)
     -> String?
   {
@@ -140,7 +145,14 @@ public enum Activation {
     // Who proposed it matters only for the refusal: computed then, not on every deploy.
     var proposer: String { Activation.proposer(environment: name, set: set, trust: trust) }
     let manifest: Manifest?
-    do { manifest = try read(workspace: workspace.path, environment: name, trust: trust) } catch {
+    do {
+      manifest = try
+        (preread
+        ?? Result { () throws(KeywardError) in
+          try read(workspace: workspace.path, environment: name, trust: trust)
+        })
+        .get()
+    } catch {
       throw KeywardError(
         .integrity,
         "\(error.message); set \(set.id) of \(name) was proposed by \(proposer) and is not deployed")

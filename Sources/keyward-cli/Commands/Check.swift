@@ -169,6 +169,25 @@ extension Keyward {
   }
 }
 
+extension Keyward.CheckReport: DirectJSONDocument {
+  func writtenDocument(schemaVersion: Int) -> [UInt8] {
+    var out = [UInt8]()
+    out.reserveCapacity(400 * findings.count + 128)
+    var o = JSONValue.Members(indent: 0)
+    o.key("fail_on", into: &out)
+    JSONValue.writeString(failOn.rawValue, into: &out)
+    o.key("failing_count", into: &out)
+    JSONValue.writeInt(failing, into: &out)
+    o.key("findings", into: &out)
+    Finding.write(findings, into: &out, indent: 2)
+    o.key("schema_version", into: &out)
+    JSONValue.writeInt(schemaVersion, into: &out)
+    o.end(into: &out)
+    out.append(0x0a)
+    return out
+  }
+}
+
 /// The process environment as a table (only `check --from-env` needs all of it).
 func ProcessInfo_environment() -> [String: String] {
   var out = [String: String]()
