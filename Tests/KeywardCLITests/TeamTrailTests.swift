@@ -351,6 +351,54 @@ struct TeamTrailTests {
     try cli.expect(4, ["audit", "--full"])
   }
 
+  @Test(
+    "attack: a checkpoint edited in place after check hashed it (same size, modification time put back) is still found"
+  )
+  func rememberedSegment() throws {
+    let (cli, _) = try repository()
+    try store(cli, "dev")
+    try cli.expect(0, ["trail", "checkpoint"])
+    func checkIDs() throws -> [String] {
+      let r = try cli.run(["check", "--format", "json"])
+      let doc = try cli.json(r)
+      return ((doc["findings"] as? [[String: Any]]) ?? []).compactMap { $0["finding_id"] as? String }.sorted()
+    }
+    let clean = try checkIDs()
+    #expect(!clean.contains { $0.hasPrefix("KW8") }, "\(clean)")
+    // check remembered the segment it hashed, in this machine's key store.
+    let records = cli.root + "/keys/trail-verified"
+    let recorded = try FileManager.default.contentsOfDirectory(atPath: records)
+    #expect(recorded.count == 1)
+    let record = try String(contentsOfFile: "\(records)/\(recorded[0])", encoding: .utf8)
+    // One byte of an entry's payload changed: same size, same line count, the old modification time.
+    let dir = cli.workspace + "/trail/checkpoints"
+    let name = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".jsonl") })
+    #expect(record.hasPrefix(name + " "), "\(record)")
+    let path = "\(dir)/\(name)"
+    var before = stat()
+    #expect(stat(path, &before) == 0)
+    var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    let secondLine = try #require(bytes.firstIndex(of: 0x0a)) + 1
+    let at = try #require(bytes[secondLine...].firstIndex(of: UInt8(ascii: "\"")).map { $0 + 20 })
+    bytes[at] = bytes[at] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    try handle.write(contentsOf: Data(bytes))
+    try handle.close()
+    var times = [before.st_atim, before.st_mtim]  // to the nanosecond
+    #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+    var after = stat()
+    #expect(
+      stat(path, &after) == 0 && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec
+        && after.st_size == before.st_size)
+    let edited = try checkIDs()
+    #expect(edited.contains { $0.hasPrefix("KW8") }, "\(edited)")
+    // The same findings as a machine that never hashed it.
+    try FileManager.default.removeItem(atPath: records)
+    #expect(try checkIDs() == edited)
+    try cli.expect(4, ["audit"])
+  }
+
   @Test("audit --git names the commit that removed an entry, and a shallow clone is exit 3, never 0")
   func gitHistory() throws {
     let (cli, root) = try repository()

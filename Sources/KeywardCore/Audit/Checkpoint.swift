@@ -90,9 +90,23 @@ public enum Checkpoint {
   /// Whether a segment is what its admin signed (header, count and digest), read in 1 MiB pieces
   /// and never held whole: what an audit that reads the checkpoint's index instead of its lines
   /// still proves about them.
-  static func holds(path: String, name: String, trust: TrustedState?) -> Bool {
+  /// `remembered`: segments this machine already hashed (`VerifiedSegments`) are not hashed
+  /// again while their file is the same file, unchanged — their header is still read and its
+  /// signature checked against today's signed state. `check` passes it; `audit` never does.
+  static func holds(
+    path: String, name: String, trust: TrustedState?, remembered: VerifiedSegments? = nil
+  ) -> Bool {
     guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return false }
     defer { close(fd) }
+    var st = stat()
+    let identity = fstat(fd, &st) == 0 ? VerifiedSegments.identity(st) : nil
+    if let remembered, let identity, let known = remembered.digest(name: name, identity: identity),
+      let first = CheckpointFile.firstLine(path),
+      case .success(let h) = Checkpoint.header(first, name: name, trust: trust),
+      h.digest == known.digest, h.entries == known.entries
+    {
+      return true
+    }
     var first = [UInt8]()
     var inHeader = true
     var lines = 0
@@ -133,7 +147,11 @@ public enum Checkpoint {
     else { return false }
     var out = [UInt8](repeating: 0, count: 32)
     out.withUnsafeMutableBytes { d.finish(into: $0) }
-    return Sodium.hex(out) == h.digest
+    guard Sodium.hex(out) == h.digest else { return false }
+    if let remembered, let identity {
+      remembered.record(name: name, identity: identity, digest: h.digest, entries: lines)
+    }
+    return true
   }
 
   /// A checkpoint's first line: its name is its id, and an admin of the signed state signed it.
@@ -275,5 +293,61 @@ public enum Checkpoint {
       [FindingID.trailUnsigned.rawValue, FindingID.trailNonMember.rawValue].contains($0.id)
     }.map(\.message)
     return Report(id: id, entries: lines.count, heads: heads, file: path, attests: attests)
+  }
+}
+
+/// The checkpoint segments this machine hashed and found whole, each with the identity of the
+/// file it hashed (device, inode, size, change time in nanoseconds): `check` does not hash a
+/// segment of hundreds of MB again while its file is that same file. Any write to the file, a
+/// `git checkout` or a copy changes its change time, which no writer without root can set back,
+/// so an edited segment is hashed again, never taken on the record's word. The record lives in
+/// this machine's key store (0700), beside the heads it has seen; `audit` ignores it and hashes
+/// every segment, every time.
+final class VerifiedSegments {
+  struct Known {
+    var identity: String
+    var digest: String
+    var entries: Int
+  }
+  let path: String
+  private var known: [String: Known] = [:]
+  private var changed = false
+
+  init(workspace: String, env: Env) {
+    let pin = Trust.pinPath(workspace: workspace, env: env)
+    let name = Path.name(pin)
+    let stem = name.hasSuffix(".json") ? String(name.dropLast(5)) : name
+    path = "\(KeySource.storeDirectory(env))/trail-verified/\(stem).segments"  // lines, not JSON
+    guard let bytes = try? FileSystem.read(path) else { return }
+    for line in bytes.split(separator: 0x0a) {
+      let f = line.split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) }
+      guard f.count == 4, let n = Int(f[3]) else { continue }
+      known[f[0]] = Known(identity: f[1], digest: f[2], entries: n)
+    }
+  }
+
+  static func identity(_ st: stat) -> String {
+    "\(st.st_dev):\(st.st_ino):\(st.st_size):\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
+  }
+
+  func digest(name: String, identity: String) -> Known? {
+    known[name].flatMap { $0.identity == identity ? $0 : nil }
+  }
+
+  func record(name: String, identity: String, digest: String, entries: Int) {
+    known[name] = Known(identity: identity, digest: digest, entries: entries)
+    changed = true
+  }
+
+  /// Writes the record if anything was added (best effort: a read-only store only costs time).
+  func save() {
+    guard changed else { return }
+    var text = ""
+    for (name, k) in known.sorted(by: { $0.key < $1.key }) {
+      text += "\(name) \(k.identity) \(k.digest) \(k.entries)\n"
+    }
+    guard (try? FileSystem.makeDirectory(Path.directory(path), mode: 0o700)) != nil else { return }
+    try? FileSystem.writeAtomically(
+      path, bytes: Array(text.utf8), mode: 0o600, forceMode: true, crashLabel: "verified-")
   }
 }

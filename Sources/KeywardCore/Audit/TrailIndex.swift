@@ -76,16 +76,21 @@ public struct TrailIndex: Sendable {
   /// rebuilds every checkpoint's index to compare it; `expand` reads every checkpointed entry
   /// (`log`) instead of the index that covers them; `seen` adds the heads this machine recorded
   /// (a later cut is then a problem).
+  /// `remembered`: segments this machine hashed before and whose files are unchanged are not
+  /// hashed again (`VerifiedSegments`; `check`, never `audit`).
   public static func load(
     workspace: Workspace, verifySignatures: Bool = true, full: Bool = false, seen: [String] = [],
-    expand: Bool = false
+    expand: Bool = false, remembered: Env? = nil
   ) -> TrailIndex {
     // A write reads the trail twice (its refusals, then its reconcile check): the second read is
     // the first one's, while no file was added to or removed from the trail's folders since.
     let memoKey = !verifySignatures && !full && !expand && seen.isEmpty ? memoState(workspace.path) : nil
     if let memoKey, let memo, memo.key == memoKey { return memo.index }
+    let segments = remembered.map { VerifiedSegments(workspace: workspace.path, env: $0) }
+    defer { segments?.save() }
     let index = read(
-      workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: expand)
+      workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: expand,
+      remembered: full ? nil : segments)
     if let memoKey { memo = (memoKey, index) }
     return index
   }
@@ -107,7 +112,8 @@ public struct TrailIndex: Sendable {
   }
 
   static func read(
-    workspace: Workspace, verifySignatures: Bool, full: Bool, seen: [String], expand: Bool
+    workspace: Workspace, verifySignatures: Bool, full: Bool, seen: [String], expand: Bool,
+    remembered: VerifiedSegments? = nil
   ) -> TrailIndex {
     var index = TrailIndex()
     let root = workspace.path
@@ -255,7 +261,8 @@ public struct TrailIndex: Sendable {
         !verifySignatures
           || names.allSatisfy({
             Checkpoint.holds(
-              path: "\(root)/\(Trail.checkpointsFolder)/\($0)", name: $0, trust: workspace.trust)
+              path: "\(root)/\(Trail.checkpointsFolder)/\($0)", name: $0, trust: workspace.trust,
+              remembered: remembered)
           })
       {
         index.base = x.index

@@ -71,7 +71,9 @@ public enum CheckOperation {
     Stopwatch.lap("check: trust rules")
     let trail =
       given
-      ?? TrailIndex.load(workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: keysEnv))
+      ?? TrailIndex.load(
+        workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: keysEnv),
+        remembered: keysEnv)
     let history = trail.history
     let context = CheckContext(
       workspace: workspace, environments: all, history: history, now: now, maxAge: maxAge, warnAge: warnAge,
