@@ -62,10 +62,12 @@ extension Keyward {
       for e in environments { try workspace.requireEnvironment(e) }
       let from = try Log.bound(since, end: false, option: "since")
       let to = try Log.bound(until, end: true, option: "until")
-      // The trail checked as audit checks it; with a checkpoint index, its entries are streamed
-      // from the segments below (memory stays at one batch of lines).
+      // The trail checked as check checks it (a segment this machine hashed is not hashed again
+      // while its file is unchanged); with a checkpoint index, its entries are streamed from the
+      // segments below (memory stays at one batch of lines).
       let index = TrailIndex.load(
-        workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: .process))
+        workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: .process),
+        remembered: .process)
       let p = Printer(common.settings)
       /// Who an entry is by: its signature status, and its actor — for a signed entry the signed
       /// state's name for its key (what the entry says of itself is shown only for unsigned ones,
