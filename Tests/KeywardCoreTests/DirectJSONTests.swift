@@ -53,6 +53,28 @@ struct DirectJSONTests {
       #expect(direct == generic, "\(String(decoding: direct, as: UTF8.self))")
     }
   }
+
+  @Test("a report of megabytes is handed on in pieces that end between values and add up to the document")
+  func pieces() throws {
+    let row = ListOperation.EnvironmentRow(
+      name: "env", production: false, keyID: "0123456789abcdef", keyCreated: Timestamp(seconds: 0),
+      sets: (0..<3).map { n in
+        ListOperation.SetRow(
+          id: "abcd000\(n)", state: .active, created: Timestamp(seconds: 0), ageDays: 1,
+          fingerprints: SetFingerprints(appKey: "k", appSecret: "s"), graceUntil: nil, lastVerification: nil)
+      }, stage: "steady", next: nil)
+    let report = ListOperation.Report(
+      workspace: "w", provider: .captchala, now: Timestamp(seconds: 0),
+      environments: [ListOperation.EnvironmentRow](repeating: row, count: 3000))
+    var pieces = [[UInt8]]()
+    report.writeDocument(schemaVersion: 2) { piece in
+      pieces.append(piece)
+      piece.removeAll(keepingCapacity: true)
+    }
+    #expect(pieces.count > 2)
+    #expect(pieces.dropLast().allSatisfy { $0.count >= JSONValue.flushSize && $0.last == UInt8(ascii: "}") })
+    #expect(Array(pieces.joined()) == (try JSONValueEncoder.written(Envelope(body: report))))
+  }
 }
 
 extension DirectJSONTests {

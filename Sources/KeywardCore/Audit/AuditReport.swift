@@ -432,18 +432,19 @@ enum TrailScan {
 }
 
 extension AuditReport.Report: DirectJSONDocument {
-  public func writtenDocument(schemaVersion: Int) -> [UInt8] {
+  public func writeDocument(schemaVersion: Int, flush: (inout [UInt8]) -> Void) {
     // The small members through the generic encoder, at their depth; the rows (12 MB at 3,000
     // environments) directly.
     func small<T: Encodable>(_ value: T, into out: inout [UInt8]) {
       ((try? JSONValueEncoder.encode(value)) ?? .object([:])).write(into: &out, indent: 2)
     }
     var out = [UInt8]()
-    out.reserveCapacity(4000 * environments.count + 4096)
+    out.reserveCapacity(JSONValue.flushSize + (1 << 16))
     var o = JSONValue.Members(indent: 0)
     o.key("environments", into: &out)
     JSONValue.writeArray(environments.count, into: &out, indent: 2) { i, out in
       environments[i].write(into: &out, indent: 4)
+      if out.count >= JSONValue.flushSize { flush(&out) }
     }
     o.key("generated", into: &out)
     JSONValue.writeString(generated.iso, into: &out)
@@ -460,10 +461,10 @@ extension AuditReport.Report: DirectJSONDocument {
     o.key("workspace", into: &out)
     JSONValue.writeString(workspace, into: &out)
     o.key("workspace_findings", into: &out)
-    Finding.write(workspaceFindings, into: &out, indent: 2)
+    Finding.write(workspaceFindings, into: &out, indent: 2, flush: flush)
     o.end(into: &out)
     out.append(0x0a)
-    return out
+    flush(&out)
   }
 }
 

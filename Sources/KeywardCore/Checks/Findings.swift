@@ -441,10 +441,14 @@ extension Finding {
     o.end(into: &out)
   }
 
-  /// A list of findings at `indent`, as the generic encoder writes `[Finding]`.
-  public static func write(_ findings: [Finding], into out: inout [UInt8], indent: Int) {
+  /// A list of findings at `indent`, as the generic encoder writes `[Finding]`; `flush` takes
+  /// the buffer whenever it has grown past `JSONValue.flushSize`.
+  public static func write(
+    _ findings: [Finding], into out: inout [UInt8], indent: Int, flush: (inout [UInt8]) -> Void = { _ in }
+  ) {
     JSONValue.writeArray(findings.count, into: &out, indent: indent) { i, out in
       findings[i].write(into: &out, indent: indent + 2)
+      if out.count >= JSONValue.flushSize { flush(&out) }
     }
   }
 }

@@ -147,13 +147,14 @@ public enum ListOperation {
 }
 
 extension ListOperation.Report: DirectJSONDocument {
-  public func writtenDocument(schemaVersion: Int) -> [UInt8] {
+  public func writeDocument(schemaVersion: Int, flush: (inout [UInt8]) -> Void) {
     var out = [UInt8]()
-    out.reserveCapacity(1300 * environments.count + 256)
+    out.reserveCapacity(JSONValue.flushSize + (1 << 16))
     var o = JSONValue.Members(indent: 0)
     o.key("environments", into: &out)
     JSONValue.writeArray(environments.count, into: &out, indent: 2) { i, out in
       environments[i].write(into: &out, indent: 4)
+      if out.count >= JSONValue.flushSize { flush(&out) }
     }
     o.key("now", into: &out)
     JSONValue.writeString(now.iso, into: &out)
@@ -165,7 +166,7 @@ extension ListOperation.Report: DirectJSONDocument {
     JSONValue.writeString(workspace, into: &out)
     o.end(into: &out)
     out.append(0x0a)
-    return out
+    flush(&out)
   }
 }
 

@@ -207,6 +207,26 @@ extension JSONValue {
 /// gives through `JSONValueEncoder` with `schema_version` beside its fields (a test holds each to
 /// it). For the reports that grow with the workspace: at 3,000 environments `list` writes 3.6 MB
 /// and `check` 18,000 findings, which the generic encoder took 80–140 ms over each.
+/// The document is written in pieces of about a megabyte, each handed to `flush` (whole values
+/// only, never a split string), so a 12 MB report is never one buffer.
 public protocol DirectJSONDocument {
-  func writtenDocument(schemaVersion: Int) -> [UInt8]
+  /// `flush` takes what is written so far and leaves the buffer empty.
+  func writeDocument(schemaVersion: Int, flush: (inout [UInt8]) -> Void)
+}
+
+extension DirectJSONDocument {
+  /// The whole document in one buffer (tests compare it with the generic encoder's).
+  public func writtenDocument(schemaVersion: Int) -> [UInt8] {
+    var all = [UInt8]()
+    writeDocument(schemaVersion: schemaVersion) { piece in
+      all += piece
+      piece.removeAll(keepingCapacity: true)
+    }
+    return all
+  }
+}
+
+extension JSONValue {
+  /// The size at which a direct writer hands its buffer on.
+  public static let flushSize = 1 << 20
 }

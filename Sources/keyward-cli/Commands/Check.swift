@@ -170,21 +170,21 @@ extension Keyward {
 }
 
 extension Keyward.CheckReport: DirectJSONDocument {
-  func writtenDocument(schemaVersion: Int) -> [UInt8] {
+  func writeDocument(schemaVersion: Int, flush: (inout [UInt8]) -> Void) {
     var out = [UInt8]()
-    out.reserveCapacity(400 * findings.count + 128)
+    out.reserveCapacity(JSONValue.flushSize + (1 << 16))
     var o = JSONValue.Members(indent: 0)
     o.key("fail_on", into: &out)
     JSONValue.writeString(failOn.rawValue, into: &out)
     o.key("failing_count", into: &out)
     JSONValue.writeInt(failing, into: &out)
     o.key("findings", into: &out)
-    Finding.write(findings, into: &out, indent: 2)
+    Finding.write(findings, into: &out, indent: 2, flush: flush)
     o.key("schema_version", into: &out)
     JSONValue.writeInt(schemaVersion, into: &out)
     o.end(into: &out)
     out.append(0x0a)
-    return out
+    flush(&out)
   }
 }
 

@@ -24,7 +24,14 @@ extension Printer {
   /// One JSON document with `schema_version`, to stdout.
   func document<T: Encodable>(_ value: T) {
     Stopwatch.lap("report made")
-    out(bytes: JSONOutput.encode(value))
+    if let direct = value as? any DirectJSONDocument {
+      direct.writeDocument(schemaVersion: Printer.schemaVersion) { piece in
+        out(bytes: piece)
+        piece.removeAll(keepingCapacity: true)
+      }
+    } else {
+      out(bytes: JSONOutput.generic(value))
+    }
     Stopwatch.lap("report written")
   }
 }
@@ -41,13 +48,6 @@ enum JSONOutput {
       try c.encode(Printer.schemaVersion, forKey: .schemaVersion)
       try body.encode(to: encoder)
     }
-  }
-
-  static func encode<T: Encodable>(_ value: T) -> [UInt8] {
-    if let direct = value as? any DirectJSONDocument {
-      return direct.writtenDocument(schemaVersion: Printer.schemaVersion)
-    }
-    return generic(value)
   }
 
   /// Through the generic encoder (what a direct writer is held to).
