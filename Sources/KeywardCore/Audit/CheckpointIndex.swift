@@ -350,7 +350,7 @@ public struct CheckpointIndex: Sendable {
           default: return false
           }
           return true
-        }), r.i == p.count, var record, let seq, let signed, let entry, let time, let actor, let command,
+        }), r.i == p.count, let record, let seq, let signed, let entry, let time, let actor, let command,
         record.seq == 0, record.time == nil, record.actor == nil
       else { return nil }
       return Kept(

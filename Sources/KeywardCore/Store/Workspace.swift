@@ -235,32 +235,12 @@ public struct Workspace: Sendable {
   /// Every environment, sorted by name. Many are read on every core (each file is read, parsed
   /// and checked on its own); the first failure in name order is the one thrown, as one by one.
   public func loadAll() throws(KeywardError) -> [EnvironmentFile] {
-    let names = config.environmentNames
-    guard names.count >= 64 else {
-      return try names.map { (n) throws(KeywardError) in try loadEnvironment(n) }
-    }
-    var results = [Result<EnvironmentFile, KeywardError>?](repeating: nil, count: names.count)
-    let chunks = 4 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    results.withUnsafeMutableBufferPointer { buffer in
-      let slots = WorkerSlots(buffer)
-      DispatchQueue.concurrentPerform(iterations: chunks) { c in
-        for i in (names.count * c / chunks)..<(names.count * (c + 1) / chunks) {
-          do throws(KeywardError) {
-            slots.buffer[i] = .success(try loadEnvironment(names[i]))
-          } catch {
-            slots.buffer[i] = .failure(error)
-          }
-        }
-      }
+    let results = Parallel.map(config.environmentNames) { name in
+      Result { () throws(KeywardError) in try loadEnvironment(name) }
     }
     var out = [EnvironmentFile]()
-    out.reserveCapacity(names.count)
-    for r in results {
-      switch r! {
-      case .success(let e): out.append(e)
-      case .failure(let error): throw error
-      }
-    }
+    out.reserveCapacity(results.count)
+    for r in results { out.append(try r.get()) }
     return out
   }
 

@@ -1,3 +1,11 @@
+import Dispatch
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Bounded concurrency: `count` jobs, at most `width` running at once, results in job order.
 /// One helper for every fan-out (verify's sets, `csp --urls`' pages).
 public enum Bounded {
@@ -26,5 +34,36 @@ public enum Bounded {
       }
     }
     return results.map { $0! }
+  }
+}
+
+/// CPU work spread over every core (`Bounded` is for waiting on many requests at once): each
+/// chunk's results written into its own slots (`WorkerSlots`).
+enum Parallel {
+  /// `transform` of each element, in order, computed on every core in chunks; one by one when
+  /// there are fewer than `minimum` (threads cost more than they save). `transform` must not
+  /// touch shared mutable state.
+  static func map<T, R>(_ items: [T], minimum: Int = 64, _ transform: (T) -> R) -> [R] {
+    guard items.count >= minimum else { return items.map(transform) }
+    var results = [R?](repeating: nil, count: items.count)
+    let chunks = 4 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    withoutActuallyEscaping(transform) { f in
+      let work = Unchecked((items, f))
+      results.withUnsafeMutableBufferPointer { buffer in
+        let slots = WorkerSlots(buffer)
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+          let (items, f) = work.value
+          for i in (items.count * c / chunks)..<(items.count * (c + 1) / chunks) {
+            slots.buffer[i] = f(items[i])
+          }
+        }
+      }
+    }
+    return results.map { $0! }
+  }
+
+  struct Unchecked<V>: @unchecked Sendable {
+    let value: V
+    init(_ v: V) { value = v }
   }
 }
