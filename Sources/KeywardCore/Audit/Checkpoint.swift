@@ -100,12 +100,20 @@ public enum Checkpoint {
     defer { close(fd) }
     var st = stat()
     let identity = fstat(fd, &st) == 0 ? VerifiedSegments.identity(st) : nil
-    if let remembered, let identity, let known = remembered.digest(name: name, identity: identity),
-      let first = CheckpointFile.firstLine(path),
-      case .success(let h) = Checkpoint.header(first, name: name, trust: trust),
-      h.digest == known.digest, h.entries == known.entries
-    {
-      return true
+    // Git's "racily clean" rule: a file changed within the last two seconds may change again
+    // within the same tick of a filesystem that keeps whole seconds (a checkout can even reuse
+    // the inode), so it is neither trusted from the record nor recorded.
+    let settled = identity != nil && st.st_ctim.tv_sec < time(nil) - 2
+    if let remembered, settled, let identity, let known = remembered.digest(name: name, identity: identity) {
+      // The header from the same open file (not the path again, which could name another file
+      // by now), its signature checked against today's signed state.
+      if let first = CheckpointFile.firstLine(fd: fd),
+        case .success(let h) = Checkpoint.header(first, name: name, trust: trust),
+        h.digest == known.digest, h.entries == known.entries
+      {
+        return true
+      }
+      guard lseek(fd, 0, SEEK_SET) == 0 else { return false }
     }
     var first = [UInt8]()
     var inHeader = true
@@ -148,7 +156,7 @@ public enum Checkpoint {
     var out = [UInt8](repeating: 0, count: 32)
     out.withUnsafeMutableBytes { d.finish(into: $0) }
     guard Sodium.hex(out) == h.digest else { return false }
-    if let remembered, let identity {
+    if let remembered, settled, let identity {
       remembered.record(name: name, identity: identity, digest: h.digest, entries: lines)
     }
     return true
@@ -300,7 +308,11 @@ public enum Checkpoint {
 /// file it hashed (device, inode, size, change time in nanoseconds): `check` does not hash a
 /// segment of hundreds of MB again while its file is that same file. Any write to the file, a
 /// `git checkout` or a copy changes its change time, which no writer without root can set back,
-/// so an edited segment is hashed again, never taken on the record's word. The record lives in
+/// so an edited segment is hashed again, never taken on the record's word. A file changed less
+/// than two seconds before is neither recorded nor taken from the record (git's "racily clean"
+/// rule: on a filesystem that keeps whole seconds, a checkout in the same second can reuse the
+/// inode and leave the identity unchanged). The record is not signed: whoever can write the key
+/// store can make `check` skip a segment, as they could replace its keys. The record lives in
 /// this machine's key store (0700), beside the heads it has seen; `audit` ignores it and hashes
 /// every segment, every time.
 final class VerifiedSegments {
@@ -327,7 +339,9 @@ final class VerifiedSegments {
   }
 
   static func identity(_ st: stat) -> String {
-    "\(st.st_dev):\(st.st_ino):\(st.st_size):\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
+    let ns = String(st.st_ctim.tv_nsec)
+    let padded = String(repeating: "0", count: max(0, 9 - ns.count)) + ns
+    return "\(st.st_dev):\(st.st_ino):\(st.st_size):\(st.st_ctim.tv_sec).\(padded)"
   }
 
   func digest(name: String, identity: String) -> Known? {

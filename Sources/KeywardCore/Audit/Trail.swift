@@ -312,6 +312,11 @@ enum CheckpointFile {
   static func firstLine(_ path: String) -> [UInt8]? {
     guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return nil }
     defer { close(fd) }
+    return firstLine(fd: fd)
+  }
+
+  /// The first line of the file open at `fd`, read from its current offset.
+  static func firstLine(fd: Int32) -> [UInt8]? {
     var out = [UInt8]()
     var buf = [UInt8](repeating: 0, count: 4096)
     while out.count < 1 << 20 {
