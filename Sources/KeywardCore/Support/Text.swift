@@ -48,31 +48,34 @@ public enum Text {
     s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
   }
 
-  /// `s` with every character that could steer a terminal written as an escape (`\u001b`):
-  /// C0 controls but newline and tab, DEL, C1 controls, and the bidirectional overrides and
-  /// isolates. Text read from files passes through here before it reaches a terminal; the escape
-  /// form is also a valid JSON string escape, so a JSON document stays valid. Returns `s` itself
-  /// (no copy) when there is nothing to escape.
   /// Whether `printable` would leave these bytes as they are: no control byte (newlines and
-  /// tabs allowed when kept), and no lead byte of a C1 control (0xc2) or a bidi control (0xe2).
+  /// tabs allowed when kept), and no lead byte of a C1 control (0xc2), of the Arabic letter mark
+  /// (0xd8) or of the bidi controls and separators (0xe2).
   public static func isPlain(_ buf: UnsafeBufferPointer<UInt8>, keepNewlines: Bool = true) -> Bool {
-    for b in buf where b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xe2 {
+    for b in buf where b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xd8 || b == 0xe2 {
       if b < 0x20 && keepNewlines && (b == 0x0a || b == 0x09) { continue }
       return false
     }
     return true
   }
 
+  /// `s` with every character that could steer a terminal written as an escape (`\u001b`):
+  /// C0 controls but newline and tab, DEL, C1 controls, the bidirectional overrides, isolates and
+  /// marks (LRM, RLM, ALM), and the line and paragraph separators (a terminal or viewer may start a
+  /// line at them). Text read from files passes through here before it reaches a terminal; the escape
+  /// form is also a valid JSON string escape, so a JSON document stays valid. Returns `s` itself
+  /// (no copy) when there is nothing to escape.
   public static func printable(_ s: String, keepNewlines: Bool = true) -> String {
     func steering(_ u: Unicode.Scalar) -> Bool {
       let v = u.value
       if v < 0x20 { return !(keepNewlines && (v == 0x0a || v == 0x09)) }
       return v == 0x7f || (0x80...0x9f).contains(v) || (0x202a...0x202e).contains(v)
-        || (0x2066...0x2069).contains(v)
+        || (0x2066...0x2069).contains(v) || v == 0x200e || v == 0x200f || v == 0x061c || v == 0x2028
+        || v == 0x2029
     }
     // Fast path: plain ASCII text without controls is by far the common case.
     // One pass over the bytes (a report of megabytes goes through here): no control byte, and no
-    // lead byte of a C1 control (0xc2) or of the bidi controls (0xe2) means nothing to escape.
+    // lead byte of a C1 control, a bidi control or a separator means nothing to escape.
     var copy = s
     if copy.withUTF8({ isPlain($0, keepNewlines: keepNewlines) }) { return s }
     guard s.unicodeScalars.contains(where: steering) else { return s }
