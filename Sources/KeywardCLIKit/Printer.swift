@@ -116,6 +116,11 @@ public struct Printer: Sendable {
     bytes.withUnsafeBufferPointer { writeAll(fd, $0) }
   }
 
+  /// Why a write to standard output failed (a full disk, a closed descriptor), if one did: the
+  /// process then ends with exit 2 however the command went (`exitProcess`), never 0 with a cut
+  /// report.
+  nonisolated(unsafe) public static var outputFailure: String? = nil
+
   static func writeAll(_ fd: Int32, _ buf: UnsafeBufferPointer<UInt8>) {
     var off = 0
     while off < buf.count {
@@ -126,6 +131,7 @@ public struct Printer: Sendable {
       #endif
       if n < 0 {
         if errno == EINTR { continue }
+        if fd == 1 && outputFailure == nil { outputFailure = String(cString: strerror(errno)) }
         return
       }
       off += n

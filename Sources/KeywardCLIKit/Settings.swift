@@ -106,6 +106,11 @@ public func keySource(keyFile: String?, passphraseFile: String?) -> KeySource {
 
 /// `exit` under a name that cannot clash with ParsableCommand.exit(withError:).
 public func exitProcess(_ code: Int32) -> Never {
+  var code = code
+  if let why = Printer.outputFailure, code == 0 || code == 1 || code == 3 {
+    Printer.writeRaw(2, "keyward: error: could not write to standard output: \(why)\n")
+    code = ExitStatus.error.rawValue
+  }
   #if canImport(Glibc)
     Glibc.exit(code)
   #else

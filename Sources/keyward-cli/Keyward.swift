@@ -83,6 +83,7 @@ struct Keyward: ParsableCommand {
     } catch {
       finish(error, printer: printer)
     }
+    exitProcess(0)  // (a failed write to standard output turns this into exit 2)
   }
 }
 

@@ -117,4 +117,25 @@ struct OutcomeTests {
     let empty = try onTerminal(cli, ["set", "prod"], [["App Key: ", "\r"]])
     #expect(empty.status == 2 && empty.output.contains("is empty"), "\(empty.output)")
   }
+
+  @Test("a report that cannot be written (a full disk) is exit 2 with a message, never 0 with nothing")
+  func outputFailure() throws {
+    guard FileManager.default.fileExists(atPath: "/dev/full") else { return }
+    let cli = try CLI()
+    try cli.expect(0, ["init", "--envs", "dev,prod"])
+    for args in [["list", "--format", "json"], ["list"], ["check", "--format", "json"]] {
+      let p = Process()
+      p.executableURL = URL(fileURLWithPath: "/bin/sh")
+      p.arguments = ["-c", "exec \"$0\" \"$@\" > /dev/full", CLI.binary] + args
+      p.currentDirectoryURL = URL(fileURLWithPath: cli.root)
+      p.environment = cli.environment
+      let err = Pipe()
+      p.standardError = err
+      try p.run()
+      let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      p.waitUntilExit()
+      #expect(p.terminationStatus == 2, "\(args): \(p.terminationStatus) \(text)")
+      #expect(text.contains("could not write to standard output"), "\(args): \(text)")
+    }
+  }
 }
