@@ -78,18 +78,6 @@ struct DirectJSONTests {
 }
 
 extension DirectJSONTests {
-  /// check's report (the command line's CheckReport, which writes itself with `Finding.write`).
-  struct Findings: Encodable {
-    var findings: [Finding]
-    var failOn: Severity
-    var failing: Int
-    enum CodingKeys: String, CodingKey {
-      case findings
-      case failing = "failing_count"
-      case failOn = "fail_on"
-    }
-  }
-
   static let words = [
     "prod", "", "a b", "é ü", "tab\t", "q\"uote", "back\\slash", "line\nbreak", "\u{202e}rtl", "/x",
   ]
@@ -144,24 +132,14 @@ extension DirectJSONTests {
     }
   }
 
-  @Test("findings: the direct writer gives the generic encoder's bytes")
+  @Test("check's report and its findings: the direct writer gives the generic encoder's bytes")
   func findings() throws {
     var rng = SeededRng(state: 23)
     for _ in 0..<200 {
       let list = Self.randomFindings(&rng)
-      let report = Findings(findings: list, failOn: rng.pick(Severity.allCases), failing: rng.next(50))
-      var direct = [UInt8]()
-      var o = JSONValue.Members(indent: 0)
-      o.key("fail_on", into: &direct)
-      JSONValue.writeString(report.failOn.rawValue, into: &direct)
-      o.key("failing_count", into: &direct)
-      JSONValue.writeInt(report.failing, into: &direct)
-      o.key("findings", into: &direct)
-      Finding.write(list, into: &direct, indent: 2)
-      o.key("schema_version", into: &direct)
-      JSONValue.writeInt(2, into: &direct)
-      o.end(into: &direct)
-      direct.append(0x0a)
+      let report = CheckOperation.Report(
+        findings: list, failOn: rng.pick(Severity.allCases), failing: rng.next(50))
+      let direct = report.writtenDocument(schemaVersion: 2)
       #expect(direct == (try JSONValueEncoder.written(Envelope(body: report))))
     }
   }

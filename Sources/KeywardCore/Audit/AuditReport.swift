@@ -442,24 +442,20 @@ extension AuditReport.Report: DirectJSONDocument {
     out.reserveCapacity(JSONValue.flushSize + (1 << 16))
     var o = JSONValue.Members(indent: 0)
     o.key("environments", into: &out)
-    JSONValue.writeArray(environments.count, into: &out, indent: 2) { i, out in
+    JSONValue.writeArray(environments.count, into: &out, indent: 2, flush: flush) { i, out in
       environments[i].write(into: &out, indent: 4)
-      if out.count >= JSONValue.flushSize { flush(&out) }
     }
-    o.key("generated", into: &out)
-    JSONValue.writeString(generated.iso, into: &out)
+    o.string("generated", generated.iso, into: &out)
     if let git {
       o.key("git", into: &out)
       small(git, into: &out)
     }
     o.key("policy", into: &out)
     small(policy, into: &out)
-    o.key("schema_version", into: &out)
-    JSONValue.writeInt(schemaVersion, into: &out)
+    o.int("schema_version", schemaVersion, into: &out)
     o.key("trail", into: &out)
     small(trail, into: &out)
-    o.key("workspace", into: &out)
-    JSONValue.writeString(workspace, into: &out)
+    o.string("workspace", workspace, into: &out)
     o.key("workspace_findings", into: &out)
     Finding.write(workspaceFindings, into: &out, indent: 2, flush: flush)
     o.end(into: &out)
@@ -471,16 +467,12 @@ extension AuditReport.Report: DirectJSONDocument {
 extension AuditReport.EnvironmentRow {
   func write(into out: inout [UInt8], indent: Int) {
     var o = JSONValue.Members(indent: indent)
-    o.key("environment", into: &out)
-    JSONValue.writeString(name, into: &out)
+    o.string("environment", name, into: &out)
     o.key("findings", into: &out)
     Finding.write(findings, into: &out, indent: indent + 2)
-    o.key("key_age_days", into: &out)
-    JSONValue.writeNumber(Double(keyAgeDays), into: &out)
-    o.key("key_id", into: &out)
-    JSONValue.writeString(keyID, into: &out)
-    o.key("production", into: &out)
-    production ? JSONValue.literal("true", into: &out) : JSONValue.literal("false", into: &out)
+    o.int("key_age_days", keyAgeDays, into: &out)
+    o.string("key_id", keyID, into: &out)
+    o.bool("production", production, into: &out)
     o.key("sets", into: &out)
     JSONValue.writeArray(sets.count, into: &out, indent: indent + 2) { i, out in
       sets[i].write(into: &out, indent: indent + 4)
@@ -492,38 +484,18 @@ extension AuditReport.EnvironmentRow {
 extension AuditReport.SetRow {
   func write(into out: inout [UInt8], indent: Int) {
     var o = JSONValue.Members(indent: indent)
-    o.key("age_days", into: &out)
-    JSONValue.writeNumber(Double(ageDays), into: &out)
-    o.key("created", into: &out)
-    JSONValue.writeString(created.iso, into: &out)
+    o.int("age_days", ageDays, into: &out)
+    o.string("created", created.iso, into: &out)
     o.key("fingerprints", into: &out)
-    var f = JSONValue.Members(indent: indent + 2)
-    f.key("app_key", into: &out)
-    JSONValue.writeString(fingerprints.appKey, into: &out)
-    f.key("app_secret", into: &out)
-    JSONValue.writeString(fingerprints.appSecret, into: &out)
-    f.end(into: &out)
-    if let lastExport {
-      o.key("last_export", into: &out)
-      JSONValue.writeString(lastExport, into: &out)
-    }
-    if let v = lastVerification {
+    fingerprints.write(into: &out, indent: indent + 2)
+    o.string("last_export", lastExport, into: &out)
+    if let lastVerification {
       o.key("last_verification", into: &out)
-      var m = JSONValue.Members(indent: indent + 2)
-      m.key("endpoint", into: &out)
-      JSONValue.writeString(v.endpoint, into: &out)
-      m.key("time", into: &out)
-      JSONValue.writeString(v.time.iso, into: &out)
-      m.key("verdict", into: &out)
-      JSONValue.writeString(v.verdict, into: &out)
-      m.end(into: &out)
+      lastVerification.write(into: &out, indent: indent + 2)
     }
-    o.key("policy", into: &out)
-    JSONValue.writeString(policy, into: &out)
-    o.key("set_id", into: &out)
-    JSONValue.writeString(id, into: &out)
-    o.key("state", into: &out)
-    JSONValue.writeString(state.rawValue, into: &out)
+    o.string("policy", policy, into: &out)
+    o.string("set_id", id, into: &out)
+    o.string("state", state.rawValue, into: &out)
     o.end(into: &out)
   }
 }

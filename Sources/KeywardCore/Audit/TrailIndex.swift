@@ -86,11 +86,11 @@ public struct TrailIndex: Sendable {
     // the first one's, while no file was added to or removed from the trail's folders since.
     let memoKey = !verifySignatures && !full && !expand && seen.isEmpty ? memoState(workspace.path) : nil
     if let memoKey, let memo, memo.key == memoKey { return memo.index }
-    let segments = remembered.map { VerifiedSegments(workspace: workspace.path, env: $0) }
+    let segments = full ? nil : remembered.map { VerifiedSegments(workspace: workspace.path, env: $0) }
     defer { segments?.save() }
     let index = read(
       workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: expand,
-      remembered: full ? nil : segments)
+      remembered: segments)
     if let memoKey { memo = (memoKey, index) }
     return index
   }

@@ -403,41 +403,20 @@ extension Finding {
   /// The finding as its `Encodable` conformance writes it (`DirectJSONDocument`).
   public func write(into out: inout [UInt8], indent: Int) {
     var o = JSONValue.Members(indent: indent)
-    if let column {
-      o.key("column", into: &out)
-      JSONValue.writeInt(column, into: &out)
-    }
-    if let environment {
-      o.key("environment", into: &out)
-      JSONValue.writeString(environment, into: &out)
-    }
+    o.int("column", column, into: &out)
+    o.string("environment", environment, into: &out)
     o.key("evidence", into: &out)
     let keys = evidence.keys.sorted()
     JSONValue.writeObject(keys, into: &out, indent: indent + 2) { n, out in
       JSONValue.writeString(evidence[keys[n]]!, into: &out)
     }
-    if let file {
-      o.key("file", into: &out)
-      JSONValue.writeString(file, into: &out)
-    }
-    o.key("finding_id", into: &out)
-    JSONValue.writeString(id, into: &out)
-    if let line {
-      o.key("line", into: &out)
-      JSONValue.writeNumber(Double(line), into: &out)
-    }
-    o.key("message", into: &out)
-    JSONValue.writeString(message, into: &out)
-    if let remedy {
-      o.key("remedy", into: &out)
-      JSONValue.writeString(remedy, into: &out)
-    }
-    if let set {
-      o.key("set_id", into: &out)
-      JSONValue.writeString(set, into: &out)
-    }
-    o.key("severity", into: &out)
-    JSONValue.writeString(severity.rawValue, into: &out)
+    o.string("file", file, into: &out)
+    o.string("finding_id", id, into: &out)
+    o.int("line", line, into: &out)
+    o.string("message", message, into: &out)
+    o.string("remedy", remedy, into: &out)
+    o.string("set_id", set, into: &out)
+    o.string("severity", severity.rawValue, into: &out)
     o.end(into: &out)
   }
 
@@ -446,9 +425,43 @@ extension Finding {
   public static func write(
     _ findings: [Finding], into out: inout [UInt8], indent: Int, flush: (inout [UInt8]) -> Void = { _ in }
   ) {
-    JSONValue.writeArray(findings.count, into: &out, indent: indent) { i, out in
+    JSONValue.writeArray(findings.count, into: &out, indent: indent, flush: flush) { i, out in
       findings[i].write(into: &out, indent: indent + 2)
-      if out.count >= JSONValue.flushSize { flush(&out) }
+    }
+  }
+}
+
+extension CheckOperation {
+  /// `check --format json`: the findings, the severity that fails, and how many do.
+  public struct Report: Encodable, DirectJSONDocument {
+    public var findings: [Finding]
+    public var failOn: Severity
+    public var failing: Int
+
+    enum CodingKeys: String, CodingKey {
+      case findings
+      case failing = "failing_count"
+      case failOn = "fail_on"
+    }
+
+    public init(findings: [Finding], failOn: Severity, failing: Int) {
+      self.findings = findings
+      self.failOn = failOn
+      self.failing = failing
+    }
+
+    public func writeDocument(schemaVersion: Int, flush: (inout [UInt8]) -> Void) {
+      var out = [UInt8]()
+      out.reserveCapacity(JSONValue.flushSize + (1 << 16))
+      var o = JSONValue.Members(indent: 0)
+      o.string("fail_on", failOn.rawValue, into: &out)
+      o.int("failing_count", failing, into: &out)
+      o.key("findings", into: &out)
+      Finding.write(findings, into: &out, indent: 2, flush: flush)
+      o.int("schema_version", schemaVersion, into: &out)
+      o.end(into: &out)
+      out.append(0x0a)
+      flush(&out)
     }
   }
 }

@@ -152,18 +152,13 @@ extension ListOperation.Report: DirectJSONDocument {
     out.reserveCapacity(JSONValue.flushSize + (1 << 16))
     var o = JSONValue.Members(indent: 0)
     o.key("environments", into: &out)
-    JSONValue.writeArray(environments.count, into: &out, indent: 2) { i, out in
+    JSONValue.writeArray(environments.count, into: &out, indent: 2, flush: flush) { i, out in
       environments[i].write(into: &out, indent: 4)
-      if out.count >= JSONValue.flushSize { flush(&out) }
     }
-    o.key("now", into: &out)
-    JSONValue.writeString(now.iso, into: &out)
-    o.key("provider", into: &out)
-    JSONValue.writeString(provider.rawValue, into: &out)
-    o.key("schema_version", into: &out)
-    JSONValue.writeInt(schemaVersion, into: &out)
-    o.key("workspace", into: &out)
-    JSONValue.writeString(workspace, into: &out)
+    o.string("now", now.iso, into: &out)
+    o.string("provider", provider.rawValue, into: &out)
+    o.int("schema_version", schemaVersion, into: &out)
+    o.string("workspace", workspace, into: &out)
     o.end(into: &out)
     out.append(0x0a)
     flush(&out)
@@ -173,24 +168,16 @@ extension ListOperation.Report: DirectJSONDocument {
 extension ListOperation.EnvironmentRow {
   func write(into out: inout [UInt8], indent: Int) {
     var o = JSONValue.Members(indent: indent)
-    o.key("environment", into: &out)
-    JSONValue.writeString(name, into: &out)
-    o.key("key_created", into: &out)
-    JSONValue.writeString(keyCreated.iso, into: &out)
-    o.key("key_id", into: &out)
-    JSONValue.writeString(keyID, into: &out)
-    if let next {
-      o.key("next", into: &out)
-      JSONValue.writeString(next, into: &out)
-    }
-    o.key("production", into: &out)
-    production ? JSONValue.literal("true", into: &out) : JSONValue.literal("false", into: &out)
+    o.string("environment", name, into: &out)
+    o.string("key_created", keyCreated.iso, into: &out)
+    o.string("key_id", keyID, into: &out)
+    o.string("next", next, into: &out)
+    o.bool("production", production, into: &out)
     o.key("sets", into: &out)
     JSONValue.writeArray(sets.count, into: &out, indent: indent + 2) { i, out in
       sets[i].write(into: &out, indent: indent + 4)
     }
-    o.key("stage", into: &out)
-    JSONValue.writeString(stage, into: &out)
+    o.string("stage", stage, into: &out)
     o.end(into: &out)
   }
 }
@@ -198,36 +185,17 @@ extension ListOperation.EnvironmentRow {
 extension ListOperation.SetRow {
   func write(into out: inout [UInt8], indent: Int) {
     var o = JSONValue.Members(indent: indent)
-    o.key("age_days", into: &out)
-    JSONValue.writeNumber(Double(ageDays), into: &out)
-    o.key("created", into: &out)
-    JSONValue.writeString(created.iso, into: &out)
+    o.int("age_days", ageDays, into: &out)
+    o.string("created", created.iso, into: &out)
     o.key("fingerprints", into: &out)
-    var f = JSONValue.Members(indent: indent + 2)
-    f.key("app_key", into: &out)
-    JSONValue.writeString(fingerprints.appKey, into: &out)
-    f.key("app_secret", into: &out)
-    JSONValue.writeString(fingerprints.appSecret, into: &out)
-    f.end(into: &out)
-    if let graceUntil {
-      o.key("grace_until", into: &out)
-      JSONValue.writeString(graceUntil.iso, into: &out)
-    }
-    if let v = lastVerification {
+    fingerprints.write(into: &out, indent: indent + 2)
+    o.string("grace_until", graceUntil?.iso, into: &out)
+    if let lastVerification {
       o.key("last_verification", into: &out)
-      var m = JSONValue.Members(indent: indent + 2)
-      m.key("endpoint", into: &out)
-      JSONValue.writeString(v.endpoint, into: &out)
-      m.key("time", into: &out)
-      JSONValue.writeString(v.time.iso, into: &out)
-      m.key("verdict", into: &out)
-      JSONValue.writeString(v.verdict, into: &out)
-      m.end(into: &out)
+      lastVerification.write(into: &out, indent: indent + 2)
     }
-    o.key("set_id", into: &out)
-    JSONValue.writeString(id, into: &out)
-    o.key("state", into: &out)
-    JSONValue.writeString(state.rawValue, into: &out)
+    o.string("set_id", id, into: &out)
+    o.string("state", state.rawValue, into: &out)
     o.end(into: &out)
   }
 }

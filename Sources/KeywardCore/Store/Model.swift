@@ -370,3 +370,25 @@ extension KeySet {
     "last_verification",
   ]
 }
+
+// MARK: Written directly (the reports' own writers, `DirectJSONDocument`)
+
+extension SetFingerprints {
+  func write(into out: inout [UInt8], indent: Int) {
+    var o = JSONValue.Members(indent: indent)
+    o.string("app_key", appKey, into: &out)
+    o.string("app_secret", appSecret, into: &out)
+    o.end(into: &out)
+  }
+}
+
+extension LastVerification {
+  /// As its `Encodable` conformance writes it (the signature is not part of reports).
+  func write(into out: inout [UInt8], indent: Int) {
+    var o = JSONValue.Members(indent: indent)
+    o.string("endpoint", endpoint, into: &out)
+    o.string("time", time.iso, into: &out)
+    o.string("verdict", verdict, into: &out)
+    o.end(into: &out)
+  }
+}

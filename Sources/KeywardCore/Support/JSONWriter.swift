@@ -42,7 +42,7 @@ extension JSONValue {
   public func write(into out: inout [UInt8], indent: Int) {
     switch self {
     case .null: JSONValue.literal("null", into: &out)
-    case .bool(let b): b ? JSONValue.literal("true", into: &out) : JSONValue.literal("false", into: &out)
+    case .bool(let b): JSONValue.writeBool(b, into: &out)
     case .number(let d): JSONValue.writeNumber(d, into: &out)
     case .string(let s): JSONValue.writeString(s, into: &out)
     case .array(let items):
@@ -83,6 +83,18 @@ extension JSONValue {
     out.append(0x5d)
   }
 
+  /// `writeArray` for the rows of a report written in pieces: `flush` takes the buffer after any
+  /// element that leaves it past `flushSize` (so each piece ends between two values).
+  public static func writeArray(
+    _ count: Int, into out: inout [UInt8], indent: Int, flush: (inout [UInt8]) -> Void,
+    element: (Int, inout [UInt8]) -> Void
+  ) {
+    writeArray(count, into: &out, indent: indent) { n, out in
+      element(n, &out)
+      if out.count >= flushSize { flush(&out) }
+    }
+  }
+
   /// `{`, each `"key" : value` on its own line (keys as given: sorted by the caller), `}`.
   public static func writeObject(
     _ keys: [String], into out: inout [UInt8], indent: Int, value: (Int, inout [UInt8]) -> Void
@@ -118,12 +130,35 @@ extension JSONValue {
       count += 1
     }
 
+    /// A string member; none when `value` is nil (as `encodeIfPresent` leaves it out).
+    public mutating func string(_ name: StaticString, _ value: String?, into out: inout [UInt8]) {
+      guard let value else { return }
+      key(name, into: &out)
+      JSONValue.writeString(value, into: &out)
+    }
+
+    /// An integer member, written as the generic encoder writes an `Int`; none when nil.
+    public mutating func int(_ name: StaticString, _ value: Int?, into out: inout [UInt8]) {
+      guard let value else { return }
+      key(name, into: &out)
+      JSONValue.writeNumber(Double(value), into: &out)
+    }
+
+    public mutating func bool(_ name: StaticString, _ value: Bool, into out: inout [UInt8]) {
+      key(name, into: &out)
+      JSONValue.writeBool(value, into: &out)
+    }
+
     public func end(into out: inout [UInt8]) {
       guard count > 0 else { return JSONValue.literal("{}", into: &out) }
       out.append(0x0a)
       out.append(contentsOf: repeatElement(0x20, count: indent))
       out.append(0x7d)
     }
+  }
+
+  public static func writeBool(_ b: Bool, into out: inout [UInt8]) {
+    b ? literal("true", into: &out) : literal("false", into: &out)
   }
 
   public static func writeString(_ s: String, into out: inout [UInt8]) {

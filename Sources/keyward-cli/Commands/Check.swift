@@ -128,7 +128,7 @@ extension Keyward {
       }
       switch format {
       case .json:
-        p.document(CheckReport(findings: findings, failOn: failOn, failing: failing.count))
+        p.document(CheckOperation.Report(findings: findings, failOn: failOn, failing: failing.count))
       case .sarif:
         p.out(
           String(
@@ -154,37 +154,6 @@ extension Keyward {
       if inconclusive { throw ExitOutcome(status: .inconclusive) }
       try Keyward.endReport(workspace)
     }
-  }
-
-  struct CheckReport: Encodable {
-    var findings: [Finding]
-    var failOn: Severity
-    var failing: Int
-
-    enum CodingKeys: String, CodingKey {
-      case findings
-      case failing = "failing_count"
-      case failOn = "fail_on"
-    }
-  }
-}
-
-extension Keyward.CheckReport: DirectJSONDocument {
-  func writeDocument(schemaVersion: Int, flush: (inout [UInt8]) -> Void) {
-    var out = [UInt8]()
-    out.reserveCapacity(JSONValue.flushSize + (1 << 16))
-    var o = JSONValue.Members(indent: 0)
-    o.key("fail_on", into: &out)
-    JSONValue.writeString(failOn.rawValue, into: &out)
-    o.key("failing_count", into: &out)
-    JSONValue.writeInt(failing, into: &out)
-    o.key("findings", into: &out)
-    Finding.write(findings, into: &out, indent: 2, flush: flush)
-    o.key("schema_version", into: &out)
-    JSONValue.writeInt(schemaVersion, into: &out)
-    o.end(into: &out)
-    out.append(0x0a)
-    flush(&out)
   }
 }
 
