@@ -93,7 +93,7 @@ struct AuditTests {
       text += String(lines[7].prefix(40))
       expectedLine = 9
     }
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    try text.write(toFile: path, atomically: false, encoding: .utf8)
     let (status, doc) = try audit(cli)
     #expect(status == 4)
     let trail = try #require(doc["trail"] as? [String: Any])
@@ -135,7 +135,7 @@ struct AuditTests {
     #expect((doc["trail"] as? [String: Any])?["entry_count"] as? Int == 9)
     #expect((doc["trail"] as? [String: Any])?["intact"] as? Bool == true)
     try (lines.dropLast().joined(separator: "\n") + "\n").write(
-      toFile: path, atomically: true, encoding: .utf8)
+      toFile: path, atomically: false, encoding: .utf8)
     let cut = try cli.run(["audit"])
     #expect(cut.status == 4)
     #expect(cut.stdout.contains("cut or rewritten"), "\(cut.stdout)")
@@ -155,7 +155,7 @@ struct AuditTests {
     // A report step in CI: the findings are printed, the step passes; integrity still fails.
     try cli.expect(0, ["audit", "--exit-zero"])
     try cli.expect(0, ["check", "--exit-zero"])
-    try "{}".write(toFile: cli.workspace + "/trail/heads/not-a-head", atomically: true, encoding: .utf8)
+    try "{}".write(toFile: cli.workspace + "/trail/heads/not-a-head", atomically: false, encoding: .utf8)
     try cli.expect(4, ["audit", "--exit-zero"])
   }
 }

@@ -62,7 +62,7 @@ struct CLITests {
       ])
     // Two damaged files: the error names the first in name order, however the cores share them.
     for n in ["env061", "env033"] {
-      try "{ not json".write(toFile: "\(cli.workspace)/\(n).json", atomically: true, encoding: .utf8)
+      try "{ not json".write(toFile: "\(cli.workspace)/\(n).json", atomically: false, encoding: .utf8)
     }
     for _ in 0..<3 {
       let r = try cli.run(["list"])
@@ -80,7 +80,7 @@ struct CLITests {
       0, ["set", "staging", "--from-env"],
       env: ["CAPTCHALA_APP_KEY": "ck_stg_1", "CAPTCHALA_APP_SECRET": "cs_stg_1"])
     try "export CAPTCHALA_APP_KEY='ck_live_1'\nCAPTCHALA_APP_SECRET=\"cs_live_1\"\n".write(
-      toFile: cli.root + "/prod.env", atomically: true, encoding: .utf8)
+      toFile: cli.root + "/prod.env", atomically: false, encoding: .utf8)
     try cli.expect(0, ["set", "prod", "--from-file", "prod.env"])
     for (env, key, secret) in [
       ("dev", "ck_dev_1", "cs_dev_1"), ("staging", "ck_stg_1", "cs_stg_1"),
@@ -117,15 +117,15 @@ struct CLITests {
 
     let file = cli.workspace + "/prod.json"
     let original = try String(contentsOfFile: file, encoding: .utf8)
-    try String(original.prefix(200)).write(toFile: file, atomically: true, encoding: .utf8)
+    try String(original.prefix(200)).write(toFile: file, atomically: false, encoding: .utf8)
     let truncated = try cli.expect(2, ["list"])
     #expect(truncated.stderr.contains("Environments/prod.json"))
     #expect(truncated.stderr.contains("not valid JSON"))
 
     try original.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 7").write(
-      toFile: file, atomically: true, encoding: .utf8)
+      toFile: file, atomically: false, encoding: .utf8)
     #expect(try cli.expect(2, ["list"]).stderr.contains("newer than this keyward understands"))
-    try original.write(toFile: file, atomically: true, encoding: .utf8)
+    try original.write(toFile: file, atomically: false, encoding: .utf8)
 
     try cli.expect(64, ["show"])
     try cli.expect(64, ["frobnicate"])
@@ -168,8 +168,8 @@ struct CLITests {
   @Test("passphrase-protected keys: --passphrase-file at init and at show")
   func passphrase() throws {
     let cli = try CLI()
-    try "a long passphrase\n".write(toFile: cli.root + "/pass", atomically: true, encoding: .utf8)
-    try "not it\n".write(toFile: cli.root + "/wrong", atomically: true, encoding: .utf8)
+    try "a long passphrase\n".write(toFile: cli.root + "/pass", atomically: false, encoding: .utf8)
+    try "not it\n".write(toFile: cli.root + "/wrong", atomically: false, encoding: .utf8)
     chmod(cli.root + "/pass", 0o600)
     chmod(cli.root + "/wrong", 0o600)
     try cli.expect(0, ["init", "--envs", "prod", "--passphrase-file", "pass"])
@@ -295,7 +295,7 @@ struct LeakTests {
     }
     // A secret that wrapped onto its own line in an env file is not quoted in the parse error.
     try "CAPTCHALA_APP_KEY=ck_1\nCAPTCHALA_APP_SECRET=\ncs_live_WRAPPED_SECRET_1\n".write(
-      toFile: cli.root + "/wrapped.env", atomically: true, encoding: .utf8)
+      toFile: cli.root + "/wrapped.env", atomically: false, encoding: .utf8)
     CLI.registerSecret("cs_live_WRAPPED_SECRET_1")
     let wrapped = try cli.run(["set", "dev", "--from-file", "wrapped.env", "--replace", "--format", "json"])
     #expect(wrapped.status == 2)

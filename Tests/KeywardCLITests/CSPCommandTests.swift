@@ -105,7 +105,7 @@ struct CSPCommandTests {
     // A secret pasted into a page: reported by fingerprint, never echoed (the harness checks).
     let html = cli.root + "/leak.html"
     try "<html><body><script>var s = '\(sets["prod"]!.secret)';</script></body></html>".write(
-      toFile: html, atomically: true, encoding: .utf8)
+      toFile: html, atomically: false, encoding: .utf8)
     let r = try cli.expect(1, ["csp", "--html", html, "--workspace", cli.workspace, "--format", "json"])
     #expect(findings(try cli.json(r)).contains("KW707"))
   }
@@ -123,7 +123,7 @@ struct CSPCommandTests {
       + "Content-Security-Policy: script-src https://cdn.captcha-cdn.net\r\n"
       + "Content-Security-Policy: default-src 'self'\r\n"
       + "Content-Security-Policy-Report-Only: script-src 'none'\r\n\r\n" + chunked).write(
-        toFile: raw, atomically: true, encoding: .utf8)
+        toFile: raw, atomically: false, encoding: .utf8)
     let r = try cli.expect(
       1, ["csp", "--response", raw, "--format", "json", "--origin", "https://shop.example/"])
     let doc = try cli.json(r)
@@ -131,14 +131,14 @@ struct CSPCommandTests {
     // The second header line blocks the loader: every enforced policy must allow.
     #expect(checks(doc)["loader"] == "blocked")
     let bad = cli.root + "/bad.http"
-    try "<html>not a response</html>".write(toFile: bad, atomically: true, encoding: .utf8)
+    try "<html>not a response</html>".write(toFile: bad, atomically: false, encoding: .utf8)
     let e = try cli.expect(2, ["csp", "--response", bad])
     #expect(e.stderr.contains("bad.http: line 1"))
 
     let emu = try EmulatorProcess(cli, ["--pair", "k:s"])
     let list = cli.root + "/urls.txt"
     try "# pages\n\(emu.url)/site/login\n\(emu.url)/site/blocked\n\n\(emu.url)/site/error\n".write(
-      toFile: list, atomically: true, encoding: .utf8)
+      toFile: list, atomically: false, encoding: .utf8)
     let many = try cli.expect(1, ["csp", "--urls", list, "--format", "json"])
     let pages = try #require(try cli.json(many)["pages"] as? [[String: Any]])
     #expect(pages.map { $0["verdict"] as? String } == ["allowed", "blocked", "unreachable"])

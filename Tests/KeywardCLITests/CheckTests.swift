@@ -103,7 +103,7 @@ struct CheckTests {
     try cli.expect(0, ["export", "prod", "-o", "old.env"])  // the trail now knows this pair
     try store(cli, "prod", "ck_live_3333cccc", "cs_live_SECRET_3", replace: true)
     func file(_ name: String, _ text: String) throws -> String {
-      try text.write(toFile: cli.root + "/" + name, atomically: true, encoding: .utf8)
+      try text.write(toFile: cli.root + "/" + name, atomically: false, encoding: .utf8)
       return name
     }
     let cases: [(String, String)] = [
@@ -153,11 +153,11 @@ struct CheckTests {
     let cli = try CLI()
     try cli.expect(0, ["init", "--envs", "dev,prod"])
     try store(cli, "prod", "ck_live_1111aaaa", "cs_live_SECRET_plain")
-    try "notes\n".write(toFile: cli.workspace + "/NOTES.txt", atomically: true, encoding: .utf8)
+    try "notes\n".write(toFile: cli.workspace + "/NOTES.txt", atomically: false, encoding: .utf8)
     try "CAPTCHALA_APP_SECRET=cs_live_SECRET_plain\n".write(
-      toFile: cli.workspace + "/.env.bak", atomically: true, encoding: .utf8)
+      toFile: cli.workspace + "/.env.bak", atomically: false, encoding: .utf8)
     try "CAPTCHALA_APP_SECRET=cs_live_SECRET_plain\n".write(
-      toFile: cli.workspace + "/prod.env", atomically: true, encoding: .utf8)
+      toFile: cli.workspace + "/prod.env", atomically: false, encoding: .utf8)
     chmod(try cli.keyPath("dev"), 0o644)
     // prod's key file replaced by dev's: the store does not hold prod's key.
     try FileManager.default.removeItem(atPath: try cli.keyPath("prod"))
@@ -216,14 +216,14 @@ struct CheckTests {
     try cli.expect(0, ["init"])
     try store(cli, "prod", "ck_live_1111aaaa", "cs_live_SECRET_1")
     try "CAPTCHALA_APP_KEY=a\nCAPTCHALA_APP_KEY=b\n".write(
-      toFile: cli.root + "/dup.env", atomically: true, encoding: .utf8)
+      toFile: cli.root + "/dup.env", atomically: false, encoding: .utf8)
     try "this is not an env file at all\n".write(
-      toFile: cli.root + "/junk.env", atomically: true, encoding: .utf8)
+      toFile: cli.root + "/junk.env", atomically: false, encoding: .utf8)
     #expect(try cli.run(["check", "prod", "--env-file", "dup.env"]).stderr.contains("defined again"))
     #expect(try cli.run(["check", "prod", "--env-file", "junk.env"]).status == 2)
     #expect(try cli.run(["check", "prod", "--env-file", "missing.env"]).status == 2)
     try "CAPTCHALA_APP_KEY=a\nCAPTCHALA_APP_SECRET=b\n".write(
-      toFile: cli.root + "/ok.env", atomically: true, encoding: .utf8)
+      toFile: cli.root + "/ok.env", atomically: false, encoding: .utf8)
     #expect(try cli.run(["check", "--env-file", cli.root + "/ok.env"]).status == 64)  // which environment?
     #expect(try cli.run(["check", "qa"]).status == 2)
     try FileManager.default.removeItem(atPath: cli.workspace + "/staging.json")

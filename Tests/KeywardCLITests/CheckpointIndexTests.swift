@@ -84,7 +84,7 @@ struct CheckpointIndexTests {
     ] {
       #expect(text.contains(from), "\(from)")
       try text.replacingOccurrences(of: from, with: to).write(
-        toFile: index, atomically: true, encoding: .utf8)
+        toFile: index, atomically: false, encoding: .utf8)
       let r = try cli.expect(4, ["audit"])
       #expect(r.stdout.contains(".index does not match the digest its checkpoint signed"), "\(r.stdout)")
       #expect(try cli.run(["check"]).status != 0)
@@ -112,7 +112,7 @@ struct CheckpointIndexTests {
     let (segment, _) = try checkpoint(cli)
     var lines = try String(contentsOfFile: segment, encoding: .utf8).split(separator: "\n")
     lines.remove(at: lines.count - 1)
-    try (lines.joined(separator: "\n") + "\n").write(toFile: segment, atomically: true, encoding: .utf8)
+    try (lines.joined(separator: "\n") + "\n").write(toFile: segment, atomically: false, encoding: .utf8)
     try cli.expect(4, ["audit"])
     try cli.expect(4, ["audit", "--full"])
   }
@@ -146,6 +146,39 @@ struct CheckpointIndexTests {
     let again = try t.audit(cli, 0, ["--full"])
     #expect(t.trail(again)["entry_count"] as? Int == t.trail(merged)["entry_count"] as! Int + 1)
     #expect(try reader(cli).contains("\"intact\": true"))
+  }
+
+  @Test(
+    "attack: an admin signs a false checkpoint (an index without the retire record, an entry with a forged signature, heads that are not its heads): audit attests what the admin signed, --full proves it false, exit 4 naming it, streaming the segment"
+  )
+  func falseCheckpointSigned() throws {
+    for (mode, says) in [
+      ("index", "does not match the entries it summarises: its admin signed a false index"),
+      ("entry", "line 2: it names signer"),
+      ("heads", "the heads it names are not the heads of its entries"),
+    ] {
+      let (cli, _) = try t.repository()
+      try t.store(cli, "prod")
+      try cli.expect(0, ["promote", "prod", "--force"])
+      try cli.expect(0, ["retire", "prod", "--now", "--force"])
+      try t.store(cli, "staging")
+      _ = try checkpoint(cli)
+      try t.store(cli, "dev")
+      try cli.expect(0, ["audit", "--full"])
+      let forged = try t.python([
+        "Tests/Compat/forge_checkpoint.py", cli.workspace, cli.root + "/keys/identity", mode,
+      ])
+      #expect(forged.status == 0, "\(forged.output)")
+      // What the admin signed holds for a quick audit: the index's digest and the segment's.
+      let quick = try cli.run(["audit", "--format", "json"])
+      #expect(t.trail(try cli.json(quick))["intact"] as? Bool == true, "\(mode): \(quick.stdout)")
+      let full = try cli.expect(4, ["audit", "--full"], env: ["KEYWARD_PROFILE": "1"])
+      #expect(full.stdout.contains(says), "\(mode): \(full.stdout)")
+      #expect(full.stderr.contains("full: segments streamed and verified"), "\(mode): \(full.stderr)")
+      let json = try cli.json(try cli.expect(4, ["audit", "--full", "--format", "json"]))
+      #expect(t.trail(json)["intact"] as? Bool == false, "\(mode)")
+      #expect(!(try reader(cli)).contains("\"intact\": true"), "\(mode)")
+    }
   }
 
   // MARK: The independent review's attacks (each reproduced, then fixed)
@@ -252,7 +285,7 @@ struct CheckpointIndexTests {
       !$0.contains("\"action\":\"retire\"")
     }
     #expect(kept.count < text.split(separator: "\n", omittingEmptySubsequences: false).count)
-    try kept.joined(separator: "\n").write(toFile: index, atomically: true, encoding: .utf8)
+    try kept.joined(separator: "\n").write(toFile: index, atomically: false, encoding: .utf8)
     let r = try cli.expect(2, ["rotate", "dev", "--stdin"], stdin: old)
     #expect(r.stderr.contains("was retired"), "\(r.stderr)")
     try cli.expect(4, ["audit"])

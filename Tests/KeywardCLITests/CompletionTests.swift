@@ -39,7 +39,7 @@ struct CompletionTests {
     let values = try cli.seeded()
     let script = cli.root + "/keyward.bash"
     let generated = try cli.expect(0, ["--generate-completion-script", "bash"])
-    try generated.stdout.write(toFile: script, atomically: true, encoding: .utf8)
+    try generated.stdout.write(toFile: script, atomically: false, encoding: .utf8)
     #expect(try complete(cli, script, "keyward ro").contains("rotate"))
     #expect(Set(try complete(cli, script, "keyward show ")) == ["dev", "staging", "prod"])
     #expect(try complete(cli, script, "keyward export pr") == ["prod"])

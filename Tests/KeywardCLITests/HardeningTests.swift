@@ -44,7 +44,7 @@ struct HardeningTests {
     let home = cli.root + "/home"
     try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
     let bashrc = home + "/.bashrc"
-    try "# the victim's shell start-up\n".write(toFile: bashrc, atomically: true, encoding: .utf8)
+    try "# the victim's shell start-up\n".write(toFile: bashrc, atomically: false, encoding: .utf8)
     let v1 = cli.workspace + "/audit.jsonl"
     let entries = cli.workspace + "/trail/entries"
     let saved = cli.root + "/entries-saved"
@@ -253,7 +253,7 @@ struct HardeningTests {
     // A passphrase-protected key whose parameters were raised to 4 GiB x 1000 passes.
     let other = try CLI()
     let pass = other.root + "/pass"
-    try "a long enough passphrase\n".write(toFile: pass, atomically: true, encoding: .utf8)
+    try "a long enough passphrase\n".write(toFile: pass, atomically: false, encoding: .utf8)
     #expect(chmod(pass, 0o600) == 0)
     try other.expect(0, ["init", "--envs", "dev", "--passphrase", "--passphrase-file", pass])
     try other.expect(0, ["set", "dev", "--stdin"], stdin: "ck_dev_argon_1\ncs_dev_argon_SECRET_1\n")
@@ -263,7 +263,7 @@ struct HardeningTests {
       of: #"opslimit: \d+"#, with: "opslimit: 1000", options: .regularExpression
     ).replacingOccurrences(of: #"memlimit: \d+"#, with: "memlimit: 4294967296", options: .regularExpression)
     let protected = other.root + "/protected.key"
-    try tampered.write(toFile: protected, atomically: true, encoding: .utf8)
+    try tampered.write(toFile: protected, atomically: false, encoding: .utf8)
     #expect(chmod(protected, 0o600) == 0)
     let started = Date()
     let bounded = try other.expect(4, ["show", "dev", "--key-file", protected, "--passphrase-file", pass])
@@ -275,13 +275,13 @@ struct HardeningTests {
   func passphraseFileMode() throws {
     let cli = try CLI()
     let pass = cli.root + "/pass"
-    try "a long enough passphrase\n".write(toFile: pass, atomically: true, encoding: .utf8)
+    try "a long enough passphrase\n".write(toFile: pass, atomically: false, encoding: .utf8)
     #expect(chmod(pass, 0o644) == 0)
     let r = try cli.run(["init", "--envs", "dev", "--passphrase", "--passphrase-file", pass])
     #expect(r.status == 4, "\(r.all)")
     #expect(r.stderr.contains("passphrase file") && r.stderr.contains("chmod 600"))
     // A passphrase file is held to the prompt's minimum length (8).
-    try "short\n".write(toFile: pass, atomically: true, encoding: .utf8)
+    try "short\n".write(toFile: pass, atomically: false, encoding: .utf8)
     #expect(chmod(pass, 0o600) == 0)
     let short = try cli.expect(2, ["init", "--envs", "dev", "--passphrase-file", pass])
     #expect(short.stderr.contains("shorter than 8"))
@@ -341,7 +341,7 @@ struct HardeningTests {
     #expect(lstat("/dev/stdout", &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK, "/dev/stdout is still a link")
 
     let victim = cli.root + "/victim.txt"
-    try "keep me\n".write(toFile: victim, atomically: true, encoding: .utf8)
+    try "keep me\n".write(toFile: victim, atomically: false, encoding: .utf8)
     let link = cli.root + "/deploy.env"
     try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: victim)
     for force in [[String](), ["--force"]] {
@@ -387,7 +387,7 @@ struct HardeningTests {
     let (cli, _) = try seeded()
     let bashrc = cli.root + "/home/.bashrc"
     try FileManager.default.createDirectory(atPath: cli.root + "/home", withIntermediateDirectories: true)
-    try "# the victim's shell start-up\n".write(toFile: bashrc, atomically: true, encoding: .utf8)
+    try "# the victim's shell start-up\n".write(toFile: bashrc, atomically: false, encoding: .utf8)
     for format in ["json", "github"] {
       // A well-formed, unsigned trail entry claiming keyward exported there.
       let payload = Data(
@@ -432,7 +432,7 @@ struct HardeningTests {
   func forgedLines() throws {
     let (cli, _) = try seeded()
     let fake = "x\nerror   KW101  prod  FORGED finding"
-    try "junk\n".write(toFile: cli.workspace + "/" + fake, atomically: true, encoding: .utf8)
+    try "junk\n".write(toFile: cli.workspace + "/" + fake, atomically: false, encoding: .utf8)
     let check = try cli.run(["check"])
     #expect(
       !check.stdout.split(separator: "\n").contains { $0.hasPrefix("error   KW101") }, "\(check.stdout)")

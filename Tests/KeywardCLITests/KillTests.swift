@@ -142,7 +142,7 @@ struct RekeyTests {
     let path = cli.workspace + "/dev.json"
     var text = try String(contentsOfFile: path, encoding: .utf8)
     text = text.replacingOccurrences(of: "\"sets\"", with: "\"x_note\" : \"hand edit\",\n  \"sets\"")
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    try text.write(toFile: path, atomically: false, encoding: .utf8)
     let audit = try cli.run(["audit", "--format", "json"])
     #expect(audit.stdout.contains("KW802"))
     try cli.expect(0, ["rotate", "dev", "--stdin"], stdin: "ck_dev_r_1\ncs_dev_R_secret_1\n")

@@ -55,7 +55,7 @@ struct NetworkTests {
     let viaEnv = try cli.run(
       ["verify", "--endpoint", server.url], env: ["KEYWARD_CA_FILE": cli.root + "/ca.pem"])
     #expect(viaEnv.status == 0)
-    try "not a certificate".write(toFile: cli.root + "/bad.pem", atomically: true, encoding: .utf8)
+    try "not a certificate".write(toFile: cli.root + "/bad.pem", atomically: false, encoding: .utf8)
     let bad = try cli.run(["verify", "--endpoint", server.url, "--ca-file", cli.root + "/bad.pem"])
     #expect(bad.status == 2 && bad.stderr.contains("bad.pem"))
   }
@@ -76,7 +76,7 @@ struct NetworkTests {
     #expect(proxied.status == 0, "\(proxied.all)")
     let tunnels = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
     #expect(tunnels.contains("CONNECT api.keyward.test:\(port)"))
-    try "".write(toFile: log, atomically: true, encoding: .utf8)
+    try "".write(toFile: log, atomically: false, encoding: .utf8)
     // NO_PROXY: straight to a name nothing resolves, so unreachable, and the proxy saw nothing.
     let bypassed = try cli.run(
       ["verify", "--endpoint", endpoint] + ca, env: ["HTTPS_PROXY": proxy.url, "NO_PROXY": ".keyward.test"])

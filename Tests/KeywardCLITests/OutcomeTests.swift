@@ -38,7 +38,7 @@ struct OutcomeTests {
     let missing = try cli.expect(127, ["run", "prod", "--", "no-such-command-here"])
     #expect(missing.stderr.contains("no such command"))
     let notExec = cli.root + "/not-executable"
-    try "#!/bin/sh\n".write(toFile: notExec, atomically: true, encoding: .utf8)
+    try "#!/bin/sh\n".write(toFile: notExec, atomically: false, encoding: .utf8)
     let denied = try cli.expect(126, ["run", "prod", "--", notExec])
     #expect(denied.stderr.contains("cannot run"))
   }

@@ -223,7 +223,7 @@ struct RootRotationTests {
     #expect(text.contains("a NEW KEY for the name bob"), "\(text)")
     try cli.expect(0, ["trust", "rotate-root", "--withdraw"])
     // A junk proposal is reported, not fatal, and withdrawn like any other.
-    try "junk".write(toFile: cli.workspace + "/trust/root.next.json", atomically: true, encoding: .utf8)
+    try "junk".write(toFile: cli.workspace + "/trust/root.next.json", atomically: false, encoding: .utf8)
     let junk = try cli.expect(0, ["trust", "show"])
     #expect(junk.stderr.contains("--withdraw"))
     try cli.expect(0, ["trust", "rotate-root", "--withdraw"])

@@ -62,7 +62,7 @@ struct RunTests {
     let missing = try cli.run(["run", "prod", "--", "no-such-command-xyz"])
     #expect(missing.status == 127)
     #expect(missing.stderr.contains("cannot run no-such-command-xyz"))
-    try "not a program".write(toFile: cli.root + "/plain.txt", atomically: true, encoding: .utf8)
+    try "not a program".write(toFile: cli.root + "/plain.txt", atomically: false, encoding: .utf8)
     #expect(try cli.run(["run", "prod", "--", cli.root + "/plain.txt"]).status == 126)
     #expect(try cli.run(["run", "prod"]).status == 64)
     #expect(try cli.run(["run", "nope", "--", "true"]).status == 2)
@@ -105,7 +105,7 @@ struct ExportFileTests {
     try cli.expect(0, ["export", "prod", "-o", "prod.env"])  // its own previous export
     try cli.expect(0, ["export", "prod", "--format", "json", "-o", "prod.json"])
     try cli.expect(0, ["export", "prod", "--format", "json", "-o", "prod.json"])  // recognised by the trail
-    try "KEEP=me\n".write(toFile: cli.root + "/mine.env", atomically: true, encoding: .utf8)
+    try "KEEP=me\n".write(toFile: cli.root + "/mine.env", atomically: false, encoding: .utf8)
     let refused = try cli.expect(2, ["export", "prod", "-o", "mine.env"])
     #expect(refused.stderr.contains("was not written by keyward export"))
     #expect(try String(contentsOfFile: cli.root + "/mine.env", encoding: .utf8) == "KEEP=me\n")
@@ -139,7 +139,7 @@ struct ExportFileTests {
     git.arguments = ["git", "init", "-q", cli.root]
     try git.run()
     git.waitUntilExit()
-    try "ignored.env\n".write(toFile: cli.root + "/.gitignore", atomically: true, encoding: .utf8)
+    try "ignored.env\n".write(toFile: cli.root + "/.gitignore", atomically: false, encoding: .utf8)
     let tracked = try cli.expect(0, ["export", "prod", "-o", "tracked.env"])
     #expect(tracked.stderr.contains("not ignored"))
     let ignored = try cli.expect(0, ["export", "prod", "-o", "ignored.env"])

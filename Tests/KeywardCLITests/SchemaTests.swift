@@ -34,7 +34,7 @@ struct SchemaTests {
     // verify against the emulator, which knows dev's pair and not prod's.
     let pairsFile = cli.root + "/pairs.json"
     try #"[{"app_key":"\#(pairs["dev"]!.0)","app_secret":"\#(pairs["dev"]!.1)"}]"#.write(
-      toFile: pairsFile, atomically: true, encoding: .utf8)
+      toFile: pairsFile, atomically: false, encoding: .utf8)
     let emulator = try EmulatorProcess(cli, ["--pairs", pairsFile])
     _ = try json(1, ["verify", "--endpoint", emulator.url])
     _ = try json(1, ["check"])
@@ -85,14 +85,14 @@ struct SchemaTests {
     _ = try json(0, ["identity", "import-ssh", ssh, "--name", "carol", "--identity", cli.root + "/carol.id"])
     // scan: a copy of prod's secret in a file beside the workspace.
     try "CAPTCHALA_APP_SECRET=\(pairs["prod"]!.1)\n".write(
-      toFile: cli.root + "/.env.production", atomically: true, encoding: .utf8)
+      toFile: cli.root + "/.env.production", atomically: false, encoding: .utf8)
     _ = try json(1, ["scan", cli.root])
     // csp: a raw response, one query, and a query batch on stdin.
     let raw = cli.root + "/resp.http"
     try
       ("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Security-Policy: script-src 'self'\r\n\r\n"
       + "<script src=\"https://cdn.captcha-cdn.net/captchala-loader.js\"></script>").write(
-        toFile: raw, atomically: true, encoding: .utf8)
+        toFile: raw, atomically: false, encoding: .utf8)
     _ = try json(1, ["csp", "--response", raw, "--origin", "https://shop.example/"])
     _ = try json(
       0,

@@ -117,7 +117,7 @@ struct TeamTrailTests {
       try FileManager.default.createDirectory(
         atPath: cli.root + "/.git/info", withIntermediateDirectories: true)
       try "* merge=text\n".write(
-        toFile: cli.root + "/.git/info/attributes", atomically: true, encoding: .utf8)
+        toFile: cli.root + "/.git/info/attributes", atomically: false, encoding: .utf8)
       try git(cli.root, ["merge", "-q", "--no-edit", "theirs"])
     case .rebase:
       try git(cli.root, ["rebase", "-q", "theirs"])
@@ -285,7 +285,7 @@ struct TeamTrailTests {
     let start = text.index(range.upperBound, offsetBy: 20)
     let old = String(text[start..<text.index(start, offsetBy: 4)])
     text.replaceSubrange(start..<text.index(start, offsetBy: 4), with: old == "AAAA" ? "BBBB" : "AAAA")
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    try text.write(toFile: path, atomically: false, encoding: .utf8)
     let doc = try audit(cli, 4)
     #expect(findingIDs(doc).contains("KW802"))
     let check = try cli.json(try cli.expect(1, ["check", "--format", "json"]))
@@ -346,7 +346,7 @@ struct TeamTrailTests {
     var lines = try String(contentsOfFile: "\(dir)/\(name)", encoding: .utf8).split(separator: "\n")
     lines.remove(at: 2)
     try (lines.joined(separator: "\n") + "\n").write(
-      toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8)
+      toFile: "\(dir)/\(name)", atomically: false, encoding: .utf8)
     try cli.expect(4, ["audit"])
     try cli.expect(4, ["audit", "--full"])
   }
@@ -455,7 +455,7 @@ struct TeamTrailTests {
     try FileManager.default.createDirectory(
       atPath: cli.workspace + "/trail/checkpoints", withIntermediateDirectories: true)
     try ("junk\n" + line).write(
-      toFile: cli.workspace + "/trail/checkpoints/.gitkeep", atomically: true, encoding: .utf8)
+      toFile: cli.workspace + "/trail/checkpoints/.gitkeep", atomically: false, encoding: .utf8)
     let doc = try audit(cli, 4)
     #expect((trail(doc)["problem"] as? String)?.contains(".gitkeep") == true, "\(trail(doc))")
     try FileManager.default.removeItem(atPath: cli.workspace + "/trail/checkpoints/.gitkeep")

@@ -45,7 +45,7 @@ struct TrustTests {
 
     // A passphrase-protected identity in a file of its own.
     let pass = cli.root + "/pass"
-    try "a long enough passphrase\n".write(toFile: pass, atomically: true, encoding: .utf8)
+    try "a long enough passphrase\n".write(toFile: pass, atomically: false, encoding: .utf8)
     chmod(pass, 0o600)
     try cli.expect(
       0, ["identity", "new", "--name", "bob", "--identity", cli.root + "/bob.id", "--passphrase-file", pass])
@@ -534,7 +534,7 @@ struct TrustTests {
     #expect(refused.status == 4)
     try oldWraps.write(to: URL(fileURLWithPath: cli.root + "/bob-old-wraps.json"))
     let oldKeyFile = cli.root + "/bob-old.key"
-    try oldKey.write(toFile: oldKeyFile, atomically: true, encoding: .utf8)
+    try oldKey.write(toFile: oldKeyFile, atomically: false, encoding: .utf8)
     chmod(oldKeyFile, 0o600)
     let withOldKey = try cli.run(["show", "prod", "--reveal", "--key-file", oldKeyFile], env: bobEnv)
     #expect(withOldKey.status == 4)
@@ -591,7 +591,7 @@ struct TrustTests {
     let (cli, root) = try trusted()
     let victim = cli.root + "/victimdir"
     try FileManager.default.createDirectory(atPath: victim, withIntermediateDirectories: true)
-    try "ORIGINAL".write(toFile: victim + "/prod.json", atomically: true, encoding: .utf8)
+    try "ORIGINAL".write(toFile: victim + "/prod.json", atomically: false, encoding: .utf8)
     try FileManager.default.removeItem(atPath: cli.workspace + "/trust/active")
     try FileManager.default.createSymbolicLink(
       atPath: cli.workspace + "/trust/active", withDestinationPath: victim)

@@ -143,7 +143,7 @@ struct InputTests {
   @Test("--from-file finds the configured names and says which is missing")
   func fromFile() throws {
     let dir = try temporaryDirectory("env")
-    try "CAPTCHALA_APP_KEY=ck_1\n".write(toFile: "\(dir)/a.env", atomically: true, encoding: .utf8)
+    try "CAPTCHALA_APP_KEY=ck_1\n".write(toFile: "\(dir)/a.env", atomically: false, encoding: .utf8)
     expectError(.input, ["a.env", "no CAPTCHALA_APP_SECRET=… line"]) {
       _ = try SecretInputReader.fromEnvFile(path: "\(dir)/a.env", names: Provider.captchala.defaultVariables)
     }

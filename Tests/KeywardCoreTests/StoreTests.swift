@@ -339,7 +339,7 @@ struct StoreTests {
   @Test("a file that is a link, a FIFO or a folder is refused by the workspace reader, and never blocks")
   func irregularFiles() throws {
     let dir = try temporaryDirectory("irregular")
-    try "{}".write(toFile: "\(dir)/real.json", atomically: true, encoding: .utf8)
+    try "{}".write(toFile: "\(dir)/real.json", atomically: false, encoding: .utf8)
     symlink("\(dir)/real.json", "\(dir)/link.json")
     mkfifo("\(dir)/fifo.json", 0o644)
     expectError(.input, ["link.json is a symbolic link"]) { _ = try FileSystem.read("\(dir)/link.json") }
@@ -370,8 +370,8 @@ struct StoreTests {
     try s.set("prod", "ck_live_1234567890", "cs_live_abcdefghij")
     let ws = try s.workspace
     let dir = try temporaryDirectory("pp")
-    try "hunter2-hunter2\n".write(toFile: "\(dir)/good", atomically: true, encoding: .utf8)
-    try "hunter3\n".write(toFile: "\(dir)/bad", atomically: true, encoding: .utf8)
+    try "hunter2-hunter2\n".write(toFile: "\(dir)/good", atomically: false, encoding: .utf8)
+    try "hunter3\n".write(toFile: "\(dir)/bad", atomically: false, encoding: .utf8)
     // Passphrase files are held to the key files' rule: this user's alone.
     chmod("\(dir)/good", 0o600)
     chmod("\(dir)/bad", 0o600)

@@ -244,7 +244,7 @@ public enum AuditReport {
     for e in index.entries {
       switch e.signature {
       case .verified: signed += 1
-      case .attested: attested += 1
+      case .attested: if index.signaturesProven { signed += 1 } else { attested += 1 }
       case .unsigned: unsigned += 1
       }
       if let key = e.signer {
@@ -252,9 +252,10 @@ public enum AuditReport {
         signers[fingerprint, default: (name ?? "not a member", 0)].count += 1
       }
     }
-    // What the base index counts of the checkpointed entries (each attested by its checkpoint).
+    // What the base index counts of the checkpointed entries (each attested by its checkpoint,
+    // or with `--full` verified one by one).
     for (text, count) in index.base?.signers ?? [:] {
-      attested += count
+      if index.signaturesProven { signed += count } else { attested += count }
       let found = (try? PublicIdentity(parsing: text)).map { lookup($0) }
       signers[found?.fingerprint ?? "?", default: (found?.name ?? "not a member", 0)].count += count
     }

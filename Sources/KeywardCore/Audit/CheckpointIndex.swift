@@ -107,6 +107,24 @@ public struct CheckpointIndex: Sendable {
   /// Line 1 the header, line 2 the ids (base64), then one line per kept record; compact JSON with
   /// sorted keys, so two writers of the same history write the same bytes.
   public func encode() -> [UInt8] {
+    var out = [UInt8]()
+    encode { out += $0 }
+    return out
+  }
+
+  /// The digest of `encode()`'s bytes, hashed piece by piece (the ids of 300,000 entries are
+  /// never one 13 MB string).
+  func encodedDigest() -> String {
+    let h = Blake2b(key: nil, length: 32)
+    h.update(Array("keyward trail index v1".utf8))
+    encode { h.update($0) }
+    var out = [UInt8](repeating: 0, count: 32)
+    out.withUnsafeMutableBytes { h.finish(into: $0) }
+    return Sodium.hex(out)
+  }
+
+  /// The file's bytes in pieces, in order.
+  func encode(to sink: ([UInt8]) -> Void) {
     var header: [String: JSONValue] = [
       "type": .string(CheckpointIndex.type), "v": .number(1),
       "covers": .array(covers.map(JSONValue.string)), "entries": .number(Double(entries)),
@@ -115,16 +133,19 @@ public struct CheckpointIndex: Sendable {
     ]
     header["v1"] = .array(
       v1.map { .object(["entries": .number(Double($0.entries)), "head": .string($0.head)]) })
-    var out = JSONValue.object(header).compact()
-    out.append(0x0a)
+    sink(JSONValue.object(header).compact() + [0x0a])
     if let decodedIDs {
-      out += Array(Sodium.base64(decodedIDs).utf8)
+      // Base64 of whole 3-byte groups joins up: 48 KiB of ids at a time.
+      let step = 3 << 14
+      for at in stride(from: 0, to: decodedIDs.count, by: step) {
+        sink(Array(Sodium.base64(Array(decodedIDs[at..<min(at + step, decodedIDs.count)])).utf8))
+      }
     } else if let idsFile, let text = idsFile.read(at: idsFile.offset, count: idsFile.length) {
-      out += text
+      sink(text)
     } else {
-      out += idsBase64
+      sink(Array(idsBase64))
     }
-    out.append(0x0a)
+    sink([0x0a])
     for k in kept {
       let r = k.record
       var m: [String: JSONValue] = [
@@ -133,10 +154,8 @@ public struct CheckpointIndex: Sendable {
         "command": .string(r.command ?? ""),
       ]
       if let below = k.below { m["below"] = .array(below.map { .number(Double($0)) }) }
-      out += JSONValue.object(m).compact()
-      out.append(0x0a)
+      sink(JSONValue.object(m).compact() + [0x0a])
     }
-    return out
   }
 
   /// Reads an index strictly; nil when anything in it is not as `encode` writes it.
@@ -368,6 +387,16 @@ public struct CheckpointIndex: Sendable {
       || r.extra["new_key_id"] != nil
   }
 
+  /// What "the first sighting of" compares: environment, set and both fingerprints.
+  static func sightingKey(_ r: TrailEntry) -> String {
+    [r.environment ?? "", r.set ?? "", r.appKeyFP ?? "", r.appSecretFP ?? ""].joined(separator: "\u{0}")
+  }
+
+  /// What "the last of" compares: environment, set, action and target.
+  static func lastKey(_ r: TrailEntry) -> String {
+    [r.environment ?? "", r.set ?? "", r.action ?? "", r.target ?? ""].joined(separator: "\u{0}")
+  }
+
   /// The index of everything `trail` holds (its base index, if any, and its entries): what the
   /// checkpoint that compacts `trail`'s entries carries. `covers`: the checkpoints already holding
   /// the rest. Every reader keeps, of the compacted records: each special one; the last of each
@@ -462,17 +491,11 @@ public struct CheckpointIndex: Sendable {
     for (k, c) in candidates.enumerated() {
       let r = c.record
       if c.below != nil || special(r) { keep[k] = true }
-      if r.appKeyFP != nil || r.appSecretFP != nil {
-        let key = [r.environment ?? "", r.set ?? "", r.appKeyFP ?? "", r.appSecretFP ?? ""].joined(
-          separator: "\u{0}")
-        if sighted.insert(key).inserted { keep[k] = true }
-      }
+      if r.appKeyFP != nil || r.appSecretFP != nil, sighted.insert(sightingKey(r)).inserted { keep[k] = true }
     }
     var last = Set<String>()
     for k in stride(from: candidates.count - 1, through: 0, by: -1) {
-      let r = candidates[k].record
-      let key = [r.environment ?? "", r.set ?? "", r.action ?? "", r.target ?? ""].joined(separator: "\u{0}")
-      if last.insert(key).inserted { keep[k] = true }
+      if last.insert(lastKey(candidates[k].record)).inserted { keep[k] = true }
     }
     for (k, c) in candidates.enumerated() where keep[k] {
       x.kept.append(Kept(record: c.record, below: c.below))

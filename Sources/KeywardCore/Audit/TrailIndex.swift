@@ -36,8 +36,8 @@ public struct TrailIndex: Sendable {
   }
 
   /// Something that makes the trail not intact (exit 4).
-  public struct Problem: Error, Sendable, Equatable {
-    public enum Kind: String, Sendable { case broken, forged, cut }
+  public struct Problem: Error, Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable { case broken, forged, cut }
     public var kind: Kind
     public var message: String
     public var file: String?
@@ -66,6 +66,8 @@ public struct TrailIndex: Sendable {
   public var v1: AuditReport.Chain?
   public var v1Entries: [TrailEntry] = []
   public var intact: Bool { problems.isEmpty }
+  /// `--full`: every checkpointed entry's signature was verified here, so none is only attested.
+  public var signaturesProven = false
   public var hasV2: Bool { !entries.isEmpty || checkpoints > 0 || base != nil }
 
   /// Every record, oldest first: the version-1 lines, then each entry's records (parents first).
@@ -255,7 +257,7 @@ public struct TrailIndex: Sendable {
     }
     index.generations = generation
     Stopwatch.lap("trail: indexes read")
-    if !expand && !full {
+    if !expand {
       let all = Set(index.checkpointIDs)
       if let (id, x) = indexes.first(where: { all == Set($0.value.index.covers + [$0.key]) }),
         !verifySignatures
@@ -271,8 +273,7 @@ public struct TrailIndex: Sendable {
       Stopwatch.lap("trail: segments checked")
     }
     var rank = [Int](repeating: Int.max, count: items.count)  // entry files come last
-    var holder = [Int](repeating: -1, count: items.count)  // the checkpoint (in `names`) holding an item
-    for (c, name) in names.enumerated() where index.base == nil {
+    for name in names where index.base == nil {
       let path = "\(root)/\(Trail.checkpointsFolder)/\(name)"
       do {
         let checkpoint = try Checkpoint.read(path: path, name: name, trust: workspace.trust)
@@ -285,7 +286,6 @@ public struct TrailIndex: Sendable {
         // header, so deleting an index changes nothing here.
         let g = checkpoint.valid ? generation[String(name.prefix(64))] ?? 1 : Int.max
         rank += [Int](repeating: g, count: items.count - first)
-        holder += [Int](repeating: c, count: items.count - first)
         if checkpoint.valid {
           attested.formUnion(first..<items.count)
           segments.append((first..<items.count, checkpoint.heads, path))
@@ -297,7 +297,7 @@ public struct TrailIndex: Sendable {
     }
     Stopwatch.lap("trail: files read")
     // Parse, hash and (where needed) verify every item, on every core.
-    let verify = (0..<items.count).map { verifySignatures && (full || !attested.contains($0)) }
+    let verify = (0..<items.count).map { verifySignatures && !attested.contains($0) }
     var parsed = parseAll(items, verify: verify)
     let itemCount = items.count
     items = []  // the segments' bytes (hundreds of MB for a long trail) are not needed past here
@@ -310,7 +310,6 @@ public struct TrailIndex: Sendable {
     list.reserveCapacity(itemCount)
     var itemEntry = [Int](repeating: -1, count: itemCount)
     var entryRank = [Int]()
-    var heldBy = [[Int]]()  // per entry: the checkpoints holding it
     for i in parsed.indices {
       switch parsed[i].take() {
       case .failure(let p)?: index.problems.append(p)
@@ -319,7 +318,6 @@ public struct TrailIndex: Sendable {
         if let known = byID[e.id] {
           itemEntry[i] = known
           entryRank[known] = min(entryRank[known], rank[i])
-          if holder[i] >= 0 { heldBy[known].append(holder[i]) }
           if attested.contains(i) && !list[known].checkpointed {
             list[known].checkpointed = true
             if list[known].signature == .verified && !verify[i] { list[known].signature = .attested }
@@ -331,7 +329,6 @@ public struct TrailIndex: Sendable {
         byID[e.id] = list.count
         itemEntry[i] = list.count
         entryRank.append(rank[i])
-        heldBy.append(holder[i] >= 0 ? [holder[i]] : [])
         list.append(e)
       case nil: break
       }
@@ -354,7 +351,8 @@ public struct TrailIndex: Sendable {
         } else if index.base?.contains(p) == true {
           // It follows an entry deep inside a checkpoint (a branch that forked before it): the
           // index cannot say what lies between, so every line is read.
-          return load(workspace: workspace, verifySignatures: verifySignatures, seen: seen, expand: true)
+          return load(
+            workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: true)
         } else {
           index.problems.append(
             Problem(
@@ -453,28 +451,11 @@ public struct TrailIndex: Sendable {
     }
     for e in index.entries { index.history += e.records }
     Stopwatch.lap("trail: history")
-    // `--full`: every index must be exactly what its checkpoint's entries give.
+    // `--full`: every checkpointed entry's signature, every segment's heads and every index,
+    // proven by streaming the segments (never holding their entries).
     if full {
-      let position = Dictionary(uniqueKeysWithValues: names.enumerated().map { (String($1.prefix(64)), $0) })
-      for (id, x) in indexes where x.index.covers.allSatisfy({ position[$0] != nil }) {
-        let covered = Set((x.index.covers + [id]).compactMap { position[$0] })
-        let keep = ordered.map { old in heldBy[old].contains(where: covered.contains) }
-        // Each entry ranked by the checkpoints this index covers only (a concurrent one elsewhere
-        // holding it too is not what the index was built from).
-        let rank = ordered.map { old in
-          heldBy[old].filter(covered.contains).map { generation[String(names[$0].prefix(64))] ?? 1 }.min()
-            ?? Int.max
-        }
-        let rebuilt = CheckpointIndex.build(index.restricted(to: keep, rank: rank), covers: x.index.covers)
-        if CheckpointIndex.digest(rebuilt.encode()) != x.digest {
-          index.problems.append(
-            Problem(
-              kind: .forged,
-              message:
-                "\(id.prefix(12)).index does not match the entries it summarises: its admin signed a false index",
-              file: "\(root)/\(Trail.checkpointsFolder)/\(id).index"))
-        }
-      }
+      index.signaturesProven = TrailProof.prove(
+        &index, root: root, trust: workspace.trust, names: names, indexes: indexes)
     }
     // The trail remembers that the workspace had a trust root: its files deleted since is a
     // downgrade, whichever machine looks (one with no pin included).
@@ -499,9 +480,15 @@ public struct TrailIndex: Sendable {
     let sorted = list.indices.sorted {
       (rank[$0], list[$0].time, list[$0].id) < (rank[$1], list[$1].time, list[$1].id)
     }
-    var done = [Bool](repeating: false, count: list.count)
+    return parentsFirst(sorted) { links[$0].filter { $0 < list.count } }
+  }
+
+  /// The nodes `0..<sorted.count`, each after its parents, otherwise in `sorted`'s order: a
+  /// depth-first walk from each node in turn, visiting its parents in the order given.
+  static func parentsFirst(_ sorted: [Int], parents: (Int) -> [Int]) -> [Int] {
+    var done = [Bool](repeating: false, count: sorted.count)
     var out = [Int]()
-    out.reserveCapacity(list.count)
+    out.reserveCapacity(sorted.count)
     for start in sorted where !done[start] {
       var stack = [(start, false)]
       while let (i, expanded) = stack.popLast() {
@@ -512,7 +499,7 @@ public struct TrailIndex: Sendable {
           continue
         }
         stack.append((i, true))
-        for j in links[i].reversed() where j < list.count && !done[j] { stack.append((j, false)) }
+        for j in parents(i).reversed() where !done[j] { stack.append((j, false)) }
       }
     }
     return out
@@ -689,28 +676,6 @@ public struct TrailIndex: Sendable {
       if let env = r.environment, out[env] == nil { out[env] = [Maximal(record: r, place: .base(-1))] }
     }
     return out
-  }
-
-  /// The entries `keep` selects, as an index of their own, in the order they would have alone
-  /// (`rank` as `order` takes it): what a checkpoint holding exactly them summarises.
-  func restricted(to keep: [Bool], rank: [Int]) -> TrailIndex {
-    let picked = entries.indices.filter { keep[$0] }
-    var position = [Int](repeating: -1, count: entries.count)
-    for (p, i) in picked.enumerated() { position[i] = p }
-    let list = picked.map { entries[$0] }
-    let subLinks = picked.map { i in
-      links[i].compactMap { $0 < entries.count && position[$0] >= 0 ? position[$0] : nil }
-    }
-    let ordered = TrailIndex.order(list, links: subLinks, rank: picked.map { rank[$0] })
-    var newPosition = [Int](repeating: 0, count: list.count)
-    for (n, old) in ordered.enumerated() { newPosition[old] = n }
-    var sub = TrailIndex()
-    sub.entries = ordered.map { list[$0] }
-    sub.links = ordered.map { old in subLinks[old].map { newPosition[$0] } }
-    var hasChild = [Bool](repeating: false, count: list.count)
-    for l in sub.links { for j in l { hasChild[j] = true } }
-    sub.heads = sub.entries.indices.filter { !hasChild[$0] }.map { sub.entries[$0].id }.sorted()
-    return sub
   }
 }
 

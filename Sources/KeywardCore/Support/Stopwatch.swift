@@ -24,20 +24,22 @@ public enum Stopwatch {
   public static func lap(_ name: String) {
     guard on else { return }
     let t = now()
-    let line = "keyward profile: \(name) \(Int((t - last) * 10) / 10) ms, \(residentMB()) MB resident\n"
+    let line =
+      "keyward profile: \(name) \(Int((t - last) * 10) / 10) ms, \(residentMB()) MB resident (\(residentMB("VmHWM:")) MB peak)\n"
     _ = line.withCString { write(2, $0, strlen($0)) }
     last = t
   }
 
-  /// The process's resident memory now (VmRSS), in MB; 0 where /proc is not there.
-  static func residentMB() -> Int {
+  /// The process's resident memory now (VmRSS), or its peak so far (VmHWM), in MB; 0 where
+  /// /proc is not there.
+  static func residentMB(_ field: String = "VmRSS:") -> Int {
     guard let f = fopen("/proc/self/status", "r") else { return 0 }
     defer { fclose(f) }
     var line = [CChar](repeating: 0, count: 256)
     while fgets(&line, 256, f) != nil {
       let s = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-      if s.hasPrefix("VmRSS:") {
-        return (Int(s.dropFirst(6).filter { $0.isNumber }) ?? 0) / 1024
+      if s.hasPrefix(field) {
+        return (Int(s.dropFirst(field.count).filter { $0.isNumber }) ?? 0) / 1024
       }
     }
     return 0

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""An admin's false checkpoint, made by hand from Sources/KeywardCore/FORMAT.md ("Checkpoint",
+"Checkpoint index") with PyNaCl: what a compromised or careless admin key can sign. The segment
+and index stay exactly as the header states, so an audit that trusts the admin's signature sees
+nothing; `audit --full` must prove them false. The tests feed its output to keyward.
+
+usage: forge_checkpoint.py WORKSPACE ADMIN_IDENTITY_FILE MODE
+Takes the workspace's only checkpoint and re-signs it with the admin after MODE:
+  index   drops the retire record from its index (the header names the new index's digest)
+  entry   replaces the signature of the segment's first entry line with 64 other bytes
+  heads   names the segment's first entry as its only head
+The checkpoint's files are renamed to the new header's id; prints that id.
+"""
+import base64, hashlib, json, os, sys
+from nacl.signing import SigningKey
+
+CHECKPOINT_TYPE = "application/vnd.keyward.trail-checkpoint+json"
+
+b64 = lambda b: base64.b64encode(b).decode()
+def b2(msg): return hashlib.blake2b(msg, digest_size=32).hexdigest()
+def compact(v): return json.dumps(v, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+def pae(t, body): return b"DSSEv1 %d %s %d " % (len(t.encode()), t.encode(), len(body)) + body
+
+
+def main():
+    if len(sys.argv) != 4 or sys.argv[3] not in ("index", "entry", "heads"):
+        sys.exit(__doc__.split("\n\n")[1])
+    ws, identity, mode = sys.argv[1:]
+    fields = dict(l.split(": ", 1) for l in open(identity, encoding="utf-8").read().splitlines() if ": " in l)
+    admin = SigningKey(base64.b64decode(fields["secret"][len("kwid1:"):]))
+    pk = bytes(admin.verify_key)
+    keyid = b2(b"keyward identity v1" + pk)[:32]
+    folder = os.path.join(ws, "trail", "checkpoints")
+    [segment] = [n for n in os.listdir(folder) if n.endswith(".jsonl")]
+    old = segment[:64]
+    lines = open(os.path.join(folder, segment), "rb").read().split(b"\n")[:-1]
+    header = json.loads(base64.b64decode(json.loads(lines[0])["payload"]))
+    body = lines[1:]
+    index_path = os.path.join(folder, old + ".index")
+    index = open(index_path, "rb").read() if os.path.exists(index_path) else None
+    if mode == "index":
+        kept = index.split(b"\n")[:-1]
+        retire = [k for k in kept[2:] if b'"action":"retire"' in k]
+        if not retire:
+            sys.exit("the index keeps no retire record")
+        index = b"".join(k + b"\n" for k in kept if k != retire[0])
+        header["index"] = b2(b"keyward trail index v1" + index)
+    elif mode == "entry":
+        envelope = json.loads(body[0])
+        envelope["signatures"][0]["sig"] = b64(bytes(64))
+        body[0] = compact(envelope)
+        header["digest"] = b2(b"keyward checkpoint v2" + b"".join(l + b"\n" for l in body))
+    else:
+        payload = base64.b64decode(json.loads(body[0])["payload"])
+        header["heads"] = [b2(b"keyward trail v2" + payload)]
+    payload = compact(header)
+    new = b2(b"keyward trail v2" + payload)
+    line = compact({"payload": b64(payload), "payload_type": CHECKPOINT_TYPE,
+                    "signatures": [{"keyid": keyid, "sig": b64(admin.sign(pae(CHECKPOINT_TYPE, payload)).signature)}]})
+    os.remove(os.path.join(folder, segment))
+    open(os.path.join(folder, new + ".jsonl"), "wb").write(b"".join(l + b"\n" for l in [line] + body))
+    if index is not None:
+        os.remove(index_path)
+        open(os.path.join(folder, new + ".index"), "wb").write(index)
+    print(new)
+
+
+main()
