@@ -119,7 +119,7 @@ public enum TrailFindings {
 
   /// Each signer's name in the signed state and fingerprint, found once per key: a trail has few
   /// signers and many entries, and a fingerprint is a hash (`audit`'s summary, `log`'s rows).
-  public struct Signers {
+  public struct Signers: Sendable {
     let trust: TrustedState?
     var known: [PublicIdentity: (name: String?, fingerprint: String)] = [:]
 
@@ -127,9 +127,14 @@ public enum TrailFindings {
 
     public mutating func callAsFunction(_ key: PublicIdentity) -> (name: String?, fingerprint: String) {
       if let found = known[key] { return found }
-      let found = (trust.flatMap { TrailFindings.name(of: key, in: $0) }, key.fingerprint)
+      let found = lookup(key)
       known[key] = found
       return found
+    }
+
+    /// The same without remembering it (a copy shared by workers, filled beforehand).
+    public func lookup(_ key: PublicIdentity) -> (name: String?, fingerprint: String) {
+      known[key] ?? (trust.flatMap { TrailFindings.name(of: key, in: $0) }, key.fingerprint)
     }
   }
 

@@ -16,30 +16,55 @@ extension TrailIndex {
   /// (`load` checked each segment's digest; `audit --full` checks every signature). Returns
   /// false, having called `body` for nothing, when there is no base index.
   public func forEachCovered(_ body: (Entry) -> Void) -> Bool {
-    guard var base, let baseFile else { return false }
-    base.ids = base.ids  // decoded once here: every entry below is looked up
+    forEachCovered(map: { $0 }, body)
+  }
+
+  /// `forEachCovered` with each entry first turned into what `body` needs by `map`, on every
+  /// core (`log` makes its rows there); `body` is then called in order, on this thread, with
+  /// what `map` gave (nothing for an entry it gave nil for).
+  public func forEachCovered<T: Sendable>(map: @escaping @Sendable (Entry) -> T?, _ body: (T) -> Void) -> Bool
+  {
+    guard var decoded = base, let baseFile else { return false }
+    decoded.ids = decoded.ids  // decoded once here: every entry below is looked up
+    let base = decoded
     let folder = String(baseFile[..<(baseFile.lastIndex(of: "/") ?? baseFile.endIndex)])
     let baseID = String(Path.name(baseFile).prefix(64))
     // The covered checkpoints by the generation their signed headers state.
     let order = (base.covers + [baseID]).map { (generations[$0] ?? 1, $0) }.sorted { $0 < $1 }
     var shown = [UInt64](repeating: 0, count: (base.entries + 63) / 64)  // by position in base.ids
+    let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     for (_, id) in order {
       let path = "\(folder)/\(id).jsonl"
       var lineNumber = 0
       TrailIndex.lines(of: path) { batch in
-        var items = [Item]()
+        var lines = [Item]()
         for line in batch {
           lineNumber += 1
           if lineNumber == 1 { continue }  // the header is not an entry
-          items.append(Item(bytes: line, file: path, line: lineNumber, expectedID: nil))
+          lines.append(Item(bytes: line, file: path, line: lineNumber, expectedID: nil))
         }
-        var parsed = TrailIndex.parseAll(items, verify: [Bool](repeating: false, count: items.count))
-        for k in parsed.indices {
-          guard case .success(var e)? = parsed[k].take(), let p = base.position(of: e.id) else { continue }
+        let items = lines
+        // Parsed, looked up and mapped on every core; each result moved out once, in order.
+        var results = [(position: Int, value: T?)?](repeating: nil, count: items.count)
+        let chunks = items.count < 256 ? 1 : 4 * cores
+        results.withUnsafeMutableBufferPointer { buffer in
+          let sink = WorkerSlots(buffer)
+          DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            var keys = [String: PublicIdentity]()
+            for i in (items.count * c / chunks)..<(items.count * (c + 1) / chunks) {
+              guard case .success(var e) = TrailIndex.parse(items[i], verify: false, keys: &keys),
+                let p = base.position(of: e.id)
+              else { continue }
+              e.checkpointed = true
+              sink.buffer[i] = (p, map(e))
+            }
+          }
+        }
+        for k in results.indices {
+          guard let (p, value) = results[k].take() else { continue }
           if shown[p / 64] & (1 << UInt64(p % 64)) != 0 { continue }
           shown[p / 64] |= 1 << UInt64(p % 64)
-          e.checkpointed = true
-          body(e)
+          if let value { body(value) }
         }
       }
     }

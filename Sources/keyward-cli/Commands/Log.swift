@@ -69,19 +69,16 @@ extension Keyward {
         workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: .process),
         remembered: .process)
       let p = Printer(common.settings)
-      /// Who an entry is by: its signature status, and its actor — for a signed entry the signed
-      /// state's name for its key (what the entry says of itself is shown only for unsigned ones,
-      /// and for strangers marked with a "?"). One name lookup and one fingerprint per signer.
-      var signer = TrailFindings.Signers(workspace.trust)
-      func who(_ e: TrailIndex.Entry) -> (status: String, actor: String) {
-        guard let key = e.signer else { return ("unsigned", e.actor) }
-        let how = e.signature == .attested ? "attested" : "signed"
-        let s = signer(key)
-        guard let name = s.name else {
-          return ("\(how):not-a-member(\(s.fingerprint.prefix(8)))", "?\(e.actor)")
-        }
-        return ("\(how):\(name)", name)
+      // Each signer's name in the signed state and fingerprint, found once per key before the
+      // rows are made on every core (a trail has few signers: the base index counts them).
+      var signers = TrailFindings.Signers(workspace.trust)
+      for text in index.base?.signers.keys ?? [:].keys {
+        if let key = try? PublicIdentity(parsing: text) { _ = signers(key) }
       }
+      for e in index.entries { if let key = e.signer { _ = signers(key) } }
+      let row = Log.rows(
+        signers: signers, json: format == .json, from: from, to: to, actor: actor, environments: environments,
+        action: action, set: setID)
       var out = [UInt8]()
       out.reserveCapacity(1 << 20)
       func flush() {
@@ -91,59 +88,15 @@ extension Keyward {
       var count = 0
       var rows = 0
       if format == .json { JSONValue.literal("{\n  \"entries\" : [", into: &out) }
-      func emit(_ e: TrailIndex.Entry) {
-        if let from, e.time < from { return }
-        if let to, e.time > to { return }
-        let (status, shownActor) = who(e)
-        if let actor, shownActor != actor { return }
-        let records = e.records.filter { r in
-          (environments.isEmpty || environments.contains(r.environment ?? ""))
-            && (action == nil || r.action == action) && (setID == nil || r.set == setID)
-        }
-        if records.isEmpty { return }
-        count += records.count
+      func emit(_ made: (records: Int, bytes: [UInt8])) {
+        count += made.records
         rows += 1
-        if format == .json {
-          JSONValue.literal(rows == 1 ? "\n    " : ",\n    ", into: &out)
-          // The row's members in sorted order, written as they come (no dictionary per row).
-          JSONValue.writeObject(Log.rowKeys, into: &out, indent: 4) { k, out in
-            switch k {
-            case 0: JSONValue.writeString(shownActor, into: &out)
-            case 1: JSONValue.writeString(e.actor, into: &out)
-            case 2: JSONValue.writeString(e.command, into: &out)
-            case 3: JSONValue.writeString(e.id, into: &out)
-            case 4: JSONValue.writeString(e.file, into: &out)
-            case 5: e.line.map { JSONValue.writeInt($0, into: &out) } ?? JSONValue.literal("null", into: &out)
-            case 6:
-              JSONValue.writeArray(e.parents.count, into: &out, indent: 6) { n, out in
-                JSONValue.writeString(e.parents[n], into: &out)
-              }
-            case 7:
-              JSONValue.writeArray(records.count, into: &out, indent: 6) { n, out in
-                Log.write(records[n], into: &out, indent: 8)
-              }
-            case 8: JSONValue.writeString(status, into: &out)
-            case 9:
-              e.signer.map { JSONValue.writeString(signer($0).fingerprint, into: &out) }
-                ?? JSONValue.literal("null", into: &out)
-            default: JSONValue.writeString(e.time, into: &out)
-            }
-          }
-        } else {
-          for r in records {
-            var line =
-              "\(e.time)  \(Text.pad(shownActor, 14)) \(Text.pad(status, 18)) \(Text.pad(r.action ?? "?", 15))"
-            line += " \(Text.pad(r.environment ?? "", 10)) \(Text.pad(r.set ?? "-", 20))"
-            if let t = r.target { line += " → \(t)" }
-            if case .string(let v)? = r["verdict"] { line += " (\(v))" }
-            // One line per record whatever the trail holds (a target with a newline is hostile).
-            out += Array((Text.printable(line, keepNewlines: false) + "  [\(e.id.prefix(12))]\n").utf8)
-          }
-        }
+        if format == .json { JSONValue.literal(rows == 1 ? "\n    " : ",\n    ", into: &out) }
+        out += made.bytes
         if out.count > 1 << 20 { flush() }
       }
-      _ = index.forEachCovered(emit)
-      for e in index.entries { emit(e) }
+      _ = index.forEachCovered(map: row, emit)
+      for e in index.entries { if let made = row(e) { emit(made) } }
       if format == .json {
         JSONValue.literal(rows == 0 ? "]" : "\n  ]", into: &out)
         let rest: [(String, JSONValue)] = [
@@ -167,6 +120,76 @@ extension Keyward {
       }
       if !index.intact { throw ExitOutcome(status: .integrity) }
       try Keyward.endReport(workspace)
+    }
+
+    /// What an entry shows, or nil when the filters leave none of its records: the number of
+    /// records shown and the bytes (a JSON row at indent 4, or text lines). Pure, so it runs on
+    /// every core: `signers` already knows the trail's signers (another is looked up, not kept).
+    static func rows(
+      signers: TrailFindings.Signers, json: Bool, from: String?, to: String?, actor: String?,
+      environments: [String], action: String?, set setID: String?
+    ) -> @Sendable (TrailIndex.Entry) -> (records: Int, bytes: [UInt8])? {
+      /// Who an entry is by: its signature status, and its actor — for a signed entry the signed
+      /// state's name for its key (what the entry says of itself is shown only for unsigned ones,
+      /// and for strangers marked with a "?").
+      @Sendable func who(_ e: TrailIndex.Entry) -> (status: String, actor: String) {
+        guard let key = e.signer else { return ("unsigned", e.actor) }
+        let how = e.signature == .attested ? "attested" : "signed"
+        let s = signers.lookup(key)
+        guard let name = s.name else {
+          return ("\(how):not-a-member(\(s.fingerprint.prefix(8)))", "?\(e.actor)")
+        }
+        return ("\(how):\(name)", name)
+      }
+      return { e in
+        if let from, e.time < from { return nil }
+        if let to, e.time > to { return nil }
+        let (status, shownActor) = who(e)
+        if let actor, shownActor != actor { return nil }
+        let records = e.records.filter { r in
+          (environments.isEmpty || environments.contains(r.environment ?? ""))
+            && (action == nil || r.action == action) && (setID == nil || r.set == setID)
+        }
+        if records.isEmpty { return nil }
+        var out = [UInt8]()
+        if json {
+          // The row's members in sorted order, written as they come (no dictionary per row).
+          JSONValue.writeObject(Log.rowKeys, into: &out, indent: 4) { k, out in
+            switch k {
+            case 0: JSONValue.writeString(shownActor, into: &out)
+            case 1: JSONValue.writeString(e.actor, into: &out)
+            case 2: JSONValue.writeString(e.command, into: &out)
+            case 3: JSONValue.writeString(e.id, into: &out)
+            case 4: JSONValue.writeString(e.file, into: &out)
+            case 5: e.line.map { JSONValue.writeInt($0, into: &out) } ?? JSONValue.literal("null", into: &out)
+            case 6:
+              JSONValue.writeArray(e.parents.count, into: &out, indent: 6) { n, out in
+                JSONValue.writeString(e.parents[n], into: &out)
+              }
+            case 7:
+              JSONValue.writeArray(records.count, into: &out, indent: 6) { n, out in
+                Log.write(records[n], into: &out, indent: 8)
+              }
+            case 8: JSONValue.writeString(status, into: &out)
+            case 9:
+              e.signer.map { JSONValue.writeString(signers.lookup($0).fingerprint, into: &out) }
+                ?? JSONValue.literal("null", into: &out)
+            default: JSONValue.writeString(e.time, into: &out)
+            }
+          }
+        } else {
+          for r in records {
+            var line =
+              "\(e.time)  \(Text.pad(shownActor, 14)) \(Text.pad(status, 18)) \(Text.pad(r.action ?? "?", 15))"
+            line += " \(Text.pad(r.environment ?? "", 10)) \(Text.pad(r.set ?? "-", 20))"
+            if let t = r.target { line += " → \(t)" }
+            if case .string(let v)? = r["verdict"] { line += " (\(v))" }
+            // One line per record whatever the trail holds (a target with a newline is hostile).
+            out += Array((Text.printable(line, keepNewlines: false) + "  [\(e.id.prefix(12))]\n").utf8)
+          }
+        }
+        return (records.count, out)
+      }
     }
 
     /// A row's members, sorted (the order `writeObject` writes them in).
