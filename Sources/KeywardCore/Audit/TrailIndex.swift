@@ -80,19 +80,21 @@ public struct TrailIndex: Sendable {
   /// (a later cut is then a problem).
   /// `remembered`: segments this machine hashed before and whose files are unchanged are not
   /// hashed again (`VerifiedSegments`; `check`, never `audit`).
+  /// `history: false` leaves `history` empty (`log`, which streams the entries instead).
   public static func load(
     workspace: Workspace, verifySignatures: Bool = true, full: Bool = false, seen: [String] = [],
-    expand: Bool = false, remembered: Env? = nil
+    expand: Bool = false, remembered: Env? = nil, history: Bool = true
   ) -> TrailIndex {
     // A write reads the trail twice (its refusals, then its reconcile check): the second read is
     // the first one's, while no file was added to or removed from the trail's folders since.
-    let memoKey = !verifySignatures && !full && !expand && seen.isEmpty ? memoState(workspace.path) : nil
+    let memoKey =
+      !verifySignatures && !full && !expand && seen.isEmpty && history ? memoState(workspace.path) : nil
     if let memoKey, let memo, memo.key == memoKey { return memo.index }
     let segments = full ? nil : remembered.map { VerifiedSegments(workspace: workspace.path, env: $0) }
     defer { segments?.save() }
     let index = read(
       workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: expand,
-      remembered: segments)
+      remembered: segments, history: history)
     if let memoKey { memo = (memoKey, index) }
     return index
   }
@@ -115,7 +117,7 @@ public struct TrailIndex: Sendable {
 
   static func read(
     workspace: Workspace, verifySignatures: Bool, full: Bool, seen: [String], expand: Bool,
-    remembered: VerifiedSegments? = nil
+    remembered: VerifiedSegments? = nil, history: Bool = true
   ) -> TrailIndex {
     var index = TrailIndex()
     let root = workspace.path
@@ -352,7 +354,8 @@ public struct TrailIndex: Sendable {
           // It follows an entry deep inside a checkpoint (a branch that forked before it): the
           // index cannot say what lies between, so every line is read.
           return load(
-            workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: true)
+            workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: true,
+            history: history)
         } else {
           index.problems.append(
             Problem(
@@ -442,15 +445,17 @@ public struct TrailIndex: Sendable {
       }
     }
     Stopwatch.lap("trail: numbered")
-    index.history.reserveCapacity(seq)
-    index.history = index.v1Entries
-    for k in index.base?.kept ?? [] {
-      var r = k.record
-      r.seq += index.v1Entries.count
-      index.history.append(r)
+    if history {
+      index.history.reserveCapacity(seq)
+      index.history = index.v1Entries
+      for k in index.base?.kept ?? [] {
+        var r = k.record
+        r.seq += index.v1Entries.count
+        index.history.append(r)
+      }
+      for e in index.entries { index.history += e.records }
+      Stopwatch.lap("trail: history")
     }
-    for e in index.entries { index.history += e.records }
-    Stopwatch.lap("trail: history")
     // `--full`: every checkpointed entry's signature, every segment's heads and every index,
     // proven by streaming the segments (never holding their entries).
     if full {
@@ -459,7 +464,7 @@ public struct TrailIndex: Sendable {
     }
     // The trail remembers that the workspace had a trust root: its files deleted since is a
     // downgrade, whichever machine looks (one with no pin included).
-    if workspace.trust == nil, let r = index.history.last(where: { $0.action == "trust-init" }) {
+    if workspace.trust == nil, let r = index.lastRecord(where: { $0.action == "trust-init" }) {
       index.problems.append(
         Problem(
           kind: .cut,
@@ -468,6 +473,14 @@ public struct TrailIndex: Sendable {
           file: "\(root)/\(Trust.folder)"))
     }
     return index
+  }
+
+  /// The last record in `history`'s order that `matches`, whether or not `history` was built.
+  func lastRecord(where matches: (TrailEntry) -> Bool) -> TrailEntry? {
+    for e in entries.reversed() {
+      if let r = e.records.last(where: matches) { return r }
+    }
+    return base?.kept.last(where: { matches($0.record) })?.record ?? v1Entries.last(where: matches)
   }
 
   /// A file left by an interrupted atomic write (`.NAME.tmp-PID-RAND`).

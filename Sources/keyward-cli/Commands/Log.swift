@@ -65,9 +65,11 @@ extension Keyward {
       // The trail checked as check checks it (a segment this machine hashed is not hashed again
       // while its file is unchanged); with a checkpoint index, its entries are streamed from the
       // segments below (memory stays at one batch of lines).
-      let index = TrailIndex.load(
+      var index = TrailIndex.load(
         workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: .process),
-        remembered: .process)
+        remembered: .process, history: false)
+      // The records the index kept are for other readers: log shows every entry from its line.
+      index.base?.kept = []
       let p = Printer(common.settings)
       // Each signer's name in the signed state and fingerprint, found once per key before the
       // rows are made on every core (a trail has few signers: the base index counts them).
