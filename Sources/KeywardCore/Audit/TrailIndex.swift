@@ -449,7 +449,8 @@ public struct TrailIndex: Sendable {
       // Exactly the records kept (`seq` counts the ones the index stands for, too).
       index.history = index.v1Entries
       index.history.reserveCapacity(
-        index.v1Entries.count + (index.base?.kept.count ?? 0) + index.entries.reduce(0) { $0 + $1.records.count })
+        index.v1Entries.count + (index.base?.kept.count ?? 0)
+          + index.entries.reduce(0) { $0 + $1.records.count })
       for k in index.base?.kept ?? [] {
         var r = k.record
         r.seq += index.v1Entries.count

@@ -119,6 +119,10 @@ struct TrailProof {
     /// The rows that hold `row`'s id (its first row's segments).
     func holders(_ row: Int32) -> [Int32] { [holder[Int(row)]] + (alsoHeld[row] ?? []) }
 
+    func isHeld(_ row: Int32, by segment: Int32) -> Bool {
+      holder[Int(row)] == segment || alsoHeld[row]?.contains(segment) == true
+    }
+
     /// Sorts the ids, joins second copies to their first row, and resolves the parents.
     /// `known`: whether an id no segment holds is elsewhere in the trail (an entry file);
     /// returns the rows that follow an entry that is nowhere.
@@ -143,7 +147,7 @@ struct TrailProof {
       for r in sorted {
         if let u = unique.last, idEqual(u, r) {
           first[Int(r)] = u
-          if !holders(u).contains(holder[Int(r)]) { alsoHeld[u, default: []].append(holder[Int(r)]) }
+          if !isHeld(u, by: holder[Int(r)]) { alsoHeld[u, default: []].append(holder[Int(r)]) }
         } else {
           unique.append(r)
         }
@@ -404,12 +408,14 @@ struct TrailProof {
     // A valid segment's heads are exactly its entries that no other entry in it follows.
     for (c, named) in heads.enumerated() {
       guard let named else { continue }
-      let inSegment = Set(table.unique.filter { table.holders($0).contains(Int32(c)) })
-      var followed = Set<Int32>()
-      for row in inSegment {
-        for p in table.parentRows(row) where inSegment.contains(p) { followed.insert(p) }
+      // (A flag per row, not a set: a set of 300,000 rows would be the proof's largest table.)
+      var inSegment = [Bool](repeating: false, count: table.count)
+      for row in table.unique where table.isHeld(row, by: Int32(c)) { inSegment[Int(row)] = true }
+      var followed = [Bool](repeating: false, count: table.count)
+      for row in table.unique where inSegment[Int(row)] {
+        for p in table.parentRows(row) where p >= 0 && inSegment[Int(p)] { followed[Int(p)] = true }
       }
-      let found = inSegment.subtracting(followed).map(table.id).sorted()
+      let found = table.unique.filter { inSegment[Int($0)] && !followed[Int($0)] }.map(table.id).sorted()
       if found != named.sorted() {
         let path = "\(root)/\(Trail.checkpointsFolder)/\(names[c])"
         report(
