@@ -156,6 +156,8 @@ struct CheckpointIndexTests {
       ("index", "does not match the entries it summarises: its admin signed a false index"),
       ("entry", "line 2: it names signer"),
       ("heads", "the heads it names are not the heads of its entries"),
+      // Found by the independent review: a header longer than a streamed piece hid every line.
+      ("entry-padded", "line 2: it names signer"),
     ] {
       let (cli, _) = try t.repository()
       try t.store(cli, "prod")
@@ -179,6 +181,31 @@ struct CheckpointIndexTests {
       #expect(t.trail(json)["intact"] as? Bool == false, "\(mode)")
       #expect(!(try reader(cli)).contains("\"intact\": true"), "\(mode)")
     }
+  }
+
+  @Test(
+    "a trail of many checkpoints is proven with few file descriptors: --full under a limit of 24 open files (found by the independent review: one descriptor per segment ran out)"
+  )
+  func manyCheckpoints() throws {
+    let (cli, _) = try t.repository()
+    for _ in 0..<30 {
+      try t.store(cli, "dev")
+      try cli.expect(0, ["discard", "dev"])
+      try cli.expect(0, ["trail", "checkpoint"])
+    }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/bash")
+    p.arguments = ["-c", "ulimit -n 24 && exec \"$0\" audit --full", CLI.binary]
+    p.environment = cli.environment
+    p.currentDirectoryURL = URL(fileURLWithPath: cli.root)
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0, "\(text)")
+    #expect(text.contains("0 attested"), "\(text)")
   }
 
   // MARK: The independent review's attacks (each reproduced, then fixed)

@@ -1,4 +1,5 @@
 import Foundation
+import TestFolders
 import Testing
 
 @testable import KeywardCore
@@ -98,6 +99,11 @@ struct TrailProofTests {
     let kept = TrailProof.fill(placeholders) { list[rowEntry[Int($0)]] }
     x.kept = kept ?? []
     #expect(kept != nil)
+    // Read in another order (as the proof reads them: by segment and place), the same records.
+    let shuffled = Array(placeholders.indices).shuffledDeterministically(seed: seed)
+    let again = TrailProof.fill(placeholders, order: shuffled) { list[rowEntry[Int($0)]] }
+    #expect(
+      again.map { CheckpointIndex(kept: $0).encode() } == kept.map { CheckpointIndex(kept: $0).encode() })
     let got = x.encode()
     #expect(x.encodedDigest() == CheckpointIndex.digest(got), "seed \(seed): the digest piece by piece")
     #expect(
@@ -118,6 +124,47 @@ struct TrailProofTests {
       #expect(Array(lines[1]) == Array(Sodium.base64(ids).utf8), "\(n) ids")
       #expect(x.encodedDigest() == CheckpointIndex.digest(x.encode()))
     }
+  }
+
+  @Test(
+    "streaming a segment hands over exactly its lines after the header, with their places, whatever the piece size and however long the header",
+    arguments: [1, 3, 64, 4096])
+  func streamed(piece: Int) throws {
+    var rng = SeededRng(state: UInt64(piece) &+ 11)
+    let dir = try #require(TestFolders.make("proof"))
+    for n in 0..<40 {
+      // A header from empty to longer than the pieces (the review's 4 MiB header, in small), then
+      // lines of every length, and sometimes no final newline.
+      let header = [UInt8](repeating: 0x20, count: rng.next(3 * piece + 2))
+      let lines = (0..<rng.next(12)).map { _ in
+        (0..<rng.next(2 * piece + 3)).map { _ in UInt8(0x61 + rng.next(26)) }
+      }
+      var file = header + [0x0a]
+      for l in lines { file += l + [0x0a] }
+      let cut = rng.next(4) == 0 && !lines.isEmpty
+      if cut { file.removeLast() }
+      let path = "\(dir)/\(n).jsonl"
+      try Data(file).write(to: URL(fileURLWithPath: path))
+      var got = [(bytes: [UInt8], offset: Int, length: Int, line: Int)]()
+      let result = TrailProof.stream(path: path, name: "\(n).jsonl", trust: nil, piece: piece) {
+        items, places in
+        for (k, item) in items.enumerated() {
+          got.append((Array(item.bytes), places[k].offset, places[k].length, item.line ?? -1))
+        }
+      }
+      #expect(result == .read(heads: nil))  // no trust root: never what an admin signed
+      let expected = cut ? Array(lines.dropLast()) : lines
+      #expect(got.map(\.bytes) == expected, "piece \(piece), case \(n)")
+      var offset = header.count + 1
+      for (k, g) in got.enumerated() {
+        #expect(
+          g.offset == offset && g.length == expected[k].count && g.line == k + 2, "piece \(piece), case \(n)")
+        #expect(Array(file[g.offset..<(g.offset + g.length)]) == g.bytes)
+        offset += g.length + 1
+      }
+    }
+    #expect(
+      TrailProof.stream(path: "\(dir)/none.jsonl", name: "none.jsonl", trust: nil) { _, _ in } == .unreadable)
   }
 
   @Test("a parent no row holds is named, unless the trail knows it elsewhere")
@@ -156,5 +203,13 @@ extension TrailIndex {
     for l in sub.links { for j in l { hasChild[j] = true } }
     sub.heads = sub.entries.indices.filter { !hasChild[$0] }.map { sub.entries[$0].id }.sorted()
     return sub
+  }
+}
+
+extension CheckpointIndex {
+  /// An index of nothing but these kept records (to compare two lists of them by their bytes).
+  init(kept: [Kept]) {
+    self.init()
+    self.kept = kept
   }
 }

@@ -1,3 +1,5 @@
+import Dispatch
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -119,6 +121,11 @@ struct TrailProof {
     /// The rows that hold `row`'s id (its first row's segments).
     func holders(_ row: Int32) -> [Int32] { [holder[Int(row)]] + (alsoHeld[row] ?? []) }
 
+    func forEachHolder(_ row: Int32, _ body: (Int32) -> Void) {
+      body(holder[Int(row)])
+      for h in alsoHeld[row] ?? [] { body(h) }
+    }
+
     func isHeld(_ row: Int32, by segment: Int32) -> Bool {
       holder[Int(row)] == segment || alsoHeld[row]?.contains(segment) == true
     }
@@ -186,6 +193,35 @@ struct TrailProof {
 
     func parentRows(_ row: Int32) -> ArraySlice<Int32> {
       parents[Int(parentStart[Int(row)])..<Int(parentStart[Int(row) + 1])]
+    }
+  }
+
+  /// The table while the segments are streamed, and the parsed piece waiting to be added. One
+  /// worker at a time touches it (the one that adds), so it is shared without a lock.
+  final class Rows: @unchecked Sendable {
+    var table: Table
+    var failed: [TrailIndex.Problem] = []
+    var waiting:
+      (
+        results: [Result<TrailIndex.Entry, TrailIndex.Problem>?], places: [(offset: Int, length: Int)],
+        lines: [Int], segment: Int
+      )? = nil
+
+    init(_ table: Table) { self.table = table }
+
+    /// Adds the waiting piece's entries, in order; its failures are kept in order too.
+    func addWaiting() {
+      guard let w = waiting else { return }
+      waiting = nil
+      for (k, result) in w.results.enumerated() {
+        switch result {
+        case .success(let e)?:
+          table.add(
+            e, holder: w.segment, offset: w.places[k].offset, length: w.places[k].length, line: w.lines[k])
+        case .failure(let p)?: failed.append(p)
+        case nil: break
+        }
+      }
     }
   }
 
@@ -357,25 +393,43 @@ struct TrailProof {
         else { return n }
         return n + min(h.entries, Int(st.st_size) / 100)
       })
-    var allVerified = true
+    // Each piece is parsed and verified on every core while the previous piece's entries are
+    // added to the table (one worker adds, then joins the parsing).
+    let rows = Rows(table)
+    table = Table()
+    let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     for (c, name) in names.enumerated() {
       let path = "\(root)/\(Trail.checkpointsFolder)/\(name)"
       let read = stream(path: path, name: name, trust: trust) { items, places in
-        let results = TrailIndex.parseAll(items, verify: [Bool](repeating: true, count: items.count))
-        for (k, result) in results.enumerated() {
-          switch result {
-          case .success(let e)?:
-            table.add(
-              e, holder: c, offset: places[k].offset, length: places[k].length, line: items[k].line ?? 0)
-          case .failure(let p)?:
-            report(p)
-            allVerified = false
-          case nil: break
+        var results = [Result<TrailIndex.Entry, TrailIndex.Problem>?](repeating: nil, count: items.count)
+        let chunks = items.count < 64 ? 1 : 4 * cores
+        results.withUnsafeMutableBufferPointer { buffer in
+          let sink = WorkerSlots(buffer)
+          DispatchQueue.concurrentPerform(iterations: chunks + 1) { k in
+            if k == 0 { return rows.addWaiting() }
+            var keys = [String: PublicIdentity]()  // a trail has few signers: parse each key once
+            for i in (items.count * (k - 1) / chunks)..<(items.count * k / chunks) {
+              sink.buffer[i] = TrailIndex.parse(items[i], verify: true, keys: &keys)
+            }
           }
         }
+        rows.waiting = (results, places, items.map { $0.line ?? 0 }, c)
       }
-      heads[c] = read
+      switch read {
+      case .read(let named): heads[c] = named
+      case .unreadable:
+        // Its lines cannot be proven: the trail is not shown as verified.
+        rows.addWaiting()
+        rows.failed.append(
+          TrailIndex.Problem(
+            kind: .broken, message: "\(name): cannot be read to verify its entries", file: path))
+      }
     }
+    rows.addWaiting()
+    table = rows.table
+    rows.table = Table()
+    for p in rows.failed { report(p) }
+    let allVerified = rows.failed.isEmpty
     Stopwatch.lap("full: segments streamed and verified")
     // Links: an entry a segment holds follows entries of the trail.
     var known: Set<String>? = nil
@@ -405,25 +459,39 @@ struct TrailProof {
             file: place(row).file, line: place(row).line))
       }
     }
-    // A valid segment's heads are exactly its entries that no other entry in it follows.
-    for (c, named) in heads.enumerated() {
-      guard let named else { continue }
-      // (A flag per row, not a set: a set of 300,000 rows would be the proof's largest table.)
-      var inSegment = [Bool](repeating: false, count: table.count)
-      for row in table.unique where table.isHeld(row, by: Int32(c)) { inSegment[Int(row)] = true }
-      var followed = [Bool](repeating: false, count: table.count)
-      for row in table.unique where inSegment[Int(row)] {
-        for p in table.parentRows(row) where p >= 0 && inSegment[Int(p)] { followed[Int(p)] = true }
+    // A valid segment's heads are exactly its entries that no other entry in it follows: one
+    // pass over the rows for every segment (a flag per row for its first segment, a small set
+    // for the rows two checkpoints hold).
+    var followed = [Bool](repeating: false, count: table.count)
+    var followedElsewhere = Set<Int64>()  // row << 32 | segment
+    for row in table.unique {
+      for p in table.parentRows(row) where p >= 0 {
+        table.forEachHolder(row) { c in
+          guard table.isHeld(p, by: c) else { return }
+          if table.holder[Int(p)] == c {
+            followed[Int(p)] = true
+          } else {
+            followedElsewhere.insert(Int64(p) << 32 | Int64(c))
+          }
+        }
       }
-      let found = table.unique.filter { inSegment[Int($0)] && !followed[Int($0)] }.map(table.id).sorted()
-      if found != named.sorted() {
-        let path = "\(root)/\(Trail.checkpointsFolder)/\(names[c])"
-        report(
-          TrailIndex.Problem(
-            kind: .forged, message: "\(names[c]): the heads it names are not the heads of its entries",
-            file: path,
-            line: 1))
+    }
+    var found = [[String]](repeating: [], count: names.count)
+    for row in table.unique {
+      table.forEachHolder(row) { c in
+        guard heads[Int(c)] != nil else { return }
+        let isFollowed =
+          table.holder[Int(row)] == c
+          ? followed[Int(row)] : followedElsewhere.contains(Int64(row) << 32 | Int64(c))
+        if !isFollowed { found[Int(c)].append(table.id(row)) }
       }
+    }
+    followed = []
+    for (c, named) in heads.enumerated() where named != nil && found[c].sorted() != named!.sorted() {
+      report(
+        TrailIndex.Problem(
+          kind: .forged, message: "\(names[c]): the heads it names are not the heads of its entries",
+          file: "\(root)/\(Trail.checkpointsFolder)/\(names[c])", line: 1))
     }
     // Every index must be exactly what its checkpoints' entries give.
     var position = [String: Int32]()
@@ -444,7 +512,11 @@ struct TrailProof {
       }
       var (rebuilt, placeholders) = build(table, keep: keep, rank: rank, covers: x.index.covers)
       Stopwatch.lap("full: index \(id.prefix(12)) rebuilt")
-      guard let kept = fill(placeholders, entry: lines.entry) else {
+      let order = placeholders.indices.sorted {
+        let (a, b) = (Int(placeholders[$0].row), Int(placeholders[$1].row))
+        return (table.holder[a], table.offset[a], $0) < (table.holder[b], table.offset[b], $1)
+      }
+      guard let kept = fill(placeholders, order: order, entry: lines.entry) else {
         report(
           TrailIndex.Problem(
             kind: .broken,
@@ -467,79 +539,87 @@ struct TrailProof {
     return allVerified
   }
 
-  /// Reads one segment in pieces of about 4 MB and hands each piece's complete lines to `batch`
-  /// with their places. Returns the heads the segment names when it is what its admin signed
-  /// (header, count and digest, as `Checkpoint.verify` checks them), else nil.
+  /// What streaming a segment found: it could not be read (then no line was handed over), or
+  /// it was read, and is what its admin signed (with the heads it names) or is not.
+  enum Streamed: Equatable {
+    case unreadable
+    case read(heads: [String]?)
+  }
+
+  /// Reads one segment in pieces of `piece` bytes and hands each piece's complete lines after
+  /// the first (the header, however long) to `batch`, with their places. Each byte is searched
+  /// for a newline once, however long its line. The segment is what its admin signed when its
+  /// header, count and digest hold, as `Checkpoint.verify` checks them.
   static func stream(
-    path: String, name: String, trust: TrustedState?,
+    path: String, name: String, trust: TrustedState?, piece: Int = 4 << 20,
     batch: ([TrailIndex.Item], [(offset: Int, length: Int)]) -> Void
-  ) -> [String]? {
-    guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return nil }
+  ) -> Streamed {
+    guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return .unreadable }
     defer { close(fd) }
     var buffer = [UInt8]()
     var base = 0  // the file offset of buffer[0]
+    var scanned = 0  // buffer[..<scanned] holds no newline
     var header: [UInt8]? = nil
-    var lineNumber = 1
+    var lineNumber = 0
     var lines = 0
     var endsInNewline = false
     let d = Blake2b(key: nil, length: 32)
     d.update(Array("keyward checkpoint v2".utf8))
-    let piece = 4 << 20
     while true {
       let old = buffer.count
       buffer += [UInt8](repeating: 0, count: piece)
       let n = buffer.withUnsafeMutableBytes { Glibc_read(fd, $0.baseAddress! + old, piece) }
       buffer.removeLast(piece - max(0, n))
-      if n < 0 { return nil }
+      if n < 0 { return .unreadable }
       if n == 0 { break }
       endsInNewline = buffer.last == 0x0a
-      var start = 0
-      if header == nil {
-        guard let nl = buffer.firstIndex(of: 0x0a) else {
-          if buffer.count > 1 << 20 { return nil }
-          continue
-        }
-        header = Array(buffer[..<nl])
-        start = nl + 1
-        buffer.withUnsafeBytes { d.update(UnsafeRawBufferPointer(rebasing: $0[start...])) }
-      } else {
-        buffer.withUnsafeBytes { d.update(UnsafeRawBufferPointer(rebasing: $0[old...])) }
-      }
+      // The digest covers every byte after the header's newline.
+      if header != nil { buffer.withUnsafeBytes { d.update(UnsafeRawBufferPointer(rebasing: $0[old...])) } }
       var items = [TrailIndex.Item]()
       var places = [(offset: Int, length: Int)]()
-      var at = start
+      var at = 0
+      var from = scanned
       while let nl = buffer.withUnsafeBytes({ p -> Int? in
-        memchr(p.baseAddress! + at, 0x0a, p.count - at).map {
+        memchr(p.baseAddress! + from, 0x0a, p.count - from).map {
           p.baseAddress!.distance(to: UnsafeRawPointer($0))
         }
       }) {
         lineNumber += 1
-        items.append(TrailIndex.Item(bytes: buffer[at..<nl], file: path, line: lineNumber, expectedID: nil))
-        places.append((base + at, nl - at))
+        if header == nil {
+          header = Array(buffer[at..<nl])
+          buffer.withUnsafeBytes { d.update(UnsafeRawBufferPointer(rebasing: $0[(nl + 1)...])) }
+        } else {
+          items.append(TrailIndex.Item(bytes: buffer[at..<nl], file: path, line: lineNumber, expectedID: nil))
+          places.append((base + at, nl - at))
+        }
         at = nl + 1
+        from = at
       }
       lines += items.count
       if !items.isEmpty { batch(items, places) }
       items = []
       buffer.removeFirst(at)
       base += at
+      scanned = buffer.count
     }
     guard let header, endsInNewline, buffer.isEmpty,
       case .success(let h) = Checkpoint.header(header, name: name, trust: trust), h.entries == lines
-    else { return nil }
+    else { return .read(heads: nil) }
     var out = [UInt8](repeating: 0, count: 32)
     out.withUnsafeMutableBytes { d.finish(into: $0) }
-    return Sodium.hex(out) == h.digest ? h.heads : nil
+    return .read(heads: Sodium.hex(out) == h.digest ? h.heads : nil)
   }
 
   /// The kept records, each from its entry (`entry` gives a row's entry; nil when it cannot).
-  static func fill(_ placeholders: [Placeholder], entry: (Int32) -> TrailIndex.Entry?)
-    -> [CheckpointIndex.Kept]?
-  {
+  /// `order`: the order to read the rows in (by segment and place, so each file is read once
+  /// from start to end); the result is in the placeholders' order either way.
+  static func fill(
+    _ placeholders: [Placeholder], order: [Int]? = nil, entry: (Int32) -> TrailIndex.Entry?
+  ) -> [CheckpointIndex.Kept]? {
     var cache: (row: Int32, entry: TrailIndex.Entry)? = nil
-    var out = [CheckpointIndex.Kept]()
-    out.reserveCapacity(placeholders.count)
-    for p in placeholders {
+    var out = [CheckpointIndex.Kept?](repeating: nil, count: placeholders.count)
+    for k in order ?? Array(placeholders.indices) {
+      let p = placeholders[k]
       if cache?.row != p.row {
         guard let e = entry(p.row) else { return nil }
         cache = (p.row, e)
@@ -547,9 +627,9 @@ struct TrailProof {
       guard let e = cache?.entry, p.record < e.records.count else { return nil }
       var r = e.records[p.record]
       r.seq = p.seq
-      out.append(CheckpointIndex.Kept(record: r, below: p.below))
+      out[k] = CheckpointIndex.Kept(record: r, below: p.below)
     }
-    return out
+    return out.map { $0! }
   }
 
   /// A row's entry, read again from its line in its segment (`fill` over the files).
@@ -557,7 +637,9 @@ struct TrailProof {
     let table: Table
     let root: String
     let names: [String]
-    var files = [Int32: Int32]()
+    /// The segment open now and its descriptor: one at a time, whatever the number of
+    /// checkpoints (a trail of a thousand must not run out of descriptors).
+    var open: (segment: Int32, fd: Int32)? = nil
     var keys = [String: PublicIdentity]()
 
     init(table: Table, root: String, names: [String]) {
@@ -565,13 +647,16 @@ struct TrailProof {
       self.root = root
       self.names = names
     }
-    deinit { for (_, fd) in files where fd >= 0 { close(fd) } }
+    deinit { if let open, open.fd >= 0 { close(open.fd) } }
 
     func entry(_ row: Int32) -> TrailIndex.Entry? {
       let h = table.holder[Int(row)]
       let path = "\(root)/\(Trail.checkpointsFolder)/\(names[Int(h)])"
-      if files[h] == nil { files[h] = (try? FileSystem.openRegular(path, flags: O_RDONLY)) ?? -1 }
-      let fd = files[h]!
+      if open?.segment != h {
+        if let open, open.fd >= 0 { close(open.fd) }
+        open = (h, (try? FileSystem.openRegular(path, flags: O_RDONLY)) ?? -1)
+      }
+      let fd = open!.fd
       let count = Int(table.length[Int(row)])
       var bytes = [UInt8](repeating: 0, count: count)
       guard fd >= 0,
