@@ -193,18 +193,8 @@ struct CheckpointIndexTests {
       try cli.expect(0, ["discard", "dev"])
       try cli.expect(0, ["trail", "checkpoint"])
     }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/bash")
-    p.arguments = ["-c", "ulimit -n 24 && exec \"$0\" audit --full", CLI.binary]
-    p.environment = cli.environment
-    p.currentDirectoryURL = URL(fileURLWithPath: cli.root)
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    #expect(p.terminationStatus == 0, "\(text)")
+    let (status, text) = try cli.shell("ulimit -n 24 && exec \"$0\" audit --full")
+    #expect(status == 0, "\(text)")
     #expect(text.contains("0 attested"), "\(text)")
   }
 

@@ -55,6 +55,23 @@ struct CLI {
 
   var workspace: String { root + "/Environments" }
 
+  /// Runs the binary through `/bin/sh -c SCRIPT` (for what a shell sets up around it: a limit, a
+  /// redirection), with `$0` the binary and `$@` the arguments; standard output and error together.
+  func shell(_ script: String, _ args: [String] = []) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", script, CLI.binary] + args
+    p.currentDirectoryURL = URL(fileURLWithPath: root)
+    p.environment = environment
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
+  }
+
   /// Every secret any test stored; every output captured by this harness is searched for them.
   nonisolated(unsafe) static var secrets = Set<String>()
   static let secretsLock = NSLock()

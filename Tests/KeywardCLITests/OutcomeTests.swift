@@ -124,17 +124,8 @@ struct OutcomeTests {
     let cli = try CLI()
     try cli.expect(0, ["init", "--envs", "dev,prod"])
     for args in [["list", "--format", "json"], ["list"], ["check", "--format", "json"]] {
-      let p = Process()
-      p.executableURL = URL(fileURLWithPath: "/bin/sh")
-      p.arguments = ["-c", "exec \"$0\" \"$@\" > /dev/full", CLI.binary] + args
-      p.currentDirectoryURL = URL(fileURLWithPath: cli.root)
-      p.environment = cli.environment
-      let err = Pipe()
-      p.standardError = err
-      try p.run()
-      let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-      p.waitUntilExit()
-      #expect(p.terminationStatus == 2, "\(args): \(p.terminationStatus) \(text)")
+      let (status, text) = try cli.shell("exec \"$0\" \"$@\" > /dev/full", args)
+      #expect(status == 2, "\(args): \(status) \(text)")
       #expect(text.contains("could not write to standard output"), "\(args): \(text)")
     }
   }
