@@ -9,6 +9,7 @@ Takes the workspace's only checkpoint and re-signs it with the admin after MODE:
   index   drops the retire record from its index (the header names the new index's digest)
   entry   replaces the signature of the segment's first entry line with 64 other bytes
   heads   names the segment's first entry as its only head
+  heads-number   adds the number 7 to the heads it names
   entry-padded   as entry, and the header line padded with 5 MiB of blanks (outside the payload)
 The checkpoint's files are renamed to the new header's id; prints that id.
 """
@@ -24,7 +25,7 @@ def pae(t, body): return b"DSSEv1 %d %s %d " % (len(t.encode()), t.encode(), len
 
 
 def main():
-    if len(sys.argv) != 4 or sys.argv[3] not in ("index", "entry", "heads", "entry-padded"):
+    if len(sys.argv) != 4 or sys.argv[3] not in ("index", "entry", "heads", "entry-padded", "heads-number"):
         sys.exit(__doc__.split("\n\n")[1])
     ws, identity, mode = sys.argv[1:]
     fields = dict(l.split(": ", 1) for l in open(identity, encoding="utf-8").read().splitlines() if ": " in l)
@@ -51,6 +52,8 @@ def main():
         envelope["signatures"][0]["sig"] = b64(bytes(64))
         body[0] = compact(envelope)
         header["digest"] = b2(b"keyward checkpoint v2" + b"".join(l + b"\n" for l in body))
+    elif mode == "heads-number":
+        header["heads"] = header["heads"] + [7]
     else:
         payload = base64.b64decode(json.loads(body[0])["payload"])
         header["heads"] = [b2(b"keyward trail v2" + payload)]

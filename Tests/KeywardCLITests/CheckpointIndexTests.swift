@@ -184,6 +184,23 @@ struct CheckpointIndexTests {
   }
 
   @Test(
+    "attack: an admin signs a checkpoint whose heads hold a number: malformed, exit 4 in audit (it was dropped silently; found by the independent review)"
+  )
+  func headsNotIDs() throws {
+    let (cli, _) = try t.repository()
+    try t.store(cli, "prod")
+    _ = try checkpoint(cli)
+    try cli.expect(0, ["audit"])
+    let forged = try t.python([
+      "Tests/Compat/forge_checkpoint.py", cli.workspace, cli.root + "/keys/identity", "heads-number",
+    ])
+    #expect(forged.status == 0, "\(forged.output)")
+    let r = try cli.expect(4, ["audit"])
+    #expect(r.stdout.contains("a head that is not an entry id"), "\(r.stdout)")
+    try cli.expect(4, ["audit", "--full"])
+  }
+
+  @Test(
     "a trail of many checkpoints is proven with few file descriptors: --full under a limit of 24 open files (found by the independent review: one descriptor per segment ran out)"
   )
   func manyCheckpoints() throws {

@@ -196,8 +196,14 @@ public enum Checkpoint {
     guard !doc.validSigners([key]).isEmpty else {
       return problem("the admin signature does not verify: a forged checkpoint", .forged)
     }
-    let heads = headValues.compactMap { h -> String? in
-      if case .string(let s) = h { return s } else { return nil }
+    // Every head an entry id (a number or a stray string among them was dropped silently once:
+    // found by the independent review of session 10).
+    var heads = [String]()
+    for h in headValues {
+      guard case .string(let s) = h, Trail.isID(Substring(s)) else {
+        return problem("the checkpoint's payload is malformed (a head that is not an entry id)")
+      }
+      heads.append(s)
     }
     var index: String? = nil
     if let i = m["index"] {
