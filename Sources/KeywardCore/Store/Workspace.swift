@@ -324,16 +324,19 @@ enum EnvironmentValidator {
     do { pk = try PublicKey(base64: env.recipient.publicKey) } catch {
       throw KeywardError(.integrity, "\(path): recipient.public_key: \(error.message)")
     }
-    guard pk.fingerprint == env.recipient.keyID else {
+    // The key's fingerprint is a hash: computed once per file, not once per ciphertext (3,000
+    // environment files are checked by every `list`), and each set's place named only in an error.
+    let keyFP = pk.fingerprint
+    guard keyFP == env.recipient.keyID else {
       throw KeywardError(
         .integrity,
-        "\(path): recipient.key_id \(env.recipient.keyID) does not match the public key (\(pk.fingerprint)): the file was edited"
+        "\(path): recipient.key_id \(env.recipient.keyID) does not match the public key (\(keyFP)): the file was edited"
       )
     }
     var seen = Set<String>()
     var active = 0
     for (i, set) in env.sets.enumerated() {
-      let at = "\(path): sets[\(i)]"
+      var at: String { "\(path): sets[\(i)]" }
       guard Names.isSetID(set.id) else {
         throw KeywardError(
           .input, "\(at).id \"\(Text.printable(String(set.id.prefix(40))))\" is not a valid set id")
@@ -360,10 +363,10 @@ enum EnvironmentValidator {
       for field in Field.allCases {
         let text = set.ciphertext(field)
         switch Sealed.inspect(text) {
-        case .success(let keyID) where keyID != pk.fingerprint:
+        case .success(let keyID) where keyID != keyFP:
           throw KeywardError(
             .integrity,
-            "\(at).\(field.rawValue) (set \(set.id)) is sealed to key \(keyID), not to \(name)'s key \(pk.fingerprint): "
+            "\(at).\(field.rawValue) (set \(set.id)) is sealed to key \(keyID), not to \(name)'s key \(keyFP): "
               + "it was copied from another environment")
         case .success: break
         case .failure(let f): throw envelopeError(f, at: "\(at).\(field.rawValue) (set \(set.id))")
