@@ -39,10 +39,9 @@ struct TrailProof {
     var recLast: [Int32] = []
     var recSpecial: [Bool] = []
     var keys: [String: Int32] = [:]
-    /// By `finish`: the first row of each id, sorted by id; each row's first row; the segments
-    /// holding a first row besides its own.
+    /// By `finish`: the first row of each id, sorted by id; the segments holding a first row
+    /// besides its own.
     var unique: [Int32] = []
-    var first: [Int32] = []
     var alsoHeld: [Int32: [Int32]] = [:]
 
     var count: Int { seconds.count }
@@ -148,12 +147,10 @@ struct TrailProof {
       }
       let sorted = keyed.map(\.row)
       keyed = []
-      first = (0..<Int32(count)).map { $0 }
       unique = []
       unique.reserveCapacity(count)
       for r in sorted {
         if let u = unique.last, idEqual(u, r) {
-          first[Int(r)] = u
           if !isHeld(u, by: holder[Int(r)]) { alsoHeld[u, default: []].append(holder[Int(r)]) }
         } else {
           unique.append(r)
