@@ -85,10 +85,12 @@ extension TrailIndex {
       guard let last = pending.lastIndex(of: 0x0a) else { continue }
       var lines = [ArraySlice<UInt8>]()
       var start = 0
-      while start <= last {
-        let end = pending[start...last].firstIndex(of: 0x0a)!
-        lines.append(pending[start..<end])
-        start = end + 1
+      pending.withUnsafeBytes { p in
+        while start <= last, let nl = memchr(p.baseAddress! + start, 0x0a, last + 1 - start) {
+          let end = p.baseAddress!.distance(to: UnsafeRawPointer(nl))
+          lines.append(pending[start..<end])
+          start = end + 1
+        }
       }
       batch(lines)
       pending.removeFirst(last + 1)

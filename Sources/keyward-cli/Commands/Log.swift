@@ -84,7 +84,7 @@ extension Keyward {
       var out = [UInt8]()
       out.reserveCapacity(1 << 20)
       func flush() {
-        if !out.isEmpty { p.out(String(decoding: out, as: UTF8.self)) }
+        if !out.isEmpty { p.out(bytes: out) }
         out.removeAll(keepingCapacity: true)
       }
       var count = 0
