@@ -8,7 +8,7 @@ import Dispatch
 
 /// `audit --full` without holding the trail (issue 17). Every checkpoint segment is streamed in
 /// pieces of a few MB: each line is parsed, its signature verified on every core, and the entry
-/// reduced to a row of about 100 bytes (its id, time, parents, signer, holder, where its line is,
+/// reduced to a row of about 120 bytes (its id, time, parents, signer, holder, where its line is,
 /// and per record the keys the index's rules compare). Each index is then rebuilt from the rows
 /// exactly as `CheckpointIndex.build` builds it from the entries, the few records it keeps are
 /// read again from their lines, and the result's digest is compared with the one the checkpoint
