@@ -377,7 +377,7 @@ struct TeamTrailTests {
     let dir = cli.workspace + "/trail/checkpoints"
     let name = try #require(
       try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".jsonl") })
-    #expect(record.hasPrefix(name + " "), "\(record)")
+    #expect(record.split(separator: "\n").contains { $0.hasPrefix(name + " ") }, "\(record)")
     let path = "\(dir)/\(name)"
     var before = stat()
     #expect(stat(path, &before) == 0)
@@ -400,6 +400,41 @@ struct TeamTrailTests {
     // The same findings as a machine that never hashed it.
     try FileManager.default.removeItem(atPath: records)
     #expect(try checkIDs() == edited)
+    try cli.expect(4, ["audit"])
+  }
+
+  @Test(
+    "attack: a checkpoint's index edited in place after check and a write hashed it (same size, modification time put back) is still found by check, log and audit"
+  )
+  func rememberedIndex() throws {
+    let (cli, _) = try repository()
+    try store(cli, "dev")
+    try cli.expect(0, ["trail", "checkpoint"])
+    Thread.sleep(forTimeInterval: 3)  // settled (the racily-clean rule), so the record is what is attacked
+    try cli.expect(0, ["discard", "dev"])  // a write: it records the index it hashed
+    let dir = cli.workspace + "/trail/checkpoints"
+    let name = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".index") })
+    let records = cli.root + "/keys/trail-verified"
+    let recorded = try FileManager.default.contentsOfDirectory(atPath: records)
+    let record = try String(contentsOfFile: "\(records)/\(recorded[0])", encoding: .utf8)
+    #expect(record.split(separator: "\n").contains { $0.hasPrefix(name + " ") }, "\(record)")
+    // One byte of a kept record changed in place: same size, the old modification time.
+    let path = "\(dir)/\(name)"
+    var before = stat()
+    #expect(stat(path, &before) == 0)
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(text.contains("\"action\":\"rotate\""))
+    let edited = text.replacingOccurrences(of: "\"action\":\"rotate\"", with: "\"action\":\"rotatf\"")
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    try handle.write(contentsOf: Data(edited.utf8))
+    try handle.close()
+    var times = [before.st_atim, before.st_mtim]
+    #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+    Thread.sleep(forTimeInterval: 3)
+    let check = try cli.run(["check", "--format", "json"])
+    #expect(check.stdout.contains("does not match the digest its checkpoint signed"), "\(check.stdout)")
+    try cli.expect(4, ["log"])
     try cli.expect(4, ["audit"])
   }
 

@@ -216,6 +216,6 @@ public enum AuditLog {
   /// Every record, oldest first: version 1's lines, then version 2's entries (signatures not
   /// checked here: `audit` does).
   public static func entries(workspace: Workspace) -> [TrailEntry] {
-    TrailIndex.load(workspace: workspace, verifySignatures: false).history
+    TrailIndex.load(workspace: workspace, verifySignatures: false, remembered: .process).history
   }
 }

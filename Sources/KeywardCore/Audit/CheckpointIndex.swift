@@ -178,13 +178,25 @@ public struct CheckpointIndex: Sendable {
   /// Reads the index file at `path` without holding its ids: the header and the kept lines are
   /// read, the ids line is skipped and stays on disk, where `position` reads 48 bytes a probe.
   /// With `digest`, the whole file is hashed first (in 1 MiB pieces) and must match.
-  static func read(path: String, digest: String?) -> CheckpointIndex?? {
+  /// `remembered`: an index this machine hashed before is not hashed again while its file is the
+  /// same file, unchanged, and its checkpoint still names that digest (`VerifiedSegments`, as for
+  /// segments; `check`, `log` and writes pass it, `audit` never does).
+  static func read(path: String, digest: String?, remembered: VerifiedSegments? = nil) -> CheckpointIndex?? {
     guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return .some(nil) }
     let file = IDFile(path: path, fd: fd)
     var st = stat()
     guard fstat(fd, &st) == 0 else { return .some(nil) }
     let size = Int(st.st_size)
-    if let digest {
+    let name = Path.name(path)
+    let identity = VerifiedSegments.identity(st)
+    // Git's racily-clean rule, as for segments: a file changed in the last two seconds is neither
+    // trusted from the record nor recorded.
+    let settled = st.st_ctim.tv_sec < time(nil) - 2
+    if let digest, let remembered, settled,
+      remembered.digest(name: name, identity: identity)?.digest == digest
+    {
+      // Hashed before, the same file since.
+    } else if let digest {
       let h = Blake2b(key: nil, length: 32)
       h.update(Array("keyward trail index v1".utf8))
       var at = 0
@@ -198,6 +210,9 @@ public struct CheckpointIndex: Sendable {
       var out = [UInt8](repeating: 0, count: 32)
       out.withUnsafeMutableBytes { h.finish(into: $0) }
       guard Sodium.hex(out) == digest else { return nil }  // edited: the caller reports it
+      if let remembered, settled {
+        remembered.record(name: name, identity: identity, digest: digest, entries: 0)
+      }
     }
     // The header: at most 16 MiB (its heads and signers), read until its newline.
     var first = [UInt8]()

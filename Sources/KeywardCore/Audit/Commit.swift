@@ -95,7 +95,8 @@ extension Workspace {
   public func commit(_ changes: [(EnvironmentFile, [AuditIntent])], command: String) throws(KeywardError)
     -> [String]
   {
-    let maxima = TrailIndex.load(workspace: self, verifySignatures: false).maximalRecords()
+    let maxima = TrailIndex.load(workspace: self, verifySignatures: false, remembered: .process)
+      .maximalRecords()
     let pending = Trail.Seen.pending(workspace: path, env: .process)
     var records = [Trail.Record]()
     var notes = [String]()

@@ -159,7 +159,7 @@ public enum Trail {
       !FileSystem.listDirectory("\(root)/\(entriesFolder)").isEmpty
       || !FileSystem.listDirectory("\(root)/\(checkpointsFolder)").isEmpty
     guard anyEntries else { return [] }
-    return TrailIndex.load(workspace: workspace, verifySignatures: false).heads
+    return TrailIndex.load(workspace: workspace, verifySignatures: false, remembered: env).heads
   }
 
   /// The version-1 trail's count and last hash, when audit.jsonl exists.

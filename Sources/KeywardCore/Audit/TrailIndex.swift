@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -89,17 +90,19 @@ public struct TrailIndex: Sendable {
     // the first one's, while no file was added to or removed from the trail's folders since.
     let memoKey =
       !verifySignatures && !full && !expand && seen.isEmpty && history ? memoState(workspace.path) : nil
-    if let memoKey, let memo, memo.key == memoKey { return memo.index }
+    if let memoKey, let hit = memo.withLock({ $0?.key == memoKey ? $0?.index : nil }) { return hit }
     let segments = full ? nil : remembered.map { VerifiedSegments(workspace: workspace.path, env: $0) }
     defer { segments?.save() }
     let index = read(
       workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: expand,
       remembered: segments, history: history)
-    if let memoKey { memo = (memoKey, index) }
+    if let memoKey { memo.withLock { $0 = (memoKey, index) } }
     return index
   }
 
-  nonisolated(unsafe) static var memo: (key: [Int], index: TrailIndex)? = nil
+  /// The last read a write may reuse. Behind a lock: one process may load trails on several
+  /// threads (the unit tests do, and two of them writing it at once freed it twice).
+  static let memo = Mutex<(key: [Int], index: TrailIndex)?>(nil)
 
   /// The trail folders' identity and modification times (nanoseconds), and the workspace path's.
   static func memoState(_ root: String) -> [Int] {
@@ -237,7 +240,9 @@ public struct TrailIndex: Sendable {
       }
       // Its digest is checked by every reader, writes and scan included (an edited index could
       // drop records, which planted entry files cannot); its ids stay on disk.
-      guard case .some(.some(let x)) = CheckpointIndex.read(path: indexPath, digest: digest)
+      guard
+        case .some(.some(let x)) = CheckpointIndex.read(
+          path: indexPath, digest: digest, remembered: remembered)
       else {
         index.problems.append(
           Problem(
