@@ -553,6 +553,10 @@ struct TrailProof {
   ) -> Streamed {
     guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return .unreadable }
     defer { close(fd) }
+    // Pieces no larger than what is left of the file (and a byte to see its end): a trail of
+    // hundreds of small checkpoints must not clear 4 MB for each.
+    var st = stat()
+    var left = fstat(fd, &st) == 0 ? Int(st.st_size) : piece
     var buffer = [UInt8]()
     var base = 0  // the file offset of buffer[0]
     var scanned = 0  // buffer[..<scanned] holds no newline
@@ -564,11 +568,13 @@ struct TrailProof {
     d.update(Array("keyward checkpoint v2".utf8))
     while true {
       let old = buffer.count
-      buffer += [UInt8](repeating: 0, count: piece)
-      let n = buffer.withUnsafeMutableBytes { Glibc_read(fd, $0.baseAddress! + old, piece) }
-      buffer.removeLast(piece - max(0, n))
+      let want = min(piece, max(left, 0) + 1)
+      buffer += [UInt8](repeating: 0, count: want)
+      let n = buffer.withUnsafeMutableBytes { Glibc_read(fd, $0.baseAddress! + old, want) }
+      buffer.removeLast(want - max(0, n))
       if n < 0 { return .unreadable }
       if n == 0 { break }
+      left -= n
       endsInNewline = buffer.last == 0x0a
       // The digest covers every byte after the header's newline.
       if header != nil { buffer.withUnsafeBytes { d.update(UnsafeRawBufferPointer(rebasing: $0[old...])) } }
@@ -638,6 +644,10 @@ struct TrailProof {
     /// checkpoints (a trail of a thousand must not run out of descriptors).
     var open: (segment: Int32, fd: Int32)? = nil
     var keys = [String: PublicIdentity]()
+    /// Entries read back, for the next index (a chain of checkpoints keeps many of the same
+    /// records in every index); at most `cacheLimit`, then started afresh.
+    var cache = [Int32: TrailIndex.Entry]()
+    let cacheLimit = 4096
 
     init(table: Table, root: String, names: [String]) {
       self.table = table
@@ -647,6 +657,14 @@ struct TrailProof {
     deinit { if let open, open.fd >= 0 { close(open.fd) } }
 
     func entry(_ row: Int32) -> TrailIndex.Entry? {
+      if let known = cache[row] { return known }
+      guard let e = read(row) else { return nil }
+      if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
+      cache[row] = e
+      return e
+    }
+
+    func read(_ row: Int32) -> TrailIndex.Entry? {
       let h = table.holder[Int(row)]
       let path = "\(root)/\(Trail.checkpointsFolder)/\(names[Int(h)])"
       if open?.segment != h {
