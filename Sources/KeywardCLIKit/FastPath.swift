@@ -13,6 +13,9 @@ public enum FastPath {
     case show(ShowRequest)
     case export(ExportRequest)
     case run(RunRequest)
+    case check(CheckRequest)
+    case audit(AuditRequest)
+    case list(ListRequest)
   }
 
   public static func parse(_ args: [String]) -> Invocation? {
@@ -76,18 +79,71 @@ public enum FastPath {
           request: RunOperation.Request(
             environment: scanner.positionals[0], selector: SetSelector(scanner.option("--set")),
             pristine: scanner.flags.contains("--pristine"), command: commandLine)))
+    case "list":
+      var scanner = Scanner(rest)
+      guard scanner.scan(flags: [], options: []), scanner.positionals.isEmpty,
+        let settings = scanner.settings(formatIsOutput: true)
+      else { return nil }
+      return .list(ListRequest(settings: settings))
+    case "check":
+      // --online, its key and network options, and the usage errors stay with ArgumentParser.
+      var scanner = Scanner(rest)
+      guard
+        scanner.scan(
+          flags: ["--from-env", "--exit-zero"],
+          options: ["--env-file", "--env-format", "--max-age", "--fail-on", "--sarif"]),
+        let settings = scanner.settings(formatIsOutput: false),
+        let format = scanner.enumOption("--format", default: CheckFormat.text),
+        let failOn = scanner.enumOption("--fail-on", default: Severity.error),
+        !(scanner.option("--env-file") != nil && scanner.flags.contains("--from-env"))
+      else { return nil }
+      var envFormat: DeployedReader.Syntax? = nil
+      if let f = scanner.option("--env-format") {
+        guard let parsed = DeployedReader.Syntax(rawValue: f) else { return nil }
+        envFormat = parsed
+      }
+      var maxAgeDays: Int? = nil
+      if let m = scanner.option("--max-age") {
+        guard let days = Reports.days(m) else { return nil }
+        maxAgeDays = days
+      }
+      return .check(
+        CheckRequest(
+          settings: settings, environments: scanner.positionals, envFile: scanner.option("--env-file"),
+          envFormat: envFormat, fromEnv: scanner.flags.contains("--from-env"), maxAgeDays: maxAgeDays,
+          format: format, failOn: failOn, exitZero: scanner.flags.contains("--exit-zero"),
+          sarif: scanner.option("--sarif")))
+    case "audit":
+      var scanner = Scanner(rest)
+      guard
+        scanner.scan(flags: ["--exit-zero", "--full", "--git"], options: ["--fail-on", "--sarif"]),
+        scanner.positionals.isEmpty,
+        let settings = scanner.settings(formatIsOutput: false),
+        let format = scanner.enumOption("--format", default: AuditFormat.text),
+        let failOn = scanner.enumOption("--fail-on", default: Severity.error)
+      else { return nil }
+      return .audit(
+        AuditRequest(
+          settings: settings, format: format, failOn: failOn, exitZero: scanner.flags.contains("--exit-zero"),
+          sarif: scanner.option("--sarif"), full: scanner.flags.contains("--full"),
+          git: scanner.flags.contains("--git")))
     default:
       return nil
     }
   }
 
-  /// Runs a fast invocation. Errors are rendered by the caller, exactly as for the slow path.
-  public static func run(_ invocation: Invocation) throws(KeywardError) {
+  /// Runs a fast invocation: the exit status its report decided. Errors are rendered by the
+  /// caller, exactly as for the slow path.
+  public static func run(_ invocation: Invocation) throws(KeywardError) -> ExitStatus {
     switch invocation {
     case .show(let request): try request.run()
     case .export(let request): try request.run()
     case .run(let request): try request.run()
+    case .check(let request): return try request.run()
+    case .audit(let request): return try request.run()
+    case .list(let request): return try request.run()
     }
+    return .success
   }
 
   public static func printer(for invocation: Invocation) -> Printer {
@@ -95,6 +151,9 @@ public enum FastPath {
     case .show(let r): return Printer(r.settings)
     case .export(let r): return Printer(r.settings)
     case .run(let r): return Printer(r.settings)
+    case .check(let r): return Printer(r.errorSettings)
+    case .audit(let r): return Printer(r.errorSettings)
+    case .list(let r): return Printer(r.settings)
     }
   }
 
@@ -151,6 +210,13 @@ public enum FastPath {
 
     func option(_ name: String) -> String? {
       optionNames.firstIndex(of: name).map { optionValues[$0] }
+    }
+
+    /// An option that takes one of an enumeration's values: the default when absent, nil (the slow
+    /// path) when it is not one of them.
+    func enumOption<T: RawRepresentable>(_ name: String, default value: T) -> T? where T.RawValue == String {
+      guard let raw = option(name) else { return value }
+      return T(rawValue: raw)
     }
 
     /// The global options. `formatIsOutput` is false for commands whose --format means something

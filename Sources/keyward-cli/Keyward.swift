@@ -131,10 +131,6 @@ func wantsJSON(_ args: [String]) -> Bool {
   return false
 }
 
-enum KeywardVersion {
-  static let current = "0.1.0"
-}
-
 /// The one place a command's end becomes an exit status, decided by the error's type: keyward's
 /// own errors are printed (in the command's format) with their status; an `ExitOutcome` exits with
 /// its status silently (the report said everything); argument-parser's errors, recognised by the

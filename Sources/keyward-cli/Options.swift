@@ -4,6 +4,12 @@ import KeywardCore
 import KeywardNet
 
 extension OutputFormat: ExpressibleByArgument {}
+extension CheckFormat: ExpressibleByArgument {}
+extension AuditFormat: ExpressibleByArgument {}
+
+extension Printer {
+  init(_ g: GlobalOptions) { self.init(g.settings) }
+}
 
 /// Options every command accepts, but --format (which `export` uses for the target format).
 struct CommonOptions: ParsableArguments {
@@ -124,10 +130,7 @@ struct KeyOptions: ParsableArguments {
 extension Keyward {
   /// `--sarif FILE`: the same findings as SARIF beside the main output, written atomically.
   static func writeSARIF(_ document: JSONValue, to path: String) throws(KeywardError) {
-    guard path != "-" else {
-      throw KeywardError(.usage, "--sarif takes a file: standard output already has the main report")
-    }
-    try FileSystem.writeAtomically(path, bytes: document.written() + [0x0a], mode: 0o644)
+    try Reports.writeSARIF(document, to: path)
   }
 }
 

@@ -16,8 +16,8 @@ ProcessHardening.apply()
 let arguments = Array(CommandLine.arguments.dropFirst())
 if let fast = FastPath.parse(arguments) {
   do {
-    try FastPath.run(fast)
-    exitProcess(0)
+    let status = try FastPath.run(fast)
+    exitProcess(status.rawValue)
   } catch {
     FastPath.printer(for: fast).fail(error)
     exitProcess(error.exitStatus.rawValue)

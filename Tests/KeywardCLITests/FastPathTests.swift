@@ -60,9 +60,42 @@ struct FastPathTests {
   }
 
   @Test(
+    "plain report invocations (check, audit, list) parse to the same request",
+    arguments: [
+      ["check"],
+      ["check", "prod", "staging", "--format", "json", "--fail-on", "warning", "--exit-zero"],
+      ["check", "prod", "--env-file", ".env", "--env-format", "dotenv", "--max-age", "90d"],
+      ["check", "--format=sarif", "--sarif", "out.sarif", "--max-age", "30", "-q"],
+      ["check", "prod", "--from-env", "--fail-on=note", "--workspace", "/w", "--trust", "ab12"],
+      ["audit"],
+      ["audit", "--format", "markdown", "--full", "--git", "--no-color"],
+      ["audit", "--format=sarif", "--fail-on", "note", "--exit-zero", "--sarif", "a.sarif", "-v"],
+      ["audit", "--format", "json", "--workspace=/w"],
+      ["list"],
+      ["list", "--format", "json", "-q", "--workspace", "/w"],
+    ])
+  func reportsAgree(args: [String]) throws {
+    let fast = try #require(FastPath.parse(args), "the fast path declined \(args)")
+    let parsed = try Keyward.parseAsRoot(args)
+    switch fast {
+    case .check(let request): #expect(request == (try #require(parsed as? Keyward.Check)).request)
+    case .audit(let request): #expect(request == (try #require(parsed as? Keyward.Audit)).request)
+    case .list(let request):
+      #expect(request == ListRequest(settings: (try #require(parsed as? Keyward.List)).global.settings))
+    default: Issue.record("\(args) parsed to \(fast)")
+    }
+  }
+
+  @Test(
     "anything else is left to swift-argument-parser",
     arguments: [
-      [], ["list"], ["show"], ["show", "a", "b"], ["show", "prod", "--bogus"],
+      [], ["list", "prod"], ["list", "--format", "sarif"], ["check", "--online"],
+      ["check", "--key-file", "k"], ["check", "--endpoint", "https://x"], ["check", "--timeout", "3"],
+      ["check", "--max-age", "0"], ["check", "--max-age", "ninety"], ["check", "--format", "markdown"],
+      ["check", "--fail-on", "fatal"], ["check", "--env-format", "yaml", "--env-file", "x"],
+      ["check", "--env-file", "x", "--from-env"], ["check", "--exit-zero", "--exit-zero"],
+      ["audit", "prod"], ["audit", "--format", "html"], ["audit", "--help"], ["check", "-h"], ["show"],
+      ["show", "a", "b"], ["show", "prod", "--bogus"],
       ["show", "prod", "--reveal", "--reveal"],
       ["show", "prod", "--format", "yaml"], ["show", "--help"], ["show", "-h"], ["show", "prod", "--"],
       ["show", "prod", "--set"], ["show", "prod", "--set", "--reveal"], ["show", "prod", "-qv"],

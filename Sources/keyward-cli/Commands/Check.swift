@@ -14,9 +14,7 @@ extension Severity: ExpressibleByArgument {}
 
 extension Keyward {
   struct Check: AsyncParsableCommand, ReportsErrors {
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-      case text, json, sarif
-    }
+    typealias Format = CheckFormat
 
     static let configuration = CommandConfiguration(
       commandName: "check",
@@ -74,39 +72,22 @@ extension Keyward {
 
     func validate() throws {
       if envFile != nil && fromEnv { throw ValidationError("choose one of --env-file and --from-env") }
-      if let maxAge, Check.days(maxAge) == nil {
+      if let maxAge, Reports.days(maxAge) == nil {
         throw ValidationError("--max-age takes days, like 90d or 90 (at most 36500)")
       }
     }
 
-    /// Days like `90d` or `90`: 1 to 36,500 (a century; anything longer overflows no date but means
-    /// nothing either).
-    static func days(_ text: String) -> Int? {
-      Int(text.hasSuffix("d") ? String(text.dropLast()) : text).flatMap {
-        (1...36_500).contains($0) ? $0 : nil
-      }
+    var request: CheckRequest {
+      CheckRequest(
+        settings: common.settings, environments: environments, envFile: envFile, envFormat: envFormat,
+        fromEnv: fromEnv, maxAgeDays: maxAge.flatMap(Reports.days), format: format, failOn: failOn,
+        exitZero: exitZero, sarif: sarif)
     }
 
     func run() async throws {
+      let request = self.request
       let workspace = try common.settings.openWorkspace()
-      // A deployed file is compared with one environment: named, or the workspace's only one.
-      let compared = environments.isEmpty ? workspace.config.environmentNames.count : environments.count
-      if (envFile != nil || fromEnv) && compared != 1 {
-        throw KeywardError(
-          .usage, "--env-file and --from-env compare one environment: name it",
-          hint: "keyward check prod --env-file .env")
-      }
-      var deployed: CheckOperation.Deployed?
-      if let envFile { deployed = try DeployedReader.read(path: envFile, syntax: envFormat) }
-      if fromEnv {
-        deployed = DeployedReader.fromEnvironment(
-          workspace.config.export, env: ProcessInfo_environment())
-      }
-      var findings = try CheckOperation.run(
-        workspace: workspace,
-        request: .init(
-          environments: environments, maxAgeDays: maxAge.flatMap(Check.days), deployed: deployed),
-        words: Advice.words)
+      var findings = try request.findings(workspace: workspace)
       var inconclusive = false
       if online {
         let report = try await network.withTransport(timeout: timeout, concurrency: 32) { transport in
@@ -120,51 +101,7 @@ extension Keyward {
         findings += CheckOperation.findings(from: report, workspace: workspace, words: Advice.words)
         inconclusive = report.results.contains { $0.verdict.isInconclusive }
       }
-      let failing = findings.filter { $0.severity >= failOn }
-      let p = Printer(common.settings)
-      if let sarif {
-        try Keyward.writeSARIF(
-          SARIF.document(findings, workspace: workspace, version: KeywardVersion.current), to: sarif)
-      }
-      switch format {
-      case .json:
-        p.document(CheckOperation.Report(findings: findings, failOn: failOn, failing: failing.count))
-      case .sarif:
-        p.out(
-          String(
-            decoding: SARIF.document(findings, workspace: workspace, version: KeywardVersion.current)
-              .written(), as: UTF8.self))
-      case .text:
-        var t = ""
-        for f in findings {
-          let style: Printer.Style = f.severity == .error ? .red : f.severity == .warning ? .yellow : .dim
-          t +=
-            "\(p.style(Text.pad(f.severity.rawValue, 7), style)) \(f.id)  \(f.environment ?? "-")  \(f.message)\n"
-          if let r = f.remedy, !p.quiet { t += p.style("        → \(r)\n", .dim) }
-        }
-        if !p.quiet {
-          t +=
-            findings.isEmpty
-            ? "No findings.\n"
-            : "\(findings.count) finding(s), \(failing.count) at or above \(failOn.rawValue).\n"
-        }
-        p.out(t)
-      }
-      if !failing.isEmpty && !exitZero { throw ExitOutcome(status: .findings) }
-      if inconclusive { throw ExitOutcome(status: .inconclusive) }
-      try Keyward.endReport(workspace)
+      try request.report(findings, workspace: workspace, inconclusive: inconclusive).end()
     }
   }
-}
-
-/// The process environment as a table (only `check --from-env` needs all of it).
-func ProcessInfo_environment() -> [String: String] {
-  var out = [String: String]()
-  var p = environ
-  while let entry = p.pointee {
-    let s = String(cString: entry)
-    if let eq = s.firstIndex(of: "=") { out[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
-    p += 1
-  }
-  return out
 }

@@ -68,14 +68,14 @@ extension Keyward {
     @OptionGroup var identityOptions: IdentityOptions
 
     func validate() throws {
-      if let grace, Check.days(grace) == nil && grace != "0d" && grace != "0" {
+      if let grace, Reports.days(grace) == nil && grace != "0d" && grace != "0" {
         throw ValidationError("--grace takes days, like 7d (0 to 36500)")
       }
     }
 
     func run() throws {
       let workspace = try global.openWorkspace()
-      let days = grace.map { $0 == "0" || $0 == "0d" ? 0 : Check.days($0)! }
+      let days = grace.map { $0 == "0" || $0 == "0d" ? 0 : Reports.days($0)! }
       let identity = workspace.trust == nil ? nil : try identityOptions.load()
       let report = try Lifecycle.promote(
         workspace: workspace, environment: environment, graceDays: days, force: force, identity: identity)

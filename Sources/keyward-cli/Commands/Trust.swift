@@ -523,11 +523,7 @@ extension Keyward {
   /// Reporting commands on a workspace whose root this machine has not pinned: they name the root
   /// they used and end inconclusive (exit 3), unless `--trust` was given.
   static func endReport(_ workspace: Workspace) throws {
-    guard let t = workspace.trust, !t.isPinned else { return }
-    Printer.plain.note(
-      "keyward: note: reported against trust root \(t.rootFingerprint), which this machine has not pinned "
-        + "(keyward trust pin FINGERPRINT, or --trust); nothing here is verified against a pin\n")
-    throw ExitOutcome(status: .inconclusive)
+    try Reports.unpinned(workspace).end()
   }
 }
 

@@ -1,28 +1,19 @@
-import KeywardCLIKit
 import KeywardCore
 
-#if canImport(FoundationEssentials)
-  import FoundationEssentials
-#else
-  import Foundation
-#endif
-
 extension Printer {
-  init(_ g: GlobalOptions) { self.init(g.settings) }
-
   /// One JSON document built as a value (it carries its own `schema_version`), to stdout.
-  func document(value: JSONValue) { out(String(decoding: value.written(), as: UTF8.self)) }
+  public func document(value: JSONValue) { out(String(decoding: value.written(), as: UTF8.self)) }
 
   /// One JSON document of `fields` beside `schema_version`, to stdout: what a write command that
   /// has no report type says it did.
-  func document(fields: [String: JSONValue]) {
+  public func document(fields: [String: JSONValue]) {
     var o = fields
     o["schema_version"] = .number(Double(Printer.schemaVersion))
     document(value: .object(o))
   }
 
   /// One JSON document with `schema_version`, to stdout.
-  func document<T: Encodable>(_ value: T) {
+  public func document<T: Encodable>(_ value: T) {
     Stopwatch.lap("report made")
     if let direct = value as? any DirectJSONDocument {
       direct.writeDocument(schemaVersion: Printer.schemaVersion) { piece in
@@ -38,7 +29,7 @@ extension Printer {
 
 /// JSON documents of reports: `schema_version` beside the report's fields, keys sorted, one
 /// trailing newline.
-enum JSONOutput {
+public enum JSONOutput {
   /// Wraps a report so its fields sit beside `schema_version` at the top level.
   private struct Envelope<T: Encodable>: Encodable {
     let body: T
@@ -51,7 +42,7 @@ enum JSONOutput {
   }
 
   /// Through the generic encoder (what a direct writer is held to).
-  static func generic<T: Encodable>(_ value: T) -> [UInt8] {
+  public static func generic<T: Encodable>(_ value: T) -> [UInt8] {
     (try? JSONValueEncoder.written(Envelope(body: value))) ?? Array("{}\n".utf8)
   }
 }
