@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import KeywardCore
+
 /// A checkpoint's index (issue 17; FORMAT.md, "Checkpoint index"): what readers use instead of
 /// the checkpoint's lines, attacked as a repository writer would, against the built binary and
 /// the independent Python reader (which rebuilds every index from FORMAT.md).
@@ -67,6 +69,27 @@ struct CheckpointIndexTests {
     #expect(lines[0].contains("\"covers\":[\""))
     #expect(lines.contains { $0.contains("\"action\":\"retire\"") })
     try cli.expect(0, ["export", "dev", "-o", cli.root + "/dev.env"])
+    // check and audit drop the index's copy of the kept records (history holds them): the
+    // maximal records and the last record of each kind are what they were.
+    var index2 = TrailIndex.load(workspace: try Workspace.open(cli.workspace))
+    #expect(index2.base?.kept.isEmpty == false)
+    func summary(_ i: TrailIndex) -> String {
+      let maxima = i.maximalRecords().sorted { $0.key < $1.key }.map { env, records in
+        "\(env): "
+          + records.map { "\($0.seq) \($0.action ?? "") \($0.envAfter ?? "") \($0.entry ?? "")" }.joined(
+            separator: ", ")
+      }
+      let last = ["init", "set", "retire", "rekey", "export", "promote", "nothing"].map { a in
+        i.lastRecord { $0.action == a }.map { "\(a) \($0.seq) \($0.environment ?? "") \($0.entry ?? "")" }
+          ?? "\(a) none"
+      }
+      return (maxima + last).joined(separator: "\n")
+    }
+    let before = summary(index2)
+    index2.releaseKept()
+    #expect(index2.base?.kept.isEmpty == true)
+    #expect(summary(index2) == before)
+    #expect(before.contains("retire ") && !before.contains("retire none"))
   }
 
   @Test(

@@ -80,6 +80,7 @@ struct DirectJSONTests {
 extension DirectJSONTests {
   static let words = [
     "prod", "", "a b", "é ü", "tab\t", "q\"uote", "back\\slash", "line\nbreak", "\u{202e}rtl", "/x",
+    "3:a:", "12:", "0:", "ü:2:é",
   ]
 
   static func randomFindings(_ rng: inout SeededRng) -> [Finding] {
@@ -129,6 +130,24 @@ extension DirectJSONTests {
           commits: rng.next(50), shallow: rng.next(2) == 0, findings: Self.randomFindings(&rng))
       #expect(
         report.writtenDocument(schemaVersion: 2) == (try JSONValueEncoder.written(Envelope(body: report))))
+    }
+  }
+
+  @Test("a finding's evidence, packed into one string, reads back as the dictionary it was given")
+  func packedEvidence() {
+    var rng = SeededRng(state: 41)
+    for _ in 0..<500 {
+      var evidence = [String: String]()
+      for _ in 0..<rng.next(6) {
+        evidence[rng.pick(Self.words) + rng.pick(Self.words)] = rng.pick(Self.words)
+      }
+      var f = Finding(
+        id: "KW101", severity: .error, environment: nil, set: nil, message: "m", evidence: evidence,
+        remedy: nil, file: nil)
+      #expect(f.evidence == evidence.mapValues { Text.printable($0, keepNewlines: false) })
+      let extra = rng.pick(Self.words)
+      f.evidence[extra] = "added"
+      #expect(f.evidence[extra] == "added")
     }
   }
 

@@ -277,8 +277,9 @@ public enum AuditReport {
   ) throws(KeywardError) -> Report {
     let now = Timestamp.now()
     // The trail is read and checked once, for its integrity, the exports and check's history.
-    let index = TrailIndex.load(
+    var index = TrailIndex.load(
       workspace: workspace, full: full, seen: Trail.Seen.read(workspace: workspace.path, env: env))
+    index.releaseKept()
     let loaded = try workspace.loadAll()
     Stopwatch.lap("audit: environments loaded")
     let findings = try CheckOperation.run(

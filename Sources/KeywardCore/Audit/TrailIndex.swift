@@ -75,6 +75,21 @@ public struct TrailIndex: Sendable {
   /// Built once by `load`.
   public private(set) var history: [TrailEntry] = []
 
+  /// After `releaseKept`: the base index's kept records that `maximal` reads (those with heads
+  /// over them), by position; the others are only in `history`.
+  private var keptMaximal: [(Int, CheckpointIndex.Kept)]? = nil
+
+  /// For a reader that has the history and writes no checkpoint (check, audit): drops the base
+  /// index's copy of the kept records, which `history` holds too (18,000 of them at 300,000
+  /// entries: 4 MB). `maximal` and `lastRecord` answer as before; a new index cannot be built
+  /// from this one.
+  public mutating func releaseKept() {
+    guard keptMaximal == nil, var b = base, !b.kept.isEmpty, !history.isEmpty else { return }
+    keptMaximal = b.kept.enumerated().filter { $0.element.below != nil }.map { ($0.offset, $0.element) }
+    b.kept = []
+    base = b
+  }
+
   /// Reads and checks the trail. `full` verifies the signatures of checkpointed entries too and
   /// rebuilds every checkpoint's index to compare it; `expand` reads every checkpointed entry
   /// (`log`) instead of the index that covers them; `seen` adds the heads this machine recorded
@@ -488,6 +503,15 @@ public struct TrailIndex: Sendable {
     for e in entries.reversed() {
       if let r = e.records.last(where: matches) { return r }
     }
+    if keptMaximal != nil {
+      // Released: the kept records are `history`'s after the version-1 lines, numbered after them.
+      let keptEnd = history.count - entries.reduce(0) { $0 + $1.records.count }
+      if var r = history[v1Entries.count..<keptEnd].last(where: matches) {
+        r.seq -= v1Entries.count
+        return r
+      }
+      return v1Entries.last(where: matches)
+    }
     return base?.kept.last(where: { matches($0.record) })?.record ?? v1Entries.last(where: matches)
   }
 
@@ -681,7 +705,7 @@ public struct TrailIndex: Sendable {
         }
       }
     }
-    for (k, kept) in (base?.kept ?? []).enumerated() {
+    for (k, kept) in keptMaximal ?? (base?.kept ?? []).enumerated().map({ ($0.offset, $0.element) }) {
       guard let heads = kept.below, let env = kept.record.environment else { continue }
       if let b = envIndex[env],
         heads.contains(where: { h in belowBase[h * words + b / 64] & (1 << UInt64(b % 64)) != 0 })

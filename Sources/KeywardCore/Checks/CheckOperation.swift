@@ -69,11 +69,12 @@ public enum CheckOperation {
       workspace: workspace, environments: all.filter { named.contains($0.environment) },
       everyEnvironment: r.environments.isEmpty)
     Stopwatch.lap("check: trust rules")
-    let trail =
+    var trail =
       given
       ?? TrailIndex.load(
         workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: keysEnv),
         remembered: keysEnv)
+    trail.releaseKept()
     let history = trail.history
     let context = CheckContext(
       workspace: workspace, environments: all, history: history, now: now, maxAge: maxAge, warnAge: warnAge,

@@ -15,7 +15,14 @@ public struct Finding: Sendable, Encodable, Equatable {
   public var environment: String?
   public var set: String?
   public var message: String
-  public var evidence: [String: String]
+  /// Names and values that back the message (fingerprints, dates, ids).
+  public var evidence: [String: String] {
+    get { PackedEvidence.unpack(packedEvidence) }
+    set { packedEvidence = PackedEvidence.pack(newValue) }
+  }
+  /// `evidence`, sorted by name and packed into one string: as a dictionary each finding's cost
+  /// about 300 bytes more, 6 MB over the 21,000 findings of 3,000 environments.
+  var packedEvidence: String
   /// The command to run about it.
   public var remedy: String?
   /// The file the finding is about (for SARIF locations).
@@ -31,6 +38,20 @@ public struct Finding: Sendable, Encodable, Equatable {
     case set = "set_id"
   }
 
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(id, forKey: .id)
+    try c.encode(severity, forKey: .severity)
+    try c.encodeIfPresent(environment, forKey: .environment)
+    try c.encodeIfPresent(set, forKey: .set)
+    try c.encode(message, forKey: .message)
+    try c.encode(evidence, forKey: .evidence)
+    try c.encodeIfPresent(remedy, forKey: .remedy)
+    try c.encodeIfPresent(file, forKey: .file)
+    try c.encodeIfPresent(line, forKey: .line)
+    try c.encodeIfPresent(column, forKey: .column)
+  }
+
   public init(
     id: String, severity: Severity, environment: String?, set: String?, message: String,
     evidence: [String: String],
@@ -44,11 +65,46 @@ public struct Finding: Sendable, Encodable, Equatable {
     self.environment = environment.map(oneLine)
     self.set = set.map(oneLine)
     self.message = oneLine(message)
-    self.evidence = evidence.mapValues(oneLine)
+    self.packedEvidence = PackedEvidence.pack(evidence.mapValues(oneLine))
     self.remedy = remedy.map(oneLine)
     self.file = file.map(oneLine)
     self.line = line
     self.column = column
+  }
+}
+
+/// A finding's evidence as one string: each name and value, sorted by name, as its UTF-8 length,
+/// `:` and its bytes (`4:time20:2026-01-01T00:00:00Z`), so no byte of a value can be misread.
+enum PackedEvidence {
+  static func pack(_ evidence: [String: String]) -> String {
+    var out = ""
+    for k in evidence.keys.sorted() {
+      let v = evidence[k]!
+      out += "\(k.utf8.count):\(k)\(v.utf8.count):\(v)"
+    }
+    return out
+  }
+
+  static func pairs(_ packed: String) -> [(String, String)] {
+    var out = [(String, String)]()
+    var u = packed.utf8[...]
+    func next() -> String {
+      let colon = u.firstIndex(of: UInt8(ascii: ":"))!
+      let n = Int(String(decoding: u[..<colon], as: UTF8.self))!
+      let start = u.index(after: colon)
+      let end = u.index(start, offsetBy: n)
+      u = u[end...]
+      return String(decoding: packed.utf8[start..<end], as: UTF8.self)
+    }
+    while !u.isEmpty {
+      let k = next()
+      out.append((k, next()))
+    }
+    return out
+  }
+
+  static func unpack(_ packed: String) -> [String: String] {
+    Dictionary(pairs(packed), uniquingKeysWith: { a, _ in a })
   }
 }
 
@@ -406,9 +462,9 @@ extension Finding {
     o.int("column", column, into: &out)
     o.string("environment", environment, into: &out)
     o.key("evidence", into: &out)
-    let keys = evidence.keys.sorted()
-    JSONValue.writeObject(keys, into: &out, indent: indent + 2) { n, out in
-      JSONValue.writeString(evidence[keys[n]]!, into: &out)
+    let pairs = PackedEvidence.pairs(packedEvidence)
+    JSONValue.writeObject(pairs.map(\.0), into: &out, indent: indent + 2) { n, out in
+      JSONValue.writeString(pairs[n].1, into: &out)
     }
     o.string("file", file, into: &out)
     o.string("finding_id", id, into: &out)

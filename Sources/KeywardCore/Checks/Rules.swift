@@ -6,9 +6,10 @@ struct CheckContext {
   let now: Timestamp
   let maxAge: Int
   let warnAge: Int
-  /// Every stored fingerprint, by field: (environment, set).
-  let keyFP: [String: [(String, KeySet)]]
-  let secretFP: [String: [(String, KeySet)]]
+  /// Every stored fingerprint, by field: (environment, set id) — names only, not the sets, which
+  /// 18,000 of would copy.
+  let keyFP: [String: [(String, String)]]
+  let secretFP: [String: [(String, String)]]
   /// Pairs each environment retired, by fingerprints (KW307).
   let retired: [String: [PairKey: TrailEntry]]
   /// Which environments each production fingerprint appeared in over the whole trail (KW203).
@@ -44,12 +45,12 @@ struct CheckContext {
     deployed =
       retiring.isEmpty
       ? [:] : Lifecycle.deployedTargets(history, workspace: workspace, environments: Set(retiring.keys))
-    var keyFP = [String: [(String, KeySet)]]()
-    var secretFP = [String: [(String, KeySet)]]()
+    var keyFP = [String: [(String, String)]]()
+    var secretFP = [String: [(String, String)]]()
     for env in all {
       for s in env.sets {
-        keyFP[s.fingerprints.appKey, default: []].append((env.environment, s))
-        secretFP[s.fingerprints.appSecret, default: []].append((env.environment, s))
+        keyFP[s.fingerprints.appKey, default: []].append((env.environment, s.id))
+        secretFP[s.fingerprints.appSecret, default: []].append((env.environment, s.id))
       }
     }
     self.keyFP = keyFP
@@ -187,14 +188,14 @@ enum CheckRules {
     let keyAsSecret = c.secretFP[s.fingerprints.appKey]?.first
     if let other = keyAsSecret ?? c.keyFP[s.fingerprints.appSecret]?.first {
       var message =
-        "set \(s.id)'s App Key and App Secret look exchanged: the same values are stored the other way round in \(other.0) set \(other.1.id)"
-      var evidence = ev.merging(["matches": "\(other.0)/\(other.1.id)"]) { $1 }
+        "set \(s.id)'s App Key and App Secret look exchanged: the same values are stored the other way round in \(other.0) set \(other.1)"
+      var evidence = ev.merging(["matches": "\(other.0)/\(other.1)"]) { $1 }
       var remedy = c.words(.replaceSet(environment: name))
       // The trail's first sighting of the shared value says which set holds it in the wrong field.
       let shared = keyAsSecret != nil ? s.fingerprints.appKey : s.fingerprints.appSecret
       if let first = c.firstSeen[shared] {
         let sharedField: Field = keyAsSecret != nil ? .appKey : .appSecret  // its field in this set
-        let (env, id) = first.field == sharedField ? (other.0, other.1.id) : (name, s.id)
+        let (env, id) = first.field == sharedField ? (other.0, other.1) : (name, s.id)
         let what = first.field == .appKey ? "an App Key" : "an App Secret"
         message += "; the trail first recorded that value as \(what) (\(first.environment), \(first.time))"
         message += ", so \(env) set \(id) is the one with the values exchanged"
@@ -210,7 +211,7 @@ enum CheckRules {
       (s.fingerprints.appKey, c.keyFP, FindingID.sameKeyAcrossEnvironments, "App Key"),
       (s.fingerprints.appSecret, c.secretFP, FindingID.sameSecretAcrossEnvironments, "App Secret"),
     ] {
-      let others = (table[fp] ?? []).filter { $0.0 != name }.map { "\($0.0)/\($0.1.id)" }
+      let others = (table[fp] ?? []).filter { $0.0 != name }.map { "\($0.0)/\($0.1)" }
       guard !others.isEmpty else { continue }
       let severity: Severity = rule == .sameSecretAcrossEnvironments || production ? .error : .warning
       out.append(
