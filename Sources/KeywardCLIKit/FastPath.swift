@@ -195,6 +195,8 @@ public enum FastPath {
         if arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") {
           name = String(arg[..<eq])
           value = String(arg[arg.index(after: eq)...])
+          // `--name=` is argument-parser's to refuse ("missing value"), as it would.
+          guard value != "" else { return false }
         }
         guard allOptions.contains(name), option(name) == nil else { return false }
         if value == nil {

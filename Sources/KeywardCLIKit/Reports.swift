@@ -53,6 +53,7 @@ public struct CheckRequest: Equatable, Sendable {
 
   /// The offline check: open, read the deployed file if any, report.
   public func run() throws(KeywardError) -> ExitStatus {
+    try Reports.checkSARIFPath(sarif)
     let workspace = try settings.openWorkspace()
     return try report(findings(workspace: workspace), workspace: workspace, inconclusive: false)
   }
@@ -143,9 +144,10 @@ public struct AuditRequest: Equatable, Sendable {
   public var errorSettings: CommonSettings { settings.with(json: format == .json) }
 
   public func run() throws(KeywardError) -> ExitStatus {
+    try Reports.checkSARIFPath(sarif)
     let workspace = try settings.openWorkspace()
     Stopwatch.lap("audit: workspace opened")
-    let report = try AuditReport.run(workspace: workspace, full: full, words: Advice.words)
+    var report = try AuditReport.run(workspace: workspace, full: full, words: Advice.words)
     var history: TrailHistory.Report? = nil
     if git { history = try TrailHistory.walk(workspace: workspace) }
     let p = Printer(settings)
@@ -155,11 +157,9 @@ public struct AuditRequest: Equatable, Sendable {
       try Reports.writeSARIF(
         SARIF.document(all, workspace: workspace, version: KeywardVersion.current), to: sarif)
     }
+    report.git = history
     switch format {
-    case .json:
-      var r = report
-      r.git = history
-      p.document(r)
+    case .json: p.document(report)
     case .markdown: p.out(AuditReport.markdown(report))
     case .sarif:
       p.out(
@@ -175,10 +175,18 @@ public struct AuditRequest: Equatable, Sendable {
       }
       return .integrity
     }
-    if let history, !history.findings.isEmpty { return .integrity }
+    if let history, !history.findings.isEmpty {
+      if format == .text {
+        p.note(
+          "keyward: error: a commit in the git history removed trail entries or lowered the signed state's version\n"
+        )
+      }
+      return .integrity
+    }
     if let history, history.shallow {
       p.note(
-        "keyward: a shallow clone: the history before \(history.commits) commits was not checked (exit 3)\n")
+        "keyward: a shallow clone: only \(history.commits) commit(s) could be walked; the history before them was not checked (exit 3)\n"
+      )
       return .inconclusive
     }
     if all.contains(where: { $0.severity >= failOn }) && !exitZero { return .findings }
@@ -274,10 +282,23 @@ public enum Reports {
 
   /// `--sarif FILE`: the findings as SARIF beside the main report.
   public static func writeSARIF(_ document: JSONValue, to path: String) throws(KeywardError) {
+    try checkSARIFPath(path)
+    try FileSystem.writeAtomically(path, bytes: document.written() + [0x0a], mode: 0o644)
+  }
+
+  /// Refuses a `--sarif` path before any work is done (and again when it is written).
+  public static func checkSARIFPath(_ path: String?) throws(KeywardError) {
+    guard let path else { return }
     guard path != "-" else {
       throw KeywardError(.usage, "--sarif takes a file: standard output already has the main report")
     }
-    try FileSystem.writeAtomically(path, bytes: document.written() + [0x0a], mode: 0o644)
+    // Written beside and renamed over: a link or a device there would be replaced, not written
+    // through (/dev/null itself, when run as root).
+    if let kind = FileSystem.irregularKind(path) {
+      throw KeywardError(
+        .usage, "--sarif writes a regular file, and \(path) is \(kind)",
+        hint: "name a new or regular file; --format sarif writes the SARIF to standard output")
+    }
   }
 
   /// Reporting commands on a workspace whose root this machine has not pinned: they name the root

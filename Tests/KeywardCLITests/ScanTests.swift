@@ -138,6 +138,18 @@ struct ScanTests {
       ((file as? [String: Any])?["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]]
     #expect(fileResults?.count == 12)
     try cli.expect(1, ["check", "--sarif", cli.root + "/check.sarif", "-q"])
+    // A link (or a device) at --sarif's path is refused, not renamed over (the review, as root,
+    // replaced /dev/null this way): the link and what it names are left as they were.
+    let target = cli.root + "/kept.txt"
+    try Data("kept\n".utf8).write(to: URL(fileURLWithPath: target))
+    try FileManager.default.createSymbolicLink(atPath: cli.root + "/link.sarif", withDestinationPath: target)
+    for command in ["check", "audit", "scan"] {
+      let refused = try cli.expect(64, [command, "--sarif", cli.root + "/link.sarif", "-q"])
+      #expect(refused.stderr.contains("is a symbolic link"), "\(refused.stderr)")
+      #expect(
+        (try FileManager.default.destinationOfSymbolicLink(atPath: cli.root + "/link.sarif")) == target)
+      #expect((try String(contentsOfFile: target, encoding: .utf8)) == "kept\n")
+    }
     // (prod.json was edited above: audit's exit 4, and its SARIF says so.)
     try cli.expect(4, ["audit", "--sarif", cli.root + "/audit.sarif", "-q"])
     for name in ["check.sarif", "audit.sarif"] {

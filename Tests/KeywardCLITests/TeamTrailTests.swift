@@ -451,14 +451,22 @@ struct TeamTrailTests {
     let (_, commit) = try git(cli.root, ["rev-parse", "HEAD"])
     let r = try cli.expect(4, ["audit", "--git"])
     #expect(r.stdout.contains("KW809") && r.stdout.contains(String(commit.prefix(12))), "\(r.stdout)")
+    // Every format says so (the review found Markdown saying only "intact").
+    let md = try cli.expect(4, ["audit", "--git", "--format", "markdown"])
+    #expect(md.stdout.contains("**KW809**") && md.stdout.contains(String(commit.prefix(12))), "\(md.stdout)")
     try git(cli.root, ["revert", "--no-edit", "HEAD"])
-    // Still reported: the history keeps the commit that removed it.
-    try cli.expect(4, ["audit", "--git"])
+    // Still reported: the history keeps the commit that removed it (the trail itself is intact
+    // again, so the error line is the history's).
+    let again = try cli.expect(4, ["audit", "--git"])
+    #expect(
+      again.stderr.contains("keyward: error: a commit in the git history removed trail entries"),
+      "\(again.stderr)")
     let shallow = cli.root + "-shallow"
     try git(cli.root, ["clone", "-q", "--depth", "1", "file://" + cli.root, shallow])
     defer { try? FileManager.default.removeItem(atPath: shallow) }
     let s = try cli.run(["audit", "--git", "--workspace", shallow + "/Environments", "--trust", root])
     #expect(s.status == 3, "\(s.all)")
+    #expect(s.stderr.contains("only 1 commit(s) could be walked"), "\(s.stderr)")
   }
 
   // MARK: The independent review's attacks (each reproduced, then fixed)

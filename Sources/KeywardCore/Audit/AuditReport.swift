@@ -333,6 +333,12 @@ public enum AuditReport {
       r.trail.intact
       ? "**Audit trail:** intact, \(r.trail.entries) entries (\(r.trail.signed + r.trail.attested) signed, \(r.trail.unsigned) unsigned, \(r.trail.checkpoints) checkpoints).\n\n"
       : "**Audit trail: BROKEN**: \(r.trail.problem ?? "").\n\n"
+    if let g = r.git {
+      t +=
+        "**Git history:** \(g.commits) commits walked\(g.shallow ? " (a shallow clone: the history is incomplete)" : ""), \(g.findings.count) problem(s).\n\n"
+      for f in g.findings { t += "- **\(f.id)** (\(f.severity.rawValue)): \(f.message)\n" }
+      if !g.findings.isEmpty { t += "\n" }
+    }
     for e in r.environments {
       t +=
         "## \(e.name)\(e.production ? " (production)" : "")\n\nRecipient key `\(e.keyID)`, \(e.keyAgeDays) days old.\n\n"

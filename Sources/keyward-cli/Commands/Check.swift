@@ -86,6 +86,7 @@ extension Keyward {
 
     func run() async throws {
       let request = self.request
+      try Reports.checkSARIFPath(sarif)
       let workspace = try common.settings.openWorkspace()
       var findings = try request.findings(workspace: workspace)
       var inconclusive = false
