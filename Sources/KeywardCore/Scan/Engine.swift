@@ -85,7 +85,7 @@ final class ScanEngine {
 
   init(catalog: ScanCatalog) {
     probe = FingerprintProbe(catalog.fingerprinter)
-    prints = PrintSet(catalog.table.keys)
+    prints = catalog.prints
     breaks = .allocate(capacity: Self.maxBreaks * (Self.maxDepth + 1))
     decoded = (0...Self.maxDepth).map { _ in UnsafeMutablePointer<UInt8>.allocate(capacity: 4096) }
     decodedCapacity = Array(repeating: 4096, count: Self.maxDepth + 1)
@@ -612,7 +612,7 @@ final class ScanEngine {
 
 /// The stored fingerprints as an open-addressing set: one multiply-free probe per word (the
 /// fingerprints are hashes already, so their low bits index the table).
-struct PrintSet {
+struct PrintSet: Sendable {
   private let slots: [UInt64]
   private let mask: Int
   private let hasZero: Bool
