@@ -54,6 +54,19 @@ struct VerifyTests {
     #expect(status == 0 && verdicts == ["prod": "valid", "staging": "valid"], "\(verdicts)")
   }
 
+  @Test(
+    "emulate --from-workspace after a rotate: the pending set is known and verifies (it was refused as unactivated)"
+  )
+  func pendingFromWorkspace() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["identity", "new", "--name", "alice"])  // a trusted workspace: activations count
+    try cli.workspace(["prod": Self.pairs["good"]!])
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_live_rotated_1\ncs_live_ROTATED_secret_1\n")
+    let emulator = try EmulatorProcess(cli, ["--from-workspace"])
+    let (status, verdicts, _) = try cli.verify(["prod", "--set", "pending", "--endpoint", emulator.url])
+    #expect(status == 0 && verdicts == ["prod": "valid"], "\(verdicts)")
+  }
+
   @Test("all valid exits 0, and the result is recorded for list; --no-record changes nothing")
   func recorded() throws {
     let cli = try CLI()

@@ -169,8 +169,11 @@ extension Keyward {
         let source = keys.source()
         for env in try ws.loadAll() {
           for set in env.sets {
+            // The values stay on this machine (a loopback emulator), as `show`'s do: a pending set
+            // opens without an activation (the review found a normal rotate refused here).
             let o = try OpenOperation.run(
-              workspace: ws, environment: env.environment, selector: .id(set.id), keys: source)
+              workspace: ws, environment: env.environment, selector: .id(set.id), keys: source, deploys: false
+            )
             out.append(
               .init(
                 appKey: o.appKey.withUnsafeBytes { String(decoding: $0, as: UTF8.self) },
