@@ -16,7 +16,7 @@ printf 'ck_live_bench_0123456789\ncs_live_bench_0123456789abcdef0123456789\n' \
   | "$KEYWARD" set prod --stdin --workspace "$E" -q
 "$KEYWARD" identity new --name ci --identity "$W/ci.id" > "$W/ci.pub" 2>/dev/null
 "$KEYWARD" access grant prod ci "$(cut -d' ' -f2 "$W/ci.pub")" --reader --workspace "$E" -q
-ROOT=$("$KEYWARD" trust show --format json --workspace "$E" | python3 -c 'import json,sys; print(json.load(sys.stdin)["root"])')
+ROOT=$("$KEYWARD" trust show --format json --workspace "$E" | python3 -c 'import json,sys; print(json.load(sys.stdin)["root_fingerprint"])')
 mkdir -m 700 "$W/ci-keys"
 age-keygen -o "$W/age.key" 2>/dev/null
 printf '{"app_key":"ck_live_bench_0123456789","app_secret":"cs_live_bench_0123456789abcdef0123456789"}\n' \
