@@ -1,6 +1,7 @@
 import KeywardCore
 
-/// A parser for the commands deploy scripts call on every start (`show`, `export`, `run`), so that they start as
+/// A parser for the commands deploy scripts call on every start (`show`, `export`, `run`) and the
+/// reports CI runs (`check`, `audit`, `list`, `log`), so that they start as
 /// fast as a Go binary: ArgumentParser builds its command tree by reflection, which costs a few
 /// milliseconds of protocol-conformance lookups per process.
 ///
@@ -16,6 +17,7 @@ public enum FastPath {
     case check(CheckRequest)
     case audit(AuditRequest)
     case list(ListRequest)
+    case log(LogRequest)
   }
 
   public static func parse(_ args: [String]) -> Invocation? {
@@ -127,6 +129,19 @@ public enum FastPath {
           settings: settings, format: format, failOn: failOn, exitZero: scanner.flags.contains("--exit-zero"),
           sarif: scanner.option("--sarif"), full: scanner.flags.contains("--full"),
           git: scanner.flags.contains("--git")))
+    case "log":
+      var scanner = Scanner(rest)
+      guard
+        scanner.scan(flags: [], options: ["--actor", "--action", "--set", "--since", "--until"]),
+        let settings = scanner.settings(formatIsOutput: false),
+        let format = scanner.enumOption("--format", default: LogFormat.text)
+      else { return nil }
+      return .log(
+        LogRequest(
+          settings: settings, environments: scanner.positionals, actor: scanner.option("--actor"),
+          action: scanner.option("--action"), setID: scanner.option("--set"),
+          since: scanner.option("--since"),
+          until: scanner.option("--until"), format: format))
     default:
       return nil
     }
@@ -142,6 +157,7 @@ public enum FastPath {
     case .check(let request): return try request.run()
     case .audit(let request): return try request.run()
     case .list(let request): return try request.run()
+    case .log(let request): return try request.run()
     }
     return .success
   }
@@ -154,6 +170,7 @@ public enum FastPath {
     case .check(let r): return Printer(r.errorSettings)
     case .audit(let r): return Printer(r.errorSettings)
     case .list(let r): return Printer(r.settings)
+    case .log(let r): return Printer(r.errorSettings)
     }
   }
 

@@ -6,6 +6,7 @@ import KeywardNet
 extension OutputFormat: ExpressibleByArgument {}
 extension CheckFormat: ExpressibleByArgument {}
 extension AuditFormat: ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}
 
 extension Printer {
   init(_ g: GlobalOptions) { self.init(g.settings) }

@@ -60,7 +60,7 @@ struct FastPathTests {
   }
 
   @Test(
-    "plain report invocations (check, audit, list) parse to the same request",
+    "plain report invocations (check, audit, list, log) parse to the same request",
     arguments: [
       ["check"],
       ["check", "prod", "staging", "--format", "json", "--fail-on", "warning", "--exit-zero"],
@@ -73,6 +73,12 @@ struct FastPathTests {
       ["audit", "--format", "json", "--workspace=/w"],
       ["list"],
       ["list", "--format", "json", "-q", "--workspace", "/w"],
+      ["log"],
+      ["log", "prod", "staging", "--format", "json", "--actor", "alice", "--action=verify"],
+      [
+        "log", "--set", "a1b2c3d4", "--since", "2026-01-01", "--until=2026-12-31T00:00:00Z", "-q", "--trust",
+        "ab",
+      ],
     ])
   func reportsAgree(args: [String]) throws {
     let fast = try #require(FastPath.parse(args), "the fast path declined \(args)")
@@ -82,6 +88,7 @@ struct FastPathTests {
     case .audit(let request): #expect(request == (try #require(parsed as? Keyward.Audit)).request)
     case .list(let request):
       #expect(request == ListRequest(settings: (try #require(parsed as? Keyward.List)).global.settings))
+    case .log(let request): #expect(request == (try #require(parsed as? Keyward.Log)).request)
     default: Issue.record("\(args) parsed to \(fast)")
     }
   }
@@ -104,7 +111,8 @@ struct FastPathTests {
       ["show", "prod", "--workspace", "a", "--workspace", "b"], ["help", "show"], ["--version"],
       ["export", "prod", "--format", "yaml"], ["export", "prod", "-o", "a", "--output", "b"], ["export"],
       ["run", "prod"], ["run", "prod", "--"], ["run", "prod", "--format", "json", "--", "x"],
-      ["run", "--", "x"],
+      ["run", "--", "x"], ["log", "--format", "markdown"], ["log", "--actor", "a", "--actor", "b"],
+      ["log", "--since="], ["log", "--full"], ["log", "--help"],
     ])
   func declines(args: [String]) {
     #expect(FastPath.parse(args) == nil)
