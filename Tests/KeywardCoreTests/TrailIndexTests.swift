@@ -274,3 +274,42 @@ struct CheckpointIndexFileTests {
     }
   }
 }
+
+@Suite("the checkpoint index's id search")
+struct IDSearchTests {
+  @Test(
+    "the interpolated search finds exactly what the binary search finds: even ids, clustered ids, absent keys",
+    arguments: 0..<12)
+  func agrees(seed: Int) {
+    var rng = SeededRng(state: UInt64(seed) &+ 7)
+    // Even (hashes, as ids are) for even seeds; clustered into a narrow band of the key space for
+    // odd ones, so the first probe lands far from the key and the gallop does the work.
+    let count = [0, 1, 2, 3, 17, 1000, 4096][rng.next(7)]
+    let ids = (0..<count).map { _ -> [UInt8] in
+      var id = (0..<32).map { _ in UInt8(rng.next(256)) }
+      if seed % 2 == 1 { id[0] = 0x7f; id[1] = UInt8(rng.next(3)) }
+      return id
+    }.sorted { $0.lexicographicallyPrecedes($1) }
+    let flat = ids.flatMap { $0 }
+    var keys = [[UInt8]]()
+    for _ in 0..<400 {
+      var k = (0..<32).map { _ in UInt8(rng.next(256)) }
+      if !ids.isEmpty && rng.next(3) > 0 {
+        k = rng.pick(ids)  // present, or (one bit changed) a neighbour that is not
+        if rng.next(2) == 0 { k[31] ^= 1 }
+      }
+      keys.append(k)
+    }
+    keys += [[UInt8](repeating: 0, count: 32), [UInt8](repeating: 0xff, count: 32)]
+    flat.withUnsafeBufferPointer { p in
+      for key in keys {
+        let compare = { (k: Int) -> Int in CheckpointIndex.compare(p, k * 32, key) }
+        let plain = CheckpointIndex.search(count: count, key, compare)
+        let uniform = CheckpointIndex.searchUniform(count: count, key, compare)
+        #expect(plain == uniform, "seed \(seed), \(count) ids")
+        #expect(plain == nil || ids[plain!] == key)
+        #expect(plain != nil || !ids.contains(key))
+      }
+    }
+  }
+}

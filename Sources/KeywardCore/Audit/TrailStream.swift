@@ -105,11 +105,13 @@ extension CheckpointIndex {
     guard let key = CheckpointIndex.idBytes(id) else { return nil }
     if let decodedIDs {
       return decodedIDs.withUnsafeBufferPointer { p in
-        CheckpointIndex.search(count: decodedIDs.count / 32, key) { CheckpointIndex.compare(p, $0 * 32, key) }
+        CheckpointIndex.searchUniform(count: decodedIDs.count / 32, key) {
+          CheckpointIndex.compare(p, $0 * 32, key)
+        }
       }
     }
     // Id k is bytes 32k..<32k+32: the base64 groups `first...last` hold it.
-    return CheckpointIndex.search(count: entries, key) { k in
+    return CheckpointIndex.searchUniform(count: entries, key) { k in
       let byte = 32 * k
       let first = byte / 3
       let last = (byte + 31) / 3
@@ -127,6 +129,48 @@ extension CheckpointIndex {
     guard at + count <= idsBase64.count else { return nil }
     let start = idsBase64.startIndex + at
     return Array(idsBase64[start..<(start + count)])
+  }
+
+  /// `search` for ids, which are hashes spread evenly over the key space: the first probe is where
+  /// the key's leading 8 bytes place it, and a galloping search from there brackets it in a few
+  /// probes (a plain binary search takes 15 over 30,000 ids, each a base64 window from the file).
+  /// Finds exactly what `search` finds, whatever the ids (a property test holds them equal).
+  static func searchUniform(count: Int, _ key: [UInt8], _ compare: (Int) -> Int) -> Int? {
+    guard count > 0, key.count >= 8 else { return search(count: count, key, compare) }
+    var prefix: UInt64 = 0
+    for i in 0..<8 { prefix = prefix << 8 | UInt64(key[i]) }
+    let guess = Int(UInt64(count).multipliedFullWidth(by: prefix).high)  // below count
+    let c = compare(guess)
+    if c == 0 { return guess }
+    var lo = 0
+    var hi = count
+    var step = 1
+    if c < 0 {
+      lo = guess + 1
+      while guess + step < count {
+        let d = compare(guess + step)
+        if d == 0 { return guess + step }
+        if d > 0 {
+          hi = guess + step
+          break
+        }
+        lo = guess + step + 1
+        step *= 2
+      }
+    } else {
+      hi = guess
+      while guess - step >= 0 {
+        let d = compare(guess - step)
+        if d == 0 { return guess - step }
+        if d < 0 {
+          lo = guess - step + 1
+          break
+        }
+        hi = guess - step
+        step *= 2
+      }
+    }
+    return search(count: hi - lo, key) { compare(lo + $0) }.map { lo + $0 }
   }
 
   /// A binary search over `count` sorted items; `compare(k)` orders item k against the key.

@@ -86,32 +86,45 @@ public enum Sodium {
     if n == 0 { return [] }
     guard n % 4 == 0 else { return nil }
     let pad = input[n - 1] != 0x3d ? 0 : input[n - 2] != 0x3d ? 1 : 2
-    var out = [UInt8]()
-    out.reserveCapacity(n / 4 * 3)
-    return base64Table.withUnsafeBufferPointer { t -> [UInt8]? in
-      var i = 0
-      while i < n {
-        let last = i + 4 == n
+    var valid = true
+    // Written into the array's own storage: no capacity check per byte (a trail decodes megabytes).
+    let out = [UInt8](unsafeUninitializedCapacity: n / 4 * 3) { buffer, count in
+      base64Table.withUnsafeBufferPointer { t in
+        var i = 0
+        var o = 0
+        while i < n - 4 {
+          let v0 = t[Int(input[i])]
+          let v1 = t[Int(input[i + 1])]
+          let v2 = t[Int(input[i + 2])]
+          let v3 = t[Int(input[i + 3])]
+          // A character outside the alphabet (padding too) is 0xff in the table.
+          guard v0 | v1 | v2 | v3 < 64 else {
+            valid = false
+            return
+          }
+          buffer[o] = v0 << 2 | v1 >> 4
+          buffer[o + 1] = (v1 & 0x0f) << 4 | v2 >> 2
+          buffer[o + 2] = (v2 & 0x03) << 6 | v3
+          i += 4
+          o += 3
+        }
+        // The last group, with its padding; the bits the padding leaves unused must be zero.
         let v0 = t[Int(input[i])]
         let v1 = t[Int(input[i + 1])]
-        let v2 = last && pad == 2 ? 0 : t[Int(input[i + 2])]
-        let v3 = last && pad >= 1 ? 0 : t[Int(input[i + 3])]
-        guard v0 < 64, v1 < 64, v2 < 64, v3 < 64 else { return nil }
-        out.append(v0 << 2 | v1 >> 4)
-        if last && pad == 2 {
-          guard v1 & 0x0f == 0 else { return nil }
-          return out
+        let v2 = pad == 2 ? 0 : t[Int(input[i + 2])]
+        let v3 = pad >= 1 ? 0 : t[Int(input[i + 3])]
+        guard v0 | v1 | v2 | v3 < 64, pad != 2 || v1 & 0x0f == 0, pad != 1 || v2 & 0x03 == 0 else {
+          valid = false
+          return
         }
-        out.append((v1 & 0x0f) << 4 | v2 >> 2)
-        if last && pad == 1 {
-          guard v2 & 0x03 == 0 else { return nil }
-          return out
-        }
-        out.append((v2 & 0x03) << 6 | v3)
-        i += 4
+        buffer[o] = v0 << 2 | v1 >> 4
+        if pad < 2 { buffer[o + 1] = (v1 & 0x0f) << 4 | v2 >> 2 }
+        if pad < 1 { buffer[o + 2] = (v2 & 0x03) << 6 | v3 }
+        count = o + 3 - pad
       }
-      return out
+      if !valid { count = 0 }
     }
+    return valid ? out : nil
   }
 
   /// Keyed (or unkeyed, with an empty key) BLAKE2b of `parts`, `length` bytes long.
