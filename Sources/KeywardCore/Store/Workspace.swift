@@ -90,9 +90,11 @@ public struct Workspace: Sendable {
     try ConfigValidator.validate(config, path: configPath)
     // Every file keyward reads or writes here must be a regular file: a committed link survives
     // `git clone` and points wherever its writer chose (audit.jsonl -> ~/.bashrc), and a FIFO blocks.
+    // (The folder's entries say each file's type: one pass, not an lstat per environment.)
+    let irregular = FileSystem.irregularEntries(path)
     for name in [auditName] + config.environmentNames.map({ "\($0).json" }) {
       let file = "\(path)/\(name)"
-      if let kind = FileSystem.irregularKind(file) {
+      if let kind = irregular.map({ $0[name] }) ?? FileSystem.irregularKind(file) {
         throw KeywardError(
           .input, "\(file) is \(kind), not a regular file; keyward refuses to read or write through it",
           hint: "replace it with the real file (git checkout -- \(file)), or delete it")
@@ -221,12 +223,16 @@ public struct Workspace: Sendable {
   public func loadEnvironment(_ name: String) throws(KeywardError) -> EnvironmentFile {
     try requireEnvironment(name)
     let file = environmentPath(name)
-    guard FileSystem.exists(file) else {
-      throw KeywardError(
-        .input, "\(file) is missing: the workspace lists environment \"\(name)\" but has no file for it",
-        hint: "restore it from version control (git checkout -- \(file))")
+    let bytes: [UInt8]
+    do { bytes = try FileSystem.read(file) } catch {
+      guard FileSystem.exists(file) else {
+        throw KeywardError(
+          .input, "\(file) is missing: the workspace lists environment \"\(name)\" but has no file for it",
+          hint: "restore it from version control (git checkout -- \(file))")
+      }
+      throw error
     }
-    let env = try EnvironmentFile.parse(FileSystem.read(file), source: file)
+    let env = try EnvironmentFile.parse(bytes, source: file)
     try EnvironmentValidator.validate(env, name: name, path: file)
     try checkSignedRecipient(env, path: file)
     return env

@@ -30,6 +30,13 @@ public enum FileSystem {
   public static func openRegular(
     _ path: String, flags: Int32 = O_RDONLY, create: mode_t? = nil, kind: KeywardError.Kind = .input
   ) throws(KeywardError) -> Int32 {
+    try openRegularSized(path, flags: flags, create: create, kind: kind).fd
+  }
+
+  /// `openRegular`, with the file's size as fstat saw it.
+  static func openRegularSized(
+    _ path: String, flags: Int32 = O_RDONLY, create: mode_t? = nil, kind: KeywardError.Kind = .input
+  ) throws(KeywardError) -> (fd: Int32, size: Int) {
     var f = flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
     if create != nil { f |= O_CREAT }
     Trace.note("\(flags & O_ACCMODE == O_RDONLY ? "read" : "open") \(path)")
@@ -53,8 +60,10 @@ public enum FileSystem {
       throw notRegular(path, st.st_mode, kind: kind)
     }
     // Back to blocking I/O for the reads and writes that follow (a regular file never blocks long).
-    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-    return fd
+    // F_SETFL changes only the status flags (the access mode and creation flags in `f` are
+    // ignored), so the flags opened with, less O_NONBLOCK, are the file's flags: no F_GETFL.
+    _ = fcntl(fd, F_SETFL, f & ~O_NONBLOCK)
+    return (fd, Int(st.st_size))
   }
 
   static func notRegular(_ path: String, _ mode: mode_t, kind: KeywardError.Kind) -> KeywardError {
@@ -74,9 +83,9 @@ public enum FileSystem {
   /// Reads a whole non-secret file of the workspace or key store: a regular file only, never
   /// through a symbolic link (`openRegular`).
   public static func read(_ path: String) throws(KeywardError) -> [UInt8] {
-    let fd = try openRegular(path)
+    let (fd, size) = try openRegularSized(path)
     defer { close(fd) }
-    return try readAll(fd, path: path)
+    return try readAll(fd, path: path, size: size)
   }
 
   /// Reads a file the person running keyward named (`--html FILE`, `--urls FILE`): links are
@@ -94,20 +103,28 @@ public enum FileSystem {
     return try readAll(fd, path: path)
   }
 
-  static func readAll(_ fd: Int32, path: String) throws(KeywardError) -> [UInt8] {
-    var out = [UInt8]()
-    var st = stat()
-    if fstat(fd, &st) == 0, st.st_size > 0 { out.reserveCapacity(Int(st.st_size)) }
-    var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+  /// Reads to the end of `fd` into one buffer sized from `size` (fstat's, when not given) with a
+  /// spare byte, so a file read whole sees its end without growing or copying (3,000 environment
+  /// files are read by every report).
+  static func readAll(_ fd: Int32, path: String, size: Int? = nil) throws(KeywardError) -> [UInt8] {
+    var expected = size ?? 0
+    if size == nil {
+      var st = stat()
+      if fstat(fd, &st) == 0 { expected = Int(st.st_size) }
+    }
+    var out = [UInt8](repeating: 0, count: max(expected, 0) + 1)
+    var count = 0
     while true {
-      let n = chunk.withUnsafeMutableBytes { Glibc_read(fd, $0.baseAddress!, $0.count) }
+      if count == out.count { out.append(contentsOf: repeatElement(0, count: max(4096, out.count))) }
+      let n = out.withUnsafeMutableBytes { Glibc_read(fd, $0.baseAddress! + count, $0.count - count) }
       if n < 0 {
         if errno == EINTR { continue }
         throw KeywardError(.io, "\(path): read failed: \(errnoText())")
       }
       if n == 0 { break }
-      out.append(contentsOf: chunk[0..<n])
+      count += n
     }
+    out.removeLast(out.count - count)
     return out
   }
 
@@ -393,6 +410,25 @@ extension FileSystem {
     }
     guard n >= 0 else { return nil }
     return String(decoding: buf[0..<n], as: UTF8.self)
+  }
+
+  /// Each name in a folder that is not a regular file, with what it is (as `irregularKind` says),
+  /// read from the folder's entries in one pass: one lstat only where the file system does not
+  /// say the type. Names not there are not listed. nil when the folder cannot be read.
+  public static func irregularEntries(_ dir: String) -> [String: String]? {
+    guard let d = opendir(dir) else { return nil }
+    defer { closedir(d) }
+    var out = [String: String]()
+    while let entry = readdir(d) {
+      let type = entry.pointee.d_type
+      if type == UInt8(DT_REG) { continue }
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      if name == "." || name == ".." { continue }
+      if let kind = irregularKind("\(dir)/\(name)") { out[name] = kind }
+    }
+    return out
   }
 
   /// The names in a folder (without "." and ".."); empty if it cannot be read.
