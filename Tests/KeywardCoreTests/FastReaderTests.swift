@@ -93,3 +93,105 @@ struct FastReaderTests {
     #expect(taken > 1000, "the scan took only \(taken) lines")
   }
 }
+
+/// Environment files: the tree-free reader (`EnvironmentScan`) against the full parser.
+@Suite("the environment file reader equals the full parser")
+struct EnvironmentScanTests {
+  /// A random environment file as keyward would write it: 0–4 sets in every state, the optional
+  /// members present or not, strings of printable ASCII (spaces and JSON punctuation among them).
+  static func randomFile(_ rng: inout SeededRng) -> EnvironmentFile {
+    func text(_ n: Int) -> String {
+      let alphabet = Array("abcXYZ019+/=:,{}[] -_.~".utf8)
+      return String(decoding: (0..<n).map { _ in rng.pick(alphabet) }, as: UTF8.self)
+    }
+    func time() -> Timestamp { Timestamp(seconds: Int64(1_700_000_000 + rng.next(90_000_000))) }
+    var sets = [KeySet]()
+    for _ in 0..<rng.next(5) {
+      var s = KeySet(
+        id: text(8), state: rng.pick(SetState.allCases), created: time(),
+        fingerprints: SetFingerprints(appKey: text(16), appSecret: text(16)), appKey: "kw1:" + text(60),
+        appSecret: "kw1:" + text(90))
+      if rng.next(2) == 0 { s.retiringSince = time() }
+      if rng.next(2) == 0 { s.graceUntil = time() }
+      if rng.next(2) == 0 {
+        s.lastVerification = LastVerification(
+          time: time(), verdict: rng.pick(["valid", "invalid", "inconclusive"]),
+          endpoint: "https://" + text(12),
+          signature: rng.next(2) == 0
+            ? nil : .object(["key": .string(text(44)), "name": .string(text(5)), "sig": .string(text(88))]))
+      }
+      sets.append(s)
+    }
+    return EnvironmentFile(
+      format: EnvironmentFile.formatName, version: 1, environment: text(6),
+      recipient: Recipient(publicKey: text(44), keyID: text(16), created: time()), sets: sets)
+  }
+
+  /// The full parser's answer, or nil when it refuses.
+  static func full(_ bytes: [UInt8]) -> EnvironmentFile? {
+    try? EnvironmentFile.parseFully(bytes, source: "f")
+  }
+
+  @Test("keyward's own files, Python's indent and compact forms: read without the tree, to the same value")
+  func ownForms() {
+    var rng = SeededRng(state: 5)
+    for _ in 0..<400 {
+      let env = Self.randomFile(&rng)
+      let written = JSONFiles.encode(env.json)
+      let text = String(decoding: written, as: UTF8.self)
+      // (The Python form's replacement may also hit a string that starts with " : ": then both
+      // readers read the changed string, and only their agreement is asked for.)
+      let python = Array(text.replacingOccurrences(of: "\" : ", with: "\": ").utf8)
+      for (form, original) in [
+        (written, true), (python, false), (EnvironmentScan.minified(written) ?? [], true),
+      ] {
+        let fast = EnvironmentScan.scan(form)
+        #expect(fast != nil, "declined \(String(decoding: form, as: UTF8.self))")
+        #expect(fast == Self.full(form) && (!original || fast == env), "\(String(describing: fast))\n\(env)")
+      }
+    }
+  }
+
+  @Test("mutated files: whatever the reader takes, the full parser reads to the same value", arguments: 0..<4)
+  func mutated(seed: Int) {
+    var rng = SeededRng(state: UInt64(seed) &+ 40)
+    var taken = 0
+    for n in 0..<2500 {
+      var bytes = JSONFiles.encode(Self.randomFile(&rng).json)
+      for _ in 0...(n % 3) { bytes = rng.mutated(bytes) }
+      guard let fast = EnvironmentScan.scan(bytes) else { continue }
+      taken += 1
+      #expect(fast == Self.full(bytes), "\(String(decoding: bytes, as: UTF8.self))")
+    }
+    #expect(taken > 300, "the reader took only \(taken) mutated files: the property says little")
+  }
+
+  @Test("what the reader declines goes to the full parser: unknown members, escapes, nulls, other versions")
+  func declines() throws {
+    var rng = SeededRng(state: 9)
+    var env = Self.randomFile(&rng)
+    while env.sets.isEmpty { env = Self.randomFile(&rng) }
+    let text = String(decoding: JSONFiles.encode(env.json), as: UTF8.self)
+    let id = env.sets[0].id
+    let cases = [
+      text.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 2"),
+      text.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 1.0"),
+      text.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 1, \"zzz\" : true"),
+      text.replacingOccurrences(of: "\"id\" : \"\(id)\"", with: "\"id\" : \"\(id)\", \"note\" : \"x\""),
+      text.replacingOccurrences(of: "\"id\" : \"\(id)\"", with: "\"id\" : \"\\u0041\(id)\""),
+      text.replacingOccurrences(of: "\"id\" : \"\(id)\"", with: "\"grace_until\" : null, \"id\" : \"\(id)\""),
+      text.replacingOccurrences(of: "\"id\" : \"\(id)\"", with: "\"id\" : \"\(id)é\""),
+      text.replacingOccurrences(of: "\"format\"", with: "\"environment\" : \"x\", \"format\""),
+      "\u{FEFF}" + text, text + "x",
+      text.replacingOccurrences(of: "\"state\" : \"", with: "\"state\" : \"old-"),
+    ]
+    for c in cases {
+      let bytes = Array(c.utf8)
+      #expect(bytes != Array(text.utf8), "the case changed nothing")
+      #expect(EnvironmentScan.scan(bytes) == nil, "took \(c)")
+    }
+    // The full parser still reads what it reads: an unknown member is kept, a null is absent.
+    let unknown = try EnvironmentFile.parse(Array(cases[3].utf8), source: "f")
+    #expect(unknown.sets[0].extra["note"] == .string("x"))
+  }
+}

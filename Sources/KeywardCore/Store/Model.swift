@@ -303,8 +303,15 @@ extension EnvironmentFile {
       extra: o.members.filter { !["format", "version", "environment", "recipient", "sets"].contains($0.key) })
   }
 
-  /// Parses the bytes of an environment file.
+  /// Parses the bytes of an environment file: keyward's own form without a JSON tree
+  /// (`EnvironmentScan`), anything else by the full parser.
   public static func parse(_ bytes: [UInt8], source: String) throws(KeywardError) -> EnvironmentFile {
+    if let fast = EnvironmentScan.scan(bytes) { return fast }
+    return try parseFully(bytes, source: source)
+  }
+
+  /// The full parser alone (what the fast reader is held to).
+  static func parseFully(_ bytes: [UInt8], source: String) throws(KeywardError) -> EnvironmentFile {
     try JSONFiles.read(bytes, source: source, EnvironmentFile.init(json:))
   }
 }

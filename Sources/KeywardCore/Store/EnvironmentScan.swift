@@ -1,0 +1,221 @@
+/// Environment files as keyward writes them, read without a JSON tree: every report reads all of
+/// them (3,000 at the benchmark's largest size), and building a dictionary per object was a fifth
+/// of `list`'s time there.
+///
+/// It accepts only a strict subset: the members keyward knows and nothing else, in sorted order,
+/// printable ASCII strings without escapes, `"version": 1`. For anything outside it (an unknown
+/// member, an escape, a duplicate, a null, another version, a damaged file) it returns nil and the
+/// full parser reads the file, with its messages; for what it accepts it gives exactly what the
+/// full parser gives (a property test holds them equal, on generated and mutated files).
+enum EnvironmentScan {
+  static func scan(_ bytes: [UInt8]) -> EnvironmentFile? {
+    guard let compact = minified(bytes) else { return nil }
+    return compact.withUnsafeBufferPointer { p -> EnvironmentFile? in
+      var r = PayloadScan.Reader(p: p)
+      var format: String?
+      var version: Int?
+      var environment: String?
+      var recipient: Recipient?
+      var sets: [KeySet]?
+      let ok = r.object { (r: inout PayloadScan.Reader, key: UnsafeBufferPointer<UInt8>) -> Bool in
+        if PayloadScan.Reader.equal(key, "environment") {
+          environment = r.string()
+          return environment != nil
+        }
+        if PayloadScan.Reader.equal(key, "format") {
+          format = r.string()
+          return format == EnvironmentFile.formatName
+        }
+        if PayloadScan.Reader.equal(key, "recipient") {
+          recipient = Self.recipient(&r)
+          return recipient != nil
+        }
+        if PayloadScan.Reader.equal(key, "sets") {
+          var list = [KeySet]()
+          guard
+            r.array({ (r: inout PayloadScan.Reader) -> Bool in
+              guard let s = Self.set(&r) else { return false }
+              list.append(s)
+              return true
+            })
+          else { return false }
+          sets = list
+          return true
+        }
+        if PayloadScan.Reader.equal(key, "version") {
+          version = r.integer()
+          return version == EnvironmentFile.currentVersion
+        }
+        return false
+      }
+      guard ok, r.i == p.count, let format, let version, let environment, let recipient, let sets else {
+        return nil
+      }
+      return EnvironmentFile(
+        format: format, version: version, environment: environment, recipient: recipient, sets: sets)
+    }
+  }
+
+  /// The file without the whitespace between its tokens; nil when a string holds an escape, a
+  /// control byte or non-ASCII (the full parser's business), or when anything but JSON's own
+  /// whitespace stands between tokens.
+  static func minified(_ bytes: [UInt8]) -> [UInt8]? {
+    var out = [UInt8](repeating: 0, count: bytes.count)
+    var n = 0
+    let done = bytes.withUnsafeBufferPointer { p -> Bool in
+      out.withUnsafeMutableBufferPointer { o -> Bool in
+        var i = 0
+        var inString = false
+        while i < p.count {
+          let c = p[i]
+          i += 1
+          if c == 0x5c || c >= 0x7f { return false }
+          if inString {
+            if c < 0x20 { return false }
+            if c == 0x22 { inString = false }
+          } else if c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 {
+            continue
+          } else if c < 0x20 {
+            return false
+          } else if c == 0x22 {
+            inString = true
+          }
+          o[n] = c
+          n += 1
+        }
+        return !inString
+      }
+    }
+    guard done else { return nil }
+    out.removeLast(out.count - n)
+    return out
+  }
+
+  static func timestamp(_ r: inout PayloadScan.Reader) -> Timestamp? {
+    r.string().flatMap { Timestamp(iso: $0) }
+  }
+
+  static func recipient(_ r: inout PayloadScan.Reader) -> Recipient? {
+    var created: Timestamp?
+    var keyID: String?
+    var publicKey: String?
+    let ok = r.object { (r: inout PayloadScan.Reader, key: UnsafeBufferPointer<UInt8>) -> Bool in
+      if PayloadScan.Reader.equal(key, "created") {
+        created = timestamp(&r)
+        return created != nil
+      }
+      if PayloadScan.Reader.equal(key, "key_id") {
+        keyID = r.string()
+        return keyID != nil
+      }
+      if PayloadScan.Reader.equal(key, "public_key") {
+        publicKey = r.string()
+        return publicKey != nil
+      }
+      return false
+    }
+    guard ok, let created, let keyID, let publicKey else { return nil }
+    return Recipient(publicKey: publicKey, keyID: keyID, created: created)
+  }
+
+  static func set(_ r: inout PayloadScan.Reader) -> KeySet? {
+    var appKey: String?
+    var appSecret: String?
+    var created: Timestamp?
+    var fingerprints: SetFingerprints?
+    var graceUntil: Timestamp?
+    var id: String?
+    var last: LastVerification?
+    var retiringSince: Timestamp?
+    var state: SetState?
+    let ok = r.object { (r: inout PayloadScan.Reader, key: UnsafeBufferPointer<UInt8>) -> Bool in
+      switch String(decoding: key, as: UTF8.self) {
+      case "app_key":
+        appKey = r.string()
+        return appKey != nil
+      case "app_secret":
+        appSecret = r.string()
+        return appSecret != nil
+      case "created":
+        created = timestamp(&r)
+        return created != nil
+      case "fingerprints":
+        var k: String?
+        var s: String?
+        guard
+          r.object({ (r: inout PayloadScan.Reader, key: UnsafeBufferPointer<UInt8>) -> Bool in
+            if PayloadScan.Reader.equal(key, "app_key") {
+              k = r.string()
+              return k != nil
+            }
+            if PayloadScan.Reader.equal(key, "app_secret") {
+              s = r.string()
+              return s != nil
+            }
+            return false
+          }), let k, let s
+        else { return false }
+        fingerprints = SetFingerprints(appKey: k, appSecret: s)
+        return true
+      case "grace_until":
+        graceUntil = timestamp(&r)
+        return graceUntil != nil
+      case "id":
+        id = r.string()
+        return id != nil
+      case "last_verification":
+        last = lastVerification(&r)
+        return last != nil
+      case "retiring_since":
+        retiringSince = timestamp(&r)
+        return retiringSince != nil
+      case "state":
+        state = r.string().flatMap(SetState.init(rawValue:))
+        return state != nil
+      default: return false
+      }
+    }
+    guard ok, let appKey, let appSecret, let created, let fingerprints, let id, let state else { return nil }
+    return KeySet(
+      id: id, state: state, created: created, fingerprints: fingerprints, appKey: appKey,
+      appSecret: appSecret,
+      retiringSince: retiringSince, graceUntil: graceUntil, lastVerification: last)
+  }
+
+  /// `{"endpoint","signature"?,"time","verdict"}`; the signature an object of strings.
+  static func lastVerification(_ r: inout PayloadScan.Reader) -> LastVerification? {
+    var endpoint: String?
+    var signature: JSONValue?
+    var time: Timestamp?
+    var verdict: String?
+    let ok = r.object { (r: inout PayloadScan.Reader, key: UnsafeBufferPointer<UInt8>) -> Bool in
+      if PayloadScan.Reader.equal(key, "endpoint") {
+        endpoint = r.string()
+        return endpoint != nil
+      }
+      if PayloadScan.Reader.equal(key, "signature") {
+        var members = [String: JSONValue]()
+        guard
+          r.object({ (r: inout PayloadScan.Reader, key: UnsafeBufferPointer<UInt8>) -> Bool in
+            guard let v = r.string() else { return false }
+            members[String(decoding: key, as: UTF8.self)] = .string(v)
+            return true
+          })
+        else { return false }
+        signature = .object(members)
+        return true
+      }
+      if PayloadScan.Reader.equal(key, "time") {
+        time = timestamp(&r)
+        return time != nil
+      }
+      if PayloadScan.Reader.equal(key, "verdict") {
+        verdict = r.string()
+        return verdict != nil
+      }
+      return false
+    }
+    guard ok, let endpoint, let time, let verdict else { return nil }
+    return LastVerification(time: time, verdict: verdict, endpoint: endpoint, signature: signature)
+  }
+}
