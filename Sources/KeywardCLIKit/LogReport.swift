@@ -87,13 +87,20 @@ public struct LogRequest: Equatable, Sendable {
       out += made.bytes
       if out.count > 1 << 20 { flush() }
     }
-    _ = index.forEachCovered(map: row, emit)
+    // A checkpointed line that is not an entry its signed index lists is not dropped in silence.
+    var problems = index.problems.map(\.message)
+    if let unplaced = index.forEachCovered(map: row, emit), unplaced > 0 {
+      problems.append(
+        "\(unplaced) line(s) of the checkpointed segments are not entries the checkpoint's signed index lists, and are not shown: "
+          + "the checkpoint is malformed (keyward audit --full names them)")
+    }
+    let intact = index.intact && problems.count == index.problems.count
     for e in index.entries { if let made = row(e) { emit(made) } }
     if format == .json {
       JSONValue.literal(rows == 0 ? "]" : "\n  ]", into: &out)
       let rest: [(String, JSONValue)] = [
-        ("heads", .array(index.heads.map(JSONValue.string))), ("intact", .bool(index.intact)),
-        ("problems", .array(index.problems.map { .string($0.message) })),
+        ("heads", .array(index.heads.map(JSONValue.string))), ("intact", .bool(intact)),
+        ("problems", .array(problems.map(JSONValue.string))),
         ("record_count", .number(Double(count))),
         ("schema_version", .number(Double(Printer.schemaVersion))), ("workspace", .string(workspace.path)),
       ]
@@ -108,9 +115,9 @@ public struct LogRequest: Equatable, Sendable {
     } else {
       if rows == 0 { out += Array("No records match.\n".utf8) }
       flush()
-      for problem in index.problems { p.note("keyward: error: \(problem.message)\n") }
+      for problem in problems { p.note("keyward: error: \(problem)\n") }
     }
-    if !index.intact { return .integrity }
+    if !intact { return .integrity }
     return Reports.unpinned(workspace)
   }
 

@@ -11,6 +11,8 @@ Takes the workspace's only checkpoint and re-signs it with the admin after MODE:
   heads   names the segment's first entry as its only head
   heads-number   adds the number 7 to the heads it names
   entry-padded   as entry, and the header line padded with 5 MiB of blanks (outside the payload)
+  ids-swapped    swaps the first and the last id of its index's sorted ids (the index is then not
+                 sorted: a reader's search misses entries the segment holds)
 The checkpoint's files are renamed to the new header's id; prints that id.
 """
 import base64, hashlib, json, os, sys
@@ -25,7 +27,8 @@ def pae(t, body): return b"DSSEv1 %d %s %d " % (len(t.encode()), t.encode(), len
 
 
 def main():
-    if len(sys.argv) != 4 or sys.argv[3] not in ("index", "entry", "heads", "entry-padded", "heads-number"):
+    if len(sys.argv) != 4 or sys.argv[3] not in ("index", "entry", "heads", "entry-padded", "heads-number",
+                                                       "ids-swapped"):
         sys.exit(__doc__.split("\n\n")[1])
     ws, identity, mode = sys.argv[1:]
     fields = dict(l.split(": ", 1) for l in open(identity, encoding="utf-8").read().splitlines() if ": " in l)
@@ -46,6 +49,15 @@ def main():
         if not retire:
             sys.exit("the index keeps no retire record")
         index = b"".join(k + b"\n" for k in kept if k != retire[0])
+        header["index"] = b2(b"keyward trail index v1" + index)
+    elif mode == "ids-swapped":
+        kept = index.split(b"\n")[:-1]
+        ids = bytearray(base64.b64decode(kept[1]))
+        if len(ids) < 64:
+            sys.exit("the index lists fewer than two ids")
+        ids[:32], ids[-32:] = ids[-32:], ids[:32]
+        kept[1] = base64.b64encode(bytes(ids))
+        index = b"".join(k + b"\n" for k in kept)
         header["index"] = b2(b"keyward trail index v1" + index)
     elif mode in ("entry", "entry-padded"):
         envelope = json.loads(body[0])

@@ -207,6 +207,29 @@ struct CheckpointIndexTests {
   }
 
   @Test(
+    "attack: an admin signs an index whose ids are out of order: log does not drop the entries it cannot place, exit 4 naming the checkpoint as malformed; --full proves it (found by the independent review)"
+  )
+  func unsortedIndexIDs() throws {
+    let (cli, _) = try t.repository()
+    try t.store(cli, "prod")
+    try t.store(cli, "staging")
+    _ = try checkpoint(cli)
+    try t.store(cli, "dev")
+    let before = try cli.expect(0, ["log"]).stdout
+    let forged = try t.python([
+      "Tests/Compat/forge_checkpoint.py", cli.workspace, cli.root + "/keys/identity", "ids-swapped",
+    ])
+    #expect(forged.status == 0, "\(forged.output)")
+    let log = try cli.expect(4, ["log"])
+    #expect(log.stderr.contains("not entries the checkpoint's signed index lists"), "\(log.stderr)")
+    #expect(log.stdout.split(separator: "\n").count < before.split(separator: "\n").count)
+    let json = try cli.json(try cli.expect(4, ["log", "--format", "json"]))
+    #expect(json["intact"] as? Bool == false)
+    #expect((json["problems"] as? [String] ?? []).contains { $0.contains("the checkpoint is malformed") })
+    try cli.expect(4, ["audit", "--full"])
+  }
+
+  @Test(
     "attack: an admin signs a checkpoint whose heads hold a number: malformed, exit 4 in audit (it was dropped silently; found by the independent review)"
   )
   func headsNotIDs() throws {

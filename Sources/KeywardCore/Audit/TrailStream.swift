@@ -13,18 +13,23 @@ extension TrailIndex {
   /// Calls `body` with each entry the base index covers, once, in order: the covered checkpoints
   /// by generation (an earlier checkpoint's entries first), each segment's lines as written
   /// (parents before children). Signatures are not re-checked: a valid checkpoint attests them
-  /// (`load` checked each segment's digest; `audit --full` checks every signature). Returns
-  /// false, having called `body` for nothing, when there is no base index.
-  public func forEachCovered(_ body: (Entry) -> Void) -> Bool {
+  /// (`load` checked each segment's digest; `audit --full` checks every signature). Returns nil,
+  /// having called `body` for nothing, when there is no base index; else the number of segment
+  /// lines it could not place: lines that are not entries, or entries the signed index does not
+  /// list (only an admin's malformed checkpoint has any; `audit --full` names them).
+  @discardableResult
+  public func forEachCovered(_ body: (Entry) -> Void) -> Int? {
     forEachCovered(map: { $0 }, body)
   }
 
   /// `forEachCovered` with each entry first turned into what `body` needs by `map`, on every
   /// core (`log` makes its rows there); `body` is then called in order, on this thread, with
   /// what `map` gave (nothing for an entry it gave nil for).
-  public func forEachCovered<T: Sendable>(map: @escaping @Sendable (Entry) -> T?, _ body: (T) -> Void) -> Bool
+  @discardableResult
+  public func forEachCovered<T: Sendable>(map: @escaping @Sendable (Entry) -> T?, _ body: (T) -> Void) -> Int?
   {
-    guard var decoded = base, let baseFile else { return false }
+    guard var decoded = base, let baseFile else { return nil }
+    var unplaced = 0
     decoded.ids = decoded.ids  // decoded once here: every entry below is looked up
     let base = decoded
     let folder = String(baseFile[..<(baseFile.lastIndex(of: "/") ?? baseFile.endIndex)])
@@ -61,14 +66,17 @@ extension TrailIndex {
           }
         }
         for k in results.indices {
-          guard let (p, value) = results[k].take() else { continue }
+          guard let (p, value) = results[k].take() else {
+            unplaced += 1
+            continue
+          }
           if shown[p / 64] & (1 << UInt64(p % 64)) != 0 { continue }
           shown[p / 64] |= 1 << UInt64(p % 64)
           if let value { body(value) }
         }
       }
     }
-    return true
+    return unplaced
   }
 
   /// Reads a file's lines in batches (about 1 MiB of lines each), without the newlines.
@@ -134,7 +142,9 @@ extension CheckpointIndex {
   /// `search` for ids, which are hashes spread evenly over the key space: the first probe is where
   /// the key's leading 8 bytes place it, and a galloping search from there brackets it in a few
   /// probes (a plain binary search takes 15 over 30,000 ids, each a base64 window from the file).
-  /// Finds exactly what `search` finds, whatever the ids (a property test holds them equal).
+  /// On sorted ids it finds exactly what `search` finds (a property test holds them equal); a
+  /// valid index's ids are sorted, and `audit --full` rebuilds the index and compares (an admin's
+  /// malformed one may be searched differently, and `log` reports the entries neither places).
   static func searchUniform(count: Int, _ key: [UInt8], _ compare: (Int) -> Int) -> Int? {
     guard count > 0, key.count >= 8 else { return search(count: count, key, compare) }
     var prefix: UInt64 = 0
