@@ -36,10 +36,13 @@ public struct ExportRequest: Equatable, Sendable {
     // The runner reads these from standard output and hides the value in every later log line.
     if let masks = result.masks { try masks.write(to: 1) }
     if !p.quiet {
-      for w in result.warnings { p.note(p.style("keyward: warning: \(w)\n", .yellow)) }
+      // One line each, whatever the path holds (a newline in -o's name was printed raw).
+      for w in result.warnings {
+        p.note(p.style("keyward: warning: \(Text.printable(w, keepNewlines: false))\n", .yellow))
+      }
       if let output = request.output, !toStdout {
         p.note(
-          "Wrote \(output) (\(request.format.rawValue), \(request.environment) set \(result.set.id), mode 0600).\n"
+          "Wrote \(Text.printable(output, keepNewlines: false)) (\(request.format.rawValue), \(request.environment) set \(result.set.id), mode 0600).\n"
         )
       }
     }

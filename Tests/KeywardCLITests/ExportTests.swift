@@ -124,6 +124,19 @@ struct ExportRoundTripTests {
     }
   }
 
+  @Test(
+    "a newline in -o's file name is escaped in the lines about it (it was printed raw; found by the independent review)"
+  )
+  func outputNameWithNewline() throws {
+    let cli = try CLI()
+    _ = try cli.seeded()
+    let path = cli.root + "/out\nkeyward: error: forged line.env"
+    let r = try cli.expect(0, ["export", "prod", "-o", path])
+    #expect(FileManager.default.fileExists(atPath: path))
+    #expect(!r.stderr.contains("\nkeyward: error: forged"), "\(r.stderr)")
+    #expect(r.stderr.contains("out\\u000akeyward: error: forged line.env"), "\(r.stderr)")
+  }
+
   @Test("github into the runner's $GITHUB_ENV: appended (other steps' lines kept), ::add-mask:: on stdout")
   func githubRunnerFile() throws {
     let cli = try CLI()
