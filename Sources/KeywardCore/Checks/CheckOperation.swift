@@ -95,6 +95,7 @@ public enum CheckOperation {
       catalog: ScanCatalog.load(workspace: workspace, environments: all, history: history),
       add: add)
     Stopwatch.lap("check: workspace files scanned")
+    var folderModes = [String: mode_t?]()
     for env in all where named.contains(env.environment) {
       for s in env.sets {
         let before = findings.count
@@ -106,7 +107,7 @@ public enum CheckOperation {
           "rules sharing, lifecycle, verification, reuse on \(env.environment) set \(s.id): \(findings.count - before) finding(s)"
         )
       }
-      try hygiene(workspace: workspace, env: env, keysEnv: keysEnv, add: add)
+      try hygiene(workspace: workspace, env: env, keysEnv: keysEnv, folderModes: &folderModes, add: add)
     }
     Stopwatch.lap("check: rules per set")
     if let deployed = r.deployed {
@@ -157,32 +158,37 @@ public enum CheckOperation {
     }
   }
 
-  /// KW601, KW602: the environment's key in the store.
+  /// KW601, KW602: the environment's key in the store. `folderModes` remembers the modes of the
+  /// store's folders, which every environment shares (looked at once, reported for each).
   static func hygiene(
-    workspace: Workspace, env: EnvironmentFile, keysEnv: Env,
+    workspace: Workspace, env: EnvironmentFile, keysEnv: Env, folderModes: inout [String: mode_t?],
     add: (FindingID, Severity, String?, String?, String, [String: String], String?, String?) -> Void
   ) throws(KeywardError) {
     let path = KeySource.storePath(
       workspaceID: workspace.config.workspaceID, environment: env.environment, env: keysEnv)
-    guard FileSystem.exists(path) else { return }
+    // One lstat says whether it is there, what it is and its mode.
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return }
     // The folders above the key: whoever can write them can swap the key file.
     let folder = Path.directory(path)
     for dir in [Path.directory(folder), folder] {
-      if let mode = FileSystem.mode(dir), mode & 0o077 != 0 {
+      if folderModes[dir] == nil { folderModes[dir] = .some(FileSystem.mode(dir)) }
+      if let mode = folderModes[dir] ?? nil, mode & 0o077 != 0 {
         add(
           .keyFileTooOpen, .error, env.environment, nil,
           "the key store folder \(dir) is open to group or others (mode 0\(String(mode, radix: 8)))",
           [:], "chmod 700 '\(dir)'", dir)
       }
     }
-    if let kind = FileSystem.irregularKind(path) {
+    if (st.st_mode & S_IFMT) != S_IFREG {
+      let kind = FileSystem.kindName(st.st_mode)
       add(
         .specialFileInWorkspace, .error, env.environment, nil,
         "\(path) is \(kind), not a key file; keyward will not read it", ["kind": kind],
         "replace it with the real key file", path)
       return
     }
-    if let mode = FileSystem.mode(path), mode & 0o077 != 0 {
+    if case let mode = st.st_mode & 0o7777, mode & 0o077 != 0 {
       add(
         .keyFileTooOpen, .error, env.environment, nil,
         "\(path) is readable by group or others (mode 0\(String(mode, radix: 8)))",
@@ -211,18 +217,18 @@ public enum CheckOperation {
       [Workspace.configName, Workspace.auditName] + workspace.config.environmentNames.map { "\($0).json" })
     var items = [ScanOperation.Item]()
     var skipped = 0
-    for name in FileSystem.listDirectory(workspace.path) {
+    for (name, kind) in FileSystem.listDirectoryKinds(workspace.path) ?? [] {
       let path = "\(workspace.path)/\(name)"
       // A link, FIFO, device or socket is reported, never opened: a committed link can point at any
       // file of a reader's machine, and reading a FIFO would block.
-      if let kind = FileSystem.irregularKind(path), kind != "a folder" {
+      if let kind, kind != "a folder" {
         add(
           .specialFileInWorkspace, .error, nil, nil,
           "\(path) is \(kind); keyward refuses to read or write through it", ["kind": kind],
           "replace it with the real file, or delete it", path)
         continue
       }
-      if FileSystem.isDirectory(path) {
+      if kind == "a folder" {
         if name != Trail.folder { ScanOperation.walk(path, display: name, into: &items, skipped: &skipped) }
         continue
       }

@@ -249,10 +249,10 @@ public enum ScanOperation {
 
   /// A folder's files, recursively, without following links; `.git` folders are not entered.
   static func walk(_ dir: String, display: String, into items: inout [Item], skipped: inout Int) {
-    for name in FileSystem.listDirectory(dir) {
+    for (name, kind) in FileSystem.listDirectoryKinds(dir) ?? [] {
       let full = dir == "/" ? "/\(name)" : "\(dir)/\(name)"
       let shown = display.isEmpty ? name : "\(display)/\(name)"
-      if let kind = FileSystem.irregularKind(full) {
+      if let kind {
         if kind == "a folder" {
           if name != ".git" { walk(full, display: shown, into: &items, skipped: &skipped) }
         } else {

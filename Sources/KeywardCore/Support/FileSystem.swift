@@ -412,23 +412,34 @@ extension FileSystem {
     return String(decoding: buf[0..<n], as: UTF8.self)
   }
 
-  /// Each name in a folder that is not a regular file, with what it is (as `irregularKind` says),
-  /// read from the folder's entries in one pass: one lstat only where the file system does not
-  /// say the type. Names not there are not listed. nil when the folder cannot be read.
+  /// Each name in a folder that is not a regular file, with what it is (as `irregularKind` says).
+  /// Names not there are not listed. nil when the folder cannot be read.
   public static func irregularEntries(_ dir: String) -> [String: String]? {
+    guard let entries = listDirectoryKinds(dir) else { return nil }
+    var out = [String: String]()
+    for e in entries { if let kind = e.kind { out[e.name] = kind } }
+    return out
+  }
+
+  /// The names in a folder, sorted, each with what `irregularKind` says of it (nil: a regular
+  /// file), read from the folder's entries in one pass: an lstat only for an entry the file system
+  /// does not type as a regular file (thousands of environment and trust files are listed by every
+  /// `check`). nil when the folder cannot be read.
+  public static func listDirectoryKinds(_ dir: String) -> [(name: String, kind: String?)]? {
     guard let d = opendir(dir) else { return nil }
     defer { closedir(d) }
-    var out = [String: String]()
+    var out = [(name: String, kind: String?)]()
     while let entry = readdir(d) {
-      let type = entry.pointee.d_type
-      if type == UInt8(DT_REG) { continue }
       let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
         String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
       }
       if name == "." || name == ".." { continue }
-      if let kind = irregularKind("\(dir)/\(name)") { out[name] = kind }
+      let kind =
+        entry.pointee.d_type == UInt8(DT_REG)
+        ? nil : irregularKind(dir == "/" ? "/\(name)" : "\(dir)/\(name)")
+      out.append((name, kind))
     }
-    return out
+    return out.sorted { $0.name < $1.name }
   }
 
   /// The names in a folder (without "." and ".."); empty if it cannot be read.

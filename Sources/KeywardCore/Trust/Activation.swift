@@ -108,8 +108,14 @@ public enum Activation {
     -> Manifest?
   {
     let file = path(workspace, environment)
-    guard FileSystem.exists(file) else { return nil }
-    let doc = try SignedDocument.parse(FileSystem.read(file), source: file, type: type)
+    // Read first, and asked whether it is there only when the read fails (one lstat fewer per
+    // environment: check reads 3,000 manifests).
+    let bytes: [UInt8]
+    do { bytes = try FileSystem.read(file) } catch {
+      guard FileSystem.exists(file) else { return nil }
+      throw error
+    }
+    let doc = try SignedDocument.parse(bytes, source: file, type: type)
     let allowed =
       trust.admins.map(\.identity)
       + (trust.members[environment] ?? []).filter { $0.role == "member" }.map(\.identity)
