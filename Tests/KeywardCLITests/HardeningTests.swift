@@ -111,6 +111,26 @@ struct HardeningTests {
     #expect(try cli.run(["check", "--format", "json"]).stdout.contains("KW605"))
   }
 
+  @Test(
+    "attack: a link or FIFO whose name is not UTF-8 is still a special file (KW605, an error), not only an unexpected one (found by the independent review)"
+  )
+  func specialFileWithByteName() throws {
+    let (cli, _) = try seeded()
+    // Names with a byte that is not UTF-8, made through the C calls (a Swift String cannot hold one).
+    func path(_ stem: String, _ byte: UInt8) -> [CChar] {
+      Array((cli.workspace + "/" + stem).utf8CString.dropLast()) + [CChar(bitPattern: byte), 0]
+    }
+    #expect(symlink("/etc/passwd", path("x", 0xff)) == 0)
+    let doc = try cli.json(try cli.expect(1, ["check", "--format", "json"]))
+    let findings = doc["findings"] as? [[String: Any]] ?? []
+    #expect(
+      findings.contains { $0["finding_id"] as? String == "KW605" && $0["severity"] as? String == "error" })
+    #expect(unlink(path("x", 0xff)) == 0)
+    #expect(mkfifo(path("f", 0xfe), 0o644) == 0)
+    let fifo = try cli.json(try cli.expect(1, ["check", "--format", "json"]))
+    #expect((fifo["findings"] as? [[String: Any]] ?? []).contains { $0["finding_id"] as? String == "KW605" })
+  }
+
   // MARK: 2. Every string validated
 
   @Test("attack: an unknown verdict string no longer hides KW304 and KW305")

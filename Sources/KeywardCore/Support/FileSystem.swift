@@ -434,9 +434,25 @@ extension FileSystem {
         String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
       }
       if name == "." || name == ".." { continue }
-      let kind =
-        entry.pointee.d_type == UInt8(DT_REG)
-        ? nil : irregularKind(dir == "/" ? "/\(name)" : "\(dir)/\(name)")
+      // The kind from the entry itself, or from an lstat of its raw name where the file system
+      // gives no type: a name that is not UTF-8 (decoded lossily above) is still a link or FIFO.
+      var kind: String? = nil
+      switch Int32(entry.pointee.d_type) {
+      case Int32(DT_REG): kind = nil
+      case Int32(DT_LNK): kind = kindName(S_IFLNK)
+      case Int32(DT_DIR): kind = kindName(S_IFDIR)
+      case Int32(DT_FIFO): kind = kindName(S_IFIFO)
+      case Int32(DT_SOCK): kind = kindName(S_IFSOCK)
+      case Int32(DT_CHR): kind = kindName(S_IFCHR)
+      case Int32(DT_BLK): kind = kindName(S_IFBLK)
+      default:
+        var st = stat()
+        let found = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+          fstatat(dirfd(d), raw.baseAddress!.assumingMemoryBound(to: CChar.self), &st, AT_SYMLINK_NOFOLLOW)
+            == 0
+        }
+        kind = found && (st.st_mode & S_IFMT) != S_IFREG ? kindName(st.st_mode) : nil
+      }
       out.append((name, kind))
     }
     return out.sorted { $0.name < $1.name }
