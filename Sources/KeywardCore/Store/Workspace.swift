@@ -223,14 +223,10 @@ public struct Workspace: Sendable {
   public func loadEnvironment(_ name: String) throws(KeywardError) -> EnvironmentFile {
     try requireEnvironment(name)
     let file = environmentPath(name)
-    let bytes: [UInt8]
-    do { bytes = try FileSystem.read(file) } catch {
-      guard FileSystem.exists(file) else {
-        throw KeywardError(
-          .input, "\(file) is missing: the workspace lists environment \"\(name)\" but has no file for it",
-          hint: "restore it from version control (git checkout -- \(file))")
-      }
-      throw error
+    guard let bytes = try FileSystem.readIfPresent(file) else {
+      throw KeywardError(
+        .input, "\(file) is missing: the workspace lists environment \"\(name)\" but has no file for it",
+        hint: "restore it from version control (git checkout -- \(file))")
     }
     let env = try EnvironmentFile.parse(bytes, source: file)
     try EnvironmentValidator.validate(env, name: name, path: file)

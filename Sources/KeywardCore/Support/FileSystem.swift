@@ -88,6 +88,16 @@ public enum FileSystem {
     return try readAll(fd, path: path, size: size)
   }
 
+  /// `read`, or nil when nothing is at `path`. Whether anything is there is asked only when the
+  /// read fails (every report reads thousands of files that are there: one lstat fewer each); a
+  /// link, FIFO or unreadable file there is still the read's error.
+  public static func readIfPresent(_ path: String) throws(KeywardError) -> [UInt8]? {
+    do { return try read(path) } catch {
+      guard exists(path) else { return nil }
+      throw error
+    }
+  }
+
   /// Reads a file the person running keyward named (`--html FILE`, `--urls FILE`): links are
   /// followed and pipes read, as any command-line tool does; `-` is standard input.
   public static func readInput(_ path: String) throws(KeywardError) -> [UInt8] {
@@ -434,25 +444,19 @@ extension FileSystem {
         String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
       }
       if name == "." || name == ".." { continue }
-      // The kind from the entry itself, or from an lstat of its raw name where the file system
-      // gives no type: a name that is not UTF-8 (decoded lossily above) is still a link or FIFO.
-      var kind: String? = nil
-      switch Int32(entry.pointee.d_type) {
-      case Int32(DT_REG): kind = nil
-      case Int32(DT_LNK): kind = kindName(S_IFLNK)
-      case Int32(DT_DIR): kind = kindName(S_IFDIR)
-      case Int32(DT_FIFO): kind = kindName(S_IFIFO)
-      case Int32(DT_SOCK): kind = kindName(S_IFSOCK)
-      case Int32(DT_CHR): kind = kindName(S_IFCHR)
-      case Int32(DT_BLK): kind = kindName(S_IFBLK)
-      default:
+      // The kind from the entry's type (DTTOIF: the type is the mode's format bits), or from an
+      // lstat of its raw name where the file system gives none: a name that is not UTF-8 (decoded
+      // lossily above) is still a link or FIFO.
+      var mode = mode_t(entry.pointee.d_type) << 12
+      if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
         var st = stat()
         let found = withUnsafeBytes(of: entry.pointee.d_name) { raw in
           fstatat(dirfd(d), raw.baseAddress!.assumingMemoryBound(to: CChar.self), &st, AT_SYMLINK_NOFOLLOW)
             == 0
         }
-        kind = found && (st.st_mode & S_IFMT) != S_IFREG ? kindName(st.st_mode) : nil
+        mode = found ? st.st_mode : S_IFREG  // gone since it was listed: its read will say so
       }
+      let kind = (mode & S_IFMT) == S_IFREG ? nil : kindName(mode)
       out.append((name, kind))
     }
     return out.sorted { $0.name < $1.name }
