@@ -19,16 +19,14 @@ enum EnvironmentScan {
       var sets: [KeySet]?
       let ok = r.object { (r: inout PayloadScan.Reader, key: UnsafeBufferPointer<UInt8>) -> Bool in
         if PayloadScan.Reader.equal(key, "environment") {
-          environment = r.string()
-          return environment != nil
+          return take(&environment, r.string())
         }
         if PayloadScan.Reader.equal(key, "format") {
           format = r.string()
           return format == EnvironmentFile.formatName
         }
         if PayloadScan.Reader.equal(key, "recipient") {
-          recipient = Self.recipient(&r)
-          return recipient != nil
+          return take(&recipient, Self.recipient(&r))
         }
         if PayloadScan.Reader.equal(key, "sets") {
           var list = [KeySet]()
@@ -91,6 +89,12 @@ enum EnvironmentScan {
     return out
   }
 
+  /// Stores a member's value in its slot; false (the file is declined) when it did not read.
+  static func take<T>(_ slot: inout T?, _ value: T?) -> Bool {
+    slot = value
+    return value != nil
+  }
+
   static func timestamp(_ r: inout PayloadScan.Reader) -> Timestamp? {
     r.string().flatMap { Timestamp(iso: $0) }
   }
@@ -101,16 +105,13 @@ enum EnvironmentScan {
     var publicKey: String?
     let ok = r.object { (r: inout PayloadScan.Reader, key: UnsafeBufferPointer<UInt8>) -> Bool in
       if PayloadScan.Reader.equal(key, "created") {
-        created = timestamp(&r)
-        return created != nil
+        return take(&created, timestamp(&r))
       }
       if PayloadScan.Reader.equal(key, "key_id") {
-        keyID = r.string()
-        return keyID != nil
+        return take(&keyID, r.string())
       }
       if PayloadScan.Reader.equal(key, "public_key") {
-        publicKey = r.string()
-        return publicKey != nil
+        return take(&publicKey, r.string())
       }
       return false
     }
@@ -131,26 +132,21 @@ enum EnvironmentScan {
     let ok = r.object { (r: inout PayloadScan.Reader, key: UnsafeBufferPointer<UInt8>) -> Bool in
       switch String(decoding: key, as: UTF8.self) {
       case "app_key":
-        appKey = r.string()
-        return appKey != nil
+        return take(&appKey, r.string())
       case "app_secret":
-        appSecret = r.string()
-        return appSecret != nil
+        return take(&appSecret, r.string())
       case "created":
-        created = timestamp(&r)
-        return created != nil
+        return take(&created, timestamp(&r))
       case "fingerprints":
         var k: String?
         var s: String?
         guard
           r.object({ (r: inout PayloadScan.Reader, key: UnsafeBufferPointer<UInt8>) -> Bool in
             if PayloadScan.Reader.equal(key, "app_key") {
-              k = r.string()
-              return k != nil
+              return take(&k, r.string())
             }
             if PayloadScan.Reader.equal(key, "app_secret") {
-              s = r.string()
-              return s != nil
+              return take(&s, r.string())
             }
             return false
           }), let k, let s
@@ -158,20 +154,15 @@ enum EnvironmentScan {
         fingerprints = SetFingerprints(appKey: k, appSecret: s)
         return true
       case "grace_until":
-        graceUntil = timestamp(&r)
-        return graceUntil != nil
+        return take(&graceUntil, timestamp(&r))
       case "id":
-        id = r.string()
-        return id != nil
+        return take(&id, r.string())
       case "last_verification":
-        last = lastVerification(&r)
-        return last != nil
+        return take(&last, lastVerification(&r))
       case "retiring_since":
-        retiringSince = timestamp(&r)
-        return retiringSince != nil
+        return take(&retiringSince, timestamp(&r))
       case "state":
-        state = r.string().flatMap(SetState.init(rawValue:))
-        return state != nil
+        return take(&state, r.string().flatMap(SetState.init(rawValue:)))
       default: return false
       }
     }
@@ -190,8 +181,7 @@ enum EnvironmentScan {
     var verdict: String?
     let ok = r.object { (r: inout PayloadScan.Reader, key: UnsafeBufferPointer<UInt8>) -> Bool in
       if PayloadScan.Reader.equal(key, "endpoint") {
-        endpoint = r.string()
-        return endpoint != nil
+        return take(&endpoint, r.string())
       }
       if PayloadScan.Reader.equal(key, "signature") {
         var members = [String: JSONValue]()
@@ -206,12 +196,10 @@ enum EnvironmentScan {
         return true
       }
       if PayloadScan.Reader.equal(key, "time") {
-        time = timestamp(&r)
-        return time != nil
+        return take(&time, timestamp(&r))
       }
       if PayloadScan.Reader.equal(key, "verdict") {
-        verdict = r.string()
-        return verdict != nil
+        return take(&verdict, r.string())
       }
       return false
     }
