@@ -57,7 +57,7 @@ public struct LogRequest: Equatable, Sendable {
     // segments below (memory stays at one batch of lines).
     var index = TrailIndex.load(
       workspace: workspace, seen: Trail.Seen.read(workspace: workspace.path, env: .process),
-      remembered: .process, history: false)
+      remembered: .process, history: false, decodeIDs: true)
     // The records the index kept are for other readers: log shows every entry from its line.
     index.base?.kept = []
     let p = Printer(settings)
@@ -68,20 +68,24 @@ public struct LogRequest: Equatable, Sendable {
       if let key = try? PublicIdentity(parsing: text) { _ = signers(key) }
     }
     for e in index.entries { if let key = e.signer { _ = signers(key) } }
+    Stopwatch.lap("log: signers")
     let row = LogRequest.rows(
       signers: signers, json: format == .json, from: from, to: to, actor: actor, environments: environments,
       action: action, set: setID)
     var out = [UInt8]()
     out.reserveCapacity(1 << 20)
+    var plain = true  // whether every row in `out` is plain text (each row checked on its core)
     func flush() {
-      if !out.isEmpty { p.out(bytes: out) }
+      if !out.isEmpty { plain ? Printer.writeRaw(1, out) : p.out(bytes: out) }
       out.removeAll(keepingCapacity: true)
+      plain = true
     }
     var count = 0
     var rows = 0
     if format == .json { JSONValue.literal("{\n  \"entries\" : [", into: &out) }
-    func emit(_ made: (records: Int, bytes: [UInt8])) {
+    func emit(_ made: (records: Int, bytes: [UInt8], plain: Bool)) {
       count += made.records
+      plain = plain && made.plain
       rows += 1
       if format == .json { JSONValue.literal(rows == 1 ? "\n    " : ",\n    ", into: &out) }
       out += made.bytes
@@ -94,6 +98,7 @@ public struct LogRequest: Equatable, Sendable {
         "\(unplaced) line(s) of the checkpointed segments are not entries the checkpoint's signed index lists, and are not shown: "
           + "the checkpoint is malformed (keyward audit --full names them)")
     }
+    Stopwatch.lap("log: checkpointed entries")
     let intact = index.intact && problems.count == index.problems.count
     for e in index.entries { if let made = row(e) { emit(made) } }
     if format == .json {
@@ -111,6 +116,7 @@ public struct LogRequest: Equatable, Sendable {
         value.write(into: &out, indent: 2)
       }
       JSONValue.literal("\n}\n", into: &out)
+      plain = false  // the members after the rows are checked with the rest of the last piece
       flush()
     } else {
       if rows == 0 { out += Array("No records match.\n".utf8) }
@@ -122,12 +128,13 @@ public struct LogRequest: Equatable, Sendable {
   }
 
   /// What an entry shows, or nil when the filters leave none of its records: the number of
-  /// records shown and the bytes (a JSON row at indent 4, or text lines). Pure, so it runs on
-  /// every core: `signers` already knows the trail's signers (another is looked up, not kept).
+  /// records shown, the bytes (a JSON row at indent 4, or text lines) and whether they are what
+  /// `Printer.out(bytes:)` writes unchanged. Pure, so it runs on every core: `signers` already
+  /// knows the trail's signers (another is looked up, not kept).
   static func rows(
     signers: TrailFindings.Signers, json: Bool, from: String?, to: String?, actor: String?,
     environments: [String], action: String?, set setID: String?
-  ) -> @Sendable (TrailIndex.Entry) -> (records: Int, bytes: [UInt8])? {
+  ) -> @Sendable (TrailIndex.Entry) -> (records: Int, bytes: [UInt8], plain: Bool)? {
     /// Who an entry is by: its signature status, and its actor — for a signed entry the signed
     /// state's name for its key (what the entry says of itself is shown only for unsigned ones,
     /// and for strangers marked with a "?").
@@ -187,7 +194,7 @@ public struct LogRequest: Equatable, Sendable {
           out += Array((Text.printable(line, keepNewlines: false) + "  [\(e.id.prefix(12))]\n").utf8)
         }
       }
-      return (records.count, out)
+      return (records.count, out, Printer.isUnchanged(out))
     }
   }
 

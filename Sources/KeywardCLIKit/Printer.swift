@@ -36,10 +36,16 @@ public struct Printer: Sendable {
   /// A document keyward built, to stdout: as it is when `Text.printable` would change nothing
   /// (no String made of megabytes), otherwise through `out`.
   public func out(bytes: [UInt8]) {
-    guard
-      bytes.withUnsafeBufferPointer({ Text.isPlain($0) && memchr($0.baseAddress!, 0xEE, $0.count) == nil })
-    else { return out(String(decoding: bytes, as: UTF8.self)) }
+    guard Printer.isUnchanged(bytes) else { return out(String(decoding: bytes, as: UTF8.self)) }
     Printer.writeRaw(1, bytes)
+  }
+
+  /// Whether `out(bytes:)` writes these bytes as they are (nothing to escape, no style marker).
+  /// A byte-wise property, so pieces that each hold it hold it joined.
+  public static func isUnchanged(_ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBufferPointer {
+      $0.isEmpty || (Text.isPlain($0) && memchr($0.baseAddress!, 0xEE, $0.count) == nil)
+    }
   }
 
   /// Text to stderr.

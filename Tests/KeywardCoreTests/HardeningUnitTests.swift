@@ -52,6 +52,32 @@ struct HardeningUnitTests {
     }
   }
 
+  @Test("isPlain: eight bytes at a time answers as the byte-by-byte rule, at every length and offset")
+  func isPlainWordAtATime() {
+    func naive(_ bytes: [UInt8], _ keepNewlines: Bool) -> Bool {
+      !bytes.contains { b in
+        (b < 0x20 && !(keepNewlines && (b == 0x0a || b == 0x09))) || b == 0x7f || b == 0xc2 || b == 0xd8
+          || b == 0xe2
+      }
+    }
+    var r = Rand(state: 0x2545_f491_4f6c_dd1d)
+    // Mostly plain ASCII, with each byte class the rule names (and its neighbours) now and then.
+    let rare: [UInt8] = [
+      0x00, 0x09, 0x0a, 0x0d, 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0xc1, 0xc2, 0xc3, 0xd7, 0xd8, 0xe2, 0xee, 0xff,
+    ]
+    for _ in 0..<20_000 {
+      let count = Int(r.next() % 40)
+      var bytes = (0..<count).map { _ in UInt8(0x21 + r.next() % 0x5e) }
+      for _ in 0..<Int(r.next() % 3) where count > 0 {
+        bytes[Int(r.next() % UInt64(count))] = rare[Int(r.next() % UInt64(rare.count))]
+      }
+      for keep in [true, false] {
+        let fast = bytes.withUnsafeBufferPointer { Text.isPlain($0, keepNewlines: keep) }
+        #expect(fast == naive(bytes, keep), "\(bytes) keepNewlines: \(keep)")
+      }
+    }
+  }
+
   @Test("export names: POSIX names only, and nothing that changes how a program starts")
   func variableNames() {
     for ok in ["CAPTCHALA_APP_KEY", "RECAPTCHA_SECRET_KEY", "_x", "NEXT_PUBLIC_SITE_KEY", "VITE_CAPTCHA"] {

@@ -99,7 +99,7 @@ public struct TrailIndex: Sendable {
   /// `history: false` leaves `history` empty (`log`, which streams the entries instead).
   public static func load(
     workspace: Workspace, verifySignatures: Bool = true, full: Bool = false, seen: [String] = [],
-    expand: Bool = false, remembered: Env? = nil, history: Bool = true
+    expand: Bool = false, remembered: Env? = nil, history: Bool = true, decodeIDs: Bool = false
   ) -> TrailIndex {
     // A write reads the trail twice (its refusals, then its reconcile check): the second read is
     // the first one's, while no file was added to or removed from the trail's folders since.
@@ -110,7 +110,7 @@ public struct TrailIndex: Sendable {
     defer { segments?.save() }
     let index = read(
       workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: expand,
-      remembered: segments, history: history)
+      remembered: segments, history: history, decodeIDs: decodeIDs)
     if let memoKey { memo.withLock { $0 = (memoKey, index) } }
     return index
   }
@@ -135,7 +135,7 @@ public struct TrailIndex: Sendable {
 
   static func read(
     workspace: Workspace, verifySignatures: Bool, full: Bool, seen: [String], expand: Bool,
-    remembered: VerifiedSegments? = nil, history: Bool = true
+    remembered: VerifiedSegments? = nil, history: Bool = true, decodeIDs: Bool = false
   ) -> TrailIndex {
     var index = TrailIndex()
     let root = workspace.path
@@ -290,6 +290,9 @@ public struct TrailIndex: Sendable {
           })
       {
         index.base = x.index
+        // A reader that looks every covered entry up (`log`) has the ids decoded now, so the entry
+        // files below are looked up in memory too (each lookup from the file is a few reads).
+        if decodeIDs { index.base!.ids = x.index.ids }
         index.baseFile = "\(root)/\(Trail.checkpointsFolder)/\(id).jsonl"
       }
       Stopwatch.lap("trail: segments checked")

@@ -23,60 +23,85 @@ extension TrailIndex {
   }
 
   /// `forEachCovered` with each entry first turned into what `body` needs by `map`, on every
-  /// core (`log` makes its rows there); `body` is then called in order, on this thread, with
-  /// what `map` gave (nothing for an entry it gave nil for).
+  /// core (`log` makes its rows there); `body` is then called in order with what `map` gave
+  /// (nothing for an entry it gave nil for), never twice at once: a batch's results are handed
+  /// to `body` by one worker while the next batch is parsed by the others, so the order-keeping
+  /// part overlaps the parsing instead of waiting for it.
   @discardableResult
   public func forEachCovered<T: Sendable>(map: @escaping @Sendable (Entry) -> T?, _ body: (T) -> Void) -> Int?
   {
     guard var decoded = base, let baseFile else { return nil }
-    var unplaced = 0
     decoded.ids = decoded.ids  // decoded once here: every entry below is looked up
     let base = decoded
     let folder = String(baseFile[..<(baseFile.lastIndex(of: "/") ?? baseFile.endIndex)])
     let baseID = String(Path.name(baseFile).prefix(64))
     // The covered checkpoints by the generation their signed headers state.
     let order = (base.covers + [baseID]).map { (generations[$0] ?? 1, $0) }.sorted { $0 < $1 }
-    var shown = [UInt64](repeating: 0, count: (base.entries + 63) / 64)  // by position in base.ids
     let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    for (_, id) in order {
-      let path = "\(folder)/\(id).jsonl"
-      var lineNumber = 0
-      TrailIndex.lines(of: path) { batch in
-        var lines = [Item]()
-        for line in batch {
-          lineNumber += 1
-          if lineNumber == 1 { continue }  // the header is not an entry
-          lines.append(Item(bytes: line, file: path, line: lineNumber, expectedID: nil))
-        }
-        let items = lines
-        // Parsed, looked up and mapped on every core; each result moved out once, in order.
-        var results = [(position: Int, value: T?)?](repeating: nil, count: items.count)
-        let chunks = items.count < 256 ? 1 : 4 * cores
-        results.withUnsafeMutableBufferPointer { buffer in
-          let sink = WorkerSlots(buffer)
-          DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            var keys = [String: PublicIdentity]()
-            for i in (items.count * c / chunks)..<(items.count * (c + 1) / chunks) {
-              guard case .success(var e) = TrailIndex.parse(items[i], verify: false, keys: &keys),
-                let p = base.position(of: e.id)
-              else { continue }
-              e.checkpointed = true
-              sink.buffer[i] = (p, map(e))
+    return withoutActuallyEscaping(body) { body in
+      let handOver = HandOver<T>(entries: base.entries, body: body)
+      for (_, id) in order {
+        let path = "\(folder)/\(id).jsonl"
+        var lineNumber = 0
+        TrailIndex.lines(of: path) { batch in
+          var lines = [Item]()
+          for line in batch {
+            lineNumber += 1
+            if lineNumber == 1 { continue }  // the header is not an entry
+            lines.append(Item(bytes: line, file: path, line: lineNumber, expectedID: nil))
+          }
+          let items = lines
+          // Parsed, looked up and mapped on every core; each result moved out once, in order.
+          var results = [(position: Int, value: T?)?](repeating: nil, count: items.count)
+          let chunks = items.count < 256 ? 1 : 4 * cores
+          results.withUnsafeMutableBufferPointer { buffer in
+            let sink = WorkerSlots(buffer)
+            DispatchQueue.concurrentPerform(iterations: chunks + 1) { k in
+              if k == 0 { return handOver.handWaiting() }
+              var keys = [String: PublicIdentity]()
+              for i in (items.count * (k - 1) / chunks)..<(items.count * k / chunks) {
+                guard case .success(var e) = TrailIndex.parse(items[i], verify: false, keys: &keys),
+                  let p = base.position(of: e.id)
+                else { continue }
+                e.checkpointed = true
+                sink.buffer[i] = (p, map(e))
+              }
             }
           }
-        }
-        for k in results.indices {
-          guard let (p, value) = results[k].take() else {
-            unplaced += 1
-            continue
-          }
-          if shown[p / 64] & (1 << UInt64(p % 64)) != 0 { continue }
-          shown[p / 64] |= 1 << UInt64(p % 64)
-          if let value { body(value) }
+          handOver.waiting = results
         }
       }
+      handOver.handWaiting()
+      return handOver.unplaced
     }
-    return unplaced
+  }
+
+  /// The results of the batch parsed last, waiting to be handed to `body` in order (each entry
+  /// once: a bit per position in the base index). One worker at a time touches it.
+  private final class HandOver<T>: @unchecked Sendable {
+    var waiting: [(position: Int, value: T?)?] = []
+    var shown: [UInt64]
+    var unplaced = 0
+    let body: (T) -> Void
+
+    init(entries: Int, body: @escaping (T) -> Void) {
+      shown = [UInt64](repeating: 0, count: (entries + 63) / 64)
+      self.body = body
+    }
+
+    func handWaiting() {
+      var results = waiting
+      waiting = []
+      for k in results.indices {
+        guard let (p, value) = results[k].take() else {
+          unplaced += 1
+          continue
+        }
+        if shown[p / 64] & (1 << UInt64(p % 64)) != 0 { continue }
+        shown[p / 64] |= 1 << UInt64(p % 64)
+        if let value { body(value) }
+      }
+    }
   }
 
   /// Reads a file's lines in batches (about 1 MiB of lines each), without the newlines.

@@ -51,11 +51,30 @@ public enum Text {
   /// Whether `printable` would leave these bytes as they are: no control byte (newlines and
   /// tabs allowed when kept), and no lead byte of a C1 control (0xc2), of the Arabic letter mark
   /// (0xd8) or of the bidi controls and separators (0xe2).
+  /// Eight bytes are looked at at once: only a word holding a byte below 0x20, DEL or a byte of
+  /// 0x80 and above (which covers every lead byte above) is looked at byte by byte (megabytes
+  /// of reports pass through here).
   public static func isPlain(_ buf: UnsafeBufferPointer<UInt8>, keepNewlines: Bool = true) -> Bool {
-    for b in buf where b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xd8 || b == 0xe2 {
-      if b < 0x20 && keepNewlines && (b == 0x0a || b == 0x09) { continue }
-      return false
+    @inline(__always) func plain(_ b: UInt8) -> Bool {
+      guard b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xd8 || b == 0xe2 else { return true }
+      return b < 0x20 && keepNewlines && (b == 0x0a || b == 0x09)
     }
+    guard let base = buf.baseAddress else { return true }
+    let raw = UnsafeRawPointer(base)
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    var i = 0
+    while i + 8 <= buf.count {
+      let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+      let del = x ^ (0x7f &* ones)
+      // A high bit where a byte is below 0x20, is DEL, or is 0x80 or above (exact for "none").
+      let flagged = ((x &- 0x20 &* ones) & ~x) | ((del &- ones) & ~del) | x
+      if flagged & highs != 0 {
+        for k in i..<(i + 8) where !plain(base[k]) { return false }
+      }
+      i += 8
+    }
+    for k in i..<buf.count where !plain(base[k]) { return false }
     return true
   }
 
