@@ -235,7 +235,20 @@ final class ScanEngine {
       var first = (-1, -1)
       var last = (-1, -1)
       scanning: while i < count {
-        let c = cls[Int(p[i])]
+        // Word bytes (most of any text) in a loop of their own, four at a time while no break is
+        // among them (four loads that do not wait for each other): the switch below is for breaks.
+        while i + 4 <= count
+          && cls[Int(p[i])] | cls[Int(p[i + 1])] | cls[Int(p[i + 2])] | cls[Int(p[i + 3])] == Self.word
+        {
+          i += 4
+        }
+        guard i < count else { break scanning }
+        var c = cls[Int(p[i])]
+        while c == Self.word {
+          i += 1
+          guard i < count else { break scanning }
+          c = cls[Int(p[i])]
+        }
         switch c {
         case Self.word:
           i += 1
@@ -324,11 +337,19 @@ final class ScanEngine {
   /// Each run of the base64 alphabet (with its `=` padding) long enough to hold a value.
   private func base64Runs(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int, depth: Int, outer: Int, steps: Steps)
   {
+    // 11 characters hold 8 bytes: a shorter token holds no run worth decoding.
+    guard e - s >= 11 else { return }
     let values = Self.base64Values
     var i = s
     while i < e {
       while i < e && values[Int(p[i])] == 0xff { i += 1 }
       let start = i
+      // (Four at a time while all four are in the alphabet: its values are below 64.)
+      while i + 4 <= e
+        && (values[Int(p[i])] | values[Int(p[i + 1])] | values[Int(p[i + 2])] | values[Int(p[i + 3])]) < 64
+      {
+        i += 4
+      }
       while i < e && values[Int(p[i])] != 0xff { i += 1 }
       let end = i
       while i < e && p[i] == 0x3d && i - end < 2 { i += 1 }

@@ -1,5 +1,6 @@
 import CSodium
 import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -271,7 +272,7 @@ public enum ScanOperation {
     var hits: [LocatedHit] = []
   }
 
-  /// Every item through the scanner, on every core: files in small batches handed out as workers
+  /// Every item through the scanner, on every core: files handed out one at a time as workers
   /// free up (sizes vary); blobs split between workers, each reading its share through one
   /// `git cat-file --batch`.
   static func scanAll(_ items: [Item], catalog: ScanCatalog, repository: String?) throws(KeywardError)
@@ -284,10 +285,12 @@ public enum ScanOperation {
     var failures = [KeywardError?](repeating: nil, count: cores)
     out.withUnsafeMutableBufferPointer { results in
       let sink = WorkerSlots(results)
-      let batches = files.isEmpty ? 0 : min(files.count, 16 * cores)
-      DispatchQueue.concurrentPerform(iterations: batches) { b in
+      // One scanner per worker, each taking the next file when it is done with one: sizes vary
+      // (a 5 MB log among small sources), so fixed shares left a core idle at the end.
+      let next = Atomic<Int>(0)
+      DispatchQueue.concurrentPerform(iterations: min(files.count, cores)) { _ in
         let scanner = StreamScanner(engine: ScanEngine(catalog: catalog))
-        for k in (files.count * b / batches)..<(files.count * (b + 1) / batches) {
+        while case let k = next.add(1, ordering: .relaxed).oldValue, k < files.count {
           let i = files[k]
           switch items[i] {
           case .file(_, let open): sink.buffer[i] = scanFile(open, scanner)
