@@ -96,16 +96,28 @@ struct TrailProofTests {
       }
     }
     var (x, placeholders) = TrailProof.build(table, keep: rowKeep, rank: rowRank, covers: covers)
-    let kept = TrailProof.fill(placeholders) { list[rowEntry[Int($0)]] }
-    x.kept = kept ?? []
-    #expect(kept != nil)
-    // Read in another order (as the proof reads them: by segment and place), the same records.
-    let shuffled = Array(placeholders.indices).shuffledDeterministically(seed: seed)
-    let again = TrailProof.fill(placeholders, order: shuffled) { list[rowEntry[Int($0)]] }
-    #expect(
-      again.map { CheckpointIndex(kept: $0).encode() } == kept.map { CheckpointIndex(kept: $0).encode() })
+    var kept = [CheckpointIndex.Kept]()
+    #expect(TrailProof.forEachKept(placeholders, entry: { list[rowEntry[Int($0)]] }) { kept.append($0) })
+    x.kept = kept
     let got = x.encode()
     #expect(x.encodedDigest() == CheckpointIndex.digest(got), "seed \(seed): the digest piece by piece")
+    // The proof's digest: the index built without its ids, which come from the table, and the
+    // kept records handed over one at a time, never held.
+    let (bare, _) = TrailProof.build(table, keep: rowKeep, rank: rowRank, covers: covers, ids: false)
+    let keptRows = table.unique.filter { rowKeep[Int($0)] }
+    let streamed = CheckpointIndex.digest(
+      header: bare,
+      ids: { sink in
+        CheckpointIndex.base64Pieces(keptRows.count, to: sink) { k in
+          table.ids[(Int(keptRows[k]) * 32)..<(Int(keptRows[k]) * 32 + 32)]
+        }
+      },
+      kept: { each in TrailProof.forEachKept(placeholders, entry: { list[rowEntry[Int($0)]] }, each) })
+    #expect(streamed == CheckpointIndex.digest(expected), "seed \(seed): the proof's streamed digest")
+    // A line that cannot be read again gives no digest, never a partial one.
+    if !placeholders.isEmpty {
+      #expect(!TrailProof.forEachKept(placeholders, entry: { _ in nil }) { _ in })
+    }
     #expect(
       got == expected,
       "seed \(seed):\n\(String(decoding: got, as: UTF8.self))\n---\n\(String(decoding: expected, as: UTF8.self))"

@@ -115,9 +115,26 @@ public struct CheckpointIndex: Sendable {
   /// The digest of `encode()`'s bytes, hashed piece by piece (the ids of 300,000 entries are
   /// never one 13 MB string).
   func encodedDigest() -> String {
+    CheckpointIndex.digest(
+      header: self, ids: encodeIDs,
+      kept: { each in
+        for k in kept { each(k) }
+        return true
+      })!
+  }
+
+  /// The digest of an index's encoding from its header, its ids line (handed over in pieces,
+  /// with its newline) and its kept records in order (handed over one at a time; nil when they
+  /// cannot all be given): what `audit --full` compares with the signed digest without holding
+  /// the rebuilt index's ids or records.
+  static func digest(
+    header x: CheckpointIndex, ids: (([UInt8]) -> Void) -> Void, kept: ((Kept) -> Void) -> Bool
+  ) -> String? {
     let h = Blake2b(key: nil, length: 32)
     h.update(Array("keyward trail index v1".utf8))
-    encode { h.update($0) }
+    x.encodeHeader { h.update($0) }
+    ids { h.update($0) }
+    guard kept({ h.update(encode($0)) }) else { return nil }
     var out = [UInt8](repeating: 0, count: 32)
     out.withUnsafeMutableBytes { h.finish(into: $0) }
     return Sodium.hex(out)
@@ -125,6 +142,13 @@ public struct CheckpointIndex: Sendable {
 
   /// The file's bytes in pieces, in order.
   func encode(to sink: ([UInt8]) -> Void) {
+    encodeHeader(to: sink)
+    encodeIDs(to: sink)
+    for k in kept { sink(CheckpointIndex.encode(k)) }
+  }
+
+  /// Line 1: the header.
+  func encodeHeader(to sink: ([UInt8]) -> Void) {
     var header: [String: JSONValue] = [
       "type": .string(CheckpointIndex.type), "v": .number(1),
       "covers": .array(covers.map(JSONValue.string)), "entries": .number(Double(entries)),
@@ -134,28 +158,50 @@ public struct CheckpointIndex: Sendable {
     header["v1"] = .array(
       v1.map { .object(["entries": .number(Double($0.entries)), "head": .string($0.head)]) })
     sink(JSONValue.object(header).compact() + [0x0a])
+  }
+
+  /// Line 2: the ids in base64.
+  func encodeIDs(to sink: ([UInt8]) -> Void) {
     if let decodedIDs {
-      // Base64 of whole 3-byte groups joins up: 48 KiB of ids at a time.
-      let step = 3 << 14
-      for at in stride(from: 0, to: decodedIDs.count, by: step) {
-        sink(Array(Sodium.base64(Array(decodedIDs[at..<min(at + step, decodedIDs.count)])).utf8))
+      CheckpointIndex.base64Pieces(decodedIDs.count / 32, to: sink) { k in
+        decodedIDs[(32 * k)..<(32 * k + 32)]
       }
+      return
     } else if let idsFile, let text = idsFile.read(at: idsFile.offset, count: idsFile.length) {
       sink(text)
     } else {
       sink(Array(idsBase64))
     }
     sink([0x0a])
-    for k in kept {
-      let r = k.record
-      var m: [String: JSONValue] = [
-        "record": r.members, "seq": .number(Double(r.seq)), "entry": .string(r.entry ?? ""),
-        "time": .string(r.time ?? ""), "actor": .string(r.actor ?? ""), "signed": .bool(r.signed),
-        "command": .string(r.command ?? ""),
-      ]
-      if let below = k.below { m["below"] = .array(below.map { .number(Double($0)) }) }
-      sink(JSONValue.object(m).compact() + [0x0a])
+  }
+
+  /// The base64 line of `count` ids given one at a time, and its newline, in pieces of 48 KiB of
+  /// ids (base64 of whole 3-byte groups joins up).
+  static func base64Pieces(_ count: Int, to sink: ([UInt8]) -> Void, id: (Int) -> ArraySlice<UInt8>) {
+    let step = 3 << 14  // 1,536 ids
+    var piece = [UInt8]()
+    piece.reserveCapacity(step)
+    for k in 0..<count {
+      piece += id(k)
+      if piece.count >= step {
+        sink(Array(Sodium.base64(piece).utf8))
+        piece.removeAll(keepingCapacity: true)
+      }
     }
+    if !piece.isEmpty { sink(Array(Sodium.base64(piece).utf8)) }
+    sink([0x0a])
+  }
+
+  /// A kept record's line.
+  static func encode(_ k: Kept) -> [UInt8] {
+    let r = k.record
+    var m: [String: JSONValue] = [
+      "record": r.members, "seq": .number(Double(r.seq)), "entry": .string(r.entry ?? ""),
+      "time": .string(r.time ?? ""), "actor": .string(r.actor ?? ""), "signed": .bool(r.signed),
+      "command": .string(r.command ?? ""),
+    ]
+    if let below = k.below { m["below"] = .array(below.map { .number(Double($0)) }) }
+    return JSONValue.object(m).compact() + [0x0a]
   }
 
   /// Reads an index strictly; nil when anything in it is not as `encode` writes it.

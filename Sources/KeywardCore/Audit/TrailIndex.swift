@@ -485,6 +485,9 @@ public struct TrailIndex: Sendable {
     // `--full`: every checkpointed entry's signature, every segment's heads and every index,
     // proven by streaming the segments (never holding their entries).
     if full {
+      // The base index's copy of the kept records is not held through the proof (the history
+      // holds them; `audit` drops it anyway).
+      index.releaseKept()
       index.signaturesProven = TrailProof.prove(
         &index, root: root, trust: workspace.trust, names: names, indexes: indexes)
     }

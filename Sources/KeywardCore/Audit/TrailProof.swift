@@ -7,7 +7,8 @@ import Dispatch
 #endif
 
 /// `audit --full` without holding the trail (issue 17). Every checkpoint segment is streamed in
-/// pieces of a few MB: each line is parsed, its signature verified on every core, and the entry
+/// pieces of a megabyte (two pieces' parsed entries are held at a time: one being added while the
+/// next is parsed): each line is parsed, its signature verified on every core, and the entry
 /// reduced to a row of about 120 bytes (its id, time, parents, signer, holder, where its line is,
 /// and per record the keys the index's rules compare). Each index is then rebuilt from the rows
 /// exactly as `CheckpointIndex.build` builds it from the entries, the few records it keeps are
@@ -90,18 +91,22 @@ struct TrailProof {
 
     /// Room for `n` rows of one parent and one record each, so the columns do not grow by
     /// doubling (which would hold twice their size at the end of a long trail).
-    mutating func reserve(_ n: Int) {
+    /// `records`: room for that many records (one per row when not given).
+    mutating func reserve(_ n: Int, records: Int? = nil) {
       ids.reserveCapacity(32 * n)
       seconds.reserveCapacity(n)
       parentIDs.reserveCapacity(32 * n)
-      for column in [
-        \Table.parentStart, \.signer, \.holder, \.length, \.line, \.recordStart, \.recEnv, \.recSight,
-        \.recLast,
-      ] as [WritableKeyPath<Table, [Int32]>] {
+      for column in [\Table.parentStart, \.signer, \.holder, \.length, \.line, \.recordStart]
+        as [WritableKeyPath<Table, [Int32]>]
+      {
         self[keyPath: column].reserveCapacity(n + 1)
       }
+      let r = records ?? n
+      for column in [\Table.recEnv, \.recSight, \.recLast] as [WritableKeyPath<Table, [Int32]>] {
+        self[keyPath: column].reserveCapacity(r + 1)
+      }
       offset.reserveCapacity(n)
-      recSpecial.reserveCapacity(n)
+      recSpecial.reserveCapacity(r)
     }
 
     func id(_ row: Int32) -> String { Sodium.hex(Array(ids[Int(row) * 32..<Int(row) * 32 + 32])) }
@@ -234,7 +239,9 @@ struct TrailProof {
   /// The index of the rows `keep` selects, in the order they would have alone (`rank` as
   /// `TrailIndex.order` takes it): `CheckpointIndex.build` of those entries, with each kept
   /// record as a placeholder.
-  static func build(_ t: Table, keep: [Bool], rank: [Int], covers: [String]) -> (
+  /// Without `ids`, the index's ids are left out (the proof hands them to the digest from the
+  /// table instead of copying them: 9.6 MB at 300,000 entries).
+  static func build(_ t: Table, keep: [Bool], rank: [Int], covers: [String], ids withIDs: Bool = true) -> (
     CheckpointIndex, [Placeholder]
   ) {
     let picked = t.unique.filter { keep[Int($0)] }.sorted()  // rows in read order
@@ -269,10 +276,12 @@ struct TrailProof {
     var x = CheckpointIndex()
     x.covers = covers.sorted()
     x.heads = (0..<m).filter { !hasChild[$0] }.map { row[$0] }.sorted { t.idLess($0, $1) }.map(t.id)
-    var ids = [UInt8]()
-    ids.reserveCapacity(32 * m)
-    for r in t.unique where keep[Int(r)] { ids += t.ids[Int(r) * 32..<Int(r) * 32 + 32] }
-    x.ids = ids
+    if withIDs {
+      var ids = [UInt8]()
+      ids.reserveCapacity(32 * m)
+      for r in t.unique where keep[Int(r)] { ids += t.ids[Int(r) * 32..<Int(r) * 32 + 32] }
+      x.ids = ids
+    }
     x.entries = m
     for r in row {
       let s = t.signer[Int(r)]
@@ -381,15 +390,20 @@ struct TrailProof {
     var heads = [[String]?](repeating: nil, count: names.count)
     // The rows the headers announce (a hostile header cannot reserve more than its file's
     // size allows: a line is longer than 100 bytes).
-    table.reserve(
-      names.reduce(0) { n, name in
-        let path = "\(root)/\(Trail.checkpointsFolder)/\(name)"
-        var st = stat()
-        guard let first = CheckpointFile.firstLine(path), lstat(path, &st) == 0,
-          case .success(let h) = Checkpoint.header(first, name: name, trust: trust)
-        else { return n }
-        return n + min(h.entries, Int(st.st_size) / 100)
-      })
+    let rowCount = names.reduce(0) { n, name in
+      let path = "\(root)/\(Trail.checkpointsFolder)/\(name)"
+      var st = stat()
+      guard let first = CheckpointFile.firstLine(path), lstat(path, &st) == 0,
+        case .success(let h) = Checkpoint.header(first, name: name, trust: trust)
+      else { return n }
+      return n + min(h.entries, Int(st.st_size) / 100)
+    }
+    // Records per entry as the signed indexes count them (a verify of many environments is one
+    // entry of many records), so the record columns are not grown by doubling; at most two per
+    // row here (more grow as they come).
+    let perEntry =
+      indexes.values.map { Double($0.index.records) / Double(max(1, $0.index.entries)) }.max() ?? 1
+    table.reserve(rowCount, records: Int(Double(rowCount) * min(2, max(1, perEntry))) + 16)
     // Each piece is parsed and verified on every core while the previous piece's entries are
     // added to the table (one worker adds, then joins the parsing).
     let rows = Rows(table)
@@ -507,13 +521,23 @@ struct TrailProof {
           rank[Int(row)] = min(rank[Int(row)], index.generations[String(names[Int(h)].prefix(64))] ?? 1)
         }
       }
-      var (rebuilt, placeholders) = build(table, keep: keep, rank: rank, covers: x.index.covers)
+      var (rebuilt, placeholders) = build(
+        table, keep: keep, rank: rank, covers: x.index.covers, ids: false)
       Stopwatch.lap("full: index \(id.prefix(12)) rebuilt")
-      let order = placeholders.indices.sorted {
-        let (a, b) = (Int(placeholders[$0].row), Int(placeholders[$1].row))
-        return (table.holder[a], table.offset[a], $0) < (table.holder[b], table.offset[b], $1)
-      }
-      guard let kept = fill(placeholders, order: order, entry: lines.entry) else {
+      // Its digest from the rebuilt header, the kept rows' ids straight from the table, and each
+      // kept record read again from its line and hashed in turn: neither is held whole.
+      let kept = table.unique.filter { keep[Int($0)] }
+      let digest = CheckpointIndex.digest(
+        header: rebuilt,
+        ids: { sink in
+          CheckpointIndex.base64Pieces(kept.count, to: sink) { k in
+            table.ids[(Int(kept[k]) * 32)..<(Int(kept[k]) * 32 + 32)]
+          }
+        },
+        kept: { each in forEachKept(placeholders, entry: lines.entry, each) })
+      placeholders = []
+      rebuilt = CheckpointIndex()
+      guard let digest else {
         report(
           TrailIndex.Problem(
             kind: .broken,
@@ -521,9 +545,7 @@ struct TrailProof {
             file: "\(root)/\(Trail.checkpointsFolder)/\(id).index"))
         continue
       }
-      placeholders = []
-      rebuilt.kept = kept
-      if rebuilt.encodedDigest() != x.digest {
+      if digest != x.digest {
         report(
           TrailIndex.Problem(
             kind: .forged,
@@ -548,13 +570,13 @@ struct TrailProof {
   /// for a newline once, however long its line. The segment is what its admin signed when its
   /// header, count and digest hold, as `Checkpoint.verify` checks them.
   static func stream(
-    path: String, name: String, trust: TrustedState?, piece: Int = 4 << 20,
+    path: String, name: String, trust: TrustedState?, piece: Int = 1 << 20,
     batch: ([TrailIndex.Item], [(offset: Int, length: Int)]) -> Void
   ) -> Streamed {
     guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return .unreadable }
     defer { close(fd) }
     // Pieces no larger than what is left of the file (and a byte to see its end): a trail of
-    // hundreds of small checkpoints must not clear 4 MB for each.
+    // hundreds of small checkpoints must not clear a whole piece for each.
     var st = stat()
     var left = fstat(fd, &st) == 0 ? Int(st.st_size) : piece
     var buffer = [UInt8]()
@@ -613,26 +635,24 @@ struct TrailProof {
     return .read(heads: Sodium.hex(out) == h.digest ? h.heads : nil)
   }
 
-  /// The kept records, each from its entry (`entry` gives a row's entry; nil when it cannot).
-  /// `order`: the order to read the rows in (by segment and place, so each file is read once
-  /// from start to end); the result is in the placeholders' order either way.
-  static func fill(
-    _ placeholders: [Placeholder], order: [Int]? = nil, entry: (Int32) -> TrailIndex.Entry?
-  ) -> [CheckpointIndex.Kept]? {
-    var cache: (row: Int32, entry: TrailIndex.Entry)? = nil
-    var out = [CheckpointIndex.Kept?](repeating: nil, count: placeholders.count)
-    for k in order ?? Array(placeholders.indices) {
-      let p = placeholders[k]
-      if cache?.row != p.row {
-        guard let e = entry(p.row) else { return nil }
-        cache = (p.row, e)
+  /// Hands `body` the kept records in the placeholders' order (their running numbers), each from
+  /// its entry (`entry` gives a row's entry, nil when it cannot: then false). One record at a
+  /// time: the proof hashes each and lets it go.
+  static func forEachKept(
+    _ placeholders: [Placeholder], entry: (Int32) -> TrailIndex.Entry?, _ body: (CheckpointIndex.Kept) -> Void
+  ) -> Bool {
+    var last: (row: Int32, entry: TrailIndex.Entry)? = nil  // an entry's records come together
+    for p in placeholders {
+      if last?.row != p.row {
+        guard let e = entry(p.row) else { return false }
+        last = (p.row, e)
       }
-      guard let e = cache?.entry, p.record < e.records.count else { return nil }
+      guard let e = last?.entry, p.record < e.records.count else { return false }
       var r = e.records[p.record]
       r.seq = p.seq
-      out[k] = CheckpointIndex.Kept(record: r, below: p.below)
+      body(CheckpointIndex.Kept(record: r, below: p.below))
     }
-    return out.map { $0! }
+    return true
   }
 
   /// A row's entry, read again from its line in its segment (`fill` over the files).
