@@ -46,6 +46,7 @@ struct Keyward: ParsableCommand {
   static func main() {
     Stopwatch.start()
     ProcessHardening.apply()
+    ProcessMemory.returnFreed()
     unknownCommand(Array(CommandLine.arguments.dropFirst()))
     let command: ParsableCommand
     do {

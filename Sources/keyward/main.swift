@@ -13,6 +13,7 @@ import KeywardCore
 // handed to `keyward-cli` beside this binary with exec, as git hands `git foo` to `git-foo`.
 
 ProcessHardening.apply()
+ProcessMemory.returnFreed()
 let arguments = Array(CommandLine.arguments.dropFirst())
 if let fast = FastPath.parse(arguments) {
   do {

@@ -138,20 +138,18 @@ struct TrailProof {
     /// `known`: whether an id no segment holds is elsewhere in the trail (an entry file);
     /// returns the rows that follow an entry that is nowhere.
     mutating func finish(known: (String) -> Bool) -> [(row: Int32, parent: String)] {
-      // By id (its first 8 bytes decide almost every comparison), then by row.
-      var keyed = ids.withUnsafeBufferPointer { p in
-        (0..<count).map { r -> (prefix: UInt64, row: Int32) in
-          var v: UInt64 = 0
-          for k in 0..<8 { v = v << 8 | UInt64(p[r * 32 + k]) }
-          return (v, Int32(r))
+      // By id (its first 8 bytes, read as a big-endian number, decide almost every comparison),
+      // then by row; the rows sorted in place (no key copied beside each: 4.8 MB at 300,000).
+      var sorted = (0..<Int32(count)).map { $0 }
+      ids.withUnsafeBytes { p in
+        func prefix(_ r: Int32) -> UInt64 {
+          UInt64(bigEndian: p.loadUnaligned(fromByteOffset: Int(r) * 32, as: UInt64.self))
+        }
+        sorted.sort { a, b in
+          let (x, y) = (prefix(a), prefix(b))
+          return x != y ? x < y : idLess(a, b) || (!idLess(b, a) && a < b)
         }
       }
-      keyed.sort { a, b in
-        a.prefix != b.prefix
-          ? a.prefix < b.prefix : idLess(a.row, b.row) || (!idLess(b.row, a.row) && a.row < b.row)
-      }
-      let sorted = keyed.map(\.row)
-      keyed = []
       unique = []
       unique.reserveCapacity(count)
       for r in sorted {
@@ -244,31 +242,39 @@ struct TrailProof {
   static func build(_ t: Table, keep: [Bool], rank: [Int], covers: [String], ids withIDs: Bool = true) -> (
     CheckpointIndex, [Placeholder]
   ) {
-    let picked = t.unique.filter { keep[Int($0)] }.sorted()  // rows in read order
-    var position = [Int32](repeating: -1, count: t.count)
-    for (p, row) in picked.enumerated() { position[Int(row)] = Int32(p) }
-    let m = picked.count
-    // Parents first; otherwise by rank, time, then id (`TrailIndex.order`).
-    let byKey = (0..<m).sorted { a, b in
-      let (x, y) = (picked[a], picked[b])
-      if rank[Int(x)] != rank[Int(y)] { return rank[Int(x)] < rank[Int(y)] }
-      if t.seconds[Int(x)] != t.seconds[Int(y)] { return t.seconds[Int(x)] < t.seconds[Int(y)] }
-      return t.idLess(x, y)
-    }
-    func links(_ p: Int) -> [Int] {
-      t.parentRows(picked[p]).compactMap { $0 >= 0 && position[Int($0)] >= 0 ? Int(position[Int($0)]) : nil }
-    }
-    let ordered = TrailIndex.parentsFirst(byKey, parents: links)  // positions in `picked`
-    var newPosition = [Int](repeating: 0, count: m)
-    for (n, old) in ordered.enumerated() { newPosition[old] = n }
-    let row = ordered.map { picked[$0] }  // by new position
-    // Each entry's parents by new position, flat: entry k's are subLinks[subStart[k]..<subStart[k + 1]].
-    var subStart = [Int32](repeating: 0, count: m + 1)
-    var subLinks = [Int32]()
-    for (k, old) in ordered.enumerated() {
-      for j in links(old) { subLinks.append(Int32(newPosition[j])) }
-      subStart[k + 1] = Int32(subLinks.count)
-    }
+    // The order and the links by new position; what they are made from is let go at the end of
+    // this block (at 300,000 entries about 9 MB, before the bit sets below are made).
+    let (row, subStart, subLinks) = { () -> ([Int32], [Int32], [Int32]) in
+      let picked = t.unique.filter { keep[Int($0)] }.sorted()  // rows in read order
+      var position = [Int32](repeating: -1, count: t.count)
+      for (p, row) in picked.enumerated() { position[Int(row)] = Int32(p) }
+      let m = picked.count
+      // Parents first; otherwise by rank, time, then id (`TrailIndex.order`).
+      var byKey = (0..<m).sorted { a, b in
+        let (x, y) = (picked[a], picked[b])
+        if rank[Int(x)] != rank[Int(y)] { return rank[Int(x)] < rank[Int(y)] }
+        if t.seconds[Int(x)] != t.seconds[Int(y)] { return t.seconds[Int(x)] < t.seconds[Int(y)] }
+        return t.idLess(x, y)
+      }
+      func links(_ p: Int) -> [Int] {
+        t.parentRows(picked[p]).compactMap {
+          $0 >= 0 && position[Int($0)] >= 0 ? Int(position[Int($0)]) : nil
+        }
+      }
+      let ordered = TrailIndex.parentsFirst(byKey, parents: links)  // positions in `picked`
+      byKey = []
+      var newPosition = [Int32](repeating: 0, count: m)
+      for (n, old) in ordered.enumerated() { newPosition[old] = Int32(n) }
+      // Each entry's parents by new position, flat: entry k's are subLinks[subStart[k]..<subStart[k + 1]].
+      var subStart = [Int32](repeating: 0, count: m + 1)
+      var subLinks = [Int32]()
+      for (k, old) in ordered.enumerated() {
+        for j in links(old) { subLinks.append(newPosition[j]) }
+        subStart[k + 1] = Int32(subLinks.count)
+      }
+      return (ordered.map { picked[$0] }, subStart, subLinks)  // rows by new position
+    }()
+    let m = row.count
     func sub(_ k: Int) -> ArraySlice<Int32> { subLinks[Int(subStart[k])..<Int(subStart[k + 1])] }
     var hasChild = [Bool](repeating: false, count: m)
     for j in subLinks { hasChild[Int(j)] = true }
