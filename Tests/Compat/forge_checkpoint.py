@@ -13,6 +13,7 @@ Takes the workspace's only checkpoint and re-signs it with the admin after MODE:
   entry-padded   as entry, and the header line padded with 5 MiB of blanks (outside the payload)
   ids-swapped    swaps the first and the last id of its index's sorted ids (the index is then not
                  sorted: a reader's search misses entries the segment holds)
+  ids-bad-base64 puts a '!' in the middle of its index's ids line (no longer base64)
 The checkpoint's files are renamed to the new header's id; prints that id.
 """
 import base64, hashlib, json, os, sys
@@ -28,7 +29,7 @@ def pae(t, body): return b"DSSEv1 %d %s %d " % (len(t.encode()), t.encode(), len
 
 def main():
     if len(sys.argv) != 4 or sys.argv[3] not in ("index", "entry", "heads", "entry-padded", "heads-number",
-                                                       "ids-swapped"):
+                                                       "ids-swapped", "ids-bad-base64"):
         sys.exit(__doc__.split("\n\n")[1])
     ws, identity, mode = sys.argv[1:]
     fields = dict(l.split(": ", 1) for l in open(identity, encoding="utf-8").read().splitlines() if ": " in l)
@@ -57,6 +58,13 @@ def main():
             sys.exit("the index lists fewer than two ids")
         ids[:32], ids[-32:] = ids[-32:], ids[:32]
         kept[1] = base64.b64encode(bytes(ids))
+        index = b"".join(k + b"\n" for k in kept)
+        header["index"] = b2(b"keyward trail index v1" + index)
+    elif mode == "ids-bad-base64":
+        kept = index.split(b"\n")[:-1]
+        line = bytearray(kept[1])
+        line[len(line) // 2] = ord("!")
+        kept[1] = bytes(line)
         index = b"".join(k + b"\n" for k in kept)
         header["index"] = b2(b"keyward trail index v1" + index)
     elif mode in ("entry", "entry-padded"):

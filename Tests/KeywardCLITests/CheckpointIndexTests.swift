@@ -230,6 +230,28 @@ struct CheckpointIndexTests {
   }
 
   @Test(
+    "attack: an admin signs an index whose ids line is not base64: log places none of the checkpointed lines and says the checkpoint is malformed, never that an entry was removed, exit 4; --full proves it"
+  )
+  func undecodableIndexIDs() throws {
+    let (cli, _) = try t.repository()
+    try t.store(cli, "prod")
+    try t.store(cli, "staging")
+    _ = try checkpoint(cli)
+    try t.store(cli, "dev")
+    let forged = try t.python([
+      "Tests/Compat/forge_checkpoint.py", cli.workspace, cli.root + "/keys/identity", "ids-bad-base64",
+    ])
+    #expect(forged.status == 0, "\(forged.output)")
+    let log = try cli.expect(4, ["log"])
+    #expect(log.stderr.contains("not entries the checkpoint's signed index lists"), "\(log.stderr)")
+    #expect(!log.all.contains("an entry was removed"), "\(log.all)")
+    let json = try cli.json(try cli.expect(4, ["log", "--format", "json"]))
+    #expect((json["problems"] as? [String] ?? []).contains { $0.contains("the checkpoint is malformed") })
+    #expect(!(json["problems"] as? [String] ?? []).contains { $0.contains("an entry was removed") })
+    try cli.expect(4, ["audit", "--full"])
+  }
+
+  @Test(
     "attack: an admin signs a checkpoint whose heads hold a number: malformed, exit 4 in audit (it was dropped silently; found by the independent review)"
   )
   func headsNotIDs() throws {

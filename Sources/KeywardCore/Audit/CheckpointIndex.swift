@@ -62,6 +62,18 @@ public struct CheckpointIndex: Sendable {
       idsFile = nil
     }
   }
+  /// Decodes the ids into memory when their line is the base64 of `entries` ids; otherwise they
+  /// stay on the line (each lookup decodes its own window, as before): an admin's malformed line
+  /// must not turn every id into an unknown one.
+  mutating func decodeIDsIfValid() {
+    guard decodedIDs == nil else { return }
+    let text = idsFile.flatMap { $0.read(at: $0.offset, count: $0.length) } ?? Array(idsBase64)
+    guard let bytes = text.withUnsafeBufferPointer({ Sodium.unbase64(bytes: $0) }),
+      bytes.count == 32 * entries
+    else { return }
+    ids = bytes
+  }
+
   var decodedIDs: [UInt8]? = []
   var idsBase64: ArraySlice<UInt8> = []
   var idsFile: IDFile? = nil

@@ -292,7 +292,7 @@ public struct TrailIndex: Sendable {
         index.base = x.index
         // A reader that looks every covered entry up (`log`) has the ids decoded now, so the entry
         // files below are looked up in memory too (each lookup from the file is a few reads).
-        if decodeIDs { index.base!.ids = x.index.ids }
+        if decodeIDs { index.base!.decodeIDsIfValid() }
         index.baseFile = "\(root)/\(Trail.checkpointsFolder)/\(id).jsonl"
       }
       Stopwatch.lap("trail: segments checked")
@@ -473,24 +473,25 @@ public struct TrailIndex: Sendable {
     // and without the base index's kept records (about 10 MB at 300,000 entries): they are read
     // again from its file afterwards, its signed digest checked again.
     if full {
-      var keptAgain: (path: String, digest: String)? = nil
+      var keptAgain: (id: String, digest: String)? = nil
       if let baseFile = index.baseFile, index.base?.kept.isEmpty == false,
         case let id = String(Path.name(baseFile).prefix(64)),
         let digest = indexes[id]?.digest
       {
-        keptAgain = ("\(root)/\(Trail.checkpointsFolder)/\(id).index", digest)
+        keptAgain = (id, digest)
         index.base?.kept = []
         for k in Array(indexes.keys) { indexes[k]?.index.kept = [] }
       }
       index.signaturesProven = TrailProof.prove(
         &index, root: root, trust: workspace.trust, names: names, indexes: indexes)
-      if let (path, digest) = keptAgain {
+      if let (id, digest) = keptAgain {
+        let path = "\(root)/\(Trail.checkpointsFolder)/\(id).index"
         if case .some(.some(let x)) = CheckpointIndex.read(path: path, digest: digest) {
           index.base?.kept = x.kept
         } else {
           index.problems.append(
             Problem(
-              kind: .broken, message: "\(Path.name(path)) changed while the trail was being proven",
+              kind: .broken, message: "\(id.prefix(12)).index changed while the trail was being proven",
               file: path))
         }
       }
