@@ -252,6 +252,33 @@ struct CheckpointIndexTests {
   }
 
   @Test(
+    "attack: 1,500 malformed lines appended to a segment: the first 1,000 are listed and one line counts the rest, exit 4 in log, audit and audit --full (two million such lines took audit --full to 1.7 GB; found by the independent review)"
+  )
+  func malformedLinesCapped() throws {
+    let (cli, _) = try t.repository()
+    try t.store(cli, "prod")
+    _ = try checkpoint(cli)
+    let folder = cli.workspace + "/trail/checkpoints"
+    let segment = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: folder).first { $0.hasSuffix(".jsonl") })
+    let handle = try #require(FileHandle(forWritingAtPath: folder + "/" + segment))
+    handle.seekToEndOfFile()
+    handle.write(Data(String(repeating: "{}\n", count: 1_500).utf8))
+    handle.closeFile()
+    let log = try cli.expect(4, ["log"])
+    let listed = log.stderr.split(separator: "\n").filter { $0.contains("not a trail entry") }
+    #expect(listed.count == 1_000, "\(listed.count)")
+    #expect(
+      log.stderr.contains("500 more line(s) that are not valid entries are not listed"),
+      "\(log.stderr.suffix(400))")
+    for args in [["audit"], ["audit", "--full"]] {
+      let r = try cli.expect(4, args)
+      #expect(r.stdout.split(separator: "\n").filter { $0.contains("not a trail entry") }.count <= 1_000)
+      #expect(r.stdout.contains("500 more line(s)"), "\(args)")
+    }
+  }
+
+  @Test(
     "attack: an admin signs a checkpoint whose heads hold a number: malformed, exit 4 in audit (it was dropped silently; found by the independent review)"
   )
   func headsNotIDs() throws {

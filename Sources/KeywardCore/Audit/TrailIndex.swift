@@ -45,6 +45,34 @@ public struct TrailIndex: Sendable {
     public var line: Int?
   }
 
+  /// The lines a file could not give as entries, capped: a segment of two million malformed lines
+  /// is reported by its first thousand and one line counting the rest (listing every one took
+  /// `audit --full` to 1.7 GB). The trail is broken either way.
+  struct ProblemCap {
+    static let perFile = 1_000
+    var counts: [String: (count: Int, kind: Problem.Kind)] = [:]
+
+    /// Counts `p`; whether it is one of the first `perFile` of its file.
+    mutating func admit(_ p: Problem) -> Bool {
+      let file = p.file ?? ""
+      let n = (counts[file]?.count ?? 0) + 1
+      counts[file] = (n, counts[file]?.kind ?? p.kind)
+      if n == Self.perFile + 1 { counts[file]!.kind = p.kind }
+      return n <= Self.perFile
+    }
+
+    /// One problem for each file past the cap, counting what was not listed.
+    var summaries: [Problem] {
+      counts.filter { $0.value.count > Self.perFile }.sorted { $0.key < $1.key }.map { file, c in
+        Problem(
+          kind: c.kind,
+          message:
+            "\(Path.name(file)): \(c.count - Self.perFile) more line(s) that are not valid entries are not listed",
+          file: file)
+      }
+    }
+  }
+
   /// The entries read one by one: every entry, or with `base`, those no checkpoint holds.
   public var entries: [Entry] = []
   public var problems: [Problem] = []
@@ -334,10 +362,11 @@ public struct TrailIndex: Sendable {
     var list = [Entry]()
     list.reserveCapacity(itemCount)
     var itemEntry = [Int](repeating: -1, count: itemCount)
+    var cap = ProblemCap()
     var entryRank = [Int]()
     for i in parsed.indices {
       switch parsed[i].take() {
-      case .failure(let p)?: index.problems.append(p)
+      case .failure(let p)?: if cap.admit(p) { index.problems.append(p) }
       case .success(var e)?:
         if index.base?.contains(e.id) == true { continue }  // a checkpoint holds it: counted there
         if let known = byID[e.id] {
@@ -358,6 +387,7 @@ public struct TrailIndex: Sendable {
       case nil: break
       }
     }
+    index.problems += cap.summaries
     Stopwatch.lap("trail: moved")
     // Links as indexes, resolved once: every parent exists (else an entry was removed).
     var links = [[Int]](repeating: [], count: list.count)

@@ -201,6 +201,7 @@ struct TrailProof {
   final class Rows: @unchecked Sendable {
     var table: Table
     var failed: [TrailIndex.Problem] = []
+    var cap = TrailIndex.ProblemCap()
     var waiting:
       (
         results: [Result<TrailIndex.Entry, TrailIndex.Problem>?], places: [(offset: Int, length: Int)],
@@ -218,7 +219,7 @@ struct TrailProof {
         case .success(let e)?:
           table.add(
             e, holder: w.segment, offset: w.places[k].offset, length: w.places[k].length, line: w.lines[k])
-        case .failure(let p)?: failed.append(p)
+        case .failure(let p)?: if cap.admit(p) { failed.append(p) }
         case nil: break
         }
       }
@@ -445,6 +446,7 @@ struct TrailProof {
     rows.addWaiting()
     table = rows.table
     rows.table = Table()
+    rows.failed += rows.cap.summaries
     for p in rows.failed { report(p) }
     let allVerified = rows.failed.isEmpty
     Stopwatch.lap("full: segments streamed and verified")
