@@ -96,22 +96,18 @@ struct TrailProofTests {
       }
     }
     var (x, placeholders) = TrailProof.build(table, keep: rowKeep, rank: rowRank, covers: covers)
+    let keptRows = table.unique.filter { rowKeep[Int($0)] }
+    x.ids = keptRows.flatMap { table.idBytes($0) }
     var kept = [CheckpointIndex.Kept]()
     #expect(TrailProof.forEachKept(placeholders, entry: { list[rowEntry[Int($0)]] }) { kept.append($0) })
     x.kept = kept
     let got = x.encode()
     #expect(x.encodedDigest() == CheckpointIndex.digest(got), "seed \(seed): the digest piece by piece")
-    // The proof's digest: the index built without its ids, which come from the table, and the
+    // The proof's digest: the index as built (without its ids, which come from the table) and the
     // kept records handed over one at a time, never held.
-    let (bare, _) = TrailProof.build(table, keep: rowKeep, rank: rowRank, covers: covers, ids: false)
-    let keptRows = table.unique.filter { rowKeep[Int($0)] }
+    let (bare, _) = TrailProof.build(table, keep: rowKeep, rank: rowRank, covers: covers)
     let streamed = CheckpointIndex.digest(
-      header: bare,
-      ids: { sink in
-        CheckpointIndex.base64Pieces(keptRows.count, to: sink) { k in
-          table.ids[(Int(keptRows[k]) * 32)..<(Int(keptRows[k]) * 32 + 32)]
-        }
-      },
+      header: bare, ids: { table.writeIDs(of: keptRows, to: $0) },
       kept: { each in TrailProof.forEachKept(placeholders, entry: { list[rowEntry[Int($0)]] }, each) })
     #expect(streamed == CheckpointIndex.digest(expected), "seed \(seed): the proof's streamed digest")
     // A line that cannot be read again gives no digest, never a partial one.

@@ -52,9 +52,7 @@ public struct CheckpointIndex: Sendable {
   /// a few ids does not decode 300,000 of them.
   public var ids: [UInt8] {
     get {
-      if let decodedIDs { return decodedIDs }
-      let text = idsFile.flatMap { $0.read(at: $0.offset, count: $0.length) } ?? Array(idsBase64)
-      return text.withUnsafeBufferPointer { Sodium.unbase64(bytes: $0) } ?? []
+      decodedIDs ?? decodedLine() ?? []
     }
     set {
       decodedIDs = newValue
@@ -66,12 +64,14 @@ public struct CheckpointIndex: Sendable {
   /// stay on the line (each lookup decodes its own window, as before): an admin's malformed line
   /// must not turn every id into an unknown one.
   mutating func decodeIDsIfValid() {
-    guard decodedIDs == nil else { return }
-    let text = idsFile.flatMap { $0.read(at: $0.offset, count: $0.length) } ?? Array(idsBase64)
-    guard let bytes = text.withUnsafeBufferPointer({ Sodium.unbase64(bytes: $0) }),
-      bytes.count == 32 * entries
-    else { return }
+    guard decodedIDs == nil, let bytes = decodedLine(), bytes.count == 32 * entries else { return }
     ids = bytes
+  }
+
+  /// The ids' base64 line (from the file, or in memory) decoded; nil when it is not base64.
+  private func decodedLine() -> [UInt8]? {
+    let text = idsFile.flatMap { $0.read(at: $0.offset, count: $0.length) } ?? Array(idsBase64)
+    return text.withUnsafeBufferPointer { Sodium.unbase64(bytes: $0) }
   }
 
   var decodedIDs: [UInt8]? = []

@@ -56,8 +56,8 @@ public struct TrailIndex: Sendable {
     mutating func admit(_ p: Problem) -> Bool {
       let file = p.file ?? ""
       let n = (counts[file]?.count ?? 0) + 1
-      counts[file] = (n, counts[file]?.kind ?? p.kind)
-      if n == Self.perFile + 1 { counts[file]!.kind = p.kind }
+      // The summary takes the kind of the first problem it stands for.
+      counts[file] = (n, n == Self.perFile + 1 ? p.kind : counts[file]?.kind ?? p.kind)
       return n <= Self.perFile
     }
 
