@@ -90,6 +90,30 @@ struct CheckpointIndexTests {
     #expect(index2.base?.kept.isEmpty == true)
     #expect(summary(index2) == before)
     #expect(before.contains("retire ") && !before.contains("retire none"))
+    // A write reads only the kept records of the environments it changes: what it asks about
+    // them is what the whole read says (both read the files: the memo serves neither).
+    let ws = try Workspace.open(cli.workspace)
+    let whole = TrailIndex.load(workspace: ws)
+    for env in ["prod", "staging", "dev"] {
+      let only = TrailIndex.load(workspace: ws, environments: [env])
+      #expect((only.base?.kept.count ?? 0) < (whole.base?.kept.count ?? 0), "\(env)")
+      #expect(only.maximalRecords()[env]?.map(\.seq) == whole.maximalRecords()[env]?.map(\.seq), "\(env)")
+      func of(_ i: TrailIndex) -> [String] {
+        i.history.filter { $0.environment == env }.map { "\($0.seq) \($0.action ?? "") \($0.entry ?? "")" }
+      }
+      #expect(of(only) == of(whole), "\(env)")
+      #expect(
+        only.lastRecord { $0.action == "trust-init" }?.seq
+          == whole.lastRecord { $0.action == "trust-init" }?.seq)
+    }
+    // prod's last announcement is a kept record now: an outside edit of prod.json is still what
+    // the next write to prod records first; a write to dev records nothing of prod's.
+    try t.editCiphertext(cli, "prod")
+    try cli.expect(0, ["discard", "dev"])
+    let other = try t.store(cli, "dev")
+    #expect(!other.all.contains("no entry announces it"), "\(other.all)")
+    let r = try t.store(cli, "prod")
+    #expect(r.all.contains("no entry announces it"), "\(r.all)")
   }
 
   @Test(

@@ -273,19 +273,24 @@ struct TeamTrailTests {
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))
   }
 
-  @Test(
-    "tamper is integrity: an edited ciphertext is exit 4 in audit and a finding in check; the next write records it and says so"
-  )
-  func editedCiphertext() throws {
-    let (cli, _) = try repository()
-    let path = cli.workspace + "/prod.json"
+  /// Edits `env`'s first ciphertext inside its ephemeral key, past the key-id header: still
+  /// well-formed, no longer what was sealed, and announced by no entry.
+  func editCiphertext(_ cli: CLI, _ env: String) throws {
+    let path = cli.workspace + "/\(env).json"
     var text = try String(contentsOfFile: path, encoding: .utf8)
-    // Inside the ephemeral key, past the key-id header: still well-formed, no longer what was sealed.
     let range = try #require(text.range(of: "kw1:"))
     let start = text.index(range.upperBound, offsetBy: 20)
     let old = String(text[start..<text.index(start, offsetBy: 4)])
     text.replaceSubrange(start..<text.index(start, offsetBy: 4), with: old == "AAAA" ? "BBBB" : "AAAA")
     try text.write(toFile: path, atomically: false, encoding: .utf8)
+  }
+
+  @Test(
+    "tamper is integrity: an edited ciphertext is exit 4 in audit and a finding in check; the next write records it and says so"
+  )
+  func editedCiphertext() throws {
+    let (cli, _) = try repository()
+    try editCiphertext(cli, "prod")
     let doc = try audit(cli, 4)
     #expect(findingIDs(doc).contains("KW802"))
     let check = try cli.json(try cli.expect(1, ["check", "--format", "json"]))

@@ -240,6 +240,45 @@ struct CheckpointIndexFileTests {
     }
   }
 
+  @Test(
+    "a write's filtered read of the kept lines equals the full read filtered by environment, escapes and duplicates included",
+    arguments: 0..<6)
+  func keptFilter(seed: Int) throws {
+    var rng = SeededRng(state: UInt64(seed) &+ 77)
+    let names = ["prod", "staging", "dev", "prod-eu", "pro", "prodx"]
+    var section = [UInt8]()
+    for _ in 0..<300 {
+      var m: [String: JSONValue] = [
+        "action": .string(["verify", "retire", "set", "trust-init"][rng.next(4)])
+      ]
+      if rng.next(6) > 0 { m["environment"] = .string(rng.pick(names)) }
+      if rng.next(3) == 0 {
+        m["target"] = .string(["x", "environment", "\"environment\":\"prod\"", "prod"][rng.next(4)])
+      }
+      var r = TrailEntry(m)
+      r.seq = 1 + rng.next(1000)
+      r.entry = String(repeating: "ab", count: 32)
+      r.time = "2026-01-01T00:00:00Z"
+      r.actor = rng.pick(["alice", "prod", "staging"])
+      r.signed = true
+      r.command = "set"
+      var text = line(CheckpointIndex.Kept(record: r, below: rng.next(2) == 0 ? nil : [0]))
+      // The same record spelled with an escape, which only the parser sees through.
+      if rng.next(5) == 0 { text = text.replacingOccurrences(of: #""prod""#, with: #""pr\u006fd""#) }
+      section += Array(text.utf8) + [0x0a]
+    }
+    for _ in 0..<(seed % 3) { section = rng.mutated(section) }
+    for pick in [["prod"], ["staging", "dev"], ["prod-eu"], ["nowhere"]] {
+      let filter = try #require(CheckpointIndex.KeptFilter(Set(pick)))
+      let filtered = CheckpointIndex.keptLines(section[...], heads: 3, filter: filter)
+      guard let all = CheckpointIndex.keptLines(section[...], heads: 3) else { continue }  // mutated
+      let expected = all.filter { filter.admits($0.record) }.map(line)
+      #expect(filtered?.map(line) == expected, "\(pick)")
+      if seed % 3 == 0 { #expect(expected.count < all.count) }
+    }
+    #expect(CheckpointIndex.KeptFilter(Set((0..<9).map { "e\($0)" })) == nil)
+  }
+
   @Test("ids: the search over the base64 line finds exactly the ids the decoded table holds, at every length")
   func idSearch() throws {
     var rng = SeededRng(state: 99)
@@ -263,15 +302,49 @@ struct CheckpointIndexFileTests {
         #expect(x.position(of: id) == k)
         #expect(fromFile.position(of: id) == k)
       }
+      var asked = [String]()
       for _ in 0..<50 {
         let other = String((0..<64).map { _ in rng.pick(hex) })
+        asked.append(other)
         #expect(read.position(of: other) == (ids.firstIndex(of: other)))
         #expect(fromFile.position(of: other) == (ids.firstIndex(of: other)))
       }
+      // Many at once, from the file through its window: the same answers.
+      asked += ids.reversed()
+      #expect(fromFile.containsEach(asked) == asked.map { ids.contains($0) })
       #expect(read.ids == x.ids)
       #expect(fromFile.ids == x.ids)
       #expect(fromFile.encode() == x.encode())
     }
+  }
+}
+
+@Suite("the checkpoint index's ids asked together")
+struct ContainsEachTests {
+  @Test(
+    "many ids asked at once through the file's window: exactly the ids it holds, over an ids line of several MiB"
+  )
+  func window() throws {
+    var rng = SeededRng(state: 5150)
+    let hex = Array("0123456789abcdef")
+    let ids = Array(Set((0..<120_000).map { _ in String((0..<64).map { _ in rng.pick(hex) }) })).sorted()
+    var x = CheckpointIndex()
+    x.ids = ids.flatMap { CheckpointIndex.idBytes($0)! }
+    x.entries = ids.count
+    let path = NSTemporaryDirectory() + "/kw-index-window-\(UUID().uuidString)"
+    try Data(x.encode()).write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let fromFile = try #require(
+      CheckpointIndex.read(path: path, digest: CheckpointIndex.digest(x.encode())) ?? nil)
+    var asked = (0..<3000).map { _ in rng.pick(ids) }
+    for k in asked.indices where k % 2 == 0 {  // a neighbour that is not there
+      var c = Array(asked[k])
+      c[63] = c[63] == "0" ? "1" : "0"
+      asked[k] = String(c)
+    }
+    asked += [ids.first!, ids.last!, String(repeating: "0", count: 64), String(repeating: "f", count: 64)]
+    let held = Set(ids)
+    #expect(fromFile.containsEach(asked) == asked.map { held.contains($0) })
   }
 }
 

@@ -210,12 +210,17 @@ public enum AuditLog {
   public static func lastEntry(workspace: Workspace, environment: String, withMember member: String)
     -> TrailEntry?
   {
-    entries(workspace: workspace).last { $0.environment == environment && $0[member] != nil }
+    entries(workspace: workspace, environments: [environment]).last {
+      $0.environment == environment && $0[member] != nil
+    }
   }
 
   /// Every record, oldest first: version 1's lines, then version 2's entries (signatures not
-  /// checked here: `audit` does).
-  public static func entries(workspace: Workspace) -> [TrailEntry] {
-    TrailIndex.load(workspace: workspace, verifySignatures: false, remembered: .process).history
+  /// checked here: `audit` does). With `environments`, the records of a checkpoint's index are
+  /// only theirs (see `TrailIndex.load`): ask nothing about any other environment.
+  public static func entries(workspace: Workspace, environments: Set<String>? = nil) -> [TrailEntry] {
+    TrailIndex.load(
+      workspace: workspace, verifySignatures: false, remembered: .process, environments: environments
+    ).history
   }
 }

@@ -82,6 +82,9 @@ public struct CheckpointIndex: Sendable {
   /// The version-1 anchors the covered entries carry.
   public var v1: [V1Anchor] = []
   public var kept: [Kept] = []
+  /// When set, `kept` holds only what the filter admits: such an index answers questions about
+  /// those environments alone, and no checkpoint's index is built from it.
+  var keptFilter: KeptFilter? = nil
 
   public struct V1Anchor: Sendable, Equatable {
     public var entries: Int
@@ -239,7 +242,9 @@ public struct CheckpointIndex: Sendable {
   /// `remembered`: an index this machine hashed before is not hashed again while its file is the
   /// same file, unchanged, and its checkpoint still names that digest (`VerifiedSegments`, as for
   /// segments; `check`, `log` and writes pass it, `audit` never does).
-  static func read(path: String, digest: String?, remembered: VerifiedSegments? = nil) -> CheckpointIndex?? {
+  static func read(
+    path: String, digest: String?, remembered: VerifiedSegments? = nil, filter: KeptFilter? = nil
+  ) -> CheckpointIndex?? {
     guard let fd = try? FileSystem.openRegular(path, flags: O_RDONLY) else { return .some(nil) }
     let file = IDFile(path: path, fd: fd)
     var st = stat()
@@ -287,9 +292,10 @@ public struct CheckpointIndex: Sendable {
     let keptStart = idsStart + x.idsLength + 1
     guard keptStart <= size, file.read(at: keptStart - 1, count: 1) == [0x0a],
       let rest = file.read(at: keptStart, count: size - keptStart), rest.count == size - keptStart,
-      rest.isEmpty || rest.last == 0x0a, let kept = keptLines(rest[...], heads: x.heads.count)
+      rest.isEmpty || rest.last == 0x0a, let kept = keptLines(rest[...], heads: x.heads.count, filter: filter)
     else { return .some(nil) }
     x.kept = kept
+    x.keptFilter = filter
     x.decodedIDs = nil
     file.offset = idsStart
     file.length = x.idsLength
@@ -317,19 +323,26 @@ public struct CheckpointIndex: Sendable {
     }
 
     func read(at: Int, count: Int) -> [UInt8]? {
+      guard count > 0 else { return [] }
+      // Not zeroed first: the kept records of 300,000 entries are 6 MB.
+      let out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        initialized = read(at: at, into: buffer)
+      }
+      return out.isEmpty ? nil : out
+    }
+
+    /// Reads up to `buffer.count` bytes from `at` into `buffer`; the bytes read.
+    func read(at: Int, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
       if fd < 0 { fd = (try? FileSystem.openRegular(path, flags: O_RDONLY)) ?? -1 }
-      guard fd >= 0 else { return nil }
-      var out = [UInt8](repeating: 0, count: count)
+      guard fd >= 0, let base = buffer.baseAddress else { return 0 }
       var done = 0
-      while done < count {
-        let n = out.withUnsafeMutableBytes {
-          pread(fd, $0.baseAddress! + done, count - done, off_t(at + done))
-        }
+      while done < buffer.count {
+        let n = pread(fd, base + done, buffer.count - done, off_t(at + done))
         if n < 0 && errno == EINTR { continue }
         if n <= 0 { break }
         done += n
       }
-      return done == count ? out : (done > 0 ? Array(out[..<done]) : nil)
+      return done
     }
   }
 
@@ -372,28 +385,86 @@ public struct CheckpointIndex: Sendable {
     return x
   }
 
-  /// The kept lines (each ending in a newline).
-  static func keptLines(_ bytes: ArraySlice<UInt8>, heads: Int) -> [Kept]? {
+  /// The kept records a reader that asks about a few environments needs (a write: the ones it
+  /// changes): theirs, and those of no environment or of the trust root's creation (read by every
+  /// reader). A line is passed over unparsed only when its bytes alone settle that it is not
+  /// needed; any other line is parsed and its record asked. A property test holds the filtered
+  /// read to the full read filtered by `admits`.
+  struct KeptFilter: Sendable, Equatable {
+    let environments: Set<String>
+    /// Nil for more environments than a filter pays for (each skipped line is searched for each).
+    init?(_ environments: Set<String>) {
+      guard !environments.isEmpty, environments.count <= 8 else { return nil }
+      self.environments = environments
+    }
+
+    func admits(_ r: TrailEntry) -> Bool {
+      guard let env = r.environment else { return true }
+      return environments.contains(env) || r.action == "trust-init"
+    }
+
+    /// Whether `line` holds a record `admits` refuses, from its bytes: with no backslash every
+    /// quote in it delimits a string, so the one `"environment":"` in it is the record's member
+    /// and the bytes up to the next quote are its value. Anything else is left to the parser.
+    func skips(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+      guard let base = line.baseAddress, memchr(base, 0x5c, line.count) == nil else { return false }
+      var found: Range<Int>? = nil
+      var at = 0
+      while let hit = Self.find(Self.member, in: line, from: at) {
+        guard found == nil else { return false }  // twice: the parser says which counts
+        let start = hit + Self.member.count
+        guard let close = memchr(base + start, 0x22, line.count - start) else { return false }
+        let end = base.distance(to: close.assumingMemoryBound(to: UInt8.self))
+        found = start..<end
+        at = end
+      }
+      guard let found, Self.find(Self.trustInit, in: line, from: 0) == nil else { return false }
+      return !environments.contains(String(decoding: line[found], as: UTF8.self))
+    }
+
+    static let member = Array(#""environment":""#.utf8)
+    static let trustInit = Array(#""trust-init""#.utf8)
+
+    /// Where `needle` (which starts with a quote) first occurs in `line` at or after `from`.
+    static func find(_ needle: [UInt8], in line: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+      guard let base = line.baseAddress else { return nil }
+      var at = from
+      while at + needle.count <= line.count, let q = memchr(base + at, 0x22, line.count - at) {
+        let i = base.distance(to: q.assumingMemoryBound(to: UInt8.self))
+        guard i + needle.count <= line.count else { return nil }
+        if base[i + 1] == needle[1] && memcmp(base + i, needle, needle.count) == 0 { return i }
+        at = i + 1
+      }
+      return nil
+    }
+  }
+
+  /// The kept lines (each ending in a newline); with a filter, only those it admits.
+  static func keptLines(_ bytes: ArraySlice<UInt8>, heads: Int, filter: KeptFilter? = nil) -> [Kept]? {
     var out = [Kept]()
     // Exactly one per line: grown by doubling, 18,000 of them held room for 32,768 (3 MB more).
-    out.reserveCapacity(
-      bytes.withUnsafeBufferPointer { p -> Int in
-        guard var at = p.baseAddress else { return 0 }
-        var n = 0
-        let end = at + p.count
-        while at < end, let nl = memchr(at, 0x0a, end - at) {
-          n += 1
-          at = UnsafePointer(nl.assumingMemoryBound(to: UInt8.self)) + 1
-        }
-        return n
-      })
+    if filter == nil {
+      out.reserveCapacity(
+        bytes.withUnsafeBufferPointer { p -> Int in
+          guard var at = p.baseAddress else { return 0 }
+          var n = 0
+          let end = at + p.count
+          while at < end, let nl = memchr(at, 0x0a, end - at) {
+            n += 1
+            at = UnsafePointer(nl.assumingMemoryBound(to: UInt8.self)) + 1
+          }
+          return n
+        })
+    }
     var start = bytes.startIndex
     while start < bytes.endIndex {
-      guard let nl = bytes[start...].firstIndex(of: 0x0a),
-        let k = scanKept(bytes[start..<nl], heads: heads) ?? strictKept(bytes[start..<nl], heads: heads)
+      guard let nl = bytes[start...].firstIndex(of: 0x0a) else { return nil }
+      defer { start = nl + 1 }
+      if let filter, bytes[start..<nl].withUnsafeBufferPointer(filter.skips) { continue }
+      guard let k = scanKept(bytes[start..<nl], heads: heads) ?? strictKept(bytes[start..<nl], heads: heads)
       else { return nil }
+      if let filter, !filter.admits(k.record) { continue }
       out.append(k)
-      start = nl + 1
     }
     return out
   }
@@ -488,6 +559,7 @@ public struct CheckpointIndex: Sendable {
   /// (environment, set, action, target); the first sighting of each (environment, set,
   /// fingerprints); and each environment's maximal records (with the heads above them).
   public static func build(_ trail: TrailIndex, covers: [String]) -> CheckpointIndex {
+    precondition(trail.base?.keptFilter == nil, "an index is built from a trail read in full")
     var x = CheckpointIndex()
     let base = trail.base
     x.covers = covers.sorted()

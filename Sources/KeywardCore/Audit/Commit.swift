@@ -96,8 +96,10 @@ extension Workspace {
   public func commit(_ changes: [(EnvironmentFile, [AuditIntent])], command: String) throws(KeywardError)
     -> [String]
   {
-    let maxima = TrailIndex.load(workspace: self, verifySignatures: false, remembered: .process)
-      .maximalRecords()
+    let maxima = TrailIndex.load(
+      workspace: self, verifySignatures: false, remembered: .process,
+      environments: Set(changes.map { $0.0.environment })
+    ).maximalRecords()
     let pending = Trail.Seen.pending(workspace: path, env: .process)
     var records = [Trail.Record]()
     var notes = [String]()

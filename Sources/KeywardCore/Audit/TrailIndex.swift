@@ -125,27 +125,39 @@ public struct TrailIndex: Sendable {
   /// `remembered`: segments this machine hashed before and whose files are unchanged are not
   /// hashed again (`VerifiedSegments`; `check`, never `audit`).
   /// `history: false` leaves `history` empty (`log`, which streams the entries instead).
+  /// `environments`: a write asks only about the environments it changes; of the records a
+  /// checkpoint's index kept, only theirs are read (and those of no environment and the trust
+  /// root's creation). Such an index answers nothing about any other environment.
   public static func load(
     workspace: Workspace, verifySignatures: Bool = true, full: Bool = false, seen: [String] = [],
-    expand: Bool = false, remembered: Env? = nil, history: Bool = true, decodeIDs: Bool = false
+    expand: Bool = false, remembered: Env? = nil, history: Bool = true, decodeIDs: Bool = false,
+    environments: Set<String>? = nil
   ) -> TrailIndex {
+    let filter = full || expand ? nil : environments.flatMap(CheckpointIndex.KeptFilter.init)
     // A write reads the trail twice (its refusals, then its reconcile check): the second read is
-    // the first one's, while no file was added to or removed from the trail's folders since.
+    // the first one's, while no file was added to or removed from the trail's folders since (a
+    // read of every environment's records answers for a few).
     let memoKey =
       !verifySignatures && !full && !expand && seen.isEmpty && history ? memoState(workspace.path) : nil
-    if let memoKey, let hit = memo.withLock({ $0?.key == memoKey ? $0?.index : nil }) { return hit }
+    if let memoKey,
+      let hit = memo.withLock({ m in
+        m?.key == memoKey && (m?.filter == nil || m?.filter == filter) ? m?.index : nil
+      })
+    {
+      return hit
+    }
     let segments = full ? nil : remembered.map { VerifiedSegments(workspace: workspace.path, env: $0) }
     defer { segments?.save() }
     let index = read(
       workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: expand,
-      remembered: segments, history: history, decodeIDs: decodeIDs)
-    if let memoKey { memo.withLock { $0 = (memoKey, index) } }
+      remembered: segments, history: history, decodeIDs: decodeIDs, filter: filter)
+    if let memoKey { memo.withLock { $0 = (memoKey, filter, index) } }
     return index
   }
 
   /// The last read a write may reuse. Behind a lock: one process may load trails on several
   /// threads (the unit tests do, and two of them writing it at once freed it twice).
-  static let memo = Mutex<(key: [Int], index: TrailIndex)?>(nil)
+  static let memo = Mutex<(key: [Int], filter: CheckpointIndex.KeptFilter?, index: TrailIndex)?>(nil)
 
   /// The trail folders' identity and modification times (nanoseconds), and the workspace path's.
   static func memoState(_ root: String) -> [Int] {
@@ -163,7 +175,8 @@ public struct TrailIndex: Sendable {
 
   static func read(
     workspace: Workspace, verifySignatures: Bool, full: Bool, seen: [String], expand: Bool,
-    remembered: VerifiedSegments? = nil, history: Bool = true, decodeIDs: Bool = false
+    remembered: VerifiedSegments? = nil, history: Bool = true, decodeIDs: Bool = false,
+    filter: CheckpointIndex.KeptFilter? = nil
   ) -> TrailIndex {
     var index = TrailIndex()
     let root = workspace.path
@@ -285,7 +298,7 @@ public struct TrailIndex: Sendable {
       // drop records, which planted entry files cannot); its ids stay on disk.
       guard
         case .some(.some(let x)) = CheckpointIndex.read(
-          path: indexPath, digest: digest, remembered: remembered)
+          path: indexPath, digest: digest, remembered: remembered, filter: filter)
       else {
         index.problems.append(
           Problem(
@@ -364,11 +377,24 @@ public struct TrailIndex: Sendable {
     var itemEntry = [Int](repeating: -1, count: itemCount)
     var cap = ProblemCap()
     var entryRank = [Int]()
+    // Which parsed entries a checkpoint holds, looked up together (in id order).
+    var covered = [Bool](repeating: false, count: itemCount)
+    if let base = index.base {
+      var at = [Int]()
+      var ids = [String]()
+      for i in parsed.indices {
+        if case .success(let e)? = parsed[i] {
+          at.append(i)
+          ids.append(e.id)
+        }
+      }
+      for (k, held) in base.containsEach(ids).enumerated() { covered[at[k]] = held }
+    }
     for i in parsed.indices {
       switch parsed[i].take() {
       case .failure(let p)?: if cap.admit(p) { index.problems.append(p) }
       case .success(var e)?:
-        if index.base?.contains(e.id) == true { continue }  // a checkpoint holds it: counted there
+        if covered[i] { continue }  // a checkpoint holds it: counted there
         if let known = byID[e.id] {
           itemEntry[i] = known
           entryRank[known] = min(entryRank[known], rank[i])

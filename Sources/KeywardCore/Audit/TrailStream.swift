@@ -134,7 +134,38 @@ extension TrailIndex {
 extension CheckpointIndex {
   /// The position of `id` among the covered ids, or nil (a binary search; from the base64 line,
   /// each probe decodes the 48 characters that hold one id).
-  func position(of id: String) -> Int? {
+  func position(of id: String) -> Int? { position(of: id) { idsText(at: $0, count: $1) } }
+
+  /// Whether each of `ids` is covered. Many lookups from the file are made in id order through a
+  /// window of the ids line read 1 MiB at a time: one at a time, each costs a dozen reads of a few
+  /// bytes (a write's 1,000 entry files after a checkpoint of 300,000 entries: 13,000 reads).
+  func containsEach(_ ids: [String]) -> [Bool] {
+    guard let idsFile, decodedIDs == nil, ids.count >= 64 else { return ids.map(contains) }
+    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 1 << 20)
+    defer { buffer.deallocate() }
+    var window = 0..<0  // the part of the line `buffer` holds
+    func text(at: Int, count: Int) -> [UInt8]? {
+      if at < window.lowerBound || at + count > window.upperBound {
+        // Probes gallop both ways from a guess: the window starts a little before this one.
+        let start = max(0, at - (1 << 14))
+        guard start < idsFile.length else { return nil }
+        let n = idsFile.read(
+          at: idsFile.offset + start,
+          into: UnsafeMutableBufferPointer(rebasing: buffer[..<min(buffer.count, idsFile.length - start)]))
+        window = start..<(start + n)
+        guard at + count <= window.upperBound else { return nil }
+      }
+      return Array(buffer[(at - window.lowerBound)..<(at - window.lowerBound + count)])
+    }
+    var out = [Bool](repeating: false, count: ids.count)
+    for k in ids.indices.sorted(by: { ids[$0] < ids[$1] }) {  // lower-case hex sorts as its bytes
+      out[k] = position(of: ids[k]) { text(at: $0, count: $1) } != nil
+    }
+    return out
+  }
+
+  /// `position(of:)` over the base64 line as `text` reads it.
+  private func position(of id: String, text: (Int, Int) -> [UInt8]?) -> Int? {
     guard let key = CheckpointIndex.idBytes(id) else { return nil }
     if let decodedIDs {
       return decodedIDs.withUnsafeBufferPointer { p in
@@ -148,7 +179,7 @@ extension CheckpointIndex {
       let byte = 32 * k
       let first = byte / 3
       let last = (byte + 31) / 3
-      guard let text = idsText(at: first * 4, count: (last - first + 1) * 4),
+      guard let text = text(first * 4, (last - first + 1) * 4),
         let window = text.withUnsafeBufferPointer({ Sodium.unbase64(bytes: $0) }),
         window.count >= byte - 3 * first + 32
       else { return 1 }  // undecodable: treated as past every key (the digest would not hold)

@@ -418,7 +418,8 @@ public enum Lifecycle {
 
   static func deployedTargets(workspace: Workspace, environment: String) -> Deployed {
     deployedTargets(
-      AuditLog.entries(workspace: workspace), workspace: workspace, environments: [environment])[
+      AuditLog.entries(workspace: workspace, environments: [environment]), workspace: workspace,
+      environments: [environment])[
         environment] ?? Deployed()
   }
 

@@ -89,7 +89,7 @@ public enum SetOperation {
     }
     // A pair rotated out (often because it leaked, or a person left) is not stored again unasked.
     if !allowRetired,
-      let old = AuditLog.entries(workspace: workspace).last(where: {
+      let old = AuditLog.entries(workspace: workspace, environments: [name]).last(where: {
         $0.action == "retire" && $0.environment == name && $0.appKeyFP == fp.appKey
           && $0.appSecretFP == fp.appSecret
       })
