@@ -806,19 +806,31 @@ public struct TrailIndex: Sendable {
 }
 
 /// keyward's own envelopes, read by one byte scan: `{"payload":"…","payload_type":"TYPE",
-/// "signatures":[]}` or with one `{"keyid":"<32 hex>","sig":"<base64>"}`, exactly as the writer
-/// spells them. Anything else returns nil and takes the strict parser; both give the same document
-/// (a property test holds them to it).
+/// "signatures":[]}` or with one `{"keyid":"<32 hex>","sig":"<base64>"}`, as the writer spells
+/// them or with JSON's whitespace between the tokens (another writer's `json.dump`). Anything else
+/// returns nil and takes the strict parser; both give the same document (a property test holds
+/// them to it).
 enum Envelope {
   static func scan(_ line: [UInt8], type: String) -> SignedDocument? { scan(line[...], type: type) }
 
   static func scan(_ line: ArraySlice<UInt8>, type: String) -> SignedDocument? {
     line.withUnsafeBufferPointer { p -> SignedDocument? in
       var i = 0
-      func literal(_ s: String) -> Bool {
+      func space() {
+        while i < p.count, p[i] == 0x20 || p[i] == 0x0a || p[i] == 0x0d || p[i] == 0x09 { i += 1 }
+      }
+      // `s` as it is, but for whitespace around its structural characters outside its strings
+      // (`inString`: it starts with the quote that closes one).
+      func literal(_ s: String, inString: Bool = false) -> Bool {
+        var quoted = inString
         for b in s.utf8 {
+          let structural =
+            !quoted && (b == 0x7b || b == 0x7d || b == 0x5b || b == 0x5d || b == 0x3a || b == 0x2c)
+          if structural { space() }
           guard i < p.count, p[i] == b else { return false }
           i += 1
+          if b == 0x22 { quoted.toggle() }
+          if structural { space() }
         }
         return true
       }
@@ -838,7 +850,8 @@ enum Envelope {
       guard literal("{\"keyid\":\""), i + 32 < p.count else { return nil }
       let keyID = String(decoding: UnsafeBufferPointer(rebasing: p[i..<(i + 32)]), as: UTF8.self)
       i += 32
-      guard Names.isLowerHex(keyID, count: 32), literal("\",\"sig\":\""), let sig = base64(), sig.count == 64,
+      guard Names.isLowerHex(keyID, count: 32), literal("\",\"sig\":\"", inString: true), let sig = base64(),
+        sig.count == 64,
         literal("}]}"), i == p.count
       else { return nil }
       doc.signatures = [.init(keyID: keyID, sig: sig)]
