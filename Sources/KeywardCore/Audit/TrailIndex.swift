@@ -822,6 +822,16 @@ enum Envelope {
       // `s` as it is, but for whitespace around its structural characters outside its strings
       // (`inString`: it starts with the quote that closes one).
       func literal(_ s: String, inString: Bool = false) -> Bool {
+        // The writer's own spelling, compared at once (every trail line is read here).
+        var s = s
+        let exact = s.withUTF8 { u in
+          i + u.count <= p.count && memcmp(p.baseAddress! + i, u.baseAddress!, u.count) == 0
+        }
+        if exact {
+          i += s.utf8.count
+          if let last = s.utf8.last, last == 0x7d || last == 0x5d { space() }
+          return true
+        }
         var quoted = inString
         for b in s.utf8 {
           let structural =
