@@ -117,6 +117,45 @@ struct CheckpointIndexTests {
   }
 
   @Test(
+    "an entry whose actor holds control and bidi characters: the index keeps them as the entry says (FORMAT.md), so keyward, --full and the Python reader agree; output shows them escaped"
+  )
+  func hostileActor() throws {
+    let (cli, _) = try t.repository()
+    try t.store(cli, "prod")
+    // A hand-made unsigned entry beside the last one (another tool, or a writer): its actor is
+    // what no keyward writer would put there.
+    let planted = try t.python([
+      "-c",
+      #"""
+      import hashlib, json, os, sys, base64
+      d = os.path.join(sys.argv[1], "trail", "entries")
+      src = sorted(os.listdir(d))[0]
+      doc = json.loads(open(os.path.join(d, src)).read())
+      p = json.loads(base64.b64decode(doc["payload"]))
+      p["actor"] = "\x1b[31mmallory\u202e\x07"
+      p.pop("signer", None)
+      for r in p["records"]:  # announces no change: a branch, not a second version of a file
+          r.pop("env_before", None); r.pop("env_after", None)
+      body = json.dumps(p, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+      i = hashlib.blake2b(b"keyward trail v2" + body, digest_size=32).hexdigest()
+      env = {"payload": base64.b64encode(body).decode(), "payload_type": doc["payload_type"], "signatures": []}
+      open(os.path.join(d, i + ".json"), "w").write(json.dumps(env, separators=(",", ":")) + "\n")
+      print(i)
+      """#,
+      cli.workspace,
+    ])
+    #expect(planted.status == 0, "\(planted.output)")
+    let logged = try cli.expect(0, ["log"]).stdout
+    #expect(
+      !logged.contains("\u{1b}") && !logged.contains("\u{202e}") && logged.contains("mallory"), "\(logged)")
+    try cli.expect(0, ["trail", "checkpoint"])
+    let full = try t.audit(cli, 0, ["--full"])
+    #expect(t.trail(full)["intact"] as? Bool == true)
+    let reader = try reader(cli)
+    #expect(reader.contains("\"intact\": true"), "\(reader)")
+  }
+
+  @Test(
     "attack: edit the index (a kept record, the ids, the counts): exit 4 naming it; delete it: still intact, read line by line"
   )
   func edited() throws {

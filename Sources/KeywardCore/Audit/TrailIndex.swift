@@ -686,7 +686,7 @@ public struct TrailIndex: Sendable {
     else { return fail("the entry's payload is malformed") }
     for p in f.parents where !Trail.isID(Substring(p)) { return fail("a parent is not an entry id") }
     var entry = Entry(
-      id: id, parents: f.parents, time: time, actor: Text.printable(actor, keepNewlines: false), signer: nil,
+      id: id, parents: f.parents, time: time, actor: actor, signer: nil,
       command: f.command ?? "?", records: [], file: item.file, line: item.line)
     entry.v1 = f.v1
     if f.hasSigner {
