@@ -14,6 +14,8 @@ Takes the workspace's only checkpoint and re-signs it with the admin after MODE:
   ids-swapped    swaps the first and the last id of its index's sorted ids (the index is then not
                  sorted: a reader's search misses entries the segment holds)
   ids-bad-base64 puts a '!' in the middle of its index's ids line (no longer base64)
+  index-respaced respells its retire record's line as valid JSON keyward does not write: a space
+                 after the record's "environment" colon, and a decoy {"environment":"dev"} in it
 The checkpoint's files are renamed to the new header's id; prints that id.
 """
 import base64, hashlib, json, os, sys
@@ -29,7 +31,7 @@ def pae(t, body): return b"DSSEv1 %d %s %d " % (len(t.encode()), t.encode(), len
 
 def main():
     if len(sys.argv) != 4 or sys.argv[3] not in ("index", "entry", "heads", "entry-padded", "heads-number",
-                                                       "ids-swapped", "ids-bad-base64"):
+                                                       "ids-swapped", "ids-bad-base64", "index-respaced"):
         sys.exit(__doc__.split("\n\n")[1])
     ws, identity, mode = sys.argv[1:]
     fields = dict(l.split(": ", 1) for l in open(identity, encoding="utf-8").read().splitlines() if ": " in l)
@@ -50,6 +52,17 @@ def main():
         if not retire:
             sys.exit("the index keeps no retire record")
         index = b"".join(k + b"\n" for k in kept if k != retire[0])
+        header["index"] = b2(b"keyward trail index v1" + index)
+    elif mode == "index-respaced":
+        kept = index.split(b"\n")[:-1]
+        at = [n for n, k in enumerate(kept) if n >= 2 and b'"action":"retire"' in k]
+        if not at:
+            sys.exit("the index keeps no retire record")
+        line = json.loads(kept[at[0]])
+        env = line["record"]["environment"]
+        kept[at[0]] = kept[at[0]].replace(
+            b'"environment":"%s"' % env.encode(), b'"environment": "%s","zz":{"environment":"dev"}' % env.encode())
+        index = b"".join(k + b"\n" for k in kept)
         header["index"] = b2(b"keyward trail index v1" + index)
     elif mode == "ids-swapped":
         kept = index.split(b"\n")[:-1]

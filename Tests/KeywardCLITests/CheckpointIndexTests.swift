@@ -464,4 +464,31 @@ struct CheckpointIndexTests {
     #expect(r.stderr.contains("was retired"), "\(r.stderr)")
     try cli.expect(4, ["audit"])
   }
+
+  @Test(
+    "attack (review, session 14): an admin respells the index's retire record as valid JSON keyward does not write, with a decoy environment in it: a write still finds it and refuses the retired pair"
+  )
+  func retireRespelledInIndex() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["identity", "new", "--name", "alice"])
+    try cli.expect(0, ["init", "--envs", "dev,prod"])
+    let old = "ck_prod_OLD_01234567\ncs_prod_OLD_SECRET_0123456789\n"
+    CLI.registerSecret("cs_prod_OLD_SECRET_0123456789")
+    try cli.expect(0, ["set", "prod", "--stdin"], stdin: old)
+    try cli.expect(
+      0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_NEW_01234567\ncs_prod_NEW_SECRET_0123456789\n")
+    try cli.expect(0, ["promote", "prod", "--force"])
+    try cli.expect(0, ["retire", "prod", "--now", "--force"])
+    _ = try checkpoint(cli)
+    let forged = try t.python([
+      "Tests/Compat/forge_checkpoint.py", cli.workspace, cli.root + "/keys/identity", "index-respaced",
+    ])
+    #expect(forged.status == 0, "\(forged.output)")
+    let r = try cli.expect(2, ["rotate", "prod", "--stdin"], stdin: old)
+    #expect(r.stderr.contains("was retired"), "\(r.stderr)")
+    // Nothing false was recorded on the way: the next write to prod says nothing changed outside.
+    let next = try cli.expect(
+      0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_THIRD_0123456\ncs_prod_THIRD_SECRET_012345678\n")
+    #expect(!next.all.contains("no entry announces it"), "\(next.all)")
+  }
 }

@@ -403,27 +403,42 @@ public struct CheckpointIndex: Sendable {
       return environments.contains(env) || r.action == "trust-init"
     }
 
-    /// Whether `line` holds a record `admits` refuses, from its bytes: with no backslash every
-    /// quote in it delimits a string, so the one `"environment":"` in it is the record's member
-    /// and the bytes up to the next quote are its value. Anything else is left to the parser.
+    /// Whether `line` holds a record `admits` refuses, decided from its bytes only where they
+    /// settle it for any valid JSON spelling. With no backslash every quote delimits a string, so
+    /// a key spelled `"record"` or `"environment"` is those bytes; when each occurs once, the
+    /// first as `"record":{` and the second as `"environment":"` inside that object with no
+    /// bracket between them, the second is the record's own member and the bytes up to the next
+    /// quote its value. Anything else (whitespace around a colon, a second or nested member,
+    /// an escape, the trust root's creation) is left to the parser.
     func skips(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
-      guard let base = line.baseAddress, memchr(base, 0x5c, line.count) == nil else { return false }
-      var found: Range<Int>? = nil
-      var at = 0
-      while let hit = Self.find(Self.member, in: line, from: at) {
-        guard found == nil else { return false }  // twice: the parser says which counts
-        let start = hit + Self.member.count
-        guard let close = memchr(base + start, 0x22, line.count - start) else { return false }
-        let end = base.distance(to: close.assumingMemoryBound(to: UInt8.self))
-        found = start..<end
-        at = end
-      }
-      guard let found, Self.find(Self.trustInit, in: line, from: 0) == nil else { return false }
-      return !environments.contains(String(decoding: line[found], as: UTF8.self))
+      guard let base = line.baseAddress, memchr(base, 0x5c, line.count) == nil,
+        let record = Self.once(Self.record, in: line), let env = Self.once(Self.environment, in: line),
+        record + Self.record.count + 2 <= env, line[record + Self.record.count] == 0x3a,
+        line[record + Self.record.count + 1] == 0x7b,
+        env + Self.environment.count + 2 <= line.count, line[env + Self.environment.count] == 0x3a,
+        line[env + Self.environment.count + 1] == 0x22,
+        !line[(record + Self.record.count + 2)..<env].contains(where: {
+          $0 == 0x7b || $0 == 0x7d || $0 == 0x5b || $0 == 0x5d
+        }),
+        Self.find(Self.trustInit, in: line, from: 0) == nil
+      else { return false }
+      let start = env + Self.environment.count + 2
+      guard let close = memchr(base + start, 0x22, line.count - start) else { return false }
+      let end = base.distance(to: close.assumingMemoryBound(to: UInt8.self))
+      return !environments.contains(String(decoding: line[start..<end], as: UTF8.self))
     }
 
-    static let member = Array(#""environment":""#.utf8)
+    static let record = Array(#""record""#.utf8)
+    static let environment = Array(#""environment""#.utf8)
     static let trustInit = Array(#""trust-init""#.utf8)
+
+    /// Where `needle` occurs in `line` when it occurs exactly once.
+    static func once(_ needle: [UInt8], in line: UnsafeBufferPointer<UInt8>) -> Int? {
+      guard let at = find(needle, in: line, from: 0), find(needle, in: line, from: at + 1) == nil else {
+        return nil
+      }
+      return at
+    }
 
     /// Where `needle` (which starts with a quote) first occurs in `line` at or after `from`.
     static func find(_ needle: [UInt8], in line: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {

@@ -820,8 +820,14 @@ enum Envelope {
         while i < p.count, p[i] == 0x20 || p[i] == 0x0a || p[i] == 0x0d || p[i] == 0x09 { i += 1 }
       }
       // `s` as it is, but for whitespace around its structural characters outside its strings
-      // (`inString`: it starts with the quote that closes one).
+      // (`inString`: it starts with the quote that closes one); on a mismatch nothing is read.
       func literal(_ s: String, inString: Bool = false) -> Bool {
+        let from = i
+        if match(s, inString: inString) { return true }
+        i = from
+        return false
+      }
+      func match(_ s: String, inString: Bool) -> Bool {
         // The writer's own spelling, compared at once (every trail line is read here).
         var s = s
         let exact = s.withUTF8 { u in
