@@ -411,47 +411,42 @@ public struct CheckpointIndex: Sendable {
     /// quote its value. Anything else (whitespace around a colon, a second or nested member,
     /// an escape, the trust root's creation) is left to the parser.
     func skips(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
-      guard let base = line.baseAddress, memchr(base, 0x5c, line.count) == nil,
-        let record = Self.once(Self.record, in: line), let env = Self.once(Self.environment, in: line),
-        record + Self.record.count + 2 <= env, line[record + Self.record.count] == 0x3a,
-        line[record + Self.record.count + 1] == 0x7b,
-        env + Self.environment.count + 2 <= line.count, line[env + Self.environment.count] == 0x3a,
-        line[env + Self.environment.count + 1] == 0x22,
-        !line[(record + Self.record.count + 2)..<env].contains(where: {
-          $0 == 0x7b || $0 == 0x7d || $0 == 0x5b || $0 == 0x5d
-        }),
-        Self.find(Self.trustInit, in: line, from: 0) == nil
+      guard let base = line.baseAddress, memchr(base, 0x5c, line.count) == nil else { return false }
+      // One pass over the quotes: where `"record"` and `"environment"` start, and how often.
+      var record = (at: -1, count: 0)
+      var env = (at: -1, count: 0)
+      var from = 0
+      while from < line.count, let q = memchr(base + from, 0x22, line.count - from) {
+        let i = base.distance(to: q.assumingMemoryBound(to: UInt8.self))
+        from = i + 1
+        guard from < line.count else { break }
+        switch line[from] {
+        case 0x72 where Self.starts(Self.record, line, i): record = (i, record.count + 1)
+        case 0x65 where Self.starts(Self.environment, line, i): env = (i, env.count + 1)
+        case 0x74 where Self.starts(Self.trustInit, line, i): return false
+        default: break
+        }
+      }
+      let open = record.at + Self.record.count + 2  // just past `"record":{`
+      let value = env.at + Self.environment.count + 2  // just past `"environment":"`
+      guard record.count == 1, env.count == 1, open <= env.at, value <= line.count,
+        line[open - 2] == 0x3a, line[open - 1] == 0x7b, line[value - 2] == 0x3a, line[value - 1] == 0x22,
+        !line[open..<env.at].contains(where: { $0 == 0x7b || $0 == 0x7d || $0 == 0x5b || $0 == 0x5d }),
+        let close = memchr(base + value, 0x22, line.count - value)
       else { return false }
-      let start = env + Self.environment.count + 2
-      guard let close = memchr(base + start, 0x22, line.count - start) else { return false }
       let end = base.distance(to: close.assumingMemoryBound(to: UInt8.self))
-      return !environments.contains(String(decoding: line[start..<end], as: UTF8.self))
+      return !environments.contains(String(decoding: line[value..<end], as: UTF8.self))
     }
 
     static let record = Array(#""record""#.utf8)
     static let environment = Array(#""environment""#.utf8)
     static let trustInit = Array(#""trust-init""#.utf8)
 
-    /// Where `needle` occurs in `line` when it occurs exactly once.
-    static func once(_ needle: [UInt8], in line: UnsafeBufferPointer<UInt8>) -> Int? {
-      guard let at = find(needle, in: line, from: 0), find(needle, in: line, from: at + 1) == nil else {
-        return nil
-      }
-      return at
+    /// Whether `needle` is in `line` at `at`.
+    static func starts(_ needle: [UInt8], _ line: UnsafeBufferPointer<UInt8>, _ at: Int) -> Bool {
+      at + needle.count <= line.count && memcmp(line.baseAddress! + at, needle, needle.count) == 0
     }
 
-    /// Where `needle` (which starts with a quote) first occurs in `line` at or after `from`.
-    static func find(_ needle: [UInt8], in line: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
-      guard let base = line.baseAddress else { return nil }
-      var at = from
-      while at + needle.count <= line.count, let q = memchr(base + at, 0x22, line.count - at) {
-        let i = base.distance(to: q.assumingMemoryBound(to: UInt8.self))
-        guard i + needle.count <= line.count else { return nil }
-        if base[i + 1] == needle[1] && memcmp(base + i, needle, needle.count) == 0 { return i }
-        at = i + 1
-      }
-      return nil
-    }
   }
 
   /// The kept lines (each ending in a newline); with a filter, only those it admits.
