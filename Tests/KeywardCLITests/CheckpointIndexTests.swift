@@ -439,21 +439,29 @@ struct CheckpointIndexTests {
     #expect(try reader(cli).contains("\"intact\": true"))
   }
 
+  /// A trusted workspace (environments `envs`) where `env`'s first pair was replaced, promoted
+  /// over and retired, then checkpointed: the CLI, the retired pair as `--stdin` reads it, and
+  /// the newest index's path.
+  func retiredAndCheckpointed(_ env: String, envs: String) throws -> (CLI, String, String) {
+    let cli = try CLI()
+    try cli.expect(0, ["identity", "new", "--name", "alice"])
+    try cli.expect(0, ["init", "--envs", envs])
+    let old = "ck_\(env)_OLD_01234567\ncs_\(env)_OLD_SECRET_0123456789\n"
+    CLI.registerSecret("cs_\(env)_OLD_SECRET_0123456789")
+    try cli.expect(0, ["set", env, "--stdin"], stdin: old)
+    try cli.expect(
+      0, ["rotate", env, "--stdin"], stdin: "ck_\(env)_NEW_01234567\ncs_\(env)_NEW_SECRET_0123456789\n")
+    try cli.expect(0, ["promote", env, "--force"])
+    try cli.expect(0, ["retire", env, "--now", "--force"])
+    let (_, index) = try checkpoint(cli)
+    return (cli, old, index)
+  }
+
   @Test(
     "attack: drop the retire record from the index: a write still refuses the retired pair (every reader checks the index's digest)"
   )
   func retireDroppedFromIndex() throws {
-    let cli = try CLI()
-    try cli.expect(0, ["identity", "new", "--name", "alice"])
-    try cli.expect(0, ["init", "--envs", "dev"])
-    let old = "ck_dev_OLD_01234567\ncs_dev_OLD_SECRET_0123456789\n"
-    CLI.registerSecret("cs_dev_OLD_SECRET_0123456789")
-    try cli.expect(0, ["set", "dev", "--stdin"], stdin: old)
-    try cli.expect(
-      0, ["rotate", "dev", "--stdin"], stdin: "ck_dev_NEW_01234567\ncs_dev_NEW_SECRET_0123456789\n")
-    try cli.expect(0, ["promote", "dev", "--force"])
-    try cli.expect(0, ["retire", "dev", "--now", "--force"])
-    let (_, index) = try checkpoint(cli)
+    let (cli, old, index) = try retiredAndCheckpointed("dev", envs: "dev")
     let text = try String(contentsOfFile: index, encoding: .utf8)
     let kept = text.split(separator: "\n", omittingEmptySubsequences: false).filter {
       !$0.contains("\"action\":\"retire\"")
@@ -469,17 +477,7 @@ struct CheckpointIndexTests {
     "attack (review, session 14): an admin respells the index's retire record as valid JSON keyward does not write, with a decoy environment in it: a write still finds it and refuses the retired pair"
   )
   func retireRespelledInIndex() throws {
-    let cli = try CLI()
-    try cli.expect(0, ["identity", "new", "--name", "alice"])
-    try cli.expect(0, ["init", "--envs", "dev,prod"])
-    let old = "ck_prod_OLD_01234567\ncs_prod_OLD_SECRET_0123456789\n"
-    CLI.registerSecret("cs_prod_OLD_SECRET_0123456789")
-    try cli.expect(0, ["set", "prod", "--stdin"], stdin: old)
-    try cli.expect(
-      0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_NEW_01234567\ncs_prod_NEW_SECRET_0123456789\n")
-    try cli.expect(0, ["promote", "prod", "--force"])
-    try cli.expect(0, ["retire", "prod", "--now", "--force"])
-    _ = try checkpoint(cli)
+    let (cli, old, _) = try retiredAndCheckpointed("prod", envs: "dev,prod")
     let forged = try t.python([
       "Tests/Compat/forge_checkpoint.py", cli.workspace, cli.root + "/keys/identity", "index-respaced",
     ])
