@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// A signed document in the DSSE shape: exact payload bytes, a payload type, and signatures over
 /// the pre-authentication encoding `"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body` (lengths in
 /// ASCII decimal). The payload is never re-serialised: what was signed is what is read, so keyward
@@ -82,5 +88,76 @@ public struct SignedDocument: Sendable, Equatable {
       sigs.append(Signature(keyID: keyID, sig: sig))
     }
     return SignedDocument(payloadType: t, payload: payload, signatures: sigs)
+  }
+}
+
+/// keyward's own envelopes, read by one byte scan: `{"payload":"…","payload_type":"TYPE",
+/// "signatures":[]}` or with one `{"keyid":"<32 hex>","sig":"<base64>"}`, as the writer spells
+/// them or with JSON's whitespace between the tokens (another writer's `json.dump`). Anything else
+/// returns nil and takes the strict parser; both give the same document (a property test holds
+/// them to it).
+enum Envelope {
+  static func scan(_ line: [UInt8], type: String) -> SignedDocument? { scan(line[...], type: type) }
+
+  static func scan(_ line: ArraySlice<UInt8>, type: String) -> SignedDocument? {
+    line.withUnsafeBufferPointer { p -> SignedDocument? in
+      var i = 0
+      func space() {
+        while i < p.count, p[i] == 0x20 || p[i] == 0x0a || p[i] == 0x0d || p[i] == 0x09 { i += 1 }
+      }
+      // `s` as it is, but for whitespace around its structural characters outside its strings
+      // (`inString`: it starts with the quote that closes one); on a mismatch nothing is read.
+      func literal(_ s: String, inString: Bool = false) -> Bool {
+        let from = i
+        if match(s, inString: inString) { return true }
+        i = from
+        return false
+      }
+      func match(_ s: String, inString: Bool) -> Bool {
+        // The writer's own spelling, compared at once (every trail line is read here).
+        var s = s
+        let exact = s.withUTF8 { u in
+          i + u.count <= p.count && memcmp(p.baseAddress! + i, u.baseAddress!, u.count) == 0
+        }
+        if exact {
+          i += s.utf8.count
+          if let last = s.utf8.last, last == 0x7d || last == 0x5d { space() }
+          return true
+        }
+        var quoted = inString
+        for b in s.utf8 {
+          let structural =
+            !quoted && (b == 0x7b || b == 0x7d || b == 0x5b || b == 0x5d || b == 0x3a || b == 0x2c)
+          if structural { space() }
+          guard i < p.count, p[i] == b else { return false }
+          i += 1
+          if b == 0x22 { quoted.toggle() }
+          if structural { space() }
+        }
+        return true
+      }
+      func base64() -> [UInt8]? {
+        let start = i
+        while i < p.count && p[i] != 0x22 { i += 1 }
+        guard i < p.count else { return nil }
+        let r = Sodium.unbase64(bytes: UnsafeBufferPointer(rebasing: p[start..<i]))
+        i += 1
+        return r
+      }
+      guard literal("{\"payload\":\""), let payload = base64(),
+        literal(",\"payload_type\":\"\(type)\",\"signatures\":[")
+      else { return nil }
+      var doc = SignedDocument(payloadType: type, payload: payload)
+      if literal("]}") { return i == p.count ? doc : nil }
+      guard literal("{\"keyid\":\""), i + 32 < p.count else { return nil }
+      let keyID = String(decoding: UnsafeBufferPointer(rebasing: p[i..<(i + 32)]), as: UTF8.self)
+      i += 32
+      guard Names.isLowerHex(keyID, count: 32), literal("\",\"sig\":\"", inString: true), let sig = base64(),
+        sig.count == 64,
+        literal("}]}"), i == p.count
+      else { return nil }
+      doc.signatures = [.init(keyID: keyID, sig: sig)]
+      return doc
+    }
   }
 }
