@@ -175,6 +175,37 @@ struct TrustTests {
 
   // Property 4.
   @Test(
+    "attack (review, session 14): a trust file whose signature list is made invalid JSON around the same signature is refused; respaced as valid JSON it reads the same"
+  )
+  func signatureListBroken() throws {
+    let (cli, _) = try trusted()
+    let ws = cli.workspace
+    for file in ["trust/root.json", "trust/state.json", "trust/active/prod.json"] {
+      let path = "\(ws)/\(file)"
+      let original = try String(contentsOfFile: path, encoding: .utf8)
+      // `"signatures":[]{…}]}`: the signature is untouched, the document is not JSON.
+      let broken = original.replacingOccurrences(
+        of: #""signatures"\s*:\s*\[\s*\{"#, with: #""signatures":[]{"#, options: .regularExpression)
+      #expect(broken != original, "\(file)")
+      try broken.write(toFile: path, atomically: false, encoding: .utf8)
+      // `show` refuses (2: not JSON; 4: an activation it cannot trust); `check` reports it.
+      let shown = try cli.run(["show", "prod", "--reveal"])
+      #expect(shown.status == 2 || shown.status == 4, "\(file): \(shown.status) \(shown.stderr)")
+      #expect(shown.stderr.contains((file as NSString).lastPathComponent), "\(file): \(shown.stderr)")
+      #expect(!shown.stdout.contains("cs_prod_SECRET"), "\(file)")
+      let checked = try cli.run(["check"])
+      #expect(checked.status != 0, "\(file): \(checked.all)")
+      #expect(checked.all.contains((file as NSString).lastPathComponent), "\(file): \(checked.all)")
+      // The same document compacted (no whitespace at all) is read as before.
+      let compact = original.replacingOccurrences(of: #"\s+"#, with: "", options: .regularExpression)
+      try compact.write(toFile: path, atomically: false, encoding: .utf8)
+      try cli.expect(0, ["show", "prod"])
+      try original.write(toFile: path, atomically: false, encoding: .utf8)
+    }
+    try cli.expect(0, ["show", "prod"])
+  }
+
+  @Test(
     "attack: deleting the trust files, restoring an older signed state, or requiring a newer one is exit 4")
   func downgradeAndRollback() throws {
     let (cli, root) = try trusted()
