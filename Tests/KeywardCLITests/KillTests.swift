@@ -27,7 +27,8 @@ struct KillTests {
 
   static let points = [
     "write-before-fsync", "write-before-rename", "write-after-rename", "trail-write-before-rename",
-    "trail-before-head", "after-audit-before-file", "rekey-after-next-key", "rekey-before-key-swap",
+    "trail-before-head", "trail-before-seen", "after-audit-before-file", "rekey-after-next-key",
+    "rekey-before-key-swap",
   ]
 
   func prepare(_ op: Op) throws -> (CLI, [String: String]) {
@@ -85,8 +86,10 @@ struct KillTests {
     }.compactMap { $0["finding_id"] as? String }
     let interrupted =
       r.signaled
-      && ["trail-before-head", "after-audit-before-file", "write-before-fsync", "write-before-rename"]
-        .contains(point)
+      && [
+        "trail-before-head", "trail-before-seen", "after-audit-before-file", "write-before-fsync",
+        "write-before-rename",
+      ].contains(point)
       && !(op.name == "rekey" && (point == "write-before-fsync" || point == "write-before-rename"))
     if interrupted {
       #expect(findings.contains("KW801"), "\(op.name) at \(point): \(findings)")

@@ -116,19 +116,36 @@ public enum Trail {
     // Marked as this machine's own unfinished write before the entry exists: a crash anywhere
     // from here to the environment file is an interruption here, never taken for a revert.
     if pending { Seen.markPending(id, workspace: root, env: env) }
-    try FileSystem.writeAtomically(
-      "\(root)/\(entriesFolder)/\(id).json", bytes: document.json.compact() + [0x0a], crashLabel: "trail-")
+    // Three files, each durable before anything names it, with two fsyncs where an atomic write
+    // each took six (see Decisions): the entry's bytes are synced, it is put in place and its
+    // folder synced; the head marker is a hint (readers recompute heads from `parents`) and this
+    // machine's seen heads are put in place after the entry is durable, so a power loss leaves
+    // either the heads they held before or these; neither is synced unless the seen heads hold
+    // an unfinished write of this machine (`pending`), whose loss would make an interruption
+    // here look like a revert.
+    let entry = try StagedFile(
+      "\(root)/\(entriesFolder)/\(id).json", mode: 0o644, bytes: document.json.compact() + [0x0a])
+    let seen = Seen.staged(workspace: root, replacing: parents, with: id, env: env)
+    FileSystem.crashPoint("trail-write-before-fsync")
+    try entry.sync()
+    FileSystem.crashPoint("trail-write-before-rename")
+    try entry.install()
     // The new head replaces the ones it follows; a crash in between leaves extra head files,
     // which the next writer simply follows too.
     FileSystem.crashPoint("trail-before-head")
-    try FileSystem.writeAtomically(
-      "\(root)/\(headsFolder)/\(id)", bytes: Array("\(id)\n".utf8), crashLabel: "trail-head-")
+    try StagedFile("\(root)/\(headsFolder)/\(id)", mode: 0o644, bytes: Array("\(id)\n".utf8)).install()
     // Best effort: a head marker that cannot be removed (a folder planted there) only makes the
     // next writer name this entry's parent once more, which changes nothing.
     for p in parents where FileSystem.irregularKind("\(root)/\(headsFolder)/\(p)") == nil {
       try? FileSystem.remove("\(root)/\(headsFolder)/\(p)")
     }
-    Seen.record(workspace: root, replacing: parents, with: id, env: env)
+    FileSystem.syncDirectory("\(root)/\(entriesFolder)")
+    FileSystem.crashPoint("trail-before-seen")
+    // Best effort, as every write of this machine's memory.
+    if let seen {
+      if seen.mustSync { try? seen.file.sync() }
+      try? seen.file.install()
+    }
     return id
   }
 
@@ -210,15 +227,20 @@ public enum Trail {
     }
 
     static func save(_ state: State, workspace: String, env: Env) {
+      guard let (p, bytes) = document(state, workspace: workspace, env: env) else { return }
+      try? FileSystem.writeAtomically(p, bytes: bytes, mode: 0o600, forceMode: true, crashLabel: "seen-")
+    }
+
+    /// The file's path and bytes for `state` (nil when its folder cannot be made).
+    static func document(_ state: State, workspace: String, env: Env) -> (String, [UInt8])? {
       let p = path(workspace: workspace, env: env)
-      guard (try? FileSystem.makeDirectory(Path.directory(p), mode: 0o700)) != nil else { return }
+      guard (try? FileSystem.makeDirectory(Path.directory(p), mode: 0o700)) != nil else { return nil }
       let doc = JSONValue.object([
         "workspace": .string(Trust.realPath(workspace)),
         "branches": .object(state.branches.mapValues { .array($0.sorted().map(JSONValue.string)) }),
         "pending": .array(state.pending.map(JSONValue.string)),
       ])
-      try? FileSystem.writeAtomically(
-        p, bytes: doc.written(), mode: 0o600, forceMode: true, crashLabel: "seen-")
+      return (p, doc.written())
     }
 
     /// The git branch the workspace is on (`refs/heads/NAME`, `detached`, or `-` outside git),
@@ -269,14 +291,20 @@ public enum Trail {
       try FileSystem.remove(path(workspace: workspace, env: env))
     }
 
-    static func record(workspace: String, replacing old: [String], with id: String, env: Env) {
+    /// The record of a new entry `id` that follows `old`, written beside the file and not yet in
+    /// place (best effort: nil when it cannot be written).
+    static func staged(workspace: String, replacing old: [String], with id: String, env: Env) -> (
+      file: StagedFile, mustSync: Bool
+    )? {
       var state = load(workspace: workspace, env: env)
       let b = branch(workspace)
       var heads = Set(state.branches[b] ?? [])
       heads.subtract(old)
       heads.insert(id)
       state.branches[b] = Array(heads.sorted())
-      save(state, workspace: workspace, env: env)
+      guard let (p, bytes) = document(state, workspace: workspace, env: env) else { return nil }
+      guard let file = try? StagedFile(p, mode: 0o600, forceMode: true, bytes: bytes) else { return nil }
+      return (file, !state.pending.isEmpty)
     }
 
     static func markPending(_ id: String, workspace: String, env: Env) {

@@ -301,11 +301,7 @@ public enum FileSystem {
     guard rename(from, to) == 0 else {
       throw KeywardError(.io, "\(to): rename from \(from) failed: \(errnoText())")
     }
-    let dfd = open(Path.directory(to), O_RDONLY | O_CLOEXEC)
-    if dfd >= 0 {
-      _ = fsync(dfd)
-      close(dfd)
-    }
+    syncDirectory(Path.directory(to))
   }
 
   /// Atomically replaces `path` with `contents`: a temporary file in the same folder, written,
@@ -319,27 +315,13 @@ public enum FileSystem {
   ) throws(KeywardError) {
     Trace.note("write \(path)")
     let dir = Path.directory(path)
-    let name = Path.name(path)
-    let finalMode = forceMode ? mode : (self.mode(path) ?? mode)
-    let tmp = "\(dir)/.\(name).tmp-\(getpid())-\(Sodium.hex(Sodium.randomBytes(4)))"
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, finalMode)
-    guard fd >= 0 else {
-      // Said of the file the person named, not of the temporary file beside it.
-      let e = errno
-      if e == ENOENT { throw KeywardError(.io, "cannot write \(path): the folder \(dir) does not exist") }
-      if e == EACCES || e == EROFS {
-        throw KeywardError(
-          .io, "cannot write \(path): the folder \(dir) is not writable (\(String(cString: strerror(e))))")
-      }
-      throw KeywardError(.io, "cannot write \(path): \(String(cString: strerror(e)))")
-    }
+    let (tmp, fd) = try openTemporary(for: path, mode: forceMode ? mode : (self.mode(path) ?? mode))
     var ok = false
     defer {
       if !ok { unlink(tmp) }
     }
     do {
       defer { close(fd) }
-      _ = fchmod(fd, finalMode)  // umask may have narrowed it
       try contents(fd)
       crashPoint(crashLabel + "write-before-fsync")
       guard fsync(fd) == 0 else { throw KeywardError(.io, "\(tmp): fsync failed: \(errnoText())") }
@@ -359,6 +341,32 @@ public enum FileSystem {
     }
     ok = true
     crashPoint(crashLabel + "write-after-rename")
+    syncDirectory(dir)
+  }
+
+  /// Creates the temporary file `path` is written through: `.NAME.tmp-PID-RANDOM` in the same
+  /// folder, new (O_EXCL), with `mode` whatever the umask.
+  static func openTemporary(for path: String, mode: mode_t) throws(KeywardError) -> (path: String, fd: Int32)
+  {
+    let dir = Path.directory(path)
+    let tmp = "\(dir)/.\(Path.name(path)).tmp-\(getpid())-\(Sodium.hex(Sodium.randomBytes(4)))"
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+    guard fd >= 0 else {
+      // Said of the file the person named, not of the temporary file beside it.
+      let e = errno
+      if e == ENOENT { throw KeywardError(.io, "cannot write \(path): the folder \(dir) does not exist") }
+      if e == EACCES || e == EROFS {
+        throw KeywardError(
+          .io, "cannot write \(path): the folder \(dir) is not writable (\(String(cString: strerror(e))))")
+      }
+      throw KeywardError(.io, "cannot write \(path): \(String(cString: strerror(e)))")
+    }
+    _ = fchmod(fd, mode)  // umask may have narrowed it
+    return (tmp, fd)
+  }
+
+  /// fsyncs a folder, so that the names created, renamed or removed in it so far are durable.
+  public static func syncDirectory(_ dir: String) {
     let dfd = open(dir, O_RDONLY | O_CLOEXEC)
     if dfd >= 0 {
       _ = fsync(dfd)
@@ -509,4 +517,53 @@ func Glibc_read(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> Int {
   #else
     return Darwin.read(fd, p, n)
   #endif
+}
+
+/// A file written in full beside its target now and put in place later (`install`), so that a
+/// writer of several files can order their fsyncs to share the file system's journal commits
+/// (`Trail.write`: two commits for the entry, its head marker and this machine's seen heads, where
+/// one `writeAtomically` each took six). Until it is installed nothing but a temporary file
+/// (`.NAME.tmp-…`, which every reader skips) exists; one never installed is deleted.
+public final class StagedFile {
+  public let path: String
+  let tmp: String
+  private var fd: Int32
+  private var installed = false
+
+  public init(_ path: String, mode: mode_t, forceMode: Bool = false, bytes: [UInt8]) throws(KeywardError) {
+    Trace.note("write \(path)")
+    (tmp, fd) = try FileSystem.openTemporary(
+      for: path, mode: forceMode ? mode : (FileSystem.mode(path) ?? mode))
+    self.path = path
+    try FileSystem.writeAll(fd, bytes, path: path)
+  }
+
+  /// Makes the bytes durable (fsync) and closes the file. Before `install` when the file must
+  /// never be found in place but empty after a power loss.
+  public func sync() throws(KeywardError) {
+    guard fd >= 0 else { return }
+    defer {
+      close(fd)
+      fd = -1
+    }
+    guard fsync(fd) == 0 else { throw KeywardError(.io, "\(tmp): fsync failed: \(FileSystem.errnoText())") }
+  }
+
+  /// Renames the file over `path`. The folder is not synced: the caller says when
+  /// (`FileSystem.syncDirectory`).
+  public func install() throws(KeywardError) {
+    if fd >= 0 {
+      close(fd)
+      fd = -1
+    }
+    guard rename(tmp, path) == 0 else {
+      throw KeywardError(.io, "\(path): rename failed: \(FileSystem.errnoText())")
+    }
+    installed = true
+  }
+
+  deinit {
+    if fd >= 0 { close(fd) }
+    if !installed { unlink(tmp) }
+  }
 }
