@@ -65,7 +65,12 @@ let package = Package(
     // `keyward`: runs the commands deploy scripts call on every start, execs keyward-cli for the rest.
     // It must not depend on keyward-cli (that would link argument-parser into it): `swift build`
     // builds both products.
-    .executableTarget(name: "keyward", dependencies: ["KeywardCLIKit", "KeywardCore"]),
+    // On Linux it is one static executable (glibc, libsodium and the Swift runtime inside): no
+    // dynamic loader at start, which was a quarter of a cold `show` (README "Decisions").
+    .executableTarget(
+      name: "keyward", dependencies: ["KeywardCLIKit", "KeywardCore"],
+      linkerSettings: [.unsafeFlags(["-static-executable"], .when(platforms: [.linux]))]
+    ),
     // `keyward-cli`: every command, parsed by swift-argument-parser.
     .executableTarget(
       name: "keyward-cli",
@@ -86,7 +91,9 @@ let package = Package(
     .testTarget(
       name: "KeywardCLITests",
       dependencies: [
-        "KeywardCore", "KeywardCLIKit", "keyward", "keyward-cli", "TestFolders",
+        // Not "keyward": a test bundle that depends on an executable target links its objects with
+        // its linker settings (keyward's are static; `swift build` and `swift test` build it anyway).
+        "KeywardCore", "KeywardCLIKit", "keyward-cli", "TestFolders",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
