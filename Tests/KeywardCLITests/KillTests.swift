@@ -26,7 +26,8 @@ struct KillTests {
   ]
 
   static let points = [
-    "write-before-fsync", "write-before-rename", "write-after-rename", "trail-write-before-rename",
+    "write-before-fsync", "write-before-rename", "write-after-rename", "trail-write-before-fsync",
+    "trail-write-before-rename",
     "trail-before-head", "trail-before-seen", "after-audit-before-file", "rekey-after-next-key",
     "rekey-before-key-swap",
   ]

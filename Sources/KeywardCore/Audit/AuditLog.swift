@@ -108,9 +108,25 @@ public enum AuditLog {
     }
     var host = [CChar](repeating: 0, count: 256)
     gethostname(&host, host.count - 1)
-    let user =
-      getpwuid(geteuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "uid\(geteuid())"
-    return "\(user)@\(String(cString: host))"
+    let uid = geteuid()
+    return
+      "\(userName(uid: uid, passwd: try? FileSystem.read("/etc/passwd")) ?? "uid\(uid)")@\(String(cString: host))"
+  }
+
+  /// The name `/etc/passwd` gives `uid`, read as a file. Not `getpwuid`: in the static `keyward`
+  /// it loads the NSS modules nsswitch.conf names (systemd's, sss's) into a process they were not
+  /// built for, and a user missing from /etc/passwd crashed `export` there (an attack review).
+  static func userName(uid: uid_t, passwd: [UInt8]?) -> String? {
+    guard let passwd else { return nil }
+    let want = String(uid)
+    for line in passwd.split(separator: 0x0a) {
+      let fields = line.split(separator: 0x3a, maxSplits: 3, omittingEmptySubsequences: false)
+      guard fields.count == 4, String(decoding: fields[2], as: UTF8.self) == want, !fields[0].isEmpty else {
+        continue
+      }
+      return String(decoding: fields[0], as: UTF8.self)
+    }
+    return nil
   }
 
   static func currentDirectory() -> String {

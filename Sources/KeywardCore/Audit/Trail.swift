@@ -118,18 +118,19 @@ public enum Trail {
     if pending { Seen.markPending(id, workspace: root, env: env) }
     // Three files, each durable before anything names it, with two fsyncs where an atomic write
     // each took six (see Decisions): the entry's bytes are synced, it is put in place and its
-    // folder synced; the head marker is a hint (readers recompute heads from `parents`) and this
-    // machine's seen heads are put in place after the entry is durable, so a power loss leaves
-    // either the heads they held before or these; neither is synced unless the seen heads hold
-    // an unfinished write of this machine (`pending`), whose loss would make an interruption
-    // here look like a revert.
+    // folder synced; only then are its head marker (a hint: readers compute heads from
+    // `parents`) and this machine's seen heads put in place, by rename without fsync, so a power
+    // loss can take them back but never leave them naming an entry it took. The seen heads are
+    // synced first when they hold an unfinished write of this machine (`pending`), whose loss
+    // would make an interruption here look like a revert; if that sync fails they are not
+    // replaced (the durable ones already name the pending entry).
     let entry = try StagedFile(
       "\(root)/\(entriesFolder)/\(id).json", mode: 0o644, bytes: document.json.compact() + [0x0a])
-    let seen = Seen.staged(workspace: root, replacing: parents, with: id, env: env)
     FileSystem.crashPoint("trail-write-before-fsync")
     try entry.sync()
     FileSystem.crashPoint("trail-write-before-rename")
     try entry.install()
+    FileSystem.syncDirectory("\(root)/\(entriesFolder)")
     // The new head replaces the ones it follows; a crash in between leaves extra head files,
     // which the next writer simply follows too.
     FileSystem.crashPoint("trail-before-head")
@@ -139,11 +140,11 @@ public enum Trail {
     for p in parents where FileSystem.irregularKind("\(root)/\(headsFolder)/\(p)") == nil {
       try? FileSystem.remove("\(root)/\(headsFolder)/\(p)")
     }
-    FileSystem.syncDirectory("\(root)/\(entriesFolder)")
     FileSystem.crashPoint("trail-before-seen")
     // Best effort, as every write of this machine's memory.
-    if let seen {
-      if seen.mustSync { try? seen.file.sync() }
+    if let seen = Seen.staged(workspace: root, replacing: parents, with: id, env: env),
+      !seen.mustSync || (try? seen.file.sync()) != nil
+    {
       try? seen.file.install()
     }
     return id
