@@ -14,7 +14,8 @@ python3 "$(dirname "$0")/gen_workspace.py" "$W/Environments" 300 3 --keys "$W/ke
 ROOT=$(python3 "$(dirname "$0")/gen_trust.py" "$W/Environments" "$W/keys" 20)
 export KEYWARD_TRUST="$ROOT"
 "$KEYWARD" access list --format json --workspace "$W/Environments" > "$W/access.json"
-python3 -c "import json,sys; d=json.load(open('$W/access.json')); assert len(d['environments'])==300 and all(len(e['members'])==20 for e in d['environments'].values())"
+# (schema 2: `environments` is a list of objects, each naming its environment)
+python3 -c "import json,sys; d=json.load(open('$W/access.json')); e=d['environments']; assert len(e)==300 and all(len(x['members'])==20 for x in e)"
 hyperfine -N -i --warmup 3 --runs 30 --export-json "$OUT/access_300.json" \
   "$KEYWARD access list --format json --workspace $W/Environments" \
   "$KEYWARD check --format json --workspace $W/Environments" >/dev/null
