@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -168,11 +170,18 @@ public enum Trust {
     }
   }
 
+  /// `path` with every link resolved, once per process for each path: the pin, the seen heads and
+  /// the branch they are kept for ask about the same folder several times in one write (each
+  /// `realpath` is a readlink per component).
   static func realPath(_ path: String) -> String {
+    if let known = realPaths.withLock({ $0[path] }) { return known }
     guard let p = realpath(path, nil) else { return path }
     defer { free(p) }
-    return String(cString: p)
+    let real = String(cString: p)
+    realPaths.withLock { $0[path] = real }
+    return real
   }
+  static let realPaths = Mutex<[String: String]>([:])
 
   public static func pinPath(workspace: String, env: Env) -> String {
     let key = Sodium.hex(
