@@ -114,6 +114,39 @@ struct KillTests {
   }
 }
 
+@Suite("trail writes under a failing disk")
+struct TrailSyncTests {
+  @Test(
+    "the entries folder cannot be synced (EIO injected): the write stops before anything names the entry; export still delivers and says so"
+  )
+  func folderSyncFails() throws {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else { return }
+    let cli = try CLI()
+    let values = try cli.seeded()
+    let heads = cli.workspace + "/trail/heads"
+    let before = try FileManager.default.contentsOfDirectory(atPath: heads).sorted()
+    let seenFolder = cli.root + "/keys/trail-seen"
+    let seen = try FileManager.default.contentsOfDirectory(atPath: seenFolder).filter { !$0.hasPrefix(".") }
+    let seenBefore = try seen.map { try Data(contentsOf: URL(fileURLWithPath: "\(seenFolder)/\($0)")) }
+    // An export to standard output syncs its entry file first, then the entries folder.
+    let r = try cli.shell(
+      #"strace -f -o /dev/null -e trace=fsync -e inject=fsync:error=EIO:when=2 "$0" export prod > "$1/prod.env""#,
+      [cli.root])
+    #expect(r.status == 0, "\(r.output)")
+    #expect(r.output.contains("cannot sync the folder"), "\(r.output)")
+    #expect(
+      try String(contentsOfFile: cli.root + "/prod.env", encoding: .utf8).contains(values["prod"]!.secret))
+    // Neither the head marker nor this machine's seen heads name the entry whose name may not last.
+    #expect(try FileManager.default.contentsOfDirectory(atPath: heads).sorted() == before)
+    let seenAfter = try seen.map { try Data(contentsOf: URL(fileURLWithPath: "\(seenFolder)/\($0)")) }
+    #expect(seenAfter == seenBefore)
+    // The entry itself is in place; the trail stays intact and the next write goes on.
+    try cli.expect(0, ["export", "prod", "-o", cli.root + "/prod.env", "--force"])
+    let audit = try cli.json(try cli.run(["audit", "--format", "json"]))
+    #expect((audit["trail"] as? [String: Any])?["intact"] as? Bool == true, "\(audit)")
+  }
+}
+
 @Suite("rekey")
 struct RekeyTests {
   @Test("rekey: every set re-sealed, the old key opens nothing, a wrong old key is refused (exit 4)")

@@ -109,8 +109,18 @@ public enum AuditLog {
     var host = [CChar](repeating: 0, count: 256)
     gethostname(&host, host.count - 1)
     let uid = geteuid()
-    return
-      "\(userName(uid: uid, passwd: try? FileSystem.read("/etc/passwd")) ?? "uid\(uid)")@\(String(cString: host))"
+    return "\(userName(uid: uid, passwd: passwdFile()) ?? "uid\(uid)")@\(String(cString: host))"
+  }
+
+  /// /etc/passwd when it is a regular file of at most 8 MiB (a link is followed, as glibc does;
+  /// anything larger or stranger names nobody, rather than take the memory a whole read would).
+  static func passwdFile() -> [UInt8]? {
+    let fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= 8 << 20 else { return nil }
+    return try? FileSystem.readAll(fd, path: "/etc/passwd", size: Int(st.st_size))
   }
 
   /// The name `/etc/passwd` gives `uid`, read as a file. Not `getpwuid`: in the static `keyward`

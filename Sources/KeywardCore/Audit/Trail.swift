@@ -130,7 +130,14 @@ public enum Trail {
     try entry.sync()
     FileSystem.crashPoint("trail-write-before-rename")
     try entry.install()
-    FileSystem.syncDirectory("\(root)/\(entriesFolder)")
+    // Nothing names the entry until its name is durable: if that cannot be had, the write stops
+    // here (its head marker and the seen heads untouched) and says so.
+    guard FileSystem.syncDirectory("\(root)/\(entriesFolder)") else {
+      throw KeywardError(
+        .io,
+        "\(root)/\(entriesFolder): cannot sync the folder after writing entry \(id.prefix(12)): \(FileSystem.errnoText())"
+      )
+    }
     // The new head replaces the ones it follows; a crash in between leaves extra head files,
     // which the next writer simply follows too.
     FileSystem.crashPoint("trail-before-head")

@@ -366,12 +366,13 @@ public enum FileSystem {
   }
 
   /// fsyncs a folder, so that the names created, renamed or removed in it so far are durable.
-  public static func syncDirectory(_ dir: String) {
+  /// False when it could not be opened or synced.
+  @discardableResult
+  public static func syncDirectory(_ dir: String) -> Bool {
     let dfd = open(dir, O_RDONLY | O_CLOEXEC)
-    if dfd >= 0 {
-      _ = fsync(dfd)
-      close(dfd)
-    }
+    guard dfd >= 0 else { return false }
+    defer { close(dfd) }
+    return fsync(dfd) == 0
   }
 
   /// Atomically writes non-secret bytes.
