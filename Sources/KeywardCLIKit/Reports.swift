@@ -54,6 +54,8 @@ public struct CheckRequest: Equatable, Sendable {
   /// The offline check: open, read the deployed file if any, report.
   public func run() throws(KeywardError) -> ExitStatus {
     try Reports.checkSARIFPath(sarif)
+    let lock = DirectoryLock.reading(settings.workspacePath)  // no write between its reads
+    defer { lock?.unlock() }
     let workspace = try settings.openWorkspace()
     return try report(findings(workspace: workspace), workspace: workspace, inconclusive: false)
   }
@@ -145,6 +147,10 @@ public struct AuditRequest: Equatable, Sendable {
 
   public func run() throws(KeywardError) -> ExitStatus {
     try Reports.checkSARIFPath(sarif)
+    // No write between its reads: a concurrent set made one audit in 26 pair the new file with
+    // the trail from before it (KW802, exit 4).
+    let lock = DirectoryLock.reading(settings.workspacePath)
+    defer { lock?.unlock() }
     let workspace = try settings.openWorkspace()
     Stopwatch.lap("audit: workspace opened")
     var report = try AuditReport.run(workspace: workspace, full: full, words: Advice.words)

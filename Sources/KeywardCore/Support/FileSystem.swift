@@ -501,6 +501,24 @@ public final class DirectoryLock {
     }
   }
 
+  private init(fd: Int32) { self.fd = fd }
+
+  /// A shared lock on `dir` for a reader that compares the trail with the environment files
+  /// (`audit`, the offline `check`): it waits for a writer to finish, and writers wait for it, so
+  /// it never pairs one write's trail entry with the files from before it (or the other way
+  /// round). Nil when the folder cannot be opened or locked: the reader goes on unlocked and the
+  /// workspace's own errors are reported. A process holding it must not take the exclusive lock.
+  public static func reading(_ dir: String) -> DirectoryLock? {
+    let fd = open(dir, O_RDONLY | O_CLOEXEC | O_DIRECTORY)
+    guard fd >= 0 else { return nil }
+    while flock(fd, LOCK_SH) != 0 {
+      if errno == EINTR { continue }
+      close(fd)
+      return nil
+    }
+    return DirectoryLock(fd: fd)
+  }
+
   public func unlock() {
     if fd >= 0 {
       close(fd)
