@@ -54,7 +54,9 @@ public struct CheckRequest: Equatable, Sendable {
   /// The offline check: open, read the deployed file if any, report.
   public func run() throws(KeywardError) -> ExitStatus {
     try Reports.checkSARIFPath(sarif)
-    let lock = DirectoryLock.reading(settings.workspacePath)  // no write between its reads
+    // No write between its reads; unlocked where the folder cannot be opened (its error is the
+    // workspace's to report).
+    let lock = try? DirectoryLock(settings.workspacePath, shared: true)
     defer { lock?.unlock() }
     let workspace = try settings.openWorkspace()
     return try report(findings(workspace: workspace), workspace: workspace, inconclusive: false)
@@ -148,8 +150,8 @@ public struct AuditRequest: Equatable, Sendable {
   public func run() throws(KeywardError) -> ExitStatus {
     try Reports.checkSARIFPath(sarif)
     // No write between its reads: a concurrent set made one audit in 26 pair the new file with
-    // the trail from before it (KW802, exit 4).
-    let lock = DirectoryLock.reading(settings.workspacePath)
+    // the trail from before it (KW802, exit 4). Unlocked where the folder cannot be opened.
+    let lock = try? DirectoryLock(settings.workspacePath, shared: true)
     defer { lock?.unlock() }
     let workspace = try settings.openWorkspace()
     Stopwatch.lap("audit: workspace opened")

@@ -313,35 +313,13 @@ public enum FileSystem {
     _ path: String, mode: mode_t, forceMode: Bool = false, noClobber: Bool = false, crashLabel: String = "",
     _ contents: (Int32) throws(KeywardError) -> Void
   ) throws(KeywardError) {
-    Trace.note("write \(path)")
-    let dir = Path.directory(path)
-    let (tmp, fd) = try openTemporary(for: path, mode: forceMode ? mode : (self.mode(path) ?? mode))
-    var ok = false
-    defer {
-      if !ok { unlink(tmp) }
-    }
-    do {
-      defer { close(fd) }
-      try contents(fd)
-      crashPoint(crashLabel + "write-before-fsync")
-      guard fsync(fd) == 0 else { throw KeywardError(.io, "\(tmp): fsync failed: \(errnoText())") }
-    }
+    let file = try StagedFile(path, mode: mode, forceMode: forceMode, contents)
+    crashPoint(crashLabel + "write-before-fsync")
+    try file.sync()
     crashPoint(crashLabel + "write-before-rename")
-    if noClobber {
-      guard link(tmp, path) == 0 else {
-        let e = errno
-        throw KeywardError(
-          .io,
-          e == EEXIST
-            ? "\(path) already exists; refusing to replace it" : "\(path): link failed: \(errnoText())")
-      }
-      unlink(tmp)
-    } else {
-      guard rename(tmp, path) == 0 else { throw KeywardError(.io, "\(path): rename failed: \(errnoText())") }
-    }
-    ok = true
+    try file.install(noClobber: noClobber)
     crashPoint(crashLabel + "write-after-rename")
-    syncDirectory(dir)
+    syncDirectory(Path.directory(path))
   }
 
   /// Creates the temporary file `path` is written through: `.NAME.tmp-PID-RANDOM` in the same
@@ -491,32 +469,18 @@ public final class DirectoryLock {
   private var fd: Int32
 
   /// Waits for the lock on `dir`. Two keyward processes writing the same workspace take turns.
-  public init(_ dir: String) throws(KeywardError) {
+  /// `shared`: the lock of a reader that compares the trail with the environment files (`audit`,
+  /// the offline `check`): it waits for a writer to finish, and writers wait for it, so it never
+  /// pairs one write's trail entry with the files from before it (or the other way round). A
+  /// process holding it must not take the exclusive lock (flock would make it wait for itself).
+  public init(_ dir: String, shared: Bool = false) throws(KeywardError) {
     fd = open(dir, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw KeywardError(.io, "\(dir): cannot open to lock: \(FileSystem.errnoText())") }
-    while flock(fd, LOCK_EX) != 0 {
+    while flock(fd, shared ? LOCK_SH : LOCK_EX) != 0 {
       if errno == EINTR { continue }
       close(fd)
       throw KeywardError(.io, "\(dir): cannot lock: \(FileSystem.errnoText())")
     }
-  }
-
-  private init(fd: Int32) { self.fd = fd }
-
-  /// A shared lock on `dir` for a reader that compares the trail with the environment files
-  /// (`audit`, the offline `check`): it waits for a writer to finish, and writers wait for it, so
-  /// it never pairs one write's trail entry with the files from before it (or the other way
-  /// round). Nil when the folder cannot be opened or locked: the reader goes on unlocked and the
-  /// workspace's own errors are reported. A process holding it must not take the exclusive lock.
-  public static func reading(_ dir: String) -> DirectoryLock? {
-    let fd = open(dir, O_RDONLY | O_CLOEXEC | O_DIRECTORY)
-    guard fd >= 0 else { return nil }
-    while flock(fd, LOCK_SH) != 0 {
-      if errno == EINTR { continue }
-      close(fd)
-      return nil
-    }
-    return DirectoryLock(fd: fd)
   }
 
   public func unlock() {
@@ -538,23 +502,34 @@ func Glibc_read(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> Int {
   #endif
 }
 
-/// A file written in full beside its target now and put in place later (`install`), so that a
-/// writer of several files can order their fsyncs to share the file system's journal commits
-/// (`Trail.write`: two commits for the entry, its head marker and this machine's seen heads, where
-/// one `writeAtomically` each took six). Until it is installed nothing but a temporary file
-/// (`.NAME.tmp-…`, which every reader skips) exists; one never installed is deleted.
+/// A file written in full beside its target now and put in place later (`install`): the one way
+/// keyward writes a file whole. `FileSystem.writeAtomically` syncs, installs and syncs the folder
+/// in one go; `Trail.write` orders those steps across its three files so that only the entry is
+/// synced (see Decisions). Until it is installed nothing but a temporary file (`.NAME.tmp-…`,
+/// which every reader skips) exists; one never installed is deleted.
 public final class StagedFile {
   public let path: String
   let tmp: String
   private var fd: Int32
   private var installed = false
 
-  public init(_ path: String, mode: mode_t, forceMode: Bool = false, bytes: [UInt8]) throws(KeywardError) {
+  /// `mode` applies to a new file; an existing one keeps its mode unless `forceMode` is set.
+  public init(
+    _ path: String, mode: mode_t, forceMode: Bool = false, _ contents: (Int32) throws(KeywardError) -> Void
+  ) throws(KeywardError) {
     Trace.note("write \(path)")
     (tmp, fd) = try FileSystem.openTemporary(
       for: path, mode: forceMode ? mode : (FileSystem.mode(path) ?? mode))
     self.path = path
-    try FileSystem.writeAll(fd, bytes, path: path)
+    try contents(fd)
+  }
+
+  public convenience init(_ path: String, mode: mode_t, forceMode: Bool = false, bytes: [UInt8])
+    throws(KeywardError)
+  {
+    try self.init(path, mode: mode, forceMode: forceMode) { (fd: Int32) throws(KeywardError) in
+      try FileSystem.writeAll(fd, bytes, path: path)
+    }
   }
 
   /// Makes the bytes durable (fsync) and closes the file. Before `install` when the file must
@@ -568,15 +543,28 @@ public final class StagedFile {
     guard fsync(fd) == 0 else { throw KeywardError(.io, "\(tmp): fsync failed: \(FileSystem.errnoText())") }
   }
 
-  /// Renames the file over `path`. The folder is not synced: the caller says when
+  /// Renames the file over `path`; with `noClobber`, puts it there with link(2), which fails rather
+  /// than replace a file that appeared meanwhile. The folder is not synced: the caller says when
   /// (`FileSystem.syncDirectory`).
-  public func install() throws(KeywardError) {
+  public func install(noClobber: Bool = false) throws(KeywardError) {
     if fd >= 0 {
       close(fd)
       fd = -1
     }
-    guard rename(tmp, path) == 0 else {
-      throw KeywardError(.io, "\(path): rename failed: \(FileSystem.errnoText())")
+    if noClobber {
+      guard link(tmp, path) == 0 else {
+        let e = errno
+        throw KeywardError(
+          .io,
+          e == EEXIST
+            ? "\(path) already exists; refusing to replace it"
+            : "\(path): link failed: \(FileSystem.errnoText())")
+      }
+      unlink(tmp)
+    } else {
+      guard rename(tmp, path) == 0 else {
+        throw KeywardError(.io, "\(path): rename failed: \(FileSystem.errnoText())")
+      }
     }
     installed = true
   }
