@@ -11,6 +11,29 @@ static inline int keyward_is_dumpable(void) { return 0; }
 static inline int keyward_set_nondumpable(void) { return 0; }
 #endif
 
+#if defined(__linux__)
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+/// renameat2(2) with RENAME_EXCHANGE, which glibc declares only with _GNU_SOURCE: swaps the two
+/// names in one step. -1 with errno (EINVAL, ENOSYS) where the kernel or file system lacks it.
+static inline int keyward_exchange_names(const char *a, const char *b) {
+#ifdef SYS_renameat2
+  return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 1 << 1 /* RENAME_EXCHANGE */);
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+#else
+#include <errno.h>
+static inline int keyward_exchange_names(const char *a, const char *b) {
+  errno = ENOSYS;
+  return -1;
+}
+#endif
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 /// glibc raises the size of free memory it keeps at the top of its heap to twice the largest

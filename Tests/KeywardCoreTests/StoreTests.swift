@@ -403,6 +403,27 @@ struct StoreTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["f.json"])
   }
 
+  @Test("a lazy install replaces a file, a link (not what it points to) or nothing, and leaves no temporary")
+  func lazyInstall() throws {
+    let dir = try temporaryDirectory("lazy")
+    let path = "\(dir)/seen.json"
+    for round in ["new", "over a file", "again"] {
+      try StagedFile(path, mode: 0o600, forceMode: true, bytes: Array(round.utf8)).installLazily()
+      #expect(try String(contentsOfFile: path, encoding: .utf8) == round)
+      #expect(FileSystem.mode(path) == 0o600)
+      #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["seen.json"])
+    }
+    // A link in its place is replaced by the file; its target is not written through.
+    try "outside".write(toFile: "\(dir)/target", atomically: false, encoding: .utf8)
+    try FileSystem.remove(path)
+    #expect(symlink("\(dir)/target", path) == 0)
+    try StagedFile(path, mode: 0o600, forceMode: true, bytes: Array("mine".utf8)).installLazily()
+    #expect(FileSystem.irregularKind(path) == nil)
+    #expect(try String(contentsOfFile: path, encoding: .utf8) == "mine")
+    #expect(try String(contentsOfFile: "\(dir)/target", encoding: .utf8) == "outside")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["seen.json", "target"])
+  }
+
   @Test("stale temporaries of dead processes are cleaned under the lock")
   func staleTemporaries() throws {
     let s = try ScratchWorkspace()

@@ -152,7 +152,7 @@ public enum Trail {
     if let seen = Seen.staged(workspace: root, replacing: parents, with: id, env: env),
       !seen.mustSync || (try? seen.file.sync()) != nil
     {
-      try? seen.file.install()
+      try? seen.file.installLazily()
     }
     return id
   }
