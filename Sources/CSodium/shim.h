@@ -11,27 +11,16 @@ static inline int keyward_is_dumpable(void) { return 0; }
 static inline int keyward_set_nondumpable(void) { return 0; }
 #endif
 
-#if defined(__linux__)
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-/// renameat2(2) with RENAME_EXCHANGE, which glibc declares only with _GNU_SOURCE: swaps the two
-/// names in one step. -1 with errno (EINVAL, ENOSYS) where the kernel or file system lacks it.
-static inline int keyward_exchange_names(const char *a, const char *b) {
-#ifdef SYS_renameat2
-  return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 1 << 1 /* RENAME_EXCHANGE */);
+#if defined(__GLIBC__)
+/// renameat2(2), which glibc (2.28 and later) declares only with _GNU_SOURCE. Declared here, not
+/// by including <stdio.h>, <fcntl.h> or <unistd.h>: a header this module includes becomes its
+/// own, and Glibc's module would then lack what it declares (a clean build failed so).
+extern int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+/// renameat2 with RENAME_EXCHANGE (2) relative to the working folder (AT_FDCWD, -100 on Linux):
+/// swaps the two names in one step. -1 where the kernel or file system lacks it.
+static inline int keyward_exchange_names(const char *a, const char *b) { return renameat2(-100, a, -100, b, 2); }
 #else
-  errno = ENOSYS;
-  return -1;
-#endif
-}
-#else
-#include <errno.h>
-static inline int keyward_exchange_names(const char *a, const char *b) {
-  errno = ENOSYS;
-  return -1;
-}
+static inline int keyward_exchange_names(const char *a, const char *b) { return -1; }
 #endif
 
 #if defined(__GLIBC__)
