@@ -152,6 +152,48 @@ struct EnvironmentScanTests {
     }
   }
 
+  /// `minified` one byte at a time, as its comment states the rule: the reference for the word loop.
+  static func minifiedByBytes(_ bytes: [UInt8]) -> [UInt8]? {
+    var out = [UInt8]()
+    var inString = false
+    for c in bytes {
+      if c == 0x5c || c >= 0x7f { return nil }
+      if inString {
+        if c < 0x20 { return nil }
+        if c == 0x22 { inString = false }
+      } else if c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 {
+        continue
+      } else if c < 0x20 {
+        return nil
+      } else if c == 0x22 {
+        inString = true
+      }
+      out.append(c)
+    }
+    return inString ? nil : out
+  }
+
+  @Test("minified, eight bytes at a time, equals the byte-by-byte rule on files, mutations and noise")
+  func minifiedWords() {
+    var rng = SeededRng(state: 77)
+    // Bytes that each decide something: quotes, backslashes, whitespace, controls, DEL, high bytes.
+    let special: [UInt8] = [
+      0x22, 0x5c, 0x20, 0x0a, 0x0d, 0x09, 0x00, 0x1f, 0x7f, 0x80, 0xc2, 0xff, 0x41, 0x2b,
+    ]
+    for n in 0..<3000 {
+      var bytes: [UInt8]
+      if n % 2 == 0 {
+        bytes = JSONFiles.encode(Self.randomFile(&rng).json)
+        for _ in 0..<(n % 3) { bytes = rng.mutated(bytes) }
+      } else {
+        // A string of plain bytes with one to three decisive bytes anywhere (word edges included).
+        bytes = [0x22] + (0..<(1 + rng.next(40))).map { _ in UInt8(0x30 + rng.next(60)) } + [0x22]
+        for _ in 0..<(1 + rng.next(3)) { bytes.insert(rng.pick(special), at: rng.next(bytes.count + 1)) }
+      }
+      #expect(EnvironmentScan.minified(bytes) == Self.minifiedByBytes(bytes), "\(bytes)")
+    }
+  }
+
   @Test("mutated files: whatever the reader takes, the full parser reads to the same value", arguments: 0..<4)
   func mutated(seed: Int) {
     var rng = SeededRng(state: UInt64(seed) &+ 40)

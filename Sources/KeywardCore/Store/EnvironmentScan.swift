@@ -58,35 +58,57 @@ enum EnvironmentScan {
   /// control byte or non-ASCII (the full parser's business), or when anything but JSON's own
   /// whitespace stands between tokens.
   static func minified(_ bytes: [UInt8]) -> [UInt8]? {
-    var out = [UInt8](repeating: 0, count: bytes.count)
-    var n = 0
-    let done = bytes.withUnsafeBufferPointer { p -> Bool in
-      out.withUnsafeMutableBufferPointer { o -> Bool in
+    var done = false
+    let out = [UInt8](unsafeUninitializedCapacity: bytes.count) { o, count in
+      count = 0
+      bytes.withUnsafeBufferPointer { p in
+        guard let base = p.baseAddress, let dst = o.baseAddress else { return done = true }
+        let raw = UnsafeRawPointer(base)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
         var i = 0
+        var n = 0
         var inString = false
         while i < p.count {
+          // Inside a string, eight bytes at a time while none is a quote, a backslash, a control
+          // byte, DEL or above (each of which the byte loop below decides): a sealed value's
+          // base64 is most of the file.
+          if inString {
+            while i + 8 <= p.count {
+              let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+              let quote = x ^ (0x22 &* ones)
+              let slash = x ^ (0x5c &* ones)
+              let flagged =
+                ((x &- 0x20 &* ones) & ~x) | (x &+ ones) | x | ((quote &- ones) & ~quote)
+                | ((slash &- ones) & ~slash)
+              if flagged & highs != 0 { break }
+              (dst + n).initialize(from: base + i, count: 8)
+              n += 8
+              i += 8
+            }
+            if i >= p.count { break }
+          }
           let c = p[i]
           i += 1
-          if c == 0x5c || c >= 0x7f { return false }
+          if c == 0x5c || c >= 0x7f { return }
           if inString {
-            if c < 0x20 { return false }
+            if c < 0x20 { return }
             if c == 0x22 { inString = false }
           } else if c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 {
             continue
           } else if c < 0x20 {
-            return false
+            return
           } else if c == 0x22 {
             inString = true
           }
-          o[n] = c
+          dst[n] = c
           n += 1
         }
-        return !inString
+        count = n
+        done = !inString
       }
     }
-    guard done else { return nil }
-    out.removeLast(out.count - n)
-    return out
+    return done ? out : nil
   }
 
   /// Stores a member's value in its slot; false (the file is declined) when it did not read.
