@@ -17,10 +17,12 @@ public struct ExportRequest: Equatable, Sendable {
   }
 
   public func run() throws(KeywardError) {
+    let reading = Reading(settings)
+    defer { reading.done() }
     let workspace = try settings.openWorkspace()
     let result = try ExportOperation.run(
       workspace: workspace, request: request,
-      keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile))
+      keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile), read: reading.done)
     let p = Printer(settings)
     let toStdout = request.output == nil || request.output == "-"
     if toStdout {
@@ -66,11 +68,32 @@ public struct RunRequest: Equatable, Sendable {
   }
 
   public func run() throws(KeywardError) -> Never {
+    let reading = Reading(settings)
+    defer { reading.done() }
     let workspace = try settings.openWorkspace()
     let p = Printer(settings)
     try RunOperation.exec(
       workspace: workspace, request: request,
       keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile),
-      warn: { if !p.quiet { p.note(p.style("keyward: warning: \($0)\n", .yellow)) } })
+      warn: { if !p.quiet { p.note(p.style("keyward: warning: \($0)\n", .yellow)) } }, read: reading.done)
+  }
+}
+
+/// The shared lock on the workspace folder while `show`, `export` or `run` read it: a write
+/// (`set --replace`, `promote`) changes the environment file, the trail and the activation
+/// manifest one after the other, and a deploy that read between them took the new file with the
+/// old manifest for a set swapped in by hand — one `export` in six to eight beside back-to-back
+/// `set --replace` exited 4 with a false tamper report (found by session 16's review). Given up
+/// (`done`) before anything is written: the trail entry takes the exclusive lock, which this
+/// process must not wait for while holding the shared one. Unlocked when the folder cannot be
+/// opened or locked: the workspace's own errors are then reported.
+final class Reading {
+  private var lock: DirectoryLock?
+
+  init(_ settings: CommonSettings) { lock = try? DirectoryLock(settings.workspacePath, shared: true) }
+
+  func done() {
+    lock?.unlock()
+    lock = nil
   }
 }

@@ -57,11 +57,14 @@ public enum ExportOperation {
   /// may overwrite.
   public static let marker = "written by keyward export"
 
-  public static func run(workspace: Workspace, request r: Request, keys: KeySource) throws(KeywardError)
-    -> Result
-  {
+  /// `read`: called once the workspace's files are read and the set opened, before anything is
+  /// written (the caller gives up its shared lock there: the trail entry takes the exclusive one).
+  public static func run(
+    workspace: Workspace, request r: Request, keys: KeySource, read: () -> Void = {}
+  ) throws(KeywardError) -> Result {
     let opened = try OpenOperation.run(
       workspace: workspace, environment: r.environment, selector: r.selector, keys: keys)
+    read()
     let names = workspace.config.export
     for (option, n) in [("environment name", r.environmentNameVariable), ("endpoint", r.endpointVariable)] {
       if let n { try ConfigValidator.checkVariable(n, place: "the \(option) variable") }

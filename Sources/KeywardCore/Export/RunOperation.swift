@@ -26,14 +26,16 @@ public enum RunOperation {
 
   /// Replaces this process with the command. Returns only by throwing; a command that cannot be
   /// found or executed is an error whose exit status is 127 or 126, as shells use.
-  public static func exec(workspace: Workspace, request r: Request, keys: KeySource, warn: (String) -> Void)
-    throws(KeywardError) -> Never
-  {
+  /// `read`: called once the workspace's files are read and the set opened (`ExportOperation.run`).
+  public static func exec(
+    workspace: Workspace, request r: Request, keys: KeySource, warn: (String) -> Void, read: () -> Void = {}
+  ) throws(KeywardError) -> Never {
     guard let program = r.command.first, !program.isEmpty else {
       throw KeywardError(.input, "no command to run")
     }
     let opened = try OpenOperation.run(
       workspace: workspace, environment: r.environment, selector: r.selector, keys: keys)
+    read()
     for w in opened.warnings { warn(w) }
     let names = workspace.config.export
     guard let path = resolve(program) else {
