@@ -196,6 +196,39 @@ struct ConcurrentReaderTests {
   }
 }
 
+@Suite("temporaries of killed writes")
+struct StaleTemporaryTests {
+  @Test(
+    "a killed write's temporaries go: head markers and seen heads at the next write, entries at the checkpoint"
+  )
+  func staleTrailTemporaries() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["identity", "new", "--name", "alice"])
+    _ = try cli.seeded()
+    try cli.expect(0, ["export", "prod"])  // this machine's seen heads exist
+    let seenDir = cli.root + "/keys/trail-seen"
+    let seen = try #require(try FileManager.default.contentsOfDirectory(atPath: seenDir).first)
+    // What a SIGKILL leaves: a process id that is gone, in each folder a trail write stages in.
+    let planted = [
+      "\(cli.workspace)/trail/heads/.0123.tmp-999999-deadbeef",
+      "\(cli.workspace)/trail/entries/.0123.json.tmp-999999-deadbeef",
+      "\(seenDir)/.\(seen).tmp-999999-deadbeef",
+    ]
+    for path in planted { try "partial".write(toFile: path, atomically: false, encoding: .utf8) }
+    // A live process's temporary is left alone (this test's own id).
+    let live = "\(cli.workspace)/trail/heads/.0456.tmp-\(getpid())-cafebabe"
+    try "writing".write(toFile: live, atomically: false, encoding: .utf8)
+    try cli.expect(0, ["export", "prod"])
+    #expect(!FileManager.default.fileExists(atPath: planted[0]))
+    #expect(FileManager.default.fileExists(atPath: planted[1]))  // the entries folder is not listed per write
+    #expect(!FileManager.default.fileExists(atPath: planted[2]))
+    #expect(FileManager.default.fileExists(atPath: live))
+    try cli.expect(0, ["trail", "checkpoint"])
+    #expect(!FileManager.default.fileExists(atPath: planted[1]))
+    try cli.expect(0, ["audit"])
+  }
+}
+
 @Suite("rekey")
 struct RekeyTests {
   @Test("rekey: every set re-sealed, the old key opens nothing, a wrong old key is refused (exit 4)")

@@ -254,6 +254,9 @@ public enum Checkpoint {
         "\(admin.name) (\(admin.publicIdentity.fingerprint)) is not an admin of this workspace; only an admin signs a checkpoint"
       )
     }
+    // Temporary files of writes that were killed (never an entry) go with the files compacted:
+    // nothing else lists the entries folder, and `git add -A` would commit them.
+    FileSystem.removeStaleTemporaries(in: "\(workspace.path)/\(Trail.entriesFolder)")
     let index = TrailIndex.load(workspace: workspace)
     if let p = index.problems.first {
       throw KeywardError(

@@ -147,6 +147,8 @@ public enum Trail {
     for p in parents where FileSystem.irregularKind("\(root)/\(headsFolder)/\(p)") == nil {
       try? FileSystem.remove("\(root)/\(headsFolder)/\(p)")
     }
+    // A killed write's temporary head marker (a few names to list: the folder holds the heads).
+    FileSystem.removeStaleTemporaries(in: "\(root)/\(headsFolder)")
     FileSystem.crashPoint("trail-before-seen")
     // Best effort, as every write of this machine's memory.
     if let seen = Seen.staged(workspace: root, replacing: parents, with: id, env: env),
@@ -311,6 +313,9 @@ public enum Trail {
       heads.insert(id)
       state.branches[b] = Array(heads.sorted())
       guard let (p, bytes) = document(state, workspace: workspace, env: env) else { return nil }
+      // Killed writes' temporaries (one file per workspace lives here): the new bytes of a write
+      // killed before its swap, or the old ones of a write killed between the swap and the unlink.
+      FileSystem.removeStaleTemporaries(in: Path.directory(p))
       guard let file = try? StagedFile(p, mode: 0o600, forceMode: true, bytes: bytes) else { return nil }
       return (file, !state.pending.isEmpty)
     }
