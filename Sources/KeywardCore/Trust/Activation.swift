@@ -177,6 +177,18 @@ public enum Activation {
         "\(manifest.activatedBy) activated set \(manifest.set) of \(name), but the file still has it pending: an interrupted promote",
         hint: "run keyward promote \(name) again to finish it")
     }
+    // `set --replace` writes the manifest before the file: killed in between, the manifest names
+    // a set the file does not hold yet. A hand edit can look the same, so both are named.
+    if manifest.set != set.id, !env.sets.contains(where: { $0.id == manifest.set }) {
+      throw KeywardError(
+        .integrity,
+        "set \(set.id) of \(name) is not the set \(manifest.activatedBy) activated (\(manifest.set), manifest version \(manifest.version)), "
+          + "and \(name).json does not hold that set: a replacement of the active set interrupted after it signed the manifest, "
+          + "or the file was edited or restored (its active set was proposed by \(proposer))",
+        hint:
+          "if a replacement of \(name)'s set was interrupted, run that command again; otherwise restore \(workspace.environmentPath(name)) and \(Activation.path(workspace.path, name)) from version control"
+      )
+    }
     guard manifest.set == set.id, manifest.digest == setDigest(environment: name, set) else {
       throw KeywardError(
         .integrity,
