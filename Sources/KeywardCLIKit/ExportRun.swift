@@ -17,12 +17,19 @@ public struct ExportRequest: Equatable, Sendable {
   }
 
   public func run() throws(KeywardError) {
-    let reading = Reading(settings)
-    defer { reading.done() }
+    // The shared lock on the workspace folder while the workspace and the set are read: a write
+    // (`set --replace`, `promote`) changes the environment file, the trail and the activation
+    // manifest one after the other, and a deploy that read between them took the new file with
+    // the old manifest for a set swapped in by hand (one in six or seven exited 4 beside
+    // back-to-back `set --replace`; found by session 16's review). Given up before anything is
+    // written: the trail entry takes the exclusive lock, which this process must not wait for
+    // while holding the shared one. Unlocked when the folder cannot be opened or locked: the
+    // workspace's own errors are then reported. `show` and `run` do the same.
+    let reading = try? DirectoryLock(settings.workspacePath, shared: true)
     let workspace = try settings.openWorkspace()
     let result = try ExportOperation.run(
       workspace: workspace, request: request,
-      keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile), read: reading.done)
+      keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile), read: { reading?.unlock() })
     let p = Printer(settings)
     let toStdout = request.output == nil || request.output == "-"
     if toStdout {
@@ -68,32 +75,13 @@ public struct RunRequest: Equatable, Sendable {
   }
 
   public func run() throws(KeywardError) -> Never {
-    let reading = Reading(settings)
-    defer { reading.done() }
+    let reading = try? DirectoryLock(settings.workspacePath, shared: true)  // as `export` holds it
     let workspace = try settings.openWorkspace()
     let p = Printer(settings)
     try RunOperation.exec(
       workspace: workspace, request: request,
       keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile),
-      warn: { if !p.quiet { p.note(p.style("keyward: warning: \($0)\n", .yellow)) } }, read: reading.done)
-  }
-}
-
-/// The shared lock on the workspace folder while `show`, `export` or `run` read it: a write
-/// (`set --replace`, `promote`) changes the environment file, the trail and the activation
-/// manifest one after the other, and a deploy that read between them took the new file with the
-/// old manifest for a set swapped in by hand — one `export` in six to eight beside back-to-back
-/// `set --replace` exited 4 with a false tamper report (found by session 16's review). Given up
-/// (`done`) before anything is written: the trail entry takes the exclusive lock, which this
-/// process must not wait for while holding the shared one. Unlocked when the folder cannot be
-/// opened or locked: the workspace's own errors are then reported.
-final class Reading {
-  private var lock: DirectoryLock?
-
-  init(_ settings: CommonSettings) { lock = try? DirectoryLock(settings.workspacePath, shared: true) }
-
-  func done() {
-    lock?.unlock()
-    lock = nil
+      warn: { if !p.quiet { p.note(p.style("keyward: warning: \($0)\n", .yellow)) } },
+      read: { reading?.unlock() })
   }
 }

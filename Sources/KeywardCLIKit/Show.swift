@@ -22,12 +22,12 @@ public struct ShowRequest: Equatable, Sendable {
   }
 
   public func run() throws(KeywardError) {
-    let reading = Reading(settings)  // no write between its reads (ExportRun.swift)
+    let reading = try? DirectoryLock(settings.workspacePath, shared: true)  // as `export` holds it
     let workspace = try settings.openWorkspace()
     let opened = try OpenOperation.run(
       workspace: workspace, environment: environment, selector: SetSelector(set),
       keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile), deploys: false)
-    reading.done()
+    reading?.unlock()
     let p = Printer(settings)
     let out =
       p.json
