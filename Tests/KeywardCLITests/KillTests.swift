@@ -229,6 +229,33 @@ struct StaleTemporaryTests {
   }
 }
 
+@Suite("this machine's seen heads under attack")
+struct SeenHeadsLinkTests {
+  @Test(
+    "attack: a link planted at the seen-heads file is replaced, never written through; export still exits 0")
+  func plantedLink() throws {
+    let cli = try CLI()
+    try cli.expect(0, ["identity", "new", "--name", "alice"])
+    _ = try cli.seeded()
+    try cli.expect(0, ["export", "prod"])
+    let seenDir = cli.root + "/keys/trail-seen"
+    let name = try #require(try FileManager.default.contentsOfDirectory(atPath: seenDir).first)
+    let seen = "\(seenDir)/\(name)"
+    // Another local user's trick: the record is a link to a file the victim can write.
+    let victim = cli.root + "/victim.txt"
+    try "do not touch\n".write(toFile: victim, atomically: false, encoding: .utf8)
+    try FileManager.default.removeItem(atPath: seen)
+    try FileManager.default.createSymbolicLink(atPath: seen, withDestinationPath: victim)
+    try cli.expect(0, ["export", "prod"])
+    #expect(try String(contentsOfFile: victim, encoding: .utf8) == "do not touch\n")
+    let attributes = try FileManager.default.attributesOfItem(atPath: seen)
+    #expect(attributes[.type] as? FileAttributeType == .typeRegular)
+    #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    #expect(try String(contentsOfFile: seen, encoding: .utf8).contains("branches"))
+    try cli.expect(0, ["audit"])
+  }
+}
+
 @Suite("rekey")
 struct RekeyTests {
   @Test("rekey: every set re-sealed, the old key opens nothing, a wrong old key is refused (exit 4)")
