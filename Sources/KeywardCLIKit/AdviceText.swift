@@ -58,6 +58,9 @@ extension Advice {
       return line
     case .restoreTrail:
       return "restore the trail from version control; keyward audit --git names the commit that changed it"
+    case .checkTrailElsewhere:
+      return
+        "compare the trail with another clone's, or run keyward audit --git, which names any commit that removed entries"
     case .exportToFile(let env):
       return "keyward export \(env) -o FILE"
     case .verifyPending(let env):

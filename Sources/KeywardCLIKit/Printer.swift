@@ -51,6 +51,11 @@ public struct Printer: Sendable {
   /// Text to stderr.
   public func note(_ text: String) { Printer.write(2, text) }
 
+  /// A warning line on standard error (unless `-q`).
+  public func warning(_ text: String) {
+    if !quiet { note(style("keyward: warning: \(Text.printable(text, keepNewlines: false))\n", .yellow)) }
+  }
+
   /// A progress line on stderr that the next one overwrites (keyward's own text: counts only).
   public func progress(_ text: String) { Printer.writeRaw(2, "\r\u{1b}[K" + Text.printable(text)) }
 

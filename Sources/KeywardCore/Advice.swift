@@ -57,6 +57,8 @@ public enum Advice: Sendable, Equatable {
   case command(String)
   /// The trail is broken or cut: restore it; the history walk names the commit.
   case restoreTrail
+  /// This machine forgot the heads it saw: prove the trail another way.
+  case checkTrailElsewhere
   /// Export the environment's active set to the deployed file.
   case exportToFile(environment: String)
   /// Verify the pending set.

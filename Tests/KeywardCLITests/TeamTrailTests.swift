@@ -561,6 +561,50 @@ struct TeamTrailTests {
   }
 
   @Test(
+    "a power loss that empties this machine's seen heads is reported (KW810, a warning), not taken for nothing seen; writes say so"
+  )
+  func lostSeenHeads() throws {
+    let (cli, _) = try repository()
+    let seenDir = cli.root + "/keys/trail-seen"
+    let name = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: seenDir).first { !$0.hasPrefix(".") })
+    let seen = "\(seenDir)/\(name)"
+    // What ext4's delayed allocation leaves after a power loss soon after a write: the name, no bytes.
+    func powerLoss() throws { try Data().write(to: URL(fileURLWithPath: seen)) }
+    // A write this machine saw, then dropped (a cut here), with the record lost in between.
+    try store(cli, "prod")
+    try powerLoss()
+    try git(cli.root, ["checkout", "-q", "--", "Environments"])
+    try git(cli.root, ["clean", "-q", "-fd", "Environments"])
+    // The cut cannot be seen any more; the audit says why (a warning, as on a machine that never
+    // saw the trail), instead of passing as if nothing was seen.
+    let text = try cli.expect(0, ["audit"]).stdout
+    #expect(text.contains("warning KW810") && text.contains("is empty"), "\(text)")
+    #expect(text.contains("cannot be detected on this machine"), "\(text)")
+    // That audit recorded the current heads again: the next one says nothing of it, and a cut is
+    // caught again.
+    #expect(!findingIDs(try audit(cli, 0)).contains("KW810"))
+    try store(cli, "staging")
+    try git(cli.root, ["checkout", "-q", "--", "Environments"])
+    try git(cli.root, ["clean", "-q", "-fd", "Environments"])
+    #expect(findingIDs(try audit(cli, 4)).contains("KW808"))
+    try cli.expect(0, ["trail", "forget"])
+    // check reports it too, and a write (a deploy) says so on standard error.
+    try cli.expect(0, ["audit"])
+    try Data("{\"bran".utf8).write(to: URL(fileURLWithPath: seen))
+    let check = try cli.json(try cli.expect(0, ["check", "--format", "json"]))
+    #expect(
+      (check["findings"] as? [[String: Any]] ?? []).contains { $0["finding_id"] as? String == "KW810" },
+      "\(check)")
+    let export = try cli.expect(0, ["export", "dev"])
+    #expect(
+      export.stderr.contains("was lost") && export.stderr.contains("not the JSON object"), "\(export.stderr)")
+    try cli.expect(0, ["audit"])
+    let sarif = try cli.expect(0, ["audit", "--format", "sarif"]).stdout
+    #expect(sarif.contains("KW810"), "the SARIF rules declare it")
+  }
+
+  @Test(
     "attack: trust files deleted are a finding of the trail itself, even with no pin; a huge number is JSON null"
   )
   func trustDeletedAndNumbers() throws {

@@ -218,15 +218,18 @@ public enum AuditLog {
     }
   }
 
-  /// Records one change as one entry of the team trail (`Trail.write`). The caller holds the
-  /// workspace lock. The version-1 file is never appended to again.
+  /// Records one change as one entry of the team trail (`Trail.write`), and returns its notice
+  /// when this machine's record of the trail was found lost. The caller holds the workspace lock.
+  /// The version-1 file is never appended to again.
+  @discardableResult
   public static func append(
     workspace: Workspace, action: String, environment: String, set: KeySet?,
     details: [String: JSONValue] = [:], env: Env = .process
-  ) throws(KeywardError) {
+  ) throws(KeywardError) -> String? {
     try Trail.write(
       workspace: workspace, command: action,
-      records: [Trail.Record(action: action, environment: environment, set: set, details: details)], env: env)
+      records: [Trail.Record(action: action, environment: environment, set: set, details: details)], env: env
+    ).notice
   }
 
   /// 64 lower-case hex digits: the only `prev` an entry may carry.

@@ -128,7 +128,10 @@ extension Workspace {
       writes.append((environmentPath(name), bytes))
     }
     guard !records.isEmpty else { return notes }
-    let id = try Trail.write(workspace: self, command: command, records: records, pending: !writes.isEmpty)
+    let written = try Trail.write(
+      workspace: self, command: command, records: records, pending: !writes.isEmpty)
+    let id = written.id
+    if let notice = written.notice { notes.append(notice) }
     FileSystem.crashPoint("after-audit-before-file")
     for (n, w) in writes.enumerated() {
       if n > 0 { FileSystem.crashPoint("between-environment-files") }

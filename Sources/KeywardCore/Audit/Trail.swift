@@ -74,12 +74,19 @@ public enum Trail {
     }
   }
 
-  /// Writes one entry for `records` and returns its id. The caller holds the workspace lock. Reads
-  /// only the heads (a few small files), never the whole trail.
+  /// What `write` did: the new entry's id, and a notice when this machine's record of the heads
+  /// it saw was found lost (a crash or power loss; `Seen.lostNotice`).
+  public struct Written: Sendable {
+    public var id: String
+    public var notice: String?
+  }
+
+  /// Writes one entry for `records`. The caller holds the workspace lock. Reads only the heads (a
+  /// few small files), never the whole trail.
   @discardableResult
   public static func write(
     workspace: Workspace, command: String, records: [Record], pending: Bool = false, env: Env = .process
-  ) throws(KeywardError) -> String {
+  ) throws(KeywardError) -> Written {
     let root = workspace.path
     for sub in [folder, entriesFolder, headsFolder] {
       let path = "\(root)/\(sub)"
@@ -151,12 +158,11 @@ public enum Trail {
     FileSystem.removeStaleTemporaries(in: "\(root)/\(headsFolder)")
     FileSystem.crashPoint("trail-before-seen")
     // Best effort, as every write of this machine's memory.
-    if let seen = Seen.staged(workspace: root, replacing: parents, with: id, env: env),
-      !seen.mustSync || (try? seen.file.sync()) != nil
-    {
+    let seen = Seen.staged(workspace: root, replacing: parents, with: id, env: env)
+    if let seen, !seen.mustSync || (try? seen.file.sync()) != nil {
       try? seen.file.installLazily()
     }
-    return id
+    return Written(id: id, notice: seen?.lost.map(Seen.lostNotice))
   }
 
   static func oneLine(_ s: String) -> String { Text.printable(String(s.prefix(200)), keepNewlines: false) }
@@ -216,13 +222,28 @@ public enum Trail {
     struct State {
       var branches: [String: [String]] = [:]
       var pending: [String] = []
+      /// Why the record is there but says nothing (nil when it is absent or sound): empty, not a
+      /// JSON object, or unreadable. No repository writer can reach the key store, so this is a
+      /// crash or power loss soon after a write (the record is not synced, see Decisions): the
+      /// heads it held are forgotten, and a cut made before now cannot be seen on this machine.
+      var lost: String? = nil
     }
 
     static func load(workspace: String, env: Env) -> State {
       var state = State()
-      guard let bytes = try? FileSystem.read(path(workspace: workspace, env: env)),
-        let v = try? JSONValue.parse(bytes, source: ""), case .object(let m) = v
-      else { return state }
+      let p = path(workspace: workspace, env: env)
+      let bytes: [UInt8]?
+      do { bytes = try FileSystem.readIfPresent(p) } catch {
+        state.lost = "\(p) cannot be read (\(error.message))"
+        return state
+      }
+      guard let bytes else { return state }
+      guard let v = try? JSONValue.parse(bytes, source: ""), case .object(let m) = v else {
+        state.lost =
+          bytes.allSatisfy({ $0 == 0 || $0 == 0x20 || $0 == 0x0a })
+          ? "\(p) is empty" : "\(p) is not the JSON object keyward writes there"
+        return state
+      }
       func ids(_ v: JSONValue?) -> [String] {
         guard case .array(let a)? = v else { return [] }
         return a.compactMap { h in
@@ -285,6 +306,19 @@ public enum Trail {
       load(workspace: workspace, env: env).branches[branch(workspace)] ?? []
     }
 
+    /// Why this machine's record of the trail is there but says nothing (nil when it is absent or
+    /// sound): what `audit` and `check` report as KW810, and a write as a notice.
+    public static func lost(workspace: String, env: Env) -> String? {
+      load(workspace: workspace, env: env).lost
+    }
+
+    /// The notice for a lost record: what is forgotten and what still proves the trail.
+    static func lostNotice(_ lost: String) -> String {
+      "this machine's record of the trail heads it saw was lost (\(lost)): a crash or power loss soon after a "
+        + "keyward write leaves it so. A cut of the trail made before now cannot be detected on this machine; "
+        + "compare the trail with another clone's. The current heads are recorded again"
+    }
+
     /// Entries this machine wrote whose environment files it has not written yet.
     public static func pending(workspace: String, env: Env) -> Set<String> {
       Set(load(workspace: workspace, env: env).pending)
@@ -304,7 +338,7 @@ public enum Trail {
     /// The record of a new entry `id` that follows `old`, written beside the file and not yet in
     /// place (best effort: nil when it cannot be written).
     static func staged(workspace: String, replacing old: [String], with id: String, env: Env) -> (
-      file: StagedFile, mustSync: Bool
+      file: StagedFile, mustSync: Bool, lost: String?
     )? {
       var state = load(workspace: workspace, env: env)
       let b = branch(workspace)
@@ -317,7 +351,7 @@ public enum Trail {
       // killed before its swap, or the old ones of a write killed between the swap and the unlink.
       FileSystem.removeStaleTemporaries(in: Path.directory(p))
       guard let file = try? StagedFile(p, mode: 0o600, forceMode: true, bytes: bytes) else { return nil }
-      return (file, !state.pending.isEmpty)
+      return (file, !state.pending.isEmpty, state.lost)
     }
 
     static func markPending(_ id: String, workspace: String, env: Env) {

@@ -23,6 +23,15 @@ public enum TrailFindings {
           remedy: words(.restoreTrail),
           file: p.file, line: p.line))
     }
+    if let lost = Trail.Seen.lost(workspace: workspace.path, env: .process) {
+      out.append(
+        Finding(
+          id: FindingID.trailMemoryLost.rawValue, severity: .warning, environment: nil, set: nil,
+          message:
+            "this machine's record of the trail heads it saw was lost (\(lost)): a cut of the trail made before now cannot be detected on this machine",
+          evidence: [:], remedy: words(.checkTrailElsewhere),
+          file: Trail.Seen.path(workspace: workspace.path, env: .process)))
+    }
     let pending = Trail.Seen.pending(workspace: workspace.path, env: .process)
     for m in workspace.mismatches(maxima: index.maximalRecords(), pending: pending) {
       let id: FindingID =

@@ -165,6 +165,7 @@ public enum FindingID: String, Sendable, CaseIterable {
   case trailReconciled = "KW807"
   case trailCut = "KW808"
   case trailHistory = "KW809"
+  case trailMemoryLost = "KW810"
   case plaintextCopyLive = "KW901"
   case plaintextCopyRetired = "KW902"
 
@@ -440,6 +441,11 @@ public enum FindingID: String, Sendable, CaseIterable {
       return (
         "a commit removed trail entries or lowered the signed state's version", .error,
         "keyward audit, walking git's history, checks the repository's commits: every trail entry of a parent commit must survive in its child (or in a checkpoint there), and the signed state's version never goes down. The finding names the commit; find out who pushed it."
+      )
+    case .trailMemoryLost:
+      return (
+        "this machine's record of the trail heads it saw was lost", .warning,
+        "Each machine records, in its key store, the trail heads it wrote or audited, so that a later cut of them is caught (KW808). That record is not synced to disk after each write (see the README's Decisions), so a crash or power loss within about half a minute of a keyward write can leave it empty. Its heads are then forgotten: a cut made before now cannot be detected on this machine. Compare the trail with another clone's, or walk git's history with keyward audit's history check; the next audit or write records the current heads again."
       )
     case .plaintextCopyLive:
       return (

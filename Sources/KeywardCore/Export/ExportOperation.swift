@@ -141,16 +141,16 @@ public enum ExportOperation {
   }
 
   /// Appends to the audit trail under the workspace lock. A trail that cannot be written (a
-  /// read-only checkout) is a warning, not a failed deploy.
+  /// read-only checkout) is a warning, not a failed deploy; so is this machine's record of the
+  /// trail found lost.
   static func record(
     workspace: Workspace, action: String, environment: String, set: KeySet, details: [String: JSONValue]
   ) -> String? {
     do {
       let lock = try DirectoryLock(workspace.path)
       defer { lock.unlock() }
-      try AuditLog.append(
+      return try AuditLog.append(
         workspace: workspace, action: action, environment: environment, set: set, details: details)
-      return nil
     } catch {
       return "the audit trail was not updated: \(error.message)"
     }

@@ -184,10 +184,11 @@ extension Keyward {
           try Activation.write(workspace: trusted, environment: name, set: active, by: admin)
         }
       }
-      try AuditLog.append(
+      let lost = try AuditLog.append(
         workspace: workspace, action: "trust-init",
         environment: workspace.config.environmentNames.first ?? "none",
         set: nil, details: ["root": .string(trust.rootFingerprint), "admin": .string(admin.name)])
+      if let lost { Printer(global).warning(lost) }
       try TrustShow.render(trust, workspace: workspace, Printer(global))
     }
   }
@@ -352,11 +353,12 @@ extension Keyward {
         workspace: workspace.path, current: trust, configBytes: bytes, recipients: trust.recipients,
         admin: admin,
         env: .process)
-      try AuditLog.append(
+      let lost = try AuditLog.append(
         workspace: workspace, action: "trust-sign",
         environment: workspace.config.environmentNames.first ?? "none",
         set: nil, details: ["version": .number(Double(next.version)), "admin": .string(admin.name)])
       let p = Printer(global)
+      if let lost { p.warning(lost) }
       if p.json {
         p.document(fields: [
           "action": .string("sign"), "state_version": .number(Double(next.version)),
@@ -455,7 +457,7 @@ extension Keyward {
         workspace: workspace.path, current: trust, add: admins, remove: remove,
         reviewed: sign.map { $0.lowercased() }, signer: signer,
         record: { (r: Trust.RootProposal) throws(KeywardError) in
-          try AuditLog.append(
+          let lost = try AuditLog.append(
             workspace: workspace, action: "trust-root",
             environment: workspace.config.environmentNames.first ?? "none", set: nil,
             details: [
@@ -464,6 +466,7 @@ extension Keyward {
               "removed": .array(r.removed.map { .string($0.shown) }),
               "admin": .string(signer.name),
             ])
+          if let lost { Printer(global).warning(lost) }
         }, env: .process)
       TrustRotateRoot.render(result, Printer(global))
     }
@@ -602,13 +605,14 @@ extension Keyward {
       let state = try Access.grant(
         workspace: workspace, environment: environment, name: name, identity: member,
         role: reader ? "reader" : "member", admin: signer, keys: keys.source())
-      try AuditLog.append(
+      let lost = try AuditLog.append(
         workspace: workspace, action: "grant", environment: environment, set: nil,
         details: [
           "member": .string(name), "role": .string(reader ? "reader" : "member"),
           "identity": .string(member.fingerprint), "state_version": .number(Double(state.version)),
         ])
       let p = Printer(global)
+      if let lost { p.warning(lost) }
       if p.json {
         p.document(fields: [
           "action": .string("grant"), "environment": .string(environment), "name": .string(name),
