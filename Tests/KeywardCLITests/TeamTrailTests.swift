@@ -561,7 +561,7 @@ struct TeamTrailTests {
   }
 
   @Test(
-    "a power loss that empties this machine's seen heads is reported (KW810, a warning), not taken for nothing seen; writes say so"
+    "a power loss that empties this machine's seen heads is reported (KW810, a warning), not taken for nothing seen; writes say so and keep it until an audit reports it"
   )
   func lostSeenHeads() throws {
     let (cli, _) = try repository()
@@ -571,35 +571,50 @@ struct TeamTrailTests {
     let seen = "\(seenDir)/\(name)"
     // What ext4's delayed allocation leaves after a power loss soon after a write: the name, no bytes.
     func powerLoss() throws { try Data().write(to: URL(fileURLWithPath: seen)) }
+    func drop() throws {
+      try git(cli.root, ["checkout", "-q", "--", "Environments"])
+      try git(cli.root, ["clean", "-q", "-fd", "Environments"])
+    }
     // A write this machine saw, then dropped (a cut here), with the record lost in between.
     try store(cli, "prod")
     try powerLoss()
-    try git(cli.root, ["checkout", "-q", "--", "Environments"])
-    try git(cli.root, ["clean", "-q", "-fd", "Environments"])
+    try drop()
     // The cut cannot be seen any more; the audit says why (a warning, as on a machine that never
     // saw the trail), instead of passing as if nothing was seen.
     let text = try cli.expect(0, ["audit"]).stdout
-    #expect(text.contains("warning KW810") && text.contains("is empty"), "\(text)")
+    #expect(text.contains("warning KW810") && text.contains("is empty, found 20"), "\(text)")
     #expect(text.contains("cannot be detected on this machine"), "\(text)")
-    // That audit recorded the current heads again: the next one says nothing of it, and a cut is
-    // caught again.
+    // That audit reported it and recorded the current heads: the next one says nothing of it, and
+    // a cut is caught again.
     #expect(!findingIDs(try audit(cli, 0)).contains("KW810"))
     try store(cli, "staging")
-    try git(cli.root, ["checkout", "-q", "--", "Environments"])
-    try git(cli.root, ["clean", "-q", "-fd", "Environments"])
+    try drop()
     #expect(findingIDs(try audit(cli, 4)).contains("KW808"))
     try cli.expect(0, ["trail", "forget"])
-    // check reports it too, and a write (a deploy) says so on standard error.
     try cli.expect(0, ["audit"])
-    try Data("{\"bran".utf8).write(to: URL(fileURLWithPath: seen))
+    // A write after the loss (one that changes an environment file, and a deploy) says so, and
+    // keeps the loss in the record for the next audit instead of hiding it behind its own head.
+    try powerLoss()
+    let rotate = try store(cli, "dev")
+    #expect(rotate.stderr.contains("was lost") && rotate.stderr.contains("is empty"), "\(rotate.stderr)")
+    let export = try cli.expect(0, ["export", "dev"])
+    #expect(!export.stderr.contains("was lost"), "said once, when found: \(export.stderr)")
     let check = try cli.json(try cli.expect(0, ["check", "--format", "json"]))
     #expect(
       (check["findings"] as? [[String: Any]] ?? []).contains { $0["finding_id"] as? String == "KW810" },
       "\(check)")
-    let export = try cli.expect(0, ["export", "dev"])
-    #expect(
-      export.stderr.contains("was lost") && export.stderr.contains("not the JSON object"), "\(export.stderr)")
-    try cli.expect(0, ["audit"])
+    #expect(findingIDs(try audit(cli, 0)).contains("KW810"))
+    #expect(!findingIDs(try audit(cli, 0)).contains("KW810"))
+    // Any other shape than the record keyward writes is a loss too, never fewer heads.
+    for damaged in [
+      "{\"bran", "{}", "{\"branches\":5,\"pending\":[]}",
+      "{\"branches\":{\"refs/heads/main\":[\"abc\"]},\"pending\":[]}",
+    ] {
+      try Data(damaged.utf8).write(to: URL(fileURLWithPath: seen))
+      let deploy = try cli.expect(0, ["export", "dev"])
+      #expect(deploy.stderr.contains("not the record keyward writes there"), "\(damaged): \(deploy.stderr)")
+      #expect(findingIDs(try audit(cli, 0)).contains("KW810"), "\(damaged)")
+    }
     let sarif = try cli.expect(0, ["audit", "--format", "sarif"]).stdout
     #expect(sarif.contains("KW810"), "the SARIF rules declare it")
   }

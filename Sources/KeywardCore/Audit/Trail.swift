@@ -122,6 +122,9 @@ public enum Trail {
     let id = id(of: bytes)
     // Marked as this machine's own unfinished write before the entry exists: a crash anywhere
     // from here to the environment file is an interruption here, never taken for a revert.
+    // A lost record is found before anything here rewrites it (the rewrite keeps the loss).
+    let found = Seen.load(workspace: root, env: env)
+    let notice = found.lostNow ? found.lost.map(Seen.lostNotice) : nil
     if pending { Seen.markPending(id, workspace: root, env: env) }
     // Three files, each durable before anything names it, with two fsyncs where an atomic write
     // each took six (see Decisions): the entry's bytes are synced, it is put in place and its
@@ -158,11 +161,12 @@ public enum Trail {
     FileSystem.removeStaleTemporaries(in: "\(root)/\(headsFolder)")
     FileSystem.crashPoint("trail-before-seen")
     // Best effort, as every write of this machine's memory.
-    let seen = Seen.staged(workspace: root, replacing: parents, with: id, env: env)
-    if let seen, !seen.mustSync || (try? seen.file.sync()) != nil {
+    if let seen = Seen.staged(workspace: root, replacing: parents, with: id, env: env),
+      !seen.mustSync || (try? seen.file.sync()) != nil
+    {
       try? seen.file.installLazily()
     }
-    return Written(id: id, notice: seen?.lost.map(Seen.lostNotice))
+    return Written(id: id, notice: notice)
   }
 
   static func oneLine(_ s: String) -> String { Text.printable(String(s.prefix(200)), keepNewlines: false) }
@@ -222,38 +226,53 @@ public enum Trail {
     struct State {
       var branches: [String: [String]] = [:]
       var pending: [String] = []
-      /// Why the record is there but says nothing (nil when it is absent or sound): empty, not a
-      /// JSON object, or unreadable. No repository writer can reach the key store, so this is a
-      /// crash or power loss soon after a write (the record is not synced, see Decisions): the
-      /// heads it held are forgotten, and a cut made before now cannot be seen on this machine.
+      /// That the record was found lost, and when (nil when it never was, or an audit has
+      /// reported it since): empty, not the record keyward writes, or unreadable. No repository
+      /// writer can reach the key store, so this is a crash or power loss soon after a write (the
+      /// record is not synced, see Decisions): the heads it held are forgotten, and a cut made
+      /// before now cannot be seen on this machine. Kept in the record by every write until an
+      /// audit reports it (KW810), so a write after the loss does not hide it.
       var lost: String? = nil
+      /// Whether the file itself is lost now (not a loss the record remembers): a write says so.
+      var lostNow = false
     }
 
     static func load(workspace: String, env: Env) -> State {
       var state = State()
       let p = path(workspace: workspace, env: env)
+      func damaged(_ why: String) -> State {
+        var lost = State()
+        lost.lost = "\(why), found \(Timestamp.now().iso)"
+        lost.lostNow = true
+        return lost
+      }
       let bytes: [UInt8]?
       do { bytes = try FileSystem.readIfPresent(p) } catch {
-        state.lost = "\(p) cannot be read (\(error.message))"
-        return state
+        return damaged("\(p) cannot be read (\(error.message))")
       }
       guard let bytes else { return state }
-      guard let v = try? JSONValue.parse(bytes, source: ""), case .object(let m) = v else {
-        state.lost =
-          bytes.allSatisfy({ $0 == 0 || $0 == 0x20 || $0 == 0x0a })
-          ? "\(p) is empty" : "\(p) is not the JSON object keyward writes there"
-        return state
-      }
-      func ids(_ v: JSONValue?) -> [String] {
-        guard case .array(let a)? = v else { return [] }
-        return a.compactMap { h in
-          if case .string(let s) = h, isID(Substring(s)) { return s } else { return nil }
+      if bytes.allSatisfy({ $0 == 0 || $0 == 0x20 || $0 == 0x0a }) { return damaged("\(p) is empty") }
+      // Exactly what `document` writes: any other shape is damage, never fewer heads.
+      func ids(_ v: JSONValue?) -> [String]? {
+        guard case .array(let a)? = v else { return nil }
+        var out = [String]()
+        for h in a {
+          guard case .string(let s) = h, isID(Substring(s)) else { return nil }
+          out.append(s)
         }
+        return out
       }
-      if case .object(let b)? = m["branches"] {
-        for (k, v) in b { state.branches[k] = ids(v) }
+      guard let v = try? JSONValue.parse(bytes, source: ""), case .object(let m) = v,
+        case .object(let b)? = m["branches"], let pending = ids(m["pending"])
+      else { return damaged("\(p) is not the record keyward writes there") }
+      for (k, v) in b {
+        guard let heads = ids(v) else { return damaged("\(p) is not the record keyward writes there") }
+        state.branches[k] = heads
       }
-      state.pending = ids(m["pending"])
+      state.pending = pending
+      if case .string(let why)? = m["lost"] {
+        state.lost = Text.printable(String(why.prefix(400)), keepNewlines: false)
+      }
       return state
     }
 
@@ -266,12 +285,13 @@ public enum Trail {
     static func document(_ state: State, workspace: String, env: Env) -> (String, [UInt8])? {
       let p = path(workspace: workspace, env: env)
       guard (try? FileSystem.makeDirectory(Path.directory(p), mode: 0o700)) != nil else { return nil }
-      let doc = JSONValue.object([
+      var doc: [String: JSONValue] = [
         "workspace": .string(Trust.realPath(workspace)),
         "branches": .object(state.branches.mapValues { .array($0.sorted().map(JSONValue.string)) }),
         "pending": .array(state.pending.map(JSONValue.string)),
-      ])
-      return (p, doc.written())
+      ]
+      if let lost = state.lost { doc["lost"] = .string(lost) }
+      return (p, JSONValue.object(doc).written())
     }
 
     /// The git branch the workspace is on (`refs/heads/NAME`, `detached`, or `-` outside git),
@@ -306,17 +326,18 @@ public enum Trail {
       load(workspace: workspace, env: env).branches[branch(workspace)] ?? []
     }
 
-    /// Why this machine's record of the trail is there but says nothing (nil when it is absent or
-    /// sound): what `audit` and `check` report as KW810, and a write as a notice.
+    /// That this machine's record of the trail was lost, and when (nil when it is absent or sound
+    /// and remembers no loss): what `audit` and `check` report as KW810.
     public static func lost(workspace: String, env: Env) -> String? {
       load(workspace: workspace, env: env).lost
     }
 
-    /// The notice for a lost record: what is forgotten and what still proves the trail.
+    /// The notice a write gives when it finds the record lost: what is forgotten and what still
+    /// proves the trail.
     static func lostNotice(_ lost: String) -> String {
       "this machine's record of the trail heads it saw was lost (\(lost)): a crash or power loss soon after a "
         + "keyward write leaves it so. A cut of the trail made before now cannot be detected on this machine; "
-        + "compare the trail with another clone's. The current heads are recorded again"
+        + "compare the trail with another clone's. The record keeps the loss until keyward audit reports it (KW810)"
     }
 
     /// Entries this machine wrote whose environment files it has not written yet.
@@ -324,9 +345,11 @@ public enum Trail {
       Set(load(workspace: workspace, env: env).pending)
     }
 
+    /// The heads an audit verified (which has reported a loss the record kept: it is cleared).
     public static func write(_ heads: [String], workspace: String, env: Env) {
       var state = load(workspace: workspace, env: env)
       state.branches[branch(workspace)] = heads
+      state.lost = nil
       save(state, workspace: workspace, env: env)
     }
 
@@ -338,7 +361,7 @@ public enum Trail {
     /// The record of a new entry `id` that follows `old`, written beside the file and not yet in
     /// place (best effort: nil when it cannot be written).
     static func staged(workspace: String, replacing old: [String], with id: String, env: Env) -> (
-      file: StagedFile, mustSync: Bool, lost: String?
+      file: StagedFile, mustSync: Bool
     )? {
       var state = load(workspace: workspace, env: env)
       let b = branch(workspace)
@@ -351,7 +374,7 @@ public enum Trail {
       // killed before its swap, or the old ones of a write killed between the swap and the unlink.
       FileSystem.removeStaleTemporaries(in: Path.directory(p))
       guard let file = try? StagedFile(p, mode: 0o600, forceMode: true, bytes: bytes) else { return nil }
-      return (file, !state.pending.isEmpty, state.lost)
+      return (file, !state.pending.isEmpty)
     }
 
     static func markPending(_ id: String, workspace: String, env: Env) {

@@ -28,7 +28,7 @@ public enum TrailFindings {
         Finding(
           id: FindingID.trailMemoryLost.rawValue, severity: .warning, environment: nil, set: nil,
           message:
-            "this machine's record of the trail heads it saw was lost (\(lost)): a cut of the trail made before now cannot be detected on this machine",
+            "this machine's record of the trail heads it saw was lost (\(lost)): a cut of the trail made before then cannot be detected on this machine",
           evidence: [:], remedy: words(.checkTrailElsewhere),
           file: Trail.Seen.path(workspace: workspace.path, env: .process)))
     }
