@@ -26,7 +26,7 @@ public struct ExportRequest: Equatable, Sendable {
     // while holding the shared one. Unlocked when the folder cannot be opened or locked: the
     // workspace's own errors are then reported. `show` and `run` do the same.
     let reading = try? DirectoryLock(settings.workspacePath, shared: true)
-    let workspace = try settings.openWorkspace()
+    let workspace = try settings.openWorkspace(focus: request.environment)
     let result = try ExportOperation.run(
       workspace: workspace, request: request,
       keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile), read: { reading?.unlock() })
@@ -76,7 +76,7 @@ public struct RunRequest: Equatable, Sendable {
 
   public func run() throws(KeywardError) -> Never {
     let reading = try? DirectoryLock(settings.workspacePath, shared: true)  // as `export` holds it
-    let workspace = try settings.openWorkspace()
+    let workspace = try settings.openWorkspace(focus: request.environment)
     let p = Printer(settings)
     try RunOperation.exec(
       workspace: workspace, request: request,

@@ -43,7 +43,8 @@ public struct CommonSettings: Equatable, Sendable {
     return s
   }
 
-  public func openWorkspace() throws(KeywardError) -> Workspace {
+  /// `focus`: the one environment a deploy reads (`Workspace.open(focus:)`).
+  public func openWorkspace(focus: String? = nil) throws(KeywardError) -> Workspace {
     var expected: TrustExpectation?
     if let trust {
       guard let e = TrustExpectation(trust) else {
@@ -52,7 +53,7 @@ public struct CommonSettings: Equatable, Sendable {
       }
       expected = e
     }
-    let workspace = try Workspace.open(workspacePath, expected: expected)
+    let workspace = try Workspace.open(workspacePath, expected: expected, focus: focus)
     Stopwatch.lap("workspace opened")
     if let t = workspace.trust, let old = t.requiredRootOutdated {
       Printer.plain.note(
@@ -85,7 +86,7 @@ public struct CommonSettings: Equatable, Sendable {
             stateDigest: Trust.stateDigest(ofWorkspace: workspace.path), workspace: workspace.path,
             rootVersion: t.rootVersion),
           workspace: workspace.path, env: .process)
-        return try Workspace.open(workspacePath, expected: expected)
+        return try Workspace.open(workspacePath, expected: expected, focus: focus)
       }
     }
     return workspace

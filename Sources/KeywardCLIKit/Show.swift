@@ -23,7 +23,7 @@ public struct ShowRequest: Equatable, Sendable {
 
   public func run() throws(KeywardError) {
     let reading = try? DirectoryLock(settings.workspacePath, shared: true)  // as `export` holds it
-    let workspace = try settings.openWorkspace()
+    let workspace = try settings.openWorkspace(focus: environment)
     let opened = try OpenOperation.run(
       workspace: workspace, environment: environment, selector: SetSelector(set),
       keys: keySource(keyFile: keyFile, passphraseFile: passphraseFile), deploys: false)

@@ -92,6 +92,73 @@ struct TrustStateScanTests {
     #expect(scanned >= 200)
   }
 
+  /// `state` as a deploy of `focus` reads it: the other environments' members, wraps and
+  /// revocations dropped.
+  func restricted(_ state: Trust.State, to focus: String) -> Trust.State {
+    var s = state
+    s.members = s.members.filter { $0.key == focus }
+    s.wraps = s.wraps.filter { $0.key == focus }
+    s.revoked = s.revoked.filter { $0.key == focus }
+    s.focus = focus
+    return s
+  }
+
+  @Test(
+    "a deploy's focused scan equals the whole reading restricted to its environment; on odd and mutated bytes it agrees or defers, or differs only in what it steps over"
+  )
+  func focused() {
+    var rng = SeededRng(state: 4711)
+    var compared = 0
+    for n in 0..<400 {
+      let b = payload(&rng, legal: n % 2 == 0)
+      let focus = "env\(rng.next(6))"
+      for m in [b] + (0..<6).map({ _ in rng.mutated(b) }) {
+        guard let fast = Trust.scanState(m, focus: focus) else { continue }
+        #expect(fast.focus == focus)
+        if let whole = strict(m) {
+          // What the focused scan reads is what the strict reading reads.
+          #expect(fast == restricted(whole, to: focus), "\(String(decoding: m, as: UTF8.self))")
+          compared += 1
+        } else if let whole = Trust.scanState(m) {
+          Issue.record("the whole scan read what the strict reading refuses: \(whole)")
+        }
+        // Everything else: the strict reading refuses the state for what the focused scan
+        // stepped over (another environment's members); a deploy of `focus` is not affected.
+      }
+    }
+    #expect(compared >= 300)
+  }
+
+  @Test("a focused state is never the base of a new signed state: signing and root changes refuse it")
+  func focusedNotSigned() throws {
+    let admin = try Identity.generate(name: "alice")
+    var trust = TrustedState(
+      rootFingerprint: String(repeating: "0", count: 32),
+      admins: [.init(name: "alice", identity: admin.publicIdentity)], threshold: 1, version: 1,
+      recipients: [:], config: [], signers: [], pinnedBy: nil)
+    trust.focus = "prod"
+    let folder = NSTemporaryDirectory() + "focused-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    do {
+      _ = try Trust.update(
+        workspace: folder, current: trust, configBytes: [], recipients: [:], admin: admin, env: .process)
+      Issue.record("a focused state was signed")
+    } catch {
+      #expect(error.message.contains("environment prod alone"), "\(error.message)")
+    }
+    do {
+      _ = try Trust.changeRoot(
+        workspace: folder, current: trust, add: [], remove: [], reviewed: nil, signer: admin,
+        record: { _ in },
+        env: .process)
+      Issue.record("a root change was based on a focused state")
+    } catch {
+      #expect(error.message.contains("environment prod alone"), "\(error.message)")
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty, "nothing written")
+  }
+
   @Test("a state with pretty-printed or escaped JSON is read by the strict reading, with the same result")
   func defers() throws {
     var rng = SeededRng(state: 9)

@@ -942,6 +942,34 @@ struct PayloadScan: Equatable {
 
     mutating func string() -> String? { raw().map { String(decoding: $0, as: UTF8.self) } }
 
+    /// Steps over one object or array without reading it (its brackets counted, its strings
+    /// those `raw` accepts, so no bracket inside one is taken for structure); false for anything
+    /// else or a missing end.
+    mutating func skip() -> Bool {
+      guard i < p.count, p[i] == 0x7b || p[i] == 0x5b else { return false }
+      var depth = 0
+      var j = i
+      while j < p.count {
+        switch p[j] {
+        case 0x22:
+          i = j
+          guard raw() != nil else { return false }
+          j = i
+          continue
+        case 0x7b, 0x5b: depth += 1
+        case 0x7d, 0x5d:
+          depth -= 1
+          if depth == 0 {
+            i = j + 1
+            return true
+          }
+        default: break
+        }
+        j += 1
+      }
+      return false
+    }
+
     /// `true`, `false`: a literal, followed by the end of its value.
     mutating func literal(_ s: StaticString) -> Bool {
       let n = s.utf8CodeUnitCount

@@ -46,8 +46,11 @@ public struct Workspace: Sendable {
   /// `unsignedConfig`: open although keyward.json differs from the signed bytes (only `trust sign`,
   /// which shows the difference to an admin before signing it).
   /// `fullTrust`: verify every signature even where this machine's pin vouches for it (trust show).
+  /// `focus`: the one environment a deploy (`show`, `export`, `run`) reads; the signed state's
+  /// members, wraps and revocations of the others are not read (`TrustedState.focus`).
   public static func open(
-    _ path: String, expected: TrustExpectation? = nil, unsignedConfig: Bool = false, fullTrust: Bool = false
+    _ path: String, expected: TrustExpectation? = nil, unsignedConfig: Bool = false, fullTrust: Bool = false,
+    focus: String? = nil
   )
     throws(KeywardError) -> Workspace
   {
@@ -119,7 +122,7 @@ public struct Workspace: Sendable {
     }
     let trust = try Trust.verify(
       workspace: path, configBytes: configBytes, workspaceID: config.workspaceID, expected: expectation,
-      env: .process, checkConfig: !unsignedConfig, full: fullTrust)
+      env: .process, checkConfig: !unsignedConfig, full: fullTrust, focus: focus)
     return Workspace(path: path, config: config, fingerprinter: fingerprinter, trust: trust)
   }
 

@@ -223,6 +223,7 @@ extension Trust {
     signer: Identity,
     record: (RootProposal) throws(KeywardError) -> Void, env: Env
   ) throws(KeywardError) -> RootProposal {
+    try current.requireWhole("change the root")
     let prev = try currentRoot(workspace, current)
     let nextPath = "\(workspace)/\(nextRootName)"
     // An interrupted publication: the state already names the proposal; put it in place.
