@@ -931,6 +931,14 @@ struct PayloadScan: Equatable {
       guard i < p.count, p[i] == 0x22 else { return nil }
       let start = i + 1
       var j = start
+      // Eight bytes at a time while none needs a look (keys and fingerprints are most of a
+      // signed state and of a trail entry), then byte by byte.
+      if let base = p.baseAddress {
+        let r = UnsafeRawPointer(base)
+        while j + 8 <= p.count && Bytes.plainString(r.loadUnaligned(fromByteOffset: j, as: UInt64.self)) {
+          j += 8
+        }
+      }
       while j < p.count && p[j] != 0x22 {
         if p[j] == 0x5c || p[j] < 0x20 || p[j] >= 0x7f { return nil }
         j += 1

@@ -64,8 +64,6 @@ enum EnvironmentScan {
       bytes.withUnsafeBufferPointer { p in
         guard let base = p.baseAddress, let dst = o.baseAddress else { return done = true }
         let raw = UnsafeRawPointer(base)
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         var i = 0
         var n = 0
         var inString = false
@@ -75,13 +73,7 @@ enum EnvironmentScan {
           // base64 is most of the file.
           if inString {
             while i + 8 <= p.count {
-              let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-              let quote = x ^ (0x22 &* ones)
-              let slash = x ^ (0x5c &* ones)
-              let flagged =
-                ((x &- 0x20 &* ones) & ~x) | (x &+ ones) | x | ((quote &- ones) & ~quote)
-                | ((slash &- ones) & ~slash)
-              if flagged & highs != 0 { break }
+              if !Bytes.plainString(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { break }
               (dst + n).initialize(from: base + i, count: 8)
               n += 8
               i += 8

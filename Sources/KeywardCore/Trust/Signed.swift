@@ -138,8 +138,10 @@ enum Envelope {
       }
       func base64() -> [UInt8]? {
         let start = i
-        while i < p.count && p[i] != 0x22 { i += 1 }
-        guard i < p.count else { return nil }
+        // The closing quote, found by libc's vectorised search (the signed state of 3,000
+        // environments is a 3 MB string: a byte loop was 6 % of `export` there).
+        guard i < p.count, let q = memchr(p.baseAddress! + i, 0x22, p.count - i) else { return nil }
+        i = UnsafeRawPointer(q) - UnsafeRawPointer(p.baseAddress!)
         let r = Sodium.unbase64(bytes: UnsafeBufferPointer(rebasing: p[start..<i]))
         i += 1
         return r
