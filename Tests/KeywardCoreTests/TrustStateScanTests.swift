@@ -129,6 +129,31 @@ struct TrustStateScanTests {
     #expect(compared >= 300)
   }
 
+  @Test(
+    "the focused scan steps over only well-formed structure: mismatched brackets elsewhere defer to the strict reading (found by session 17's review)"
+  )
+  func focusedSkipMatches() {
+    let good = Sodium.base64((0..<32).map { UInt8($0) })
+    func state(_ devMembers: String) -> [UInt8] {
+      Array(
+        ("{\"config\":\"e30=\",\"environments\":{\"dev\":{\"members\":\(devMembers),\"recipient\":\"\(good)\"},"
+          + "\"prod\":{\"recipient\":\"\(good)\"}},\"root\":\"r\",\"type\":\"keyward-state\",\"version\":2}")
+          .utf8)
+    }
+    // Well-formed and valid: both readings take it.
+    #expect(Trust.scanState(state("[]"), focus: "prod") != nil)
+    #expect(
+      Trust.scanState(state("[{\"key\":\"k]}\"}]"), focus: "prod") != nil, "a bracket inside a string is text"
+    )
+    // Mismatched, unclosed or too deep: the focused scan defers (and the strict reading refuses).
+    for bad in [
+      "[{]", "[{]}", "{]", "[", "[[[", String(repeating: "[", count: 65) + String(repeating: "]", count: 65),
+    ] {
+      #expect(Trust.scanState(state(bad), focus: "prod") == nil, "\(bad)")
+      #expect(strict(state(bad)) == nil, "\(bad)")
+    }
+  }
+
   @Test("a focused state is never the base of a new signed state: signing and root changes refuse it")
   func focusedNotSigned() throws {
     let admin = try Identity.generate(name: "alice")

@@ -950,11 +950,13 @@ struct PayloadScan: Equatable {
 
     mutating func string() -> String? { raw().map { String(decoding: $0, as: UTF8.self) } }
 
-    /// Steps over one object or array without reading it (its brackets counted, its strings
-    /// those `raw` accepts, so no bracket inside one is taken for structure); false for anything
-    /// else or a missing end.
+    /// Steps over one object or array without reading it: each closing bracket must match the
+    /// one it closes, and its strings must be those `raw` accepts (so no bracket inside one is
+    /// taken for structure). False for anything else, a missing end, or nesting deeper than 64
+    /// (the strict reading then decides).
     mutating func skip() -> Bool {
       guard i < p.count, p[i] == 0x7b || p[i] == 0x5b else { return false }
+      var open: UInt64 = 0  // one bit per open bracket, innermost lowest: 1 for `{`, 0 for `[`
       var depth = 0
       var j = i
       while j < p.count {
@@ -964,8 +966,13 @@ struct PayloadScan: Equatable {
           guard raw() != nil else { return false }
           j = i
           continue
-        case 0x7b, 0x5b: depth += 1
+        case 0x7b, 0x5b:
+          guard depth < 64 else { return false }
+          open = open << 1 | (p[j] == 0x7b ? 1 : 0)
+          depth += 1
         case 0x7d, 0x5d:
+          guard depth > 0, (open & 1 == 1) == (p[j] == 0x7d) else { return false }
+          open >>= 1
           depth -= 1
           if depth == 0 {
             i = j + 1
