@@ -178,6 +178,73 @@ struct TeamTrailTests {
   }
 
   @Test(
+    "attack: a writer's set slipped into a merge resolution (no entry announces it) is refused by trust resolve and by every write, so it is never laundered into a signed, clean trail (session 17's review)"
+  )
+  func unannouncedSetInResolution() throws {
+    let (cli, root) = try repository()
+    let trust = ["KEYWARD_TRUST": root]
+    // Mallory can write to the repository but has no identity: he proposes his own pair in a
+    // scratch clone and never pushes it, keeping only the sealed set.
+    let scratch = cli.root + "-mallory"
+    try git(cli.root, ["clone", "-q", cli.root, scratch])
+    defer { try? FileManager.default.removeItem(atPath: scratch) }
+    var mallory = try cli.otherMachine()
+    mallory.merge(trust) { $1 }
+    try store(cli, "prod", workspace: scratch + "/Environments", extra: mallory)
+    let theirsFile =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: scratch + "/Environments/prod.json"))) as? [String: Any]
+    let evil = try #require(
+      (theirsFile?["sets"] as? [[String: Any]])?.first { $0["state"] as? String == "pending" })
+    let evilID = try #require(evil["id"] as? String)
+    // Two branches change prod: ours rotates and promotes, theirs rotates.
+    let other = cli.root + "-clone"
+    try git(cli.root, ["clone", "-q", cli.root, other])
+    defer { try? FileManager.default.removeItem(atPath: other) }
+    try store(cli, "prod")
+    try cli.expect(0, ["promote", "prod", "--force"])
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "ours"])
+    try store(cli, "prod", workspace: other + "/Environments", extra: trust)
+    try git(other, ["add", "-A", "Environments"])
+    try git(other, ["commit", "-q", "-m", "theirs"])
+    let path = cli.workspace + "/prod.json"
+    var ours = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+    try git(cli.root, ["fetch", "-q", other, "main:theirs"])
+    // Git may merge the two files by itself (their sets sort apart) or stop at a conflict; either
+    // way the person merging writes prod.json: ours plus Mallory's pending set.
+    let (status, _) = try git(cli.root, ["merge", "-q", "--no-edit", "theirs"], status: nil)
+    if status != 0 { try git(cli.root, ["checkout", "--ours", "Environments/trust/active/prod.json"]) }
+    ours["sets"] = (ours["sets"] as? [[String: Any]] ?? []) + [evil]
+    try JSONSerialization.data(withJSONObject: ours, options: [.prettyPrinted, .sortedKeys]).write(
+      to: URL(fileURLWithPath: path))
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "merged"])
+    let merged = findingIDs(try audit(cli, 4))
+    #expect(merged.contains("KW806") || merged.contains("KW802"), "\(merged)")
+    // The member asked to resolve is told what is wrong, and nothing is recorded.
+    let entries = try log(cli).count
+    let refused = try cli.expect(4, ["trust", "resolve", "prod"])
+    #expect(
+      refused.stderr.contains("holds set \(evilID)") && refused.stderr.contains("no trail entry announces"),
+      "\(refused.stderr)")
+    #expect(refused.stderr.contains("someone without an identity"), "\(refused.stderr)")
+    // Nor does any other write record it (here the promote that would activate it).
+    try cli.expect(4, ["promote", "prod", "--force"])
+    #expect(try log(cli).count == entries, "nothing was recorded")
+    let still = findingIDs(try audit(cli, 4))
+    #expect(still == merged, "\(still) \(merged)")
+    // Without the stranger's set, the resolution goes through.
+    ours["sets"] = (ours["sets"] as? [[String: Any]] ?? []).filter { $0["id"] as? String != evilID }
+    try JSONSerialization.data(withJSONObject: ours, options: [.prettyPrinted, .sortedKeys]).write(
+      to: URL(fileURLWithPath: path))
+    try cli.expect(0, ["trust", "resolve", "prod"])
+    let after = try cli.run(["audit"])
+    #expect(after.status == 0, "\(after.stdout)")
+  }
+
+  @Test(
     "attack: cut the trail's tail: exit 4 on the machine that saw it, and on a fresh machine when it announced a change"
   )
   func tailCut() throws {

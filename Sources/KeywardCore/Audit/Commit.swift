@@ -96,10 +96,10 @@ extension Workspace {
   public func commit(_ changes: [(EnvironmentFile, [AuditIntent])], command: String) throws(KeywardError)
     -> [String]
   {
-    let maxima = TrailIndex.load(
+    let index = TrailIndex.load(
       workspace: self, verifySignatures: false, remembered: .process,
-      environments: Set(changes.map { $0.0.environment })
-    ).maximalRecords()
+      environments: Set(changes.map { $0.0.environment }))
+    let maxima = index.maximalRecords()
     let pending = Trail.Seen.pending(workspace: path, env: .process)
     var records = [Trail.Record]()
     var notes = [String]()
@@ -108,6 +108,7 @@ extension Workspace {
       let name = env.environment
       let before = fileDigest(name)
       for m in mismatches(maxima: maxima, digests: [name: before], only: name, pending: pending) {
+        try requireAnnounced(try loadEnvironment(name), history: index.history)
         records.append(
           Trail.Record(
             action: m.reconcileAction, environment: name, set: nil,
@@ -139,6 +140,44 @@ extension Workspace {
     }
     if !writes.isEmpty { Trail.Seen.completed(id, workspace: path, env: .process) }
     return notes
+  }
+
+  /// Before a write records a file the trail did not announce (an interruption, an edit, a merge
+  /// resolved by hand): in a trusted workspace every set the file holds on disk must be one some
+  /// entry announced (its id and both fingerprints, in any record of the environment; checkpoints
+  /// keep each first sighting). A set that arrived by editing the file or in a merge resolution
+  /// has no entry, and recording the file would sign it into the trail as if a member had vouched
+  /// for it (found by session 17's review: a writer's unsigned set, added while resolving a
+  /// conflict, was laundered by `trust resolve` and then promoted and deployed).
+  func requireAnnounced(_ env: EnvironmentFile, history: [TrailEntry]) throws(KeywardError) {
+    try requireAnnounced(env.sets, of: env.environment, history: history)
+  }
+
+  /// In a trusted workspace, refuses `sets` of environment `name` unless some trail entry
+  /// announced each (`history`: the environment's records; read here when not given). `promote`
+  /// asks before it signs the manifest that activates a set.
+  public func requireAnnounced(_ sets: [KeySet], of name: String, history: [TrailEntry]? = nil)
+    throws(KeywardError)
+  {
+    guard let trust, !sets.isEmpty else { return }
+    let history = history ?? AuditLog.entries(workspace: self, environments: [name])
+    func key(_ id: String, _ key: String, _ secret: String) -> String { "\(id) \(key) \(secret)" }
+    var announced = Set<String>()
+    for r in history where r.environment == name {
+      if let id = r.set, let k = r.appKeyFP, let sec = r.appSecretFP { announced.insert(key(id, k, sec)) }
+    }
+    for set in sets
+    where !announced.contains(key(set.id, set.fingerprints.appKey, set.fingerprints.appSecret)) {
+      let file = environmentPath(name)
+      throw KeywardError(
+        .integrity,
+        "\(file) holds set \(set.id) (\(set.state.rawValue)), which no trail entry announces: it was added by editing the file "
+          + "or while resolving a merge, not by keyward set or rotate (proposed by "
+          + "\(Activation.proposer(environment: name, set: set, trust: trust))); keyward will not record or activate it",
+        hint:
+          "remove set \(set.id) from \(file) (restore the file from version control, or resolve the merge without it), then run the command again; a new set is added with keyward rotate \(name)"
+      )
+    }
   }
 
   /// The environments whose file disagrees with the trail (read only). `digests` holds file

@@ -115,7 +115,9 @@ public enum Lifecycle {
     }
     env.sets[p].state = .active
     // The manifest first (see SetOperation): an interrupted promote is finished by running it again.
+    // Only a set the trail announces is activated (one slipped into the file has no entry).
     if let identity, workspace.trust != nil {
+      try workspace.requireAnnounced([pending], of: name)
       try Activation.write(workspace: workspace, environment: name, set: env.sets[p], by: identity)
       FileSystem.crashPoint("after-manifest")
     }
