@@ -59,11 +59,13 @@ public enum Activation {
   // MARK: Manifests
 
   /// Writes the manifest that makes `set` the active set of `environment`, signed by `id`, who must
-  /// be an admin or a member there (a reader may not change what deploys).
+  /// be an admin or a member there (a reader may not change what deploys). Returns its version
+  /// (nil without a trust root: nothing is written).
+  @discardableResult
   public static func write(
     workspace: Workspace, environment: String, set: KeySet, by id: Identity
-  ) throws(KeywardError) {
-    guard let trust = workspace.trust else { return }
+  ) throws(KeywardError) -> Int? {
+    guard let trust = workspace.trust else { return nil }
     guard let (role, name) = trust.role(of: id.publicIdentity, in: environment), role != "reader" else {
       let what = trust.role(of: id.publicIdentity, in: environment) == nil ? "not a member" : "a reader"
       throw KeywardError(
@@ -84,6 +86,7 @@ public enum Activation {
     let file = path(workspace.path, environment)
     try FileSystem.makeDirectory(Path.directory(file), mode: 0o755)
     try FileSystem.writeAtomically(file, bytes: doc.json.written())
+    return previous + 1
   }
 
   /// The version a manifest file claims, without judging its signature.

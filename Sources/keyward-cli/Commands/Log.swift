@@ -145,8 +145,10 @@ extension Keyward {
       let lock = try workspace.lock()
       defer { lock.unlock() }
       let file = try workspace.loadEnvironment(environment)  // a file that does not parse is not signed
+      var resolver: Identity? = nil
       if let trust = workspace.trust {
         let id = try identityOptions.require("trust resolve")
+        resolver = id
         let role =
           trust.admin(id.publicIdentity) != nil
           ? "admin" : trust.role(of: id.publicIdentity, in: environment)?.role
@@ -157,7 +159,17 @@ extension Keyward {
           )
         }
       }
-      let notes = try workspace.commit([(file, [])], command: "resolve")
+      var notes = try workspace.commit([(file, [])], command: "resolve")
+      // Both branches may have activated a set with the same manifest version; a machine that
+      // deployed the side not kept would take the kept manifest for a rollback. The resolver
+      // activates the merged file's active set again, one version above both.
+      if !notes.isEmpty, let resolver, let active = file.active,
+        let version = try Activation.write(
+          workspace: workspace, environment: environment, set: active, by: resolver)
+      {
+        notes.append(
+          "the active set \(active.id) is activated again by \(resolver.name) (manifest version \(version))")
+      }
       let p = Printer(global)
       let sets = JSONValue.array(
         file.sets.map { .object(["set_id": .string($0.id), "state": .string($0.state.rawValue)]) })
