@@ -27,10 +27,14 @@ let package = Package(
       pkgConfig: "libsodium",
       providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
     ),
+    // Ed25519 verification with a table per signing key (audits verify tens of thousands of
+    // signatures by a few keys); accepts exactly what libsodium accepts. Optimised in debug builds
+    // too, so the tests do not spend minutes in unoptimised arithmetic.
+    .target(name: "CEd25519", cSettings: [.unsafeFlags(["-O2"])]),
     // All logic. Knows nothing of the command line, and needs no Foundation.
     .target(
       name: "KeywardCore",
-      dependencies: ["CSodium"],
+      dependencies: ["CSodium", "CEd25519"],
       exclude: ["FORMAT.md"]
     ),
     // Content-Security-Policy: the browsers' evaluation, lint, fixes and page checks (`keyward csp`).
