@@ -126,7 +126,8 @@ static inline void fe_neg(fe *h, const fe *f) {
   fe_sub(h, &zero, f);
 }
 
-// The five sums of products (each below 2^115 for limbs below 2^55), carried into limbs below 2^52.
+// The five sums of products (each below 2^115 for limbs below 2^54; the operands here stay below
+// 2^53), carried into limbs below 2^52.
 static inline void fe_reduce(fe *h, u128 r0, u128 r1, u128 r2, u128 r3, u128 r4) {
   uint64_t h0 = (uint64_t)r0 & MASK51;
   r1 += (uint64_t)(r0 >> 51);
@@ -392,15 +393,16 @@ static int ge_frombytes(ge *p, const uint8_t s[32]) {
 
 // MARK: - Tables
 
+// The points and prefix products a table is made from.
+typedef struct {
+  ge points[512];
+  fe prefix[512];
+} scratch;
+
 // Fills t with (j + 1) * 16^i * p, in affine form (one inversion for all 512 points).
-static int table_fill(kw_ed_table *t, const ge *p) {
-  ge *points = malloc(sizeof(ge) * 512);
-  fe *prefix = malloc(sizeof(fe) * 512);
-  if (!points || !prefix) {
-    free(points);
-    free(prefix);
-    return -1;
-  }
+static void table_fill(kw_ed_table *t, const ge *p, scratch *w) {
+  ge *points = w->points;
+  fe *prefix = w->prefix;
   ge base = *p;
   for (int i = 0; i < 64; i++) {
     points[i * 8] = base;
@@ -431,12 +433,10 @@ static int table_fill(kw_ed_table *t, const ge *p) {
     fe_mul(&a->xy2d, &x, &y);
     fe_mul(&a->xy2d, &a->xy2d, &fe_d2);
   }
-  free(points);
-  free(prefix);
-  return 0;
 }
 
 static kw_ed_table base_table;
+static scratch base_scratch;  // static: the base table cannot fail to be made
 static pthread_once_t base_once = PTHREAD_ONCE_INIT;
 
 static void base_fill(void) {
@@ -445,7 +445,7 @@ static void base_fill(void) {
   b.Y = fe_base_y;
   fe_1(&b.Z);
   fe_mul(&b.T, &b.X, &b.Y);
-  table_fill(&base_table, &b);
+  table_fill(&base_table, &b, &base_scratch);
 }
 
 static int is_small_order(const uint8_t s[32]) {
@@ -481,11 +481,14 @@ kw_ed_table *kw_ed_table_new(const uint8_t pk[32]) {
   fe_neg(&a.X, &a.X);
   fe_neg(&a.T, &a.T);
   kw_ed_table *t = malloc(sizeof *t);
-  if (!t) return NULL;
-  if (table_fill(t, &a) != 0) {
+  scratch *w = malloc(sizeof *w);
+  if (!t || !w) {
     free(t);
+    free(w);
     return NULL;
   }
+  table_fill(t, &a, w);
+  free(w);
   return t;
 }
 
@@ -517,7 +520,7 @@ static void accumulate(ge *r, const kw_ed_table *t, const int8_t e[64]) {
 int kw_ed_verify(const kw_ed_table *table, const uint8_t sig[64], const uint8_t h[32]) {
   if (!table) return -1;
   if (!is_canonical_scalar(sig + 32) || is_small_order(sig)) return -1;
-  if (h[31] > 127) return -1;  // h is reduced: never
+  if (!is_canonical_scalar(h)) return -1;  // h is reduced below L by the caller: never
   pthread_once(&base_once, base_fill);
   int8_t es[64], eh[64];
   digits(es, sig + 32);

@@ -237,6 +237,34 @@ struct FixedBaseTests {
     #expect(accepted > 0 && refused > 0)
   }
 
+  @Test(
+    "R with a component of order 8, s made for it: the cofactored equation holds, the exact one does not; both refuse"
+  )
+  func torsionInR() throws {
+    _ = sodium_init()
+    var rng = Rng(state: 18)
+    let key = Key(&rng)
+    let t = try table(key.pk)
+    let y8 = FixedBaseTests.hex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")
+    for _ in 0..<32 {
+      let m = message(&rng)
+      let r = (0..<64).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+      var rs = [UInt8](repeating: 0, count: 32)
+      crypto_core_ed25519_scalar_reduce(&rs, r)
+      var R = [UInt8](repeating: 0, count: 32)
+      var withT = [UInt8](repeating: 0, count: 32)
+      guard crypto_scalarmult_ed25519_base_noclamp(&R, rs) == 0, crypto_core_ed25519_add(&withT, R, y8) == 0
+      else { continue }
+      var ha = [UInt8](repeating: 0, count: 32)
+      crypto_core_ed25519_scalar_mul(&ha, challenge(withT, key.pk, m), key.scalar)
+      var s = [UInt8](repeating: 0, count: 32)
+      crypto_core_ed25519_scalar_add(&s, rs, ha)
+      let sig = withT + s
+      #expect(!sodium(sig, m, key.pk))
+      #expect(!FixedBase.verify(sig, of: m, key: key.pk, table: t))
+    }
+  }
+
   @Test("a key gets its table at its eighth verification; the answers stay the same")
   func dispatch() throws {
     _ = sodium_init()
