@@ -2,9 +2,11 @@
 //
 // libsodium verifies a signature with one double-scalar multiplication: about 253 doublings and
 // 80 additions, plus decompressing the key. A trail is signed by a handful of keys tens of
-// thousands of times, so here each key's multiples are computed once: 16^i * j * (-A) for the 64
-// radix-16 positions i and j = 1..8, in affine form (about 61 KB), and the base point's the same
-// way. A verification is then at most 128 mixed additions and one inversion, no doublings.
+// thousands of times, so here each key's multiples are computed once: 2^(7i) * j * (-A) for the 38
+// positions i of a scalar in signed 7-bit digits and j = 1..64, in affine form (292 KB, about
+// 2 ms), and the base point's the same way. A verification is then at most 76 mixed additions and
+// one inversion, no doublings. (Measured here, the fastest of five runs of 20,000: 4-bit digits
+// 22.4 us, 5 bits 20.5, 6 bits 17.4, 7 bits 16.2, 8 bits 14.7 with a 507 KB table; libsodium 52.5.)
 //
 // The arithmetic is the usual one for curve25519 on 64-bit machines: five 51-bit limbs, products
 // in 128 bits; points in extended twisted Edwards coordinates (X:Y:Z:T), x = X/Z, y = Y/Z,
@@ -39,8 +41,18 @@ typedef struct {
   fe ypx, ymx, xy2d;
 } ge_affine;
 
+// A scalar below 2^253 is written in signed digits of WIDTH bits, each in [-2^(WIDTH-1), 2^(WIDTH-1)]:
+// POSITIONS digits, the last one the carry out of the others. A table holds the MULTIPLES positive
+// multiples of each position's 2^(WIDTH * i) * P.
+#ifndef KW_WIDTH
+#define KW_WIDTH 7
+#endif
+#define POSITIONS ((256 + KW_WIDTH - 1) / KW_WIDTH + 1)
+#define MULTIPLES (1 << (KW_WIDTH - 1))
+#define POINTS (POSITIONS * MULTIPLES)
+
 struct kw_ed_table {
-  ge_affine m[64][8];  // m[i][j] = (j + 1) * 16^i * P
+  ge_affine m[POSITIONS][MULTIPLES];  // m[i][j] = (j + 1) * 2^(WIDTH * i) * P
 };
 
 static const fe fe_d2 = {
@@ -395,28 +407,29 @@ static int ge_frombytes(ge *p, const uint8_t s[32]) {
 
 // The points and prefix products a table is made from.
 typedef struct {
-  ge points[512];
-  fe prefix[512];
+  ge points[POINTS];
+  fe prefix[POINTS];
 } scratch;
 
-// Fills t with (j + 1) * 16^i * p, in affine form (one inversion for all 512 points).
+// Fills t with (j + 1) * 2^(WIDTH * i) * p, in affine form (one inversion for all the points).
 static void table_fill(kw_ed_table *t, const ge *p, scratch *w) {
   ge *points = w->points;
   fe *prefix = w->prefix;
   ge base = *p;
-  for (int i = 0; i < 64; i++) {
-    points[i * 8] = base;
-    for (int j = 1; j < 8; j++) ge_add(&points[i * 8 + j], &points[i * 8 + j - 1], &base);
-    if (i < 63) {
-      ge_double(&base, &points[i * 8 + 7]);  // 16 * 16^i * p
+  for (int i = 0; i < POSITIONS; i++) {
+    ge *row = &points[i * MULTIPLES];
+    row[0] = base;
+    for (int j = 1; j < MULTIPLES; j++) ge_add(&row[j], &row[j - 1], &base);
+    if (i < POSITIONS - 1) {
+      ge_double(&base, &row[MULTIPLES - 1]);  // 2 * 2^(WIDTH - 1) * base: the next position's
     }
   }
   // Montgomery's trick: the product of every Z, inverted once.
   prefix[0] = points[0].Z;
-  for (int k = 1; k < 512; k++) fe_mul(&prefix[k], &prefix[k - 1], &points[k].Z);
+  for (int k = 1; k < POINTS; k++) fe_mul(&prefix[k], &prefix[k - 1], &points[k].Z);
   fe inv;
-  fe_invert(&inv, &prefix[511]);
-  for (int k = 511; k >= 0; k--) {
+  fe_invert(&inv, &prefix[POINTS - 1]);
+  for (int k = POINTS - 1; k >= 0; k--) {
     fe zi;
     if (k > 0) {
       fe_mul(&zi, &inv, &prefix[k - 1]);
@@ -427,7 +440,7 @@ static void table_fill(kw_ed_table *t, const ge *p, scratch *w) {
     fe x, y;
     fe_mul(&x, &points[k].X, &zi);
     fe_mul(&y, &points[k].Y, &zi);
-    ge_affine *a = &t->m[k / 8][k % 8];
+    ge_affine *a = &t->m[k / MULTIPLES][k % MULTIPLES];
     fe_add(&a->ypx, &y, &x);
     fe_sub(&a->ymx, &y, &x);
     fe_mul(&a->xy2d, &x, &y);
@@ -436,7 +449,6 @@ static void table_fill(kw_ed_table *t, const ge *p, scratch *w) {
 }
 
 static kw_ed_table base_table;
-static scratch base_scratch;  // static: the base table cannot fail to be made
 static pthread_once_t base_once = PTHREAD_ONCE_INIT;
 
 static void base_fill(void) {
@@ -445,7 +457,10 @@ static void base_fill(void) {
   b.Y = fe_base_y;
   fe_1(&b.Z);
   fe_mul(&b.T, &b.X, &b.Y);
-  table_fill(&base_table, &b, &base_scratch);
+  scratch *w = malloc(sizeof *w);
+  if (!w) abort();  // never an empty base table: every answer would be wrong
+  table_fill(&base_table, &b, w);
+  free(w);
 }
 
 static int is_small_order(const uint8_t s[32]) {
@@ -494,23 +509,23 @@ kw_ed_table *kw_ed_table_new(const uint8_t pk[32]) {
 
 void kw_ed_table_free(kw_ed_table *table) { free(table); }
 
-// The 64 signed radix-16 digits of a (a[31] <= 127), each in [-8, 8).
-static void digits(int8_t e[64], const uint8_t a[32]) {
-  for (int i = 0; i < 32; i++) {
-    e[2 * i] = (int8_t)(a[i] & 15);
-    e[2 * i + 1] = (int8_t)(a[i] >> 4);
+// The signed digits of a (below 2^256; a reduced scalar leaves the last digit 0 or 1).
+static void digits(int16_t e[POSITIONS], const uint8_t a[32]) {
+  int carry = 0;
+  for (int i = 0; i < POSITIONS; i++) {
+    int v = 0;
+    for (int b = 0; b < KW_WIDTH; b++) {
+      int k = i * KW_WIDTH + b;
+      if (k < 256) v |= ((a[k >> 3] >> (k & 7)) & 1) << b;
+    }
+    v += carry;  // in [0, 2^WIDTH]
+    carry = v > MULTIPLES;
+    e[i] = (int16_t)(v - (carry << KW_WIDTH));  // in [-2^(WIDTH-1), 2^(WIDTH-1)]
   }
-  int8_t carry = 0;
-  for (int i = 0; i < 63; i++) {
-    e[i] = (int8_t)(e[i] + carry);
-    carry = (int8_t)((e[i] + 8) >> 4);
-    e[i] = (int8_t)(e[i] - (carry << 4));
-  }
-  e[63] = (int8_t)(e[63] + carry);
 }
 
-static void accumulate(ge *r, const kw_ed_table *t, const int8_t e[64]) {
-  for (int i = 0; i < 64; i++) {
+static void accumulate(ge *r, const kw_ed_table *t, const int16_t e[POSITIONS]) {
+  for (int i = 0; i < POSITIONS; i++) {
     int d = e[i];
     if (d > 0) ge_madd(r, r, &t->m[i][d - 1], 0);
     if (d < 0) ge_madd(r, r, &t->m[i][-d - 1], 1);
@@ -522,7 +537,7 @@ int kw_ed_verify(const kw_ed_table *table, const uint8_t sig[64], const uint8_t 
   if (!is_canonical_scalar(sig + 32) || is_small_order(sig)) return -1;
   if (!is_canonical_scalar(h)) return -1;  // h is reduced below L by the caller: never
   pthread_once(&base_once, base_fill);
-  int8_t es[64], eh[64];
+  int16_t es[POSITIONS], eh[POSITIONS];
   digits(es, sig + 32);
   digits(eh, h);
   ge r;

@@ -265,7 +265,7 @@ struct FixedBaseTests {
     }
   }
 
-  @Test("a key gets its table at its eighth verification; the answers stay the same")
+  @Test("a key gets its table at its sixteenth verification; the answers stay the same")
   func dispatch() throws {
     _ = sodium_init()
     var rng = Rng(state: 17)
