@@ -718,6 +718,11 @@ struct TeamTrailTests {
       "\(check)")
     #expect(findingIDs(try audit(cli, 0)).contains("KW810"))
     #expect(!findingIDs(try audit(cli, 0)).contains("KW810"))
+    // init adding an environment writes the trail too, and says so (in JSON mode as well).
+    try powerLoss()
+    let added = try cli.expect(0, ["init", "--envs", "qa", "--format", "json"])
+    #expect(added.stderr.contains("was lost") && added.stderr.contains("is empty"), "\(added.stderr)")
+    #expect(findingIDs(try audit(cli, 0)).contains("KW810"))
     // Any other shape than the record keyward writes is a loss too, never fewer heads.
     for damaged in [
       "{\"bran", "{}", "{\"branches\":5,\"pending\":[]}",

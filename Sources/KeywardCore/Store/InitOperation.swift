@@ -61,6 +61,8 @@ public enum InitOperation {
     /// The trust root's fingerprint and the signed state's version, when the workspace has one.
     public var trustRoot: String?
     public var trustVersion: Int?
+    /// What the trail writes found on this machine (a lost seen-heads record), for a warning line.
+    public var notices: [String] = []
 
     enum CodingKeys: String, CodingKey {
       case workspace, provider, environments
@@ -126,6 +128,7 @@ public enum InitOperation {
     }
     let now = Timestamp.now()
     var results = [EnvironmentResult]()
+    var notices = [String]()
     // keyward.json is written first (its id and salt are fixed from the first moment) and again
     // after each environment, so an interrupted init leaves at most one environment half-made,
     // which the next run adopts.
@@ -189,12 +192,15 @@ public enum InitOperation {
       }
       // The trail's first word on this environment: its recipient key and the file's digest.
       let workspace = try Workspace.open(req.path)
-      try AuditLog.append(
+      if let n = try AuditLog.append(
         workspace: workspace, action: "init", environment: name, set: nil,
         details: [
           "key_id": .string(publicKey.fingerprint), "status": .string(status), "env_before": .string("none"),
           "env_after": .string(workspace.fileDigest(name)),
         ])
+      {
+        notices.append(n)
+      }
       results.append(
         EnvironmentResult(
           name: name, status: status, production: production, keyID: publicKey.fingerprint,
@@ -211,12 +217,15 @@ public enum InitOperation {
       trusted = try Trust.create(
         workspace: req.path, configBytes: try FileSystem.read(configPath), workspaceID: config.workspaceID,
         recipients: recipients, admin: admin, env: req.environment)
-      try AuditLog.append(
+      if let n = try AuditLog.append(
         workspace: ws, action: "trust-init", environment: ws.config.environmentNames[0], set: nil,
         details: ["root": .string(trusted!.rootFingerprint), "admin": .string(admin.name)])
+      {
+        notices.append(n)
+      }
     }
     return Report(
       workspace: req.path, workspaceCreated: created, provider: config.provider, environments: results,
-      trustRoot: trusted?.rootFingerprint, trustVersion: trusted?.version)
+      trustRoot: trusted?.rootFingerprint, trustVersion: trusted?.version, notices: notices)
   }
 }

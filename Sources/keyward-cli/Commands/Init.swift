@@ -56,6 +56,7 @@ extension Keyward {
           path: global.workspacePath, environments: names, provider: provider,
           passphrase: try readPassphrase(), identity: try identityOptions.load()))
       let p = Printer(global)
+      for notice in report.notices { p.warning(notice) }
       if p.json { return p.document(report) }
       if p.quiet { return }
       var t =
