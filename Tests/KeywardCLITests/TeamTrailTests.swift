@@ -291,6 +291,53 @@ struct TeamTrailTests {
   }
 
   @Test(
+    "attack: a writer marks his own proposed set active in the file; a member's trust resolve records the edit but activates nothing, and deploys refuse it"
+  )
+  func resolveActivatesOnlyWhatAManifestNamed() throws {
+    let (cli, root) = try repository()
+    var mallory = try cli.otherMachine()
+    mallory["KEYWARD_TRUST"] = root
+    try store(cli, "prod")
+    try cli.expect(0, ["promote", "prod", "--force"])
+    let aliceKey =
+      try cli.json(try cli.expect(0, ["show", "prod", "--reveal", "--format", "json"]))["app_key"] as? String
+    let aliceFile = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    // Mallory has no identity: his proposal is announced by an unsigned entry, as anyone's may be.
+    try store(cli, "prod", extra: mallory)
+    let path = cli.workspace + "/prod.json"
+    var file = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+    var sets = try #require(file["sets"] as? [[String: Any]])
+    let evilID = try #require(sets.first { $0["state"] as? String == "pending" }?["id"] as? String)
+    // He swaps the states by hand and commits: his set active, Alice's pending.
+    for k in sets.indices {
+      sets[k]["state"] = sets[k]["id"] as? String == evilID ? "active" : "pending"
+    }
+    file["sets"] = sets
+    try JSONSerialization.data(withJSONObject: file, options: [.prettyPrinted, .sortedKeys]).write(
+      to: URL(fileURLWithPath: path))
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "mallory"])
+    #expect(!findingIDs(try audit(cli, 4)).isEmpty)
+    // Alice resolves what the audit reports: the edit is recorded, her manifest still names her set.
+    let resolved = try cli.run(["trust", "resolve", "prod"])
+    #expect(
+      resolved.all.contains("is not activated again") && resolved.all.contains(evilID), "\(resolved.all)")
+    let evilActivated = try? String(
+      contentsOfFile: cli.workspace + "/trust/active/prod.json", encoding: .utf8)
+    #expect(evilActivated?.contains(evilID) == false, "the manifest must not name Mallory's set")
+    // No deploy takes Mallory's pair, here or on a fresh machine.
+    let deploy = try cli.run(["export", "prod", "--format", "json"])
+    #expect(deploy.status == 4, "\(deploy.all)")
+    #expect(!deploy.stdout.contains("ck_prod_"), "no pair at all: \(deploy.stdout)")
+    // Alice's set deploys again once the file is restored (her manifest was never touched).
+    try aliceFile.write(to: URL(fileURLWithPath: path))
+    let restored = try cli.run(["export", "prod", "--format", "json"])
+    #expect(
+      restored.status == 0 && restored.stdout.contains(aliceKey ?? "?"), "\(restored.status) \(restored.all)")
+  }
+
+  @Test(
     "attack: cut the trail's tail: exit 4 on the machine that saw it, and on a fresh machine when it announced a change"
   )
   func tailCut() throws {

@@ -162,13 +162,25 @@ extension Keyward {
       var notes = try workspace.commit([(file, [])], command: "resolve")
       // Both branches may have activated a set with the same manifest version; a machine that
       // deployed the side not kept would take the kept manifest for a rollback. The resolver
-      // activates the merged file's active set again, one version above both.
-      if !notes.isEmpty, let resolver, let active = file.active,
-        let version = try Activation.write(
-          workspace: workspace, environment: environment, set: active, by: resolver)
-      {
-        notes.append(
-          "the active set \(active.id) is activated again by \(resolver.name) (manifest version \(version))")
+      // activates the merged file's active set again, one version above both, but only when a
+      // signed manifest already activates exactly that set and this machine takes it for no
+      // rollback: the file is anyone's to edit, and a set marked active by hand (a writer's own
+      // proposal) must not be promoted by a routine resolve.
+      if !notes.isEmpty, let resolver, let active = file.active {
+        do {
+          _ = try Activation.requireActivated(workspace: workspace, env: file, set: active)
+          if let version = try Activation.write(
+            workspace: workspace, environment: environment, set: active, by: resolver)
+          {
+            notes.append(
+              "the active set \(active.id) is activated again by \(resolver.name) (manifest version \(version))"
+            )
+          }
+        } catch {
+          notes.append(
+            "the active set \(active.id) is not activated again: \(error.message); deploys refuse it until a member promotes a verified set"
+          )
+        }
       }
       let p = Printer(global)
       let sets = JSONValue.array(
