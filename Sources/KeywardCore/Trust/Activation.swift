@@ -86,6 +86,13 @@ public enum Activation {
     let file = path(workspace.path, environment)
     try FileSystem.makeDirectory(Path.directory(file), mode: 0o755)
     try FileSystem.writeAtomically(file, bytes: doc.json.written())
+    // This machine has seen what it signed: an older manifest restored later is a rollback here
+    // too, not only on machines that deployed this one.
+    try? checkRollback(
+      Manifest(
+        set: set.id, digest: setDigest(environment: environment, set), version: previous + 1,
+        activatedBy: name),
+      environment: environment, trust: trust)
     return previous + 1
   }
 

@@ -145,10 +145,8 @@ extension Keyward {
       let lock = try workspace.lock()
       defer { lock.unlock() }
       let file = try workspace.loadEnvironment(environment)  // a file that does not parse is not signed
-      var resolver: Identity? = nil
       if let trust = workspace.trust {
         let id = try identityOptions.require("trust resolve")
-        resolver = id
         let role =
           trust.admin(id.publicIdentity) != nil
           ? "admin" : trust.role(of: id.publicIdentity, in: environment)?.role
@@ -159,29 +157,10 @@ extension Keyward {
           )
         }
       }
-      var notes = try workspace.commit([(file, [])], command: "resolve")
-      // Both branches may have activated a set with the same manifest version; a machine that
-      // deployed the side not kept would take the kept manifest for a rollback. The resolver
-      // activates the merged file's active set again, one version above both, but only when a
-      // signed manifest already activates exactly that set and this machine takes it for no
-      // rollback: the file is anyone's to edit, and a set marked active by hand (a writer's own
-      // proposal) must not be promoted by a routine resolve.
-      if !notes.isEmpty, let resolver, let active = file.active {
-        do {
-          _ = try Activation.requireActivated(workspace: workspace, env: file, set: active)
-          if let version = try Activation.write(
-            workspace: workspace, environment: environment, set: active, by: resolver)
-          {
-            notes.append(
-              "the active set \(active.id) is activated again by \(resolver.name) (manifest version \(version))"
-            )
-          }
-        } catch {
-          notes.append(
-            "the active set \(active.id) is not activated again: \(error.message); deploys refuse it until a member promotes a verified set"
-          )
-        }
-      }
+      let notes = try workspace.commit([(file, [])], command: "resolve")
+      // No manifest is signed here: the file is anyone's to edit, and what it marks active (an
+      // old set restored from history, a writer's own proposal) is not re-activated by a routine
+      // resolve. After a merge of two promotes a member promotes again (README, "trust resolve").
       let p = Printer(global)
       let sets = JSONValue.array(
         file.sets.map { .object(["set_id": .string($0.id), "state": .string($0.state.rawValue)]) })
