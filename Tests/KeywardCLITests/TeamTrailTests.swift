@@ -378,6 +378,23 @@ struct TeamTrailTests {
   }
 
   @Test(
+    "promote names a pending set no admin or member proposed (a member's proposal can be replaced by a writer's real pair before it is verified)"
+  )
+  func promoteNamesAnUnsignedProposal() throws {
+    let (cli, root) = try repository()
+    var mallory = try cli.otherMachine()
+    mallory["KEYWARD_TRUST"] = root
+    try store(cli, "prod")
+    let own = try cli.expect(0, ["promote", "prod", "--force"])
+    #expect(!own.stderr.contains("not by an admin or member"), "\(own.stderr)")
+    try store(cli, "prod", extra: mallory)
+    let theirs = try cli.expect(0, ["promote", "prod", "--force"])
+    #expect(
+      theirs.stderr.contains("was proposed by someone without an identity")
+        && theirs.stderr.contains("not by an admin or member"), "\(theirs.stderr)")
+  }
+
+  @Test(
     "attack: cut the trail's tail: exit 4 on the machine that saw it, and on a fresh machine when it announced a change"
   )
   func tailCut() throws {

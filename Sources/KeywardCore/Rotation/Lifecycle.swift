@@ -99,6 +99,15 @@ public enum Lifecycle {
       }
       warnings.append("promoted although its last verification said \(verdict) (forced)")
     }
+    // Anyone may propose a set, and a member's proposal can be replaced by hand before it is
+    // verified (a real pair verifies valid whoever proposed it): one no member signed is named.
+    if let trust = workspace.trust,
+      Activation.proposingMember(environment: name, set: pending, trust: trust) == nil
+    {
+      warnings.append(
+        "pending set \(pending.id) was proposed by \(Activation.proposer(environment: name, set: pending, trust: trust)), not by an admin or member: make sure it is the pair you meant to activate"
+      )
+    }
     let now = Timestamp.now()
     let grace = graceDays ?? workspace.config.rotation.graceDays
     guard (0...ConfigValidator.maxDays).contains(grace) else {

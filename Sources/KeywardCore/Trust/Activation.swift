@@ -41,6 +41,16 @@ public enum Activation {
     ])
   }
 
+  /// The admin or member whose valid signature the set's proposal carries, or nil (unsigned,
+  /// forged, or an outsider's).
+  public static func proposingMember(environment: String, set: KeySet, trust: TrustedState) -> String? {
+    let who = proposer(environment: environment, set: set, trust: trust)
+    guard case .object(let m)? = set.extra["proposer"], case .string(let keyText)? = m["key"],
+      let id = try? PublicIdentity(parsing: keyText), trust.name(of: id, in: environment) == who
+    else { return nil }
+    return who
+  }
+
   /// Who proposed a set, as far as the workspace can tell: a signer's name (a member's name from
   /// the signed state when they are one), "unsigned", or "a forged signature".
   public static func proposer(environment: String, set: KeySet, trust: TrustedState) -> String {
