@@ -56,6 +56,27 @@ struct FixedBaseTests {
     return h
   }
 
+  /// A key holder's signature made by hand for public key `pk` and secret scalar `a`: a random
+  /// nonce r, R = [r]B (with `plus` added when given), s = r + H(R ‖ pk ‖ m)·a. Nil when libsodium
+  /// cannot make the point.
+  func handSigned(_ m: [UInt8], pk: [UInt8], a: [UInt8], plus: [UInt8]? = nil, _ rng: inout Rng) -> [UInt8]? {
+    let r = (0..<64).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    var rs = [UInt8](repeating: 0, count: 32)
+    crypto_core_ed25519_scalar_reduce(&rs, r)
+    var R = [UInt8](repeating: 0, count: 32)
+    guard crypto_scalarmult_ed25519_base_noclamp(&R, rs) == 0 else { return nil }
+    if let plus {
+      var sum = [UInt8](repeating: 0, count: 32)
+      guard crypto_core_ed25519_add(&sum, R, plus) == 0 else { return nil }
+      R = sum
+    }
+    var ha = [UInt8](repeating: 0, count: 32)
+    crypto_core_ed25519_scalar_mul(&ha, challenge(R, pk, m), a)
+    var s = [UInt8](repeating: 0, count: 32)
+    crypto_core_ed25519_scalar_add(&s, rs, ha)
+    return R + s
+  }
+
   @Test("valid signatures: 40 keys, 25 messages each, from 0 to 400 bytes")
   func valid() throws {
     _ = sodium_init()
@@ -155,7 +176,7 @@ struct FixedBaseTests {
     #expect(!sodium(crafted, m, key.pk))
     #expect(!FixedBase.verify(crafted, of: m, key: key.pk, table: t))
     // The seven encodings libsodium refuses, with and without the sign bit.
-    let y8 = FixedBaseTests.hex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")
+    let y8 = FixedBaseTests.order8
     let y8b = FixedBaseTests.hex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")
     let p = [0xed] + [UInt8](repeating: 0xff, count: 30) + [0x7f]
     var pMinus1 = p
@@ -207,7 +228,7 @@ struct FixedBaseTests {
     _ = sodium_init()
     var rng = Rng(state: 16)
     let key = Key(&rng)
-    let y8 = FixedBaseTests.hex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")
+    let y8 = FixedBaseTests.order8
     var mixed = [UInt8](repeating: 0, count: 32)
     guard crypto_core_ed25519_add(&mixed, key.pk, y8) == 0 else {
       Issue.record("libsodium cannot add the order-8 point")
@@ -219,17 +240,7 @@ struct FixedBaseTests {
     var refused = 0
     for _ in 0..<64 {
       let m = message(&rng)
-      let r = (0..<64).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-      var rs = [UInt8](repeating: 0, count: 32)
-      crypto_core_ed25519_scalar_reduce(&rs, r)
-      var R = [UInt8](repeating: 0, count: 32)
-      guard crypto_scalarmult_ed25519_base_noclamp(&R, rs) == 0 else { continue }
-      let h = challenge(R, mixed, m)
-      var ha = [UInt8](repeating: 0, count: 32)
-      crypto_core_ed25519_scalar_mul(&ha, h, a)
-      var s = [UInt8](repeating: 0, count: 32)
-      crypto_core_ed25519_scalar_add(&s, rs, ha)
-      let sig = R + s
+      guard let sig = handSigned(m, pk: mixed, a: a, &rng) else { continue }
       let answer = sodium(sig, m, mixed)
       #expect(FixedBase.verify(sig, of: m, key: mixed, table: t) == answer)
       if answer { accepted += 1 } else { refused += 1 }
@@ -245,21 +256,10 @@ struct FixedBaseTests {
     var rng = Rng(state: 18)
     let key = Key(&rng)
     let t = try table(key.pk)
-    let y8 = FixedBaseTests.hex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")
+    let y8 = FixedBaseTests.order8
     for _ in 0..<32 {
       let m = message(&rng)
-      let r = (0..<64).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-      var rs = [UInt8](repeating: 0, count: 32)
-      crypto_core_ed25519_scalar_reduce(&rs, r)
-      var R = [UInt8](repeating: 0, count: 32)
-      var withT = [UInt8](repeating: 0, count: 32)
-      guard crypto_scalarmult_ed25519_base_noclamp(&R, rs) == 0, crypto_core_ed25519_add(&withT, R, y8) == 0
-      else { continue }
-      var ha = [UInt8](repeating: 0, count: 32)
-      crypto_core_ed25519_scalar_mul(&ha, challenge(withT, key.pk, m), key.scalar)
-      var s = [UInt8](repeating: 0, count: 32)
-      crypto_core_ed25519_scalar_add(&s, rs, ha)
-      let sig = withT + s
+      guard let sig = handSigned(m, pk: key.pk, a: key.scalar, plus: y8, &rng) else { continue }
       #expect(!sodium(sig, m, key.pk))
       #expect(!FixedBase.verify(sig, of: m, key: key.pk, table: t))
     }
@@ -280,6 +280,9 @@ struct FixedBaseTests {
     }
     #expect(FixedBase.table(for: key.pk) != nil)
   }
+
+  /// The y of a point of order 8 (sign bit clear): the first order-8 encoding libsodium refuses.
+  static let order8 = hex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")
 
   static func hex(_ s: String) -> [UInt8] {
     var out = [UInt8]()

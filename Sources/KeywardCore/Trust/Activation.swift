@@ -69,13 +69,11 @@ public enum Activation {
   // MARK: Manifests
 
   /// Writes the manifest that makes `set` the active set of `environment`, signed by `id`, who must
-  /// be an admin or a member there (a reader may not change what deploys). Returns its version
-  /// (nil without a trust root: nothing is written).
-  @discardableResult
+  /// be an admin or a member there (a reader may not change what deploys).
   public static func write(
     workspace: Workspace, environment: String, set: KeySet, by id: Identity
-  ) throws(KeywardError) -> Int? {
-    guard let trust = workspace.trust else { return nil }
+  ) throws(KeywardError) {
+    guard let trust = workspace.trust else { return }
     guard let (role, name) = trust.role(of: id.publicIdentity, in: environment), role != "reader" else {
       let what = trust.role(of: id.publicIdentity, in: environment) == nil ? "not a member" : "a reader"
       throw KeywardError(
@@ -103,7 +101,6 @@ public enum Activation {
         set: set.id, digest: setDigest(environment: environment, set), version: previous + 1,
         activatedBy: name),
       environment: environment, trust: trust)
-    return previous + 1
   }
 
   /// The version a manifest file claims, without judging its signature.
