@@ -601,6 +601,113 @@ struct TrustTests {
   }
 
   @Test(
+    "attack: an older manifest restored in a commit: a fresh machine takes the floor from the repository's history"
+  )
+  func manifestReplayOnFreshMachine() throws {
+    let (cli, root) = try trusted()
+    let manifest = cli.workspace + "/trust/active/prod.json"
+    try git(cli, ["init", "-q"])
+    try git(cli, ["add", "Environments"])
+    try git(cli, ["commit", "-q", "-m", "workspace"])
+    let oldManifest = try Data(contentsOf: URL(fileURLWithPath: manifest))
+    let oldProd = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    let oldSecret = try #require(
+      try cli.expect(0, ["show", "prod", "--reveal", "-q"]).stdout.split(separator: "\n").last.map(
+        String.init))
+    CLI.registerSecret("cs_prod_SECRET_newer")
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_newer\ncs_prod_SECRET_newer\n")
+    try cli.expect(0, ["promote", "prod", "--force"])
+    try git(cli, ["add", "-A", "Environments"])
+    try git(cli, ["commit", "-q", "-m", "rotate prod"])
+    // A CI machine: no key store of its own, the root given, the key in its environment.
+    let keyText = try String(contentsOfFile: try cli.keyPath("prod"), encoding: .utf8)
+    let kwsk = try #require(keyText.split(separator: "\n").first { $0.hasPrefix("secret-key:") })
+      .dropFirst("secret-key:".count).trimmingCharacters(in: .whitespaces)
+    CLI.registerSecret(kwsk)
+    func ciMachine(_ name: String) throws -> [String: String] {
+      let keys = cli.root + "/" + name
+      try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+      chmod(keys, 0o700)
+      return ["KEYWARD_KEYS_DIR": keys, "KEYWARD_TRUST": root, "KEYWARD_PRIVATE_KEY_PROD": kwsk]
+    }
+    let before = try cli.expect(0, ["export", "prod"], env: try ciMachine("ci-before"))
+    #expect(
+      before.stdout.contains("cs_prod_SECRET_newer") && !before.stderr.contains("warning"), "\(before.all)")
+    // The writer restores the older set with its older, validly signed manifest, in a commit.
+    try oldProd.write(to: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    try oldManifest.write(to: URL(fileURLWithPath: manifest))
+    try git(cli, ["commit", "-q", "-a", "-m", "restore prod"])
+    for args in [["export", "prod"], ["run", "prod", "--", "/usr/bin/env"], ["show", "prod", "--reveal"]] {
+      let r = try cli.expect(4, args, env: try ciMachine("ci-\(args[0])"))
+      #expect(
+        r.stderr.contains("rollback") && r.stderr.contains("history holds version 2"), "\(args): \(r.stderr)")
+      #expect(!r.all.contains(oldSecret) && !r.all.contains("cs_prod_SECRET_newer"), "\(args)")
+    }
+    // A shallow clone holds only the restoring commit: no floor, and production says so.
+    let clone = cli.root + "/shallow"
+    try git(cli, ["clone", "-q", "--depth", "1", "file://" + cli.root, clone])
+    let shallow = try cli.expect(
+      0, ["export", "prod", "--workspace", clone + "/Environments"], env: try ciMachine("ci-shallow"))
+    #expect(shallow.stderr.contains("shallow clone"), "\(shallow.stderr)")
+    // A member promotes again: the new manifest is numbered above history's newest, so fresh
+    // machines deploy it.
+    CLI.registerSecret("cs_prod_SECRET_third")
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_third\ncs_prod_SECRET_third\n")
+    try cli.expect(0, ["promote", "prod", "--force"])
+    let doc = try readJSON(manifest)
+    let encoded = try #require(doc["payload"] as? String)
+    let payload = try #require(
+      Data(base64Encoded: encoded).flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] })
+    #expect(payload["version"] as? Int == 3, "\(payload)")
+    try git(cli, ["commit", "-q", "-a", "-m", "promote again"])
+    let after = try cli.expect(0, ["export", "prod"], env: try ciMachine("ci-after"))
+    #expect(after.stdout.contains("cs_prod_SECRET_third"))
+  }
+
+  @Test(
+    "a history of 1,700 versions of a manifest is read whole: audit --git and a fresh deploy finish (git's pipes never fill)"
+  )
+  func longManifestHistory() throws {
+    let (cli, root) = try trusted()
+    try git(cli, ["init", "-q", "-b", "main"])
+    try git(cli, ["add", "Environments"])
+    try git(cli, ["commit", "-q", "-m", "workspace"])
+    // 1,700 commits, each a 2 KB version of dev's manifest (not valid ones: only their number
+    // matters), written by git fast-import; then the real manifest back.
+    var stream = ""
+    for i in 0..<1700 {
+      let data = "{\"junk\": \(i), \"pad\": \"\(String(repeating: "x", count: 2000))\"}\n"
+      stream += "blob\nmark :\(i + 1)\ndata \(data.utf8.count)\n\(data)"
+      stream += "commit refs/heads/main\ncommitter m <m@example.com> \(1_700_000_000 + i) +0000\ndata 2\nx\n"
+      if i == 0 { stream += "from refs/heads/main^0\n" }
+      stream += "M 100644 :\(i + 1) Environments/trust/active/dev.json\n"
+    }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["git", "-C", cli.root, "fast-import", "--quiet"]
+    let input = Pipe()
+    p.standardInput = input
+    try p.run()
+    input.fileHandleForWriting.write(Data(stream.utf8))
+    try input.fileHandleForWriting.close()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    try git(cli, ["checkout", "-q", "HEAD~1700", "--", "Environments/trust/active/dev.json"])
+    try git(cli, ["commit", "-q", "-m", "the real manifest"])
+    // Before, git's output filled its pipe while keyward still wrote the blob ids: both waited.
+    let audit = try cli.shell("timeout 60 \"$0\" audit --git --format json >/dev/null; echo status=$?")
+    #expect(audit.output.contains("status=0"), "\(audit.output)")
+    let other = try cli.otherMachine()
+    let keyText = try String(contentsOfFile: try cli.keyPath("dev"), encoding: .utf8)
+    let kwsk = try #require(keyText.split(separator: "\n").first { $0.hasPrefix("secret-key:") })
+      .dropFirst("secret-key:".count).trimmingCharacters(in: .whitespaces)
+    CLI.registerSecret(kwsk)
+    try cli.expect(
+      0, ["export", "dev", "-o", cli.root + "/dev.env"],
+      env: other.merging(["KEYWARD_TRUST": root, "KEYWARD_PRIVATE_KEY_DEV": kwsk]) { $1 })
+  }
+
+  @Test(
     "attack: in production export and run deploy only the activated set, also when a set is named with --set")
   func namedSetInProduction() throws {
     let (cli, _) = try trusted()

@@ -166,14 +166,27 @@ public enum TrailHistory {
     return Int(exactly: n)
   }
 
-  /// Reads blobs with one `git cat-file --batch`.
+  /// Reads blobs with `git cat-file --batch`, 1,000 at a time: `Spawn.run` writes all of a
+  /// child's input before it reads any output, so the input must fit the pipe's buffer (64 KB;
+  /// 1,000 ids are 41 KB) or both sides wait for ever once the output fills its own.
   static func read(_ ids: [String], in dir: String) throws(KeywardError) -> [String: [UInt8]] {
-    guard !ids.isEmpty else { return [:] }
+    var out = [String: [UInt8]]()
+    var start = 0
+    while start < ids.count {
+      let end = min(start + 1000, ids.count)
+      try readBatch(ids[start..<end], in: dir, into: &out)
+      start = end
+    }
+    return out
+  }
+
+  static func readBatch(_ ids: ArraySlice<String>, in dir: String, into out: inout [String: [UInt8]])
+    throws(KeywardError)
+  {
     let input = Array(ids.map { "\($0)\n" }.joined().utf8)
     guard let r = Git.run(["cat-file", "--batch"], in: dir, input: input), r.status == 0 else {
       throw KeywardError(.io, "git cat-file failed in \(dir)")
     }
-    var out = [String: [UInt8]]()
     var i = 0
     let b = r.output
     while i < b.count {
@@ -184,6 +197,5 @@ public enum TrailHistory {
       out[String(header[0])] = Array(b[i..<(i + size)])
       i += size + 1
     }
-    return out
   }
 }

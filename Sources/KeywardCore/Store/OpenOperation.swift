@@ -75,7 +75,13 @@ public enum OpenOperation {
     // The active set deploys only when a member's signed manifest names it (TRUST.md, property 4).
     var warnings = [String]()
     if workspace.trust != nil && (selector == .active || deploys) {
-      do { _ = try Activation.requireActivated(workspace: workspace, env: env, set: set) } catch {
+      do {
+        // A deploy with no record of this environment's activations holds the manifest to the
+        // repository's history; in production a shallow clone, which cuts that short, is named.
+        _ = try Activation.requireActivated(
+          workspace: workspace, env: env, set: set, history: true,
+          notice: workspace.isProduction(name) ? { warnings.append($0) } : nil)
+      } catch {
         if workspace.isProduction(name) { throw error }
         warnings.append(error.message)
       }

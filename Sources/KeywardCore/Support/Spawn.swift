@@ -173,6 +173,18 @@ enum Git {
     return env
   }
 
+  /// Whether `dir` may be inside a git repository: a `.git` in it or a folder above it, or
+  /// GIT_DIR set. False saves a deploy outside git from starting git at all.
+  static func mayBeRepository(_ dir: String) -> Bool {
+    if Env.process.nonEmpty("GIT_DIR") != nil { return true }
+    var d = Trust.realPath(dir)
+    while true {
+      if FileSystem.exists(d + "/.git") { return true }
+      guard let slash = d.lastIndex(of: "/"), d != "/" else { return false }
+      d = slash == d.startIndex ? "/" : String(d[..<slash])
+    }
+  }
+
   /// git's standard output when it succeeded, else nil (not a repository, no git).
   static func output(_ args: [String], in dir: String) -> String? {
     guard let r = run(args, in: dir), r.status == 0 else { return nil }

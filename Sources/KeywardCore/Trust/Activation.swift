@@ -81,9 +81,15 @@ public enum Activation {
         "\(id.name) (\(id.publicIdentity.fingerprint)) is \(what) of \(environment): only an admin or a member may activate a set there",
         hint: "an admin grants access: keyward access grant \(environment) NAME IDENTITY")
     }
-    // The next version: above the file's (whoever signed it) and above what this machine saw.
-    let previous = max(
+    // The next version: above the file's (whoever signed it), above what this machine saw, and
+    // above every signed one in the repository's history (a file restored to an older manifest
+    // must not make the next one look older than what fresh machines will compare it with).
+    let known = max(
       rawVersion(path(workspace.path, environment)) ?? 0, trust.pin?.activations[environment]?.version ?? 0)
+    let previous = max(
+      known,
+      newestInHistory(workspace: workspace.path, environment: environment, trust: trust, above: known)?
+        .version ?? 0)
     let payload = JSONValue.object([
       "activated_by": .string(name), "environment": .string(environment), "set": .string(set.id),
       "set_digest": .string(setDigest(environment: environment, set)), "type": .string("keyward-activation"),
@@ -120,6 +126,12 @@ public enum Activation {
     public var activatedBy: String
   }
 
+  /// Who may sign `environment`'s manifest: the admins and its members (not its readers).
+  static func activators(_ environment: String, _ trust: TrustedState) -> [PublicIdentity] {
+    trust.admins.map(\.identity)
+      + (trust.members[environment] ?? []).filter { $0.role == "member" }.map(\.identity)
+  }
+
   /// Reads and verifies a manifest: a valid signature by an admin or member of the environment.
   static func read(workspace: String, environment: String, trust: TrustedState) throws(KeywardError)
     -> Manifest?
@@ -127,10 +139,8 @@ public enum Activation {
     let file = path(workspace, environment)
     guard let bytes = try FileSystem.readIfPresent(file) else { return nil }
     let doc = try SignedDocument.parse(bytes, source: file, type: type)
-    let allowed =
-      trust.admins.map(\.identity)
-      + (trust.members[environment] ?? []).filter { $0.role == "member" }.map(\.identity)
-    guard let signer = doc.validSigners(allowed).first, let who = trust.name(of: signer, in: environment)
+    guard let signer = doc.validSigners(activators(environment, trust)).first,
+      let who = trust.name(of: signer, in: environment)
     else {
       throw KeywardError(
         .integrity,
@@ -150,9 +160,13 @@ public enum Activation {
   /// throws an integrity error naming who proposed it (and who activated, if anyone) otherwise.
   /// `manifest`: the environment's manifest already read (`read`), for a caller that reads many
   /// on every core.
+  /// `history`: a deploy (`show`, `export`, `run`), where a manifest this machine has no record
+  /// of is also held to the newest one in the repository's history (`checkRollback`); `notice`
+  /// hears when that history is cut short (a shallow clone).
   public static func requireActivated(
     workspace: Workspace, env: EnvironmentFile, set: KeySet,
-    manifest preread: Result<Manifest?, KeywardError>? = nil
+    manifest preread: Result<Manifest?, KeywardError>? = nil, history: Bool = false,
+    notice: ((String) -> Void)? = nil
   )
     throws(KeywardError)
     -> String?
@@ -184,7 +198,7 @@ public enum Activation {
     }
     // This machine remembers the newest manifest it saw: an older one is a rollback (a replayed
     // manifest from git history, with the file edited back to an older active set).
-    try checkRollback(manifest, environment: name, trust: trust)
+    try checkRollback(manifest, environment: name, trust: trust, history: history, notice: notice)
     if manifest.set != set.id, let named = env.sets.first(where: { $0.id == manifest.set }),
       named.state == .pending,
       manifest.digest == setDigest(environment: name, named)
@@ -216,10 +230,21 @@ public enum Activation {
     return manifest.activatedBy
   }
 
-  static func checkRollback(_ m: Manifest, environment: String, trust: TrustedState) throws(KeywardError) {
-    guard var pin = trust.pin else { return }
+  /// A manifest older than one this machine saw is a rollback. With `history`, one this machine has
+  /// no record of (a fresh CI machine has none) is also compared with the newest manifest in the
+  /// repository's history: a writer who restores an older manifest with its older set cannot
+  /// remove the newer one from a protected branch's history.
+  static func checkRollback(
+    _ m: Manifest, environment: String, trust: TrustedState, history: Bool = false,
+    notice: ((String) -> Void)? = nil
+  ) throws(KeywardError) {
     let digest = m.set + " " + m.digest
-    if let seen = pin.activations[environment] {
+    let seen = trust.pin?.activations[environment]
+    if history, seen.map({ m.version > $0.version }) ?? true {
+      try checkHistory(m, environment: environment, trust: trust, notice: notice)
+    }
+    guard var pin = trust.pin else { return }
+    if let seen {
       if m.version < seen.version || (m.version == seen.version && digest != seen.digest) {
         throw KeywardError(
           .integrity,
@@ -241,6 +266,93 @@ public enum Activation {
     }
     pin.activations[environment] = (m.version, digest)
     try? Trust.writePin(pin, workspace: trust.workspacePath, env: .process)
+  }
+
+  // MARK: The floor in the repository's history
+
+  /// The newest manifest of an environment that the repository's history holds.
+  struct Historic {
+    var version: Int
+    var set: String
+    var activatedBy: String
+    var commit: String
+  }
+
+  /// Holds `m` to the newest manifest of `environment` in the history of the repository the
+  /// workspace is in: exit 4 when a signed one there is newer.
+  static func checkHistory(
+    _ m: Manifest, environment: String, trust: TrustedState, notice: ((String) -> Void)?
+  ) throws(KeywardError) {
+    let workspace = trust.workspacePath
+    guard Git.mayBeRepository(workspace) else { return }
+    if let newer = newestInHistory(
+      workspace: workspace, environment: environment, trust: trust, above: m.version)
+    {
+      throw KeywardError(
+        .integrity,
+        "the activation manifest of \(environment) is version \(m.version) (set \(m.set), activated by \(m.activatedBy)), "
+          + "but this repository's history holds version \(newer.version), signed by \(newer.activatedBy) for set \(newer.set) "
+          + "(commit \(newer.commit.prefix(12))): an older manifest was restored (rollback to an earlier set)",
+        hint:
+          "restore the newest trust/active/\(environment).json and \(environment).json from version control; "
+          + "if two promotes met in a merge, a member verifies the set to deploy and promotes it again")
+    }
+    if let notice,
+      Git.output(["rev-parse", "--is-shallow-repository"], in: workspace)?.hasPrefix("true") == true
+    {
+      notice(
+        "this machine has no record of \(environment)'s activations and the repository is a shallow clone: "
+          + "an older manifest restored by a writer is caught only within the history fetched "
+          + "(fetch the whole history before deploying, e.g. fetch-depth: 0 in a CI checkout)")
+    }
+  }
+
+  /// The newest manifest of `environment` above version `above` among the versions of
+  /// `trust/active/<env>.json` in every commit reachable from HEAD, that an admin or member of the
+  /// environment signed (by the current signed state: a forged manifest committed to history
+  /// raises no floor). Nil outside git, before the first commit, or when there is none newer. Two
+  /// git processes, and a signature check only for a version above `above`.
+  static func newestInHistory(workspace: String, environment: String, trust: TrustedState, above: Int)
+    -> Historic?
+  {
+    guard Git.mayBeRepository(workspace),
+      let log = Git.output(
+        [
+          "log", "-m", "--full-history", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames", "HEAD",
+          "--", "\(Trust.folder)/active/\(environment).json",
+        ], in: workspace)
+    else { return nil }
+    var firstCommit = [String: String]()  // blob → the newest commit that wrote it
+    var order = [String]()
+    var commit = ""
+    for line in log.split(separator: "\n") {
+      if line.hasPrefix("commit ") {
+        commit = String(line.dropFirst(7))
+        continue
+      }
+      guard line.hasPrefix(":"), let tab = line.firstIndex(of: "\t") else { continue }
+      let meta = line[line.index(after: line.startIndex)..<tab].split(separator: " ")
+      guard meta.count == 5, meta[3].contains(where: { $0 != "0" }) else { continue }
+      let blob = String(meta[3])
+      if firstCommit[blob] == nil {
+        firstCommit[blob] = commit
+        order.append(blob)
+      }
+    }
+    guard let blobs = try? TrailHistory.read(order, in: workspace) else { return nil }
+    let allowed = activators(environment, trust)
+    var best: Historic?
+    for blob in order {
+      guard let bytes = blobs[blob], let doc = try? SignedDocument.parse(bytes, source: "", type: type),
+        case .object(let o)? = try? JSONValue.parse(doc.payload, source: ""),
+        case .string(environment)? = o["environment"], case .string(let set)? = o["set"],
+        case .number(let n)? = o["version"], let version = Int(exactly: n),
+        version > max(above, best?.version ?? 0),
+        let signer = doc.validSigners(allowed).first, let who = trust.name(of: signer, in: environment)
+      else { continue }
+      best = Historic(version: version, set: set, activatedBy: who, commit: firstCommit[blob] ?? "")
+    }
+    return best
   }
 
   // MARK: Signed verifications
