@@ -1,4 +1,5 @@
 import Foundation
+import TestFolders
 import Testing
 
 /// Trust in a shared repository (TRUST.md, issue 12): every property is tested as the attack a
@@ -246,10 +247,7 @@ struct TrustTests {
   func unpinnedMachine() throws {
     let (cli, root) = try trusted()
     var other = try cli.otherMachine()
-    let keyText = try String(contentsOfFile: try cli.keyPath("prod"), encoding: .utf8)
-    let kwsk = try #require(keyText.split(separator: "\n").first { $0.hasPrefix("secret-key:") })
-      .dropFirst("secret-key:".count).trimmingCharacters(in: .whitespaces)
-    CLI.registerSecret(kwsk)
+    let kwsk = try secretKey(cli, "prod")
     other["KEYWARD_PRIVATE_KEY_PROD"] = kwsk
     for args in [
       ["show", "prod"], ["export", "prod"], ["run", "prod", "--", "true"], ["set", "prod", "--stdin"],
@@ -434,6 +432,16 @@ struct TrustTests {
   }
 
   /// A public identity file of a new identity (`name ed25519:…` on stdout).
+  /// The environment's private key as the key store holds it (`kwsk…`), for a CI machine's
+  /// `KEYWARD_PRIVATE_KEY_<ENV>`; registered as a secret no output may show.
+  func secretKey(_ cli: CLI, _ env: String) throws -> String {
+    let keyText = try String(contentsOfFile: try cli.keyPath(env), encoding: .utf8)
+    let kwsk = try #require(keyText.split(separator: "\n").first { $0.hasPrefix("secret-key:") })
+      .dropFirst("secret-key:".count).trimmingCharacters(in: .whitespaces)
+    CLI.registerSecret(kwsk)
+    return kwsk
+  }
+
   func newIdentity(_ cli: CLI, _ name: String) throws -> (file: String, public: String) {
     let file = cli.root + "/\(name).id"
     let r = try cli.expect(0, ["identity", "new", "--name", name, "--identity", file])
@@ -606,30 +614,14 @@ struct TrustTests {
   func manifestReplayOnFreshMachine() throws {
     let (cli, root) = try trusted()
     let manifest = cli.workspace + "/trust/active/prod.json"
-    try git(cli, ["init", "-q"])
-    try git(cli, ["add", "Environments"])
-    try git(cli, ["commit", "-q", "-m", "workspace"])
+    try commitWorkspace(cli)
     let oldManifest = try Data(contentsOf: URL(fileURLWithPath: manifest))
     let oldProd = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/prod.json"))
     let oldSecret = try #require(
       try cli.expect(0, ["show", "prod", "--reveal", "-q"]).stdout.split(separator: "\n").last.map(
         String.init))
-    CLI.registerSecret("cs_prod_SECRET_newer")
-    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_newer\ncs_prod_SECRET_newer\n")
-    try cli.expect(0, ["promote", "prod", "--force"])
-    try git(cli, ["add", "-A", "Environments"])
-    try git(cli, ["commit", "-q", "-m", "rotate prod"])
-    // A CI machine: no key store of its own, the root given, the key in its environment.
-    let keyText = try String(contentsOfFile: try cli.keyPath("prod"), encoding: .utf8)
-    let kwsk = try #require(keyText.split(separator: "\n").first { $0.hasPrefix("secret-key:") })
-      .dropFirst("secret-key:".count).trimmingCharacters(in: .whitespaces)
-    CLI.registerSecret(kwsk)
-    func ciMachine(_ name: String) throws -> [String: String] {
-      let keys = cli.root + "/" + name
-      try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
-      chmod(keys, 0o700)
-      return ["KEYWARD_KEYS_DIR": keys, "KEYWARD_TRUST": root, "KEYWARD_PRIVATE_KEY_PROD": kwsk]
-    }
+    try promoteAndCommit(cli, "newer")
+    func ciMachine(_ name: String) throws -> [String: String] { try ciProdMachine(cli, name, root: root) }
     let before = try cli.expect(0, ["export", "prod"], env: try ciMachine("ci-before"))
     #expect(
       before.stdout.contains("cs_prod_SECRET_newer") && !before.stderr.contains("warning"), "\(before.all)")
@@ -643,6 +635,25 @@ struct TrustTests {
         r.stderr.contains("rollback") && r.stderr.contains("history holds version 2"), "\(args): \(r.stderr)")
       #expect(!r.all.contains(oldSecret) && !r.all.contains("cs_prod_SECRET_newer"), "\(args)")
     }
+    // Replacement refs (a mirror fetch brings refs/replace/*) that show the rotating commit with
+    // the old tree change nothing: keyward reads the objects themselves.
+    let fake = try cli.shell(
+      "x=$(git -c user.name=m -c user.email=m@example.com commit-tree 'HEAD~2^{tree}' -p HEAD~2 -m rotate) "
+        + "&& git replace HEAD~1 \"$x\" && git log --format=%s -- Environments/trust/active/prod.json")
+    #expect(fake.status == 0 && !fake.output.contains("promote newer"), "\(fake.output)")
+    let replaced = try cli.expect(4, ["export", "prod"], env: try ciMachine("ci-replace"))
+    #expect(replaced.stderr.contains("history holds version 2"), "\(replaced.stderr)")
+    // Where there is no history to read, production says so (and deploys: a Docker build context
+    // or a tarball is a legitimate copy).
+    let copy = try #require(TestFolders.make("nogit"))
+    try FileManager.default.copyItem(atPath: cli.workspace, toPath: copy + "/Environments")
+    let noGit = try cli.expect(
+      0, ["export", "prod", "--workspace", copy + "/Environments"], env: try ciMachine("ci-nogit"))
+    #expect(noGit.stderr.contains("not in a git work tree"), "\(noGit.stderr)")
+    var elsewhere = try ciMachine("ci-gitdir")
+    elsewhere["GIT_DIR"] = cli.root + "/.git"  // git takes Environments/ as the work tree's top
+    let wrongTop = try cli.expect(0, ["export", "prod"], env: elsewhere)
+    #expect(wrongTop.stderr.contains("no commit reachable from HEAD holds"), "\(wrongTop.stderr)")
     // A shallow clone holds only the restoring commit: no floor, and production says so.
     let clone = cli.root + "/shallow"
     try git(cli, ["clone", "-q", "--depth", "1", "file://" + cli.root, clone])
@@ -665,13 +676,37 @@ struct TrustTests {
   }
 
   @Test(
+    "attack: an older signed state restored with an older manifest: a member's newer manifest in history still counts"
+  )
+  func stateAndManifestReplay() throws {
+    let (cli, root) = try trusted()
+    try commitWorkspace(cli)
+    try promoteAndCommit(cli, "second")
+    // Bob becomes a member (state version 2) and promotes his own set (manifest version 3).
+    let bob = try newIdentity(cli, "bob")
+    try cli.expect(0, ["access", "grant", "prod", "bob", bob.public])
+    try git(cli, ["add", "-A", "Environments"])
+    try git(cli, ["commit", "-q", "-m", "grant bob"])
+    var bobEnv = try cli.otherMachine()
+    bobEnv["KEYWARD_IDENTITY"] = bob.file
+    bobEnv["KEYWARD_TRUST"] = root
+    try promoteAndCommit(cli, "third", env: bobEnv)
+    // The writer brings the whole workspace back to the rotate commit: state version 1 (no bob),
+    // alice's manifest version 2, the second set.
+    try git(cli, ["rm", "-q", "-r", "Environments"])
+    try git(cli, ["checkout", "HEAD~2", "--", "Environments"])
+    try git(cli, ["commit", "-q", "-m", "restore"])
+    let r = try cli.expect(4, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
+    #expect(r.stderr.contains("history holds version 3") && r.stderr.contains("bob"), "\(r.stderr)")
+    #expect(!r.all.contains("cs_prod_SECRET_second"))
+  }
+
+  @Test(
     "a history of 1,700 versions of a manifest is read whole: audit --git and a fresh deploy finish (git's pipes never fill)"
   )
   func longManifestHistory() throws {
     let (cli, root) = try trusted()
-    try git(cli, ["init", "-q", "-b", "main"])
-    try git(cli, ["add", "Environments"])
-    try git(cli, ["commit", "-q", "-m", "workspace"])
+    try commitWorkspace(cli)
     // 1,700 commits, each a 2 KB version of dev's manifest (not valid ones: only their number
     // matters), written by git fast-import; then the real manifest back.
     var stream = ""
@@ -698,10 +733,7 @@ struct TrustTests {
     let audit = try cli.shell("timeout 60 \"$0\" audit --git --format json >/dev/null; echo status=$?")
     #expect(audit.output.contains("status=0"), "\(audit.output)")
     let other = try cli.otherMachine()
-    let keyText = try String(contentsOfFile: try cli.keyPath("dev"), encoding: .utf8)
-    let kwsk = try #require(keyText.split(separator: "\n").first { $0.hasPrefix("secret-key:") })
-      .dropFirst("secret-key:".count).trimmingCharacters(in: .whitespaces)
-    CLI.registerSecret(kwsk)
+    let kwsk = try secretKey(cli, "dev")
     try cli.expect(
       0, ["export", "dev", "-o", cli.root + "/dev.env"],
       env: other.merging(["KEYWARD_TRUST": root, "KEYWARD_PRIVATE_KEY_DEV": kwsk]) { $1 })
@@ -761,6 +793,35 @@ struct TrustTests {
     #expect(signed.stderr.contains("rotation.grace_days: 7 → 3"), "\(signed.stderr)")
   }
 
+  /// A CI machine deploying prod: its own empty key store (`name`, under the CLI's root), the root
+  /// given as KEYWARD_TRUST, prod's private key in its environment.
+  func ciProdMachine(_ cli: CLI, _ name: String, root: String) throws -> [String: String] {
+    let keys = cli.root + "/" + name
+    try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+    chmod(keys, 0o700)
+    return [
+      "KEYWARD_KEYS_DIR": keys, "KEYWARD_TRUST": root, "KEYWARD_PRIVATE_KEY_PROD": try secretKey(cli, "prod"),
+    ]
+  }
+
+  /// Rotates prod to `ck_prod_TAG`/`cs_prod_SECRET_TAG`, promotes it (as `env`'s identity) and
+  /// commits the workspace.
+  func promoteAndCommit(_ cli: CLI, _ tag: String, env: [String: String] = [:]) throws {
+    CLI.registerSecret("cs_prod_SECRET_\(tag)")
+    try cli.expect(
+      0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_\(tag)\ncs_prod_SECRET_\(tag)\n", env: env)
+    try cli.expect(0, ["promote", "prod", "--force"], env: env)
+    try git(cli, ["add", "-A", "Environments"])
+    try git(cli, ["commit", "-q", "-m", "promote \(tag)"])
+  }
+
+  /// A repository at the CLI's root (branch main) whose first commit holds the workspace.
+  func commitWorkspace(_ cli: CLI) throws {
+    try git(cli, ["init", "-q", "-b", "main"])
+    try git(cli, ["add", "Environments"])
+    try git(cli, ["commit", "-q", "-m", "workspace"])
+  }
+
   func git(_ cli: CLI, _ args: [String]) throws {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -782,9 +843,7 @@ struct TrustTests {
   )
   func deletedTrustInHistory() throws {
     let (cli, _) = try trusted()
-    try git(cli, ["init", "-q"])
-    try git(cli, ["add", "Environments"])
-    try git(cli, ["commit", "-q", "-m", "workspace"])
+    try commitWorkspace(cli)
     try git(cli, ["rm", "-q", "-r", "Environments/trust"])
     try git(cli, ["commit", "-q", "-m", "drop trust"])
     let fresh = try cli.otherMachine()

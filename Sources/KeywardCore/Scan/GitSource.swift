@@ -29,7 +29,8 @@ final class GitReader {
     try FileSystem.writeAll(inFD, input, path: "a temporary file")
     lseek(inFD, 0, SEEK_SET)
     let child = try Spawn.background(
-      "/usr/bin/env", ["git", "-C", dir] + args, environment: Git.environment, stdin: inFD)
+      Git.executable.path, Git.executable.prefix + ["-C", dir] + args, environment: Git.environment,
+      stdin: inFD)
     pid = child.pid
     fd = child.stdout
     buffer = .allocate(capacity: capacity)

@@ -157,14 +157,27 @@ extension Spawn {
 enum Git {
   /// Runs git in `dir`; nil when it could not be run at all.
   static func run(_ args: [String], in dir: String, input: [UInt8] = []) -> Spawn.Result? {
-    try? Spawn.run("/usr/bin/env", ["git", "-C", dir] + args, environment: environment, input: input)
+    try? Spawn.run(
+      executable.path, executable.prefix + ["-C", dir] + args, environment: environment, input: input)
   }
+
+  /// git's path, looked up in PATH once as `env` would: a deploy that asks git twice saves an exec
+  /// of `env` each time. `/usr/bin/env git` when no PATH entry has one (env then says so).
+  static let executable: (path: String, prefix: [String]) = {
+    for dir in (Env.process["PATH"] ?? "").split(separator: ":", omittingEmptySubsequences: false) {
+      let p = (dir.isEmpty ? "." : String(dir)) + "/git"
+      if access(p, X_OK) == 0, !FileSystem.isDirectory(p) { return (p, []) }
+    }
+    return ("/usr/bin/env", ["git"])
+  }()
 
   /// The variables git needs, and the repository git itself chose when it runs keyward from a
   /// hook: `git commit -a` and `git commit -- PATH` stage into a temporary index named by
   /// GIT_INDEX_FILE. Relative paths are made absolute here, because `-C` changes git's folder.
   static var environment: [String: String] {
-    var env = [String: String]()
+    // Replacement refs (refs/replace/*, which a mirror fetch brings) would let a writer show
+    // keyward another commit in place of one in history: keyward reads the objects themselves.
+    var env = ["GIT_NO_REPLACE_OBJECTS": "1"]
     for k in ["PATH", "HOME", "XDG_CONFIG_HOME"] { env[k] = Env.process[k] }
     for k in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY"] {
       guard let v = Env.process.nonEmpty(k) else { continue }
@@ -173,16 +186,33 @@ enum Git {
     return env
   }
 
-  /// Whether `dir` may be inside a git repository: a `.git` in it or a folder above it, or
-  /// GIT_DIR set. False saves a deploy outside git from starting git at all.
-  static func mayBeRepository(_ dir: String) -> Bool {
-    if Env.process.nonEmpty("GIT_DIR") != nil { return true }
+  /// The `.git` in `dir` or the nearest folder above it ("" when GIT_DIR names the repository),
+  /// or nil: a deploy outside git starts no git at all.
+  static func dotGit(_ dir: String) -> String? {
+    if Env.process.nonEmpty("GIT_DIR") != nil { return "" }
     var d = Trust.realPath(dir)
     while true {
-      if FileSystem.exists(d + "/.git") { return true }
-      guard let slash = d.lastIndex(of: "/"), d != "/" else { return false }
+      if FileSystem.exists(d + "/.git") { return d + "/.git" }
+      guard let slash = d.lastIndex(of: "/"), d != "/" else { return nil }
       d = slash == d.startIndex ? "/" : String(d[..<slash])
     }
+  }
+
+  /// Whether a `.git` file says its repository is a submodule's (`gitdir: …/modules/NAME`; a
+  /// worktree's says `…/worktrees/NAME`).
+  static func isSubmodule(_ dotGit: String) -> Bool {
+    guard !dotGit.isEmpty, !FileSystem.isDirectory(dotGit), let bytes = try? FileSystem.read(dotGit) else {
+      return false
+    }
+    return String(decoding: bytes.prefix(4096), as: UTF8.self).contains("/modules/")
+  }
+
+  /// Whether the repository holding `dir` is a shallow clone: its `shallow` file when `.git` is
+  /// the repository's folder, git asked otherwise (a worktree, a submodule, GIT_DIR).
+  static func isShallow(_ dir: String) -> Bool {
+    guard let git = dotGit(dir) else { return false }
+    if !git.isEmpty, FileSystem.isDirectory(git) { return FileSystem.exists(git + "/shallow") }
+    return output(["rev-parse", "--is-shallow-repository"], in: dir)?.hasPrefix("true") == true
   }
 
   /// git's standard output when it succeeded, else nil (not a repository, no git).

@@ -88,7 +88,7 @@ public enum Activation {
       rawVersion(path(workspace.path, environment)) ?? 0, trust.pin?.activations[environment]?.version ?? 0)
     let previous = max(
       known,
-      newestInHistory(workspace: workspace.path, environment: environment, trust: trust, above: known)?
+      searchHistory(workspace: workspace.path, environment: environment, trust: trust, above: known).newest?
         .version ?? 0)
     let payload = JSONValue.object([
       "activated_by": .string(name), "environment": .string(environment), "set": .string(set.id),
@@ -279,15 +279,14 @@ public enum Activation {
   }
 
   /// Holds `m` to the newest manifest of `environment` in the history of the repository the
-  /// workspace is in: exit 4 when a signed one there is newer.
+  /// workspace is in: exit 4 when a signed one there is newer. `notice` hears why, when the history
+  /// could not be searched whole (a deploy then has no floor but this machine's record).
   static func checkHistory(
     _ m: Manifest, environment: String, trust: TrustedState, notice: ((String) -> Void)?
   ) throws(KeywardError) {
-    let workspace = trust.workspacePath
-    guard Git.mayBeRepository(workspace) else { return }
-    if let newer = newestInHistory(
-      workspace: workspace, environment: environment, trust: trust, above: m.version)
-    {
+    let search = searchHistory(
+      workspace: trust.workspacePath, environment: environment, trust: trust, above: m.version)
+    if let newer = search.newest {
       throw KeywardError(
         .integrity,
         "the activation manifest of \(environment) is version \(m.version) (set \(m.set), activated by \(m.activatedBy)), "
@@ -297,31 +296,53 @@ public enum Activation {
           "restore the newest trust/active/\(environment).json and \(environment).json from version control; "
           + "if two promotes met in a merge, a member verifies the set to deploy and promotes it again")
     }
-    if let notice,
-      Git.output(["rev-parse", "--is-shallow-repository"], in: workspace)?.hasPrefix("true") == true
-    {
+    if let notice, let gap = search.gap {
       notice(
-        "this machine has no record of \(environment)'s activations and the repository is a shallow clone: "
-          + "an older manifest restored by a writer is caught only within the history fetched "
-          + "(fetch the whole history before deploying, e.g. fetch-depth: 0 in a CI checkout)")
+        "this machine has no record of \(environment)'s activations, and \(gap): an older manifest restored by a writer "
+          + "would not be noticed here (deploy from a full clone of the repository, e.g. fetch-depth: 0 in a CI checkout)"
+      )
     }
   }
 
+  /// What the repository's history said: a newer signed manifest, and why the search was not
+  /// whole when it was not (no repository, a shallow clone, git failing).
+  struct HistorySearch {
+    var newest: Historic? = nil
+    var gap: String? = nil
+  }
+
   /// The newest manifest of `environment` above version `above` among the versions of
-  /// `trust/active/<env>.json` in every commit reachable from HEAD, that an admin or member of the
-  /// environment signed (by the current signed state: a forged manifest committed to history
-  /// raises no floor). Nil outside git, before the first commit, or when there is none newer. Two
-  /// git processes, and a signature check only for a version above `above`.
-  static func newestInHistory(workspace: String, environment: String, trust: TrustedState, above: Int)
-    -> Historic?
+  /// `trust/active/<env>.json` in every commit reachable from HEAD that an admin or member of the
+  /// environment signed; nil when there is none newer (or `gap` says why nothing could be
+  /// searched). A signer counts when the current signed state makes them an activator, or when the
+  /// signed state committed with that manifest did (verified under the current root): a writer who
+  /// restores an older state, from before a member was added, does not make that member's newer
+  /// manifest disappear. A forged manifest counts nowhere. Two git processes; more only for a
+  /// version above `above` that the current state does not vouch for.
+  static func searchHistory(workspace: String, environment: String, trust: TrustedState, above: Int)
+    -> HistorySearch
   {
-    guard Git.mayBeRepository(workspace),
-      let log = Git.output(
-        [
-          "log", "-m", "--full-history", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames", "HEAD",
-          "--", "\(Trust.folder)/active/\(environment).json",
-        ], in: workspace)
-    else { return nil }
+    guard let dotGit = Git.dotGit(workspace) else {
+      return HistorySearch(gap: "the workspace is not in a git work tree")
+    }
+    if Git.isSubmodule(dotGit) {
+      return HistorySearch(
+        gap: "the workspace is a git submodule (its history is whichever repository the superproject names)")
+    }
+    let manifestPath = "\(Trust.folder)/active/\(environment).json"
+    let args = [
+      "log", "-m", "--full-history", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames", "HEAD",
+      "--",
+      manifestPath,
+    ]
+    guard let r = Git.run(args, in: workspace) else { return HistorySearch(gap: "git could not be run") }
+    let log = String(decoding: r.output, as: UTF8.self)
+    guard r.status == 0 else {
+      let first = log.split(separator: "\n").first.map {
+        Text.printable(String($0.prefix(160)), keepNewlines: false)
+      }
+      return HistorySearch(gap: "git log failed (\(first ?? "status \(r.status)"))")
+    }
     var firstCommit = [String: String]()  // blob → the newest commit that wrote it
     var order = [String]()
     var commit = ""
@@ -339,20 +360,63 @@ public enum Activation {
         order.append(blob)
       }
     }
-    guard let blobs = try? TrailHistory.read(order, in: workspace) else { return nil }
+    var gap: String?
+    if order.isEmpty {
+      gap =
+        "no commit reachable from HEAD holds \(manifestPath) (it is not committed, or git reads another repository)"
+    } else if Git.isShallow(workspace) {
+      gap = "the repository is a shallow clone (it holds only the history fetched)"
+    }
+    guard let blobs = try? TrailHistory.read(order, in: workspace) else {
+      return HistorySearch(gap: "git cat-file failed")
+    }
     let allowed = activators(environment, trust)
     var best: Historic?
+    var unvouched = [(Historic, SignedDocument)]()  // newer, signed by nobody the current state names
     for blob in order {
       guard let bytes = blobs[blob], let doc = try? SignedDocument.parse(bytes, source: "", type: type),
         case .object(let o)? = try? JSONValue.parse(doc.payload, source: ""),
         case .string(environment)? = o["environment"], case .string(let set)? = o["set"],
         case .number(let n)? = o["version"], let version = Int(exactly: n),
-        version > max(above, best?.version ?? 0),
-        let signer = doc.validSigners(allowed).first, let who = trust.name(of: signer, in: environment)
+        version > max(above, best?.version ?? 0)
       else { continue }
-      best = Historic(version: version, set: set, activatedBy: who, commit: firstCommit[blob] ?? "")
+      let found = Historic(version: version, set: set, activatedBy: "", commit: firstCommit[blob] ?? "")
+      guard let signer = doc.validSigners(allowed).first, let who = trust.name(of: signer, in: environment)
+      else {
+        unvouched.append((found, doc))
+        continue
+      }
+      best = Historic(version: version, set: set, activatedBy: who, commit: found.commit)
     }
-    return best
+    for (found, doc) in unvouched.sorted(by: { $0.0.version > $1.0.version })
+    where found.version > (best?.version ?? above) {
+      if let who = vouchedThen(
+        doc, environment: environment, commit: found.commit, workspace: workspace, trust: trust)
+      {
+        best = Historic(version: found.version, set: found.set, activatedBy: who, commit: found.commit)
+        break
+      }
+    }
+    return HistorySearch(newest: best, gap: best == nil ? gap : nil)
+  }
+
+  /// The admin or member of `environment` who signed `doc`, by the signed state committed in
+  /// `commit` (valid under the current root), or nil.
+  static func vouchedThen(
+    _ doc: SignedDocument, environment: String, commit: String, workspace: String, trust: TrustedState
+  ) -> String? {
+    let rev = "\(commit):./\(Trust.stateName)"
+    guard let bytes = (try? TrailHistory.read([rev], in: workspace))?.values.first,
+      let stateDoc = try? SignedDocument.parse(bytes, source: "", type: SignedDocument.stateType),
+      stateDoc.validSigners(trust.admins.map(\.identity)).count >= trust.threshold,
+      let state = try? Trust.parseState(stateDoc.payload, source: rev, focus: environment),
+      state.root == trust.rootFingerprint
+    else { return nil }
+    let members = (state.members[environment] ?? []).filter { $0.role == "member" }
+    let allowed = trust.admins.map(\.identity) + members.map(\.identity)
+    guard let signer = doc.validSigners(allowed).first else { return nil }
+    if let admin = trust.admins.first(where: { $0.identity == signer }) { return admin.name }
+    return members.first { $0.identity == signer }.map { "\($0.name) (a member then)" }
   }
 
   // MARK: Signed verifications
