@@ -650,6 +650,10 @@ struct TrustTests {
     let noGit = try cli.expect(
       0, ["export", "prod", "--workspace", copy + "/Environments"], env: try ciMachine("ci-nogit"))
     #expect(noGit.stderr.contains("not in a git work tree"), "\(noGit.stderr)")
+    var strict = try ciMachine("ci-strict")
+    strict["KEYWARD_REQUIRE_HISTORY"] = "1"
+    let refused = try cli.expect(4, ["export", "prod", "--workspace", copy + "/Environments"], env: strict)
+    #expect(refused.stderr.contains("KEYWARD_REQUIRE_HISTORY") && refused.stdout.isEmpty, "\(refused.stderr)")
     var elsewhere = try ciMachine("ci-gitdir")
     elsewhere["GIT_DIR"] = cli.root + "/.git"  // git takes Environments/ as the work tree's top
     let wrongTop = try cli.expect(0, ["export", "prod"], env: elsewhere)
@@ -691,6 +695,7 @@ struct TrustTests {
     bobEnv["KEYWARD_IDENTITY"] = bob.file
     bobEnv["KEYWARD_TRUST"] = root
     try promoteAndCommit(cli, "third", env: bobEnv)
+    let bobsManifest = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/trust/active/prod.json"))
     // The writer brings the whole workspace back to the rotate commit: state version 1 (no bob),
     // alice's manifest version 2, the second set.
     try git(cli, ["rm", "-q", "-r", "Environments"])
@@ -699,6 +704,113 @@ struct TrustTests {
     let r = try cli.expect(4, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
     #expect(r.stderr.contains("history holds version 3") && r.stderr.contains("bob"), "\(r.stderr)")
     #expect(!r.all.contains("cs_prod_SECRET_second"))
+    // The writer commits bob's manifest again beside the old state, then alice's back (session 19's
+    // second review): the commit that first held bob's manifest still vouches for it.
+    let manifest = cli.workspace + "/trust/active/prod.json"
+    let alices = try Data(contentsOf: URL(fileURLWithPath: manifest))
+    try bobsManifest.write(to: URL(fileURLWithPath: manifest))
+    try git(cli, ["commit", "-q", "-a", "-m", "bob's manifest beside the old state"])
+    try alices.write(to: URL(fileURLWithPath: manifest))
+    try git(cli, ["commit", "-q", "-a", "-m", "alice's again"])
+    let again = try cli.expect(4, ["export", "prod"], env: try ciProdMachine(cli, "ci-again", root: root))
+    #expect(
+      again.stderr.contains("history holds version 3") && again.stderr.contains("bob"), "\(again.stderr)")
+  }
+
+  @Test(
+    "attack: a former member signs a manifest with a high version beside an old state that named him: fresh deploys go on"
+  )
+  func formerMemberManifest() throws {
+    let (cli, root) = try trusted()
+    try commitWorkspace(cli)
+    let bob = try newIdentity(cli, "bob")
+    try cli.expect(0, ["access", "grant", "prod", "bob", bob.public])
+    try git(cli, ["add", "-A", "Environments"])
+    try git(cli, ["commit", "-q", "-m", "grant bob"])
+    let stateNamingBob = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/trust/state.json"))
+    var bobEnv = try cli.otherMachine()
+    bobEnv["KEYWARD_IDENTITY"] = bob.file
+    bobEnv["KEYWARD_TRUST"] = root
+    try promoteAndCommit(cli, "bobs", env: bobEnv)
+    // Bob leaves: the state no longer names him, prod is rekeyed, alice re-signs the manifest.
+    try cli.expect(0, ["access", "revoke", "prod", "bob"])
+    try promoteAndCommit(cli, "after_revoke")
+    let state = cli.workspace + "/trust/state.json"
+    let manifest = cli.workspace + "/trust/active/prod.json"
+    let currentState = try Data(contentsOf: URL(fileURLWithPath: state))
+    let currentManifest = try Data(contentsOf: URL(fileURLWithPath: manifest))
+    // Bob still can push: a manifest he signs, version 50, beside the state that named him; then
+    // the current files back.
+    try stateNamingBob.write(to: URL(fileURLWithPath: state))
+    let forged = try CLI.python([
+      CLI.packageRoot + "/Tests/Compat/forge_manifest.py", manifest, bob.file, "50",
+    ])
+    #expect(forged.status == 0, "\(forged.stderr)")
+    try git(cli, ["commit", "-q", "-a", "-m", "bob's manifest"])
+    try currentState.write(to: URL(fileURLWithPath: state))
+    try currentManifest.write(to: URL(fileURLWithPath: manifest))
+    try git(cli, ["commit", "-q", "-a", "-m", "back"])
+    let r = try cli.expect(0, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
+    #expect(r.stdout.contains("cs_prod_SECRET_after_revoke") && !r.stderr.contains("history"), "\(r.all)")
+  }
+
+  @Test(
+    "attack: the workspace's folder moved and a link committed by its old name: a fresh deploy through the link is refused"
+  )
+  func historyThroughALink() throws {
+    let (cli, root) = try trusted()
+    try FileManager.default.createDirectory(atPath: cli.root + "/infra", withIntermediateDirectories: true)
+    try FileManager.default.moveItem(atPath: cli.workspace, toPath: cli.root + "/infra/Environments")
+    let ws = ["--workspace", "infra/Environments"]
+    let alice = ["KEYWARD_TRUST": root]
+    try git(cli, ["init", "-q", "-b", "main"])
+    try git(cli, ["add", "infra"])
+    try git(cli, ["commit", "-q", "-m", "workspace"])
+    let manifest = cli.root + "/infra/Environments/trust/active/prod.json"
+    let oldManifest = try Data(contentsOf: URL(fileURLWithPath: manifest))
+    let oldProd = try Data(contentsOf: URL(fileURLWithPath: cli.root + "/infra/Environments/prod.json"))
+    CLI.registerSecret("cs_prod_SECRET_linked")
+    try cli.expect(
+      0, ["rotate", "prod", "--stdin"] + ws, stdin: "ck_prod_linked\ncs_prod_SECRET_linked\n", env: alice)
+    try cli.expect(0, ["promote", "prod", "--force"] + ws, env: alice)
+    try git(cli, ["add", "-A", "infra"])
+    try git(cli, ["commit", "-q", "-m", "promote"])
+    // The writer moves the folder, commits a link by its old name and the older files through it.
+    try git(cli, ["mv", "infra", "infra2"])
+    try FileManager.default.createSymbolicLink(atPath: cli.root + "/infra", withDestinationPath: "infra2")
+    try oldProd.write(to: URL(fileURLWithPath: cli.root + "/infra2/Environments/prod.json"))
+    try oldManifest.write(to: URL(fileURLWithPath: cli.root + "/infra2/Environments/trust/active/prod.json"))
+    try git(cli, ["add", "-A", "infra", "infra2"])
+    try git(cli, ["commit", "-q", "-m", "move"])
+    let r = try cli.expect(4, ["export", "prod"] + ws, env: try ciProdMachine(cli, "ci", root: root))
+    #expect(r.stderr.contains("symbolic link") && r.stdout.isEmpty, "\(r.stderr)")
+  }
+
+  @Test(
+    "attack: an unsigned manifest whose version is 2^53: the next promote numbers above the signed ones, and deploys"
+  )
+  func inflatedManifestVersion() throws {
+    let (cli, root) = try trusted()
+    try commitWorkspace(cli)
+    let manifest = cli.workspace + "/trust/active/prod.json"
+    var doc = try readJSON(manifest)
+    let encoded = try #require(doc["payload"] as? String)
+    var payload = try #require(
+      Data(base64Encoded: encoded).flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] })
+    payload["version"] = 9_007_199_254_740_992
+    doc["payload"] = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])
+      .base64EncodedString()
+    try writeJSON(doc, manifest)
+    try git(cli, ["commit", "-q", "-a", "-m", "inflate"])
+    try promoteAndCommit(cli, "after")
+    let signedPayload = try #require(try readJSON(manifest)["payload"] as? String)
+    let after = try #require(
+      Data(base64Encoded: signedPayload).flatMap {
+        try JSONSerialization.jsonObject(with: $0) as? [String: Any]
+      })
+    #expect(after["version"] as? Int == 2, "\(after)")
+    let r = try cli.expect(0, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
+    #expect(r.stdout.contains("cs_prod_SECRET_after"))
   }
 
   @Test(

@@ -207,6 +207,23 @@ enum Git {
     return String(decoding: bytes.prefix(4096), as: UTF8.self).contains("/modules/")
   }
 
+  /// The first symbolic link on the path to `dir` (as given, made absolute) that lies inside the
+  /// repository whose top folder is `top`, or nil. Links above the repository (`/tmp` on macOS)
+  /// do not count.
+  static func linkInside(_ dir: String, top: String) -> String? {
+    let realTop = Trust.realPath(top)
+    let absolute = dir.hasPrefix("/") ? dir : ExportOperation.absolute(dir)
+    var prefix = ""
+    for part in absolute.split(separator: "/") {
+      let parent = prefix.isEmpty ? "/" : prefix
+      prefix += "/" + part
+      let real = Trust.realPath(parent)
+      guard real == realTop || real.hasPrefix(realTop + "/") else { continue }
+      if FileSystem.irregularKind(prefix) == "a symbolic link" { return prefix }
+    }
+    return nil
+  }
+
   /// Whether the repository holding `dir` is a shallow clone: its `shallow` file when `.git` is
   /// the repository's folder, git asked otherwise (a worktree, a submodule, GIT_DIR).
   static func isShallow(_ dir: String) -> Bool {

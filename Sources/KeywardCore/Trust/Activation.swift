@@ -90,6 +90,10 @@ public enum Activation {
       known,
       searchHistory(workspace: workspace.path, environment: environment, trust: trust, above: known).newest?
         .version ?? 0)
+    guard previous < maxVersion else {
+      throw KeywardError(
+        .integrity, "\(environment)'s activation manifests reached version \(previous): none can follow")
+    }
     let payload = JSONValue.object([
       "activated_by": .string(name), "environment": .string(environment), "set": .string(set.id),
       "set_digest": .string(setDigest(environment: environment, set)), "type": .string("keyward-activation"),
@@ -114,10 +118,16 @@ public enum Activation {
     guard FileSystem.exists(file), let bytes = try? FileSystem.read(file),
       let doc = try? SignedDocument.parse(bytes, source: file, type: type),
       case .object(let m)? = try? JSONValue.parse(doc.payload, source: file),
-      case .number(let v)? = m["version"]
+      case .number(let v)? = m["version"], let version = Int(exactly: v), version <= maxVersion
     else { return nil }
-    return Int(exactly: v)
+    return version
   }
+
+  /// The highest manifest version keyward reads or writes. The version a file claims is read
+  /// before its signature is judged (the next one numbers above it): a writer who set it to 2^53
+  /// made the next promote sign a number no parser took back, and history kept it (session 19's
+  /// review). Nobody promotes two billion times.
+  static let maxVersion = 1 << 31
 
   public struct Manifest: Sendable {
     public var set: String
@@ -286,6 +296,13 @@ public enum Activation {
   ) throws(KeywardError) {
     let search = searchHistory(
       workspace: trust.workspacePath, environment: environment, trust: trust, above: m.version)
+    if let link = search.link {
+      throw KeywardError(
+        .integrity,
+        "\(link) is a symbolic link inside the repository on the way to the workspace: git's history of the folder it "
+          + "points to is not the workspace's, so a restored older manifest of \(environment) could not be told here",
+        hint: "replace the link with the real folder, or name the workspace by its real path")
+    }
     if let newer = search.newest {
       throw KeywardError(
         .integrity,
@@ -295,6 +312,13 @@ public enum Activation {
         hint:
           "restore the newest trust/active/\(environment).json and \(environment).json from version control; "
           + "if two promotes met in a merge, a member verifies the set to deploy and promotes it again")
+    }
+    if let gap = search.gap, Env.process.nonEmpty("KEYWARD_REQUIRE_HISTORY") == "1" {
+      throw KeywardError(
+        .integrity,
+        "this machine has no record of \(environment)'s activations, and \(gap); KEYWARD_REQUIRE_HISTORY=1 asks for "
+          + "the repository's whole history before a deploy",
+        hint: "deploy from a full clone of the repository (e.g. fetch-depth: 0 in a CI checkout)")
     }
     if let notice, let gap = search.gap {
       notice(
@@ -309,6 +333,8 @@ public enum Activation {
   struct HistorySearch {
     var newest: Historic? = nil
     var gap: String? = nil
+    /// A symbolic link inside the repository on the way to the workspace.
+    var link: String? = nil
   }
 
   /// The newest manifest of `environment` above version `above` among the versions of
@@ -329,6 +355,11 @@ public enum Activation {
       return HistorySearch(
         gap: "the workspace is a git submodule (its history is whichever repository the superproject names)")
     }
+    // git reads the history of the folder a link points to: a writer who moved the workspace and
+    // committed a link by its old name would show keyward only the history since the move.
+    if !dotGit.isEmpty, let link = Git.linkInside(workspace, top: Path.directory(dotGit)) {
+      return HistorySearch(link: link)
+    }
     let manifestPath = "\(Trust.folder)/active/\(environment).json"
     let args = [
       "log", "-m", "--full-history", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames", "HEAD",
@@ -343,7 +374,7 @@ public enum Activation {
       }
       return HistorySearch(gap: "git log failed (\(first ?? "status \(r.status)"))")
     }
-    var firstCommit = [String: String]()  // blob → the newest commit that wrote it
+    var commits = [String: [String]]()  // blob → the commits that wrote it, newest first
     var order = [String]()
     var commit = ""
     for line in log.split(separator: "\n") {
@@ -355,10 +386,8 @@ public enum Activation {
       let meta = line[line.index(after: line.startIndex)..<tab].split(separator: " ")
       guard meta.count == 5, meta[3].contains(where: { $0 != "0" }) else { continue }
       let blob = String(meta[3])
-      if firstCommit[blob] == nil {
-        firstCommit[blob] = commit
-        order.append(blob)
-      }
+      if commits[blob] == nil { order.append(blob) }
+      commits[blob, default: []].append(commit)
     }
     var gap: String?
     if order.isEmpty {
@@ -372,36 +401,44 @@ public enum Activation {
     }
     let allowed = activators(environment, trust)
     var best: Historic?
-    var unvouched = [(Historic, SignedDocument)]()  // newer, signed by nobody the current state names
+    var unvouched = [(Historic, SignedDocument, String)]()  // newer, signed by nobody the current state names
     for blob in order {
       guard let bytes = blobs[blob], let doc = try? SignedDocument.parse(bytes, source: "", type: type),
         case .object(let o)? = try? JSONValue.parse(doc.payload, source: ""),
         case .string(environment)? = o["environment"], case .string(let set)? = o["set"],
         case .number(let n)? = o["version"], let version = Int(exactly: n),
-        version > max(above, best?.version ?? 0)
+        version > max(above, best?.version ?? 0), version <= maxVersion
       else { continue }
-      let found = Historic(version: version, set: set, activatedBy: "", commit: firstCommit[blob] ?? "")
+      // Named by the first commit that held it: the promote that made it.
+      let found = Historic(version: version, set: set, activatedBy: "", commit: commits[blob]?.last ?? "")
       guard let signer = doc.validSigners(allowed).first, let who = trust.name(of: signer, in: environment)
       else {
-        unvouched.append((found, doc))
+        unvouched.append((found, doc, blob))
         continue
       }
       best = Historic(version: version, set: set, activatedBy: who, commit: found.commit)
     }
-    for (found, doc) in unvouched.sorted(by: { $0.0.version > $1.0.version })
+    // Any commit that held it may vouch, the oldest first (the promote's own commit: a writer can
+    // commit the same file again later beside an older state, never earlier); 32 at most.
+    search: for (found, doc, blob) in unvouched.sorted(by: { $0.0.version > $1.0.version })
     where found.version > (best?.version ?? above) {
-      if let who = vouchedThen(
-        doc, environment: environment, commit: found.commit, workspace: workspace, trust: trust)
-      {
-        best = Historic(version: found.version, set: found.set, activatedBy: who, commit: found.commit)
-        break
+      for commit in (commits[blob] ?? []).reversed().prefix(32) {
+        if let who = vouchedThen(
+          doc, environment: environment, commit: commit, workspace: workspace, trust: trust)
+        {
+          best = Historic(version: found.version, set: found.set, activatedBy: who, commit: commit)
+          break search
+        }
       }
     }
     return HistorySearch(newest: best, gap: best == nil ? gap : nil)
   }
 
   /// The admin or member of `environment` who signed `doc`, by the signed state committed in
-  /// `commit` (valid under the current root), or nil.
+  /// `commit`, or nil. That state must be valid under the current root and newer than the current
+  /// one: a newer state in history means the current one was restored, while an older one that
+  /// named a member since removed vouches for nothing (a former member who can still push would
+  /// otherwise stop fresh deploys with a manifest he signs).
   static func vouchedThen(
     _ doc: SignedDocument, environment: String, commit: String, workspace: String, trust: TrustedState
   ) -> String? {
@@ -410,7 +447,7 @@ public enum Activation {
       let stateDoc = try? SignedDocument.parse(bytes, source: "", type: SignedDocument.stateType),
       stateDoc.validSigners(trust.admins.map(\.identity)).count >= trust.threshold,
       let state = try? Trust.parseState(stateDoc.payload, source: rev, focus: environment),
-      state.root == trust.rootFingerprint
+      state.root == trust.rootFingerprint, state.version > trust.version
     else { return nil }
     let members = (state.members[environment] ?? []).filter { $0.role == "member" }
     let allowed = trust.admins.map(\.identity) + members.map(\.identity)
