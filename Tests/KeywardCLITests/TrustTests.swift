@@ -715,6 +715,27 @@ struct TrustTests {
     let again = try cli.expect(4, ["export", "prod"], env: try ciProdMachine(cli, "ci-again", root: root))
     #expect(
       again.stderr.contains("history holds version 3") && again.stderr.contains("bob"), "\(again.stderr)")
+    // And with bob's manifest committed forty more times beside the old state on a side branch
+    // dated 1980, merged (session 19's third review: a cap on the commits asked filled up).
+    try bobsManifest.write(to: URL(fileURLWithPath: cli.root + "/bobs.json"))
+    let side = try cli.shell(
+      """
+      set -e
+      export GIT_AUTHOR_NAME=m GIT_AUTHOR_EMAIL=m@example.com GIT_COMMITTER_NAME=m GIT_COMMITTER_EMAIL=m@example.com
+      c0=$(git log --format=%H -1 --grep='^promote second$')
+      git checkout -q -b side "$c0"
+      for i in $(seq 1 40); do
+        export GIT_COMMITTER_DATE="1980-01-01T00:00:$(printf %02d $((i % 60)))" GIT_AUTHOR_DATE=1980-01-01T00:00:00
+        cp "$1" Environments/trust/active/prod.json; git commit -qam "s$i a"
+        git checkout "$c0" -- Environments/trust/active/prod.json; git commit -qam "s$i b"
+      done
+      unset GIT_COMMITTER_DATE GIT_AUTHOR_DATE
+      git checkout -q main
+      git merge -q --no-edit side
+      """, [cli.root + "/bobs.json"])
+    #expect(side.status == 0, "\(side.output)")
+    let backdated = try cli.expect(4, ["export", "prod"], env: try ciProdMachine(cli, "ci-side", root: root))
+    #expect(backdated.stderr.contains("history holds version 3"), "\(backdated.stderr)")
   }
 
   @Test(
@@ -787,28 +808,35 @@ struct TrustTests {
   }
 
   @Test(
-    "attack: an unsigned manifest whose version is 2^53: the next promote numbers above the signed ones, and deploys"
+    "attack: an unsigned manifest whose version is 2^53 or 2^31 - 1: the next promote numbers above the signed ones"
   )
   func inflatedManifestVersion() throws {
     let (cli, root) = try trusted()
     try commitWorkspace(cli)
     let manifest = cli.workspace + "/trust/active/prod.json"
-    var doc = try readJSON(manifest)
-    let encoded = try #require(doc["payload"] as? String)
-    var payload = try #require(
-      Data(base64Encoded: encoded).flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] })
-    payload["version"] = 9_007_199_254_740_992
-    doc["payload"] = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])
-      .base64EncodedString()
-    try writeJSON(doc, manifest)
-    try git(cli, ["commit", "-q", "-a", "-m", "inflate"])
+    func version() throws -> Int? {
+      let encoded = try #require(try readJSON(manifest)["payload"] as? String)
+      let payload = try #require(
+        Data(base64Encoded: encoded).flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] })
+      return payload["version"] as? Int
+    }
+    // 2^53 (no reader takes back the float a promote would sign above it) and 2^31 - 1 (the
+    // next would be the last there can be): neither is signed, so neither numbers a promote.
+    for (i, inflated) in [9_007_199_254_740_992, 2_147_483_647].enumerated() {
+      var doc = try readJSON(manifest)
+      let encoded = try #require(doc["payload"] as? String)
+      var payload = try #require(
+        Data(base64Encoded: encoded).flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] })
+      payload["version"] = inflated
+      doc["payload"] = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])
+        .base64EncodedString()
+      try writeJSON(doc, manifest)
+      try git(cli, ["commit", "-q", "-a", "-m", "inflate \(i)"])
+      try promoteAndCommit(cli, "after\(i)")
+      #expect(try version() == 2 + i)
+    }
     try promoteAndCommit(cli, "after")
-    let signedPayload = try #require(try readJSON(manifest)["payload"] as? String)
-    let after = try #require(
-      Data(base64Encoded: signedPayload).flatMap {
-        try JSONSerialization.jsonObject(with: $0) as? [String: Any]
-      })
-    #expect(after["version"] as? Int == 2, "\(after)")
+    #expect(try version() == 4)
     let r = try cli.expect(0, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
     #expect(r.stdout.contains("cs_prod_SECRET_after"))
   }

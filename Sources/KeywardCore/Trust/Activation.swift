@@ -81,11 +81,13 @@ public enum Activation {
         "\(id.name) (\(id.publicIdentity.fingerprint)) is \(what) of \(environment): only an admin or a member may activate a set there",
         hint: "an admin grants access: keyward access grant \(environment) NAME IDENTITY")
     }
-    // The next version: above the file's (whoever signed it), above what this machine saw, and
-    // above every signed one in the repository's history (a file restored to an older manifest
-    // must not make the next one look older than what fresh machines will compare it with).
+    // The next version: above the file's when someone the state lists there signed it (a number
+    // in an unsigned file is anyone's: a writer who set it to 2^31 - 1 stopped every later promote),
+    // above what this machine saw, and above every signed one in history (a file restored to an
+    // older manifest must not make the next one look older than what fresh machines compare it with).
     let known = max(
-      rawVersion(path(workspace.path, environment)) ?? 0, trust.pin?.activations[environment]?.version ?? 0)
+      signedVersion(path(workspace.path, environment), environment: environment, trust: trust) ?? 0,
+      trust.pin?.activations[environment]?.version ?? 0)
     let previous = max(
       known,
       searchHistory(workspace: workspace.path, environment: environment, trust: trust, above: known).newest?
@@ -113,20 +115,21 @@ public enum Activation {
       environment: environment, trust: trust)
   }
 
-  /// The version a manifest file claims, without judging its signature.
-  static func rawVersion(_ file: String) -> Int? {
+  /// The version of a manifest file signed by an admin or by anyone the state lists in
+  /// `environment` (a reader since demoted signed it when it was current; machines recorded it).
+  static func signedVersion(_ file: String, environment: String, trust: TrustedState) -> Int? {
+    let listed = trust.admins.map(\.identity) + (trust.members[environment] ?? []).map(\.identity)
     guard FileSystem.exists(file), let bytes = try? FileSystem.read(file),
-      let doc = try? SignedDocument.parse(bytes, source: file, type: type),
+      let doc = try? SignedDocument.parse(bytes, source: file, type: type), !doc.validSigners(listed).isEmpty,
       case .object(let m)? = try? JSONValue.parse(doc.payload, source: file),
       case .number(let v)? = m["version"], let version = Int(exactly: v), version <= maxVersion
     else { return nil }
     return version
   }
 
-  /// The highest manifest version keyward reads or writes. The version a file claims is read
-  /// before its signature is judged (the next one numbers above it): a writer who set it to 2^53
-  /// made the next promote sign a number no parser took back, and history kept it (session 19's
-  /// review). Nobody promotes two billion times.
+  /// The highest manifest version keyward reads or writes: nobody promotes two billion times, and a
+  /// number above it (2^53 made the next promote sign a float no parser took back, for good once
+  /// history held it) is nobody's to read.
   static let maxVersion = 1 << 31
 
   public struct Manifest: Sendable {
@@ -301,7 +304,9 @@ public enum Activation {
         .integrity,
         "\(link) is a symbolic link inside the repository on the way to the workspace: git's history of the folder it "
           + "points to is not the workspace's, so a restored older manifest of \(environment) could not be told here",
-        hint: "replace the link with the real folder, or name the workspace by its real path")
+        hint:
+          "restore the folder from version control in place of the link (its real path has only the history since it moved), "
+          + "and find out who committed the link")
     }
     if let newer = search.newest {
       throw KeywardError(
@@ -401,7 +406,7 @@ public enum Activation {
     }
     let allowed = activators(environment, trust)
     var best: Historic?
-    var unvouched = [(Historic, SignedDocument, String)]()  // newer, signed by nobody the current state names
+    var unvouched = [(Historic, SignedDocument)]()  // newer, signed by nobody the current state names
     for blob in order {
       guard let bytes = blobs[blob], let doc = try? SignedDocument.parse(bytes, source: "", type: type),
         case .object(let o)? = try? JSONValue.parse(doc.payload, source: ""),
@@ -413,47 +418,72 @@ public enum Activation {
       let found = Historic(version: version, set: set, activatedBy: "", commit: commits[blob]?.last ?? "")
       guard let signer = doc.validSigners(allowed).first, let who = trust.name(of: signer, in: environment)
       else {
-        unvouched.append((found, doc, blob))
+        unvouched.append((found, doc))
         continue
       }
       best = Historic(version: version, set: set, activatedBy: who, commit: found.commit)
     }
-    // Any commit that held it may vouch, the oldest first (the promote's own commit: a writer can
-    // commit the same file again later beside an older state, never earlier); 32 at most.
-    search: for (found, doc, blob) in unvouched.sorted(by: { $0.0.version > $1.0.version })
-    where found.version > (best?.version ?? above) {
-      for commit in (commits[blob] ?? []).reversed().prefix(32) {
-        if let who = vouchedThen(
-          doc, environment: environment, commit: commit, workspace: workspace, trust: trust)
-        {
-          best = Historic(version: found.version, set: found.set, activatedBy: who, commit: commit)
-          break search
+    // A signer the current state does not name counts when a newer signed state in history does:
+    // the state in use was then restored from before them. States are read only on this path.
+    if unvouched.contains(where: { $0.0.version > (best?.version ?? above) }) {
+      let states = newerStates(workspace: workspace, environment: environment, trust: trust)
+      for (found, doc) in unvouched.sorted(by: { $0.0.version > $1.0.version })
+      where found.version > (best?.version ?? above) {
+        let named = states.lazy.compactMap { activators in
+          doc.validSigners(activators.map(\.identity)).first.flatMap { signer in
+            activators.first { $0.identity == signer }?.name
+          }
+        }
+        if let who = named.first {
+          best = Historic(version: found.version, set: found.set, activatedBy: who, commit: found.commit)
+          break
         }
       }
     }
     return HistorySearch(newest: best, gap: best == nil ? gap : nil)
   }
 
-  /// The admin or member of `environment` who signed `doc`, by the signed state committed in
-  /// `commit`, or nil. That state must be valid under the current root and newer than the current
-  /// one: a newer state in history means the current one was restored, while an older one that
-  /// named a member since removed vouches for nothing (a former member who can still push would
-  /// otherwise stop fresh deploys with a manifest he signs).
-  static func vouchedThen(
-    _ doc: SignedDocument, environment: String, commit: String, workspace: String, trust: TrustedState
-  ) -> String? {
-    let rev = "\(commit):./\(Trust.stateName)"
-    guard let bytes = (try? TrailHistory.read([rev], in: workspace))?.values.first,
-      let stateDoc = try? SignedDocument.parse(bytes, source: "", type: SignedDocument.stateType),
-      stateDoc.validSigners(trust.admins.map(\.identity)).count >= trust.threshold,
-      let state = try? Trust.parseState(stateDoc.payload, source: rev, focus: environment),
-      state.root == trust.rootFingerprint, state.version > trust.version
-    else { return nil }
-    let members = (state.members[environment] ?? []).filter { $0.role == "member" }
-    let allowed = trust.admins.map(\.identity) + members.map(\.identity)
-    guard let signer = doc.validSigners(allowed).first else { return nil }
-    if let admin = trust.admins.first(where: { $0.identity == signer }) { return admin.name }
-    return members.first { $0.identity == signer }.map { "\($0.name) (a member then)" }
+  /// The activators of `environment` (the current root's admins, and its members then) in each
+  /// signed state of the repository's history that is newer than the one in use and valid under
+  /// the current root. A newer state in history means the one in use was restored; an older one
+  /// that named a member since removed vouches for nothing (a former member who can still push
+  /// would otherwise stop fresh deploys with a manifest he signs). Every version of the state in
+  /// history is read, eight at a time (3 MB each at 3,000 environments).
+  static func newerStates(workspace: String, environment: String, trust: TrustedState)
+    -> [[(identity: PublicIdentity, name: String)]]
+  {
+    let args = [
+      "log", "-m", "--full-history", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames", "HEAD",
+      "--",
+      Trust.stateName,
+    ]
+    guard let log = Git.output(args, in: workspace) else { return [] }
+    var blobs = [String]()
+    var seen = Set<String>()
+    for line in log.split(separator: "\n") where line.hasPrefix(":") {
+      let meta = line.split(separator: "\t").first?.split(separator: " ") ?? []
+      if meta.count == 5, meta[3].contains(where: { $0 != "0" }), seen.insert(String(meta[3])).inserted {
+        blobs.append(String(meta[3]))
+      }
+    }
+    let admins = trust.admins.map { (identity: $0.identity, name: $0.name) }
+    var out = [[(identity: PublicIdentity, name: String)]]()
+    var start = 0
+    while start < blobs.count {
+      let end = min(start + 8, blobs.count)
+      let read = (try? TrailHistory.read(Array(blobs[start..<end]), in: workspace)) ?? [:]
+      start = end
+      for bytes in read.values {
+        guard let doc = try? SignedDocument.parse(bytes, source: "", type: SignedDocument.stateType),
+          doc.validSigners(admins.map(\.identity)).count >= trust.threshold,
+          let state = try? Trust.parseState(doc.payload, source: "history", focus: environment),
+          state.root == trust.rootFingerprint, state.version > trust.version
+        else { continue }
+        let members = (state.members[environment] ?? []).filter { $0.role == "member" }
+        out.append(admins + members.map { (identity: $0.identity, name: "\($0.name) (a member then)") })
+      }
+    }
+    return out
   }
 
   // MARK: Signed verifications
