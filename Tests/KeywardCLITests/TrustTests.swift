@@ -805,6 +805,13 @@ struct TrustTests {
     try git(cli, ["commit", "-q", "-m", "move"])
     let r = try cli.expect(4, ["export", "prod"] + ws, env: try ciProdMachine(cli, "ci", root: root))
     #expect(r.stderr.contains("symbolic link") && r.stdout.isEmpty, "\(r.stderr)")
+    // Started inside the link by a shell (`cd infra && keyward export prod`): the process's folder
+    // is the real one, PWD says the way it came.
+    var shell = try ciProdMachine(cli, "ci-cd", root: root)
+    shell["PWD"] = cli.root + "/infra"
+    let inside = try cli.run(["export", "prod"], env: shell, cwd: cli.root + "/infra")
+    #expect(
+      inside.status == 4 && inside.stderr.contains("symbolic link") && inside.stdout.isEmpty, "\(inside.all)")
   }
 
   @Test(

@@ -207,12 +207,18 @@ enum Git {
     return String(decoding: bytes.prefix(4096), as: UTF8.self).contains("/modules/")
   }
 
-  /// The first symbolic link on the path to `dir` (as given, made absolute) that lies inside the
+  /// The first symbolic link on the path to `dir` (as given, made absolute from PWD when that is
+  /// this process's folder) that lies inside the
   /// repository whose top folder is `top`, or nil. Links above the repository (`/tmp` on macOS)
   /// do not count.
   static func linkInside(_ dir: String, top: String) -> String? {
     let realTop = Trust.realPath(top)
-    let absolute = dir.hasPrefix("/") ? dir : ExportOperation.absolute(dir)
+    // A relative path starts where the shell says it is (`cd infra` through a link leaves PWD on
+    // the link, while the process's own directory is already the real folder).
+    let cwd = AuditLog.currentDirectory()
+    let base =
+      Env.process.nonEmpty("PWD").flatMap { Trust.realPath($0) == Trust.realPath(cwd) ? $0 : nil } ?? cwd
+    let absolute = dir.hasPrefix("/") ? dir : base + "/" + dir
     var prefix = ""
     for part in absolute.split(separator: "/") {
       let parent = prefix.isEmpty ? "/" : prefix
