@@ -687,10 +687,7 @@ struct TrustTests {
     try commitWorkspace(cli)
     try promoteAndCommit(cli, "second")
     // Bob becomes a member (state version 2) and promotes his own set (manifest version 3).
-    let bob = try newIdentity(cli, "bob")
-    try cli.expect(0, ["access", "grant", "prod", "bob", bob.public])
-    try git(cli, ["add", "-A", "Environments"])
-    try git(cli, ["commit", "-q", "-m", "grant bob"])
+    let bob = try grantBobAndCommit(cli)
     var bobEnv = try cli.otherMachine()
     bobEnv["KEYWARD_IDENTITY"] = bob.file
     bobEnv["KEYWARD_TRUST"] = root
@@ -744,10 +741,7 @@ struct TrustTests {
   func formerMemberManifest() throws {
     let (cli, root) = try trusted()
     try commitWorkspace(cli)
-    let bob = try newIdentity(cli, "bob")
-    try cli.expect(0, ["access", "grant", "prod", "bob", bob.public])
-    try git(cli, ["add", "-A", "Environments"])
-    try git(cli, ["commit", "-q", "-m", "grant bob"])
+    let bob = try grantBobAndCommit(cli)
     let stateNamingBob = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/trust/state.json"))
     var bobEnv = try cli.otherMachine()
     bobEnv["KEYWARD_IDENTITY"] = bob.file
@@ -773,6 +767,28 @@ struct TrustTests {
     try git(cli, ["commit", "-q", "-a", "-m", "back"])
     let r = try cli.expect(0, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
     #expect(r.stdout.contains("cs_prod_SECRET_after_revoke") && !r.stderr.contains("history"), "\(r.all)")
+  }
+
+  @Test(
+    "attack: a reader of prod signs a manifest numbered 2^31 - 1 himself: promotes go on numbering from the members'"
+  )
+  func readerSignedVersion() throws {
+    let (cli, root) = try trusted()
+    try commitWorkspace(cli)
+    let bob = try grantBobAndCommit(cli, reader: true)
+    let manifest = cli.workspace + "/trust/active/prod.json"
+    let forged = try CLI.python([
+      CLI.packageRoot + "/Tests/Compat/forge_manifest.py", manifest, bob.file, "2147483647",
+    ])
+    #expect(forged.status == 0, "\(forged.stderr)")
+    try git(cli, ["commit", "-q", "-a", "-m", "bob's number"])
+    for tag in ["one", "two"] { try promoteAndCommit(cli, tag) }
+    let encoded = try #require(try readJSON(manifest)["payload"] as? String)
+    let payload = try #require(
+      Data(base64Encoded: encoded).flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] })
+    #expect(payload["version"] as? Int == 3, "\(payload)")
+    let r = try cli.expect(0, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
+    #expect(r.stdout.contains("cs_prod_SECRET_two"))
   }
 
   @Test(
@@ -960,6 +976,15 @@ struct TrustTests {
     try cli.expect(0, ["promote", "prod", "--force"], env: env)
     try git(cli, ["add", "-A", "Environments"])
     try git(cli, ["commit", "-q", "-m", "promote \(tag)"])
+  }
+
+  /// A new identity, bob, granted prod (as a member, or a reader), and the workspace committed.
+  func grantBobAndCommit(_ cli: CLI, reader: Bool = false) throws -> (file: String, public: String) {
+    let bob = try newIdentity(cli, "bob")
+    try cli.expect(0, ["access", "grant", "prod", "bob", bob.public] + (reader ? ["--reader"] : []))
+    try git(cli, ["add", "-A", "Environments"])
+    try git(cli, ["commit", "-q", "-m", "grant bob"])
+    return bob
   }
 
   /// A repository at the CLI's root (branch main) whose first commit holds the workspace.

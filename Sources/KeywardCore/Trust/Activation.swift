@@ -81,8 +81,8 @@ public enum Activation {
         "\(id.name) (\(id.publicIdentity.fingerprint)) is \(what) of \(environment): only an admin or a member may activate a set there",
         hint: "an admin grants access: keyward access grant \(environment) NAME IDENTITY")
     }
-    // The next version: above the file's when someone the state lists there signed it (a number
-    // in an unsigned file is anyone's: a writer who set it to 2^31 - 1 stopped every later promote),
+    // The next version: above the file's when an admin or member signed it (a number in an
+    // unsigned file, or one a reader signed, is anyone's: 2^31 - 1 there stopped every later promote),
     // above what this machine saw, and above every signed one in history (a file restored to an
     // older manifest must not make the next one look older than what fresh machines compare it with).
     let known = max(
@@ -115,12 +115,12 @@ public enum Activation {
       environment: environment, trust: trust)
   }
 
-  /// The version of a manifest file signed by an admin or by anyone the state lists in
-  /// `environment` (a reader since demoted signed it when it was current; machines recorded it).
+  /// The version of a manifest file signed by an admin or member of `environment` (not a reader:
+  /// a reader who signed 2^31 - 1 himself stopped every later promote, session 19's fourth review).
   static func signedVersion(_ file: String, environment: String, trust: TrustedState) -> Int? {
-    let listed = trust.admins.map(\.identity) + (trust.members[environment] ?? []).map(\.identity)
     guard FileSystem.exists(file), let bytes = try? FileSystem.read(file),
-      let doc = try? SignedDocument.parse(bytes, source: file, type: type), !doc.validSigners(listed).isEmpty,
+      let doc = try? SignedDocument.parse(bytes, source: file, type: type),
+      !doc.validSigners(activators(environment, trust)).isEmpty,
       case .object(let m)? = try? JSONValue.parse(doc.payload, source: file),
       case .number(let v)? = m["version"], let version = Int(exactly: v), version <= maxVersion
     else { return nil }
