@@ -770,6 +770,32 @@ struct TrustTests {
   }
 
   @Test(
+    "a member made a reader: the admin signs the live manifest anew, so fresh machines deploy it and still catch a rollback"
+  )
+  func demotedActivator() throws {
+    let (cli, root) = try trusted()
+    try commitWorkspace(cli)
+    let older = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/trust/active/prod.json"))
+    let olderProd = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    let bob = try grantBobAndCommit(cli)
+    var bobEnv = try cli.otherMachine()
+    bobEnv["KEYWARD_IDENTITY"] = bob.file
+    bobEnv["KEYWARD_TRUST"] = root
+    try promoteAndCommit(cli, "bobs", env: bobEnv)
+    try cli.expect(0, ["access", "grant", "prod", "bob", bob.public, "--reader"])
+    try git(cli, ["add", "-A", "Environments"])
+    try git(cli, ["commit", "-q", "-m", "bob reads prod only"])
+    let deployed = try cli.expect(0, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
+    #expect(deployed.stdout.contains("cs_prod_SECRET_bobs"), "\(deployed.all)")
+    // The writer restores alice's first manifest and set: the re-signed manifest is newer.
+    try older.write(to: URL(fileURLWithPath: cli.workspace + "/trust/active/prod.json"))
+    try olderProd.write(to: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    try git(cli, ["commit", "-q", "-a", "-m", "restore"])
+    let r = try cli.expect(4, ["export", "prod"], env: try ciProdMachine(cli, "ci-restored", root: root))
+    #expect(r.stderr.contains("rollback") && r.stdout.isEmpty, "\(r.stderr)")
+  }
+
+  @Test(
     "attack: a reader of prod signs a manifest numbered 2^31 - 1 himself: promotes go on numbering from the members'"
   )
   func readerSignedVersion() throws {

@@ -173,6 +173,20 @@ public enum Access {
     }
     let env = try workspace.loadEnvironment(environment)
     let (key, _) = try keys.privateKey(for: env, in: workspace)
+    // A member made a reader: what deploys today stays deployed. If a valid manifest names the
+    // active set now (perhaps signed by that member, who may sign none from now on), the admin
+    // signs it anew, as revoke does; otherwise fresh machines could verify no manifest at all.
+    let demoted =
+      role != "member"
+      && (trust.members[environment] ?? []).contains {
+        ($0.name == name || $0.identity == member) && $0.role == "member"
+      }
+    let vouched =
+      demoted
+      && (env.active.map {
+        (try? Activation.requireActivated(workspace: workspace, env: env, set: $0)) != nil
+      }
+        ?? false)
     var members = trust.members[environment] ?? []
     members.removeAll { $0.name == name || $0.identity == member }
     members.append(.init(name: name, identity: member, role: role))
@@ -181,9 +195,16 @@ public enum Access {
     var wraps = trust.wraps
     wraps[environment] = try rewrap(
       workspace: workspace.path, environment: environment, key: key, members: members)
-    return try Trust.update(
+    let updated = try Trust.update(
       workspace: workspace.path, current: trust, configBytes: trust.config, recipients: trust.recipients,
       members: all, wraps: wraps, admin: admin, env: keys.environment)
+    if vouched {
+      let after = try Workspace.open(workspace.path)
+      if let active = try after.loadEnvironment(environment).active {
+        try Activation.write(workspace: after, environment: environment, set: active, by: admin)
+      }
+    }
+    return updated
   }
 
   /// `keyward access revoke`: removes a member or reader, then rekeys the environment (every set
