@@ -516,9 +516,7 @@ struct TrustTests {
       return s
     }
     try writeJSON(prod, cli.workspace + "/prod.json")
-    var bobEnv = try cli.otherMachine()
-    bobEnv["KEYWARD_IDENTITY"] = bob.file
-    bobEnv["KEYWARD_TRUST"] = root
+    let bobEnv = try identityMachine(cli, bob.file, root: root)
     let gate = try cli.expect(2, ["promote", "prod"], env: bobEnv)
     #expect(gate.stderr.contains("unsigned or forged"))
     // With --force a member activates it, signed; then it deploys.
@@ -537,9 +535,7 @@ struct TrustTests {
     let carol = try newIdentity(cli, "carol")
     try cli.expect(0, ["access", "grant", "prod", "bob", bob.public])
     try cli.expect(0, ["access", "grant", "prod", "carol", carol.public])
-    var bobEnv = try cli.otherMachine()
-    bobEnv["KEYWARD_IDENTITY"] = bob.file
-    bobEnv["KEYWARD_TRUST"] = root
+    let bobEnv = try identityMachine(cli, bob.file, root: root)
     try cli.expect(0, ["show", "prod", "--reveal"], env: bobEnv)
     let list = try cli.json(try cli.expect(0, ["access", "list", "--format", "json"]))
     let prodAccess = try #require(
@@ -669,11 +665,7 @@ struct TrustTests {
     CLI.registerSecret("cs_prod_SECRET_third")
     try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_third\ncs_prod_SECRET_third\n")
     try cli.expect(0, ["promote", "prod", "--force"])
-    let doc = try readJSON(manifest)
-    let encoded = try #require(doc["payload"] as? String)
-    let payload = try #require(
-      Data(base64Encoded: encoded).flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] })
-    #expect(payload["version"] as? Int == 3, "\(payload)")
+    #expect(try manifestVersion(manifest) == 3)
     try git(cli, ["commit", "-q", "-a", "-m", "promote again"])
     let after = try cli.expect(0, ["export", "prod"], env: try ciMachine("ci-after"))
     #expect(after.stdout.contains("cs_prod_SECRET_third"))
@@ -688,9 +680,7 @@ struct TrustTests {
     try promoteAndCommit(cli, "second")
     // Bob becomes a member (state version 2) and promotes his own set (manifest version 3).
     let bob = try grantBobAndCommit(cli)
-    var bobEnv = try cli.otherMachine()
-    bobEnv["KEYWARD_IDENTITY"] = bob.file
-    bobEnv["KEYWARD_TRUST"] = root
+    let bobEnv = try identityMachine(cli, bob.file, root: root)
     try promoteAndCommit(cli, "third", env: bobEnv)
     let bobsManifest = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/trust/active/prod.json"))
     // The writer brings the whole workspace back to the rotate commit: state version 1 (no bob),
@@ -743,9 +733,7 @@ struct TrustTests {
     try commitWorkspace(cli)
     let bob = try grantBobAndCommit(cli)
     let stateNamingBob = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/trust/state.json"))
-    var bobEnv = try cli.otherMachine()
-    bobEnv["KEYWARD_IDENTITY"] = bob.file
-    bobEnv["KEYWARD_TRUST"] = root
+    let bobEnv = try identityMachine(cli, bob.file, root: root)
     try promoteAndCommit(cli, "bobs", env: bobEnv)
     // Bob leaves: the state no longer names him, prod is rekeyed, alice re-signs the manifest.
     try cli.expect(0, ["access", "revoke", "prod", "bob"])
@@ -778,9 +766,7 @@ struct TrustTests {
     let older = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/trust/active/prod.json"))
     let olderProd = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/prod.json"))
     let bob = try grantBobAndCommit(cli)
-    var bobEnv = try cli.otherMachine()
-    bobEnv["KEYWARD_IDENTITY"] = bob.file
-    bobEnv["KEYWARD_TRUST"] = root
+    let bobEnv = try identityMachine(cli, bob.file, root: root)
     try promoteAndCommit(cli, "bobs", env: bobEnv)
     try cli.expect(0, ["access", "grant", "prod", "bob", bob.public, "--reader"])
     try git(cli, ["add", "-A", "Environments"])
@@ -809,10 +795,7 @@ struct TrustTests {
     #expect(forged.status == 0, "\(forged.stderr)")
     try git(cli, ["commit", "-q", "-a", "-m", "bob's number"])
     for tag in ["one", "two"] { try promoteAndCommit(cli, tag) }
-    let encoded = try #require(try readJSON(manifest)["payload"] as? String)
-    let payload = try #require(
-      Data(base64Encoded: encoded).flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] })
-    #expect(payload["version"] as? Int == 3, "\(payload)")
+    #expect(try manifestVersion(manifest) == 3)
     let r = try cli.expect(0, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
     #expect(r.stdout.contains("cs_prod_SECRET_two"))
   }
@@ -863,29 +846,21 @@ struct TrustTests {
     let (cli, root) = try trusted()
     try commitWorkspace(cli)
     let manifest = cli.workspace + "/trust/active/prod.json"
-    func version() throws -> Int? {
-      let encoded = try #require(try readJSON(manifest)["payload"] as? String)
-      let payload = try #require(
-        Data(base64Encoded: encoded).flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] })
-      return payload["version"] as? Int
-    }
     // 2^53 (no reader takes back the float a promote would sign above it) and 2^31 - 1 (the
     // next would be the last there can be): neither is signed, so neither numbers a promote.
     for (i, inflated) in [9_007_199_254_740_992, 2_147_483_647].enumerated() {
       var doc = try readJSON(manifest)
-      let encoded = try #require(doc["payload"] as? String)
-      var payload = try #require(
-        Data(base64Encoded: encoded).flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] })
+      var payload = try manifestPayload(manifest)
       payload["version"] = inflated
       doc["payload"] = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])
         .base64EncodedString()
       try writeJSON(doc, manifest)
       try git(cli, ["commit", "-q", "-a", "-m", "inflate \(i)"])
       try promoteAndCommit(cli, "after\(i)")
-      #expect(try version() == 2 + i)
+      #expect(try manifestVersion(manifest) == 2 + i)
     }
     try promoteAndCommit(cli, "after")
-    #expect(try version() == 4)
+    #expect(try manifestVersion(manifest) == 4)
     let r = try cli.expect(0, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
     #expect(r.stdout.contains("cs_prod_SECRET_after"))
   }
@@ -1011,6 +986,24 @@ struct TrustTests {
     try git(cli, ["add", "-A", "Environments"])
     try git(cli, ["commit", "-q", "-m", "grant bob"])
     return bob
+  }
+
+  /// The payload of a signed document (a manifest) as JSON.
+  func manifestPayload(_ path: String) throws -> [String: Any] {
+    let encoded = try #require(try readJSON(path)["payload"] as? String)
+    return try #require(
+      Data(base64Encoded: encoded).flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] })
+  }
+
+  /// The version a manifest's payload names.
+  func manifestVersion(_ path: String) throws -> Int? { try manifestPayload(path)["version"] as? Int }
+
+  /// Another machine (its own key store) acting as the identity in `file`, the root given.
+  func identityMachine(_ cli: CLI, _ file: String, root: String) throws -> [String: String] {
+    var env = try cli.otherMachine()
+    env["KEYWARD_IDENTITY"] = file
+    env["KEYWARD_TRUST"] = root
+    return env
   }
 
   /// A repository at the CLI's root (branch main) whose first commit holds the workspace.

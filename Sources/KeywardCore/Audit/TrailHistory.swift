@@ -171,13 +171,23 @@ public enum TrailHistory {
   /// 1,000 ids are 41 KB) or both sides wait for ever once the output fills its own.
   static func read(_ ids: [String], in dir: String) throws(KeywardError) -> [String: [UInt8]] {
     var out = [String: [UInt8]]()
+    try read(ids, in: dir, batch: 1000) { (batch: [String: [UInt8]]) in out.merge(batch) { $1 } }
+    return out
+  }
+
+  /// The same, `batch` blobs per git process, each batch handed to `body` and let go (at most
+  /// 1,000: see above): a caller that keeps little of each holds only one batch at a time.
+  static func read(
+    _ ids: [String], in dir: String, batch: Int, _ body: ([String: [UInt8]]) -> Void
+  ) throws(KeywardError) {
     var start = 0
     while start < ids.count {
-      let end = min(start + 1000, ids.count)
+      let end = min(start + min(batch, 1000), ids.count)
+      var out = [String: [UInt8]]()
       try readBatch(ids[start..<end], in: dir, into: &out)
+      body(out)
       start = end
     }
-    return out
   }
 
   static func readBatch(_ ids: ArraySlice<String>, in dir: String, into out: inout [String: [UInt8]])

@@ -230,10 +230,10 @@ enum Git {
     return nil
   }
 
-  /// Whether the repository holding `dir` is a shallow clone: its `shallow` file when `.git` is
-  /// the repository's folder, git asked otherwise (a worktree, a submodule, GIT_DIR).
-  static func isShallow(_ dir: String) -> Bool {
-    guard let git = dotGit(dir) else { return false }
+  /// Whether the repository holding `dir`, whose `.git` is `git` (`dotGit`), is a shallow clone:
+  /// its `shallow` file when `.git` is the repository's folder, git asked otherwise (a worktree, a
+  /// submodule, GIT_DIR).
+  static func isShallow(_ dir: String, dotGit git: String) -> Bool {
     if !git.isEmpty, FileSystem.isDirectory(git) { return FileSystem.exists(git + "/shallow") }
     return output(["rev-parse", "--is-shallow-repository"], in: dir)?.hasPrefix("true") == true
   }

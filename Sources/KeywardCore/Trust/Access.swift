@@ -181,12 +181,7 @@ public enum Access {
       && (trust.members[environment] ?? []).contains {
         ($0.name == name || $0.identity == member) && $0.role == "member"
       }
-    let vouched =
-      demoted
-      && (env.active.map {
-        (try? Activation.requireActivated(workspace: workspace, env: env, set: $0)) != nil
-      }
-        ?? false)
+    let vouched = demoted && Activation.liveSetVouched(workspace: workspace, env: env)
     var members = trust.members[environment] ?? []
     members.removeAll { $0.name == name || $0.identity == member }
     members.append(.init(name: name, identity: member, role: role))
@@ -198,12 +193,7 @@ public enum Access {
     let updated = try Trust.update(
       workspace: workspace.path, current: trust, configBytes: trust.config, recipients: trust.recipients,
       members: all, wraps: wraps, admin: admin, env: keys.environment)
-    if vouched {
-      let after = try Workspace.open(workspace.path)
-      if let active = try after.loadEnvironment(environment).active {
-        try Activation.write(workspace: after, environment: environment, set: active, by: admin)
-      }
-    }
+    if vouched { try Activation.signLiveSetAnew(workspace.path, environment: environment, by: admin) }
     return updated
   }
 
@@ -230,9 +220,7 @@ public enum Access {
     let env = try workspace.loadEnvironment(environment)
     // What deploys today stays deployed: if a valid manifest names the active set now (perhaps
     // signed by the member being removed), the admin signs it anew after the rekey.
-    let vouched =
-      env.active.map { (try? Activation.requireActivated(workspace: workspace, env: env, set: $0)) != nil }
-      ?? false
+    let vouched = Activation.liveSetVouched(workspace: workspace, env: env)
     let revocation = TrustedState.Revocation(
       name: name, fingerprint: member.identity.fingerprint, sets: env.sets.map(\.id))
     var members = trust.members
@@ -247,12 +235,7 @@ public enum Access {
     // The rekey reads the state just signed.
     let fresh = try Workspace.open(workspace.path)
     let report = try Lifecycle.rekey(workspace: fresh, environment: environment, keys: keys, admin: admin)
-    if vouched {
-      let after = try Workspace.open(workspace.path)
-      if let active = try after.loadEnvironment(environment).active {
-        try Activation.write(workspace: after, environment: environment, set: active, by: admin)
-      }
-    }
+    if vouched { try Activation.signLiveSetAnew(workspace.path, environment: environment, by: admin) }
     return (revocation, report)
   }
 }

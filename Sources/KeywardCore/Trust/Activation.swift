@@ -281,6 +281,20 @@ public enum Activation {
     try? Trust.writePin(pin, workspace: trust.workspacePath, env: .process)
   }
 
+  /// Whether a valid manifest names `env`'s active set now (before a change to who may sign).
+  static func liveSetVouched(workspace: Workspace, env: EnvironmentFile) -> Bool {
+    env.active.map { (try? requireActivated(workspace: workspace, env: env, set: $0)) != nil } ?? false
+  }
+
+  /// The admin signs the manifest of `environment`'s active set anew, as the workspace at `path`
+  /// now stands (after a change to its signed state): what deployed before keeps deploying.
+  static func signLiveSetAnew(_ path: String, environment: String, by admin: Identity) throws(KeywardError) {
+    let after = try Workspace.open(path)
+    if let active = try after.loadEnvironment(environment).active {
+      try write(workspace: after, environment: environment, set: active, by: admin)
+    }
+  }
+
   // MARK: The floor in the repository's history
 
   /// The newest manifest of an environment that the repository's history holds.
@@ -345,11 +359,11 @@ public enum Activation {
   /// The newest manifest of `environment` above version `above` among the versions of
   /// `trust/active/<env>.json` in every commit reachable from HEAD that an admin or member of the
   /// environment signed; nil when there is none newer (or `gap` says why nothing could be
-  /// searched). A signer counts when the current signed state makes them an activator, or when the
-  /// signed state committed with that manifest did (verified under the current root): a writer who
-  /// restores an older state, from before a member was added, does not make that member's newer
-  /// manifest disappear. A forged manifest counts nowhere. Two git processes; more only for a
-  /// version above `above` that the current state does not vouch for.
+  /// searched). A signer counts when the current signed state makes them an activator, or when a
+  /// newer signed state in history does (`newerStates`): a writer who restores an older state,
+  /// from before a member was added, does not make that member's newer manifest disappear. A
+  /// forged manifest counts nowhere. Two git processes; more only for a version above `above`
+  /// that the current state does not vouch for.
   static func searchHistory(workspace: String, environment: String, trust: TrustedState, above: Int)
     -> HistorySearch
   {
@@ -366,39 +380,17 @@ public enum Activation {
       return HistorySearch(link: link)
     }
     let manifestPath = "\(Trust.folder)/active/\(environment).json"
-    let args = [
-      "log", "-m", "--full-history", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames", "HEAD",
-      "--",
-      manifestPath,
-    ]
-    guard let r = Git.run(args, in: workspace) else { return HistorySearch(gap: "git could not be run") }
-    let log = String(decoding: r.output, as: UTF8.self)
-    guard r.status == 0 else {
-      let first = log.split(separator: "\n").first.map {
-        Text.printable(String($0.prefix(160)), keepNewlines: false)
-      }
-      return HistorySearch(gap: "git log failed (\(first ?? "status \(r.status)"))")
+    let versions: Versions
+    switch Versions.of(manifestPath, in: workspace) {
+    case .success(let v): versions = v
+    case .failure(let why): return HistorySearch(gap: why.text)
     }
-    var commits = [String: [String]]()  // blob → the commits that wrote it, newest first
-    var order = [String]()
-    var commit = ""
-    for line in log.split(separator: "\n") {
-      if line.hasPrefix("commit ") {
-        commit = String(line.dropFirst(7))
-        continue
-      }
-      guard line.hasPrefix(":"), let tab = line.firstIndex(of: "\t") else { continue }
-      let meta = line[line.index(after: line.startIndex)..<tab].split(separator: " ")
-      guard meta.count == 5, meta[3].contains(where: { $0 != "0" }) else { continue }
-      let blob = String(meta[3])
-      if commits[blob] == nil { order.append(blob) }
-      commits[blob, default: []].append(commit)
-    }
+    let (order, commits) = (versions.order, versions.commits)
     var gap: String?
     if order.isEmpty {
       gap =
         "no commit reachable from HEAD holds \(manifestPath) (it is not committed, or git reads another repository)"
-    } else if Git.isShallow(workspace) {
+    } else if Git.isShallow(workspace, dotGit: dotGit) {
       gap = "the repository is a shallow clone (it holds only the history fetched)"
     }
     guard let blobs = try? TrailHistory.read(order, in: workspace) else {
@@ -452,27 +444,10 @@ public enum Activation {
   static func newerStates(workspace: String, environment: String, trust: TrustedState)
     -> [[(identity: PublicIdentity, name: String)]]
   {
-    let args = [
-      "log", "-m", "--full-history", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames", "HEAD",
-      "--",
-      Trust.stateName,
-    ]
-    guard let log = Git.output(args, in: workspace) else { return [] }
-    var blobs = [String]()
-    var seen = Set<String>()
-    for line in log.split(separator: "\n") where line.hasPrefix(":") {
-      let meta = line.split(separator: "\t").first?.split(separator: " ") ?? []
-      if meta.count == 5, meta[3].contains(where: { $0 != "0" }), seen.insert(String(meta[3])).inserted {
-        blobs.append(String(meta[3]))
-      }
-    }
+    guard case .success(let versions) = Versions.of(Trust.stateName, in: workspace) else { return [] }
     let admins = trust.admins.map { (identity: $0.identity, name: $0.name) }
     var out = [[(identity: PublicIdentity, name: String)]]()
-    var start = 0
-    while start < blobs.count {
-      let end = min(start + 8, blobs.count)
-      let read = (try? TrailHistory.read(Array(blobs[start..<end]), in: workspace)) ?? [:]
-      start = end
+    try? TrailHistory.read(versions.order, in: workspace, batch: 8) { read in
       for bytes in read.values {
         guard let doc = try? SignedDocument.parse(bytes, source: "", type: SignedDocument.stateType),
           doc.validSigners(admins.map(\.identity)).count >= trust.threshold,
@@ -484,6 +459,49 @@ public enum Activation {
       }
     }
     return out
+  }
+
+  /// Every version of a file (its path relative to the workspace) in the commits reachable from
+  /// HEAD, from `git log -m --full-history --raw`: its blobs in the order git lists them (newest
+  /// commit first) and the commits that wrote each, newest first.
+  struct Versions {
+    var order: [String] = []
+    var commits: [String: [String]] = [:]
+
+    /// Why git gave no listing, in words for a notice.
+    struct Failure: Error { var text: String }
+
+    static func of(_ path: String, in workspace: String) -> Result<Versions, Failure> {
+      let args = [
+        "log", "-m", "--full-history", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames", "HEAD",
+        "--", path,
+      ]
+      guard let r = Git.run(args, in: workspace) else {
+        return .failure(Failure(text: "git could not be run"))
+      }
+      let log = String(decoding: r.output, as: UTF8.self)
+      guard r.status == 0 else {
+        let first = log.split(separator: "\n").first.map {
+          Text.printable(String($0.prefix(160)), keepNewlines: false)
+        }
+        return .failure(Failure(text: "git log failed (\(first ?? "status \(r.status)"))"))
+      }
+      var out = Versions()
+      var commit = ""
+      for line in log.split(separator: "\n") {
+        if line.hasPrefix("commit ") {
+          commit = String(line.dropFirst(7))
+          continue
+        }
+        guard line.hasPrefix(":"), let tab = line.firstIndex(of: "\t") else { continue }
+        let meta = line[line.index(after: line.startIndex)..<tab].split(separator: " ")
+        guard meta.count == 5, meta[3].contains(where: { $0 != "0" }) else { continue }
+        let blob = String(meta[3])
+        if out.commits[blob] == nil { out.order.append(blob) }
+        out.commits[blob, default: []].append(commit)
+      }
+      return .success(out)
+    }
   }
 
   // MARK: Signed verifications
