@@ -267,4 +267,59 @@ struct RootRotationTests {
     let r = try cli.expect(4, ["list"], env: env)
     #expect(r.stderr.contains("rollback"), "\(r.stderr)")
   }
+
+  @Test(
+    "attack: a former admin restores the root the admins signed away, with its state and set: a fresh CI machine given that root's fingerprint refuses to deploy (git history); a made-up successor in history stops nothing"
+  )
+  func rootRollbackOnFreshMachine() throws {
+    let (cli, root1) = try base.trusted()
+    try base.commitWorkspace(cli)
+    let oldSecret = try #require(
+      try cli.expect(0, ["show", "prod", "--reveal", "-q"]).stdout.split(separator: "\n").last.map(
+        String.init))
+    // A writer commits a root of version 2 that root 1's admins never signed, then takes it out
+    // again: it is no successor, and deploys go on.
+    let mallory = try base.newIdentity(cli, "mallory").file
+    let forge = CLI.packageRoot + "/Tests/Compat/forge_root.py"
+    let forged = try python([forge, cli.workspace, "--admin", "mallory=\(mallory)", "--sign", mallory])
+    #expect(forged.status == 0, "\(forged.output)")
+    try base.git(cli, ["add", "-A", "Environments"])
+    try base.git(cli, ["commit", "-q", "-m", "a made-up root"])
+    try restoreWorkspace(cli, from: "HEAD~1", message: "take it out")
+    let calm = try cli.expect(
+      0, ["export", "prod"], env: try base.ciProdMachine(cli, "ci-calm", root: root1))
+    #expect(calm.stdout.contains(oldSecret) && !calm.stderr.contains("root version 2"), "\(calm.all)")
+    // Alice hands the workspace to bob: root 2 is his alone, signed by her and by him.
+    let bob = try base.newIdentity(cli, "bob")
+    try cli.expect(
+      0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)", "--remove-admin", "alice"])
+    let proposal = try #require(try shown(cli)["proposed_root"] as? [String: Any])
+    let root2 = try #require(proposal["root_fingerprint"] as? String)
+    try cli.expect(0, ["trust", "rotate-root", "--sign", root2], env: ["KEYWARD_IDENTITY": bob.file])
+    try base.promoteAndCommit(cli, "newer", env: ["KEYWARD_IDENTITY": bob.file])
+    // A CI machine still given root 1's fingerprint follows the signed change and deploys bob's set.
+    let before = try cli.expect(
+      0, ["export", "prod"], env: try base.ciProdMachine(cli, "ci-before", root: root1))
+    #expect(before.stdout.contains("cs_prod_SECRET_newer"), "\(before.all)")
+    // Alice, who can still push, restores the workspace as it was under root 1: her root, her
+    // state, her manifest and the set she chose. Every signature in it is valid under root 1.
+    try restoreWorkspace(cli, from: "HEAD~3", message: "restore")
+    for args in [["export", "prod"], ["run", "prod", "--", "/usr/bin/env"], ["show", "prod", "--reveal"]] {
+      let r = try cli.expect(4, args, env: try base.ciProdMachine(cli, "ci-\(args[0])", root: root1))
+      #expect(
+        r.stderr.contains("rollback") && r.stderr.contains("root version 2 (\(root2)"), "\(args): \(r.stderr)"
+      )
+      #expect(!r.all.contains(oldSecret) && !r.all.contains("cs_prod_SECRET_newer"), "\(args)")
+    }
+    // A machine given root 2 already refused the older root.
+    let pinned = try cli.run(["export", "prod"], env: try base.ciProdMachine(cli, "ci-root2", root: root2))
+    #expect(pinned.status == 4 && !pinned.all.contains(oldSecret), "\(pinned.all)")
+  }
+
+  /// Puts the workspace back as commit `rev` held it (files added since removed) and commits that.
+  func restoreWorkspace(_ cli: CLI, from rev: String, message: String) throws {
+    try base.git(cli, ["rm", "-r", "-q", "Environments"])
+    try base.git(cli, ["checkout", rev, "--", "Environments"])
+    try base.git(cli, ["commit", "-q", "-m", message])
+  }
 }

@@ -322,6 +322,16 @@ public enum Activation {
           "restore the folder from version control in place of the link (its real path has only the history since it moved), "
           + "and find out who committed the link")
     }
+    if let root = search.newerRoot {
+      throw KeywardError(
+        .integrity,
+        "the workspace's trust root is version \(trust.rootVersion) (\(trust.rootFingerprint)), but this repository's history "
+          + "holds root version \(root.version) (\(root.fingerprint), commit \(root.commit.prefix(12))), a change of it its admins "
+          + "signed: an older root was restored (rollback), and the signed state and manifests of its time are not current",
+        hint:
+          "restore the newest trust/ folder from version control; give this machine the newest root: KEYWARD_TRUST=\(root.fingerprint)"
+      )
+    }
     if let newer = search.newest {
       throw KeywardError(
         .integrity,
@@ -354,6 +364,8 @@ public enum Activation {
     var gap: String? = nil
     /// A symbolic link inside the repository on the way to the workspace.
     var link: String? = nil
+    /// A root in history that the root in use signed away to.
+    var newerRoot: (fingerprint: String, version: Int, commit: String)? = nil
   }
 
   /// The newest manifest of `environment` above version `above` among the versions of
@@ -381,8 +393,9 @@ public enum Activation {
     }
     let manifestPath = "\(Trust.folder)/active/\(environment).json"
     let versions: Versions
-    switch Versions.of(manifestPath, in: workspace) {
-    case .success(let v): versions = v
+    let roots: Versions
+    switch Versions.of([manifestPath, Trust.rootName], in: workspace) {
+    case .success(let v): (versions, roots) = (v[manifestPath] ?? Versions(), v[Trust.rootName] ?? Versions())
     case .failure(let why): return HistorySearch(gap: why.text)
     }
     let (order, commits) = (versions.order, versions.commits)
@@ -393,8 +406,21 @@ public enum Activation {
     } else if Git.isShallow(workspace, dotGit: dotGit) {
       gap = "the repository is a shallow clone (it holds only the history fetched)"
     }
-    guard let blobs = try? TrailHistory.read(order, in: workspace) else {
+    guard let blobs = try? TrailHistory.read(order + roots.order, in: workspace) else {
       return HistorySearch(gap: "git cat-file failed")
+    }
+    // First the root: one the root in use signed away, restored, makes every signed state and
+    // manifest of its time look current, and the floor below reads them under it.
+    if let current = try? Trust.currentRoot(workspace, trust) {
+      let candidates = roots.order.compactMap { blob -> (root: Trust.RootDoc, commit: String)? in
+        guard let bytes = blobs[blob], bytes.count <= Trust.maxRootBytes,
+          let r = try? Trust.parseRoot(bytes, path: "\(Trust.rootName) in history")
+        else { return nil }
+        return (r, roots.commits[blob]?.last ?? "")
+      }
+      if let newer = Trust.successor(of: current, among: candidates) {
+        return HistorySearch(newerRoot: (newer.root.fingerprint, newer.root.root.version, newer.commit))
+      }
     }
     let allowed = activators(environment, trust)
     var best: Historic?
@@ -468,14 +494,26 @@ public enum Activation {
     var order: [String] = []
     var commits: [String: [String]] = [:]
 
+    mutating func add(_ blob: String, in commit: String) {
+      if commits[blob] == nil { order.append(blob) }
+      commits[blob, default: []].append(commit)
+    }
+
     /// Why git gave no listing, in words for a notice.
     struct Failure: Error { var text: String }
 
     static func of(_ path: String, in workspace: String) -> Result<Versions, Failure> {
-      let args = [
-        "log", "-m", "--full-history", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames", "HEAD",
-        "--", path,
-      ]
+      of([path], in: workspace).map { $0[path] ?? Versions() }
+    }
+
+    /// The versions of each of `paths`, from one `git log`.
+    static func of(_ paths: [String], in workspace: String) -> Result<[String: Versions], Failure> {
+      let args =
+        [
+          "log", "-m", "--full-history", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames", "HEAD",
+          "--",
+        ]
+        + paths
       guard let r = Git.run(args, in: workspace) else {
         return .failure(Failure(text: "git could not be run"))
       }
@@ -486,7 +524,7 @@ public enum Activation {
         }
         return .failure(Failure(text: "git log failed (\(first ?? "status \(r.status)"))"))
       }
-      var out = Versions()
+      var out = [String: Versions]()
       var commit = ""
       for line in log.split(separator: "\n") {
         if line.hasPrefix("commit ") {
@@ -496,9 +534,10 @@ public enum Activation {
         guard line.hasPrefix(":"), let tab = line.firstIndex(of: "\t") else { continue }
         let meta = line[line.index(after: line.startIndex)..<tab].split(separator: " ")
         guard meta.count == 5, meta[3].contains(where: { $0 != "0" }) else { continue }
-        let blob = String(meta[3])
-        if out.commits[blob] == nil { out.order.append(blob) }
-        out.commits[blob, default: []].append(commit)
+        // git names the file from the repository's top; the paths are the workspace's.
+        let file = line[line.index(after: tab)...]
+        guard let path = paths.first(where: { file == $0 || file.hasSuffix("/" + $0) }) else { continue }
+        out[path, default: Versions()].add(String(meta[3]), in: commit)
       }
       return .success(out)
     }

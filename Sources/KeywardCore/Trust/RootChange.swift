@@ -22,7 +22,12 @@ extension Trust {
     if let size = FileSystem.size(path), size > maxRootBytes {
       throw KeywardError(.integrity, "\(path) is \(size) bytes: not a trust root (at most \(maxRootBytes))")
     }
-    let doc = try SignedDocument.parse(FileSystem.read(path), source: path, type: SignedDocument.rootType)
+    return try parseRoot(FileSystem.read(path), path: path)
+  }
+
+  /// A root from its file's bytes (`path` names where they came from).
+  static func parseRoot(_ bytes: [UInt8], path: String) throws(KeywardError) -> RootDoc {
+    let doc = try SignedDocument.parse(bytes, source: path, type: SignedDocument.rootType)
     return RootDoc(
       doc: doc, root: try parseRoot(doc.payload, source: path), fingerprint: rootFingerprint(doc.payload),
       path: path)
@@ -204,6 +209,33 @@ extension Trust {
     let next = try readRoot("\(workspace)/\(nextRootName)")
     guard next.fingerprint != current.rootFingerprint else { return nil }
     return describe(next, after: prev, published: false)
+  }
+
+  /// The newest root among `candidates` (roots read from the repository's history, each with the
+  /// commit that first held it) that follows `current` through changes its admins signed, one
+  /// version at a time (`successionProblem`); nil when none does. Such a root means `current` was
+  /// signed away and then restored: a rollback a machine given the older root's fingerprint could
+  /// not tell otherwise (it follows signed changes forward, and an older root is where it starts).
+  /// A root its admins did not sign away to counts for nothing, so a writer cannot stop deploys
+  /// by committing a made-up successor.
+  static func successor(of current: RootDoc, among candidates: [(root: RootDoc, commit: String)])
+    -> (root: RootDoc, commit: String)?
+  {
+    var byVersion = [Int: [(root: RootDoc, commit: String)]]()
+    for c in candidates where c.root.root.version > current.root.version {
+      byVersion[c.root.root.version, default: []].append(c)
+    }
+    var frontier = [current]
+    var newest: (root: RootDoc, commit: String)?
+    var version = current.root.version + 1
+    while let next = byVersion[version] {
+      let followed = next.filter { c in frontier.contains { successionProblem(c.root, after: $0) == nil } }
+      guard let first = followed.first else { break }
+      newest = first
+      frontier = followed.map(\.root)
+      version += 1
+    }
+    return newest
   }
 
   /// root.json as verified (`current`), read again to sign a change of it.
