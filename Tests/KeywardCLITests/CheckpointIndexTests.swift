@@ -489,4 +489,40 @@ struct CheckpointIndexTests {
       0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_THIRD_0123456\ncs_prod_THIRD_SECRET_012345678\n")
     #expect(!next.all.contains("no entry announces it"), "\(next.all)")
   }
+
+  @Test(
+    "a write reads its environment's kept lines through this machine's table of the index; a table edited to hand over another environment's lines is not used, and the retired pair is still refused"
+  )
+  func keptLinesTable() throws {
+    let (cli, old, index) = try retiredAndCheckpointed("prod", envs: "dev,prod")
+    // git's racily-clean rule: a file changed in the last two seconds (whole seconds of its change
+    // time against the clock's) is not taken on a record.
+    Thread.sleep(forTimeInterval: 3.2)
+    let fresh = "ck_dev_FRESH_0123456\ncs_dev_FRESH_SECRET_012345678\n"
+    CLI.registerSecret("cs_dev_FRESH_SECRET_012345678")
+    let first = try cli.expect(0, ["rotate", "dev", "--stdin", "-v"], stdin: fresh)
+    #expect(!first.stderr.contains("through this machine's table"), "\(first.stderr)")
+    let store = cli.root + "/keys/trail-verified"
+    let name = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: store).first { $0.hasSuffix(".kept") })
+    let table = store + "/" + name
+    #expect(try FileManager.default.attributesOfItem(atPath: table)[.posixPermissions] as? Int == 0o600)
+    let lines = try String(contentsOfFile: table, encoding: .utf8).split(separator: "\n").map(String.init)
+    #expect(lines.first?.contains(URL(fileURLWithPath: index).lastPathComponent) == true, "\(lines)")
+    let prod = try #require(lines.first { $0.hasPrefix("prod ") })
+    let dev = try #require(lines.first { $0.hasPrefix("dev ") })
+    // The next write reads through it, and still refuses prod's retired pair.
+    let refused = try cli.expect(2, ["rotate", "prod", "--stdin", "-v"], stdin: old)
+    #expect(
+      refused.stderr.contains("was retired") && refused.stderr.contains("read through this machine's table"),
+      "\(refused.stderr)")
+    // The table edited so prod's lines are dev's (which hold no retirement): the lines read do not
+    // name prod, so every line is read, and the pair is refused all the same.
+    let edited = lines.map { $0 == prod ? "prod " + dev.dropFirst(4) : $0 }.joined(separator: "\n") + "\n"
+    try edited.write(toFile: table, atomically: true, encoding: .utf8)
+    let again = try cli.expect(2, ["rotate", "prod", "--stdin", "-v"], stdin: old)
+    #expect(
+      again.stderr.contains("was retired") && again.stderr.contains("does not describe it"), "\(again.stderr)"
+    )
+  }
 }

@@ -266,7 +266,7 @@ struct CheckpointIndexFileTests {
   }
 
   @Test(
-    "a write's filtered read of the kept lines equals the full read filtered by environment, escapes and duplicates included",
+    "a write's filtered read of the kept lines, and its read through this machine's table of them, equal the full read filtered by environment, escapes and duplicates included",
     arguments: 0..<6)
   func keptFilter(seed: Int) throws {
     var rng = SeededRng(state: UInt64(seed) &+ 77)
@@ -313,6 +313,7 @@ struct CheckpointIndexFileTests {
     // whole: what the filter keeps is what the full read keeps and `admits`.
     var compared = 0
     var skipped = 0
+    var tables = 0
     for pick in [["prod"], ["staging", "dev"], ["prod-eu"], ["nowhere"]] {
       let filter = try #require(CheckpointIndex.KeptFilter(Set(pick)))
       for l in lines {
@@ -326,14 +327,42 @@ struct CheckpointIndexFileTests {
           skipped += 1
         }
       }
-      let section = lines.flatMap { $0 }
+      // Whole: the lines the full read takes (one it refuses makes the whole index unreadable).
+      let section = lines.filter { CheckpointIndex.keptLines($0[...], heads: 3) != nil }.flatMap { $0 }
       if let all = CheckpointIndex.keptLines(section[...], heads: 3) {
         #expect(
           CheckpointIndex.keptLines(section[...], heads: 3, filter: filter)?.map(line)
             == all.filter { filter.admits($0.record) }.map(line))
       }
+      // A write's table of the same lines (in a file, after a newline): written and read back for
+      // the filter's environments, it names the lines the filter reads, and reading only those
+      // gives what reading every line gives.
+      let file = [UInt8(0x0a)] + section
+      let table = CheckpointIndex.KeptTable.build(file[1...], at: 1)
+      let back = try #require(
+        CheckpointIndex.KeptTable.parse(
+          table.encode(verified: "x 1:2 ab"), verified: "x 1:2 ab", environments: filter.environments))
+      #expect(back.global == table.global)
+      #expect(back.byEnvironment == table.byEnvironment.filter { filter.environments.contains($0.key) })
+      #expect(
+        CheckpointIndex.KeptTable.parse(
+          table.encode(verified: "x 1:2 ab"), verified: "x 1:3 ab", environments: filter.environments) == nil)
+      // (A table is made only of a file every line of which was read: as the full read.)
+      if let all = CheckpointIndex.keptLines(section[...], heads: 3) {
+        let read = back.read(filter: filter, heads: 3) { Array(file[$0]) }
+        #expect(read?.map(line) == all.filter { filter.admits($0.record) }.map(line), "\(pick)")
+        tables += 1
+      }
+      // A table that does not describe the file (a line moved by one byte) is refused, not used.
+      if var moved = back.byEnvironment.first {
+        moved.value[0] = (moved.value[0].lowerBound + 1)..<moved.value[0].upperBound
+        var wrong = back
+        wrong.byEnvironment[moved.key] = moved.value
+        #expect(wrong.read(filter: filter, heads: 3) { Array(file[$0]) } == nil)
+      }
     }
     #expect(compared > 800 && skipped > 200, "\(compared) lines compared, \(skipped) passed over")
+    #expect(tables == 4, "\(tables) tables read")
     #expect(CheckpointIndex.KeptFilter(Set((0..<9).map { "e\($0)" })) == nil)
   }
 
