@@ -316,6 +316,68 @@ struct RootRotationTests {
     #expect(pinned.status == 4 && !pinned.all.contains(oldSecret), "\(pinned.all)")
   }
 
+  @Test(
+    "attack: a former admin signs a root change of her own from the root she was removed from, beside her older workspace: a fresh CI machine given that root refuses the fork (git history)"
+  )
+  func forkedRootOnFreshMachine() throws {
+    let (cli, root1) = try base.trusted()
+    try base.commitWorkspace(cli)
+    let alice = cli.root + "/keys/identity"
+    let oldSecret = try #require(
+      try cli.expect(0, ["show", "prod", "--reveal", "-q"]).stdout.split(separator: "\n").last.map(
+        String.init))
+    let bob = try base.newIdentity(cli, "bob")
+    try cli.expect(
+      0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)", "--remove-admin", "alice"])
+    let root2 = try #require(
+      (try shown(cli)["proposed_root"] as? [String: Any])?["root_fingerprint"] as? String)
+    try cli.expect(0, ["trust", "rotate-root", "--sign", root2], env: ["KEYWARD_IDENTITY": bob.file])
+    try base.promoteAndCommit(cli, "newer", env: ["KEYWARD_IDENTITY": bob.file])
+    // Alice restores her workspace and signs, as root 1's only admin, a root 2 of her own.
+    try restoreWorkspace(cli, from: "HEAD~1", message: "restore")
+    let forge = CLI.packageRoot + "/Tests/Compat/forge_root.py"
+    let forged = try python([forge, cli.workspace, "--admin", "alice=\(alice)", "--sign", alice])
+    #expect(forged.status == 0, "\(forged.output)")
+    try base.git(cli, ["add", "-A", "Environments"])
+    try base.git(cli, ["commit", "-q", "-m", "routine"])
+    for args in [["export", "prod"], ["show", "prod", "--reveal"]] {
+      let r = try cli.expect(4, args, env: try base.ciProdMachine(cli, "ci-\(args[0])", root: root1))
+      #expect(
+        r.stderr.contains("2 different trust roots of version 2") && r.stderr.contains(root2),
+        "\(args): \(r.stderr)")
+      #expect(!r.all.contains(oldSecret) && !r.all.contains("cs_prod_SECRET_newer"), "\(args)")
+    }
+  }
+
+  @Test(
+    "attack: two root changes published before one commit (root 2 only in trust/roots/), then the older workspace restored: a fresh CI machine given root 1 refuses it"
+  )
+  func twoRootChangesInOneCommit() throws {
+    let (cli, root1) = try base.trusted()
+    try base.commitWorkspace(cli)
+    let oldSecret = try #require(
+      try cli.expect(0, ["show", "prod", "--reveal", "-q"]).stdout.split(separator: "\n").last.map(
+        String.init))
+    let bob = try base.newIdentity(cli, "bob")
+    let carol = try base.newIdentity(cli, "carol")
+    try cli.expect(
+      0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)", "--remove-admin", "alice"])
+    let root2 = try #require(
+      (try shown(cli)["proposed_root"] as? [String: Any])?["root_fingerprint"] as? String)
+    try cli.expect(0, ["trust", "rotate-root", "--sign", root2], env: ["KEYWARD_IDENTITY": bob.file])
+    try cli.expect(
+      0, ["trust", "rotate-root", "--add-admin", "carol=\(carol.public)"], env: ["KEYWARD_IDENTITY": bob.file]
+    )
+    let root3 = try #require(
+      (try shown(cli)["proposed_root"] as? [String: Any])?["root_fingerprint"] as? String)
+    try cli.expect(0, ["trust", "rotate-root", "--sign", root3], env: ["KEYWARD_IDENTITY": carol.file])
+    try base.promoteAndCommit(cli, "newer", env: ["KEYWARD_IDENTITY": bob.file])
+    try restoreWorkspace(cli, from: "HEAD~1", message: "restore")
+    let r = try cli.expect(4, ["export", "prod"], env: try base.ciProdMachine(cli, "ci", root: root1))
+    #expect(r.stderr.contains("holds root version 3 (\(root3)"), "\(r.stderr)")
+    #expect(!r.all.contains(oldSecret) && !r.all.contains("cs_prod_SECRET_newer"))
+  }
+
   /// Puts the workspace back as commit `rev` held it (files added since removed) and commits that.
   func restoreWorkspace(_ cli: CLI, from rev: String, message: String) throws {
     try base.git(cli, ["rm", "-r", "-q", "Environments"])

@@ -638,8 +638,10 @@ struct TeamTrailTests {
     let name = try #require(
       try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".index") })
     let records = cli.root + "/keys/trail-verified"
-    let recorded = try FileManager.default.contentsOfDirectory(atPath: records)
-    let record = try String(contentsOfFile: "\(records)/\(recorded[0])", encoding: .utf8)
+    // (Beside it, the table of the index's kept lines a write keeps: `<…>.kept`.)
+    let recorded = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: records).first { $0.hasSuffix(".segments") })
+    let record = try String(contentsOfFile: "\(records)/\(recorded)", encoding: .utf8)
     #expect(record.split(separator: "\n").contains { $0.hasPrefix(name + " ") }, "\(record)")
     // One byte of a kept record changed in place: same size, the old modification time.
     let path = "\(dir)/\(name)"

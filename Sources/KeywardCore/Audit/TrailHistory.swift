@@ -169,9 +169,34 @@ public enum TrailHistory {
   /// Reads blobs with `git cat-file --batch`, 1,000 at a time: `Spawn.run` writes all of a
   /// child's input before it reads any output, so the input must fit the pipe's buffer (64 KB;
   /// 1,000 ids are 41 KB) or both sides wait for ever once the output fills its own.
-  static func read(_ ids: [String], in dir: String) throws(KeywardError) -> [String: [UInt8]] {
+  /// `maxBytes`: blobs larger than this are left out unread (their sizes asked of
+  /// `git cat-file --batch-check` first).
+  static func read(_ ids: [String], in dir: String, maxBytes: Int? = nil) throws(KeywardError) -> [String:
+    [UInt8]]
+  {
+    var wanted = ids
+    if let maxBytes {
+      wanted = []
+      var start = 0
+      while start < ids.count {
+        let end = min(start + 1000, ids.count)
+        let input = Array(ids[start..<end].map { "\($0)\n" }.joined().utf8)
+        guard let r = Git.run(["cat-file", "--batch-check"], in: dir, input: input), r.status == 0 else {
+          throw KeywardError(.io, "git cat-file failed in \(dir)")
+        }
+        // "<id> blob <size>" (or "<id> missing") per line.
+        for line in r.output.split(separator: 0x0a) {
+          let f = line.split(separator: 0x20)
+          guard f.count == 3, let size = Int(String(decoding: f[2], as: UTF8.self)), size <= maxBytes else {
+            continue
+          }
+          wanted.append(String(decoding: f[0], as: UTF8.self))
+        }
+        start = end
+      }
+    }
     var out = [String: [UInt8]]()
-    try read(ids, in: dir, batch: 1000) { (batch: [String: [UInt8]]) in out.merge(batch) { $1 } }
+    try read(wanted, in: dir, batch: 1000) { (batch: [String: [UInt8]]) in out.merge(batch) { $1 } }
     return out
   }
 

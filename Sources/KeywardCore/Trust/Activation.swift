@@ -326,10 +326,24 @@ public enum Activation {
       throw KeywardError(
         .integrity,
         "the workspace's trust root is version \(trust.rootVersion) (\(trust.rootFingerprint)), but this repository's history "
-          + "holds root version \(root.version) (\(root.fingerprint), commit \(root.commit.prefix(12))), a change of it its admins "
-          + "signed: an older root was restored (rollback), and the signed state and manifests of its time are not current",
+          + "holds root version \(root.version) (\(root.fingerprint), first in commit \(root.commit.prefix(12))), a change of it its "
+          + "admins signed: the root in use was signed away and then restored (rollback), so the signed state and manifests "
+          + "of its time are not current",
         hint:
-          "restore the newest trust/ folder from version control; give this machine the newest root: KEYWARD_TRUST=\(root.fingerprint)"
+          "restore the newest trust/ folder from version control; if the admins abandoned that change, they publish another "
+          + "(keyward trust rotate-root) and this machine is given the new root's fingerprint")
+    }
+    if let fork = search.rootFork, let first = fork.first {
+      let named = fork.map { "\($0.fingerprint) (first in commit \($0.commit.prefix(12)))" }.joined(
+        separator: " and ")
+      throw KeywardError(
+        .integrity,
+        "this repository's history holds \(fork.count) different trust roots of version \(first.version), each signed by the "
+          + "admins of the root before it: \(named); the workspace uses \(trust.rootFingerprint) (version \(trust.rootVersion)), "
+          + "and this machine, given an older root, cannot tell which change the admins meant (a removed admin can sign "
+          + "one of his own)",
+        hint:
+          "check with the admins which root is the workspace's, and give this machine that root's fingerprint (KEYWARD_TRUST)"
       )
     }
     if let newer = search.newest {
@@ -366,7 +380,15 @@ public enum Activation {
     var link: String? = nil
     /// A root in history that the root in use signed away to.
     var newerRoot: (fingerprint: String, version: Int, commit: String)? = nil
+    /// Two roots of one version in history, each signed by the root before it.
+    var rootFork: [(fingerprint: String, version: Int, commit: String)]? = nil
   }
+
+  /// More versions of the root's files than any team makes: a history with more is not searched
+  /// (a gap, which `KEYWARD_REQUIRE_HISTORY=1` refuses).
+  static let maxRootVersions = 4096
+  /// The largest blob of history a deploy reads (a manifest or a root is a few KB).
+  static let maxHistoricBytes = 1 << 16
 
   /// The newest manifest of `environment` above version `above` among the versions of
   /// `trust/active/<env>.json` in every commit reachable from HEAD that an admin or member of the
@@ -392,13 +414,24 @@ public enum Activation {
       return HistorySearch(link: link)
     }
     let manifestPath = "\(Trust.folder)/active/\(environment).json"
-    let versions: Versions
-    let roots: Versions
-    switch Versions.of([manifestPath, Trust.rootName], in: workspace) {
-    case .success(let v): (versions, roots) = (v[manifestPath] ?? Versions(), v[Trust.rootName] ?? Versions())
+    // Every place a root lives: root.json, a proposal, and the earlier roots kept (two changes
+    // published before one commit leave the first only in trust/roots/).
+    let rootPaths = [Trust.rootName, Trust.nextRootName, Trust.rootsFolder]
+    let listed: [String: Versions]
+    switch Versions.of([manifestPath] + rootPaths, in: workspace) {
+    case .success(let v): listed = v
     case .failure(let why): return HistorySearch(gap: why.text)
     }
+    let versions = listed[manifestPath] ?? Versions()
     let (order, commits) = (versions.order, versions.commits)
+    var rootBlobs = [String]()
+    var rootCommits = [String: String]()  // the first commit that held each
+    for path in rootPaths {
+      for blob in listed[path]?.order ?? [] where rootCommits[blob] == nil {
+        rootBlobs.append(blob)
+        rootCommits[blob] = listed[path]?.commits[blob]?.last ?? ""
+      }
+    }
     var gap: String?
     if order.isEmpty {
       gap =
@@ -406,19 +439,37 @@ public enum Activation {
     } else if Git.isShallow(workspace, dotGit: dotGit) {
       gap = "the repository is a shallow clone (it holds only the history fetched)"
     }
-    guard let blobs = try? TrailHistory.read(order + roots.order, in: workspace) else {
+    if rootBlobs.count > maxRootVersions {
+      return HistorySearch(
+        gap:
+          "the repository's history holds \(rootBlobs.count) versions of the trust root's files (more than \(maxRootVersions) are not read)"
+      )
+    }
+    // A blob larger than a manifest or a root can be is not read at all: a writer's 400 MB blob
+    // would otherwise be held whole by every fresh deploy.
+    guard let blobs = try? TrailHistory.read(order + rootBlobs, in: workspace, maxBytes: maxHistoricBytes)
+    else {
       return HistorySearch(gap: "git cat-file failed")
     }
     // First the root: one the root in use signed away, restored, makes every signed state and
     // manifest of its time look current, and the floor below reads them under it.
     if let current = try? Trust.currentRoot(workspace, trust) {
-      let candidates = roots.order.compactMap { blob -> (root: Trust.RootDoc, commit: String)? in
-        guard let bytes = blobs[blob], bytes.count <= Trust.maxRootBytes,
-          let r = try? Trust.parseRoot(bytes, path: "\(Trust.rootName) in history")
-        else { return nil }
-        return (r, roots.commits[blob]?.last ?? "")
+      let candidates = rootBlobs.compactMap { blob -> (root: Trust.RootDoc, commit: String)? in
+        guard let bytes = blobs[blob], let r = try? Trust.parseRoot(bytes, path: "a trust root in history")
+        else {
+          return nil
+        }
+        return (r, rootCommits[blob] ?? "")
       }
-      if let newer = Trust.successor(of: current, among: candidates) {
+      // From the root this machine was given (KEYWARD_TRUST or its pin), when it followed signed
+      // changes from an older one: a removed admin's own change from that root is a fork there.
+      let given = trust.requiredRootOutdated ?? trust.rootMovedFrom
+      let start = given.flatMap { fp in candidates.first { $0.root.fingerprint == fp }?.root } ?? current
+      let found = Trust.rootHistory(from: start, current: current, among: candidates)
+      if let fork = found.fork {
+        return HistorySearch(rootFork: fork.map { ($0.root.fingerprint, $0.root.root.version, $0.commit) })
+      }
+      if let newer = found.newer {
         return HistorySearch(newerRoot: (newer.root.fingerprint, newer.root.root.version, newer.commit))
       }
     }
@@ -508,36 +559,50 @@ public enum Activation {
 
     /// The versions of each of `paths`, from one `git log`.
     static func of(_ paths: [String], in workspace: String) -> Result<[String: Versions], Failure> {
+      // `-z`: every name as it is (git quotes one with a non-ASCII letter otherwise, and it would
+      // match nothing); `--relative`: names from the workspace, as the paths are given.
       let args =
         [
-          "log", "-m", "--full-history", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames", "HEAD",
-          "--",
+          "log", "-m", "--full-history", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames", "-z",
+          "--relative", "HEAD", "--",
         ]
         + paths
       guard let r = Git.run(args, in: workspace) else {
         return .failure(Failure(text: "git could not be run"))
       }
-      let log = String(decoding: r.output, as: UTF8.self)
       guard r.status == 0 else {
-        let first = log.split(separator: "\n").first.map {
+        let first = String(decoding: r.output, as: UTF8.self).split(separator: "\n").first.map {
           Text.printable(String($0.prefix(160)), keepNewlines: false)
         }
         return .failure(Failure(text: "git log failed (\(first ?? "status \(r.status)"))"))
       }
+      // Fields end in NUL: "commit <id>", then per change "\n:<modes> <blobs> <status>" and its name.
       var out = [String: Versions]()
       var commit = ""
-      for line in log.split(separator: "\n") {
-        if line.hasPrefix("commit ") {
-          commit = String(line.dropFirst(7))
-          continue
+      var blob: String?  // the change whose name comes next
+      for field in r.output.split(separator: 0, omittingEmptySubsequences: true) {
+        var f = field[...]
+        while f.first == 0x0a { f = f.dropFirst() }
+        let text = String(decoding: f, as: UTF8.self)
+        if let b = blob {
+          blob = nil
+          guard let path = paths.first(where: { text == $0 || text.hasPrefix($0 + "/") }) else {
+            return .failure(
+              Failure(
+                text:
+                  "git log named \(Text.printable(String(text.prefix(80)), keepNewlines: false)), which was not asked for"
+              ))
+          }
+          if b.contains(where: { $0 != "0" }) { out[path, default: Versions()].add(b, in: commit) }
+        } else if text.hasPrefix("commit ") {
+          commit = String(text.dropFirst(7))
+        } else if text.hasPrefix(":") {
+          let meta = text.dropFirst().split(separator: " ")
+          guard meta.count == 5 else {
+            return .failure(Failure(text: "git log gave a change it did not describe"))
+          }
+          blob = String(meta[3])
         }
-        guard line.hasPrefix(":"), let tab = line.firstIndex(of: "\t") else { continue }
-        let meta = line[line.index(after: line.startIndex)..<tab].split(separator: " ")
-        guard meta.count == 5, meta[3].contains(where: { $0 != "0" }) else { continue }
-        // git names the file from the repository's top; the paths are the workspace's.
-        let file = line[line.index(after: tab)...]
-        guard let path = paths.first(where: { file == $0 || file.hasSuffix("/" + $0) }) else { continue }
-        out[path, default: Versions()].add(String(meta[3]), in: commit)
       }
       return .success(out)
     }

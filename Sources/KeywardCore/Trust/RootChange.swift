@@ -211,31 +211,45 @@ extension Trust {
     return describe(next, after: prev, published: false)
   }
 
-  /// The newest root among `candidates` (roots read from the repository's history, each with the
-  /// commit that first held it) that follows `current` through changes its admins signed, one
-  /// version at a time (`successionProblem`); nil when none does. Such a root means `current` was
-  /// signed away and then restored: a rollback a machine given the older root's fingerprint could
-  /// not tell otherwise (it follows signed changes forward, and an older root is where it starts).
-  /// A root its admins did not sign away to counts for nothing, so a writer cannot stop deploys
-  /// by committing a made-up successor.
-  static func successor(of current: RootDoc, among candidates: [(root: RootDoc, commit: String)])
-    -> (root: RootDoc, commit: String)?
-  {
+  /// What the repository's history says of the roots after `start` (the root this machine was
+  /// given; the root in use when it was given that one): the roots that follow `start` through
+  /// changes each signed as `trust rotate-root` requires (`successionProblem`), version by version.
+  struct RootHistory {
+    /// The newest of them above the root in use: that root was signed away, and then restored
+    /// (or the change abandoned), so the signed state and manifests of its time are not current.
+    var newer: (root: RootDoc, commit: String)?
+    /// Two of them at one version: two changes signed from one root, such as a removed admin's own
+    /// from the root he was removed from. The machine cannot tell which the admins meant.
+    var fork: [(root: RootDoc, commit: String)]?
+  }
+
+  /// `RootHistory` from `candidates` (roots read from history, each with the commit that first
+  /// held it) and `current`. A root nobody in the chain signed away to counts for nothing, so a
+  /// writer without an admin's key can neither hide a change nor stop deploys with a made-up one.
+  static func rootHistory(
+    from start: RootDoc, current: RootDoc, among candidates: [(root: RootDoc, commit: String)]
+  ) -> RootHistory {
     var byVersion = [Int: [(root: RootDoc, commit: String)]]()
-    for c in candidates where c.root.root.version > current.root.version {
+    var seen: Set<String> = [start.fingerprint]
+    for c in candidates + [(current, "")]
+    where c.root.root.version > start.root.version && seen.insert(c.root.fingerprint).inserted {
       byVersion[c.root.root.version, default: []].append(c)
     }
-    var frontier = [current]
-    var newest: (root: RootDoc, commit: String)?
-    var version = current.root.version + 1
+    var out = RootHistory()
+    var previous = start
+    var version = start.root.version + 1
     while let next = byVersion[version] {
-      let followed = next.filter { c in frontier.contains { successionProblem(c.root, after: $0) == nil } }
+      let followed = next.filter { successionProblem($0.root, after: previous) == nil }
       guard let first = followed.first else { break }
-      newest = first
-      frontier = followed.map(\.root)
+      if followed.count > 1 {
+        out.fork = followed
+        return out
+      }
+      if version > current.root.version { out.newer = first }
+      previous = first.root
       version += 1
     }
-    return newest
+    return out
   }
 
   /// root.json as verified (`current`), read again to sign a change of it.

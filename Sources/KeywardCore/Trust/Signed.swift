@@ -42,13 +42,24 @@ public struct SignedDocument: Sendable, Equatable {
       Signature(keyID: id.publicIdentity.fingerprint, sig: id.sign(SignedDocument.pae(payloadType, payload))))
   }
 
-  /// The identities among `keys` whose signature verifies (each counted once).
+  /// The identities among `keys` whose signature verifies (each counted once). At most
+  /// `triesPerKey` signatures naming one key are checked: an envelope a writer fills with
+  /// thousands of false signatures under an admin's key id costs a few checks, not thousands
+  /// (a writer's blobs in history are read by every fresh deploy).
   public func validSigners(_ keys: [PublicIdentity]) -> [PublicIdentity] {
     let message = SignedDocument.pae(payloadType, payload)
     return keys.filter { key in
-      signatures.contains { $0.keyID == key.fingerprint && key.verifies($0.sig, of: message) }
+      var tries = 0
+      for s in signatures where s.keyID == key.fingerprint {
+        if key.verifies(s.sig, of: message) { return true }
+        tries += 1
+        if tries == SignedDocument.triesPerKey { return false }
+      }
+      return false
     }
   }
+
+  static let triesPerKey = 4
 
   public var json: JSONValue {
     .object([
