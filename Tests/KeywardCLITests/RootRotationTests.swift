@@ -274,9 +274,7 @@ struct RootRotationTests {
   func rootRollbackOnFreshMachine() throws {
     let (cli, root1) = try base.trusted()
     try base.commitWorkspace(cli)
-    let oldSecret = try #require(
-      try cli.expect(0, ["show", "prod", "--reveal", "-q"]).stdout.split(separator: "\n").last.map(
-        String.init))
+    let oldSecret = try prodSecret(cli)
     // A writer commits a root of version 2 that root 1's admins never signed, then takes it out
     // again: it is no successor, and deploys go on.
     let mallory = try base.newIdentity(cli, "mallory").file
@@ -289,14 +287,7 @@ struct RootRotationTests {
     let calm = try cli.expect(
       0, ["export", "prod"], env: try base.ciProdMachine(cli, "ci-calm", root: root1))
     #expect(calm.stdout.contains(oldSecret) && !calm.stderr.contains("root version 2"), "\(calm.all)")
-    // Alice hands the workspace to bob: root 2 is his alone, signed by her and by him.
-    let bob = try base.newIdentity(cli, "bob")
-    try cli.expect(
-      0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)", "--remove-admin", "alice"])
-    let proposal = try #require(try shown(cli)["proposed_root"] as? [String: Any])
-    let root2 = try #require(proposal["root_fingerprint"] as? String)
-    try cli.expect(0, ["trust", "rotate-root", "--sign", root2], env: ["KEYWARD_IDENTITY": bob.file])
-    try base.promoteAndCommit(cli, "newer", env: ["KEYWARD_IDENTITY": bob.file])
+    let (_, root2) = try handOverToBob(cli)
     // A CI machine still given root 1's fingerprint follows the signed change and deploys bob's set.
     let before = try cli.expect(
       0, ["export", "prod"], env: try base.ciProdMachine(cli, "ci-before", root: root1))
@@ -322,24 +313,9 @@ struct RootRotationTests {
   func forkedRootOnFreshMachine() throws {
     let (cli, root1) = try base.trusted()
     try base.commitWorkspace(cli)
-    let alice = cli.root + "/keys/identity"
-    let oldSecret = try #require(
-      try cli.expect(0, ["show", "prod", "--reveal", "-q"]).stdout.split(separator: "\n").last.map(
-        String.init))
-    let bob = try base.newIdentity(cli, "bob")
-    try cli.expect(
-      0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)", "--remove-admin", "alice"])
-    let root2 = try #require(
-      (try shown(cli)["proposed_root"] as? [String: Any])?["root_fingerprint"] as? String)
-    try cli.expect(0, ["trust", "rotate-root", "--sign", root2], env: ["KEYWARD_IDENTITY": bob.file])
-    try base.promoteAndCommit(cli, "newer", env: ["KEYWARD_IDENTITY": bob.file])
-    // Alice restores her workspace and signs, as root 1's only admin, a root 2 of her own.
-    try restoreWorkspace(cli, from: "HEAD~1", message: "restore")
-    let forge = CLI.packageRoot + "/Tests/Compat/forge_root.py"
-    let forged = try python([forge, cli.workspace, "--admin", "alice=\(alice)", "--sign", alice])
-    #expect(forged.status == 0, "\(forged.output)")
-    try base.git(cli, ["add", "-A", "Environments"])
-    try base.git(cli, ["commit", "-q", "-m", "routine"])
+    let oldSecret = try prodSecret(cli)
+    let (_, root2) = try handOverToBob(cli)
+    try aliceForks(cli, from: "HEAD~1")
     for args in [["export", "prod"], ["show", "prod", "--reveal"]] {
       let r = try cli.expect(4, args, env: try base.ciProdMachine(cli, "ci-\(args[0])", root: root1))
       #expect(
@@ -350,14 +326,46 @@ struct RootRotationTests {
   }
 
   @Test(
+    "attack: a pinned machine, offline through a root change, meets the removed admin's own root change beside her restored workspace: its pin follows neither root, on every run"
+  )
+  func forkedRootOnPinnedMachine() throws {
+    let (cli, root1) = try base.trusted()
+    try base.commitWorkspace(cli)
+    var pinned = try cli.otherMachine()
+    try cli.expect(0, ["trust", "pin", root1], env: pinned)
+    pinned["KEYWARD_PRIVATE_KEY_PROD"] = try base.secretKey(cli, "prod")
+    let oldSecret = try prodSecret(cli)
+    #expect(try cli.expect(0, ["export", "prod"], env: pinned).stdout.contains(oldSecret))
+    var online = pinned
+    online["KEYWARD_KEYS_DIR"] = cli.root + "/online-keys"
+    try FileManager.default.createDirectory(
+      atPath: cli.root + "/online-keys", withIntermediateDirectories: true)
+    chmod(cli.root + "/online-keys", 0o700)
+    try cli.expect(0, ["trust", "pin", root1], env: online)
+    let (_, root2) = try handOverToBob(cli)
+    // A pinned machine that runs now follows the signed change (one chain in history).
+    let followed = try cli.expect(0, ["export", "prod"], env: online)
+    #expect(
+      followed.stdout.contains("cs_prod_SECRET_newer")
+        && followed.stderr.contains("changed from \(root1) to \(root2)"),
+      "\(followed.all)")
+    try aliceForks(cli, from: "HEAD~1")
+    for args in [["export", "prod"], ["export", "prod"], ["list"]] {
+      let r = try cli.expect(4, args, env: pinned)
+      #expect(
+        r.stderr.contains("pinned trust root \(root1)") && r.stderr.contains("2 different roots of version 2")
+          && r.stderr.contains(root2), "\(args): \(r.stderr)")
+      #expect(!r.all.contains(oldSecret) && !r.all.contains("cs_prod_SECRET_newer"), "\(args)")
+    }
+  }
+
+  @Test(
     "attack: two root changes published before one commit (root 2 only in trust/roots/), then the older workspace restored: a fresh CI machine given root 1 refuses it"
   )
   func twoRootChangesInOneCommit() throws {
     let (cli, root1) = try base.trusted()
     try base.commitWorkspace(cli)
-    let oldSecret = try #require(
-      try cli.expect(0, ["show", "prod", "--reveal", "-q"]).stdout.split(separator: "\n").last.map(
-        String.init))
+    let oldSecret = try prodSecret(cli)
     let bob = try base.newIdentity(cli, "bob")
     let carol = try base.newIdentity(cli, "carol")
     try cli.expect(
@@ -376,6 +384,39 @@ struct RootRotationTests {
     let r = try cli.expect(4, ["export", "prod"], env: try base.ciProdMachine(cli, "ci", root: root1))
     #expect(r.stderr.contains("holds root version 3 (\(root3)"), "\(r.stderr)")
     #expect(!r.all.contains(oldSecret) && !r.all.contains("cs_prod_SECRET_newer"))
+  }
+
+  /// prod's active App Secret, as `show --reveal` prints it.
+  func prodSecret(_ cli: CLI) throws -> String {
+    try #require(
+      try cli.expect(0, ["show", "prod", "--reveal", "-q"]).stdout.split(separator: "\n").last.map(
+        String.init))
+  }
+
+  /// Alice hands the workspace to a new admin, bob: root 2 is his alone, signed by her and by
+  /// him. Bob then promotes a new prod set, and the workspace is committed. Bob's identity file
+  /// and root 2's fingerprint.
+  func handOverToBob(_ cli: CLI) throws -> (bob: String, root2: String) {
+    let bob = try base.newIdentity(cli, "bob")
+    try cli.expect(
+      0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)", "--remove-admin", "alice"])
+    let root2 = try #require(
+      (try shown(cli)["proposed_root"] as? [String: Any])?["root_fingerprint"] as? String)
+    try cli.expect(0, ["trust", "rotate-root", "--sign", root2], env: ["KEYWARD_IDENTITY": bob.file])
+    try base.promoteAndCommit(cli, "newer", env: ["KEYWARD_IDENTITY": bob.file])
+    return (bob.file, root2)
+  }
+
+  /// Alice, removed but able to push, restores the workspace as commit `rev` held it and signs,
+  /// as root 1's only admin, a root 2 of her own, in a commit.
+  func aliceForks(_ cli: CLI, from rev: String) throws {
+    try restoreWorkspace(cli, from: rev, message: "restore")
+    let alice = cli.root + "/keys/identity"
+    let forge = CLI.packageRoot + "/Tests/Compat/forge_root.py"
+    let forged = try python([forge, cli.workspace, "--admin", "alice=\(alice)", "--sign", alice])
+    #expect(forged.status == 0, "\(forged.output)")
+    try base.git(cli, ["add", "-A", "Environments"])
+    try base.git(cli, ["commit", "-q", "-m", "routine"])
   }
 
   /// Puts the workspace back as commit `rev` held it (files added since removed) and commits that.

@@ -414,24 +414,14 @@ public enum Activation {
       return HistorySearch(link: link)
     }
     let manifestPath = "\(Trust.folder)/active/\(environment).json"
-    // Every place a root lives: root.json, a proposal, and the earlier roots kept (two changes
-    // published before one commit leave the first only in trust/roots/).
-    let rootPaths = [Trust.rootName, Trust.nextRootName, Trust.rootsFolder]
     let listed: [String: Versions]
-    switch Versions.of([manifestPath] + rootPaths, in: workspace) {
+    switch Versions.of([manifestPath] + Trust.rootPaths, in: workspace) {
     case .success(let v): listed = v
     case .failure(let why): return HistorySearch(gap: why.text)
     }
     let versions = listed[manifestPath] ?? Versions()
     let (order, commits) = (versions.order, versions.commits)
-    var rootBlobs = [String]()
-    var rootCommits = [String: String]()  // the first commit that held each
-    for path in rootPaths {
-      for blob in listed[path]?.order ?? [] where rootCommits[blob] == nil {
-        rootBlobs.append(blob)
-        rootCommits[blob] = listed[path]?.commits[blob]?.last ?? ""
-      }
-    }
+    let (rootBlobs, rootCommits) = Trust.rootVersions(listed)
     var gap: String?
     if order.isEmpty {
       gap =
@@ -454,13 +444,7 @@ public enum Activation {
     // First the root: one the root in use signed away, restored, makes every signed state and
     // manifest of its time look current, and the floor below reads them under it.
     if let current = try? Trust.currentRoot(workspace, trust) {
-      let candidates = rootBlobs.compactMap { blob -> (root: Trust.RootDoc, commit: String)? in
-        guard let bytes = blobs[blob], let r = try? Trust.parseRoot(bytes, path: "a trust root in history")
-        else {
-          return nil
-        }
-        return (r, rootCommits[blob] ?? "")
-      }
+      let candidates = Trust.rootCandidates(rootBlobs, commits: rootCommits, blobs: blobs)
       // From the root this machine was given (KEYWARD_TRUST or its pin), when it followed signed
       // changes from an older one: a removed admin's own change from that root is a fork there.
       let given = trust.requiredRootOutdated ?? trust.rootMovedFrom

@@ -223,6 +223,55 @@ extension Trust {
     var fork: [(root: RootDoc, commit: String)]?
   }
 
+  /// Every place a root lives: root.json, a proposal, and the earlier roots kept (two changes
+  /// published before one commit leave the first only in trust/roots/).
+  static let rootPaths = [rootName, nextRootName, rootsFolder]
+
+  /// The blobs of the root's files in `listed` (`Activation.Versions` of `rootPaths`), each once,
+  /// with the first commit that held it.
+  static func rootVersions(_ listed: [String: Activation.Versions]) -> (
+    blobs: [String], commits: [String: String]
+  ) {
+    var blobs = [String]()
+    var commits = [String: String]()
+    for path in rootPaths {
+      for blob in listed[path]?.order ?? [] where commits[blob] == nil {
+        blobs.append(blob)
+        commits[blob] = listed[path]?.commits[blob]?.last ?? ""
+      }
+    }
+    return (blobs, commits)
+  }
+
+  /// The roots among `ids` that `blobs` holds and that read as roots.
+  static func rootCandidates(_ ids: [String], commits: [String: String], blobs: [String: [UInt8]])
+    -> [(root: RootDoc, commit: String)]
+  {
+    ids.compactMap { blob in
+      guard let bytes = blobs[blob], let r = try? parseRoot(bytes, path: "a trust root in history") else {
+        return nil
+      }
+      return (r, commits[blob] ?? "")
+    }
+  }
+
+  /// The repository's history of the root, from `start` (a pin about to follow root changes to
+  /// `current`): nil when it cannot be read (no work tree, git failing, `start` not in it). One
+  /// `git log` and two `cat-file`s, only when a pin moves.
+  static func rootHistoryInGit(_ workspace: String, from start: String, current: RootDoc) -> RootHistory? {
+    guard let dotGit = Git.dotGit(workspace), !Git.isSubmodule(dotGit),
+      dotGit.isEmpty || Git.linkInside(workspace, top: Path.directory(dotGit)) == nil,
+      case .success(let listed) = Activation.Versions.of(rootPaths, in: workspace)
+    else { return nil }
+    let (ids, commits) = rootVersions(listed)
+    guard ids.count <= Activation.maxRootVersions,
+      let blobs = try? TrailHistory.read(ids, in: workspace, maxBytes: Activation.maxHistoricBytes)
+    else { return nil }
+    let candidates = rootCandidates(ids, commits: commits, blobs: blobs)
+    guard let first = candidates.first(where: { $0.root.fingerprint == start }) else { return nil }
+    return rootHistory(from: first.root, current: current, among: candidates)
+  }
+
   /// `RootHistory` from `candidates` (roots read from history, each with the commit that first
   /// held it) and `current`. A root nobody in the chain signed away to counts for nothing, so a
   /// writer without an admin's key can neither hide a change nor stop deploys with a made-up one.

@@ -374,6 +374,30 @@ public enum Trust {
         }
         try walkRoots(
           workspace, from: pin.fingerprint, to: current, also: superseded, pinnedBy: "this machine's pin")
+        // Before the pin follows: the admins of the pinned root may have signed two ways (a
+        // removed admin's own change), or signed the root in use away since.
+        if let found = rootHistoryInGit(workspace, from: pin.fingerprint, current: current) {
+          if let fork = found.fork, let first = fork.first {
+            throw KeywardError(
+              .integrity,
+              "this machine pinned trust root \(pin.fingerprint), and this repository's history holds \(fork.count) different "
+                + "roots of version \(first.root.root.version) that follow it, each signed by the admins of the root before it: "
+                + fork.map { "\($0.root.fingerprint) (first in commit \($0.commit.prefix(12)))" }.joined(
+                  separator: " and ")
+                + "; the pin follows neither (a removed admin can sign a change of his own)",
+              hint:
+                "check with the admins which root is the workspace's, and have this machine pin that one in place of its pin (keyward trust pin)"
+            )
+          }
+          if let newer = found.newer {
+            throw KeywardError(
+              .integrity,
+              "the workspace's trust root is \(fp) (version \(root.version)), but this repository's history holds root version "
+                + "\(newer.root.root.version) (\(newer.root.fingerprint), first in commit \(newer.commit.prefix(12))) that follows it: "
+                + "the root in use was signed away and then restored (rollback); this machine's pin stays at \(pin.fingerprint)",
+              hint: "restore the newest trust/ folder from version control")
+          }
+        }
         movedFrom = pin.fingerprint
       }
       pinnedBy = pinnedBy ?? "this machine's pin"
