@@ -326,6 +326,24 @@ struct RootRotationTests {
   }
 
   @Test(
+    "attack: a writer with no key commits root 2's payload without its signatures, then restores the root 1 workspace: the unsigned copy does not hide the signed root 2 from a fresh CI machine"
+  )
+  func unsignedRootCopyOnFreshMachine() throws {
+    let (cli, root1) = try base.trusted()
+    try base.commitWorkspace(cli)
+    let oldSecret = try prodSecret(cli)
+    let (_, root2) = try handOverToBob(cli)
+    var copy = try base.readJSON(cli.workspace + "/trust/root.json")
+    copy["signatures"] = [Any]()
+    try base.writeJSON(copy, cli.workspace + "/trust/root.json")
+    try base.git(cli, ["commit", "-q", "-a", "-m", "tidy"])
+    try restoreWorkspace(cli, from: "HEAD~2", message: "restore")
+    let r = try cli.expect(4, ["export", "prod"], env: try base.ciProdMachine(cli, "ci", root: root1))
+    #expect(r.stderr.contains("holds root version 2 (\(root2)"), "\(r.stderr)")
+    #expect(!r.all.contains(oldSecret) && !r.all.contains("cs_prod_SECRET_newer"))
+  }
+
+  @Test(
     "attack: a pinned machine, offline through a root change, meets the removed admin's own root change beside her restored workspace: its pin follows neither root, on every run"
   )
   func forkedRootOnPinnedMachine() throws {

@@ -326,7 +326,7 @@ public enum Activation {
       throw KeywardError(
         .integrity,
         "the workspace's trust root is version \(trust.rootVersion) (\(trust.rootFingerprint)), but this repository's history "
-          + "holds root version \(root.version) (\(root.fingerprint), first in commit \(root.commit.prefix(12))), a change of it its "
+          + "holds root version \(root.version) (\(root.fingerprint), \(Trust.firstCommit(root.commit))), a change of it its "
           + "admins signed: the root in use was signed away and then restored (rollback), so the signed state and manifests "
           + "of its time are not current",
         hint:
@@ -334,7 +334,7 @@ public enum Activation {
           + "(keyward trust rotate-root) and this machine is given the new root's fingerprint")
     }
     if let fork = search.rootFork, let first = fork.first {
-      let named = fork.map { "\($0.fingerprint) (first in commit \($0.commit.prefix(12)))" }.joined(
+      let named = fork.map { "\($0.fingerprint) (\(Trust.firstCommit($0.commit)))" }.joined(
         separator: " and ")
       throw KeywardError(
         .integrity,
@@ -384,9 +384,10 @@ public enum Activation {
     var rootFork: [(fingerprint: String, version: Int, commit: String)]? = nil
   }
 
-  /// More versions of the root's files than any team makes: a history with more is not searched
-  /// (a gap, which `KEYWARD_REQUIRE_HISTORY=1` refuses).
-  static let maxRootVersions = 4096
+  /// More versions of the root's files than any team makes (1,024 blobs of at most 64 KB): a
+  /// history with more has its root's part unsearched (a gap, which production names and
+  /// `KEYWARD_REQUIRE_HISTORY=1` refuses); the manifest's part is searched all the same.
+  static let maxRootVersions = 1024
   /// The largest blob of history a deploy reads (a manifest or a root is a few KB).
   static let maxHistoricBytes = 1 << 16
 
@@ -429,22 +430,25 @@ public enum Activation {
     } else if Git.isShallow(workspace, dotGit: dotGit) {
       gap = "the repository is a shallow clone (it holds only the history fetched)"
     }
-    if rootBlobs.count > maxRootVersions {
-      return HistorySearch(
-        gap:
-          "the repository's history holds \(rootBlobs.count) versions of the trust root's files (more than \(maxRootVersions) are not read)"
-      )
-    }
+    // More root versions than any team makes are not read (a writer's flood of files named as
+    // kept roots): the root's part of the search is then a gap, and the manifest's still runs.
+    let rootsRead = rootBlobs.count <= maxRootVersions ? rootBlobs : []
     // A blob larger than a manifest or a root can be is not read at all: a writer's 400 MB blob
     // would otherwise be held whole by every fresh deploy.
-    guard let blobs = try? TrailHistory.read(order + rootBlobs, in: workspace, maxBytes: maxHistoricBytes)
+    guard let blobs = try? TrailHistory.read(order + rootsRead, in: workspace, maxBytes: maxHistoricBytes)
     else {
       return HistorySearch(gap: "git cat-file failed")
     }
     // First the root: one the root in use signed away, restored, makes every signed state and
     // manifest of its time look current, and the floor below reads them under it.
-    if let current = try? Trust.currentRoot(workspace, trust) {
-      let candidates = Trust.rootCandidates(rootBlobs, commits: rootCommits, blobs: blobs)
+    var rootGap: String?
+    if rootsRead.count < rootBlobs.count {
+      rootGap =
+        "the repository's history holds \(rootBlobs.count) versions of the files a trust root is kept in, more than "
+        + "\(maxRootVersions) (a writer's flood), so the root's history was not read"
+    } else if let current = try? Trust.currentRoot(workspace, trust) {
+      let candidates = Trust.rootCandidates(
+        rootsRead, commits: rootCommits, blobs: blobs, workspaceID: current.root.workspaceID)
       // From the root this machine was given (KEYWARD_TRUST or its pin), when it followed signed
       // changes from an older one: a removed admin's own change from that root is a fork there.
       let given = trust.requiredRootOutdated ?? trust.rootMovedFrom
@@ -493,7 +497,7 @@ public enum Activation {
         }
       }
     }
-    return HistorySearch(newest: best, gap: best == nil ? gap : nil)
+    return HistorySearch(newest: best, gap: best == nil ? gap ?? rootGap : nil)
   }
 
   /// The activators of `environment` (the current root's admins, and its members then) in each
@@ -570,14 +574,15 @@ public enum Activation {
         let text = String(decoding: f, as: UTF8.self)
         if let b = blob {
           blob = nil
-          guard let path = paths.first(where: { text == $0 || text.hasPrefix($0 + "/") }) else {
+          // Listed by the file's own path (a folder given lists each file in it).
+          guard paths.contains(where: { text == $0 || text.hasPrefix($0 + "/") }) else {
             return .failure(
               Failure(
                 text:
                   "git log named \(Text.printable(String(text.prefix(80)), keepNewlines: false)), which was not asked for"
               ))
           }
-          if b.contains(where: { $0 != "0" }) { out[path, default: Versions()].add(b, in: commit) }
+          if b.contains(where: { $0 != "0" }) { out[text, default: Versions()].add(b, in: commit) }
         } else if text.hasPrefix("commit ") {
           commit = String(text.dropFirst(7))
         } else if text.hasPrefix(":") {

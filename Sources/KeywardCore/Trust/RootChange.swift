@@ -223,6 +223,11 @@ extension Trust {
     var fork: [(root: RootDoc, commit: String)]?
   }
 
+  /// Where a root of history was first committed, in words ("not committed" for the working tree's).
+  static func firstCommit(_ commit: String) -> String {
+    commit.isEmpty ? "not committed" : "first in commit \(commit.prefix(12))"
+  }
+
   /// Every place a root lives: root.json, a proposal, and the earlier roots kept (two changes
   /// published before one commit leave the first only in trust/roots/).
   static let rootPaths = [rootName, nextRootName, rootsFolder]
@@ -234,7 +239,10 @@ extension Trust {
   ) {
     var blobs = [String]()
     var commits = [String: String]()
-    for path in rootPaths {
+    // root.json first, then a proposal, then the kept roots (`trust/roots/<N>.json` only: any
+    // other file a writer puts there is no root keyward keeps).
+    let kept = listed.keys.filter { isKeptRootPath($0) }.sorted()
+    for path in [rootName, nextRootName] + kept {
       for blob in listed[path]?.order ?? [] where commits[blob] == nil {
         blobs.append(blob)
         commits[blob] = listed[path]?.commits[blob]?.last ?? ""
@@ -243,14 +251,21 @@ extension Trust {
     return (blobs, commits)
   }
 
+  /// `trust/roots/<N>.json`, as `publish` names an earlier root.
+  static func isKeptRootPath(_ path: String) -> Bool {
+    guard path.hasPrefix(rootsFolder + "/"), path.hasSuffix(".json") else { return false }
+    let n = path.dropFirst(rootsFolder.count + 1).dropLast(5)
+    return !n.isEmpty && n.allSatisfy { $0.isASCII && $0.isNumber }
+  }
+
   /// The roots among `ids` that `blobs` holds and that read as roots.
-  static func rootCandidates(_ ids: [String], commits: [String: String], blobs: [String: [UInt8]])
-    -> [(root: RootDoc, commit: String)]
-  {
+  static func rootCandidates(
+    _ ids: [String], commits: [String: String], blobs: [String: [UInt8]], workspaceID: String
+  ) -> [(root: RootDoc, commit: String)] {
     ids.compactMap { blob in
-      guard let bytes = blobs[blob], let r = try? parseRoot(bytes, path: "a trust root in history") else {
-        return nil
-      }
+      guard let bytes = blobs[blob], let r = try? parseRoot(bytes, path: "a trust root in history"),
+        r.root.workspaceID == workspaceID
+      else { return nil }
       return (r, commits[blob] ?? "")
     }
   }
@@ -267,7 +282,8 @@ extension Trust {
     guard ids.count <= Activation.maxRootVersions,
       let blobs = try? TrailHistory.read(ids, in: workspace, maxBytes: Activation.maxHistoricBytes)
     else { return nil }
-    let candidates = rootCandidates(ids, commits: commits, blobs: blobs)
+    let candidates = rootCandidates(
+      ids, commits: commits, blobs: blobs, workspaceID: current.root.workspaceID)
     guard let first = candidates.first(where: { $0.root.fingerprint == start }) else { return nil }
     return rootHistory(from: first.root, current: current, among: candidates)
   }
@@ -279,16 +295,25 @@ extension Trust {
     from start: RootDoc, current: RootDoc, among candidates: [(root: RootDoc, commit: String)]
   ) -> RootHistory {
     var byVersion = [Int: [(root: RootDoc, commit: String)]]()
-    var seen: Set<String> = [start.fingerprint]
-    for c in candidates + [(current, "")]
-    where c.root.root.version > start.root.version && seen.insert(c.root.fingerprint).inserted {
+    for c in candidates + [(current, "")] where c.root.root.version > start.root.version {
       byVersion[c.root.root.version, default: []].append(c)
     }
     var out = RootHistory()
     var previous = start
     var version = start.root.version + 1
     while let next = byVersion[version] {
-      let followed = next.filter { successionProblem($0.root, after: previous) == nil }
+      // Every copy is checked before copies are merged by fingerprint (which covers the payload
+      // only): an unsigned copy of a root must not stand in for the signed one. The old root's
+      // admins first: a writer's root naming a hundred admins of its own costs the few signatures
+      // of the old root's admins, not its own.
+      var followed = [(root: RootDoc, commit: String)]()
+      for c in next where !followed.contains(where: { $0.root.fingerprint == c.root.fingerprint }) {
+        guard shapeProblem(c.root, after: previous) == nil,
+          c.root.doc.validSigners(previous.root.admins.map(\.identity)).count >= previous.root.threshold,
+          successionProblem(c.root, after: previous) == nil
+        else { continue }
+        followed.append(c)
+      }
       guard let first = followed.first else { break }
       if followed.count > 1 {
         out.fork = followed

@@ -382,7 +382,7 @@ public enum Trust {
               .integrity,
               "this machine pinned trust root \(pin.fingerprint), and this repository's history holds \(fork.count) different "
                 + "roots of version \(first.root.root.version) that follow it, each signed by the admins of the root before it: "
-                + fork.map { "\($0.root.fingerprint) (first in commit \($0.commit.prefix(12)))" }.joined(
+                + fork.map { "\($0.root.fingerprint) (\(Trust.firstCommit($0.commit)))" }.joined(
                   separator: " and ")
                 + "; the pin follows neither (a removed admin can sign a change of his own)",
               hint:
@@ -393,7 +393,7 @@ public enum Trust {
             throw KeywardError(
               .integrity,
               "the workspace's trust root is \(fp) (version \(root.version)), but this repository's history holds root version "
-                + "\(newer.root.root.version) (\(newer.root.fingerprint), first in commit \(newer.commit.prefix(12))) that follows it: "
+                + "\(newer.root.root.version) (\(newer.root.fingerprint), \(Trust.firstCommit(newer.commit))) that follows it: "
                 + "the root in use was signed away and then restored (rollback); this machine's pin stays at \(pin.fingerprint)",
               hint: "restore the newest trust/ folder from version control")
           }
