@@ -184,6 +184,12 @@ struct RootRotationTests {
     try cli.expect(0, ["list"], env: other)
     let read = try python([CLI.packageRoot + "/Tests/Compat/trust_reader.py", cli.workspace, root1])
     #expect(read.status == 0, "\(read.output)")
+    // A change with every signature is finished, never withdrawn (committed, a withdrawn one
+    // would read as a rollback in history).
+    let withdrawn = try cli.run(["trust", "rotate-root", "--withdraw"])
+    #expect(
+      withdrawn.status == 2 && withdrawn.stderr.contains("keyward trust rotate-root"), "\(withdrawn.all)")
+    #expect(FileManager.default.fileExists(atPath: cli.workspace + "/trust/root.next.json"))
     try cli.expect(0, ["trust", "rotate-root", "--sign", next], env: ["KEYWARD_IDENTITY": bob.file])
     let now = try shown(cli)
     #expect(now["root_version"] as? Int == 2 && now["proposed_root"] is NSNull)

@@ -482,6 +482,19 @@ extension Trust {
         .input, "\(path) is the root already (its publication was interrupted): run keyward trust rotate-root"
       )
     }
+    // One with every signature is a signed change (its publication was interrupted before the
+    // state was signed): committed, a withdrawn one reads as a rollback to every machine that
+    // checks the repository's history. It is finished, not withdrawn.
+    if let next = try? readRoot(path), let root = try? currentRoot(workspace, current),
+      successionProblem(next, after: root) == nil
+    {
+      throw KeywardError(
+        .input,
+        "\(path) holds every signature it needs (its publication was interrupted): it is a signed change of the root, "
+          + "and withdrawn after it was committed it would read as a rollback to every machine that checks the "
+          + "repository's history; finish it",
+        advice: .signReviewedRootChange(fingerprint: next.fingerprint))
+    }
     try FileSystem.remove(path)
   }
 }
