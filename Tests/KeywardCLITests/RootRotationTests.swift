@@ -353,13 +353,7 @@ struct RootRotationTests {
     "attack: a pinned machine, offline through a root change, meets the removed admin's own root change beside her restored workspace: its pin follows neither root, on every run"
   )
   func forkedRootOnPinnedMachine() throws {
-    let (cli, root1) = try base.trusted()
-    try base.commitWorkspace(cli)
-    var pinned = try cli.otherMachine()
-    try cli.expect(0, ["trust", "pin", root1], env: pinned)
-    pinned["KEYWARD_PRIVATE_KEY_PROD"] = try base.secretKey(cli, "prod")
-    let oldSecret = try prodSecret(cli)
-    #expect(try cli.expect(0, ["export", "prod"], env: pinned).stdout.contains(oldSecret))
+    let (cli, root1, pinned, oldSecret) = try committedWithPinnedHost()
     var online = pinned
     online["KEYWARD_KEYS_DIR"] = cli.root + "/online-keys"
     try FileManager.default.createDirectory(
@@ -380,6 +374,77 @@ struct RootRotationTests {
         r.stderr.contains("pinned trust root \(root1)") && r.stderr.contains("2 different roots of version 2")
           && r.stderr.contains(root2), "\(args): \(r.stderr)")
       #expect(!r.all.contains(oldSecret) && !r.all.contains("cs_prod_SECRET_newer"), "\(args)")
+    }
+  }
+
+  @Test(
+    "attack: the removed admin's fork, with a flood of files named as kept roots to blind the history: a pinned machine offline through the change does not follow, on every run"
+  )
+  func floodedRootOnPinnedMachine() throws {
+    let (cli, root1, pinned, oldSecret) = try committedWithPinnedHost()
+    _ = try handOverToBob(cli)
+    try aliceForks(cli, from: "HEAD~1")
+    let roots = cli.workspace + "/trust/roots"
+    for n in 100..<1200 { try Data("\(n)".utf8).write(to: URL(fileURLWithPath: "\(roots)/\(n).json")) }
+    try base.git(cli, ["add", "-A", "Environments"])
+    try base.git(cli, ["commit", "-q", "-m", "vendor"])
+    for n in 100..<1200 { try FileManager.default.removeItem(atPath: "\(roots)/\(n).json") }
+    try base.git(cli, ["commit", "-q", "-a", "-m", "unvendor"])
+    for args in [["export", "prod"], ["export", "prod"]] {
+      let r = try cli.expect(4, args, env: pinned)
+      #expect(
+        r.stderr.contains("pinned trust root \(root1)") && r.stderr.contains("the pin does not follow"),
+        "\(args): \(r.stderr)")
+      #expect(!r.all.contains(oldSecret) && !r.all.contains("cs_prod_SECRET_newer"))
+    }
+  }
+
+  @Test(
+    "attack: the removed admin's fork, deployed from a shallow clone (the CI default) by a host whose pin is kept: the pin does not follow, and a full clone then refuses the fork"
+  )
+  func forkedRootOnShallowClone() throws {
+    let (cli, root1) = try base.trusted()
+    try base.commitWorkspace(cli)
+    let clone = cli.root + "/deploy"
+    func cloneAgain(depth: Int?) throws {
+      try? FileManager.default.removeItem(atPath: clone)
+      try base.git(
+        cli, ["clone", "-q"] + (depth.map { ["--depth", "\($0)"] } ?? []) + ["file://" + cli.root, clone])
+    }
+    try cloneAgain(depth: nil)
+    var host = try cli.otherMachine()
+    let w = ["--workspace", clone + "/Environments"]
+    try cli.expect(0, ["trust", "pin", root1] + w, env: host)
+    host["KEYWARD_PRIVATE_KEY_PROD"] = try base.secretKey(cli, "prod")
+    let oldSecret = try prodSecret(cli)
+    #expect(try cli.expect(0, ["export", "prod"] + w, env: host).stdout.contains(oldSecret))
+    _ = try handOverToBob(cli)
+    try aliceForks(cli, from: "HEAD~1")
+    try cloneAgain(depth: 1)
+    for _ in 0..<2 {
+      let r = try cli.expect(4, ["export", "prod"] + w, env: host)
+      #expect(
+        r.stderr.contains("shallow clone") && r.stderr.contains("the pin does not follow"), "\(r.stderr)")
+      #expect(!r.all.contains(oldSecret) && !r.all.contains("cs_prod_SECRET_newer"))
+    }
+    try cloneAgain(depth: nil)
+    let full = try cli.expect(4, ["export", "prod"] + w, env: host)
+    #expect(full.stderr.contains("2 different roots of version 2"), "\(full.stderr)")
+  }
+
+  @Test(
+    "a root change that removes the admin who activated every set keeps them deployable: the publishing admin signs those manifests anew"
+  )
+  func removedAdminsManifests() throws {
+    let (cli, _) = try base.trusted()
+    let oldSecret = try prodSecret(cli)
+    let (_, root2) = try rotateToBob(cli)
+    let ci = try base.ciProdMachine(cli, "ci", root: root2)
+    let r = try cli.expect(0, ["export", "prod"], env: ci)
+    #expect(r.stdout.contains(oldSecret) && !r.stderr.contains("forged"), "\(r.all)")
+    for env in ["dev", "staging", "prod"] {
+      let m = try base.manifestPayload(cli.workspace + "/trust/active/\(env).json")
+      #expect(m["activated_by"] as? String == "bob", "\(env): \(m)")
     }
   }
 
@@ -410,6 +475,19 @@ struct RootRotationTests {
     #expect(!r.all.contains(oldSecret) && !r.all.contains("cs_prod_SECRET_newer"))
   }
 
+  /// Alice's workspace, committed, and a deploy host (its own key store, prod's key) that pinned
+  /// root 1 and deployed prod once: the CLI, root 1, the host's environment and prod's secret.
+  func committedWithPinnedHost() throws -> (CLI, String, [String: String], String) {
+    let (cli, root1) = try base.trusted()
+    try base.commitWorkspace(cli)
+    var pinned = try cli.otherMachine()
+    try cli.expect(0, ["trust", "pin", root1], env: pinned)
+    pinned["KEYWARD_PRIVATE_KEY_PROD"] = try base.secretKey(cli, "prod")
+    let oldSecret = try prodSecret(cli)
+    #expect(try cli.expect(0, ["export", "prod"], env: pinned).stdout.contains(oldSecret))
+    return (cli, root1, pinned, oldSecret)
+  }
+
   /// prod's active App Secret, as `show --reveal` prints it.
   func prodSecret(_ cli: CLI) throws -> String {
     try #require(
@@ -417,16 +495,22 @@ struct RootRotationTests {
         String.init))
   }
 
-  /// Alice hands the workspace to a new admin, bob: root 2 is his alone, signed by her and by
-  /// him. Bob then promotes a new prod set, and the workspace is committed. Bob's identity file
-  /// and root 2's fingerprint.
-  func handOverToBob(_ cli: CLI) throws -> (bob: String, root2: String) {
+  /// Alice makes a new identity, bob, the only admin: root 2, signed by her and by him. Bob's
+  /// identity and root 2's fingerprint.
+  func rotateToBob(_ cli: CLI) throws -> (bob: (file: String, public: String), root2: String) {
     let bob = try base.newIdentity(cli, "bob")
     try cli.expect(
       0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)", "--remove-admin", "alice"])
     let root2 = try #require(
       (try shown(cli)["proposed_root"] as? [String: Any])?["root_fingerprint"] as? String)
     try cli.expect(0, ["trust", "rotate-root", "--sign", root2], env: ["KEYWARD_IDENTITY": bob.file])
+    return (bob, root2)
+  }
+
+  /// Alice hands the workspace to a new admin, bob (`rotateToBob`). Bob then promotes a new prod
+  /// set, and the workspace is committed. Bob's identity file and root 2's fingerprint.
+  func handOverToBob(_ cli: CLI) throws -> (bob: String, root2: String) {
+    let (bob, root2) = try rotateToBob(cli)
     try base.promoteAndCommit(cli, "newer", env: ["KEYWARD_IDENTITY": bob.file])
     return (bob.file, root2)
   }

@@ -221,6 +221,8 @@ extension Trust {
     /// Two of them at one version: two changes signed from one root, such as a removed admin's own
     /// from the root he was removed from. The machine cannot tell which the admins meant.
     var fork: [(root: RootDoc, commit: String)]?
+    /// Why the history of a git work tree could not be read whole (nothing was searched).
+    var unchecked: String?
   }
 
   /// Where a root of history was first committed, in words ("not committed" for the working tree's).
@@ -271,20 +273,41 @@ extension Trust {
   }
 
   /// The repository's history of the root, from `start` (a pin about to follow root changes to
-  /// `current`): nil when it cannot be read (no work tree, git failing, `start` not in it). One
-  /// `git log` and two `cat-file`s, only when a pin moves.
+  /// `current`): nil outside a git work tree (nothing to read); `unchecked` says why a work
+  /// tree's history could not be read whole (git failing, a shallow clone, a flood of files named
+  /// as kept roots, the pinned root not in it), and then the pin does not follow. One `git log`
+  /// and two `cat-file`s, only when a pin moves.
   static func rootHistoryInGit(_ workspace: String, from start: String, current: RootDoc) -> RootHistory? {
-    guard let dotGit = Git.dotGit(workspace), !Git.isSubmodule(dotGit),
-      dotGit.isEmpty || Git.linkInside(workspace, top: Path.directory(dotGit)) == nil,
-      case .success(let listed) = Activation.Versions.of(rootPaths, in: workspace)
-    else { return nil }
+    guard let dotGit = Git.dotGit(workspace) else { return nil }
+    func unchecked(_ why: String) -> RootHistory { RootHistory(unchecked: why) }
+    if Git.isSubmodule(dotGit) { return unchecked("the workspace is a git submodule") }
+    if !dotGit.isEmpty, let link = Git.linkInside(workspace, top: Path.directory(dotGit)) {
+      return unchecked("\(link) is a symbolic link inside the repository on the way to the workspace")
+    }
+    if Git.isShallow(workspace, dotGit: dotGit) {
+      return unchecked("the repository is a shallow clone (it holds only the history fetched)")
+    }
+    let listed: [String: Activation.Versions]
+    switch Activation.Versions.of(rootPaths, in: workspace) {
+    case .success(let v): listed = v
+    case .failure(let why): return unchecked(why.text)
+    }
     let (ids, commits) = rootVersions(listed)
-    guard ids.count <= Activation.maxRootVersions,
-      let blobs = try? TrailHistory.read(ids, in: workspace, maxBytes: Activation.maxHistoricBytes)
-    else { return nil }
+    if ids.count > Activation.maxRootVersions {
+      return unchecked(
+        "the history holds \(ids.count) versions of the files a trust root is kept in, more than keyward reads (a writer's flood)"
+      )
+    }
+    guard let blobs = try? TrailHistory.read(ids, in: workspace, maxBytes: Activation.maxHistoricBytes) else {
+      return unchecked("git cat-file failed")
+    }
     let candidates = rootCandidates(
       ids, commits: commits, blobs: blobs, workspaceID: current.root.workspaceID)
-    guard let first = candidates.first(where: { $0.root.fingerprint == start }) else { return nil }
+    guard let first = candidates.first(where: { $0.root.fingerprint == start }) else {
+      return unchecked(
+        "no commit reachable from HEAD holds the pinned root (git reads another repository, or it was never committed)"
+      )
+    }
     return rootHistory(from: first.root, current: current, among: candidates)
   }
 
@@ -427,10 +450,40 @@ extension Trust {
     var proposal = describe(next, after: prev, published: false)
     guard proposal.missing.isEmpty, next.root.admins.contains(where: { $0.identity == signer.publicIdentity })
     else { return proposal }
+    // The live sets a removed admin activated: signed anew by the publishing admin once the new
+    // root is in place, or every deploy of them would read their manifests as forged.
+    let vouched = try liveSetsVouched(workspace)
     try publish(next, after: prev, workspace: workspace, current: current, signer: signer, env: env)
+    try signLiveSetsAnew(workspace, vouched, by: signer)
     proposal.published = true
     try record(proposal)
     return proposal
+  }
+
+  /// The environments whose active set a valid manifest names now.
+  static func liveSetsVouched(_ path: String) throws(KeywardError) -> [String] {
+    let w = try Workspace.open(path)
+    var out = [String]()
+    for name in w.config.environmentNames {
+      if let env = try? w.loadEnvironment(name), Activation.liveSetVouched(workspace: w, env: env) {
+        out.append(name)
+      }
+    }
+    return out
+  }
+
+  /// Signs anew, as `admin`, the manifests of those of `environments` that no valid manifest
+  /// names now (their signer is no longer an admin or member).
+  static func signLiveSetsAnew(_ path: String, _ environments: [String], by admin: Identity)
+    throws(KeywardError)
+  {
+    guard !environments.isEmpty else { return }
+    let w = try Workspace.open(path)
+    for name in environments {
+      let env = try w.loadEnvironment(name)
+      guard let active = env.active, !Activation.liveSetVouched(workspace: w, env: env) else { continue }
+      try Activation.write(workspace: w, environment: name, set: active, by: admin)
+    }
   }
 
   /// Puts a complete root change in place: the old root is kept in `trust/roots/`, the state is

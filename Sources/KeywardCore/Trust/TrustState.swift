@@ -377,6 +377,16 @@ public enum Trust {
         // Before the pin follows: the admins of the pinned root may have signed two ways (a
         // removed admin's own change), or signed the root in use away since.
         if let found = rootHistoryInGit(workspace, from: pin.fingerprint, current: current) {
+          if let why = found.unchecked {
+            throw KeywardError(
+              .integrity,
+              "this machine pinned trust root \(pin.fingerprint), and the workspace's root is now \(fp) (version \(root.version)), "
+                + "but the repository's history could not be read whole (\(why)), so the change cannot be checked "
+                + "against it (a removed admin can sign a change of his own); the pin does not follow",
+              hint:
+                "run it again in a full clone (e.g. fetch-depth: 0), or check with the admins which root is the workspace's "
+                + "and have this machine pin that one in place of its pin (keyward trust pin)")
+          }
           if let fork = found.fork, let first = fork.first {
             throw KeywardError(
               .integrity,
