@@ -317,10 +317,7 @@ struct RootRotationTests {
     "attack: a former admin signs a root change of her own from the root she was removed from, beside her older workspace: a fresh CI machine given that root refuses the fork (git history)"
   )
   func forkedRootOnFreshMachine() throws {
-    let (cli, root1) = try base.trusted()
-    try base.commitWorkspace(cli)
-    let oldSecret = try prodSecret(cli)
-    let (_, root2) = try handOverToBob(cli)
+    let (cli, root1, root2, oldSecret) = try handedOverToBob()
     try aliceForks(cli, from: "HEAD~1")
     for args in [["export", "prod"], ["show", "prod", "--reveal"]] {
       let r = try cli.expect(4, args, env: try base.ciProdMachine(cli, "ci-\(args[0])", root: root1))
@@ -335,10 +332,7 @@ struct RootRotationTests {
     "attack: a writer with no key commits root 2's payload without its signatures, then restores the root 1 workspace: the unsigned copy does not hide the signed root 2 from a fresh CI machine"
   )
   func unsignedRootCopyOnFreshMachine() throws {
-    let (cli, root1) = try base.trusted()
-    try base.commitWorkspace(cli)
-    let oldSecret = try prodSecret(cli)
-    let (_, root2) = try handOverToBob(cli)
+    let (cli, root1, root2, oldSecret) = try handedOverToBob()
     var copy = try base.readJSON(cli.workspace + "/trust/root.json")
     copy["signatures"] = [Any]()
     try base.writeJSON(copy, cli.workspace + "/trust/root.json")
@@ -513,6 +507,16 @@ struct RootRotationTests {
     let (bob, root2) = try rotateToBob(cli)
     try base.promoteAndCommit(cli, "newer", env: ["KEYWARD_IDENTITY": bob.file])
     return (bob.file, root2)
+  }
+
+  /// Alice's workspace, committed, then handed over to bob (`handOverToBob`): the CLI, root 1,
+  /// root 2 and prod's secret under root 1.
+  func handedOverToBob() throws -> (CLI, String, String, String) {
+    let (cli, root1) = try base.trusted()
+    try base.commitWorkspace(cli)
+    let oldSecret = try prodSecret(cli)
+    let (_, root2) = try handOverToBob(cli)
+    return (cli, root1, root2, oldSecret)
   }
 
   /// Alice, removed but able to push, restores the workspace as commit `rev` held it and signs,

@@ -761,10 +761,7 @@ struct TrustTests {
     "a member made a reader: the admin signs the live manifest anew, so fresh machines deploy it and still catch a rollback"
   )
   func demotedActivator() throws {
-    let (cli, root) = try trusted()
-    try commitWorkspace(cli)
-    let older = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/trust/active/prod.json"))
-    let olderProd = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    let (cli, root, older, olderProd) = try committedWithProd()
     let bob = try grantBobAndCommit(cli)
     let bobEnv = try identityMachine(cli, bob.file, root: root)
     try promoteAndCommit(cli, "bobs", env: bobEnv)
@@ -1038,10 +1035,7 @@ struct TrustTests {
     "attack: a writer floods history with 4,200 files named as kept roots, then restores an older manifest: the manifest floor still runs (only the root's part is a gap)"
   )
   func rootFloodKeepsManifestFloor() throws {
-    let (cli, root) = try trusted()
-    try commitWorkspace(cli)
-    let oldManifest = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/trust/active/prod.json"))
-    let oldProd = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    let (cli, root, oldManifest, oldProd) = try committedWithProd()
     try promoteAndCommit(cli, "newer")
     let roots = cli.workspace + "/trust/roots"
     try FileManager.default.createDirectory(atPath: roots, withIntermediateDirectories: true)
@@ -1056,6 +1050,16 @@ struct TrustTests {
     let r = try cli.expect(4, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
     #expect(r.stderr.contains("rollback") && r.stderr.contains("history holds version 2"), "\(r.stderr)")
     #expect(!r.all.contains("cs_prod_SECRET_newer"))
+  }
+
+  /// A trusted workspace committed (`commitWorkspace`): the CLI, the root, and the bytes of prod's
+  /// manifest and of prod.json as committed.
+  func committedWithProd() throws -> (CLI, String, Data, Data) {
+    let (cli, root) = try trusted()
+    try commitWorkspace(cli)
+    let manifest = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/trust/active/prod.json"))
+    let prod = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    return (cli, root, manifest, prod)
   }
 
   /// A repository at the CLI's root (branch main) whose first commit holds the workspace.

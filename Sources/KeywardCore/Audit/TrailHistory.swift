@@ -177,22 +177,16 @@ public enum TrailHistory {
     var wanted = ids
     if let maxBytes {
       wanted = []
-      var start = 0
-      while start < ids.count {
-        let end = min(start + 1000, ids.count)
-        let input = Array(ids[start..<end].map { "\($0)\n" }.joined().utf8)
-        guard let r = Git.run(["cat-file", "--batch-check"], in: dir, input: input), r.status == 0 else {
-          throw KeywardError(.io, "git cat-file failed in \(dir)")
-        }
+      for start in stride(from: 0, to: ids.count, by: 1000) {
+        let output = try catFile("--batch-check", ids[start..<min(start + 1000, ids.count)], in: dir)
         // "<id> blob <size>" (or "<id> missing") per line.
-        for line in r.output.split(separator: 0x0a) {
+        for line in output.split(separator: 0x0a) {
           let f = line.split(separator: 0x20)
           guard f.count == 3, let size = Int(String(decoding: f[2], as: UTF8.self)), size <= maxBytes else {
             continue
           }
           wanted.append(String(decoding: f[0], as: UTF8.self))
         }
-        start = end
       }
     }
     var out = [String: [UInt8]]()
@@ -215,15 +209,22 @@ public enum TrailHistory {
     }
   }
 
+  /// `git cat-file OPTION` given `ids` (at most 1,000: see `read`), its output.
+  static func catFile(_ option: String, _ ids: ArraySlice<String>, in dir: String) throws(KeywardError)
+    -> [UInt8]
+  {
+    let input = Array(ids.map { "\($0)\n" }.joined().utf8)
+    guard let r = Git.run(["cat-file", option], in: dir, input: input), r.status == 0 else {
+      throw KeywardError(.io, "git cat-file failed in \(dir)")
+    }
+    return r.output
+  }
+
   static func readBatch(_ ids: ArraySlice<String>, in dir: String, into out: inout [String: [UInt8]])
     throws(KeywardError)
   {
-    let input = Array(ids.map { "\($0)\n" }.joined().utf8)
-    guard let r = Git.run(["cat-file", "--batch"], in: dir, input: input), r.status == 0 else {
-      throw KeywardError(.io, "git cat-file failed in \(dir)")
-    }
     var i = 0
-    let b = r.output
+    let b = try catFile("--batch", ids, in: dir)
     while i < b.count {
       guard let nl = b[i...].firstIndex(of: 0x0a) else { break }
       let header = String(decoding: b[i..<nl], as: UTF8.self).split(separator: " ")

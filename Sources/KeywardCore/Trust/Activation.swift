@@ -286,12 +286,34 @@ public enum Activation {
     env.active.map { (try? requireActivated(workspace: workspace, env: env, set: $0)) != nil } ?? false
   }
 
+  /// The environments of the workspace at `path` whose active set a valid manifest names now.
+  static func liveSetsVouched(_ path: String) throws(KeywardError) -> [String] {
+    let w = try Workspace.open(path)
+    return w.config.environmentNames.filter { name in
+      (try? w.loadEnvironment(name)).map { liveSetVouched(workspace: w, env: $0) } ?? false
+    }
+  }
+
   /// The admin signs the manifest of `environment`'s active set anew, as the workspace at `path`
   /// now stands (after a change to its signed state): what deployed before keeps deploying.
   static func signLiveSetAnew(_ path: String, environment: String, by admin: Identity) throws(KeywardError) {
+    try signLiveSetsAnew(path, [environment], by: admin)
+  }
+
+  /// The same for each of `environments`, the workspace opened once; with `unlessVouched`, only
+  /// those whose active set no valid manifest names now (a root change: their signer was
+  /// removed).
+  static func signLiveSetsAnew(
+    _ path: String, _ environments: [String], by admin: Identity, unlessVouched: Bool = false
+  ) throws(KeywardError) {
+    guard !environments.isEmpty else { return }
     let after = try Workspace.open(path)
-    if let active = try after.loadEnvironment(environment).active {
-      try write(workspace: after, environment: environment, set: active, by: admin)
+    for name in environments {
+      let env = try after.loadEnvironment(name)
+      guard let active = env.active, !(unlessVouched && liveSetVouched(workspace: after, env: env)) else {
+        continue
+      }
+      try write(workspace: after, environment: name, set: active, by: admin)
     }
   }
 

@@ -452,38 +452,12 @@ extension Trust {
     else { return proposal }
     // The live sets a removed admin activated: signed anew by the publishing admin once the new
     // root is in place, or every deploy of them would read their manifests as forged.
-    let vouched = try liveSetsVouched(workspace)
+    let vouched = try Activation.liveSetsVouched(workspace)
     try publish(next, after: prev, workspace: workspace, current: current, signer: signer, env: env)
-    try signLiveSetsAnew(workspace, vouched, by: signer)
+    try Activation.signLiveSetsAnew(workspace, vouched, by: signer, unlessVouched: true)
     proposal.published = true
     try record(proposal)
     return proposal
-  }
-
-  /// The environments whose active set a valid manifest names now.
-  static func liveSetsVouched(_ path: String) throws(KeywardError) -> [String] {
-    let w = try Workspace.open(path)
-    var out = [String]()
-    for name in w.config.environmentNames {
-      if let env = try? w.loadEnvironment(name), Activation.liveSetVouched(workspace: w, env: env) {
-        out.append(name)
-      }
-    }
-    return out
-  }
-
-  /// Signs anew, as `admin`, the manifests of those of `environments` that no valid manifest
-  /// names now (their signer is no longer an admin or member).
-  static func signLiveSetsAnew(_ path: String, _ environments: [String], by admin: Identity)
-    throws(KeywardError)
-  {
-    guard !environments.isEmpty else { return }
-    let w = try Workspace.open(path)
-    for name in environments {
-      let env = try w.loadEnvironment(name)
-      guard let active = env.active, !Activation.liveSetVouched(workspace: w, env: env) else { continue }
-      try Activation.write(workspace: w, environment: name, set: active, by: admin)
-    }
   }
 
   /// Puts a complete root change in place: the old root is kept in `trust/roots/`, the state is
