@@ -32,10 +32,10 @@ $SCAN --format json > "$W/scan.json" || true
 read -r ok bytes < <(python3 - "$W/scan.json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
-got = sorted((f["path"], f["environment"], f["field"]) for f in d["findings"])
+got = sorted((f["file"], f["environment"], f["field"]) for f in d["findings"])
 want = [("src/planted.env", "env0000", "app_key"), ("src/planted.env", "env0000", "app_secret")]
 if got != want: print("findings:", got, file=sys.stderr)
-print(1 if got == want else 0, d["scanned"]["bytes"])
+print(1 if got == want else 0, d["scanned"]["byte_count"])
 EOF
 )
 
@@ -55,7 +55,7 @@ read -r rg_min rg_cpu < <(stat "$OUT/scan_100mb.json" 1)
 # folders, not only git-tracked files) on a sample, next to keyward on the same sample.
 if [ -n "${DS_FULL:-}" ]; then SAMPLE=(src); else SAMPLE=(src/pkg00 src/pkg01); fi   # 2 of 37 folders, about 5.4 MB
 $SCAN --format json "${SAMPLE[@]/#/$R/}" > "$W/sample.json" || true
-sample_bytes=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['scanned']['bytes'])" "$W/sample.json")
+sample_bytes=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['scanned']['byte_count'])" "$W/sample.json")
 # One timed run of detect-secrets (tens of seconds), keeping its report to count what it flags.
 t0=$(date +%s%N)
 (cd "$R" && detect-secrets scan --all-files "${SAMPLE[@]}") > "$W/ds.json"  # (-C DIR finds nothing)
@@ -69,7 +69,7 @@ ds_flagged=$(python3 -c "import json,sys; print(sum(len(v) for v in json.load(op
 CORPUS="$ROOT/.build/checkouts"
 if [ -d "$CORPUS" ]; then
   $SCAN --format json "$CORPUS" > "$W/corpus.json" || true
-  corpus_bytes=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['scanned']['bytes'])" "$W/corpus.json")
+  corpus_bytes=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['scanned']['byte_count'])" "$W/corpus.json")
   hyperfine -N -i --warmup 1 --runs 5 --export-json "$OUT/scan_100mb_corpus.json" "$SCAN -q $CORPUS" >/dev/null
   corpus=$(median_ms "$OUT/scan_100mb_corpus.json" 0)
 fi

@@ -32,10 +32,10 @@ read -r ok bytes files < <(python3 - "$W/scan.json" "$added" "$removed" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 f = d["findings"]
-good = (len(f) == 1 and f[0]["path"] == "config/leaked.env" and f[0]["field"] == "app_secret"
+good = (len(f) == 1 and f[0]["file"] == "config/leaked.env" and f[0]["field"] == "app_secret"
         and f[0]["environment"] == "env0000" and f[0]["introduced"] == [sys.argv[2]] and f[0]["removed"] == [sys.argv[3]])
 if not good: print("findings:", json.dumps(f, indent=1), file=sys.stderr)
-print(1 if good else 0, d["scanned"]["bytes"], d["scanned"]["files"])
+print(1 if good else 0, d["scanned"]["byte_count"], d["scanned"]["file_count"])
 EOF
 )
 hyperfine -N -i --warmup 1 --runs 7 --export-json "$OUT/scan_history.json" "$SCAN -q" >/dev/null

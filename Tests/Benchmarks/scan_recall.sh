@@ -96,7 +96,7 @@ def pieces(value):  # every substring of >= 16 characters (a rule may report par
     return {value[i:j] for i in range(len(value)) for j in range(i + 16, len(value) + 1)}
 
 def keyward(c):
-    hits = [f for f in kw[c["mode"]] if f["path"] == c["path"] and f["environment"] == c["env"]]
+    hits = [f for f in kw[c["mode"]] if f["file"] == c["path"] and f["environment"] == c["env"]]
     if not hits:
         return "**no**"
     where = ", ".join(f"line {f['line']}" for f in hits) if len(hits) > 1 else ""
@@ -145,8 +145,8 @@ for c in cases:
     print(f"| {c['id']}. {c['label']} (`{c['path']}`; keyward {mode_flag[c['mode']]}) | {k} | {detect_secrets(c)} | {trufflehog(c)} |")
 
 # Everything else each tool reported: not a planted value (decoys, the workspace, …).
-kw_other = {(f["path"], f["line"], f["environment"]) for m in kw.values() for f in m
-            if not any(f["path"] == c["path"] and f["environment"] == c["env"] for c in cases)}
+kw_other = {(f["file"], f["line"], f["environment"]) for m in kw.values() for f in m
+            if not any(f["file"] == c["path"] and f["environment"] == c["env"] for c in cases)}
 ds_other = sum(len(v) for p, v in ds.items() if p not in paths)
 th_other = "skipped" if th is None else sum(len(i["stringsFound"]) for i in th if i["path"] not in paths)
 print(f"| findings outside the planted files (60 decoy files, Environments/, …) | {len(kw_other)} | {ds_other} | {th_other} strings |")
