@@ -1032,6 +1032,43 @@ struct TrustTests {
   }
 
   @Test(
+    "attack: a writer commits a manifest nobody the state names signed, beside a 65 MB signed state: a fresh deploy does not read the blob, and says what it could not judge"
+  )
+  func oversizedStateInHistory() throws {
+    let (cli, root) = try trusted()
+    try commitWorkspace(cli)
+    let mallory = try newIdentity(cli, "mallory")
+    let state = cli.workspace + "/trust/state.json"
+    let manifest = cli.workspace + "/trust/active/prod.json"
+    let (currentState, currentManifest) = (
+      try Data(contentsOf: URL(fileURLWithPath: state)), try Data(contentsOf: URL(fileURLWithPath: manifest))
+    )
+    // Her manifest, version 50, could be vouched for only by a newer state in history: the one she
+    // commits beside it is 65 MB, which every fresh deploy would otherwise read whole.
+    let forged = try CLI.python([
+      CLI.packageRoot + "/Tests/Compat/forge_manifest.py", manifest, mallory.file, "50",
+    ])
+    #expect(forged.status == 0, "\(forged.stderr)")
+    try Data(repeating: 0x20, count: 65 << 20).write(to: URL(fileURLWithPath: state))
+    try git(cli, ["commit", "-q", "-a", "-m", "a large state"])
+    try currentState.write(to: URL(fileURLWithPath: state))
+    try currentManifest.write(to: URL(fileURLWithPath: manifest))
+    try git(cli, ["commit", "-q", "-a", "-m", "back"])
+    // Production names what it could not judge; asked for the whole history, it refuses.
+    let ci = try ciProdMachine(cli, "ci", root: root)
+    let r = try cli.expect(0, ["export", "prod"], env: ci)
+    #expect(
+      r.stderr.contains("manifest version 50") && r.stderr.contains("1 larger than 64 MB")
+        && r.stdout.contains("cs_prod_"), "\(r.all)")
+    var strict = try ciProdMachine(cli, "ci-strict", root: root)
+    strict["KEYWARD_REQUIRE_HISTORY"] = "1"
+    let refused = try cli.expect(4, ["export", "prod"], env: strict)
+    #expect(
+      refused.stderr.contains("1 larger than 64 MB") && !refused.stdout.contains("cs_prod_"), "\(refused.all)"
+    )
+  }
+
+  @Test(
     "attack: a writer floods history with 4,200 files named as kept roots, then restores an older manifest: the manifest floor still runs (only the root's part is a gap)"
   )
   func rootFloodKeepsManifestFloor() throws {

@@ -176,21 +176,27 @@ public enum TrailHistory {
   {
     var wanted = ids
     if let maxBytes {
-      wanted = []
-      for start in stride(from: 0, to: ids.count, by: 1000) {
-        let output = try catFile("--batch-check", ids[start..<min(start + 1000, ids.count)], in: dir)
-        // "<id> blob <size>" (or "<id> missing") per line.
-        for line in output.split(separator: 0x0a) {
-          let f = line.split(separator: 0x20)
-          guard f.count == 3, let size = Int(String(decoding: f[2], as: UTF8.self)), size <= maxBytes else {
-            continue
-          }
-          wanted.append(String(decoding: f[0], as: UTF8.self))
-        }
-      }
+      let sizes = try sizes(ids, in: dir)
+      wanted = ids.filter { sizes[$0].map { $0 <= maxBytes } ?? false }
     }
     var out = [String: [UInt8]]()
     try read(wanted, in: dir, batch: 1000) { (batch: [String: [UInt8]]) in out.merge(batch) { $1 } }
+    return out
+  }
+
+  /// The size of each of `ids` that is a blob (a missing one is not listed), from
+  /// `git cat-file --batch-check`, without reading any.
+  static func sizes(_ ids: [String], in dir: String) throws(KeywardError) -> [String: Int] {
+    var out = [String: Int]()
+    for start in stride(from: 0, to: ids.count, by: 1000) {
+      let output = try catFile("--batch-check", ids[start..<min(start + 1000, ids.count)], in: dir)
+      // "<id> blob <size>" (or "<id> missing") per line.
+      for line in output.split(separator: 0x0a) {
+        let f = line.split(separator: 0x20)
+        guard f.count == 3, let size = Int(String(decoding: f[2], as: UTF8.self)) else { continue }
+        out[String(decoding: f[0], as: UTF8.self)] = size
+      }
+    }
     return out
   }
 
