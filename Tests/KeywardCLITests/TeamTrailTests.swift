@@ -693,6 +693,31 @@ struct TeamTrailTests {
     #expect(s.stderr.contains("only 1 commit(s) could be walked"), "\(s.stderr)")
   }
 
+  @Test(
+    "attack: an entry removed in a commit of a workspace whose folder name git quotes (a double quote, a tab): audit --git still names the commit"
+  )
+  func gitHistoryUnderQuotedPath() throws {
+    let cli = try CLI()
+    let folder = "ops \"eu\"\tprod"
+    let w = ["--workspace", "\(folder)/Environments"]
+    try FileManager.default.createDirectory(
+      atPath: "\(cli.root)/\(folder)", withIntermediateDirectories: true)
+    try cli.expect(0, ["identity", "new", "--name", "alice"])
+    try cli.expect(0, ["init", "--envs", "dev,prod"] + w)
+    try store(cli, "prod", workspace: w[1], command: "set")
+    try store(cli, "prod", workspace: w[1])
+    try git(cli.root, ["init", "-q", "-b", "main"])
+    try git(cli.root, ["add", "-A", folder])
+    try git(cli.root, ["commit", "-q", "-m", "workspace"])
+    try cli.expect(0, ["audit", "--git"] + w)
+    let victim = try #require(try log(cli, workspace: w[1]).last?["entry_id"] as? String)
+    try git(cli.root, ["rm", "-q", "\(folder)/Environments/trail/entries/\(victim).json"])
+    try git(cli.root, ["commit", "-q", "-m", "tidy"])
+    let (_, commit) = try git(cli.root, ["rev-parse", "HEAD"])
+    let r = try cli.expect(4, ["audit", "--git"] + w)
+    #expect(r.stdout.contains("KW809") && r.stdout.contains(String(commit.prefix(12))), "\(r.stdout)")
+  }
+
   // MARK: The independent review's attacks (each reproduced, then fixed)
 
   @Test(

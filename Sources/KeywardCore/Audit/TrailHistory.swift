@@ -45,37 +45,32 @@ public enum TrailHistory {
     let checkpoints = "\(rel)\(Trail.checkpointsFolder)/"
     let state = "\(rel)\(Trust.stateName)"
     let v1 = "\(rel)\(Workspace.auditName)"
+    // `-z`: every name as it is (git quotes a name with a quote, a backslash or a tab otherwise,
+    // and a workspace in such a folder would show no change at all).
     guard
-      let log = Git.output(
+      let r = Git.run(
         [
-          "-c", "core.quotePath=false", "log", "-m", "--full-history", "--format=commit %H %P", "--raw",
-          "--no-abbrev", "--no-renames", "HEAD", "--", "\(rel)\(Trail.folder)", state, v1,
-          "\(rel)\(Trust.folder)/active",
-        ], in: top)
+          "log", "-m", "--full-history", "--format=commit %H %P", "--raw", "--no-abbrev", "--no-renames",
+          "-z",
+          "HEAD", "--", "\(rel)\(Trail.folder)", state, v1, "\(rel)\(Trust.folder)/active",
+        ], in: top), r.status == 0, let sections = Git.rawLog(r.output)
     else { throw KeywardError(.io, "git log failed in \(top)") }
     // Each commit's diff against each of its parents, in turn.
     var changes = [Change]()
-    var commit = ""
-    var parents = [String]()
     var seenSections = [String: Int]()
-    var parent = ""
-    for line in log.split(separator: "\n") {
-      if line.hasPrefix("commit ") {
-        let parts = line.split(separator: " ").map(String.init)
-        commit = parts[1]
-        parents = Array(parts.dropFirst(2))
-        let n = seenSections[commit, default: 0]
-        seenSections[commit] = n + 1
-        parent = n < parents.count ? parents[n] : ""
-        continue
+    for (header, list) in sections {
+      let parts = header.split(separator: " ").map(String.init)
+      guard let commit = parts.first else { continue }
+      let parents = parts.dropFirst()
+      let n = seenSections[commit, default: 0]
+      seenSections[commit] = n + 1
+      let parent = n < parents.count ? parents[parents.startIndex + n] : ""
+      for c in list {
+        changes.append(
+          Change(
+            commit: commit, parent: parent, status: c.status, oldBlob: c.oldBlob, newBlob: c.newBlob,
+            path: c.path))
       }
-      guard line.hasPrefix(":"), let tab = line.firstIndex(of: "\t") else { continue }
-      let meta = line[line.index(after: line.startIndex)..<tab].split(separator: " ")
-      guard meta.count == 5, let status = meta[4].first else { continue }
-      changes.append(
-        Change(
-          commit: commit, parent: parent, status: status, oldBlob: String(meta[2]), newBlob: String(meta[3]),
-          path: String(line[line.index(after: tab)...])))
     }
     var findings = [Finding]()
     func report(_ c: Change, _ message: String) {
@@ -109,11 +104,14 @@ public enum TrailHistory {
     }
     var held = [String: [(blob: String, name: String)]]()  // commit → its checkpoints
     for commit in deleted.keys {
-      let listing = Git.output(["ls-tree", commit, "--", checkpoints], in: top) ?? ""
-      held[commit] = listing.split(separator: "\n").compactMap { l in
-        let f = l.split(separator: " ", maxSplits: 2)
-        guard f.count == 3, let tab = f[2].firstIndex(of: "\t") else { return nil }
-        return (String(f[2][..<tab]), Path.name(String(f[2][f[2].index(after: tab)...])))
+      // "<mode> <type> <blob>\t<path>", each ending in NUL.
+      let listing = Git.run(["ls-tree", "-z", commit, "--", checkpoints], in: top)?.output ?? []
+      held[commit] = listing.split(separator: 0).compactMap { entry in
+        let l = String(decoding: entry, as: UTF8.self)
+        guard let tab = l.firstIndex(of: "\t") else { return nil }
+        let f = l[..<tab].split(separator: " ")
+        guard f.count == 3 else { return nil }
+        return (String(f[2]), Path.name(String(l[l.index(after: tab)...])))
       }
       wanted.formUnion(held[commit]!.map(\.blob))
     }

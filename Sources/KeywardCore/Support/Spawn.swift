@@ -238,6 +238,47 @@ enum Git {
     return output(["rev-parse", "--is-shallow-repository"], in: dir)?.hasPrefix("true") == true
   }
 
+  /// One change `git log --raw --no-abbrev --no-renames -z` lists.
+  struct RawChange {
+    var oldBlob: String
+    var newBlob: String
+    var status: Character
+    var path: String
+  }
+
+  /// The sections of `git log --format='commit …' --raw --no-abbrev --no-renames -z` output: each
+  /// header's text after "commit ", and the changes listed under it. Fields end in NUL: the
+  /// header, then per change "\n:<modes> <blobs> <status>" and its path as it is (with `-z` git
+  /// quotes no name; without it, a name with a quote, a backslash or a tab came back quoted and
+  /// matched nothing). Nil when a change is not described as such a listing describes one.
+  static func rawLog(_ output: [UInt8]) -> [(header: String, changes: [RawChange])]? {
+    var sections = [(header: String, changes: [RawChange])]()
+    var meta: [Substring]?  // the change whose path comes next
+    for field in output.split(separator: 0, omittingEmptySubsequences: true) {
+      if let m = meta {
+        // A path is taken whole (a name may start with a newline).
+        meta = nil
+        guard !sections.isEmpty, let status = m[4].first else { return nil }
+        sections[sections.count - 1].changes.append(
+          RawChange(
+            oldBlob: String(m[2]), newBlob: String(m[3]), status: status,
+            path: String(decoding: field, as: UTF8.self)))
+        continue
+      }
+      var f = field[...]
+      while f.first == 0x0a { f = f.dropFirst() }
+      let text = String(decoding: f, as: UTF8.self)
+      if text.hasPrefix("commit ") {
+        sections.append((String(text.dropFirst(7)), []))
+      } else if text.hasPrefix(":") {
+        let m = text.dropFirst().split(separator: " ")
+        guard m.count == 5 else { return nil }
+        meta = m
+      }
+    }
+    return sections
+  }
+
   /// git's standard output when it succeeded, else nil (not a repository, no git).
   static func output(_ args: [String], in dir: String) -> String? {
     guard let r = run(args, in: dir), r.status == 0 else { return nil }

@@ -623,33 +623,23 @@ public enum Activation {
         }
         return .failure(Failure(text: "git log failed (\(first ?? "status \(r.status)"))"))
       }
-      // Fields end in NUL: "commit <id>", then per change "\n:<modes> <blobs> <status>" and its name.
+      guard let sections = Git.rawLog(r.output) else {
+        return .failure(Failure(text: "git log gave a change it did not describe"))
+      }
       var out = [String: Versions]()
-      var commit = ""
-      var blob: String?  // the change whose name comes next
-      for field in r.output.split(separator: 0, omittingEmptySubsequences: true) {
-        var f = field[...]
-        while f.first == 0x0a { f = f.dropFirst() }
-        let text = String(decoding: f, as: UTF8.self)
-        if let b = blob {
-          blob = nil
+      for (commit, changes) in sections {
+        for c in changes {
           // Listed by the file's own path (a folder given lists each file in it).
-          guard paths.contains(where: { text == $0 || text.hasPrefix($0 + "/") }) else {
+          guard paths.contains(where: { c.path == $0 || c.path.hasPrefix($0 + "/") }) else {
             return .failure(
               Failure(
                 text:
-                  "git log named \(Text.printable(String(text.prefix(80)), keepNewlines: false)), which was not asked for"
+                  "git log named \(Text.printable(String(c.path.prefix(80)), keepNewlines: false)), which was not asked for"
               ))
           }
-          if b.contains(where: { $0 != "0" }) { out[text, default: Versions()].add(b, in: commit) }
-        } else if text.hasPrefix("commit ") {
-          commit = String(text.dropFirst(7))
-        } else if text.hasPrefix(":") {
-          let meta = text.dropFirst().split(separator: " ")
-          guard meta.count == 5 else {
-            return .failure(Failure(text: "git log gave a change it did not describe"))
+          if c.newBlob.contains(where: { $0 != "0" }) {
+            out[c.path, default: Versions()].add(c.newBlob, in: commit)
           }
-          blob = String(meta[3])
         }
       }
       return .success(out)
