@@ -718,6 +718,46 @@ struct TeamTrailTests {
     #expect(r.stdout.contains("KW809") && r.stdout.contains(String(commit.prefix(12))), "\(r.stdout)")
   }
 
+  @Test(
+    "attack: a commit that lowered the signed state's version and one that lowered a manifest's, each put back later: audit --git names both commits"
+  )
+  func gitHistoryRollbacks() throws {
+    let (cli, _) = try repository()
+    let state = cli.workspace + "/trust/state.json"
+    let manifest = cli.workspace + "/trust/active/prod.json"
+    let (oldState, oldManifest) = (
+      try Data(contentsOf: URL(fileURLWithPath: state)), try Data(contentsOf: URL(fileURLWithPath: manifest))
+    )
+    // The state moves to version 2 (bob is granted prod), the manifest to version 2 (a promote).
+    let bob = try cli.expect(0, ["identity", "new", "--name", "bob", "--identity", cli.root + "/bob.id"])
+    try cli.expect(0, ["access", "grant", "prod", "bob", String(bob.stdout.split(separator: " ")[1])])
+    try store(cli, "prod")
+    try cli.expect(0, ["promote", "prod", "--force"])
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "grant and promote"])
+    let (newState, newManifest) = (
+      try Data(contentsOf: URL(fileURLWithPath: state)), try Data(contentsOf: URL(fileURLWithPath: manifest))
+    )
+    // A writer commits the older state, then the older manifest; later commits put both back.
+    var lowered = [String]()
+    for (path, old) in [(state, oldState), (manifest, oldManifest)] {
+      try old.write(to: URL(fileURLWithPath: path))
+      try git(
+        cli.root, ["commit", "-q", "-a", "-m", "older \(URL(fileURLWithPath: path).lastPathComponent)"])
+      lowered.append(try git(cli.root, ["rev-parse", "HEAD"]).1)
+    }
+    try newState.write(to: URL(fileURLWithPath: state))
+    try newManifest.write(to: URL(fileURLWithPath: manifest))
+    try git(cli.root, ["commit", "-q", "-a", "-m", "back"])
+    let r = try cli.expect(4, ["audit", "--git"])
+    #expect(
+      r.stdout.contains("commit \(lowered[0].prefix(12))")
+        && r.stdout.contains("lowered the signed state's version from 2 to 1"), "\(r.stdout)")
+    #expect(
+      r.stdout.contains("commit \(lowered[1].prefix(12))")
+        && r.stdout.contains("trust/active/prod.json's version from 2 to 1"), "\(r.stdout)")
+  }
+
   // MARK: The independent review's attacks (each reproduced, then fixed)
 
   @Test(

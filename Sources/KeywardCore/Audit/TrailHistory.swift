@@ -81,12 +81,24 @@ public enum TrailHistory {
           evidence: ["commit": c.commit, "parent": c.parent], remedy: FindingID.trailHistory.explanation,
           file: "\(dir)/\(c.path.dropFirst(rel.count))"))
     }
-    // Blobs to read: the states and v1 trails on both sides of a change.
-    var wanted = Set<String>()
+    // Blobs to read: the states and manifests on both sides of a change, for their versions only
+    // (read a few at a time and let go: a long history holds hundreds of 3 MB states).
     let active = "\(rel)\(Trust.folder)/active/"
-    for c in changes where c.status == "M" && (c.path == state || c.path == v1 || c.path.hasPrefix(active)) {
-      wanted.insert(c.oldBlob)
-      wanted.insert(c.newBlob)
+    var stateVersions = [String: Int]()
+    var manifestVersions = [String: Int]()
+    for (path, type) in [(state, SignedDocument.stateType), (active, Activation.type)] {
+      let isState = path == state
+      let blobs = Set(
+        changes.filter { $0.status == "M" && (isState ? $0.path == state : $0.path.hasPrefix(active)) }
+          .flatMap {
+            [$0.oldBlob, $0.newBlob]
+          })
+      try read(Array(blobs), in: top, batch: 4) { batch in
+        for (blob, bytes) in batch {
+          guard let v = version(bytes, type: type) else { continue }
+          if isState { stateVersions[blob] = v } else { manifestVersions[blob] = v }
+        }
+      }
     }
     // Entry files a commit deleted: the checkpoints that commit holds must hold them.
     var deleted = [String: [(Change, String)]]()
@@ -113,21 +125,26 @@ public enum TrailHistory {
         guard f.count == 3 else { return nil }
         return (String(f[2]), Path.name(String(l[l.index(after: tab)...])))
       }
-      wanted.formUnion(held[commit]!.map(\.blob))
     }
-    let blobs = try read(Array(wanted), in: top)
     for (commit, list) in deleted {
       // Only a checkpoint that holds (its name, an admin's signature, its digest) holds entries:
-      // any other file there (a dotfile with entry lines in it) holds nothing.
+      // any other file there (a dotfile with entry lines in it) holds nothing. One at a time.
       var ids = Set<String>()
-      for (blob, name) in held[commit] ?? [] {
-        let read = Checkpoint.verify(blobs[blob] ?? [], name: name, path: name, trust: workspace.trust)
-        guard read.valid else { continue }
-        for line in read.lines {
-          if let d = Envelope.scan(line, type: Trail.entryType)
-            ?? (try? SignedDocument.parse(Array(line), source: "", type: Trail.entryType))
-          {
-            ids.insert(Trail.id(of: d.payload))
+      let names = Dictionary(grouping: held[commit] ?? [], by: \.blob)
+      try read(Array(names.keys), in: top, batch: 1) { batch in
+        for (blob, bytes) in batch {
+          // A blob held under a name that is not its digest holds nothing; under its own, it does.
+          guard
+            let read = (names[blob] ?? []).lazy.map({
+              Checkpoint.verify(bytes, name: $0.name, path: $0.name, trust: workspace.trust)
+            }).first(where: \.valid)
+          else { continue }
+          for line in read.lines {
+            if let d = Envelope.scan(line, type: Trail.entryType)
+              ?? (try? SignedDocument.parse(Array(line), source: "", type: Trail.entryType))
+            {
+              ids.insert(Trail.id(of: d.payload))
+            }
           }
         }
       }
@@ -136,15 +153,17 @@ public enum TrailHistory {
       }
     }
     for c in changes where c.status == "M" {
-      guard let old = blobs[c.oldBlob], let new = blobs[c.newBlob] else { continue }
-      if c.path == v1, !new.starts(with: old) {
-        report(c, "rewrote \(Workspace.auditName): lines of its parent's version are gone or changed")
+      if c.path == v1 {
+        // The version-1 trail's two sides, read for this change alone.
+        let pair = try read([c.oldBlob, c.newBlob], in: top)
+        if let old = pair[c.oldBlob], let new = pair[c.newBlob], !new.starts(with: old) {
+          report(c, "rewrote \(Workspace.auditName): lines of its parent's version are gone or changed")
+        }
       }
-      if c.path == state, let a = version(old), let b = version(new), b < a {
+      if c.path == state, let a = stateVersions[c.oldBlob], let b = stateVersions[c.newBlob], b < a {
         report(c, "lowered the signed state's version from \(a) to \(b) (a rollback)")
       }
-      if c.path.hasPrefix(active), let a = version(old, type: Activation.type),
-        let b = version(new, type: Activation.type),
+      if c.path.hasPrefix(active), let a = manifestVersions[c.oldBlob], let b = manifestVersions[c.newBlob],
         b < a
       {
         report(
@@ -157,8 +176,12 @@ public enum TrailHistory {
 
   /// The signed state's version (unverified: only its order along history matters here).
   static func version(_ bytes: [UInt8], type: String = SignedDocument.stateType) -> Int? {
-    guard let doc = try? SignedDocument.parse(bytes, source: "", type: type),
-      let v = try? JSONValue.parse(doc.payload, source: ""), case .object(let m) = v,
+    guard let doc = try? SignedDocument.parse(bytes, source: "", type: type) else { return nil }
+    // A state's environments are stepped over, not made into a tree (no environment is named "").
+    if type == SignedDocument.stateType, let state = Trust.scanState(doc.payload, focus: "") {
+      return state.version
+    }
+    guard let v = try? JSONValue.parse(doc.payload, source: ""), case .object(let m) = v,
       case .number(let n)? = m["version"]
     else { return nil }
     return Int(exactly: n)
