@@ -159,30 +159,31 @@ public struct LogRequest: Equatable, Sendable {
       if records.isEmpty { return nil }
       var out = [UInt8]()
       if json {
-        // The row's members in sorted order, written as they come (no dictionary per row).
-        JSONValue.writeObject(LogRequest.rowKeys, into: &out, indent: 4) { k, out in
-          switch k {
-          case 0: JSONValue.writeString(shownActor, into: &out)
-          case 1: JSONValue.writeString(e.actor, into: &out)
-          case 2: JSONValue.writeString(e.command, into: &out)
-          case 3: JSONValue.writeString(e.id, into: &out)
-          case 4: JSONValue.writeString(e.file, into: &out)
-          case 5: e.line.map { JSONValue.writeInt($0, into: &out) } ?? JSONValue.literal("null", into: &out)
-          case 6:
-            JSONValue.writeArray(e.parents.count, into: &out, indent: 6) { n, out in
-              JSONValue.writeString(e.parents[n], into: &out)
-            }
-          case 7:
-            JSONValue.writeArray(records.count, into: &out, indent: 6) { n, out in
-              LogRequest.write(records[n], into: &out, indent: 8)
-            }
-          case 8: JSONValue.writeString(status, into: &out)
-          case 9:
-            e.signer.map { JSONValue.writeString(signers.lookup($0).fingerprint, into: &out) }
-              ?? JSONValue.literal("null", into: &out)
-          default: JSONValue.writeString(e.time, into: &out)
-          }
+        // The row's members in sorted order, written as they come (no dictionary or key list
+        // per row: 30,000 rows, a log).
+        out.reserveCapacity(768 + 256 * records.count)
+        var m = JSONValue.Members(indent: 4)
+        m.string("actor", shownActor, into: &out)
+        m.string("claimed_actor", e.actor, into: &out)
+        m.string("command", e.command, into: &out)
+        m.string("entry_id", e.id, into: &out)
+        m.string("file", e.file, into: &out)
+        m.key("line", into: &out)
+        e.line.map { JSONValue.writeInt($0, into: &out) } ?? JSONValue.literal("null", into: &out)
+        m.key("parents", into: &out)
+        JSONValue.writeArray(e.parents.count, into: &out, indent: 6) { n, out in
+          JSONValue.writeString(e.parents[n], into: &out)
         }
+        m.key("records", into: &out)
+        JSONValue.writeArray(records.count, into: &out, indent: 6) { n, out in
+          LogRequest.write(records[n], into: &out, indent: 8)
+        }
+        m.string("signature", status, into: &out)
+        m.key("signer", into: &out)
+        e.signer.map { JSONValue.writeString(signers.lookup($0).fingerprint, into: &out) }
+          ?? JSONValue.literal("null", into: &out)
+        m.string("time", e.time, into: &out)
+        m.end(into: &out)
       } else {
         for r in records {
           var line =
@@ -198,41 +199,43 @@ public struct LogRequest: Equatable, Sendable {
     }
   }
 
-  /// A row's members, sorted (the order `writeObject` writes them in).
-  static let rowKeys = [
-    "actor", "claimed_actor", "command", "entry_id", "file", "line", "parents", "records", "signature",
-    "signer", "time",
-  ]
-
   /// A record as the JSON document shows it: every member, the set's id as `set_id` (the
   /// vocabulary of every document; the trail's own files call it `set`). Written member by
   /// member in sorted order, without a dictionary per record (30,000 records, a log).
   static func write(_ r: TrailEntry, into out: inout [UInt8], indent: Int) {
-    enum Member {
-      case text(String)
-      case value(JSONValue)
-      case fingerprints(String, String)
-    }
-    var members: [(key: String, value: Member)] = []
-    members.reserveCapacity(7 + r.extra.count)
-    if let v = r.action { members.append(("action", .text(v))) }
-    if let v = r.envAfter { members.append(("env_after", .text(v))) }
-    if let v = r.envBefore { members.append(("env_before", .text(v))) }
-    if let v = r.environment { members.append(("environment", .text(v))) }
-    if let k = r.appKeyFP, let v = r.appSecretFP { members.append(("fingerprints", .fingerprints(k, v))) }
-    if let v = r.set { members.append(("set_id", .text(v))) }
-    if let v = r.target { members.append(("target", .text(v))) }
-    for (k, v) in r.extra where !(k == "set_id" && r.set != nil) { members.append((k, .value(v))) }
-    if !r.extra.isEmpty { members.sort { $0.key < $1.key } }
-    JSONValue.writeObject(members.map(\.key), into: &out, indent: indent) { n, out in
-      switch members[n].value {
-      case .text(let s): JSONValue.writeString(s, into: &out)
-      case .value(let v): v.write(into: &out, indent: indent + 2)
-      case .fingerprints(let k, let v):
-        JSONValue.writeObject(["app_key", "app_secret"], into: &out, indent: indent + 2) { i, out in
-          JSONValue.writeString(i == 0 ? k : v, into: &out)
-        }
+    // The typed members in their sorted order, the record's other members (usually one) merged in
+    // by key as they come.
+    var extras = r.extra.isEmpty ? [] : r.extra.keys.filter { !($0 == "set_id" && r.set != nil) }
+    if extras.count > 1 { extras.sort() }
+    var m = JSONValue.Members(indent: indent)
+    var next = 0
+    func extrasFirst(before key: String?) {
+      while next < extras.count, key.map({ extras[next] < $0 }) ?? true {
+        m.key(extras[next], into: &out)
+        r.extra[extras[next]]?.write(into: &out, indent: indent + 2)
+        next += 1
       }
     }
+    func text(_ key: StaticString, _ value: String?) {
+      guard let value else { return }
+      if next < extras.count { extrasFirst(before: key.description) }
+      m.string(key, value, into: &out)
+    }
+    text("action", r.action)
+    text("env_after", r.envAfter)
+    text("env_before", r.envBefore)
+    text("environment", r.environment)
+    if let k = r.appKeyFP, let v = r.appSecretFP {
+      if next < extras.count { extrasFirst(before: "fingerprints") }
+      m.key("fingerprints", into: &out)
+      var f = JSONValue.Members(indent: indent + 2)
+      f.string("app_key", k, into: &out)
+      f.string("app_secret", v, into: &out)
+      f.end(into: &out)
+    }
+    text("set_id", r.set)
+    text("target", r.target)
+    extrasFirst(before: nil)
+    m.end(into: &out)
   }
 }

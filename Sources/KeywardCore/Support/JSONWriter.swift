@@ -130,6 +130,15 @@ extension JSONValue {
       count += 1
     }
 
+    /// A member whose name is not known in advance (escaped as any string is).
+    public mutating func key(_ name: String, into out: inout [UInt8]) {
+      count == 0 ? JSONValue.literal("{\n", into: &out) : JSONValue.literal(",\n", into: &out)
+      out.append(contentsOf: repeatElement(0x20, count: indent + 2))
+      JSONValue.writeString(name, into: &out)
+      JSONValue.literal(" : ", into: &out)
+      count += 1
+    }
+
     /// A string member; none when `value` is nil (as `encodeIfPresent` leaves it out).
     public mutating func string(_ name: StaticString, _ value: String?, into out: inout [UInt8]) {
       guard let value else { return }
