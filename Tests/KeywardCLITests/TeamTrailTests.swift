@@ -758,6 +758,40 @@ struct TeamTrailTests {
         && r.stdout.contains("trust/active/prod.json's version from 2 to 1"), "\(r.stdout)")
   }
 
+  @Test(
+    "attack: an entry line this machine verified, its signature then changed (the same payload): log and check, which remember verified lines, refuse it as forged"
+  )
+  func rememberedLinesAreExact() throws {
+    let (cli, _) = try repository()
+    try store(cli, "prod")
+    try cli.expect(0, ["log"])
+    // The lines remembered: one digest per signed entry file, in a file only its owner reads.
+    let records = cli.root + "/keys/trail-verified"
+    let name = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: records).first { $0.hasSuffix(".lines") })
+    let remembered = try String(contentsOfFile: "\(records)/\(name)", encoding: .utf8)
+    let entries = cli.workspace + "/trail/entries"
+    let files = try FileManager.default.contentsOfDirectory(atPath: entries)
+    #expect(remembered.split(separator: "\n").count == files.count && !files.isEmpty, "\(remembered)")
+    #expect(
+      try FileManager.default.attributesOfItem(atPath: "\(records)/\(name)")[.posixPermissions] as? Int
+        == 0o600)
+    // A writer changes one byte of one entry's signature.
+    let path = "\(entries)/\(try #require(files.sorted().last))"
+    var doc = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+    var signatures = try #require(doc["signatures"] as? [[String: Any]])
+    let sig = try #require(signatures[0]["sig"] as? String)
+    signatures[0]["sig"] = (sig.first == "A" ? "B" : "A") + sig.dropFirst()
+    doc["signatures"] = signatures
+    try (JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys]) + Data("\n".utf8)).write(
+      to: URL(fileURLWithPath: path))
+    let r = try cli.expect(4, ["log"])
+    #expect(r.stderr.contains("carries no valid signature"), "\(r.stderr)")
+    let c = try cli.run(["check", "--format", "json"])
+    #expect(c.status != 0 && c.stdout.contains("carries no valid signature"), "\(c.all)")
+  }
+
   // MARK: The independent review's attacks (each reproduced, then fixed)
 
   @Test(

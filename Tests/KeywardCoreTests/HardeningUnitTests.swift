@@ -63,12 +63,14 @@ struct HardeningUnitTests {
     var r = Rand(state: 0x2545_f491_4f6c_dd1d)
     // Mostly plain ASCII, with each byte class the rule names (and its neighbours) now and then.
     let rare: [UInt8] = [
-      0x00, 0x09, 0x0a, 0x0d, 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0xc1, 0xc2, 0xc3, 0xd7, 0xd8, 0xe2, 0xee, 0xff,
+      0x00, 0x08, 0x09, 0x0a, 0x0b, 0x0d, 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0xc1, 0xc2, 0xc3, 0xd7, 0xd8, 0xe2,
+      0xee,
+      0xff,
     ]
     for _ in 0..<20_000 {
       let count = Int(r.next() % 40)
       var bytes = (0..<count).map { _ in UInt8(0x21 + r.next() % 0x5e) }
-      for _ in 0..<Int(r.next() % 3) where count > 0 {
+      for _ in 0..<Int(r.next() % 5) where count > 0 {
         bytes[Int(r.next() % UInt64(count))] = rare[Int(r.next() % UInt64(rare.count))]
       }
       for keep in [true, false] {

@@ -333,6 +333,10 @@ final class VerifiedSegments {
   let path: String
   private var known: [String: Known] = [:]
   private var changed = false
+  private var lines: Set<Line>?
+  private var linesChanged = false
+  /// Beside the segments' record: the entry lines verified (`verifiedLines`).
+  var linesPath: String { String(path.dropLast(".segments".count)) + ".lines" }
 
   init(workspace: String, env: Env) {
     let pin = Trust.pinPath(workspace: workspace, env: env)
@@ -362,8 +366,49 @@ final class VerifiedSegments {
     changed = true
   }
 
+  /// An entry line's exact bytes, by digest: a line whose signature this machine verified.
+  struct Line: Hashable, Sendable {
+    var digest: [UInt8]
+
+    init(_ bytes: ArraySlice<UInt8>) {
+      digest = Sodium.blake2b(length: 32, [Array("keyward verified line v1".utf8), Array(bytes)])
+    }
+
+    init?(hex: Substring) {
+      guard let d = CheckpointIndex.idBytes(String(hex)) else { return nil }
+      digest = d
+    }
+  }
+
+  /// The entry lines this machine verified when it last read the trail here (their signatures
+  /// are not checked again while their bytes are the same), read once from `<pin>.lines`.
+  func verifiedLines() -> Set<Line> {
+    if let lines { return lines }
+    var out = Set<Line>()
+    for text in ((try? FileSystem.read(linesPath)) ?? []).split(separator: 0x0a) {
+      if let line = Line(hex: Substring(String(decoding: text, as: UTF8.self))) { out.insert(line) }
+    }
+    lines = out
+    return out
+  }
+
+  /// The lines verified in this read (or found verified before): what the record keeps, so the
+  /// lines a checkpoint since took in drop out of it.
+  func keep(lines now: some Sequence<Line>) {
+    let now = Set(now)
+    if now != verifiedLines() {
+      lines = now
+      linesChanged = true
+    }
+  }
+
   /// Writes the record if anything was added (best effort: a read-only store only costs time).
   func save() {
+    if linesChanged, let lines, (try? FileSystem.makeDirectory(Path.directory(path), mode: 0o700)) != nil {
+      let text = lines.map { Sodium.hex($0.digest) + "\n" }.sorted().joined()
+      try? FileSystem.writeAtomically(
+        linesPath, bytes: Array(text.utf8), mode: 0o600, forceMode: true, crashLabel: "verified-")
+    }
     guard changed else { return }
     var text = ""
     for (name, k) in known.sorted(by: { $0.key < $1.key }) {

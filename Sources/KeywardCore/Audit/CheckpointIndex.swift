@@ -105,16 +105,22 @@ public struct CheckpointIndex: Sendable {
   }
 
   static func idBytes(_ id: String) -> [UInt8]? {
-    let u = Array(id.utf8)
-    guard u.count == 64 else { return nil }
-    var out = [UInt8](repeating: 0, count: 32)
-    for i in 0..<32 {
-      guard let a = ScanEngine.hexValue(u[2 * i]), let b = ScanEngine.hexValue(u[2 * i + 1]) else {
-        return nil
+    var id = id
+    return id.withUTF8 { u -> [UInt8]? in
+      guard u.count == 64 else { return nil }
+      var valid = true
+      let out = [UInt8](unsafeUninitializedCapacity: 32) { out, count in
+        for i in 0..<32 {
+          guard let a = ScanEngine.hexValue(u[2 * i]), let b = ScanEngine.hexValue(u[2 * i + 1]) else {
+            valid = false
+            break
+          }
+          out[i] = a << 4 | b
+        }
+        count = valid ? 32 : 0
       }
-      out[i] = a << 4 | b
+      return valid ? out : nil
     }
-    return out
   }
 
   // MARK: - The file

@@ -364,7 +364,7 @@ public struct TrailIndex: Sendable {
     Stopwatch.lap("trail: files read")
     // Parse, hash and (where needed) verify every item, on every core.
     let verify = (0..<items.count).map { verifySignatures && !attested.contains($0) }
-    var parsed = parseAll(items, verify: verify)
+    var parsed = parseAll(items, verify: verify, lines: remembered)
     let itemCount = items.count
     items = []  // the segments' bytes (hundreds of MB for a long trail) are not needed past here
     Stopwatch.lap("trail: parsed")
@@ -643,26 +643,42 @@ public struct TrailIndex: Sendable {
     var expectedID: String?
   }
 
-  static func parseAll(_ items: [Item], verify: [Bool]) -> [Result<Entry, Problem>?] {
+  /// `lines`: the lines this machine verified before (`VerifiedSegments.lines`), whose
+  /// signatures are not checked again; the lines verified now are handed back to it.
+  static func parseAll(_ items: [Item], verify: [Bool], lines: VerifiedSegments? = nil) -> [Result<
+    Entry, Problem
+  >?] {
     // (Each result is moved out by the caller, never copied.)
     var out = [Result<Entry, Problem>?](repeating: nil, count: items.count)
     let chunks = items.count < 256 ? 1 : 4 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    let known = lines?.verifiedLines()
+    var verified = [[VerifiedSegments.Line]](repeating: [], count: chunks)
     out.withUnsafeMutableBufferPointer { results in
       let sink = WorkerSlots(results)
-      DispatchQueue.concurrentPerform(iterations: chunks) { c in
-        var keys = [String: PublicIdentity]()  // a trail has few signers: parse each key once
-        for i in (items.count * c / chunks)..<(items.count * (c + 1) / chunks) {
-          sink.buffer[i] = parse(items[i], verify: verify[i], keys: &keys)
+      verified.withUnsafeMutableBufferPointer { found in
+        let seen = WorkerSlots(found)
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+          var keys = [String: PublicIdentity]()  // a trail has few signers: parse each key once
+          for i in (items.count * c / chunks)..<(items.count * (c + 1) / chunks) {
+            sink.buffer[i] = parse(items[i], verify: verify[i], keys: &keys, known: known) {
+              seen.buffer[c].append($0)
+            }
+          }
         }
       }
     }
+    lines?.keep(lines: verified.joined())
     return out
   }
 
   /// One entry envelope: its id from the payload, its members, and its signature when asked.
-  static func parse(_ item: Item, verify: Bool, keys: inout [String: PublicIdentity]) -> Result<
-    Entry, Problem
-  > {
+  /// `known`: lines whose signature this machine verified before (taken as verified again, for
+  /// the same bytes); `verified` hears of each line whose signature holds.
+  static func parse(
+    _ item: Item, verify: Bool, keys: inout [String: PublicIdentity],
+    known: Set<VerifiedSegments.Line>? = nil,
+    verified: (VerifiedSegments.Line) -> Void = { _ in }
+  ) -> Result<Entry, Problem> {
     var whereText: String { item.line.map { "\(Path.name(item.file)) line \($0)" } ?? Path.name(item.file) }
     func fail(_ why: String, _ kind: Problem.Kind = .broken) -> Result<Entry, Problem> {
       .failure(Problem(kind: kind, message: "\(whereText): \(why)", file: item.file, line: item.line))
@@ -696,10 +712,16 @@ public struct TrailIndex: Sendable {
       keys[text] = key
       entry.signer = key
       if verify {
-        guard !doc.validSigners([key]).isEmpty else {
-          return fail(
-            "it names signer \(key.fingerprint) but carries no valid signature by that key: a forged entry",
-            .forged)
+        let line = known.map { _ in VerifiedSegments.Line(item.bytes) }
+        if let line, known?.contains(line) == true {
+          verified(line)  // the same bytes, verified by this machine before
+        } else {
+          guard !doc.validSigners([key]).isEmpty else {
+            return fail(
+              "it names signer \(key.fingerprint) but carries no valid signature by that key: a forged entry",
+              .forged)
+          }
+          line.map(verified)
         }
         entry.signature = .verified
       } else {

@@ -21,14 +21,15 @@ public enum Sodium {
 
   /// Lower-case hexadecimal of non-secret bytes.
   static func hex(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count * 2)
-    for b in bytes {
-      out.append(digits[Int(b >> 4)])
-      out.append(digits[Int(b & 0x0f)])
+    // Written into the string's own storage (an entry id is made for every line a log reads).
+    let digits: StaticString = "0123456789abcdef"
+    return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+      for (i, b) in bytes.enumerated() {
+        out[2 * i] = digits.utf8Start[Int(b >> 4)]
+        out[2 * i + 1] = digits.utf8Start[Int(b & 0x0f)]
+      }
+      return bytes.count * 2
     }
-    return String(decoding: out, as: UTF8.self)
   }
 
   /// Standard base64 (with padding) of non-secret bytes.

@@ -75,11 +75,11 @@ extension JSONValue {
     guard count > 0 else { return literal("[]", into: &out) }
     literal("[\n", into: &out)
     for n in 0..<count {
-      out.append(contentsOf: repeatElement(0x20, count: indent + 2))
+      spaces(indent + 2, into: &out)
       element(n, &out)
       n == count - 1 ? out.append(0x0a) : literal(",\n", into: &out)
     }
-    out.append(contentsOf: repeatElement(0x20, count: indent))
+    spaces(indent, into: &out)
     out.append(0x5d)
   }
 
@@ -102,13 +102,13 @@ extension JSONValue {
     guard !keys.isEmpty else { return literal("{}", into: &out) }
     literal("{\n", into: &out)
     for (n, key) in keys.enumerated() {
-      out.append(contentsOf: repeatElement(0x20, count: indent + 2))
+      spaces(indent + 2, into: &out)
       writeString(key, into: &out)
       literal(" : ", into: &out)
       value(n, &out)
       n == keys.count - 1 ? out.append(0x0a) : literal(",\n", into: &out)
     }
-    out.append(contentsOf: repeatElement(0x20, count: indent))
+    spaces(indent, into: &out)
     out.append(0x7d)
   }
 
@@ -123,7 +123,7 @@ extension JSONValue {
 
     public mutating func key(_ name: StaticString, into out: inout [UInt8]) {
       count == 0 ? JSONValue.literal("{\n", into: &out) : JSONValue.literal(",\n", into: &out)
-      out.append(contentsOf: repeatElement(0x20, count: indent + 2))
+      JSONValue.spaces(indent + 2, into: &out)
       out.append(0x22)
       JSONValue.literal(name, into: &out)
       JSONValue.literal("\" : ", into: &out)
@@ -133,7 +133,7 @@ extension JSONValue {
     /// A member whose name is not known in advance (escaped as any string is).
     public mutating func key(_ name: String, into out: inout [UInt8]) {
       count == 0 ? JSONValue.literal("{\n", into: &out) : JSONValue.literal(",\n", into: &out)
-      out.append(contentsOf: repeatElement(0x20, count: indent + 2))
+      JSONValue.spaces(indent + 2, into: &out)
       JSONValue.writeString(name, into: &out)
       JSONValue.literal(" : ", into: &out)
       count += 1
@@ -161,7 +161,7 @@ extension JSONValue {
     public func end(into out: inout [UInt8]) {
       guard count > 0 else { return JSONValue.literal("{}", into: &out) }
       out.append(0x0a)
-      out.append(contentsOf: repeatElement(0x20, count: indent))
+      JSONValue.spaces(indent, into: &out)
       out.append(0x7d)
     }
   }
@@ -173,6 +173,18 @@ extension JSONValue {
   public static func writeString(_ s: String, into out: inout [UInt8]) {
     var s = s
     s.withUTF8 { writeString(utf8: $0, into: &out) }
+  }
+
+  /// Appends `count` spaces (an indent) from a literal, not element by element.
+  @inline(__always)
+  public static func spaces(_ count: Int, into out: inout [UInt8]) {
+    let run: StaticString = "                                                                "
+    var left = max(0, count)
+    while left > 0 {
+      let n = min(left, run.utf8CodeUnitCount)
+      out.append(contentsOf: UnsafeBufferPointer(start: run.utf8Start, count: n))
+      left -= n
+    }
   }
 
   /// Appends a literal's bytes (no String, no generic UTF8View walk).

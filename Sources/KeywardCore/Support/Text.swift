@@ -64,12 +64,19 @@ public enum Text {
     let ones: UInt64 = 0x0101_0101_0101_0101
     let highs: UInt64 = 0x8080_8080_8080_8080
     var i = 0
+    // A high bit in each byte of `x` that is `c` (each byte's own high bit set first, so no
+    // borrow crosses into the next byte: exact per byte).
+    @inline(__always) func equal(_ x: UInt64, _ c: UInt8) -> UInt64 {
+      let d = x ^ (UInt64(c) &* ones)
+      return ~((d | highs) &- ones) & ~d & highs
+    }
     while i + 8 <= buf.count {
       let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-      let del = x ^ (0x7f &* ones)
-      // A high bit where a byte is below 0x20, is DEL, or is 0x80 or above (exact for "none").
-      let flagged = ((x &- 0x20 &* ones) & ~x) | ((del &- ones) & ~del) | x
-      if flagged & highs != 0 {
+      // A high bit where a byte is below 0x20 (exact per byte, as above), is DEL, or is 0x80 or
+      // above; a newline or tab is let through when kept (a pretty-printed report has one a line).
+      var below = ~((x | highs) &- (0x20 &* ones)) & ~x & highs
+      if keepNewlines && below != 0 { below &= ~(equal(x, 0x0a) | equal(x, 0x09)) }
+      if below | equal(x, 0x7f) | (x & highs) != 0 {
         for k in i..<(i + 8) where !plain(base[k]) { return false }
       }
       i += 8
