@@ -100,26 +100,33 @@ public struct CheckpointIndex: Sendable {
   public func contains(_ id: String) -> Bool { position(of: id) != nil }
 
   static func compare(_ p: UnsafeBufferPointer<UInt8>, _ at: Int, _ key: [UInt8]) -> Int {
-    for k in 0..<32 where p[at + k] != key[k] { return p[at + k] < key[k] ? -1 : 1 }
-    return 0
+    guard at >= 0, at + 32 <= p.count, key.count >= 32, let base = p.baseAddress else {
+      for k in 0..<32 where p[at + k] != key[k] { return p[at + k] < key[k] ? -1 : 1 }
+      return 0
+    }
+    let c = key.withUnsafeBytes { memcmp(base + at, $0.baseAddress!, 32) }
+    return c < 0 ? -1 : c > 0 ? 1 : 0
   }
+
+  /// Each byte's value as a hex digit (either case), or 0xff.
+  static let hexDigits: [UInt8] = (0...255).map { ScanEngine.hexValue(UInt8($0)) ?? 0xff }
 
   static func idBytes(_ id: String) -> [UInt8]? {
     var id = id
     return id.withUTF8 { u -> [UInt8]? in
       guard u.count == 64 else { return nil }
-      var valid = true
-      let out = [UInt8](unsafeUninitializedCapacity: 32) { out, count in
-        for i in 0..<32 {
-          guard let a = ScanEngine.hexValue(u[2 * i]), let b = ScanEngine.hexValue(u[2 * i + 1]) else {
-            valid = false
-            break
+      var bad: UInt8 = 0
+      let out = hexDigits.withUnsafeBufferPointer { digit in
+        [UInt8](unsafeUninitializedCapacity: 32) { out, count in
+          for i in 0..<32 {
+            let (a, b) = (digit[Int(u[2 * i])], digit[Int(u[2 * i + 1])])
+            bad |= a | b
+            out[i] = a << 4 | b
           }
-          out[i] = a << 4 | b
+          count = 32
         }
-        count = valid ? 32 : 0
       }
-      return valid ? out : nil
+      return bad & 0xf0 == 0 ? out : nil
     }
   }
 

@@ -199,38 +199,14 @@ public struct TrailIndex: Sendable {
         index.problems.append(Problem(kind: .broken, message: error.message, file: v1Path))
       }
     }
-    // The items to parse: entry files, then checkpoint lines.
+    // The items to parse: entry files (read on every core, taken in the folder's order), then
+    // checkpoint lines.
     var items = [Item]()
-    for name in FileSystem.listDirectory("\(root)/\(Trail.entriesFolder)") {
-      let path = "\(root)/\(Trail.entriesFolder)/\(name)"
-      guard name.hasSuffix(".json"), Trail.isID(name.dropLast(5)) else {
-        if !isTemporary(name) {
-          index.problems.append(
-            Problem(
-              kind: .broken, message: "\(name) in \(Trail.entriesFolder) is not an entry file", file: path))
-        }
-        continue
-      }
-      var st = stat()
-      if lstat(path, &st) == 0, st.st_size > 1 << 20 {
-        index.problems.append(
-          Problem(kind: .broken, message: "\(name): larger than an entry can be (1 MiB)", file: path))
-        continue
-      }
-      do {
-        var bytes = try FileSystem.read(path)
-        guard bytes.last == 0x0a else {
-          index.problems.append(
-            Problem(
-              kind: .broken,
-              message: "\(name): the file does not end with a newline (a write cut short, or an edit)",
-              file: path))
-          continue
-        }
-        bytes.removeLast()
-        items.append(Item(bytes: bytes[...], file: path, line: nil, expectedID: String(name.dropLast(5))))
-      } catch {
-        index.problems.append(Problem(kind: .broken, message: error.message, file: path))
+    for read in readEntryFiles(root) {
+      switch read {
+      case .success(let item): items.append(item)
+      case .failure(let problem): index.problems.append(problem)
+      case nil: break
       }
     }
     var attested = Set<Int>()  // item indexes held by a valid checkpoint
@@ -641,6 +617,52 @@ public struct TrailIndex: Sendable {
     var file: String
     var line: Int?
     var expectedID: String?
+  }
+
+  /// Each file in the entries folder, in the folder's order: an entry's bytes (without its
+  /// newline), a problem, or nil for a temporary file a write is still making. Read on every core
+  /// (a trail holds a thousand entry files or more between checkpoints).
+  static func readEntryFiles(_ root: String) -> [Result<Item, Problem>?] {
+    let names = FileSystem.listDirectory("\(root)/\(Trail.entriesFolder)")
+    @Sendable func read(_ name: String) -> Result<Item, Problem>? {
+      let path = "\(root)/\(Trail.entriesFolder)/\(name)"
+      guard name.hasSuffix(".json"), Trail.isID(name.dropLast(5)) else {
+        if isTemporary(name) { return nil }
+        return .failure(
+          Problem(
+            kind: .broken, message: "\(name) in \(Trail.entriesFolder) is not an entry file", file: path))
+      }
+      var st = stat()
+      if lstat(path, &st) == 0, st.st_size > 1 << 20 {
+        return .failure(
+          Problem(kind: .broken, message: "\(name): larger than an entry can be (1 MiB)", file: path))
+      }
+      do {
+        var bytes = try FileSystem.read(path)
+        guard bytes.last == 0x0a else {
+          return .failure(
+            Problem(
+              kind: .broken,
+              message: "\(name): the file does not end with a newline (a write cut short, or an edit)",
+              file: path))
+        }
+        bytes.removeLast()
+        return .success(Item(bytes: bytes[...], file: path, line: nil, expectedID: String(name.dropLast(5))))
+      } catch {
+        return .failure(Problem(kind: .broken, message: error.message, file: path))
+      }
+    }
+    var out = [Result<Item, Problem>?](repeating: nil, count: names.count)
+    let chunks = names.count < 64 ? 1 : 4 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    out.withUnsafeMutableBufferPointer { results in
+      let sink = WorkerSlots(results)
+      DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        for i in (names.count * c / chunks)..<(names.count * (c + 1) / chunks) {
+          sink.buffer[i] = read(names[i])
+        }
+      }
+    }
+    return out
   }
 
   /// `lines`: the lines this machine verified before (`VerifiedSegments.lines`), whose
