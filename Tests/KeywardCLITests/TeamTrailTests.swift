@@ -792,6 +792,51 @@ struct TeamTrailTests {
     #expect(c.status != 0 && c.stdout.contains("carries no valid signature"), "\(c.all)")
   }
 
+  @Test(
+    "attack: the signed state lowered through a commit of garbage between, a manifest through a link, another deleted and put back older: audit --git names each commit"
+  )
+  func gitHistoryThroughNonStates() throws {
+    let (cli, _) = try repository()
+    let state = cli.workspace + "/trust/state.json"
+    let prod = cli.workspace + "/trust/active/prod.json"
+    let dev = cli.workspace + "/trust/active/dev.json"
+    let old = try [state, prod, dev].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+    let bob = try cli.expect(0, ["identity", "new", "--name", "bob", "--identity", cli.root + "/bob.id"])
+    try cli.expect(0, ["access", "grant", "prod", "bob", String(bob.stdout.split(separator: " ")[1])])
+    for env in ["prod", "dev"] {
+      try store(cli, env)
+      try cli.expect(0, ["promote", env, "--force"])
+    }
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "grant and promote"])
+    let new = try [state, prod, dev].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+    // Garbage in place of the state, then the older state; a link in place of prod's manifest,
+    // then the older one; dev's manifest deleted, then the older one added back.
+    try Data("garbage\n".utf8).write(to: URL(fileURLWithPath: state))
+    try FileManager.default.removeItem(atPath: prod)
+    try FileManager.default.createSymbolicLink(atPath: prod, withDestinationPath: "dev.json")
+    try FileManager.default.removeItem(atPath: dev)
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "in between"])
+    let between = try git(cli.root, ["rev-parse", "HEAD"]).1
+    try FileManager.default.removeItem(atPath: prod)
+    for (path, bytes) in zip([state, prod, dev], old) { try bytes.write(to: URL(fileURLWithPath: path)) }
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "older"])
+    for (path, bytes) in zip([state, prod, dev], new) { try bytes.write(to: URL(fileURLWithPath: path)) }
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "back"])
+    let r = try cli.expect(4, ["audit", "--git"])
+    let at = "commit \(between.prefix(12))"
+    for said in [
+      "replaced the signed state (trust/state.json) with something that is not a signed state",
+      "made trust/active/prod.json something other than a file",
+      "deleted trust/active/dev.json, an activation manifest",
+    ] {
+      #expect(r.stdout.contains(at) && r.stdout.contains(said), "\(said): \(r.stdout)")
+    }
+  }
+
   // MARK: The independent review's attacks (each reproduced, then fixed)
 
   @Test(

@@ -89,11 +89,13 @@ public enum TrailHistory {
     for (path, type) in [(state, SignedDocument.stateType), (active, Activation.type)] {
       let isState = path == state
       let blobs = Set(
-        changes.filter { $0.status == "M" && (isState ? $0.path == state : $0.path.hasPrefix(active)) }
-          .flatMap {
-            [$0.oldBlob, $0.newBlob]
-          })
-      try read(Array(blobs), in: top, batch: 4) { batch in
+        changes.filter {
+          ["M", "A"].contains($0.status) && (isState ? $0.path == state : $0.path.hasPrefix(active))
+        }
+        .flatMap { [$0.oldBlob, $0.newBlob] })
+      // A blob larger than a state (or a manifest) can be is not one: left unread.
+      let largest = isState ? Trust.maxStateBytes : Activation.maxHistoricBytes
+      try readBounded(Array(blobs), in: top, maxBytes: largest) { batch in
         for (blob, bytes) in batch {
           guard let v = version(bytes, type: type) else { continue }
           if isState { stateVersions[blob] = v } else { manifestVersions[blob] = v }
@@ -160,15 +162,35 @@ public enum TrailHistory {
           report(c, "rewrote \(Workspace.auditName): lines of its parent's version are gone or changed")
         }
       }
-      if c.path == state, let a = stateVersions[c.oldBlob], let b = stateVersions[c.newBlob], b < a {
-        report(c, "lowered the signed state's version from \(a) to \(b) (a rollback)")
-      }
-      if c.path.hasPrefix(active), let a = manifestVersions[c.oldBlob], let b = manifestVersions[c.newBlob],
-        b < a
-      {
-        report(
-          c,
-          "lowered \(c.path.dropFirst(rel.count))'s version from \(a) to \(b) (an older activation replayed)")
+    }
+    // The signed state and the manifests: each version must be one, and never lower than the
+    // one before it. Whatever is not one (a file that does not parse, a link) is reported where
+    // it appears: an older version put back after it would otherwise be compared with nothing
+    // (session 21's review lowered the state's version through a commit of garbage between).
+    for c in changes where c.path == state || c.path.hasPrefix(active) {
+      let isState = c.path == state
+      let versions = isState ? stateVersions : manifestVersions
+      let what = isState ? "the signed state (\(Trust.stateName))" : "\(c.path.dropFirst(rel.count))"
+      switch c.status {
+      case "T": report(c, "made \(what) something other than a file")
+      case "D" where !isState:
+        report(c, "deleted \(what), an activation manifest (keyward never deletes one)")
+      case "M", "A":
+        guard let b = versions[c.newBlob] else {
+          report(
+            c,
+            "replaced \(what) with something that is not \(isState ? "a signed state" : "an activation manifest")"
+          )
+          continue
+        }
+        if c.status == "M", let a = versions[c.oldBlob], b < a {
+          report(
+            c,
+            isState
+              ? "lowered the signed state's version from \(a) to \(b) (a rollback)"
+              : "lowered \(what)'s version from \(a) to \(b) (an older activation replayed)")
+        }
+      default: break
       }
     }
     return Report(commits: commits, shallow: shallow, findings: findings)
@@ -219,6 +241,27 @@ public enum TrailHistory {
       }
     }
     return out
+  }
+
+  /// Reads each of `ids` no larger than `maxBytes` (the others are left out unread: their sizes
+  /// are asked first), in batches of at most `maxBytes` together (one blob when it is that
+  /// large), each handed to `body` and let go: memory stays at one batch, however many there are.
+  static func readBounded(
+    _ ids: [String], in dir: String, maxBytes: Int, _ body: ([String: [UInt8]]) -> Void
+  ) throws(KeywardError) {
+    let sizes = try sizes(ids, in: dir)
+    var batches = [[String]]()
+    var held = 0
+    for id in ids {
+      guard let size = sizes[id], size <= maxBytes else { continue }
+      if batches.isEmpty || held + size > maxBytes {
+        batches.append([])
+        held = 0
+      }
+      batches[batches.count - 1].append(id)
+      held += size
+    }
+    for batch in batches { try read(batch, in: dir, batch: batch.count, body) }
   }
 
   /// The same, `batch` blobs per git process, each batch handed to `body` and let go (at most

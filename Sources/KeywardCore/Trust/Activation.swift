@@ -507,6 +507,7 @@ public enum Activation {
     var statesGap: String?
     if unvouched.contains(where: { $0.0.version > (best?.version ?? above) }) {
       let (states, unread) = newerStates(workspace: workspace, environment: environment, trust: trust)
+      if let unread { statesGap = unread }
       for (found, doc) in unvouched.sorted(by: { $0.0.version > $1.0.version })
       where found.version > (best?.version ?? above) {
         let named = states.lazy.compactMap { activators in
@@ -518,12 +519,6 @@ public enum Activation {
           best = Historic(version: found.version, set: found.set, activatedBy: who, commit: found.commit)
           break
         }
-        // A state left unread might have named its signer: that manifest could not be judged.
-        if let unread, statesGap == nil {
-          statesGap =
-            "manifest version \(found.version) in its history (commit \(found.commit.prefix(12))) is signed by nobody the "
-            + "signed state in use names, and \(unread), so whether one of them named its signer is unknown"
-        }
       }
     }
     return HistorySearch(newest: best, gap: best == nil ? gap ?? rootGap ?? statesGap : nil)
@@ -534,56 +529,38 @@ public enum Activation {
   /// the current root. A newer state in history means the one in use was restored; an older one
   /// that named a member since removed vouches for nothing (a former member who can still push
   /// would otherwise stop fresh deploys with a manifest he signs). Every version of the state in
-  /// history is read, newest first, eight at a time (3 MB each at 3,000 environments), within
-  /// bounds a writer's blobs cannot stretch: none larger than `maxStateBytes`, and no more than
-  /// `maxStateBytesRead` in all. `unread` says, in words, what was left unread (nil: nothing).
+  /// history is read, newest first, and no more of them at once than `maxStateBytes` (3 MB each
+  /// at 3,000 environments). A blob larger than a signed state can be is not one and is not read
+  /// (`Trust.maxStateBytes`: a writer's 400 MB blob was held whole by every fresh deploy). Every
+  /// other version is read, however many: a budget would let a writer's blobs, committed after a
+  /// member's state, use it up and hide that state (session 21's review deployed a rolled-back
+  /// set that way), so a writer's flood costs time, never the floor. `unread` says why the
+  /// versions could not be read (nil: they were).
   static func newerStates(workspace: String, environment: String, trust: TrustedState)
     -> (activators: [[(identity: PublicIdentity, name: String)]], unread: String?)
   {
-    guard case .success(let versions) = Versions.of(Trust.stateName, in: workspace),
-      let sizes = try? TrailHistory.sizes(versions.order, in: workspace)
-    else { return ([], "git could not list the signed state's versions") }
-    var wanted = [String]()
-    var budget = maxStateBytesRead
-    var (tooLarge, beyond) = (0, 0)
-    for blob in versions.order {
-      guard let size = sizes[blob] else { continue }
-      if size > maxStateBytes {
-        tooLarge += 1
-      } else if size > budget {
-        beyond += 1
-      } else {
-        budget -= size
-        wanted.append(blob)
-      }
+    guard case .success(let versions) = Versions.of(Trust.stateName, in: workspace) else {
+      return ([], "git could not list the signed state's versions in its history")
     }
-    var reasons = [String]()
-    if tooLarge > 0 { reasons.append("\(tooLarge) larger than \(maxStateBytes >> 20) MB") }
-    if beyond > 0 { reasons.append("\(beyond) past the first \(maxStateBytesRead >> 20) MB read") }
-    let unread =
-      reasons.isEmpty
-      ? nil
-      : "the history holds versions of the signed state that were not read (\(reasons.joined(separator: ", ")))"
     let admins = trust.admins.map { (identity: $0.identity, name: $0.name) }
     var out = [[(identity: PublicIdentity, name: String)]]()
-    try? TrailHistory.read(wanted, in: workspace, batch: 8) { read in
-      for bytes in read.values {
-        guard let doc = try? SignedDocument.parse(bytes, source: "", type: SignedDocument.stateType),
-          doc.validSigners(admins.map(\.identity)).count >= trust.threshold,
-          let state = try? Trust.parseState(doc.payload, source: "history", focus: environment),
-          state.root == trust.rootFingerprint, state.version > trust.version
-        else { continue }
-        let members = (state.members[environment] ?? []).filter { $0.role == "member" }
-        out.append(admins + members.map { (identity: $0.identity, name: "\($0.name) (a member then)") })
+    do {
+      try TrailHistory.readBounded(versions.order, in: workspace, maxBytes: Trust.maxStateBytes) { read in
+        for bytes in read.values {
+          guard let doc = try? SignedDocument.parse(bytes, source: "", type: SignedDocument.stateType),
+            doc.validSigners(admins.map(\.identity)).count >= trust.threshold,
+            let state = try? Trust.parseState(doc.payload, source: "history", focus: environment),
+            state.root == trust.rootFingerprint, state.version > trust.version
+          else { continue }
+          let members = (state.members[environment] ?? []).filter { $0.role == "member" }
+          out.append(admins + members.map { (identity: $0.identity, name: "\($0.name) (a member then)") })
+        }
       }
+    } catch {
+      return (out, "git could not read the signed state's versions in its history")
     }
-    return (out, unread)
+    return (out, nil)
   }
-
-  /// The largest version of the signed state in history that `newerStates` reads (a state is
-  /// about 1 KB per environment: 3 MB at 3,000), and how much it reads in all.
-  static let maxStateBytes = 64 << 20
-  static let maxStateBytesRead = 1 << 30
 
   /// Every version of a file (its path relative to the workspace) in the commits reachable from
   /// HEAD, from `git log -m --full-history --raw`: its blobs in the order git lists them (newest

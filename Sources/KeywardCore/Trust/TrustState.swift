@@ -129,6 +129,10 @@ public enum Trust {
   public static let folder = "trust"
   public static let rootName = "trust/root.json"
   public static let stateName = "trust/state.json"
+  /// The largest signed state there can be: keyward signs none larger (about 1 KB per
+  /// environment: 3 MB at 3,000), so a larger file or blob at `stateName` is not one, in the
+  /// workspace or in its history, and is never read whole.
+  public static let maxStateBytes = 64 << 20
 
   static func rootFingerprint(_ payload: [UInt8]) -> String {
     Sodium.hex(Array(Sodium.blake2b(length: 32, [Array("keyward root v1".utf8), payload]).prefix(16)))
@@ -320,6 +324,13 @@ public enum Trust {
       throw KeywardError(.integrity, "\(p) is missing: the trust files were damaged or removed in part")
     }
     var current = try readRoot(rootPath)
+    var st = stat()
+    if lstat(statePath, &st) == 0, Int(st.st_size) > maxStateBytes {
+      throw KeywardError(
+        .integrity,
+        "\(statePath) is \(Int(st.st_size) >> 20) MB, larger than a signed state can be (\(maxStateBytes >> 20) MB): it is not one",
+        hint: "restore \(stateName) from version control")
+    }
     let stateBytes = try FileSystem.read(statePath)
     let stateDoc = try SignedDocument.parse(stateBytes, source: statePath, type: SignedDocument.stateType)
     let state = try parseState(stateDoc.payload, source: statePath, focus: focus)
@@ -802,7 +813,14 @@ public enum Trust {
     ]).compact()
     var doc = SignedDocument(payloadType: SignedDocument.stateType, payload: payload)
     doc.sign(with: admin)
-    try FileSystem.writeAtomically("\(workspace)/\(stateName)", bytes: doc.json.written())
+    let bytes = doc.json.written()
+    guard bytes.count <= maxStateBytes else {
+      throw KeywardError(
+        .input,
+        "the signed state would be \(bytes.count >> 20) MB, more than a signed state can be (\(maxStateBytes >> 20) MB): "
+          + "split the workspace (fewer environments or members in one)")
+    }
+    try FileSystem.writeAtomically("\(workspace)/\(stateName)", bytes: bytes)
     return (doc, digest(payload))
   }
 }
