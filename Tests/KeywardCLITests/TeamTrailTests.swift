@@ -830,7 +830,7 @@ struct TeamTrailTests {
     let at = "commit \(between.prefix(12))"
     for said in [
       "replaced the signed state (trust/state.json) with something that is not a signed state",
-      "made trust/active/prod.json something other than a file",
+      "replaced trust/active/prod.json with something that is not an activation manifest",
       "deleted trust/active/dev.json, an activation manifest",
     ] {
       #expect(r.stdout.contains(at) && r.stdout.contains(said), "\(said): \(r.stdout)")

@@ -90,7 +90,7 @@ public enum TrailHistory {
       let isState = path == state
       let blobs = Set(
         changes.filter {
-          ["M", "A"].contains($0.status) && (isState ? $0.path == state : $0.path.hasPrefix(active))
+          ["M", "A", "T"].contains($0.status) && (isState ? $0.path == state : $0.path.hasPrefix(active))
         }
         .flatMap { [$0.oldBlob, $0.newBlob] })
       // A blob larger than a state (or a manifest) can be is not one: left unread.
@@ -172,10 +172,9 @@ public enum TrailHistory {
       let versions = isState ? stateVersions : manifestVersions
       let what = isState ? "the signed state (\(Trust.stateName))" : "\(c.path.dropFirst(rel.count))"
       switch c.status {
-      case "T": report(c, "made \(what) something other than a file")
       case "D" where !isState:
         report(c, "deleted \(what), an activation manifest (keyward never deletes one)")
-      case "M", "A":
+      case "M", "A", "T":  // T: a file became a link, or a link a file
         guard let b = versions[c.newBlob] else {
           report(
             c,
