@@ -1107,6 +1107,25 @@ struct TrustTests {
   }
 
   @Test(
+    "attack: a writer pushes a tag named HEAD (git then warns on every `git log HEAD`), then restores an older manifest: a fresh CI machine still finds the newer one, and audit --git still reads the history"
+  )
+  func tagNamedHEAD() throws {
+    let (cli, root, oldManifest, oldProd) = try committedWithProd()
+    try promoteAndCommit(cli, "newer")
+    try git(cli, ["update-ref", "refs/tags/HEAD", "HEAD"])
+    try oldProd.write(to: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    try oldManifest.write(to: URL(fileURLWithPath: cli.workspace + "/trust/active/prod.json"))
+    try git(cli, ["commit", "-q", "-a", "-m", "restore"])
+    let r = try cli.expect(4, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
+    #expect(r.stderr.contains("rollback") && r.stderr.contains("history holds version 2"), "\(r.stderr)")
+    #expect(!r.all.contains("cs_prod_SECRET_newer"))
+    let audit = try cli.run(["audit", "--git"], env: try ciProdMachine(cli, "ci-audit", root: root))
+    #expect(
+      audit.status == 4 && audit.stdout.contains("trust/active/prod.json's version from 2 to 1"),
+      "\(audit.all)")
+  }
+
+  @Test(
     "attack: a writer floods history with 4,200 files named as kept roots, then restores an older manifest: the manifest floor still runs (only the root's part is a gap)"
   )
   func rootFloodKeepsManifestFloor() throws {

@@ -83,18 +83,30 @@ public enum FileSystem {
   }
 
   /// Reads a whole non-secret file of the workspace or key store: a regular file only, never
-  /// through a symbolic link (`openRegular`).
-  public static func read(_ path: String) throws(KeywardError) -> [UInt8] {
+  /// through a symbolic link (`openRegular`). `limit`: a larger file is refused before any of it
+  /// is read (a writer's 3 GB environment file, sparse and a few bytes in git, made every command
+  /// hold 3 GB and fail on JSON).
+  public static func read(_ path: String, limit: Int? = nil) throws(KeywardError) -> [UInt8] {
     let (fd, size) = try openRegularSized(path)
     defer { close(fd) }
+    if let limit, size > limit {
+      throw KeywardError(
+        .input,
+        "\(path) is \(size) bytes, larger than a file of its kind can be (\(limit) bytes): it is not one",
+        hint: "restore it from version control, and find out who committed it")
+    }
     return try readAll(fd, path: path, size: size)
   }
+
+  /// The largest workspace document keyward reads whole (`keyward.json`, an environment file, a
+  /// wraps file): far above any it writes, and far below what a runner can hold.
+  public static let maxDocumentBytes = 64 << 20
 
   /// `read`, or nil when nothing is at `path`. Whether anything is there is asked only when the
   /// read fails (every report reads thousands of files that are there: one lstat fewer each); a
   /// link, FIFO or unreadable file there is still the read's error.
-  public static func readIfPresent(_ path: String) throws(KeywardError) -> [UInt8]? {
-    do { return try read(path) } catch {
+  public static func readIfPresent(_ path: String, limit: Int? = nil) throws(KeywardError) -> [UInt8]? {
+    do { return try read(path, limit: limit) } catch {
       guard exists(path) else { return nil }
       throw error
     }

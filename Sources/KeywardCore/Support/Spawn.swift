@@ -10,47 +10,77 @@
 public enum Spawn {
   public struct Result: Sendable {
     public var status: Int32
+    /// Standard output, and standard error with it unless it was asked for apart.
     public var output: [UInt8]
+    /// Standard error, when asked for apart (`separateErrors`).
+    public var errors: [UInt8] = []
   }
 
+  /// `separateErrors`: standard error in `errors`, never in `output`. Output that is parsed must
+  /// be asked for so: git writes warnings to standard error at any point (a writer's tag named
+  /// HEAD makes every `git log HEAD` warn that the name is ambiguous), and one in front of
+  /// `git log -z`'s first field made the history unreadable.
   public static func run(
-    _ executable: String, _ arguments: [String], environment: [String: String], input: [UInt8]
+    _ executable: String, _ arguments: [String], environment: [String: String], input: [UInt8],
+    separateErrors: Bool = false
   ) throws(KeywardError) -> Result {
     var inPipe: [Int32] = [0, 0]
     var outPipe: [Int32] = [0, 0]
-    guard pipe(&inPipe) == 0, pipe(&outPipe) == 0 else {
+    var errPipe: [Int32] = [-1, -1]
+    guard pipe(&inPipe) == 0, pipe(&outPipe) == 0, !separateErrors || pipe(&errPipe) == 0 else {
       throw KeywardError(.io, "cannot create a pipe: \(FileSystem.errnoText())")
     }
     var pid: pid_t = 0
     let rc = spawn(executable, arguments, environment: environment, pid: &pid) { actions in
       posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
       posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-      posix_spawn_file_actions_adddup2(&actions, outPipe[1], 2)
-      for fd in inPipe + outPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+      posix_spawn_file_actions_adddup2(&actions, separateErrors ? errPipe[1] : outPipe[1], 2)
+      for fd in inPipe + outPipe + errPipe where fd >= 0 { posix_spawn_file_actions_addclose(&actions, fd) }
     }
     close(inPipe[0])
     close(outPipe[1])
+    if separateErrors { close(errPipe[1]) }
     guard rc == 0 else {
       close(inPipe[1])
       close(outPipe[0])
+      if separateErrors { close(errPipe[0]) }
       throw KeywardError(.io, "cannot run \(executable): \(String(cString: strerror(rc)))")
     }
-    // Small inputs fit the pipe buffer; write, close, then read to the end.
+    // Small inputs fit the pipe buffer; write, close, then read both outputs to their ends (with
+    // poll, so a child that fills one pipe while keyward waits on the other never stalls).
     if !input.isEmpty { try? FileSystem.writeAll(inPipe[1], input, path: "child standard input") }
     close(inPipe[1])
     var output = [UInt8]()
+    var errors = [UInt8]()
     var chunk = [UInt8](repeating: 0, count: 16384)
-    while true {
-      let n = chunk.withUnsafeMutableBytes { Glibc_read(outPipe[0], $0.baseAddress!, $0.count) }
-      if n < 0 && errno == EINTR { continue }
-      if n <= 0 { break }
-      output.append(contentsOf: chunk[0..<n])
+    var open = separateErrors ? [outPipe[0], errPipe[0]] : [outPipe[0]]
+    while !open.isEmpty {
+      var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+      if poll(&fds, nfds_t(fds.count), -1) < 0 {
+        if errno == EINTR { continue }
+        break
+      }
+      for p in fds where p.revents != 0 {
+        let n = chunk.withUnsafeMutableBytes { Glibc_read(p.fd, $0.baseAddress!, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 {
+          open.removeAll { $0 == p.fd }
+          continue
+        }
+        if p.fd == outPipe[0] {
+          output.append(contentsOf: chunk[0..<n])
+        } else {
+          errors.append(contentsOf: chunk[0..<n])
+        }
+      }
     }
     close(outPipe[0])
+    if separateErrors { close(errPipe[0]) }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     let exited = (status & 0x7f) == 0
-    return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: output)
+    return Result(
+      status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: output, errors: errors)
   }
 }
 
@@ -155,10 +185,12 @@ extension Spawn {
 /// git, asked by keyward in a few places off the hot path (is a file ignored, what does history
 /// say). One way to run it: `/usr/bin/env git -C DIR …` with only the variables git needs.
 enum Git {
-  /// Runs git in `dir`; nil when it could not be run at all.
+  /// Runs git in `dir`; nil when it could not be run at all. Its standard error is kept apart
+  /// (`Result.errors`): only standard output is parsed.
   static func run(_ args: [String], in dir: String, input: [UInt8] = []) -> Spawn.Result? {
     try? Spawn.run(
-      executable.path, executable.prefix + ["-C", dir] + args, environment: environment, input: input)
+      executable.path, executable.prefix + ["-C", dir] + args, environment: environment, input: input,
+      separateErrors: true)
   }
 
   /// git's path, looked up in PATH once as `env` would: a deploy that asks git twice saves an exec

@@ -118,7 +118,7 @@ public enum Activation {
   /// The version of a manifest file signed by an admin or member of `environment` (not a reader:
   /// a reader who signed 2^31 - 1 himself stopped every later promote, session 19's fourth review).
   static func signedVersion(_ file: String, environment: String, trust: TrustedState) -> Int? {
-    guard FileSystem.exists(file), let bytes = try? FileSystem.read(file),
+    guard FileSystem.exists(file), let bytes = try? FileSystem.read(file, limit: maxHistoricBytes),
       let doc = try? SignedDocument.parse(bytes, source: file, type: type),
       !doc.validSigners(activators(environment, trust)).isEmpty,
       case .object(let m)? = try? JSONValue.parse(doc.payload, source: file),
@@ -150,7 +150,7 @@ public enum Activation {
     -> Manifest?
   {
     let file = path(workspace, environment)
-    guard let bytes = try FileSystem.readIfPresent(file) else { return nil }
+    guard let bytes = try FileSystem.readIfPresent(file, limit: maxHistoricBytes) else { return nil }
     let doc = try SignedDocument.parse(bytes, source: file, type: type)
     guard let signer = doc.validSigners(activators(environment, trust)).first,
       let who = trust.name(of: signer, in: environment)
@@ -595,7 +595,7 @@ public enum Activation {
         return .failure(Failure(text: "git could not be run"))
       }
       guard r.status == 0 else {
-        let first = String(decoding: r.output, as: UTF8.self).split(separator: "\n").first.map {
+        let first = String(decoding: r.errors + r.output, as: UTF8.self).split(separator: "\n").first.map {
           Text.printable(String($0.prefix(160)), keepNewlines: false)
         }
         return .failure(Failure(text: "git log failed (\(first ?? "status \(r.status)"))"))
