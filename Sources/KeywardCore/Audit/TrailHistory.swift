@@ -84,13 +84,19 @@ public enum TrailHistory {
     // Blobs to read: the states and manifests on both sides of a change, for their versions only
     // (read a few at a time and let go: a long history holds hundreds of 3 MB states).
     let active = "\(rel)\(Trust.folder)/active/"
+    // A manifest is `active/<environment>.json` (a `.gitkeep` or a note beside them is not one).
+    func isManifest(_ path: String) -> Bool {
+      guard path.hasPrefix(active), path.hasSuffix(".json") else { return false }
+      let name = path.dropFirst(active.count).dropLast(5)
+      return !name.contains("/") && Names.isEnvironment(String(name))
+    }
     var stateVersions = [String: Int]()
     var manifestVersions = [String: Int]()
     for (path, type) in [(state, SignedDocument.stateType), (active, Activation.type)] {
       let isState = path == state
       let blobs = Set(
         changes.filter {
-          ["M", "A", "T"].contains($0.status) && (isState ? $0.path == state : $0.path.hasPrefix(active))
+          ["M", "A", "T"].contains($0.status) && (isState ? $0.path == state : isManifest($0.path))
         }
         .flatMap { [$0.oldBlob, $0.newBlob] })
       // A blob larger than a state (or a manifest) can be is not one: left unread.
@@ -167,7 +173,7 @@ public enum TrailHistory {
     // one before it. Whatever is not one (a file that does not parse, a link) is reported where
     // it appears: an older version put back after it would otherwise be compared with nothing
     // (session 21's review lowered the state's version through a commit of garbage between).
-    for c in changes where c.path == state || c.path.hasPrefix(active) {
+    for c in changes where c.path == state || isManifest(c.path) {
       let isState = c.path == state
       let versions = isState ? stateVersions : manifestVersions
       let what = isState ? "the signed state (\(Trust.stateName))" : "\(c.path.dropFirst(rel.count))"
@@ -243,17 +249,20 @@ public enum TrailHistory {
   }
 
   /// Reads each of `ids` no larger than `maxBytes` (the others are left out unread: their sizes
-  /// are asked first), in batches of at most `maxBytes` together (one blob when it is that
-  /// large), each handed to `body` and let go: memory stays at one batch, however many there are.
+  /// are asked first), in batches of at most `batchBytes` together (`maxBytes` unless given; one
+  /// blob when it is that large), each handed to `body` and let go: memory stays at one batch,
+  /// however many there are.
   static func readBounded(
-    _ ids: [String], in dir: String, maxBytes: Int, _ body: ([String: [UInt8]]) -> Void
+    _ ids: [String], in dir: String, maxBytes: Int, batchBytes: Int? = nil,
+    _ body: ([String: [UInt8]]) -> Void
   ) throws(KeywardError) {
     let sizes = try sizes(ids, in: dir)
+    let batchBytes = max(batchBytes ?? maxBytes, maxBytes)
     var batches = [[String]]()
     var held = 0
     for id in ids {
       guard let size = sizes[id], size <= maxBytes else { continue }
-      if batches.isEmpty || held + size > maxBytes {
+      if batches.isEmpty || held + size > batchBytes {
         batches.append([])
         held = 0
       }

@@ -118,7 +118,7 @@ public enum Activation {
   /// The version of a manifest file signed by an admin or member of `environment` (not a reader:
   /// a reader who signed 2^31 - 1 himself stopped every later promote, session 19's fourth review).
   static func signedVersion(_ file: String, environment: String, trust: TrustedState) -> Int? {
-    guard FileSystem.exists(file), let bytes = try? FileSystem.read(file, limit: maxHistoricBytes),
+    guard FileSystem.exists(file), let bytes = try? FileSystem.read(file, limit: maxManifestBytes),
       let doc = try? SignedDocument.parse(bytes, source: file, type: type),
       !doc.validSigners(activators(environment, trust)).isEmpty,
       case .object(let m)? = try? JSONValue.parse(doc.payload, source: file),
@@ -150,7 +150,7 @@ public enum Activation {
     -> Manifest?
   {
     let file = path(workspace, environment)
-    guard let bytes = try FileSystem.readIfPresent(file, limit: maxHistoricBytes) else { return nil }
+    guard let bytes = try FileSystem.readIfPresent(file, limit: maxManifestBytes) else { return nil }
     let doc = try SignedDocument.parse(bytes, source: file, type: type)
     guard let signer = doc.validSigners(activators(environment, trust)).first,
       let who = trust.name(of: signer, in: environment)
@@ -412,6 +412,8 @@ public enum Activation {
   static let maxRootVersions = 1024
   /// The largest blob of history a deploy reads (a manifest or a root is a few KB).
   static let maxHistoricBytes = 1 << 16
+  /// The largest manifest there can be (one is about 1 KB): a larger file or blob is not one.
+  static let maxManifestBytes = 1 << 13
 
   /// The newest manifest of `environment` above version `above` among the versions of
   /// `trust/active/<env>.json` in every commit reachable from HEAD that an admin or member of the
@@ -457,8 +459,7 @@ public enum Activation {
     let rootsRead = rootBlobs.count <= maxRootVersions ? rootBlobs : []
     // A blob larger than a manifest or a root can be is not read at all: a writer's 400 MB blob
     // would otherwise be held whole by every fresh deploy.
-    guard let blobs = try? TrailHistory.read(order + rootsRead, in: workspace, maxBytes: maxHistoricBytes)
-    else {
+    guard let blobs = try? TrailHistory.read(rootsRead, in: workspace, maxBytes: maxHistoricBytes) else {
       return HistorySearch(gap: "git cat-file failed")
     }
     // First the root: one the root in use signed away, restored, makes every signed state and
@@ -486,22 +487,30 @@ public enum Activation {
     let allowed = activators(environment, trust)
     var best: Historic?
     var unvouched = [(Historic, SignedDocument)]()  // newer, signed by nobody the current state names
-    for blob in order {
-      guard let bytes = blobs[blob], let doc = try? SignedDocument.parse(bytes, source: "", type: type),
-        case .object(let o)? = try? JSONValue.parse(doc.payload, source: ""),
-        case .string(environment)? = o["environment"], case .string(let set)? = o["set"],
-        case .number(let n)? = o["version"], let version = Int(exactly: n),
-        version > max(above, best?.version ?? 0), version <= maxVersion
-      else { continue }
-      // Named by the first commit that held it: the promote that made it.
-      let found = Historic(version: version, set: set, activatedBy: "", commit: commits[blob]?.last ?? "")
-      guard let signer = doc.validSigners(allowed).first, let who = trust.name(of: signer, in: environment)
-      else {
-        unvouched.append((found, doc))
-        continue
+    // The manifest's versions a few thousand at a time, each let go once judged (a writer's 16,384
+    // blobs of 64 KB made a fresh deploy hold 1.1 GB; session 21's second review).
+    let read = try? TrailHistory.readBounded(
+      order, in: workspace, maxBytes: maxManifestBytes, batchBytes: 1 << 23
+    ) {
+      blobs in
+      for (blob, bytes) in blobs {
+        guard let doc = try? SignedDocument.parse(bytes, source: "", type: type),
+          case .object(let o)? = try? JSONValue.parse(doc.payload, source: ""),
+          case .string(environment)? = o["environment"], case .string(let set)? = o["set"],
+          case .number(let n)? = o["version"], let version = Int(exactly: n),
+          version > max(above, best?.version ?? 0), version <= maxVersion
+        else { continue }
+        // Named by the first commit that held it: the promote that made it.
+        let found = Historic(version: version, set: set, activatedBy: "", commit: commits[blob]?.last ?? "")
+        guard let signer = doc.validSigners(allowed).first, let who = trust.name(of: signer, in: environment)
+        else {
+          unvouched.append((found, doc))
+          continue
+        }
+        best = Historic(version: version, set: set, activatedBy: who, commit: found.commit)
       }
-      best = Historic(version: version, set: set, activatedBy: who, commit: found.commit)
     }
+    guard read != nil else { return HistorySearch(gap: "git cat-file failed") }
     // A signer the current state does not name counts when a newer signed state in history does:
     // the state in use was then restored from before them. States are read only on this path.
     var statesGap: String?

@@ -328,7 +328,7 @@ public enum Trust {
     if lstat(statePath, &st) == 0, Int(st.st_size) > maxStateBytes {
       throw KeywardError(
         .integrity,
-        "\(statePath) is \(Int(st.st_size) >> 20) MB, larger than a signed state can be (\(maxStateBytes >> 20) MB): it is not one",
+        "\(statePath) is \(st.st_size) bytes, larger than a signed state can be (\(maxStateBytes) bytes, 64 MiB): it is not one",
         hint: "restore \(stateName) from version control")
     }
     let stateBytes = try FileSystem.read(statePath)
