@@ -1107,6 +1107,37 @@ struct TrustTests {
   }
 
   @Test(
+    "attack: newer manifests kept by git-lfs (a writer's .gitattributes line), then an older one restored: history holds only pointers, which a fresh production deploy names, and refuses when the whole history is required"
+  )
+  func manifestsInGitLFS() throws {
+    let (cli, root, oldManifest, oldProd) = try committedWithProd()
+    // A promote committed as git-lfs commits it: the manifest's pointer (its specification's form)
+    // in git, the manifest itself elsewhere.
+    CLI.registerSecret("cs_prod_SECRET_newer")
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_newer\ncs_prod_SECRET_newer\n")
+    try cli.expect(0, ["promote", "prod", "--force"])
+    let manifest = cli.workspace + "/trust/active/prod.json"
+    let real = try Data(contentsOf: URL(fileURLWithPath: manifest))
+    try Data(
+      "version https://git-lfs.github.com/spec/v1\noid sha256:\(String(repeating: "ab", count: 32))\nsize \(real.count)\n"
+        .utf8
+    ).write(to: URL(fileURLWithPath: manifest))
+    try git(cli, ["add", "-A", "Environments"])
+    try git(cli, ["commit", "-q", "-m", "promote newer (git-lfs)"])
+    // The writer restores the older set and manifest.
+    try oldProd.write(to: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    try oldManifest.write(to: URL(fileURLWithPath: manifest))
+    try git(cli, ["commit", "-q", "-a", "-m", "restore"])
+    let r = try cli.expect(0, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
+    #expect(r.stderr.contains("git-lfs pointer"), "\(r.stderr)")
+    var strict = try ciProdMachine(cli, "ci-strict", root: root)
+    strict["KEYWARD_REQUIRE_HISTORY"] = "1"
+    let refused = try cli.expect(4, ["export", "prod"], env: strict)
+    #expect(
+      refused.stderr.contains("git-lfs pointer") && !refused.stdout.contains("cs_prod_"), "\(refused.all)")
+  }
+
+  @Test(
     "attack: a writer pushes a tag named HEAD (git then warns on every `git log HEAD`), then restores an older manifest: a fresh CI machine still finds the newer one, and audit --git still reads the history"
   )
   func tagNamedHEAD() throws {

@@ -412,6 +412,9 @@ public enum Activation {
   static let maxRootVersions = 1024
   /// The largest blob of history a deploy reads (a manifest or a root is a few KB).
   static let maxHistoricBytes = 1 << 16
+  /// How a git-lfs pointer file starts (git-lfs's specification, version 1).
+  static let lfsPointer = Array("version https://git-lfs.github.com/spec/v1".utf8)
+
   /// The largest manifest there can be (one is about 1 KB): a larger file or blob is not one.
   static let maxManifestBytes = 1 << 13
 
@@ -485,6 +488,7 @@ public enum Activation {
       }
     }
     let allowed = activators(environment, trust)
+    var pointers = 0  // git-lfs pointers in place of the manifest
     var best: Historic?
     var unvouched = [(Historic, SignedDocument)]()  // newer, signed by nobody the current state names
     // The manifest's versions a few thousand at a time, each let go once judged (a writer's 16,384
@@ -494,6 +498,7 @@ public enum Activation {
     ) {
       blobs in
       for (blob, bytes) in blobs {
+        if bytes.starts(with: lfsPointer) { pointers += 1 }
         guard let doc = try? SignedDocument.parse(bytes, source: "", type: type),
           case .object(let o)? = try? JSONValue.parse(doc.payload, source: ""),
           case .string(environment)? = o["environment"], case .string(let set)? = o["set"],
@@ -530,7 +535,14 @@ public enum Activation {
         }
       }
     }
-    return HistorySearch(newest: best, gap: best == nil ? gap ?? rootGap ?? statesGap : nil)
+    // Versions kept by git-lfs are pointers in git's history: newer manifests among them cannot be
+    // read here (a writer's `.gitattributes` line sends every later promote there).
+    let lfsGap =
+      pointers == 0
+      ? nil
+      : "the history holds \(pointers) git-lfs pointer(s) in place of \(manifestPath) (keyward reads git's objects, "
+        + "not git-lfs's: keep the workspace out of git-lfs)"
+    return HistorySearch(newest: best, gap: best == nil ? gap ?? rootGap ?? statesGap ?? lfsGap : nil)
   }
 
   /// The activators of `environment` (the current root's admins, and its members then) in each
