@@ -837,6 +837,31 @@ struct TeamTrailTests {
     }
   }
 
+  @Test(
+    "attack: a merge with -s ours drops the branch that raised the signed state's version: audit --git names the merge against that branch's commit, not the unchanged parent"
+  )
+  func gitHistoryMergeParent() throws {
+    let (cli, _) = try repository()
+    let state = cli.workspace + "/trust/state.json"
+    try git(cli.root, ["checkout", "-q", "-b", "side"])
+    let bob = try cli.expect(0, ["identity", "new", "--name", "bob", "--identity", cli.root + "/bob.id"])
+    try cli.expect(0, ["access", "grant", "prod", "bob", String(bob.stdout.split(separator: " ")[1])])
+    try git(cli.root, ["add", "-A", "Environments"])
+    try git(cli.root, ["commit", "-q", "-m", "grant bob"])
+    let side = try git(cli.root, ["rev-parse", "HEAD"]).1
+    let raised = try Data(contentsOf: URL(fileURLWithPath: state))
+    try git(cli.root, ["checkout", "-q", "main"])
+    try git(cli.root, ["merge", "-q", "-s", "ours", "--no-edit", "side"])
+    let merge = try git(cli.root, ["rev-parse", "HEAD"]).1
+    // The state put back later (this machine saw version 2).
+    try raised.write(to: URL(fileURLWithPath: state))
+    try git(cli.root, ["commit", "-q", "-a", "-m", "back"])
+    let r = try cli.expect(4, ["audit", "--git"])
+    #expect(
+      r.stdout.contains("commit \(merge.prefix(12)) (against parent \(side.prefix(12)))")
+        && r.stdout.contains("lowered the signed state's version from 2 to 1"), "\(r.stdout)")
+  }
+
   // MARK: The independent review's attacks (each reproduced, then fixed)
 
   @Test(

@@ -19,6 +19,8 @@ public enum TrailHistory {
   struct Change {
     var commit: String
     var parent: String
+    /// Every parent of the commit (a merge has two or more).
+    var parents: [String] = []
     var status: Character
     var oldBlob: String
     var newBlob: String
@@ -68,17 +70,30 @@ public enum TrailHistory {
       for c in list {
         changes.append(
           Change(
-            commit: commit, parent: parent, status: c.status, oldBlob: c.oldBlob, newBlob: c.newBlob,
-            path: c.path))
+            commit: commit, parent: parent, parents: Array(parents), status: c.status, oldBlob: c.oldBlob,
+            newBlob: c.newBlob, path: c.path))
       }
     }
     var findings = [Finding]()
     func report(_ c: Change, _ message: String) {
+      // git's listing leaves out a merge's empty diff against a parent, so the order of its
+      // sections does not say which parent each is against: the one whose tree holds the change's
+      // old side is (asked of git only for a finding).
+      var parent = c.parent
+      if c.parents.count > 1 {
+        let absent = !c.oldBlob.contains { $0 != "0" }
+        parent =
+          c.parents.first { p in
+            let held = Git.output(["rev-parse", "--verify", "--quiet", "\(p):\(c.path)"], in: top)?
+              .split(separator: "\n").first.map(String.init)
+            return absent ? held == nil : held == c.oldBlob
+          } ?? c.parent
+      }
       findings.append(
         Finding(
           id: FindingID.trailHistory.rawValue, severity: .error, environment: nil, set: nil,
-          message: "commit \(c.commit.prefix(12)) (against parent \(c.parent.prefix(12))): \(message)",
-          evidence: ["commit": c.commit, "parent": c.parent], remedy: FindingID.trailHistory.explanation,
+          message: "commit \(c.commit.prefix(12)) (against parent \(parent.prefix(12))): \(message)",
+          evidence: ["commit": c.commit, "parent": parent], remedy: FindingID.trailHistory.explanation,
           file: "\(dir)/\(c.path.dropFirst(rel.count))"))
     }
     // Blobs to read: the states and manifests on both sides of a change, for their versions only
