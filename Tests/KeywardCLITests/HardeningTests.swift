@@ -34,6 +34,28 @@ struct HardeningTests {
     doc["sets"] = sets
   }
 
+  @Test(
+    "attack: a 3 GB environment file or keyward.json (sparse: a few bytes in git) is refused before it is read, with the file named"
+  )
+  func oversizedWorkspaceFiles() throws {
+    let (cli, _) = try seeded()
+    for name in ["prod.json", "keyward.json"] {
+      let path = "\(cli.workspace)/\(name)"
+      let saved = try Data(contentsOf: URL(fileURLWithPath: path))
+      let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+      try handle.truncate(atOffset: 3 << 30)
+      try handle.close()
+      // Before, every command read all 3 GB (3 GB peak memory, seconds) and then failed on JSON;
+      // the size is now checked before any byte is read.
+      let r = try cli.expect(2, ["export", "prod"])
+      #expect(
+        r.stderr.contains("\(name) is 3221225472 bytes, larger than a file of its kind can be"), "\(r.stderr)"
+      )
+      try saved.write(to: URL(fileURLWithPath: path))
+    }
+    try cli.expect(0, ["export", "prod"])
+  }
+
   // MARK: 1. Code execution through a symlink
 
   @Test(
