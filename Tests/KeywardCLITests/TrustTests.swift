@@ -1138,6 +1138,49 @@ struct TrustTests {
   }
 
   @Test(
+    "attack: the state that named a member kept by git-lfs, then the workspace from before that member restored: the member's newer manifest cannot be vouched for, which a fresh production deploy names, and refuses when the whole history is required"
+  )
+  func stateInGitLFS() throws {
+    let (cli, root) = try trusted()
+    try commitWorkspace(cli)
+    try promoteAndCommit(cli, "second")
+    // bob is granted prod: the state naming him is committed as git-lfs commits it (a pointer).
+    let bob = try newIdentity(cli, "bob")
+    try cli.expect(0, ["access", "grant", "prod", "bob", bob.public])
+    let state = cli.workspace + "/trust/state.json"
+    let real = try Data(contentsOf: URL(fileURLWithPath: state))
+    try Data(
+      "version https://git-lfs.github.com/spec/v1\noid sha256:\(String(repeating: "cd", count: 32))\nsize \(real.count)\n"
+        .utf8
+    ).write(to: URL(fileURLWithPath: state))
+    try git(cli, ["add", "-A", "Environments"])
+    try git(cli, ["commit", "-q", "-m", "grant bob (git-lfs)"])
+    // bob promotes his own set; the state stays a pointer in git (the file itself is elsewhere).
+    try real.write(to: URL(fileURLWithPath: state))
+    let bobEnv = try identityMachine(cli, bob.file, root: root)
+    CLI.registerSecret("cs_prod_SECRET_third")
+    try cli.expect(
+      0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_third\ncs_prod_SECRET_third\n", env: bobEnv)
+    try cli.expect(0, ["promote", "prod", "--force"], env: bobEnv)
+    try git(cli, ["add", "-A", "Environments"])
+    try git(cli, ["reset", "-q", "--", "Environments/trust/state.json"])
+    try git(cli, ["commit", "-q", "-m", "promote third"])
+    // The writer brings back the workspace of "promote second".
+    let second = try cli.shell("git log --format=%H -1 --grep='^promote second$'", [])
+    try git(cli, ["rm", "-q", "-r", "-f", "Environments"])
+    try git(
+      cli, ["checkout", second.output.trimmingCharacters(in: .whitespacesAndNewlines), "--", "Environments"])
+    try git(cli, ["commit", "-q", "-m", "restore"])
+    let r = try cli.expect(0, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
+    #expect(r.stderr.contains("git-lfs pointer(s) in place of trust/state.json"), "\(r.stderr)")
+    var strict = try ciProdMachine(cli, "ci-strict", root: root)
+    strict["KEYWARD_REQUIRE_HISTORY"] = "1"
+    let refused = try cli.expect(4, ["export", "prod"], env: strict)
+    #expect(
+      refused.stderr.contains("git-lfs pointer") && !refused.stdout.contains("cs_prod_"), "\(refused.all)")
+  }
+
+  @Test(
     "attack: a writer pushes a tag named HEAD (git then warns on every `git log HEAD`), then restores an older manifest: a fresh CI machine still finds the newer one, and audit --git still reads the history"
   )
   func tagNamedHEAD() throws {

@@ -565,9 +565,11 @@ public enum Activation {
     }
     let admins = trust.admins.map { (identity: $0.identity, name: $0.name) }
     var out = [[(identity: PublicIdentity, name: String)]]()
+    var pointers = 0  // git-lfs pointers in place of the state: whatever they stand for is unread
     do {
       try TrailHistory.readBounded(versions.order, in: workspace, maxBytes: Trust.maxStateBytes) { read in
         for bytes in read.values {
+          if bytes.starts(with: lfsPointer) { pointers += 1 }
           guard let doc = try? SignedDocument.parse(bytes, source: "", type: SignedDocument.stateType),
             doc.validSigners(admins.map(\.identity)).count >= trust.threshold,
             let state = try? Trust.parseState(doc.payload, source: "history", focus: environment),
@@ -579,6 +581,13 @@ public enum Activation {
       }
     } catch {
       return (out, "git could not read the signed state's versions in its history")
+    }
+    guard pointers == 0 else {
+      return (
+        out,
+        "the history holds \(pointers) git-lfs pointer(s) in place of \(Trust.stateName) (keyward reads git's objects, "
+          + "not git-lfs's: keep the workspace out of git-lfs)"
+      )
     }
     return (out, nil)
   }
