@@ -115,7 +115,7 @@ public enum TrailHistory {
         }
         .flatMap { [$0.oldBlob, $0.newBlob] })
       // A blob larger than a state (or a manifest) can be is not one: left unread.
-      let largest = isState ? Trust.maxStateBytes : Activation.maxHistoricBytes
+      let largest = isState ? Trust.maxStateBytes : Activation.maxManifestBytes
       try readBounded(Array(blobs), in: top, maxBytes: largest) { batch in
         for (blob, bytes) in batch {
           guard let v = version(bytes, type: type) else { continue }
@@ -237,13 +237,13 @@ public enum TrailHistory {
   static func read(_ ids: [String], in dir: String, maxBytes: Int? = nil) throws(KeywardError) -> [String:
     [UInt8]]
   {
-    var wanted = ids
-    if let maxBytes {
-      let sizes = try sizes(ids, in: dir)
-      wanted = ids.filter { sizes[$0].map { $0 <= maxBytes } ?? false }
-    }
     var out = [String: [UInt8]]()
-    try read(wanted, in: dir, batch: 1000) { (batch: [String: [UInt8]]) in out.merge(batch) { $1 } }
+    let keep = { (batch: [String: [UInt8]]) in out.merge(batch) { $1 } }
+    if let maxBytes {
+      try readBounded(ids, in: dir, maxBytes: maxBytes, batchBytes: Int.max, keep)
+    } else {
+      try read(ids, in: dir, batch: 1000, keep)
+    }
     return out
   }
 

@@ -65,7 +65,7 @@ public struct Workspace: Sendable {
         .input, "no keyward workspace at \(path)",
         advice: .createOrNameWorkspace)
     }
-    let configBytes = try FileSystem.read(configPath, limit: FileSystem.maxDocumentBytes)
+    let configBytes = try FileSystem.read(configPath, limit: .document)
     let config = try JSONFiles.read(configBytes, source: configPath, WorkspaceConfig.init(json:))
     guard config.format == WorkspaceConfig.formatName else {
       throw KeywardError(
@@ -226,7 +226,7 @@ public struct Workspace: Sendable {
   public func loadEnvironment(_ name: String) throws(KeywardError) -> EnvironmentFile {
     try requireEnvironment(name)
     let file = environmentPath(name)
-    guard let bytes = try FileSystem.readIfPresent(file, limit: FileSystem.maxDocumentBytes) else {
+    guard let bytes = try FileSystem.readIfPresent(file, limit: .document) else {
       throw KeywardError(
         .input, "\(file) is missing: the workspace lists environment \"\(name)\" but has no file for it",
         hint: "restore it from version control (git checkout -- \(file))")

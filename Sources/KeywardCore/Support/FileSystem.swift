@@ -86,26 +86,39 @@ public enum FileSystem {
   /// through a symbolic link (`openRegular`). `limit`: a larger file is refused before any of it
   /// is read (a writer's 3 GB environment file, sparse and a few bytes in git, made every command
   /// hold 3 GB and fail on JSON).
-  public static func read(_ path: String, limit: Int? = nil) throws(KeywardError) -> [UInt8] {
+  public static func read(_ path: String, limit: Limit? = nil) throws(KeywardError) -> [UInt8] {
     let (fd, size) = try openRegularSized(path)
     defer { close(fd) }
-    if let limit, size > limit {
+    if let limit, size > limit.bytes {
       throw KeywardError(
-        .input,
-        "\(path) is \(size) bytes, larger than a file of its kind can be (\(limit) bytes): it is not one",
+        limit.kind,
+        "\(path) is \(size) bytes, larger than \(limit.what) can be (\(limit.bytes) bytes): it is not one",
         hint: "restore it from version control, and find out who committed it")
     }
     return try readAll(fd, path: path, size: size)
   }
 
-  /// The largest workspace document keyward reads whole (`keyward.json`, an environment file, a
-  /// wraps file): far above any it writes, and far below what a runner can hold.
-  public static let maxDocumentBytes = 64 << 20
+  /// The size a file of one kind can have, what the refusal calls it, and the refusal's kind.
+  public struct Limit: Sendable {
+    public var bytes: Int
+    public var what: String
+    public var kind: KeywardError.Kind
+
+    public init(_ bytes: Int, _ what: String = "a file of its kind", kind: KeywardError.Kind = .input) {
+      self.bytes = bytes
+      self.what = what
+      self.kind = kind
+    }
+
+    /// A workspace document keyward reads whole (`keyward.json`, an environment file, a wraps
+    /// file): far above any it writes, and far below what a runner can hold.
+    public static let document = Limit(64 << 20)
+  }
 
   /// `read`, or nil when nothing is at `path`. Whether anything is there is asked only when the
   /// read fails (every report reads thousands of files that are there: one lstat fewer each); a
   /// link, FIFO or unreadable file there is still the read's error.
-  public static func readIfPresent(_ path: String, limit: Int? = nil) throws(KeywardError) -> [UInt8]? {
+  public static func readIfPresent(_ path: String, limit: Limit? = nil) throws(KeywardError) -> [UInt8]? {
     do { return try read(path, limit: limit) } catch {
       guard exists(path) else { return nil }
       throw error
@@ -283,13 +296,6 @@ public enum FileSystem {
   static func octal(_ mode: mode_t) -> String { "0" + String(mode, radix: 8) }
 
   /// The permission bits of a file, or nil if it does not exist.
-  /// The size of what `path` names, without following a link (nil when nothing is there).
-  public static func size(_ path: String) -> Int? {
-    var st = stat()
-    guard lstat(path, &st) == 0 else { return nil }
-    return Int(st.st_size)
-  }
-
   public static func mode(_ path: String) -> mode_t? {
     var st = stat()
     guard stat(path, &st) == 0 else { return nil }

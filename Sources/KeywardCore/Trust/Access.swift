@@ -92,7 +92,7 @@ public enum Access {
   {
     let file = wrapsPath(workspace, environment)
     guard FileSystem.exists(file) else { return [:] }
-    return try JSONFiles.read(FileSystem.read(file, limit: FileSystem.maxDocumentBytes), source: file) {
+    return try JSONFiles.read(FileSystem.read(file, limit: .document), source: file) {
       (o: JSONObject) throws(KeywardError) in
       var out = [String: [UInt8]]()
       let wraps = try o.object("wraps")

@@ -118,7 +118,8 @@ public enum Activation {
   /// The version of a manifest file signed by an admin or member of `environment` (not a reader:
   /// a reader who signed 2^31 - 1 himself stopped every later promote, session 19's fourth review).
   static func signedVersion(_ file: String, environment: String, trust: TrustedState) -> Int? {
-    guard FileSystem.exists(file), let bytes = try? FileSystem.read(file, limit: maxManifestBytes),
+    guard FileSystem.exists(file),
+      let bytes = try? FileSystem.read(file, limit: FileSystem.Limit(maxManifestBytes)),
       let doc = try? SignedDocument.parse(bytes, source: file, type: type),
       !doc.validSigners(activators(environment, trust)).isEmpty,
       case .object(let m)? = try? JSONValue.parse(doc.payload, source: file),
@@ -150,7 +151,9 @@ public enum Activation {
     -> Manifest?
   {
     let file = path(workspace, environment)
-    guard let bytes = try FileSystem.readIfPresent(file, limit: maxManifestBytes) else { return nil }
+    guard let bytes = try FileSystem.readIfPresent(file, limit: FileSystem.Limit(maxManifestBytes)) else {
+      return nil
+    }
     let doc = try SignedDocument.parse(bytes, source: file, type: type)
     guard let signer = doc.validSigners(activators(environment, trust)).first,
       let who = trust.name(of: signer, in: environment)
@@ -415,6 +418,15 @@ public enum Activation {
   /// How a git-lfs pointer file starts (git-lfs's specification, version 1).
   static let lfsPointer = Array("version https://git-lfs.github.com/spec/v1".utf8)
 
+  /// The gap `pointers` git-lfs pointers in place of `path` in history leave (nil: none): what
+  /// they stand for is not in git's objects, which is all keyward reads.
+  static func lfsGap(_ pointers: Int, _ path: String) -> String? {
+    guard pointers > 0 else { return nil }
+    return
+      "the history holds \(pointers) git-lfs pointer(s) in place of \(path) (keyward reads git's objects, "
+      + "not git-lfs's: keep the workspace out of git-lfs)"
+  }
+
   /// The largest manifest there can be (one is about 1 KB): a larger file or blob is not one.
   static let maxManifestBytes = 1 << 13
 
@@ -537,12 +549,8 @@ public enum Activation {
     }
     // Versions kept by git-lfs are pointers in git's history: newer manifests among them cannot be
     // read here (a writer's `.gitattributes` line sends every later promote there).
-    let lfsGap =
-      pointers == 0
-      ? nil
-      : "the history holds \(pointers) git-lfs pointer(s) in place of \(manifestPath) (keyward reads git's objects, "
-        + "not git-lfs's: keep the workspace out of git-lfs)"
-    return HistorySearch(newest: best, gap: best == nil ? gap ?? rootGap ?? statesGap ?? lfsGap : nil)
+    return HistorySearch(
+      newest: best, gap: best == nil ? gap ?? rootGap ?? statesGap ?? lfsGap(pointers, manifestPath) : nil)
   }
 
   /// The activators of `environment` (the current root's admins, and its members then) in each
@@ -582,14 +590,7 @@ public enum Activation {
     } catch {
       return (out, "git could not read the signed state's versions in its history")
     }
-    guard pointers == 0 else {
-      return (
-        out,
-        "the history holds \(pointers) git-lfs pointer(s) in place of \(Trust.stateName) (keyward reads git's objects, "
-          + "not git-lfs's: keep the workspace out of git-lfs)"
-      )
-    }
-    return (out, nil)
+    return (out, lfsGap(pointers, Trust.stateName))
   }
 
   /// Every version of a file (its path relative to the workspace) in the commits reachable from

@@ -19,10 +19,9 @@ extension Trust {
   static let maxRootBytes = 1 << 20
 
   static func readRoot(_ path: String) throws(KeywardError) -> RootDoc {
-    if let size = FileSystem.size(path), size > maxRootBytes {
-      throw KeywardError(.integrity, "\(path) is \(size) bytes: not a trust root (at most \(maxRootBytes))")
-    }
-    return try parseRoot(FileSystem.read(path), path: path)
+    try parseRoot(
+      FileSystem.read(path, limit: FileSystem.Limit(maxRootBytes, "a trust root", kind: .integrity)),
+      path: path)
   }
 
   /// A root from its file's bytes (`path` names where they came from).

@@ -324,14 +324,8 @@ public enum Trust {
       throw KeywardError(.integrity, "\(p) is missing: the trust files were damaged or removed in part")
     }
     var current = try readRoot(rootPath)
-    var st = stat()
-    if lstat(statePath, &st) == 0, Int(st.st_size) > maxStateBytes {
-      throw KeywardError(
-        .integrity,
-        "\(statePath) is \(st.st_size) bytes, larger than a signed state can be (\(maxStateBytes) bytes, 64 MiB): it is not one",
-        hint: "restore \(stateName) from version control")
-    }
-    let stateBytes = try FileSystem.read(statePath)
+    let stateBytes = try FileSystem.read(
+      statePath, limit: FileSystem.Limit(maxStateBytes, "a signed state", kind: .integrity))
     let stateDoc = try SignedDocument.parse(stateBytes, source: statePath, type: SignedDocument.stateType)
     let state = try parseState(stateDoc.payload, source: statePath, focus: focus)
     // A root change interrupted after the state was signed for the new root: the complete proposal
