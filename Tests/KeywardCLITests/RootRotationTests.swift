@@ -289,7 +289,7 @@ struct RootRotationTests {
     #expect(forged.status == 0, "\(forged.output)")
     try base.git(cli, ["add", "-A", "Environments"])
     try base.git(cli, ["commit", "-q", "-m", "a made-up root"])
-    try restoreWorkspace(cli, from: "HEAD~1", message: "take it out")
+    try base.restoreWorkspace(cli, from: "HEAD~1", message: "take it out")
     let calm = try cli.expect(
       0, ["export", "prod"], env: try base.ciProdMachine(cli, "ci-calm", root: root1))
     #expect(calm.stdout.contains(oldSecret) && !calm.stderr.contains("root version 2"), "\(calm.all)")
@@ -300,7 +300,7 @@ struct RootRotationTests {
     #expect(before.stdout.contains("cs_prod_SECRET_newer"), "\(before.all)")
     // Alice, who can still push, restores the workspace as it was under root 1: her root, her
     // state, her manifest and the set she chose. Every signature in it is valid under root 1.
-    try restoreWorkspace(cli, from: "HEAD~3", message: "restore")
+    try base.restoreWorkspace(cli, from: "HEAD~3", message: "restore")
     for args in [["export", "prod"], ["run", "prod", "--", "/usr/bin/env"], ["show", "prod", "--reveal"]] {
       let r = try cli.expect(4, args, env: try base.ciProdMachine(cli, "ci-\(args[0])", root: root1))
       #expect(
@@ -337,7 +337,7 @@ struct RootRotationTests {
     copy["signatures"] = [Any]()
     try base.writeJSON(copy, cli.workspace + "/trust/root.json")
     try base.git(cli, ["commit", "-q", "-a", "-m", "tidy"])
-    try restoreWorkspace(cli, from: "HEAD~2", message: "restore")
+    try base.restoreWorkspace(cli, from: "HEAD~2", message: "restore")
     let r = try cli.expect(4, ["export", "prod"], env: try base.ciProdMachine(cli, "ci", root: root1))
     #expect(r.stderr.contains("holds root version 2 (\(root2)"), "\(r.stderr)")
     #expect(!r.all.contains(oldSecret) && !r.all.contains("cs_prod_SECRET_newer"))
@@ -449,13 +449,8 @@ struct RootRotationTests {
     let (cli, root1) = try base.trusted()
     try base.commitWorkspace(cli)
     let oldSecret = try prodSecret(cli)
-    let bob = try base.newIdentity(cli, "bob")
+    let (bob, _) = try rotateToBob(cli)
     let carol = try base.newIdentity(cli, "carol")
-    try cli.expect(
-      0, ["trust", "rotate-root", "--add-admin", "bob=\(bob.public)", "--remove-admin", "alice"])
-    let root2 = try #require(
-      (try shown(cli)["proposed_root"] as? [String: Any])?["root_fingerprint"] as? String)
-    try cli.expect(0, ["trust", "rotate-root", "--sign", root2], env: ["KEYWARD_IDENTITY": bob.file])
     try cli.expect(
       0, ["trust", "rotate-root", "--add-admin", "carol=\(carol.public)"], env: ["KEYWARD_IDENTITY": bob.file]
     )
@@ -463,7 +458,7 @@ struct RootRotationTests {
       (try shown(cli)["proposed_root"] as? [String: Any])?["root_fingerprint"] as? String)
     try cli.expect(0, ["trust", "rotate-root", "--sign", root3], env: ["KEYWARD_IDENTITY": carol.file])
     try base.promoteAndCommit(cli, "newer", env: ["KEYWARD_IDENTITY": bob.file])
-    try restoreWorkspace(cli, from: "HEAD~1", message: "restore")
+    try base.restoreWorkspace(cli, from: "HEAD~1", message: "restore")
     let r = try cli.expect(4, ["export", "prod"], env: try base.ciProdMachine(cli, "ci", root: root1))
     #expect(r.stderr.contains("holds root version 3 (\(root3)"), "\(r.stderr)")
     #expect(!r.all.contains(oldSecret) && !r.all.contains("cs_prod_SECRET_newer"))
@@ -522,19 +517,12 @@ struct RootRotationTests {
   /// Alice, removed but able to push, restores the workspace as commit `rev` held it and signs,
   /// as root 1's only admin, a root 2 of her own, in a commit.
   func aliceForks(_ cli: CLI, from rev: String) throws {
-    try restoreWorkspace(cli, from: rev, message: "restore")
+    try base.restoreWorkspace(cli, from: rev, message: "restore")
     let alice = cli.root + "/keys/identity"
     let forge = CLI.packageRoot + "/Tests/Compat/forge_root.py"
     let forged = try python([forge, cli.workspace, "--admin", "alice=\(alice)", "--sign", alice])
     #expect(forged.status == 0, "\(forged.output)")
     try base.git(cli, ["add", "-A", "Environments"])
     try base.git(cli, ["commit", "-q", "-m", "routine"])
-  }
-
-  /// Puts the workspace back as commit `rev` held it (files added since removed) and commits that.
-  func restoreWorkspace(_ cli: CLI, from rev: String, message: String) throws {
-    try base.git(cli, ["rm", "-r", "-q", "Environments"])
-    try base.git(cli, ["checkout", rev, "--", "Environments"])
-    try base.git(cli, ["commit", "-q", "-m", message])
   }
 }

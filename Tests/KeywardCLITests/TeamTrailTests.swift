@@ -729,8 +729,7 @@ struct TeamTrailTests {
       try Data(contentsOf: URL(fileURLWithPath: state)), try Data(contentsOf: URL(fileURLWithPath: manifest))
     )
     // The state moves to version 2 (bob is granted prod), the manifest to version 2 (a promote).
-    let bob = try cli.expect(0, ["identity", "new", "--name", "bob", "--identity", cli.root + "/bob.id"])
-    try cli.expect(0, ["access", "grant", "prod", "bob", String(bob.stdout.split(separator: " ")[1])])
+    try grantBob(cli)
     try store(cli, "prod")
     try cli.expect(0, ["promote", "prod", "--force"])
     try git(cli.root, ["add", "-A", "Environments"])
@@ -749,13 +748,27 @@ struct TeamTrailTests {
     try newState.write(to: URL(fileURLWithPath: state))
     try newManifest.write(to: URL(fileURLWithPath: manifest))
     try git(cli.root, ["commit", "-q", "-a", "-m", "back"])
+    try expectHistory(
+      cli,
+      [
+        (String(lowered[0].prefix(12)), "lowered the signed state's version from 2 to 1"),
+        (String(lowered[1].prefix(12)), "trust/active/prod.json's version from 2 to 1"),
+      ])
+  }
+
+  /// bob, a new identity (`<root>/bob.id`), granted prod as a member: the state's version goes up.
+  func grantBob(_ cli: CLI) throws {
+    let bob = try cli.expect(0, ["identity", "new", "--name", "bob", "--identity", cli.root + "/bob.id"])
+    try cli.expect(0, ["access", "grant", "prod", "bob", String(bob.stdout.split(separator: " ")[1])])
+  }
+
+  /// `audit --git` is exit 4 and names each of `findings`: where (what follows "commit " in its
+  /// message) and what it says of it.
+  func expectHistory(_ cli: CLI, _ findings: [(at: String, says: String)]) throws {
     let r = try cli.expect(4, ["audit", "--git"])
-    #expect(
-      r.stdout.contains("commit \(lowered[0].prefix(12))")
-        && r.stdout.contains("lowered the signed state's version from 2 to 1"), "\(r.stdout)")
-    #expect(
-      r.stdout.contains("commit \(lowered[1].prefix(12))")
-        && r.stdout.contains("trust/active/prod.json's version from 2 to 1"), "\(r.stdout)")
+    for (at, says) in findings {
+      #expect(r.stdout.contains("commit \(at)") && r.stdout.contains(says), "\(says): \(r.stdout)")
+    }
   }
 
   @Test(
@@ -801,8 +814,7 @@ struct TeamTrailTests {
     let prod = cli.workspace + "/trust/active/prod.json"
     let dev = cli.workspace + "/trust/active/dev.json"
     let old = try [state, prod, dev].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
-    let bob = try cli.expect(0, ["identity", "new", "--name", "bob", "--identity", cli.root + "/bob.id"])
-    try cli.expect(0, ["access", "grant", "prod", "bob", String(bob.stdout.split(separator: " ")[1])])
+    try grantBob(cli)
     for env in ["prod", "dev"] {
       try store(cli, env)
       try cli.expect(0, ["promote", env, "--force"])
@@ -826,15 +838,19 @@ struct TeamTrailTests {
     for (path, bytes) in zip([state, prod, dev], new) { try bytes.write(to: URL(fileURLWithPath: path)) }
     try git(cli.root, ["add", "-A", "Environments"])
     try git(cli.root, ["commit", "-q", "-m", "back"])
-    let r = try cli.expect(4, ["audit", "--git"])
-    let at = "commit \(between.prefix(12))"
-    for said in [
-      "replaced the signed state (trust/state.json) with something that is not a signed state",
-      "replaced trust/active/prod.json with something that is not an activation manifest",
-      "deleted trust/active/dev.json, an activation manifest",
-    ] {
-      #expect(r.stdout.contains(at) && r.stdout.contains(said), "\(said): \(r.stdout)")
-    }
+    try expectHistory(
+      cli,
+      [
+        (
+          String(between.prefix(12)),
+          "replaced the signed state (trust/state.json) with something that is not a signed state"
+        ),
+        (
+          String(between.prefix(12)),
+          "replaced trust/active/prod.json with something that is not an activation manifest"
+        ),
+        (String(between.prefix(12)), "deleted trust/active/dev.json, an activation manifest"),
+      ])
   }
 
   @Test(
@@ -844,8 +860,7 @@ struct TeamTrailTests {
     let (cli, _) = try repository()
     let state = cli.workspace + "/trust/state.json"
     try git(cli.root, ["checkout", "-q", "-b", "side"])
-    let bob = try cli.expect(0, ["identity", "new", "--name", "bob", "--identity", cli.root + "/bob.id"])
-    try cli.expect(0, ["access", "grant", "prod", "bob", String(bob.stdout.split(separator: " ")[1])])
+    try grantBob(cli)
     try git(cli.root, ["add", "-A", "Environments"])
     try git(cli.root, ["commit", "-q", "-m", "grant bob"])
     let side = try git(cli.root, ["rev-parse", "HEAD"]).1
@@ -856,10 +871,14 @@ struct TeamTrailTests {
     // The state put back later (this machine saw version 2).
     try raised.write(to: URL(fileURLWithPath: state))
     try git(cli.root, ["commit", "-q", "-a", "-m", "back"])
-    let r = try cli.expect(4, ["audit", "--git"])
-    #expect(
-      r.stdout.contains("commit \(merge.prefix(12)) (against parent \(side.prefix(12)))")
-        && r.stdout.contains("lowered the signed state's version from 2 to 1"), "\(r.stdout)")
+    try expectHistory(
+      cli,
+      [
+        (
+          "\(merge.prefix(12)) (against parent \(side.prefix(12)))",
+          "lowered the signed state's version from 2 to 1"
+        )
+      ])
   }
 
   // MARK: The independent review's attacks (each reproduced, then fixed)

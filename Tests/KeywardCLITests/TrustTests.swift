@@ -685,9 +685,7 @@ struct TrustTests {
     let bobsManifest = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/trust/active/prod.json"))
     // The writer brings the whole workspace back to the rotate commit: state version 1 (no bob),
     // alice's manifest version 2, the second set.
-    try git(cli, ["rm", "-q", "-r", "Environments"])
-    try git(cli, ["checkout", "HEAD~2", "--", "Environments"])
-    try git(cli, ["commit", "-q", "-m", "restore"])
+    try restoreWorkspace(cli, from: "HEAD~2")
     let r = try cli.expect(4, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
     #expect(r.stderr.contains("history holds version 3") && r.stderr.contains("bob"), "\(r.stderr)")
     #expect(!r.all.contains("cs_prod_SECRET_second"))
@@ -1096,11 +1094,7 @@ struct TrustTests {
       try git(cli, ["commit", "-q", "-a", "-m", "state \(n)"])
     }
     // The workspace as it was at "promote second": state version 1 (no bob), alice's manifest.
-    let second = try cli.shell("git log --format=%H -1 --grep='^promote second$'", [])
-    try git(cli, ["rm", "-q", "-r", "Environments"])
-    try git(
-      cli, ["checkout", second.output.trimmingCharacters(in: .whitespacesAndNewlines), "--", "Environments"])
-    try git(cli, ["commit", "-q", "-m", "restore"])
+    try restoreWorkspace(cli, from: try promoted(cli, "second"))
     let r = try cli.expect(4, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
     #expect(r.stderr.contains("history holds version 3") && r.stderr.contains("bob"), "\(r.stderr)")
     #expect(!r.all.contains("cs_prod_SECRET_second"))
@@ -1118,23 +1112,47 @@ struct TrustTests {
     try cli.expect(0, ["promote", "prod", "--force"])
     let manifest = cli.workspace + "/trust/active/prod.json"
     let real = try Data(contentsOf: URL(fileURLWithPath: manifest))
-    try Data(
-      "version https://git-lfs.github.com/spec/v1\noid sha256:\(String(repeating: "ab", count: 32))\nsize \(real.count)\n"
-        .utf8
-    ).write(to: URL(fileURLWithPath: manifest))
+    try lfsPointer(for: real).write(to: URL(fileURLWithPath: manifest))
     try git(cli, ["add", "-A", "Environments"])
     try git(cli, ["commit", "-q", "-m", "promote newer (git-lfs)"])
     // The writer restores the older set and manifest.
     try oldProd.write(to: URL(fileURLWithPath: cli.workspace + "/prod.json"))
     try oldManifest.write(to: URL(fileURLWithPath: manifest))
     try git(cli, ["commit", "-q", "-a", "-m", "restore"])
+    try expectGapNamed("git-lfs pointer(s) in place of trust/active/prod.json", cli, root: root)
+  }
+
+  /// What git-lfs commits in place of a file whose bytes are `real`: a pointer, in the form of
+  /// git-lfs's specification (version 1).
+  func lfsPointer(for real: Data) -> Data {
+    Data(
+      "version https://git-lfs.github.com/spec/v1\noid sha256:\(String(repeating: "ab", count: 32))\nsize \(real.count)\n"
+        .utf8)
+  }
+
+  /// A fresh production deploy of prod says `gap` and goes on; with the whole history required
+  /// (`KEYWARD_REQUIRE_HISTORY=1`) it refuses, exit 4, and nothing secret is written.
+  func expectGapNamed(_ gap: String, _ cli: CLI, root: String) throws {
     let r = try cli.expect(0, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
-    #expect(r.stderr.contains("git-lfs pointer"), "\(r.stderr)")
+    #expect(r.stderr.contains(gap), "\(r.stderr)")
     var strict = try ciProdMachine(cli, "ci-strict", root: root)
     strict["KEYWARD_REQUIRE_HISTORY"] = "1"
     let refused = try cli.expect(4, ["export", "prod"], env: strict)
-    #expect(
-      refused.stderr.contains("git-lfs pointer") && !refused.stdout.contains("cs_prod_"), "\(refused.all)")
+    #expect(refused.stderr.contains(gap) && !refused.stdout.contains("cs_prod_"), "\(refused.all)")
+  }
+
+  /// The commit whose message is `promote TAG` (`promoteAndCommit`).
+  func promoted(_ cli: CLI, _ tag: String) throws -> String {
+    try cli.shell("git log --format=%H -1 --grep='^promote \(tag)$'", []).output
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  /// A writer's restore: the workspace put back as commit `rev` held it (files added since
+  /// removed, local changes dropped) and committed as `message`.
+  func restoreWorkspace(_ cli: CLI, from rev: String, message: String = "restore") throws {
+    try git(cli, ["rm", "-r", "-q", "-f", "Environments"])
+    try git(cli, ["checkout", rev, "--", "Environments"])
+    try git(cli, ["commit", "-q", "-m", message])
   }
 
   @Test(
@@ -1149,10 +1167,7 @@ struct TrustTests {
     try cli.expect(0, ["access", "grant", "prod", "bob", bob.public])
     let state = cli.workspace + "/trust/state.json"
     let real = try Data(contentsOf: URL(fileURLWithPath: state))
-    try Data(
-      "version https://git-lfs.github.com/spec/v1\noid sha256:\(String(repeating: "cd", count: 32))\nsize \(real.count)\n"
-        .utf8
-    ).write(to: URL(fileURLWithPath: state))
+    try lfsPointer(for: real).write(to: URL(fileURLWithPath: state))
     try git(cli, ["add", "-A", "Environments"])
     try git(cli, ["commit", "-q", "-m", "grant bob (git-lfs)"])
     // bob promotes his own set; the state stays a pointer in git (the file itself is elsewhere).
@@ -1166,18 +1181,8 @@ struct TrustTests {
     try git(cli, ["reset", "-q", "--", "Environments/trust/state.json"])
     try git(cli, ["commit", "-q", "-m", "promote third"])
     // The writer brings back the workspace of "promote second".
-    let second = try cli.shell("git log --format=%H -1 --grep='^promote second$'", [])
-    try git(cli, ["rm", "-q", "-r", "-f", "Environments"])
-    try git(
-      cli, ["checkout", second.output.trimmingCharacters(in: .whitespacesAndNewlines), "--", "Environments"])
-    try git(cli, ["commit", "-q", "-m", "restore"])
-    let r = try cli.expect(0, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
-    #expect(r.stderr.contains("git-lfs pointer(s) in place of trust/state.json"), "\(r.stderr)")
-    var strict = try ciProdMachine(cli, "ci-strict", root: root)
-    strict["KEYWARD_REQUIRE_HISTORY"] = "1"
-    let refused = try cli.expect(4, ["export", "prod"], env: strict)
-    #expect(
-      refused.stderr.contains("git-lfs pointer") && !refused.stdout.contains("cs_prod_"), "\(refused.all)")
+    try restoreWorkspace(cli, from: try promoted(cli, "second"))
+    try expectGapNamed("git-lfs pointer(s) in place of trust/state.json", cli, root: root)
   }
 
   @Test(
