@@ -1186,6 +1186,19 @@ struct TrustTests {
   }
 
   @Test(
+    "attack: a 9 KiB activation manifest planted in the workspace (no manifest is 8 KiB) is refused before it is read, with the file named: exit 4, and nothing deploys"
+  )
+  func oversizedManifest() throws {
+    let (cli, root, _, _) = try committedWithProd()
+    try Data(repeating: 0x20, count: 9 << 10).write(
+      to: URL(fileURLWithPath: cli.workspace + "/trust/active/prod.json"))
+    let r = try cli.expect(4, ["export", "prod"], env: try ciProdMachine(cli, "ci", root: root))
+    #expect(
+      r.stderr.contains("prod.json is 9216 bytes, larger than a file of its kind can be (8192 bytes)")
+        && !r.stdout.contains("cs_prod_"), "\(r.all)")
+  }
+
+  @Test(
     "attack: a writer pushes a tag named HEAD (git then warns on every `git log HEAD`), then restores an older manifest: a fresh CI machine still finds the newer one, and audit --git still reads the history"
   )
   func tagNamedHEAD() throws {
