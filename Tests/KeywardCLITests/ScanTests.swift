@@ -244,6 +244,63 @@ struct ScanTests {
     try cli.expect(0, ["scan", "--fail-on", "error", "-q"])
   }
 
+  /// Replaces the `field` ciphertext of the first set in `path` with a well-formed one 20 bytes
+  /// shorter: what a writer does to make the file say another length.
+  func cutCiphertext(_ path: String, field: String) throws {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    let match = try #require(text.firstMatch(of: try Regex("\"\(field)\"\\s*:\\s*\"kw1:([A-Za-z0-9+/=]+)\"")))
+    let sealed = try #require(match.output[1].substring.map(String.init))
+    let raw = try #require(Data(base64Encoded: sealed))
+    let cut = raw.prefix(raw.count - 20).base64EncodedString()
+    try Data(text.replacingOccurrences(of: sealed, with: cut).utf8).write(to: URL(fileURLWithPath: path))
+  }
+
+  @Test(
+    "attack: cutting a set's ciphertext in prod.json does not hide its copies (the trail recorded its length)"
+  )
+  func cutCiphertextKeepsLength() throws {
+    let (cli, v) = try repository()
+    let prod = v["prod"]!
+    try write(cli, "notes.md", "prod: \(prod.secret)\n")
+    let before = try cli.expect(1, ["scan", "-q", "-v"])
+    #expect(before.stderr.contains("scan: 6 values; only words of their"), "\(before.stderr)")
+    try cutCiphertext(cli.workspace + "/prod.json", field: "app_secret")
+    let (got, _) = try findings(cli, [])
+    #expect(got == ["notes.md prod app_secret plain"], "\(got)")
+  }
+
+  @Test(
+    "a value the trail recorded with no length (a version-1 trail) is looked for at every length, also when its file's ciphertext was cut"
+  )
+  func unrecordedLengths() throws {
+    let cli = try CLI()
+    let pairs = cli.root + "/pairs.json"
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = [
+      "python3", CLI.packageRoot + "/Tests/Benchmarks/gen_workspace.py", cli.workspace, "3", "1",
+      "--keys", cli.root + "/keys", "--trail", "6", "--pairs", pairs,
+    ]
+    try p.run()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    let values = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: pairs)))
+        as? [[String: String]])
+    let secret = try #require(values.first?["app_secret"])
+    CLI.registerSecret(secret)
+    try cutCiphertext(cli.workspace + "/env0000.json", field: "app_secret")
+    try write(cli, "notes.md", "env0000: \(secret)\n")
+    let r = try cli.expect(1, ["scan", "-v", "--format", "json", cli.root + "/notes.md"])
+    #expect(
+      r.stderr.contains("words of every length are fingerprinted: the trail recorded 6 of them"),
+      "\(r.stderr)")
+    let found = (try cli.json(r)["findings"] as? [[String: Any]] ?? []).map {
+      "\($0["environment"] ?? "") \($0["field"] ?? "")"
+    }
+    #expect(found == ["env0000 app_secret"], "\(found)")
+  }
+
   @Test("a clean repository of 2,000 generated files full of high-entropy decoys: no findings")
   func decoys() throws {
     let (cli, _) = try repository()

@@ -232,6 +232,19 @@ public enum AuditLog {
     ).notice
   }
 
+  /// The record members giving a set's value lengths in bytes (FORMAT.md, "Version 2"), which let
+  /// `scan` fingerprint only words of those lengths. Only a command that holds the values in
+  /// plaintext (`set`, `rotate`) or has opened them (`export`, `run`) records them: a file's
+  /// ciphertext, which a writer can cut, never is the source.
+  public static func valueLengths(appKey: SecureBytes, appSecret: SecureBytes) -> [String: JSONValue] {
+    [
+      lengthMembers.appKey: .number(Double(appKey.count)),
+      lengthMembers.appSecret: .number(Double(appSecret.count)),
+    ]
+  }
+
+  public static let lengthMembers = (appKey: "app_key_length", appSecret: "app_secret_length")
+
   /// 64 lower-case hex digits: the only `prev` an entry may carry.
   static func isHash(_ s: String) -> Bool { Names.isLowerHex(s, count: 64) }
 

@@ -55,7 +55,9 @@ public enum RunOperation {
     }
     if let w = ExportOperation.record(
       workspace: workspace, action: "run", environment: r.environment, set: opened.set,
-      details: ["target": .string(Path.name(program))])
+      details: AuditLog.valueLengths(appKey: opened.appKey, appSecret: opened.appSecret).merging([
+        "target": .string(Path.name(program))
+      ]) { $1 })
     {
       warn(w)
     }
