@@ -270,7 +270,7 @@ struct ScanTests {
   }
 
   @Test(
-    "a value the trail recorded with no length (a version-1 trail) is looked for at every length, also when its file's ciphertext was cut"
+    "a value the trail recorded with no length (a version-1 trail) is looked for at every length, also when its file's ciphertext was cut; an export records its length"
   )
   func unrecordedLengths() throws {
     let cli = try CLI()
@@ -278,8 +278,8 @@ struct ScanTests {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = [
-      "python3", CLI.packageRoot + "/Tests/Benchmarks/gen_workspace.py", cli.workspace, "3", "1",
-      "--keys", cli.root + "/keys", "--trail", "6", "--pairs", pairs,
+      "python3", CLI.packageRoot + "/Tests/Benchmarks/gen_workspace.py", cli.workspace, "2", "1",
+      "--keys", cli.root + "/keys", "--trail", "4", "--pairs", pairs,
     ]
     try p.run()
     p.waitUntilExit()
@@ -287,18 +287,23 @@ struct ScanTests {
     let values = try #require(
       try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: pairs)))
         as? [[String: String]])
-    let secret = try #require(values.first?["app_secret"])
-    CLI.registerSecret(secret)
-    try cutCiphertext(cli.workspace + "/env0000.json", field: "app_secret")
-    try write(cli, "notes.md", "env0000: \(secret)\n")
-    let r = try cli.expect(1, ["scan", "-v", "--format", "json", cli.root + "/notes.md"])
-    #expect(
-      r.stderr.contains("words of every length are fingerprinted: the trail recorded 6 of them"),
-      "\(r.stderr)")
-    let found = (try cli.json(r)["findings"] as? [[String: Any]] ?? []).map {
-      "\($0["environment"] ?? "") \($0["field"] ?? "")"
+    let secrets = values.compactMap { $0["app_secret"] }
+    for s in secrets { CLI.registerSecret(s) }
+    try write(cli, "notes.md", "env0000: \(secrets[0])\nenv0001: \(secrets[1])\n")
+    func scan(_ trace: String) throws -> [String] {
+      let r = try cli.expect(1, ["scan", "-v", "--format", "json", cli.root + "/notes.md"])
+      #expect(r.stderr.contains(trace), "\(r.stderr)")
+      return (try cli.json(r)["findings"] as? [[String: Any]] ?? []).map {
+        "\($0["environment"] ?? "") \($0["field"] ?? "")"
+      }
     }
-    #expect(found == ["env0000 app_secret"], "\(found)")
+    try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: cli.root + "/keys")
+    // env0001's export records its lengths (it opened the values); env0000's stay unknown, and
+    // cutting its ciphertext hides nothing.
+    try cli.expect(0, ["export", "env0001", "-o", cli.root + "/env0001.env"])
+    try cutCiphertext(cli.workspace + "/env0000.json", field: "app_secret")
+    let trace = "words of every length are fingerprinted: the trail recorded 2 of them with no length"
+    #expect(try scan(trace) == ["env0000 app_secret", "env0001 app_secret"])
   }
 
   @Test("a clean repository of 2,000 generated files full of high-entropy decoys: no findings")

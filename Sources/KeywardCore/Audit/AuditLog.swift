@@ -234,13 +234,14 @@ public enum AuditLog {
 
   /// The record members giving a set's value lengths in bytes (FORMAT.md, "Version 2"), which let
   /// `scan` fingerprint only words of those lengths. Only a command that holds the values in
-  /// plaintext (`set`, `rotate`) or has opened them (`export`, `run`) records them: a file's
-  /// ciphertext, which a writer can cut, never is the source.
+  /// plaintext (`set`, `rotate`) or has opened them (`export`, `run`, `verify`) records them: a
+  /// file's ciphertext, which a writer can cut, never is the source.
   public static func valueLengths(appKey: SecureBytes, appSecret: SecureBytes) -> [String: JSONValue] {
-    [
-      lengthMembers.appKey: .number(Double(appKey.count)),
-      lengthMembers.appSecret: .number(Double(appSecret.count)),
-    ]
+    valueLengths(appKey: appKey.count, appSecret: appSecret.count)
+  }
+
+  public static func valueLengths(appKey: Int, appSecret: Int) -> [String: JSONValue] {
+    [lengthMembers.appKey: .number(Double(appKey)), lengthMembers.appSecret: .number(Double(appSecret))]
   }
 
   public static let lengthMembers = (appKey: "app_key_length", appSecret: "app_secret_length")
