@@ -1122,6 +1122,44 @@ struct TrustTests {
     try expectGapNamed("git-lfs pointer(s) in place of trust/active/prod.json", cli, root: root)
   }
 
+  @Test(
+    "attack: a writer's .gitattributes line that would send the manifests to git-lfs, or re-encode the workspace's files, is KW609 in check on the commit that adds it; ordinary attributes are not"
+  )
+  func gitAttributesChecked() throws {
+    let (cli, _, _, _) = try committedWithProd()
+    func attributeFindings() throws -> [[String: Any]] {
+      let r = try cli.run(["check", "--format", "json"])
+      let all = try cli.json(r)["findings"] as? [[String: Any]] ?? []
+      return all.filter { $0["finding_id"] as? String == "KW609" }
+    }
+    let attributes = cli.root + "/.gitattributes"
+    // What repositories hold anyway: line ends, images in git-lfs, a binary merge for lock files.
+    try Data(
+      "* text=auto\n*.png filter=lfs diff=lfs merge=lfs -text\nEnvironments/*.lock merge=binary\n".utf8
+    )
+    .write(to: URL(fileURLWithPath: attributes))
+    try git(cli, ["add", ".gitattributes"])
+    try git(cli, ["commit", "-q", "-m", "attributes"])
+    #expect(try attributeFindings().isEmpty)
+    // The writer's lines, as a pull request would bring them.
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: attributes))
+    handle.seekToEndOfFile()
+    handle.write(
+      Data(
+        "Environments/trust/active/** filter=lfs diff=lfs merge=lfs -text\nEnvironments/prod.json ident\n"
+          .utf8))
+    try handle.close()
+    try git(cli, ["commit", "-q", "-a", "-m", "track big files"])
+    let found = try attributeFindings()
+    let said = found.map { ($0["evidence"] as? [String: Any])?["attribute"] as? String ?? "" }
+    #expect(said.sorted() == ["filter=lfs", "ident", "merge=lfs"], "\(found)")
+    #expect(found.allSatisfy { $0["severity"] as? String == "error" })
+    let lfs = try #require(
+      found.first { ($0["evidence"] as? [String: Any])?["attribute"] as? String == "filter=lfs" })
+    #expect(((lfs["evidence"] as? [String: Any])?["path"] as? String)?.hasPrefix("trust/active/") == true)
+    try cli.expect(1, ["check", "-q"])
+  }
+
   /// What git-lfs commits in place of a file whose bytes are `real`: a pointer, in the form of
   /// git-lfs's specification (version 1).
   func lfsPointer(for real: Data) -> Data {

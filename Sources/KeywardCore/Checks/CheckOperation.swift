@@ -68,6 +68,9 @@ public enum CheckOperation {
     findings += CheckRules.trust(
       workspace: workspace, environments: all.filter { named.contains($0.environment) },
       everyEnvironment: r.environments.isEmpty)
+    if r.environments.isEmpty {
+      findings += CheckRules.gitAttributes(workspace: workspace, environments: all)
+    }
     Stopwatch.lap("check: trust rules")
     var trail =
       given

@@ -139,6 +139,7 @@ public enum FindingID: String, Sendable, CaseIterable {
   case noTrustRoot = "KW606"
   case exposedToRevoked = "KW607"
   case notActivated = "KW608"
+  case gitAttributes = "KW609"
   case cspBlocked = "KW701"
   case cspNoLoader = "KW702"
   case cspLoaderTwice = "KW703"
@@ -311,6 +312,11 @@ public enum FindingID: String, Sendable, CaseIterable {
       return (
         "an active set that no member activated", .error,
         "The environment file marks a set active, but no signed manifest by an admin or member names it: someone made it active by editing the file. In production show, export and run refuse it (exit 4); elsewhere they warn. A member verifies the set and promotes it, or the file is restored."
+      )
+    case .gitAttributes:
+      return (
+        "a git attribute changes what git stores or checks out for the workspace's files", .error,
+        "A .gitattributes line (or .git/info/attributes) gives files of the workspace a filter (git-lfs: git then stores a pointer, not the file), a working-tree encoding, ident expansion or a merge driver. With a filter, history holds pointers in place of the signed state and the activation manifests, so a machine with no record of an environment can no longer tell a restored older set from the newest (a production deploy warns, KEYWARD_REQUIRE_HISTORY=1 refuses); the others change the files' bytes on checkout or merge them line by line. keyward writes every file of the workspace itself: remove the attribute for the workspace folder, on the pull request that adds it. `git check-attr -a PATH` shows what applies."
       )
     case .cspBlocked:
       return (

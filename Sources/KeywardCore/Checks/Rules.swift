@@ -114,6 +114,65 @@ struct CheckContext {
 /// The rule groups of `keyward check`: over the workspace's trust, and over one set, each
 /// returning its findings.
 enum CheckRules {
+  /// The git attributes that change what git stores for a file (`filter`: git-lfs keeps a pointer
+  /// in history), the bytes a checkout writes (`working-tree-encoding`, `ident`) or how a merge
+  /// combines two sides (`merge`, except git's own text and binary ones). `text` and `eol` are
+  /// left alone: `* text=auto` is everywhere, and keyward's files are LF text already.
+  static let riskyAttributes = ["filter", "working-tree-encoding", "ident", "merge"]
+
+  /// KW609: a risky git attribute applies to the workspace's files. Asked of git (one
+  /// `check-attr` for every file keyward reads to decide a deploy, and one name in each trail
+  /// folder), since attributes come from several files, macros and patterns; none outside git.
+  static func gitAttributes(workspace: Workspace, environments: [EnvironmentFile]) -> [Finding] {
+    guard Git.dotGit(workspace.path) != nil else { return [] }
+    var paths = [
+      "keyward.json", Trust.stateName, Trust.rootName, Trust.nextRootName,
+      Trust.rootsFolder + "/1.json", Trail.entriesFolder + "/0.json",
+      Trail.checkpointsFolder + "/0.jsonl",
+      Trail.checkpointsFolder + "/0.index", Trail.headsFolder + "/0",
+    ]
+    for env in environments {
+      let name = env.environment
+      paths += [name + ".json", "trust/active/\(name).json", "trust/wraps/\(name).json"]
+    }
+    var input = [UInt8]()
+    for p in paths { input += Array(p.utf8) + [0] }
+    guard
+      let r = Git.run(["check-attr", "-z", "--stdin"] + riskyAttributes, in: workspace.path, input: input),
+      r.status == 0
+    else { return [] }
+    // -z: path, attribute, value, each ended by NUL.
+    let fields = r.output.split(separator: 0, omittingEmptySubsequences: false).map {
+      String(decoding: $0, as: UTF8.self)
+    }
+    var found = [String: [String]]()  // "attribute=value" → the paths it applies to
+    var order = [String]()
+    var i = 0
+    while i + 2 < fields.count {
+      let (path, attribute, value) = (fields[i], fields[i + 1], fields[i + 2])
+      i += 3
+      guard !["unspecified", "unset"].contains(value) else { continue }
+      if attribute == "merge" && ["text", "binary"].contains(value) { continue }
+      let key = value == "set" ? attribute : "\(attribute)=\(value)"
+      if found[key] == nil { order.append(key) }
+      found[key, default: []].append(path)
+    }
+    let folder = workspace.path
+    return order.map { key in
+      let where_ = found[key]!
+      let more = where_.count > 1 ? " and \(where_.count - 1) more of its files" : ""
+      return Finding(
+        id: FindingID.gitAttributes.rawValue, severity: FindingID.gitAttributes.defaultSeverity,
+        environment: nil, set: nil,
+        message:
+          "the git attribute \(Text.printable(key)) applies to \(folder)/\(Text.printable(where_[0]))\(more): git no longer stores or checks out the files keyward wrote as they are",
+        evidence: ["attribute": key, "path": where_[0], "paths": String(where_.count)],
+        remedy:
+          "remove the attribute for \(folder)/ from .gitattributes (git check-attr -a \(folder)/\(where_[0]) shows it)",
+        file: workspace.path + "/" + where_[0])
+    }
+  }
+
   /// KW606 (no trust root: anyone with write access redirects new secrets), KW608 (an active set
   /// no member activated: it does not deploy), KW607 (sets a revoked identity could read: exposed
   /// until rotated, since git history keeps the ciphertexts and the old key opens them).
