@@ -269,8 +269,64 @@ struct ScanTests {
     #expect(got == ["notes.md prod app_secret plain"], "\(got)")
   }
 
+  /// A repository writer's unsigned trail entry holding `records` (Tests/Compat/add_entry.py).
+  func addEntry(_ cli: CLI, _ records: [[String: Any]]) throws {
+    let json = String(decoding: try JSONSerialization.data(withJSONObject: records), as: UTF8.self)
+    let r = try cli.shell(
+      "python3 \"$1\" \"$2\" \"$3\"", [CLI.packageRoot + "/Tests/Compat/add_entry.py", cli.workspace, json])
+    #expect(r.status == 0, "\(r.output)")
+  }
+
+  /// The JSON findings of a scan of `path` as "environment field" lines, after the -v trace said `trace`.
+  func scanned(_ cli: CLI, _ path: String, trace: String) throws -> [String] {
+    let r = try cli.expect(1, ["scan", "-v", "--format", "json", path])
+    #expect(r.stderr.contains(trace), "\(r.stderr)")
+    return (try cli.json(r)["findings"] as? [[String: Any]] ?? []).map {
+      "\($0["environment"] ?? "") \($0["field"] ?? "")"
+    }.sorted()
+  }
+
   @Test(
-    "a value the trail recorded with no length (a version-1 trail) is looked for at every length, also when its file's ciphertext was cut; an export records its length"
+    "attack: a writer's trail entry giving a stored value another length, or none, hides none of its copies (found by session 22's review)"
+  )
+  func writersLengths() throws {
+    let (cli, v) = try repository()
+    let prod = v["prod"]!
+    try write(cli, "notes.md", "prod: \(prod.key) \(prod.secret)\n")
+    let file = try String(contentsOfFile: cli.workspace + "/prod.json", encoding: .utf8)
+    let set = try #require(file.firstMatch(of: /"id"\s*:\s*"([0-9a-f]{8})"/)?.1)
+    let fps = try #require(
+      file.firstMatch(of: /"app_key"\s*:\s*"([0-9a-f]{16})",\s*"app_secret"\s*:\s*"([0-9a-f]{16})"/))
+    func record(_ lengths: (Int, Int)?) -> [String: Any] {
+      var r: [String: Any] = [
+        "action": "export", "environment": "prod", "set": String(set), "format": "dotenv", "target": "stdout",
+        "fingerprints": ["app_key": String(fps.1), "app_secret": String(fps.2)],
+      ]
+      if let (k, s) = lengths { (r["app_key_length"], r["app_secret_length"]) = (k, s) }
+      return r
+    }
+    let both = ["prod app_key", "prod app_secret"]
+    // Lengths that are not the values': they are tried besides the recorded ones.
+    try addEntry(cli, [record((8, 9))])
+    #expect(try scanned(cli, cli.root + "/notes.md", trace: "only words of their") == both)
+    // Lengths no value can have (the first review's 0 lengths to try), and a record with none.
+    try addEntry(cli, [record((1, 1))])
+    #expect(try scanned(cli, cli.root + "/notes.md", trace: "recorded 2 of them with no length") == both)
+    try addEntry(cli, [record(nil)])
+    #expect(try scanned(cli, cli.root + "/notes.md", trace: "recorded 2 of them with no length") == both)
+    // promote, retire and discard carry no lengths when the trail's records of the set disagree.
+    try cli.expect(
+      0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_next_1\ncs_prod_SECRET_next_\(UUID().uuidString)\n")
+    try cli.expect(0, ["promote", "prod", "--force"])
+    let promoted = try cli.trailRecords().filter { $0["action"] as? String == "promote" }
+    let old = promoted.first { $0["set_id"] as? String == String(set) }
+    #expect(old != nil && old?["app_key_length"] == nil, "\(promoted)")
+    let next = promoted.first { $0["set_id"] as? String != String(set) }
+    #expect(next?["app_key_length"] as? Int == "ck_prod_next_1".utf8.count, "\(promoted)")
+  }
+
+  @Test(
+    "a value the trail recorded with no length (a version-1 trail) is looked for at every length for good: a later export or a writer's length changes nothing, nor does a cut ciphertext"
   )
   func unrecordedLengths() throws {
     let cli = try CLI()
@@ -284,26 +340,36 @@ struct ScanTests {
     try p.run()
     p.waitUntilExit()
     #expect(p.terminationStatus == 0)
+    try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: cli.root + "/keys")
     let values = try #require(
       try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: pairs)))
         as? [[String: String]])
     let secrets = values.compactMap { $0["app_secret"] }
     for s in secrets { CLI.registerSecret(s) }
     try write(cli, "notes.md", "env0000: \(secrets[0])\nenv0001: \(secrets[1])\n")
-    func scan(_ trace: String) throws -> [String] {
-      let r = try cli.expect(1, ["scan", "-v", "--format", "json", cli.root + "/notes.md"])
-      #expect(r.stderr.contains(trace), "\(r.stderr)")
-      return (try cli.json(r)["findings"] as? [[String: Any]] ?? []).map {
-        "\($0["environment"] ?? "") \($0["field"] ?? "")"
-      }
+    let every = "words of every length are fingerprinted: the trail recorded 4 of them with no length"
+    let both = ["env0000 app_secret", "env0001 app_secret"]
+    #expect(try scanned(cli, cli.root + "/notes.md", trace: every) == both)
+    // A writer's entry giving both sets lengths (the review's attack: the build before took them
+    // as the values' and found nothing, exit 0, with no warning).
+    var records = [[String: Any]]()
+    for env in ["env0000", "env0001"] {
+      let file = try String(contentsOfFile: cli.workspace + "/\(env).json", encoding: .utf8)
+      let set = try #require(file.firstMatch(of: /"id"\s*:\s*"([0-9a-f]{8})"/)?.1)
+      let fps = try #require(
+        file.firstMatch(of: /"app_key"\s*:\s*"([0-9a-f]{16})",\s*"app_secret"\s*:\s*"([0-9a-f]{16})"/))
+      records.append([
+        "action": "verify", "environment": env, "set": String(set), "verdict": "valid",
+        "fingerprints": ["app_key": String(fps.1), "app_secret": String(fps.2)], "app_key_length": 9,
+        "app_secret_length": 9,
+      ])
     }
-    try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: cli.root + "/keys")
-    // env0001's export records its lengths (it opened the values); env0000's stay unknown, and
-    // cutting its ciphertext hides nothing.
+    try addEntry(cli, records)
+    #expect(try scanned(cli, cli.root + "/notes.md", trace: every) == both)
+    // env0001's export records the lengths it opened; the version-1 records still have none.
     try cli.expect(0, ["export", "env0001", "-o", cli.root + "/env0001.env"])
     try cutCiphertext(cli.workspace + "/env0000.json", field: "app_secret")
-    let trace = "words of every length are fingerprinted: the trail recorded 2 of them with no length"
-    #expect(try scan(trace) == ["env0000 app_secret", "env0001 app_secret"])
+    #expect(try scanned(cli, cli.root + "/notes.md", trace: every) == both)
   }
 
   @Test("a clean repository of 2,000 generated files full of high-entropy decoys: no findings")

@@ -275,9 +275,14 @@ public struct ScanCatalog: Sendable {
   {
     var table = [UInt64: [Target]]()
     var present = [String: String]()  // "env\0set" → the set's state in its file
-    // The lengths each value is known to have: from the trail's records for a value the trail saw
-    // (only commands that held the plaintext record one), else from the file's ciphertext.
+    // The lengths each value may have. A value the trail saw has known lengths only when every
+    // record naming it gives a usable one: a writer can add records but cannot take an honest one
+    // away unnoticed (an edited entry is a damaged trail), so one record without a length (an
+    // honest one written before lengths were recorded, or a writer's) leaves the value unknown,
+    // and a writer's record with a wrong length only adds a length to try. The file's ciphertext
+    // length is added too: more lengths only mean more words hashed.
     var fromTrail = [UInt64: Set<Int>]()
+    var unknownInTrail = Set<UInt64>()
     var fromFiles = [UInt64: Set<Int>]()
     @discardableResult
     func add(_ fp: String?, _ target: Target) -> UInt64? {
@@ -300,7 +305,7 @@ public struct ScanCatalog: Sendable {
     }
     // Every fingerprint the trail recorded counts, also for a set still in a file: a writer who
     // edits a file's fingerprints does not hide the value the trail saw. Nor does one who cuts its
-    // ciphertext: such a value's length is the trail's, or unknown.
+    // ciphertext: the trail's lengths are tried too, or every length.
     let names = AuditLog.lengthMembers
     for e in history {
       guard let env = e.environment, let set = e.set else { continue }
@@ -311,19 +316,22 @@ public struct ScanCatalog: Sendable {
         guard let n = add(fp, Target(environment: env, set: set, field: field, state: state)) else {
           continue
         }
-        if case .number(let x)? = e.extra[member], let length = Int(exactly: x) {
+        if let length = AuditLog.recordedLength(e, member) {
           fromTrail[n, default: []].insert(length)
-        } else if fromTrail[n] == nil {
-          fromTrail[n] = []
+        } else {
+          unknownInTrail.insert(n)
         }
       }
     }
     var lengths = Set<Int>()
     var unknown = 0
     for n in table.keys {
-      let known = fromTrail[n] ?? fromFiles[n] ?? []
-      if known.isEmpty { unknown += 1 }
-      lengths.formUnion(known)
+      let known = (fromTrail[n] ?? []).union(fromFiles[n] ?? [])
+      if unknownInTrail.contains(n) || known.isEmpty {
+        unknown += 1
+      } else {
+        lengths.formUnion(known)
+      }
     }
     let found = unknown > 0 ? ValueLengths(unknown: unknown) : ValueLengths(lengths)
     Trace.note(
