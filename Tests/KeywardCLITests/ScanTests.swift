@@ -326,6 +326,76 @@ struct ScanTests {
   }
 
   @Test(
+    "attack: deleting the trail's newest entry (a value's only record of its length) and cutting the value's ciphertext hides no copy on a machine that saw the entry (found by session 22's second review)"
+  )
+  func cutTailKeepsLengths() throws {
+    let (cli, _) = try repository()
+    // A set stored on the branch (this machine records the heads it saw per branch): its entry is
+    // the head.
+    let secret = "cs_prod_REPLACED_\(UUID().uuidString)"
+    CLI.registerSecret(secret)
+    try cli.expect(0, ["set", "prod", "--stdin", "--replace"], stdin: "ck_prod_replaced\n\(secret)\n")
+    try write(cli, "notes.md", "prod: \(secret)\n")
+    let heads = cli.workspace + "/trail/heads"
+    let head = try #require(try FileManager.default.contentsOfDirectory(atPath: heads).first)
+    try FileManager.default.removeItem(atPath: "\(heads)/\(head)")
+    try FileManager.default.removeItem(atPath: "\(cli.workspace)/trail/entries/\(head).json")
+    try cutCiphertext(cli.workspace + "/prod.json", field: "app_secret")
+    let r = try cli.expect(1, ["scan", "-v", "--format", "json"])
+    #expect(r.stderr.contains("the trail is damaged"), "\(r.stderr)")
+    #expect(r.stderr.contains("words of every length are fingerprinted: the trail is damaged"), "\(r.stderr)")
+    let found = (try cli.json(r)["findings"] as? [[String: Any]] ?? []).map {
+      "\($0["file"] ?? "") \($0["field"] ?? "")"
+    }
+    #expect(found == ["notes.md app_secret"], "\(found)")
+  }
+
+  @Test(
+    "attack: a writer's back-dated sibling entry and a later one claiming another length for a set, then an admin's checkpoint: the checkpoint keeps the honest record, and the copy is found (found by session 22's second review)"
+  )
+  func checkpointKeepsLengths() throws {
+    let (cli, _) = try TrustTests().trusted()
+    let secret = "cs_staging_NEXT_\(UUID().uuidString)"  // 52 bytes; the App Keys are 19 and 16
+    CLI.registerSecret(secret)
+    try cli.expect(0, ["rotate", "staging", "--stdin"], stdin: "ck_staging_next_1\n\(secret)\n")
+    try write(cli, "notes.md", "staging: \(secret)\n")
+    // The writer: a sibling of the rotate entry dated 2000 (ordered first) and an entry after both,
+    // each repeating its record with the App Key's length for the secret; the ciphertext cut to it.
+    let writer = """
+      import base64, json, os, subprocess, sys
+      ws, tool = sys.argv[1], sys.argv[2]
+      head = os.listdir(ws + "/trail/heads")[0]
+      entry = json.loads(base64.b64decode(json.load(open(f"{ws}/trail/entries/{head}.json"))["payload"]))
+      record = [r for r in entry["records"] if r.get("action") == "rotate"][0]
+      record["app_secret_length"] = record["app_key_length"]
+      def add(*opts):
+          return subprocess.run(["python3", tool, ws, json.dumps([record]), *opts], check=True,
+                                capture_output=True, text=True).stdout.strip()
+      sibling = add("--parents", ",".join(entry["parents"]), "--time", "2000-01-01T00:00:00Z")
+      add("--parents", ",".join([head, sibling]))
+      path = ws + "/staging.json"
+      doc = json.load(open(path))
+      for s in doc["sets"]:
+          if s["id"] == record["set"]:
+              raw = base64.b64decode(s["app_secret"][4:])
+              s["app_secret"] = "kw1:" + base64.b64encode(raw[:record["app_key_length"] + 80]).decode()
+      json.dump(doc, open(path, "w"), indent=2, sort_keys=True)
+      """
+    try Data(writer.utf8).write(to: URL(fileURLWithPath: cli.root + "/writer.py"))
+    let w = try cli.shell(
+      "python3 \"$1\" \"$2\" \"$3\"",
+      [cli.root + "/writer.py", cli.workspace, CLI.packageRoot + "/Tests/Compat/add_entry.py"])
+    #expect(w.status == 0, "\(w.output)")
+    try cli.expect(0, ["trail", "checkpoint"])
+    let r = try cli.expect(1, ["scan", "-v", "--format", "json", cli.root + "/notes.md"])
+    #expect(r.stderr.contains("only words of their"), "\(r.stderr)")
+    let found = (try cli.json(r)["findings"] as? [[String: Any]] ?? []).map {
+      "\($0["environment"] ?? "") \($0["field"] ?? "")"
+    }
+    #expect(found == ["staging app_secret"], "\(found)")
+  }
+
+  @Test(
     "a value the trail recorded with no length (a version-1 trail) is looked for at every length for good: a later export or a writer's length changes nothing, nor does a cut ciphertext"
   )
   func unrecordedLengths() throws {

@@ -1158,6 +1158,17 @@ struct TrustTests {
       found.first { ($0["evidence"] as? [String: Any])?["attribute"] as? String == "filter=lfs" })
     #expect(((lfs["evidence"] as? [String: Any])?["path"] as? String)?.hasPrefix("trust/active/") == true)
     try cli.expect(1, ["check", "-q"])
+    // A pattern that matches the real names and not a sample name (session 22's second review):
+    // git is asked about the files that are there.
+    try Data("* text=auto\nEnvironments/trail/entries/?*?.json filter=lfs\n".utf8).write(
+      to: URL(fileURLWithPath: attributes))
+    try git(cli, ["commit", "-q", "-a", "-m", "entries in lfs"])
+    let entries = try attributeFindings()
+    #expect(
+      entries.map { ($0["evidence"] as? [String: Any])?["attribute"] as? String } == ["filter=lfs"]
+        && ((entries.first?["evidence"] as? [String: Any])?["path"] as? String)?.hasPrefix("trail/entries/")
+          == true,
+      "\(entries)")
   }
 
   /// What git-lfs commits in place of a file whose bytes are `real`: a pointer, in the form of

@@ -121,8 +121,11 @@ enum CheckRules {
   static let riskyAttributes = ["filter", "working-tree-encoding", "ident", "merge"]
 
   /// KW609: a risky git attribute applies to the workspace's files. Asked of git (one
-  /// `check-attr` for every file keyward reads to decide a deploy, and one name in each trail
-  /// folder), since attributes come from several files, macros and patterns; none outside git.
+  /// `check-attr`), since attributes come from several files, macros and patterns: for every file
+  /// in the workspace's folders keyward writes (the trail's entries are the ones after the last
+  /// checkpoint: few) and every name keyward will write there for an environment, plus one name
+  /// in each folder for files to come (a pattern can skip a sample name, not a real one). None
+  /// outside git.
   static func gitAttributes(workspace: Workspace, environments: [EnvironmentFile]) -> [Finding] {
     guard Git.dotGit(workspace.path) != nil else { return [] }
     var paths = [
@@ -131,9 +134,22 @@ enum CheckRules {
       Trail.checkpointsFolder + "/0.jsonl",
       Trail.checkpointsFolder + "/0.index", Trail.headsFolder + "/0",
     ]
+    var named = Set(paths)
     for env in environments {
       let name = env.environment
-      paths += [name + ".json", "trust/active/\(name).json", "trust/wraps/\(name).json"]
+      for p in [name + ".json", "trust/active/\(name).json", "trust/wraps/\(name).json"]
+      where named.insert(p).inserted {
+        paths.append(p)
+      }
+    }
+    for folder in [
+      Trust.rootsFolder, "trust/active", "trust/wraps", Trail.entriesFolder, Trail.headsFolder,
+      Trail.checkpointsFolder,
+    ] {
+      for name in FileSystem.listDirectory(workspace.path + "/" + folder)
+      where named.insert(folder + "/" + name).inserted {
+        paths.append(folder + "/" + name)
+      }
     }
     var input = [UInt8]()
     for p in paths { input += Array(p.utf8) + [0] }

@@ -270,9 +270,12 @@ public struct ScanCatalog: Sendable {
 
   /// From the environment files and the trail's records. A set still in a file is described by
   /// the file; one only in the trail is retired.
-  public static func load(workspace: Workspace, environments: [EnvironmentFile], history: [TrailEntry])
-    -> ScanCatalog
-  {
+  /// `intact`: the trail as read holds together (no entry this machine saw is gone, nothing
+  /// edited); otherwise no length is taken as known, since a cut trail may have lost the record
+  /// of the one that matters.
+  public static func load(
+    workspace: Workspace, environments: [EnvironmentFile], history: [TrailEntry], intact: Bool = true
+  ) -> ScanCatalog {
     var table = [UInt64: [Target]]()
     var present = [String: String]()  // "env\0set" → the set's state in its file
     // The lengths each value may have. A value the trail saw has known lengths only when every
@@ -333,11 +336,15 @@ public struct ScanCatalog: Sendable {
         lengths.formUnion(known)
       }
     }
+    if !intact { unknown = table.count }
     let found = unknown > 0 ? ValueLengths(unknown: unknown) : ValueLengths(lengths)
     Trace.note(
-      found.everyLength
-        ? "scan: \(table.count) values; words of every length are fingerprinted: the trail recorded \(unknown) of them with no length (before keyward recorded lengths)"
-        : "scan: \(table.count) values; only words of their \(found.known.count) length(s) are fingerprinted")
+      !intact
+        ? "scan: \(table.count) values; words of every length are fingerprinted: the trail is damaged"
+        : found.everyLength
+          ? "scan: \(table.count) values; words of every length are fingerprinted: the trail recorded \(unknown) of them with no length (before keyward recorded lengths)"
+          : "scan: \(table.count) values; only words of their \(found.known.count) length(s) are fingerprinted"
+    )
     return ScanCatalog(fingerprinter: workspace.fingerprinter, table: table, lengths: found)
   }
 }

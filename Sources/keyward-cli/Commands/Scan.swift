@@ -88,8 +88,14 @@ extension Keyward {
         return
       }
       let environments = try workspace.loadAll()
-      let trail = TrailIndex.load(workspace: workspace, verifySignatures: false)
-      let catalog = ScanCatalog.load(workspace: workspace, environments: environments, history: trail.history)
+      // With this machine's record of the heads it saw: a trail whose newest entries were deleted
+      // is damaged here (a warning, and no value length taken from it).
+      let trail = TrailIndex.load(
+        workspace: workspace, verifySignatures: false,
+        seen: Trail.Seen.read(workspace: workspace.path, env: .process))
+      let catalog = ScanCatalog.load(
+        workspace: workspace, environments: environments, history: trail.history,
+        intact: trail.problems.isEmpty)
       let mode: ScanOperation.Mode =
         !paths.isEmpty
         ? .paths(paths)
