@@ -44,10 +44,6 @@ def v1_anchor(ws):
     return {"entries": len(lines), "head": json.loads(lines[-1])["hash"] if lines else "0" * 64}
 
 
-def lengths(s):  # FORMAT.md "Value lengths": a kw1: value is the plaintext plus 80 bytes
-    return {f + "_length": len(base64.b64decode(s[f][4:])) - 80 for f in ("app_key", "app_secret")}
-
-
 def records_for(ws, config, names):  # per environment: one record of each kind, no env digests
     out = {}
     for name in names:
@@ -61,12 +57,10 @@ def records_for(ws, config, names):  # per environment: one record of each kind,
         endpoint = config["environments"][name].get("endpoint") or "https://apiv1.captcha.la"
         set_rec = {"environment": name, "action": "set", "key_id": doc["recipient"]["key_id"]}
         if pending:
-            set_rec.update({"set": pending["id"], "fingerprints": pending["fingerprints"]}, **lengths(pending))
-        export = dict(base, action="export", format="dotenv", target=f"deploy/{name}.env")
-        if active:
-            export.update(lengths(active))  # a command that opened the values records their lengths
+            set_rec.update({"set": pending["id"], "fingerprints": pending["fingerprints"]})
         out[name] = [("verify", dict(base, action="verify", verdict="valid", target=endpoint)),
-                     ("export", export), ("set", set_rec)]
+                     ("export", dict(base, action="export", format="dotenv", target=f"deploy/{name}.env")),
+                     ("set", set_rec)]
     return out
 
 

@@ -51,25 +51,6 @@ stat() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][
 read -r kw_min kw_cpu < <(stat "$OUT/scan_100mb.json" 0)
 read -r rg_min rg_cpu < <(stat "$OUT/scan_100mb.json" 1)
 
-# The same scan when the trail recorded a value with no length (a trail written before keyward
-# recorded lengths): every word length is fingerprinted, as every build before did. One version-1
-# trail line naming env0000's set, for this run only.
-python3 - "$R/Environments" <<'EOF'
-import hashlib, json, sys
-ws = sys.argv[1]
-s = json.load(open(ws + "/env0000.json"))["sets"][0]
-e = {"v": 1, "seq": 1, "time": "2026-03-14T00:00:00Z", "actor": "bench@example.invalid", "action": "export",
-     "environment": "env0000", "set": s["id"], "fingerprints": s["fingerprints"], "format": "dotenv",
-     "target": "stdout", "prev": "0" * 64}
-canon = json.dumps(e, sort_keys=True, separators=(",", ":"))
-e["hash"] = hashlib.blake2b(b"keyward audit v1" + canon.encode(), digest_size=32).hexdigest()
-open(ws + "/audit.jsonl", "w").write(json.dumps(e, sort_keys=True, separators=(",", ":")) + "\n")
-EOF
-{ $SCAN -q -v 2>&1 >/dev/null || true; } | grep -q "words of every length" || { echo "the every-length run did not try every length" >&2; FAILED=1; }
-hyperfine -N -i --warmup 1 --runs 5 --export-json "$OUT/scan_100mb_every.json" "$SCAN -q" >/dev/null
-kw_every=$(median_ms "$OUT/scan_100mb_every.json" 0)
-rm "$R/Environments/audit.jsonl"
-
 # detect-secrets (its defaults: every plugin and filter, all cores; --all-files because these are
 # folders, not only git-tracked files) on a sample, next to keyward on the same sample.
 if [ -n "${DS_FULL:-}" ]; then SAMPLE=(src); else SAMPLE=(src/pkg00 src/pkg01); fi   # 2 of 37 folders, about 5.4 MB
@@ -100,7 +81,6 @@ ds_mbs=$(python3 -c "print('%.2f' % ($sample_bytes / 1e6 / ($ds / 1000)))"); kws
 machine
 echo "repository of 5,000 files, $(python3 -c "print('%.1f' % ($bytes / 1e6))") MB (1,800 stored values, 300 environments x 3 sets):"
 echo "  keyward scan (whole repository)  $kw ms  $kw_mbs MB/s  (fastest run $kw_min ms, $(mbs "$bytes" "$kw_min") MB/s; CPU $kw_cpu ms, $(mbs "$bytes" "$kw_cpu") MB/s per core; peak RSS $rss MB)"
-echo "  keyward scan, every word length   $kw_every ms  $(mbs "$bytes" "$kw_every") MB/s  (a trail that recorded a value with no length)"
 echo "  rg -F -f literals (1,800 values) $rg ms  $rg_mbs MB/s  (fastest run $rg_min ms; CPU $rg_cpu ms)  the floor: what knowing the plaintext costs"
 echo "  keyward / rg throughput: $(python3 -c "print('%.2f' % ($kw_mbs / $rg_mbs))")"
 echo "sample of $(python3 -c "print('%.1f' % ($sample_bytes / 1e6))") MB (${SAMPLE[*]}):"

@@ -3,15 +3,9 @@ entries it covers with nothing but that text: the second, independent writer of 
 keyward reads instead of a checkpoint's lines. Used by trail_reader.py (which rebuilds every index
 and compares bytes) and by Tests/Benchmarks/gen_trail.py (which writes one).
 """
-import base64, hashlib, json, math
+import base64, hashlib, json
 
 SPECIAL = {"retire", "interrupted", "external-change", "resolve", "trust-init"}
-
-
-def length(v):  # a recorded value length, when it is an integer from 8 to 4,096; else ""
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v != int(v):
-        return ""
-    return int(v) if 8 <= v <= 4096 else ""
 
 
 def compact(v):
@@ -85,8 +79,7 @@ def build(entries, rank, covers):
             keep[n] = True
         fp = r.get("fingerprints") or {}
         if "app_key" in fp or "app_secret" in fp:
-            key = (r["environment"], r.get("set", ""), fp.get("app_key", ""), fp.get("app_secret", ""),
-                   length(r.get("app_key_length")), length(r.get("app_secret_length")))
+            key = (r["environment"], r.get("set", ""), fp.get("app_key", ""), fp.get("app_secret", ""))
             if key not in sighted:
                 sighted.add(key)
                 keep[n] = True

@@ -14,21 +14,18 @@ struct ScanEngineTests {
     UInt64(fingerprinter.fingerprint(SecureBytes(Array(value.utf8))), radix: 16)!
   }
 
-  /// The catalog of `values`; with `lengths`, only words of those lengths are fingerprinted.
-  func catalog(_ values: [String], lengths: [Int]? = nil) -> ScanCatalog {
+  func catalog(_ values: [String]) -> ScanCatalog {
     var table = [UInt64: [ScanCatalog.Target]]()
     for (i, v) in values.enumerated() {
       table[number(v), default: []].append(
         .init(environment: "env\(i)", set: "s\(i)", field: "app_secret", state: "active"))
     }
-    return ScanCatalog(
-      fingerprinter: fingerprinter, table: table,
-      lengths: lengths.map { ValueLengths($0) } ?? .every)
+    return ScanCatalog(fingerprinter: fingerprinter, table: table)
   }
 
   /// Every copy in `text`: (line, column, value index, encoding).
-  func scan(_ text: [UInt8], _ values: [String], lengths: [Int]? = nil) -> [LocatedHit] {
-    let scanner = StreamScanner(engine: ScanEngine(catalog: catalog(values, lengths: lengths)))
+  func scan(_ text: [UInt8], _ values: [String]) -> [LocatedHit] {
+    let scanner = StreamScanner(engine: ScanEngine(catalog: catalog(values)))
     var at = 0
     let outcome = scanner.run { p, n in
       let k = min(n, text.count - at)
@@ -209,28 +206,7 @@ struct ScanEngineTests {
         "round \(round): \(encoding) at \(prefixLines.count + 1):\(column) in \(line.debugDescription); got \(found.map { "\($0.line):\($0.column) \($0.steps.name)" })"
       )
       #expect(!hits.contains { $0.print != wanted })
-      // Knowing the values' lengths changes what is hashed, never what is found.
-      let values = [value, "unrelated-\(decoy)"]
-      let exact = scan(Array(text.utf8), values, lengths: values.map(\.utf8.count))
-      #expect(exact.map(Self.describe) == hits.map(Self.describe), "round \(round): \(line.debugDescription)")
     }
-  }
-
-  static func describe(_ h: LocatedHit) -> String { "\(h.line):\(h.column) \(h.print) \(h.steps.name)" }
-
-  @Test("the lengths filter: only the values' own lengths within minLength...maxLength, or every length")
-  func lengthFilter() {
-    let some = ValueLengths([12, 40, 3, 5000, 40])
-    #expect(some.known == [12, 40] && !some.everyLength)
-    for n in ScanEngine.minLength...ScanEngine.maxLength {
-      #expect((some.bits[n >> 6] >> UInt64(n & 63) & 1 == 1) == (n == 12 || n == 40), "length \(n)")
-    }
-    #expect(ValueLengths.every.everyLength && ValueLengths.every.bits.allSatisfy { $0 == ~0 })
-    // Told 12, the engine finds the 12-byte value and hashes no 13-byte word.
-    let text = Array("A=abcdefghijkl B=abcdefghijklm\n".utf8)
-    let values = ["abcdefghijkl", "abcdefghijklm"]
-    #expect(scan(text, values, lengths: [12]).map(\.column) == [3])
-    #expect(scan(text, values).map(\.column) == [3, 18])
   }
 
   @Test(

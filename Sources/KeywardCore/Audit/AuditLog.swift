@@ -232,52 +232,6 @@ public enum AuditLog {
     ).notice
   }
 
-  /// The record members giving a set's value lengths in bytes (FORMAT.md, "Version 2"), which let
-  /// `scan` fingerprint only words of those lengths. Only a command that holds the values in
-  /// plaintext (`set`, `rotate`) or has opened them (`export`, `run`, `verify`) records them: a
-  /// file's ciphertext, which a writer can cut, never is the source.
-  public static func valueLengths(appKey: SecureBytes, appSecret: SecureBytes) -> [String: JSONValue] {
-    valueLengths(appKey: appKey.count, appSecret: appSecret.count)
-  }
-
-  public static func valueLengths(appKey: Int, appSecret: Int) -> [String: JSONValue] {
-    [lengthMembers.appKey: .number(Double(appKey)), lengthMembers.appSecret: .number(Double(appSecret))]
-  }
-
-  public static let lengthMembers = (appKey: "app_key_length", appSecret: "app_secret_length")
-
-  /// The length a record gives under `member`, when it is one a value can have (`scan` looks for
-  /// none shorter than 8 bytes or longer than 4,096); nil otherwise, as when there is none.
-  static func recordedLength(_ r: TrailEntry, _ member: String) -> Int? {
-    guard case .number(let x)? = r.extra[member], let n = Int(exactly: x),
-      n >= ScanEngine.minLength && n <= ScanEngine.maxLength
-    else { return nil }
-    return n
-  }
-
-  /// For a record of a command that does not open the values (`promote`, `retire`, `discard`):
-  /// the lengths every earlier record of the set gives, when they all give the same; otherwise
-  /// none, which leaves `scan` trying every length for it. A writer's record with another length
-  /// makes them disagree; it never makes one recorded here.
-  static func carriedLengths(of set: KeySet, environment: String, in history: [TrailEntry]) -> [String:
-    JSONValue]
-  {
-    var key = Set<Int>()
-    var secret = Set<Int>()
-    for r in history
-    where r.environment == environment && r.set == set.id
-      && (r.appKeyFP == set.fingerprints.appKey || r.appSecretFP == set.fingerprints.appSecret)
-    {
-      guard r.appKeyFP == set.fingerprints.appKey, r.appSecretFP == set.fingerprints.appSecret,
-        let k = recordedLength(r, lengthMembers.appKey), let s = recordedLength(r, lengthMembers.appSecret)
-      else { return [:] }
-      key.insert(k)
-      secret.insert(s)
-    }
-    guard key.count == 1, secret.count == 1 else { return [:] }
-    return valueLengths(appKey: key.first!, appSecret: secret.first!)
-  }
-
   /// 64 lower-case hex digits: the only `prev` an entry may carry.
   static func isHash(_ s: String) -> Bool { Names.isLowerHex(s, count: 64) }
 

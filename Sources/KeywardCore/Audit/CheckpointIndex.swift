@@ -727,14 +727,9 @@ public struct CheckpointIndex: Sendable {
       || r.extra["new_key_id"] != nil
   }
 
-  /// What "the first sighting of" compares: environment, set, both fingerprints and the lengths
-  /// the record gives (so a writer's record claiming other lengths, ordered first, never makes a
-  /// checkpoint drop the record of the lengths `scan` relies on).
+  /// What "the first sighting of" compares: environment, set and both fingerprints.
   static func sightingKey(_ r: TrailEntry) -> String {
-    let k = AuditLog.recordedLength(r, AuditLog.lengthMembers.appKey).map(String.init) ?? ""
-    let s = AuditLog.recordedLength(r, AuditLog.lengthMembers.appSecret).map(String.init) ?? ""
-    return [r.environment ?? "", r.set ?? "", r.appKeyFP ?? "", r.appSecretFP ?? "", k, s].joined(
-      separator: "\u{0}")
+    [r.environment ?? "", r.set ?? "", r.appKeyFP ?? "", r.appSecretFP ?? ""].joined(separator: "\u{0}")
   }
 
   /// What "the last of" compares: environment, set, action and target.

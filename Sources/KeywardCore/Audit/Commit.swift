@@ -122,9 +122,6 @@ extension Workspace {
       let after = Workspace.digest(bytes)
       for intent in intents {
         var d = intent.details
-        if let set = intent.set, d[AuditLog.lengthMembers.appKey] == nil {
-          d.merge(AuditLog.carriedLengths(of: set, environment: name, in: index.history)) { $1 }
-        }
         d["env_before"] = .string(before)
         d["env_after"] = .string(after)
         records.append(Trail.Record(action: intent.action, environment: name, set: intent.set, details: d))

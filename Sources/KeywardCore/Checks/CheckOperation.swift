@@ -95,8 +95,7 @@ public enum CheckOperation {
     // (The order of the findings is the sort's below.)
     try workspaceFiles(
       workspace: workspace,
-      catalog: ScanCatalog.load(
-        workspace: workspace, environments: all, history: history, intact: trail.problems.isEmpty),
+      catalog: ScanCatalog.load(workspace: workspace, environments: all, history: history),
       add: add)
     Stopwatch.lap("check: workspace files scanned")
     var folderModes = [String: mode_t?]()

@@ -93,13 +93,6 @@ public enum Sealed {
     case authentication
   }
 
-  /// The byte count of the value a `kw1:` text holds, from its length alone (nothing is opened):
-  /// what anyone reading the file learns. Nil when it is not a well-formed envelope.
-  public static func plaintextLength(_ text: String) -> Int? {
-    guard case .success(let raw) = decodeEnvelope(text) else { return nil }
-    return raw.count - headerBytes - tagBytes
-  }
-
   /// Parses the envelope without decrypting: checks the prefix, base64 and length, and returns the
   /// recipient key fingerprint the value was sealed to.
   public static func inspect(_ text: String) -> Result<String, OpenFailure> {

@@ -128,9 +128,7 @@ public enum ExportOperation {
         if let w = gitWarning(output) { warnings.append(w) }
       }
     }
-    var details = AuditLog.valueLengths(appKey: opened.appKey, appSecret: opened.appSecret)
-    details["format"] = .string(r.format.rawValue)
-    details["target"] = .string(target)
+    var details: [String: JSONValue] = ["format": .string(r.format.rawValue), "target": .string(target)]
     if target != "stdout" && target.hasPrefix("/") {
       details.merge(ExportTarget.details(target, workspace: workspace)) { $1 }
     }

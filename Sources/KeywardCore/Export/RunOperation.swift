@@ -55,9 +55,7 @@ public enum RunOperation {
     }
     if let w = ExportOperation.record(
       workspace: workspace, action: "run", environment: r.environment, set: opened.set,
-      details: AuditLog.valueLengths(appKey: opened.appKey, appSecret: opened.appSecret).merging([
-        "target": .string(Path.name(program))
-      ]) { $1 })
+      details: ["target": .string(Path.name(program))])
     {
       warn(w)
     }

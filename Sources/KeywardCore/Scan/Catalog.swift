@@ -255,133 +255,48 @@ public struct ScanCatalog: Sendable {
   /// built its own, 1 MB at 18,000 values).
   let prints: PrintSet
 
-  /// The lengths of the values looked for: words of other lengths are not fingerprinted.
-  public let lengths: ValueLengths
-
   /// How many distinct values are looked for.
   public var count: Int { table.count }
 
-  init(fingerprinter: Fingerprinter, table: [UInt64: [Target]], lengths: ValueLengths = .every) {
+  init(fingerprinter: Fingerprinter, table: [UInt64: [Target]]) {
     self.fingerprinter = fingerprinter
     self.table = table
-    self.lengths = lengths
     prints = PrintSet(table.keys)
   }
 
   /// From the environment files and the trail's records. A set still in a file is described by
   /// the file; one only in the trail is retired.
-  /// `intact`: the trail as read holds together (no entry this machine saw is gone, nothing
-  /// edited); otherwise no length is taken as known, since a cut trail may have lost the record
-  /// of the one that matters.
-  public static func load(
-    workspace: Workspace, environments: [EnvironmentFile], history: [TrailEntry], intact: Bool = true
-  ) -> ScanCatalog {
+  public static func load(workspace: Workspace, environments: [EnvironmentFile], history: [TrailEntry])
+    -> ScanCatalog
+  {
     var table = [UInt64: [Target]]()
     var present = [String: String]()  // "env\0set" → the set's state in its file
-    // The lengths each value may have. A value the trail saw has known lengths only when every
-    // record naming it gives a usable one: a writer can add records but cannot take an honest one
-    // away unnoticed (an edited entry is a damaged trail), so one record without a length (an
-    // honest one written before lengths were recorded, or a writer's) leaves the value unknown,
-    // and a writer's record with a wrong length only adds a length to try. The file's ciphertext
-    // length is added too: more lengths only mean more words hashed.
-    var fromTrail = [UInt64: Set<Int>]()
-    var unknownInTrail = Set<UInt64>()
-    var fromFiles = [UInt64: Set<Int>]()
-    @discardableResult
-    func add(_ fp: String?, _ target: Target) -> UInt64? {
-      guard let fp, let n = FingerprintProbe.number(fp) else { return nil }
-      if table[n]?.contains(target) != true { table[n, default: []].append(target) }
-      return n
+    func add(_ fp: String?, _ target: Target) {
+      guard let fp, let n = FingerprintProbe.number(fp) else { return }
+      if table[n]?.contains(target) == true { return }
+      table[n, default: []].append(target)
     }
     for env in environments {
       for s in env.sets {
         present["\(env.environment)\u{0}\(s.id)"] = s.state.rawValue
-        for (fp, field, sealed) in [
-          (s.fingerprints.appKey, "app_key", s.appKey), (s.fingerprints.appSecret, "app_secret", s.appSecret),
-        ] {
-          let target = Target(environment: env.environment, set: s.id, field: field, state: s.state.rawValue)
-          if let n = add(fp, target), let length = Sealed.plaintextLength(sealed) {
-            fromFiles[n, default: []].insert(length)
-          }
-        }
+        add(
+          s.fingerprints.appKey,
+          Target(environment: env.environment, set: s.id, field: "app_key", state: s.state.rawValue))
+        add(
+          s.fingerprints.appSecret,
+          Target(environment: env.environment, set: s.id, field: "app_secret", state: s.state.rawValue))
       }
     }
     // Every fingerprint the trail recorded counts, also for a set still in a file: a writer who
-    // edits a file's fingerprints does not hide the value the trail saw. Nor does one who cuts its
-    // ciphertext: the trail's lengths are tried too, or every length.
-    let names = AuditLog.lengthMembers
+    // edits a file's fingerprints does not hide the value the trail saw.
     for e in history {
       guard let env = e.environment, let set = e.set else { continue }
       let state = present["\(env)\u{0}\(set)"] ?? "retired"
-      for (fp, field, member) in [
-        (e.appKeyFP, "app_key", names.appKey), (e.appSecretFP, "app_secret", names.appSecret),
-      ] {
-        guard let n = add(fp, Target(environment: env, set: set, field: field, state: state)) else {
-          continue
-        }
-        if let length = AuditLog.recordedLength(e, member) {
-          fromTrail[n, default: []].insert(length)
-        } else {
-          unknownInTrail.insert(n)
-        }
-      }
+      add(e.appKeyFP, Target(environment: env, set: set, field: "app_key", state: state))
+      add(e.appSecretFP, Target(environment: env, set: set, field: "app_secret", state: state))
     }
-    var lengths = Set<Int>()
-    var unknown = 0
-    for n in table.keys {
-      let known = (fromTrail[n] ?? []).union(fromFiles[n] ?? [])
-      if unknownInTrail.contains(n) || known.isEmpty {
-        unknown += 1
-      } else {
-        lengths.formUnion(known)
-      }
-    }
-    if !intact { unknown = table.count }
-    let found = unknown > 0 ? ValueLengths(unknown: unknown) : ValueLengths(lengths)
-    Trace.note(
-      !intact
-        ? "scan: \(table.count) values; words of every length are fingerprinted: the trail is damaged"
-        : found.everyLength
-          ? "scan: \(table.count) values; words of every length are fingerprinted: the trail recorded \(unknown) of them with no length (before keyward recorded lengths)"
-          : "scan: \(table.count) values; only words of their \(found.known.count) length(s) are fingerprinted"
-    )
-    return ScanCatalog(fingerprinter: workspace.fingerprinter, table: table, lengths: found)
+    return ScanCatalog(fingerprinter: workspace.fingerprinter, table: table)
   }
-}
-
-/// The byte lengths of the values a scan looks for. A value's length is no secret (its ciphertext
-/// in the environment file has it, plus 80 bytes), and knowing it spares the keyed hash of every
-/// word of another length: most of a scan's work. When one value's length is unknown (the trail
-/// saw it before lengths were recorded), words of every length are tried.
-public struct ValueLengths: Sendable {
-  /// Bit `n`: words of `n` bytes are fingerprinted.
-  let bits: [UInt64]
-  /// The lengths tried, ascending (those a value can have: `ScanEngine.minLength` and more).
-  public let known: [Int]
-  /// Whether words of every length are tried, and how many values made it so.
-  public let everyLength: Bool
-  public let unknown: Int
-
-  static let words = ScanEngine.maxLength / 64 + 1
-
-  init<S: Sequence>(_ lengths: S) where S.Element == Int {
-    var bits = [UInt64](repeating: 0, count: Self.words)
-    let usable = Set(lengths.filter { $0 >= ScanEngine.minLength && $0 <= ScanEngine.maxLength })
-    for n in usable { bits[n >> 6] |= 1 << UInt64(n & 63) }
-    self.bits = bits
-    known = usable.sorted()
-    everyLength = false
-    unknown = 0
-  }
-
-  fileprivate init(unknown: Int) {
-    bits = [UInt64](repeating: ~0, count: Self.words)
-    known = []
-    everyLength = true
-    self.unknown = unknown
-  }
-
-  static let every = ValueLengths(unknown: 0)
 }
 
 extension UInt64 {

@@ -70,8 +70,6 @@ final class ScanEngine {
   let probe: FingerprintProbe
   let cache = FingerprintCache()
   let prints: PrintSet
-  /// Bit `n` set: words of `n` bytes may be a stored value (`ValueLengths`).
-  private let lengthBits: UnsafeMutablePointer<UInt64>
   // (The engine belongs to one worker: its state needs no exclusivity checks in the hot loop.)
   @exclusivity(unchecked) private(set) var hits = [Hit]()
   /// The weak breaks of the segment being read, one buffer per depth.
@@ -88,8 +86,6 @@ final class ScanEngine {
   init(catalog: ScanCatalog) {
     probe = FingerprintProbe(catalog.fingerprinter)
     prints = catalog.prints
-    lengthBits = .allocate(capacity: ValueLengths.words)
-    lengthBits.initialize(from: catalog.lengths.bits, count: ValueLengths.words)
     breaks = .allocate(capacity: Self.maxBreaks * (Self.maxDepth + 1))
     decoded = (0...Self.maxDepth).map { _ in UnsafeMutablePointer<UInt8>.allocate(capacity: 4096) }
     decodedCapacity = Array(repeating: 4096, count: Self.maxDepth + 1)
@@ -98,7 +94,6 @@ final class ScanEngine {
   deinit {
     wipe()
     breaks.deallocate()
-    lengthBits.deallocate()
     for d in decoded { d.deallocate() }
   }
 
@@ -152,8 +147,6 @@ final class ScanEngine {
   @inline(__always)
   private func check(_ p: UnsafePointer<UInt8>, _ a: Int, _ length: Int, depth: Int, outer: Int, steps: Steps)
   {
-    // (Callers keep `length` within minLength...maxLength.)
-    guard lengthBits[length >> 6] >> UInt64(length & 63) & 1 != 0 else { return }
     let fp = cache.fingerprint(p + a, length, probe)
     if prints.contains(fp) { hits.append(Hit(offset: depth == 0 ? a : outer, print: fp, steps: steps)) }
   }

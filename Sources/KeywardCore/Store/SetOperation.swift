@@ -125,8 +125,7 @@ public enum SetOperation {
       try Activation.write(workspace: workspace, environment: name, set: added, by: identity)
       FileSystem.crashPoint("after-manifest")
     }
-    var details = AuditLog.valueLengths(appKey: input.appKey, appSecret: input.appSecret)
-    details["state"] = .string(state.rawValue)
+    var details: [String: JSONValue] = ["state": .string(state.rawValue)]
     if let replaced { details["replaced"] = .string(replaced) }
     let notes = try workspace.commit(
       env, [AuditIntent(action: state == .pending ? "rotate" : "set", set: env.sets.last, details: details)])

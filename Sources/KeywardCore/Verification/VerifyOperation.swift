@@ -52,8 +52,6 @@ public enum VerifyOperation {
     /// A provider's public test secret in a production-like environment.
     public var testCredential: Bool
     public var evidence: [Evidence]
-    /// The values' lengths in bytes, for the trail record (never in the report).
-    var valueLengths: (appKey: Int, appSecret: Int)? = nil
 
     enum CodingKeys: String, CodingKey {
       case environment, state, verdict, evidence
@@ -191,8 +189,7 @@ public enum VerifyOperation {
       let test = job.production && testSecrets.contains { job.appSecret.constantTimeEquals(literal: $0) }
       return SetResult(
         environment: job.environment, setID: job.set.id, state: job.set.state, verdict: outcome.verdict,
-        testCredential: test, evidence: outcome.evidence,
-        valueLengths: (job.appKey.count, job.appSecret.count))
+        testCredential: test, evidence: outcome.evidence)
     }
     // Recording writes the environment files and the trail. Not asked (--no-record), or not
     // possible (a read-only checkout): the verdicts still stand, with a warning.
@@ -251,9 +248,6 @@ public enum VerifyOperation {
       for r in results where r.environment == name {
         guard let set = env.sets.first(where: { $0.id == r.setID }) else { continue }
         var details: [String: JSONValue] = ["verdict": .string(r.verdict.rawValue)]
-        if let n = r.valueLengths {
-          details.merge(AuditLog.valueLengths(appKey: n.appKey, appSecret: n.appSecret)) { $1 }
-        }
         if let e = r.evidence.first { details["target"] = .string(e.endpoint) }
         intents.append(AuditIntent(action: "verify", set: set, details: details))
       }

@@ -89,13 +89,11 @@ extension Keyward {
       }
       let environments = try workspace.loadAll()
       // With this machine's record of the heads it saw: a trail whose newest entries were deleted
-      // is damaged here (a warning, and no value length taken from it).
+      // is damaged here (the warning below), as check says with KW808.
       let trail = TrailIndex.load(
         workspace: workspace, verifySignatures: false,
         seen: Trail.Seen.read(workspace: workspace.path, env: .process))
-      let catalog = ScanCatalog.load(
-        workspace: workspace, environments: environments, history: trail.history,
-        intact: trail.problems.isEmpty)
+      let catalog = ScanCatalog.load(workspace: workspace, environments: environments, history: trail.history)
       let mode: ScanOperation.Mode =
         !paths.isEmpty
         ? .paths(paths)
