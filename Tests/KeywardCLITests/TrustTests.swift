@@ -1169,6 +1169,14 @@ struct TrustTests {
         && ((entries.first?["evidence"] as? [String: Any])?["path"] as? String)?.hasPrefix("trail/entries/")
           == true,
       "\(entries)")
+    // Without git at hand the rule says it was not checked (a note: check still passes).
+    let noGit = try cli.run(["check", "--format", "json"], env: ["PATH": cli.root + "/no-such-folder"])
+    let notes = (try cli.json(noGit)["findings"] as? [[String: Any]] ?? []).filter {
+      $0["finding_id"] as? String == "KW609"
+    }
+    #expect(
+      notes.count == 1 && notes.first?["severity"] as? String == "note"
+        && (notes.first?["message"] as? String)?.contains("was not checked") == true, "\(notes)")
   }
 
   /// What git-lfs commits in place of a file whose bytes are `real`: a pointer, in the form of

@@ -156,7 +156,16 @@ enum CheckRules {
     guard
       let r = Git.run(["check-attr", "-z", "--stdin"] + riskyAttributes, in: workspace.path, input: input),
       r.status == 0
-    else { return [] }
+    else {
+      // Not checked is said, not passed over: a note (it fails no check by default).
+      return [
+        Finding(
+          id: FindingID.gitAttributes.rawValue, severity: .note, environment: nil, set: nil,
+          message:
+            "git could not be run here (git check-attr), so whether a git attribute changes the workspace's files was not checked",
+          evidence: [:], remedy: "run keyward check where git is installed", file: workspace.path)
+      ]
+    }
     // -z: path, attribute, value, each ended by NUL; nearly every value is "unspecified" (36,000
     // answers at 3,000 environments), so only the others become strings.
     let fields = r.output.split(separator: 0, omittingEmptySubsequences: false)
