@@ -98,7 +98,7 @@ public enum TrailHistory {
     }
     // Blobs to read: the states and manifests on both sides of a change, for their versions only
     // (read a few at a time and let go: a long history holds hundreds of 3 MB states).
-    let active = "\(rel)\(Trust.folder)/active/"
+    let active = "\(rel)\(Activation.folder)/"
     // A manifest is `active/<environment>.json` (a `.gitkeep` or a note beside them is not one).
     func isManifest(_ path: String) -> Bool {
       guard path.hasPrefix(active), path.hasSuffix(".json") else { return false }

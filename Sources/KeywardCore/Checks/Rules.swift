@@ -137,13 +137,13 @@ enum CheckRules {
     var named = Set(paths)
     for env in environments {
       let name = env.environment
-      for p in [name + ".json", "trust/active/\(name).json", "trust/wraps/\(name).json"]
-      where named.insert(p).inserted {
+      for p in [name + ".json", Activation.name(name), Access.wrapsName(name)] where named.insert(p).inserted
+      {
         paths.append(p)
       }
     }
     for folder in [
-      Trust.rootsFolder, "trust/active", "trust/wraps", Trail.entriesFolder, Trail.headsFolder,
+      Trust.rootsFolder, Activation.folder, Access.wrapsFolder, Trail.entriesFolder, Trail.headsFolder,
       Trail.checkpointsFolder,
     ] {
       for name in FileSystem.listDirectory(workspace.path + "/" + folder)
@@ -197,7 +197,7 @@ enum CheckRules {
         evidence: ["attribute": key, "path": where_[0], "paths": String(where_.count)],
         remedy:
           "remove the attribute for \(folder)/ from .gitattributes (git check-attr -a \(folder)/\(where_[0]) shows it)",
-        file: workspace.path + "/" + where_[0])
+        file: "\(folder)/\(where_[0])")
     }
   }
 

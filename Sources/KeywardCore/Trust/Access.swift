@@ -7,8 +7,12 @@ import CSodium
 public enum Access {
   static let label = Array("keyward wrap v1".utf8)
 
+  /// The wraps' folder, and an environment's wraps, within the workspace.
+  public static let wrapsFolder = "\(Trust.folder)/wraps"
+  public static func wrapsName(_ environment: String) -> String { "\(wrapsFolder)/\(environment).json" }
+
   public static func wrapsPath(_ workspace: String, _ environment: String) -> String {
-    "\(workspace)/\(Trust.folder)/wraps/\(environment).json"
+    "\(workspace)/\(wrapsName(environment))"
   }
 
   static func digest(_ sealed: [UInt8]) -> String {

@@ -11,8 +11,12 @@ public enum Activation {
   public static let setType = "application/vnd.keyward.set+json"
   public static let verificationType = "application/vnd.keyward.verification+json"
 
+  /// The manifests' folder, and an environment's manifest, within the workspace.
+  public static let folder = "\(Trust.folder)/active"
+  public static func name(_ environment: String) -> String { "\(folder)/\(environment).json" }
+
   public static func path(_ workspace: String, _ environment: String) -> String {
-    "\(workspace)/\(Trust.folder)/active/\(environment).json"
+    "\(workspace)/\(name(environment))"
   }
 
   /// The set's content digest: BLAKE2b-256 over a label and the canonical JSON of what the set
@@ -268,7 +272,7 @@ public enum Activation {
             + (m.version == seen.version ? " with another set" : "")
             + ": an older manifest was restored (rollback to an earlier set)",
           hint:
-            "restore the newest trust/active/\(environment).json and \(environment).json from version control"
+            "restore the newest \(name(environment)) and \(environment).json from version control"
         )
       }
       if m.version == seen.version { return }
@@ -378,7 +382,7 @@ public enum Activation {
           + "but this repository's history holds version \(newer.version), signed by \(newer.activatedBy) for set \(newer.set) "
           + "(commit \(newer.commit.prefix(12))): an older manifest was restored (rollback to an earlier set)",
         hint:
-          "restore the newest trust/active/\(environment).json and \(environment).json from version control; "
+          "restore the newest \(name(environment)) and \(environment).json from version control; "
           + "if two promotes met in a merge, a member verifies the set to deploy and promotes it again")
     }
     if let gap = search.gap, Env.process.nonEmpty("KEYWARD_REQUIRE_HISTORY") == "1" {
@@ -453,7 +457,7 @@ public enum Activation {
     if !dotGit.isEmpty, let link = Git.linkInside(workspace, top: Path.directory(dotGit)) {
       return HistorySearch(link: link)
     }
-    let manifestPath = "\(Trust.folder)/active/\(environment).json"
+    let manifestPath = name(environment)
     let listed: [String: Versions]
     switch Versions.of([manifestPath] + Trust.rootPaths, in: workspace) {
     case .success(let v): listed = v
