@@ -50,6 +50,30 @@ struct ScanEngineTests {
     }
   }
 
+  @Test("four words fingerprinted side by side equal Fingerprinter's, every length mixed in a batch")
+  func fourLanesEqualReference() throws {
+    try #require(FingerprintProbe.fourLanes, "this CPU has no AVX2: the four-lane path is not used here")
+    var rng = SeededRng(state: 3)
+    let probe = FingerprintProbe(fingerprinter)
+    for round in 0..<1500 {
+      // Lengths 0 to the longest one block holds, a word of each length at least once.
+      let words = (0..<FingerprintProbe.lanes).map { k in
+        rng.bytes(
+          round < 30
+            ? (round * 4 + k) % (FingerprintProbe.maxFast + 1) : rng.next(FingerprintProbe.maxFast + 1))
+      }
+      for (k, w) in words.enumerated() {
+        w.withUnsafeBufferPointer { probe.stage(k, $0.baseAddress ?? UnsafePointer(bitPattern: 1)!, w.count) }
+        #expect(Array(UnsafeBufferPointer(start: probe.stagedWord(k), count: w.count)) == w)
+      }
+      let answers = probe.staged()
+      for (k, w) in words.enumerated() {
+        #expect(answers[k] == UInt64(fingerprinter.fingerprint(SecureBytes(w)), radix: 16)!)
+      }
+    }
+    probe.wipeStaged()
+  }
+
   func decoded(
     _ input: [UInt8], _ decoder: (UnsafePointer<UInt8>, Int, Int, UnsafeMutablePointer<UInt8>) -> Int
   ) -> [UInt8] {

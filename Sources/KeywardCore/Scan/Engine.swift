@@ -37,11 +37,23 @@ final class ScanEngine {
   static let maxBreaks = 256
 
   /// One stored value seen: where (the offset in the top-level text of the word, or of the encoded
-  /// run it was decoded from), its fingerprint and the decodings applied (`Steps`).
+  /// run it was decoded from), its fingerprint and the decodings applied (`Steps`); `order` counts
+  /// the candidate words checked before it, so hits come out in the order their words were met
+  /// although words wait to be fingerprinted four at a time.
   struct Hit {
     var offset: Int
     var print: UInt64
     var steps: Steps
+    var order: Int = 0
+  }
+
+  /// A word staged in the probe's lane of the same index, waiting for its fingerprint.
+  private struct Waiting {
+    var offset: Int
+    var steps: Steps
+    var order: Int
+    var count: Int
+    var slot: UnsafeMutableRawPointer?
   }
 
   /// The decodings, outermost first, two bits each.
@@ -68,6 +80,8 @@ final class ScanEngine {
   }
 
   let probe: FingerprintProbe
+  /// `FingerprintProbe.fourLanes`, read once (a global's every read checks that it was set).
+  private let fourLanes = FingerprintProbe.fourLanes
   let cache = FingerprintCache()
   let prints: PrintSet
   // (The engine belongs to one worker: its state needs no exclusivity checks in the hot loop.)
@@ -82,6 +96,11 @@ final class ScanEngine {
   @exclusivity(unchecked) private var wrappedLines = 0
   @exclusivity(unchecked) private var wrappedStart = 0
   @exclusivity(unchecked) private var wrappedNext = -1
+  /// The words staged for a four-lane fingerprint (`FingerprintProbe.fourLanes`), and the words
+  /// checked so far.
+  private let waiting: UnsafeMutablePointer<Waiting>
+  @exclusivity(unchecked) private var waitingCount = 0
+  @exclusivity(unchecked) private var checked = 0
 
   init(catalog: ScanCatalog) {
     probe = FingerprintProbe(catalog.fingerprinter)
@@ -89,19 +108,25 @@ final class ScanEngine {
     breaks = .allocate(capacity: Self.maxBreaks * (Self.maxDepth + 1))
     decoded = (0...Self.maxDepth).map { _ in UnsafeMutablePointer<UInt8>.allocate(capacity: 4096) }
     decodedCapacity = Array(repeating: 4096, count: Self.maxDepth + 1)
+    waiting = .allocate(capacity: FingerprintProbe.lanes)
   }
 
   deinit {
     wipe()
     breaks.deallocate()
+    waiting.deallocate()
     for d in decoded { d.deallocate() }
   }
 
-  func resetHits() { hits.removeAll(keepingCapacity: true) }
+  func resetHits() {
+    hits.removeAll(keepingCapacity: true)
+    checked = 0
+  }
 
   /// Zeroes every buffer that held decoded text (it may have held a value).
   func wipe() {
     for (d, n) in zip(decoded, decodedCapacity) { sodium_memzero(d, n) }
+    probe.wipeStaged()
     if !wrapped.isEmpty {
       wrapped.withUnsafeMutableBytes { sodium_memzero($0.baseAddress!, $0.count) }
       wrapped.removeAll()
@@ -147,8 +172,45 @@ final class ScanEngine {
   @inline(__always)
   private func check(_ p: UnsafePointer<UInt8>, _ a: Int, _ length: Int, depth: Int, outer: Int, steps: Steps)
   {
-    let fp = cache.fingerprint(p + a, length, probe)
-    if prints.contains(fp) { hits.append(Hit(offset: depth == 0 ? a : outer, print: fp, steps: steps)) }
+    checked += 1
+    let found = cache.find(p + a, length)
+    if let fp = found.print {
+      if prints.contains(fp) {
+        hits.append(Hit(offset: depth == 0 ? a : outer, print: fp, steps: steps, order: checked))
+      }
+    } else {
+      fingerprint(p + a, length, at: depth == 0 ? a : outer, steps: steps, slot: found.slot)
+    }
+  }
+
+  /// A word the cache did not know: fingerprinted now, or staged to be with three more.
+  private func fingerprint(
+    _ word: UnsafePointer<UInt8>, _ length: Int, at offset: Int, steps: Steps, slot: UnsafeMutableRawPointer?
+  ) {
+    guard fourLanes && length <= FingerprintProbe.maxFast else {
+      let fp = probe.fingerprint(word, length)
+      if let slot { cache.keep(slot, fp, word, length) }
+      if prints.contains(fp) { hits.append(Hit(offset: offset, print: fp, steps: steps, order: checked)) }
+      return
+    }
+    probe.stage(waitingCount, word, length)
+    waiting[waitingCount] = Waiting(offset: offset, steps: steps, order: checked, count: length, slot: slot)
+    waitingCount += 1
+    if waitingCount == FingerprintProbe.lanes { flushWaiting() }
+  }
+
+  /// Fingerprints the staged words and records their hits.
+  private func flushWaiting() {
+    guard waitingCount > 0 else { return }
+    let answers = probe.staged()
+    for k in 0..<waitingCount {
+      let w = waiting[k]
+      if let slot = w.slot { cache.keep(slot, answers[k], probe.stagedWord(k), w.count) }
+      if prints.contains(answers[k]) {
+        hits.append(Hit(offset: w.offset, print: answers[k], steps: w.steps, order: w.order))
+      }
+    }
+    waitingCount = 0
   }
 
   /// Every stretch of the segment `a..<b` between its weak breaks (`n` of them in `cuts`).
@@ -298,8 +360,13 @@ final class ScanEngine {
     }
   }
 
-  /// Call after each top-level text: decodes a wrapped base64 block that ended with it.
-  func finish() { flushWrapped() }
+  /// Call after each top-level text (before reading `hits`): decodes a wrapped base64 block that
+  /// ended with it, and fingerprints the words still waiting.
+  func finish() {
+    flushWrapped()
+    flushWaiting()
+    if hits.count > 1 { hits.sort { $0.order < $1.order } }
+  }
 
   private func decodings(
     _ p: UnsafePointer<UInt8>, _ count: Int, _ s: Int, _ e: Int, depth: Int, outer: Int, steps: Steps,
