@@ -65,7 +65,19 @@ public struct Workspace: Sendable {
         .input, "no keyward workspace at \(path)",
         advice: .createOrNameWorkspace)
     }
-    let configBytes = try FileSystem.read(configPath, limit: .document)
+    // A deploy reads this machine's record of the signed state it verified for the environment
+    // (`VerifiedDeploy`) while keyward.json and the state are the files it was made from: then
+    // the signed keyward.json restricted to the environment stands for the whole one.
+    let deploy = focus.flatMap { unsignedConfig || fullTrust ? nil : $0 }
+    let known = deploy.flatMap { VerifiedDeploy.lookup(workspace: path, environment: $0, env: .process) }
+    // (Without one, the files' identities before they are read, to make one.)
+    let before = known == nil && deploy != nil ? VerifiedDeploy.files(workspace: path) : nil
+    let configBytes: [UInt8]
+    if let known {
+      configBytes = known.config
+    } else {
+      configBytes = try FileSystem.read(configPath, limit: .document)
+    }
     let config = try JSONFiles.read(configBytes, source: configPath, WorkspaceConfig.init(json:))
     guard config.format == WorkspaceConfig.formatName else {
       throw KeywardError(
@@ -94,7 +106,7 @@ public struct Workspace: Sendable {
     // Every file keyward reads or writes here must be a regular file: a committed link survives
     // `git clone` and points wherever its writer chose (audit.jsonl -> ~/.bashrc), and a FIFO blocks.
     // (The folder's entries say each file's type: one pass, not an lstat per environment.)
-    let irregular = FileSystem.irregularEntries(path)
+    let irregular = known == nil ? FileSystem.irregularEntries(path) : nil
     for name in [auditName] + config.environmentNames.map({ "\($0).json" }) {
       let file = "\(path)/\(name)"
       if let kind = irregular.map({ $0[name] }) ?? FileSystem.irregularKind(file) {
@@ -122,7 +134,8 @@ public struct Workspace: Sendable {
     }
     let trust = try Trust.verify(
       workspace: path, configBytes: configBytes, workspaceID: config.workspaceID, expected: expectation,
-      env: .process, checkConfig: !unsignedConfig, full: fullTrust, focus: focus)
+      env: .process, checkConfig: !unsignedConfig, full: fullTrust, focus: focus, verified: known,
+      recordAs: before)
     return Workspace(path: path, config: config, fingerprinter: fingerprinter, trust: trust)
   }
 

@@ -288,9 +288,13 @@ public enum Trust {
 
   /// Verifies the root and the signed state against this machine's pin (or `expected`), and
   /// keyward.json's bytes against the signed ones. Nil for a v1 workspace nobody pinned.
+  /// `verified`: this machine's record of the state for the deploy's `focus` environment (taken
+  /// in place of reading the state while it was checked under the root in use); `recordAs`: the
+  /// files' identities taken before they were read, to record what this verification finds.
   public static func verify(
     workspace: String, configBytes: [UInt8], workspaceID: String, expected: TrustExpectation?, env: Env,
-    checkConfig: Bool = true, full: Bool = false, focus: String? = nil
+    checkConfig: Bool = true, full: Bool = false, focus: String? = nil, verified: VerifiedDeploy? = nil,
+    recordAs: VerifiedDeploy.Files? = nil
   ) throws(KeywardError) -> TrustedState? {
     let pin = try readPin(workspace: workspace, env: env)
     guard present(workspace) else {
@@ -323,11 +327,30 @@ public enum Trust {
     for p in [rootPath, statePath] where !FileSystem.exists(p) {
       throw KeywardError(.integrity, "\(p) is missing: the trust files were damaged or removed in part")
     }
-    var current = try readRoot(rootPath)
-    let stateBytes = try FileSystem.read(
-      statePath, limit: FileSystem.Limit(maxStateBytes, "a signed state", kind: .integrity))
-    let stateDoc = try SignedDocument.parse(stateBytes, source: statePath, type: SignedDocument.stateType)
-    let state = try parseState(stateDoc.payload, source: statePath, focus: focus)
+    // (A deploy's record comes with the root file, read once.)
+    var current: RootDoc
+    if let read = verified?.rootDoc { current = read } else { current = try readRoot(rootPath) }
+    // The record stands for the state only under the root its signatures were checked under (it
+    // is made only when the state names that root).
+    let known = verified.flatMap { $0.root == current.fingerprint ? $0 : nil }
+    let stateDoc: SignedDocument?
+    let state: State
+    if let known, let s = known.state {
+      stateDoc = nil
+      state = s
+    } else {
+      let stateBytes = try FileSystem.read(
+        statePath, limit: FileSystem.Limit(maxStateBytes, "a signed state", kind: .integrity))
+      let doc = try SignedDocument.parse(stateBytes, source: statePath, type: SignedDocument.stateType)
+      stateDoc = doc
+      state = try parseState(doc.payload, source: statePath, focus: focus)
+    }
+    func payloadDigest() -> String { stateDoc.map { Trust.digest($0.payload) } ?? known?.digest ?? "" }
+    func validSigners(_ admins: [PublicIdentity]) -> [PublicIdentity] {
+      if let stateDoc { return stateDoc.validSigners(admins) }
+      let recorded = Set(known?.signers ?? [])
+      return admins.filter { recorded.contains($0.text) }
+    }
     // A root change interrupted after the state was signed for the new root: the complete proposal
     // is the root (its signatures are checked here, as a change from root.json's root).
     var superseded: RootDoc?
@@ -419,9 +442,9 @@ public enum Trust {
     }
     // Likewise a state whose digest is the newest one this machine verified and recorded. (The
     // digest is 2 MB of BLAKE2b at 3,000 environments: only a pin needs it.)
-    let digest = pin == nil ? "" : Trust.digest(stateDoc.payload)
+    let digest = pin == nil ? "" : payloadDigest()
     let seenState = pinnedRoot && pin?.stateDigest == digest
-    let signers = seenState ? [] : stateDoc.validSigners(root.admins.map(\.identity))
+    let signers = seenState ? [] : validSigners(root.admins.map(\.identity))
     guard seenState || signers.count >= root.threshold else {
       throw KeywardError(
         .integrity,
@@ -462,6 +485,21 @@ public enum Trust {
       newer.stateDigest = digest
       try? writePin(newer, workspace: workspace, env: env)
       currentPin = newer
+    }
+    if let recordAs, let focus, stateDoc != nil, superseded == nil, checkConfig,
+      let config = VerifiedDeploy.restrictedConfig(configBytes, to: focus),
+      let recipient = state.recipients[focus]
+    {
+      let payload = statePayload(
+        rootFingerprint: state.root, version: state.version, configBytes: config,
+        recipients: [focus: recipient],
+        members: state.members.filter { $0.key == focus }, wraps: state.wraps.filter { $0.key == focus },
+        revoked: state.revoked.filter { $0.key == focus }, pending: state.pending.filter { $0.key == focus })
+      VerifiedDeploy(
+        environment: focus, files: recordAs, root: fp, digest: digest.isEmpty ? payloadDigest() : digest,
+        signers: (seenState ? validSigners(root.admins.map(\.identity)) : signers).map(\.text),
+        payload: payload
+      ).save(workspace: workspace, env: env)
     }
     let names = Dictionary(uniqueKeysWithValues: root.admins.map { ($0.identity, $0.name) })
     return TrustedState(
@@ -780,6 +818,28 @@ public enum Trust {
     wraps: [String: [String: String]] = [:], revoked: [String: [TrustedState.Revocation]] = [:],
     pending: [String: String] = [:], admin: Identity
   ) throws(KeywardError) -> (doc: SignedDocument, digest: String) {
+    let payload = statePayload(
+      rootFingerprint: rootFingerprint, version: version, configBytes: configBytes, recipients: recipients,
+      members: members, wraps: wraps, revoked: revoked, pending: pending)
+    var doc = SignedDocument(payloadType: SignedDocument.stateType, payload: payload)
+    doc.sign(with: admin)
+    let bytes = doc.json.written()
+    guard bytes.count <= maxStateBytes else {
+      throw KeywardError(
+        .input,
+        "the signed state would be \(bytes.count >> 20) MB, more than a signed state can be (\(maxStateBytes >> 20) MB): "
+          + "split the workspace (fewer environments or members in one)")
+    }
+    try FileSystem.writeAtomically("\(workspace)/\(stateName)", bytes: bytes)
+    return (doc, digest(payload))
+  }
+
+  /// A signed state's payload in keyward's canonical form.
+  static func statePayload(
+    rootFingerprint: String, version: Int, configBytes: [UInt8], recipients: [String: String],
+    members: [String: [TrustedState.Member]], wraps: [String: [String: String]],
+    revoked: [String: [TrustedState.Revocation]], pending: [String: String]
+  ) -> [UInt8] {
     var environments = [String: JSONValue]()
     for (name, recipient) in recipients {
       var e: [String: JSONValue] = [
@@ -800,21 +860,10 @@ public enum Trust {
       if let p = pending[name] { e["pending_recipient"] = .string(p) }
       environments[name] = .object(e)
     }
-    let payload = JSONValue.object([
+    return JSONValue.object([
       "config": .string(Sodium.base64(configBytes)),
       "environments": .object(environments),
       "root": .string(rootFingerprint), "type": .string("keyward-state"), "version": .number(Double(version)),
     ]).compact()
-    var doc = SignedDocument(payloadType: SignedDocument.stateType, payload: payload)
-    doc.sign(with: admin)
-    let bytes = doc.json.written()
-    guard bytes.count <= maxStateBytes else {
-      throw KeywardError(
-        .input,
-        "the signed state would be \(bytes.count >> 20) MB, more than a signed state can be (\(maxStateBytes >> 20) MB): "
-          + "split the workspace (fewer environments or members in one)")
-    }
-    try FileSystem.writeAtomically("\(workspace)/\(stateName)", bytes: bytes)
-    return (doc, digest(payload))
   }
 }
