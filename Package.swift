@@ -34,10 +34,12 @@ let package = Package(
     // Four BLAKE2b compressions at once with AVX2 where the CPU has it (scan's fingerprints of
     // candidate words); equal to libsodium's answers, a property test holds it to them.
     .target(name: "CScanHash", cSettings: [.unsafeFlags(["-O2"])]),
+    // statfs(2)'s file system type, which Swift's Glibc module leaves out.
+    .target(name: "CFileSystem"),
     // All logic. Knows nothing of the command line, and needs no Foundation.
     .target(
       name: "KeywardCore",
-      dependencies: ["CSodium", "CEd25519", "CScanHash"],
+      dependencies: ["CSodium", "CEd25519", "CScanHash", "CFileSystem"],
       exclude: ["FORMAT.md"]
     ),
     // Content-Security-Policy: the browsers' evaluation, lint, fixes and page checks (`keyward csp`).

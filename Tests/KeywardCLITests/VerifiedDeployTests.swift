@@ -92,6 +92,15 @@ struct VerifiedDeployTests {
     settle()
     try cli.expect(0, ["export", "prod"])
     let path = try #require(try record(cli, "prod"))
+    // A file changed less than two seconds before is not recorded (git's racily-clean rule): a
+    // chmod to the same mode changes keyward.json's change time alone.
+    let made = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(chmod(cli.workspace + "/keyward.json", 0o644) == 0)
+    try cli.expect(0, ["export", "prod"])
+    #expect(try String(contentsOfFile: path, encoding: .utf8) == made)
+    settle()
+    try cli.expect(0, ["export", "prod"])
+    #expect(try String(contentsOfFile: path, encoding: .utf8) != made)
     // Another environment's recipient key in prod's record: the environment file's key is then not
     // the one the record says was signed. (Proves the deploy read the record, not the state.)
     var lines = try String(contentsOfFile: path, encoding: .utf8).components(separatedBy: "\n")
@@ -105,6 +114,24 @@ struct VerifiedDeployTests {
     try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
     let r = try cli.expect(4, ["export", "prod"])
     #expect(r.stderr.contains("prod.json"), "\(r.stderr)")
+    // A deploy checks its own environment's file for a link or FIFO, not the others', with a
+    // record and without one alike; commands over every environment refuse.
+    try FileManager.default.moveItem(
+      atPath: cli.workspace + "/staging.json", toPath: cli.root + "/staging.json")
+    try FileManager.default.createSymbolicLink(
+      atPath: cli.workspace + "/staging.json", withDestinationPath: "/etc/passwd")
+    try "keyward verified deploy v1\nprod\nnot a record\n".write(
+      toFile: path, atomically: true, encoding: .utf8)
+    try cli.expect(0, ["export", "prod"])
+    settle()
+    try cli.expect(0, ["export", "prod"])
+    #expect(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").count == 8)
+    try cli.expect(0, ["export", "prod"])
+    try cli.expect(2, ["export", "staging"])
+    #expect(try cli.expect(2, ["list"]).stderr.contains("symbolic link"))
+    try FileManager.default.removeItem(atPath: cli.workspace + "/staging.json")
+    try FileManager.default.moveItem(
+      atPath: cli.root + "/staging.json", toPath: cli.workspace + "/staging.json")
     // A record that does not read is no record: the state is read in full and the deploy works.
     try "keyward verified deploy v1\nprod\nnot a record\n".write(
       toFile: path, atomically: true, encoding: .utf8)

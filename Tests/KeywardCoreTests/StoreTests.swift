@@ -5,6 +5,23 @@ import Testing
 
 @Suite("workspace and store")
 struct StoreTests {
+  @Test(
+    "records keyed by a file's identity are kept only on file systems whose change times nobody sets back")
+  func changeTimesKept() {
+    // procfs, sysfs and a path that is not there: no; the mounts of this machine say the rest.
+    #expect(!FileSystem.keepsChangeTimes("/proc/self"))
+    #expect(!FileSystem.keepsChangeTimes("/sys"))
+    #expect(!FileSystem.keepsChangeTimes("/no/such/path/\(UUID().uuidString)"))
+    let mounts = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+    for line in mounts.split(separator: "\n") {
+      let f = line.split(separator: " ")
+      guard f.count > 2, ["nfs", "nfs4", "cifs", "smb3", "fuse.sshfs", "9p"].contains(String(f[2])) else {
+        continue
+      }
+      #expect(!FileSystem.keepsChangeTimes(String(f[1])), "\(f[1]) (\(f[2]))")
+    }
+  }
+
   @Test("init writes the config, public environment files and 0600 private keys")
   func initLayout() throws {
     let s = try ScratchWorkspace()

@@ -146,7 +146,9 @@ public struct TrailIndex: Sendable {
     {
       return hit
     }
-    let segments = full ? nil : remembered.map { VerifiedSegments(workspace: workspace.path, env: $0) }
+    let segments =
+      full || !FileSystem.keepsChangeTimes(workspace.path)
+      ? nil : remembered.map { VerifiedSegments(workspace: workspace.path, env: $0) }
     defer { segments?.save() }
     let index = read(
       workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: expand,

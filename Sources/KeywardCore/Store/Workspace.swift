@@ -106,8 +106,10 @@ public struct Workspace: Sendable {
     // Every file keyward reads or writes here must be a regular file: a committed link survives
     // `git clone` and points wherever its writer chose (audit.jsonl -> ~/.bashrc), and a FIFO blocks.
     // (The folder's entries say each file's type: one pass, not an lstat per environment.)
-    let irregular = known == nil ? FileSystem.irregularEntries(path) : nil
-    for name in [auditName] + config.environmentNames.map({ "\($0).json" }) {
+    // A deploy reads and writes its own environment's file alone: that one is checked (with or
+    // without a record of the state), every other command checks every file the config lists.
+    let irregular = focus == nil ? FileSystem.irregularEntries(path) : nil
+    for name in [auditName] + (focus.map { ["\($0).json"] } ?? config.environmentNames.map { "\($0).json" }) {
       let file = "\(path)/\(name)"
       if let kind = irregular.map({ $0[name] }) ?? FileSystem.irregularKind(file) {
         throw KeywardError(

@@ -1,3 +1,4 @@
+import CFileSystem
 import CSodium
 
 #if canImport(Glibc)
@@ -72,6 +73,28 @@ public enum FileSystem {
     KeywardError(
       kind, "\(path) is \(kindName(mode)), not a regular file; keyward refuses to read or write through it",
       hint: "replace it with the real file (a link or special file in the workspace can point anywhere)")
+  }
+
+  /// Whether `path` lies on a local file system whose kernel sets a file's change time on every
+  /// change, where no one without root can set it back: ext2/3/4, XFS, Btrfs, tmpfs, overlayfs,
+  /// F2FS, ZFS, bcachefs (APFS and HFS+ on macOS). Network and FUSE file systems are not (NFS
+  /// caches attributes, an SMB server or ntfs-3g lets a writer set the time, sshfs makes it up).
+  /// This machine's records keyed by a file's identity (`VerifiedSegments`, `VerifiedDeploy`) are
+  /// kept and used only where this holds.
+  public static func keepsChangeTimes(_ path: String) -> Bool {
+    #if canImport(Darwin)
+      var fs = statfs()
+      guard statfs(path, &fs) == 0 else { return false }
+      let name = withUnsafeBytes(of: fs.f_fstypename) {
+        String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      return name == "apfs" || name == "hfs"
+    #else
+      let local: Set<Int64> = [
+        0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994, 0x794C_7630, 0xF2F5_2010, 0x2FC1_2FC1, 0xCA45_1A4E,
+      ]
+      return local.contains(Int64(keyward_fs_magic(path)))
+    #endif
   }
 
   /// Whether `path` is something other than a regular file (a link, FIFO, device, socket or folder),

@@ -59,14 +59,18 @@ public struct VerifiedDeploy {
     return "\(KeySource.storeDirectory(env))/state-verified/\(stem)/\(environment)"
   }
 
-  /// Both files' identities now; nil when either is not a regular file. `settled`: also nil when
-  /// either changed less than two seconds ago.
+  /// Both files' identities now; nil when either is not a regular file on a file system that
+  /// keeps change times (`FileSystem.keepsChangeTimes`). `settled`: also nil when either changed
+  /// less than two seconds ago.
   static func files(workspace: String, settled: Bool = false) -> Files? {
     var ids = [String]()
     let now = time(nil)
     for name in [Workspace.configName, Trust.stateName] {
       var st = stat()
-      guard lstat("\(workspace)/\(name)", &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+      let path = "\(workspace)/\(name)"
+      guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, FileSystem.keepsChangeTimes(path) else {
+        return nil
+      }
       if settled && Int(st.st_ctim.tv_sec) > Int(now) - 2 { return nil }
       ids.append(VerifiedSegments.identity(st))
     }
