@@ -323,6 +323,34 @@ struct ScanEngineTests {
     #expect(Set(hits.map { "\($0.line):\($0.column)" }) == Set(expected.map { "\($0.0):\($0.1)" }))
   }
 
+  @Test("a line longer than a chunk: each copy is found at its true column, also across the chunks' ends")
+  func longLine() {
+    var rng = SeededRng(state: 7)
+    let value = randomValue(&rng)
+    var text = Array("first line\n".utf8)
+    var expected = [Int]()
+    // One 3.5 MiB line of words; copies now and then, and astride each 1 MiB mark.
+    let lineStart = text.count
+    var marks = [1 << 20, 2 << 20, 3 << 20]
+    while text.count < (7 << 20) / 2 {
+      let column = text.count - lineStart + 1
+      if let m = marks.first, text.count + value.utf8.count > m {
+        marks.removeFirst()
+        expected.append(column)
+        text += Array(value.utf8) + [0x20]
+      } else if rng.next(4000) == 0 {
+        expected.append(column)
+        text += Array(value.utf8) + [0x20]
+      } else {
+        text += Array(noise(&rng).utf8) + [0x20]
+      }
+    }
+    text += Array("\nlast \(value)\n".utf8)
+    let hits = scan(text, [value])
+    #expect(hits.filter { $0.line == 2 }.map(\.column).sorted() == expected)
+    #expect(hits.filter { $0.line == 3 }.map(\.column) == [6])
+  }
+
   @Test("random decoys (hex, base64, JWT-like, UUIDs) are never reported, and binary text is skipped")
   func decoysAndBinary() {
     var rng = SeededRng(state: 6)

@@ -120,6 +120,8 @@ final class StreamScanner {
       engine.wipe()
     }
     var ended = false
+    // Bytes of the current line scanned in earlier chunks (a line longer than a chunk).
+    var carried = 0
     while !ended {
       while filled < Self.chunkSize {
         let n = read(buffer + filled, Self.chunkSize - filled)
@@ -208,9 +210,10 @@ final class StreamScanner {
           }
           cursor += 1
         }
-        // A column counts from the line's start, which may lie in an earlier chunk only when a
-        // line is longer than a chunk; then it counts from this chunk.
-        let place = LocatedHit.Place(line: cursorLine, column: hit.offset - lineStart + 1, print: hit.print)
+        // A column counts from the line's start, which lies in an earlier chunk when a line is
+        // longer than a chunk (`carried` bytes of it were scanned before).
+        let column = hit.offset - lineStart + 1 + (cursorLine == line ? carried : 0)
+        let place = LocatedHit.Place(line: cursorLine, column: column, print: hit.print)
         if let at = seen[place] {
           if hit.steps.depth < hits[at].steps.depth { hits[at].steps = hit.steps }
         } else {
@@ -221,10 +224,14 @@ final class StreamScanner {
       }
       var p = UnsafeMutableRawPointer(text)
       let end = p + textCount
+      var sawLineBreak = false
       while p < end, let nl = memchr(p, 0x0a, end - p) {
         line += 1
         p = nl + 1
+        sawLineBreak = true
       }
+      // What of the last line this chunk scanned (all of it from an earlier chunk on, if no break).
+      carried = (sawLineBreak ? 0 : carried) + (end - p)
       total += cut
       // The rest of the last line moves to the front.
       if cut < filled { memmove(buffer, buffer + cut, filled - cut) }
