@@ -53,6 +53,13 @@ struct GlobalOptions: ParsableArguments {
   var workspacePath: String { settings.workspacePath }
 
   func openWorkspace() throws(KeywardError) -> Workspace { try settings.openWorkspace() }
+
+  /// For a command that reads and writes one environment and signs no new state (`set`,
+  /// `rotate`): the signed state read for that environment alone, from this machine's record of
+  /// it when keyward.json and the state are the files it was made from (`Workspace.open(focus:)`).
+  func openWorkspace(for environment: String) throws(KeywardError) -> Workspace {
+    try settings.openWorkspace(focus: environment)
+  }
 }
 
 /// Commands whose errors are rendered in the format they were asked for (a JSON error document

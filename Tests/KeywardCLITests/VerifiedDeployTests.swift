@@ -59,11 +59,19 @@ struct VerifiedDeployTests {
     let edited = original.replacingOccurrences(of: "CAPTCHALA_APP_SECRET", with: "CAPTCHALA_APP_LEAKED")
     #expect(edited != original && edited.utf8.count == original.utf8.count, "keyward.json: \(original)")
     try editInPlace(configPath, Data(edited.utf8))
-    for args in [["export", "prod"], ["run", "prod", "--", "true"], ["show", "prod", "--reveal"]] {
-      let r = try cli.expect(4, args)
+    let prodFile = try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/prod.json"))
+    let refused = "cs_prod_SECRET_refused_\(UUID().uuidString)"
+    CLI.registerSecret(refused)
+    for args in [
+      ["export", "prod"], ["run", "prod", "--", "true"], ["show", "prod", "--reveal"],
+      ["rotate", "prod", "--stdin"],
+      ["set", "prod", "--stdin", "--replace"],
+    ] {
+      let r = try cli.expect(4, args, stdin: "ck_prod_refused\n\(refused)\n")
       #expect(r.stderr.contains("does not match the signed state"), "\(args): \(r.stderr)")
       #expect(!r.stdout.contains("ck_prod") && !r.stdout.contains("LEAKED"))
     }
+    #expect(try Data(contentsOf: URL(fileURLWithPath: cli.workspace + "/prod.json")) == prodFile)
     // The signed bytes put back: a new file to the record, verified in full, and deployed.
     try editInPlace(configPath, v1Config)
     #expect(try cli.expect(0, ["export", "prod"]).stdout == first.stdout)
@@ -78,6 +86,12 @@ struct VerifiedDeployTests {
     try cli.expect(0, ["export", "prod"])
     try cli.expect(0, ["export", "prod"])
     #expect(try String(contentsOfFile: path, encoding: .utf8) != text)
+    // A write that signs no state (rotate, set) reads the record too.
+    let next = "cs_prod_SECRET_next_\(UUID().uuidString)"
+    CLI.registerSecret(next)
+    try cli.expect(0, ["rotate", "prod", "--stdin"], stdin: "ck_prod_next\n\(next)\n")
+    #expect(try cli.expect(0, ["show", "prod", "--set", "pending", "--reveal"]).stdout.contains(next))
+    try cli.expect(0, ["discard", "prod"])
     try editInPlace(configPath, v1Config)
     try editInPlace(statePath, v1State)
     let rolled = try cli.expect(4, ["export", "prod"])

@@ -46,8 +46,11 @@ public struct Workspace: Sendable {
   /// `unsignedConfig`: open although keyward.json differs from the signed bytes (only `trust sign`,
   /// which shows the difference to an admin before signing it).
   /// `fullTrust`: verify every signature even where this machine's pin vouches for it (trust show).
-  /// `focus`: the one environment a deploy (`show`, `export`, `run`) reads; the signed state's
-  /// members, wraps and revocations of the others are not read (`TrustedState.focus`).
+  /// `focus`: the one environment a command reads or writes when it signs no new state (the
+  /// deploys `show`, `export`, `run`, and `set`, `rotate`); the signed state's members, wraps and
+  /// revocations of the others are not read (`TrustedState.focus`), and this machine's record of
+  /// the state verified for it stands in for the state while the files are the same
+  /// (`VerifiedDeploy`).
   public static func open(
     _ path: String, expected: TrustExpectation? = nil, unsignedConfig: Bool = false, fullTrust: Bool = false,
     focus: String? = nil
@@ -65,9 +68,9 @@ public struct Workspace: Sendable {
         .input, "no keyward workspace at \(path)",
         advice: .createOrNameWorkspace)
     }
-    // A deploy reads this machine's record of the signed state it verified for the environment
-    // (`VerifiedDeploy`) while keyward.json and the state are the files it was made from: then
-    // the signed keyward.json restricted to the environment stands for the whole one.
+    // A focused command reads this machine's record of the signed state verified for the
+    // environment (`VerifiedDeploy`) while keyward.json and the state are the files it was made
+    // from: then the signed keyward.json restricted to the environment stands for the whole one.
     let deploy = focus.flatMap { unsignedConfig || fullTrust ? nil : $0 }
     let known = deploy.flatMap { VerifiedDeploy.lookup(workspace: path, environment: $0, env: .process) }
     // (Without one, the files' identities before they are read, to make one.)
@@ -106,8 +109,8 @@ public struct Workspace: Sendable {
     // Every file keyward reads or writes here must be a regular file: a committed link survives
     // `git clone` and points wherever its writer chose (audit.jsonl -> ~/.bashrc), and a FIFO blocks.
     // (The folder's entries say each file's type: one pass, not an lstat per environment.)
-    // A deploy reads and writes its own environment's file alone: that one is checked (with or
-    // without a record of the state), every other command checks every file the config lists.
+    // A focused command reads and writes its own environment's file alone: that one is checked
+    // (with or without a record of the state); every other command checks every file listed.
     let irregular = focus == nil ? FileSystem.irregularEntries(path) : nil
     for name in [auditName] + (focus.map { ["\($0).json"] } ?? config.environmentNames.map { "\($0).json" }) {
       let file = "\(path)/\(name)"

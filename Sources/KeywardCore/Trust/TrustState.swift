@@ -42,8 +42,8 @@ public struct TrustedState: Sendable {
   public var rootVersion: Int = 1
   /// The root this machine's pin named before it followed a signed root change in this run.
   public var rootMovedFrom: String? = nil
-  /// The one environment whose members, wraps and revocations were read (a deploy's open,
-  /// `Workspace.open(focus:)`); nil when every environment's were. A focused state is never the
+  /// The one environment whose members, wraps and revocations were read (a focused open,
+  /// `Workspace.open(focus:)`: a deploy, `set`, `rotate`); nil when every environment's were. A focused state is never the
   /// base of a new signed state (it would drop the others' members).
   public var focus: String? = nil
   /// The signed state's version; it only grows.

@@ -5,9 +5,10 @@
 #endif
 
 /// This machine's record of a signed state it verified for one environment's deploys (`show`,
-/// `export`, `run`): while keyward.json and `trust/state.json` are the very files it verified, a
-/// deploy reads this small record instead of the whole state (3 MB at 3,000 environments) and the
-/// whole config, so a deploy costs the same at 300 environments as at 3,000.
+/// `export`, `run`) and writes that sign no state (`set`, `rotate`): while keyward.json and
+/// `trust/state.json` are the very files it verified, such a command reads this small record
+/// instead of the whole state (3 MB at 3,000 environments) and the whole config, so it costs the
+/// same at 300 environments as at 3,000.
 ///
 /// The record holds what verifying them established for the environment: the root fingerprint
 /// the state's signatures were checked under, the admins whose signatures were valid, the
@@ -25,7 +26,8 @@
 /// or `KEYWARD_TRUST`, rollbacks against the pin (with the recorded digest and version), the
 /// environment file, the activation manifest and the wraps. The record is not signed: whoever can
 /// write the key store (0700) could make a deploy skip the state, as they could replace its keys.
-/// `trust show`, `check`, `audit` and every write read the files themselves.
+/// `trust show`, `check`, `audit` and every other write read the files themselves; a state is
+/// never signed from a focused one (`TrustedState.requireWhole`).
 public struct VerifiedDeploy {
   static let format = "keyward verified deploy v1"
 

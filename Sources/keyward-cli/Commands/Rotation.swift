@@ -24,7 +24,7 @@ extension Keyward {
     var force = false
 
     func run() throws {
-      let workspace = try global.openWorkspace()
+      let workspace = try global.openWorkspace(for: environment)
       try workspace.requireEnvironment(environment)
       let identity = workspace.trust == nil ? nil : try identityOptions.load()
       // A pending set already there is refused before the values are asked for.

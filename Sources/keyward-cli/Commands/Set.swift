@@ -37,7 +37,7 @@ extension Keyward {
     @OptionGroup var identityOptions: IdentityOptions
 
     func run() throws {
-      let workspace = try global.openWorkspace()
+      let workspace = try global.openWorkspace(for: environment)
       try workspace.requireEnvironment(environment)
       let identity = workspace.trust == nil ? nil : try identityOptions.load()
       // Refused before the values are asked for, not after.
