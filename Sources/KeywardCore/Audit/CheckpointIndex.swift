@@ -368,6 +368,20 @@ public struct CheckpointIndex: Sendable {
       return out.isEmpty ? nil : out
     }
 
+    /// The file from its start through the ids line, mapped read-only (nil when it cannot be, or
+    /// is shorter than that now); the caller unmaps it. A file keyward or git replaces gets a new
+    /// inode, so the mapping keeps the bytes it was read for.
+    func mapped() -> (base: UnsafeMutableRawPointer, size: Int)? {
+      if fd < 0 { fd = (try? FileSystem.openRegular(path, flags: O_RDONLY)) ?? -1 }
+      var st = stat()
+      let size = offset + length
+      guard fd >= 0, size > 0, fstat(fd, &st) == 0, Int(st.st_size) >= size,
+        let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0),
+        base != UnsafeMutableRawPointer(bitPattern: -1)
+      else { return nil }
+      return (base, size)
+    }
+
     /// Reads up to `buffer.count` bytes from `at` into `buffer`; the bytes read.
     func read(at: Int, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
       if fd < 0 { fd = (try? FileSystem.openRegular(path, flags: O_RDONLY)) ?? -1 }

@@ -66,14 +66,20 @@ public struct VerifiedDeploy {
   /// less than two seconds ago.
   static func files(workspace: String, settled: Bool = false) -> Files? {
     var ids = [String]()
-    let now = time(nil)
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
     for name in [Workspace.configName, Trust.stateName] {
       var st = stat()
       let path = "\(workspace)/\(name)"
       guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, FileSystem.keepsChangeTimes(path) else {
         return nil
       }
-      if settled && Int(st.st_ctim.tv_sec) > Int(now) - 2 { return nil }
+      // Two whole seconds, to the nanosecond (a filesystem keeping whole seconds gives a change
+      // in the same second the same time).
+      let age =
+        (Int(now.tv_sec) - Int(st.st_ctim.tv_sec)) * 1_000_000_000 + Int(now.tv_nsec)
+        - Int(st.st_ctim.tv_nsec)
+      if settled && age < 2_000_000_000 { return nil }
       ids.append(VerifiedSegments.identity(st))
     }
     return Files(config: ids[0], state: ids[1])
