@@ -339,9 +339,7 @@ final class VerifiedSegments {
   var linesPath: String { String(path.dropLast(".segments".count)) + ".lines" }
 
   init(workspace: String, env: Env) {
-    let pin = Trust.pinPath(workspace: workspace, env: env)
-    let name = Path.name(pin)
-    let stem = name.hasSuffix(".json") ? String(name.dropLast(5)) : name
+    let stem = Trust.pinStem(workspace: workspace, env: env)
     path = "\(KeySource.storeDirectory(env))/trail-verified/\(stem).segments"  // lines, not JSON
     guard let bytes = try? FileSystem.read(path) else { return }
     for line in bytes.split(separator: 0x0a) {

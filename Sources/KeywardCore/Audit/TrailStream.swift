@@ -158,10 +158,10 @@ extension CheckpointIndex {
         // Each probe decodes its id's base64 groups in place; a group with padding (the line's
         // last) goes the general way.
         out[k] =
-          key.withUnsafeBufferPointer { key in
-            CheckpointIndex.searchUniform(count: entries, Array(key)) { i in
-              Self.compareID(line, length: idsFile.length, i, key.baseAddress!)
-                ?? probe(i, key: Array(key), text: text)
+          key.withUnsafeBufferPointer { bytes in
+            CheckpointIndex.searchUniform(count: entries, key) { i in
+              Self.compareID(line, length: idsFile.length, i, bytes.baseAddress!)
+                ?? probe(i, key: key, text: text)
             }
           } != nil
       }

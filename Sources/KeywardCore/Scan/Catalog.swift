@@ -57,12 +57,17 @@ final class FingerprintProbe {
   /// Puts a word of at most `maxFast` bytes into lane `lane` (below `lanes`) for `staged`.
   @inline(__always)
   func stage(_ lane: Int, _ start: UnsafePointer<UInt8>, _ count: Int) {
-    let block = lanes + 16 * lane
+    Self.load(lanes + 16 * lane, start, count)
+    lanes[16 * Self.lanes + lane] = UInt64(128 + Self.prefix.count + count)
+  }
+
+  /// Writes the message block of a word of at most `maxFast` bytes: the prefix, the word, zeros.
+  @inline(__always)
+  static func load(_ block: UnsafeMutablePointer<UInt64>, _ start: UnsafePointer<UInt8>, _ count: Int) {
     block.update(repeating: 0, count: 16)
     let bytes = UnsafeMutableRawPointer(block)
-    Self.prefix.withUnsafeBytes { bytes.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-    (bytes + Self.prefix.count).copyMemory(from: start, byteCount: count)
-    lanes[16 * Self.lanes + lane] = UInt64(128 + Self.prefix.count + count)
+    prefix.withUnsafeBytes { bytes.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    (bytes + prefix.count).copyMemory(from: start, byteCount: count)
   }
 
   /// The word staged in lane `lane`.
@@ -86,10 +91,7 @@ final class FingerprintProbe {
   func fingerprint(_ start: UnsafePointer<UInt8>, _ count: Int) -> UInt64 {
     guard count <= Self.maxFast else { return slow(start, count) }
     let m = state + 8
-    m.update(repeating: 0, count: 16)
-    let bytes = UnsafeMutableRawPointer(m)
-    Self.prefix.withUnsafeBytes { bytes.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-    (bytes + Self.prefix.count).copyMemory(from: start, byteCount: count)
+    Self.load(m, start, count)
     // (Words are read little-endian, as BLAKE2b wants, on every machine Swift runs on here.)
     let h = (state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7])
     let out = Self.run(h, m, counter: UInt64(128 + Self.prefix.count + count), last: true)

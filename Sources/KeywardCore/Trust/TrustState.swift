@@ -208,6 +208,13 @@ public enum Trust {
     return KeySource.storeDirectory(env) + "/pins/" + key + ".json"
   }
 
+  /// The pin record's name without `.json`: what this machine's other records of the workspace
+  /// are named by (`VerifiedSegments`, `VerifiedDeploy`).
+  static func pinStem(workspace: String, env: Env) -> String {
+    let name = Path.name(pinPath(workspace: workspace, env: env))
+    return name.hasSuffix(".json") ? String(name.dropLast(5)) : name
+  }
+
   public static func readPin(workspace: String, env: Env) throws(KeywardError) -> Pin? {
     let path = pinPath(workspace: workspace, env: env)
     guard FileSystem.exists(path) else { return nil }

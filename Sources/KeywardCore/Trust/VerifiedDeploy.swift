@@ -55,10 +55,7 @@ public struct VerifiedDeploy {
   var config: [UInt8] { state?.config ?? [] }
 
   static func path(workspace: String, environment: String, env: Env) -> String {
-    let pin = Trust.pinPath(workspace: workspace, env: env)
-    let name = Path.name(pin)
-    let stem = name.hasSuffix(".json") ? String(name.dropLast(5)) : name
-    return "\(KeySource.storeDirectory(env))/state-verified/\(stem)/\(environment)"
+    "\(KeySource.storeDirectory(env))/state-verified/\(Trust.pinStem(workspace: workspace, env: env))/\(environment)"
   }
 
   /// Both files' identities now; nil when either is not a regular file on a file system that
