@@ -204,6 +204,39 @@ struct CheckpointIndexTests {
   }
 
   @Test(
+    "attack: a writer puts back every entry file a checkpoint compacted, its heads' included, under entries that follow them: each entry is counted once, as --full, log and the Python reader count"
+  )
+  func compactedFilesPutBack() throws {
+    let (cli, _) = try t.repository()
+    try t.store(cli, "prod")
+    try t.store(cli, "staging")
+    let entries = cli.workspace + "/trail/entries"
+    let saved = cli.root + "-saved"
+    try FileManager.default.copyItem(atPath: entries, toPath: saved)
+    defer { try? FileManager.default.removeItem(atPath: saved) }
+    _ = try checkpoint(cli)
+    try cli.expect(0, ["discard", "prod"])
+    try t.store(cli, "dev")
+    let before = try t.audit(cli, 0)
+    for name in try FileManager.default.contentsOfDirectory(atPath: saved) {
+      try? FileManager.default.copyItem(atPath: "\(saved)/\(name)", toPath: "\(entries)/\(name)")
+    }
+    let quick = try t.audit(cli, 0)
+    let full = try t.audit(cli, 0, ["--full"])
+    for k in ["entry_count", "heads", "intact"] {
+      #expect("\(t.trail(quick)[k] ?? "none")" == "\(t.trail(before)[k] ?? "none")", "\(k)")
+      #expect("\(t.trail(quick)[k] ?? "none")" == "\(t.trail(full)[k] ?? "none")", "\(k)")
+    }
+    #expect(t.trail(quick)["entry_count"] as? Int == (try t.log(cli)).count)
+    #expect(try reader(cli).contains("\"intact\": true"))
+    // The next write follows the same heads.
+    try t.store(cli, "prod")
+    let after = try t.audit(cli, 0, ["--full"])
+    #expect(t.trail(after)["entry_count"] as? Int == t.trail(before)["entry_count"] as! Int + 1)
+    #expect((t.trail(after)["heads"] as? [String])?.count == 1)
+  }
+
+  @Test(
     "merge: a clone that forked below a checkpoint writes; merged, its entry names a parent deep in the segment: everything is read, intact, each entry once"
   )
   func forkBelow() throws {

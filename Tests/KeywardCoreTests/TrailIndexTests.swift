@@ -441,16 +441,18 @@ struct ContainsEachTests {
 @Suite("the checkpoint index's id search")
 struct IDSearchTests {
   @Test(
-    "the interpolated search finds exactly what the binary search finds: even ids, clustered ids, absent keys",
-    arguments: 0..<12)
+    "the interpolated search finds exactly what the binary search finds, within twice its probes: even ids, clustered ids, ids that share their leading bytes, absent keys",
+    arguments: 0..<18)
   func agrees(seed: Int) {
     var rng = SeededRng(state: UInt64(seed) &+ 7)
-    // Even (hashes, as ids are) for even seeds; clustered into a narrow band of the key space for
-    // odd ones, so the first probe lands far from the key and the gallop does the work.
-    let count = [0, 1, 2, 3, 17, 1000, 4096][rng.next(7)]
+    // Even (hashes, as ids are) for seeds 0, 3, 6, …; clustered into a narrow band of the key space
+    // for 1, 4, 7, …, so the first probes land far from the key; for 2, 5, 8, … most share their
+    // leading 8 bytes, which is all the interpolation sees, and a few lie on either side.
+    let count = [0, 1, 2, 3, 17, 1000, 4096, 30_000][rng.next(8)]
     let ids = (0..<count).map { _ -> [UInt8] in
       var id = (0..<32).map { _ in UInt8(rng.next(256)) }
-      if seed % 2 == 1 { id[0] = 0x7f; id[1] = UInt8(rng.next(3)) }
+      if seed % 3 == 1 { id[0] = 0x7f; id[1] = UInt8(rng.next(3)) }
+      if seed % 3 == 2 && rng.next(10) > 0 { for i in 0..<8 { id[i] = 0x40 } }
       return id
     }.sorted { $0.lexicographicallyPrecedes($1) }
     let flat = ids.flatMap { $0 }
@@ -464,15 +466,40 @@ struct IDSearchTests {
       keys.append(k)
     }
     keys += [[UInt8](repeating: 0, count: 32), [UInt8](repeating: 0xff, count: 32)]
+    let bound = 2 * (Int.bitWidth - count.leadingZeroBitCount) + 1
     flat.withUnsafeBufferPointer { p in
       for key in keys {
-        let compare = { (k: Int) -> Int in CheckpointIndex.compare(p, k * 32, key) }
-        let plain = CheckpointIndex.search(count: count, key, compare)
-        let uniform = CheckpointIndex.searchUniform(count: count, key, compare)
+        let plain = CheckpointIndex.search(count: count, key) { CheckpointIndex.compare(p, $0 * 32, key) }
+        var probes = 0
+        let uniform = CheckpointIndex.searchUniform(count: count, key) { k in
+          probes += 1
+          return (CheckpointIndex.compare(p, k * 32, key), CheckpointIndex.prefix(p.baseAddress! + k * 32))
+        }
         #expect(plain == uniform, "seed \(seed), \(count) ids")
         #expect(plain == nil || ids[plain!] == key)
         #expect(plain != nil || !ids.contains(key))
+        #expect(probes <= bound, "seed \(seed), \(count) ids: \(probes) probes")
       }
     }
+  }
+
+  @Test("over 300,000 even ids, the interpolated search takes a few probes, not a binary search's 19")
+  func fewProbes() {
+    var rng = SeededRng(state: 17)
+    let count = 300_000
+    let flat = (0..<count).map { _ in (0..<32).map { _ in UInt8(rng.next(256)) } }
+      .sorted { $0.lexicographicallyPrecedes($1) }.flatMap { $0 }
+    var probes = 0
+    flat.withUnsafeBufferPointer { p in
+      for n in 0..<1000 {
+        let key = Array(p[(n * 293 * 32)..<(n * 293 * 32 + 32)])
+        let found = CheckpointIndex.searchUniform(count: count, key) { k in
+          probes += 1
+          return (CheckpointIndex.compare(p, k * 32, key), CheckpointIndex.prefix(p.baseAddress! + k * 32))
+        }
+        #expect(found == n * 293)
+      }
+    }
+    #expect(probes <= 6 * 1000, "\(probes) probes for 1,000 keys")
   }
 }

@@ -108,6 +108,11 @@ public struct CheckpointIndex: Sendable {
     return c < 0 ? -1 : c > 0 ? 1 : 0
   }
 
+  /// The 8 bytes at `p` as a big-endian number (an id's leading bytes, which order it).
+  static func prefix(_ p: UnsafePointer<UInt8>) -> UInt64 {
+    UInt64(bigEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+  }
+
   /// Each byte's value as a hex digit (either case), or 0xff.
   static let hexDigits: [UInt8] = (0...255).map { ScanEngine.hexValue(UInt8($0)) ?? 0xff }
 

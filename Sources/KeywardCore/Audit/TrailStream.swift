@@ -194,15 +194,16 @@ extension CheckpointIndex {
     if let decodedIDs {
       return decodedIDs.withUnsafeBufferPointer { p in
         CheckpointIndex.searchUniform(count: decodedIDs.count / 32, key) {
-          CheckpointIndex.compare(p, $0 * 32, key)
+          (CheckpointIndex.compare(p, $0 * 32, key), CheckpointIndex.prefix(p.baseAddress! + $0 * 32))
         }
       }
     }
     return CheckpointIndex.searchUniform(count: entries, key) { k in probe(k, key: key, text: text) }
   }
 
-  /// How id `k` of the base64 line as `text` reads it compares with `key` (memcmp's sign).
-  private func probe(_ k: Int, key: [UInt8], text: (Int, Int) -> [UInt8]?) -> Int {
+  /// How id `k` of the base64 line as `text` reads it compares with `key` (memcmp's sign), and its
+  /// leading 8 bytes.
+  private func probe(_ k: Int, key: [UInt8], text: (Int, Int) -> [UInt8]?) -> (order: Int, prefix: UInt64) {
     // Id k is bytes 32k..<32k+32: the base64 groups `first...last` hold it.
     let byte = 32 * k
     let first = byte / 3
@@ -210,20 +211,26 @@ extension CheckpointIndex {
     guard let text = text(first * 4, (last - first + 1) * 4),
       let window = text.withUnsafeBufferPointer({ Sodium.unbase64(bytes: $0) }),
       window.count >= byte - 3 * first + 32
-    else { return 1 }  // undecodable: treated as past every key (the digest would not hold)
-    return window.withUnsafeBufferPointer { CheckpointIndex.compare($0, byte - 3 * first, key) }
+    else { return (1, .max) }  // undecodable: treated as past every key (the digest would not hold)
+    return window.withUnsafeBufferPointer {
+      (
+        CheckpointIndex.compare($0, byte - 3 * first, key),
+        CheckpointIndex.prefix($0.baseAddress! + byte - 3 * first)
+      )
+    }
   }
 
   /// `probe` for a line in memory, decoding id `k`'s base64 groups on the stack; nil when one of
   /// them is not four characters of the standard alphabet (the padded last group: `probe` then).
   static func compareID(_ line: UnsafePointer<UInt8>, length: Int, _ k: Int, _ key: UnsafePointer<UInt8>)
-    -> Int?
+    -> (order: Int, prefix: UInt64)?
   {
     let byte = 32 * k
     let first = byte / 3
     let last = (byte + 31) / 3
     guard (last + 1) * 4 <= length else { return nil }
-    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 36) { out -> Int? in
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 36) {
+      out -> (order: Int, prefix: UInt64)? in
       let values = ScanEngine.base64Values
       var o = 0
       for g in first...last {
@@ -239,8 +246,9 @@ extension CheckpointIndex {
         out[o + 2] = d << 6 | e
         o += 3
       }
-      let r = memcmp(out.baseAddress! + (byte - 3 * first), key, 32)
-      return r < 0 ? -1 : r > 0 ? 1 : 0
+      let id = out.baseAddress! + (byte - 3 * first)
+      let r = memcmp(id, key, 32)
+      return (r < 0 ? -1 : r > 0 ? 1 : 0, CheckpointIndex.prefix(id))
     }
   }
 
@@ -252,48 +260,49 @@ extension CheckpointIndex {
     return Array(idsBase64[start..<(start + count)])
   }
 
-  /// `search` for ids, which are hashes spread evenly over the key space: the first probe is where
-  /// the key's leading 8 bytes place it, and a galloping search from there brackets it in a few
-  /// probes (a plain binary search takes 15 over 30,000 ids, each a base64 window from the file).
-  /// On sorted ids it finds exactly what `search` finds (a property test holds them equal); a
-  /// valid index's ids are sorted, and `audit --full` rebuilds the index and compares (an admin's
-  /// malformed one may be searched differently, and `log` reports the entries neither places).
-  static func searchUniform(count: Int, _ key: [UInt8], _ compare: (Int) -> Int) -> Int? {
-    guard count > 0, key.count >= 8 else { return search(count: count, key, compare) }
-    var prefix: UInt64 = 0
-    for i in 0..<8 { prefix = prefix << 8 | UInt64(key[i]) }
-    let guess = Int(UInt64(count).multipliedFullWidth(by: prefix).high)  // below count
-    let c = compare(guess)
-    if c == 0 { return guess }
-    var lo = 0
+  /// `search` for ids, which are hashes spread evenly over the key space: an interpolation search.
+  /// Each probe is placed where the key's leading 8 bytes fall between those of the nearest ids
+  /// probed below and above it (the bounds of the key space at first), so evenly spread ids are
+  /// found in about four probes, where a binary search takes 18 over 300,000 (and a galloping one
+  /// from the first guess about as many: each probe of a mapped index is a cache miss, and often a
+  /// page). `probe(k)` orders id k against the key (memcmp's sign) and gives its leading 8 bytes
+  /// (big-endian). Bounded: after as many interpolated probes as a binary search would need, the
+  /// range left is bisected, so no order of ids (an admin's malformed index included) costs more
+  /// than twice a binary search. On sorted ids it finds exactly what `search` finds (a property
+  /// test holds them equal, and the probe count to its bound); a valid index's ids are sorted, and
+  /// `audit --full` rebuilds the index and compares (an admin's malformed one may be searched
+  /// differently, and `log` reports the entries neither places).
+  static func searchUniform(count: Int, _ key: [UInt8], _ probe: (Int) -> (order: Int, prefix: UInt64))
+    -> Int?
+  {
+    guard count > 0, key.count >= 8 else { return search(count: count, key) { probe($0).order } }
+    var want: UInt64 = 0
+    for i in 0..<8 { want = want << 8 | UInt64(key[i]) }
+    var lo = 0  // the key can only be at lo..<hi
     var hi = count
-    var step = 1
-    if c < 0 {
-      lo = guess + 1
-      while guess + step < count {
-        let d = compare(guess + step)
-        if d == 0 { return guess + step }
-        if d > 0 {
-          hi = guess + step
-          break
-        }
-        lo = guess + step + 1
-        step *= 2
+    var low: UInt64 = 0  // the leading bytes of the id at lo - 1 (or the least there are)
+    var high: UInt64 = .max  // of the id at hi (or the most there are)
+    var budget = Int.bitWidth - count.leadingZeroBitCount  // a binary search's probes
+    while lo < hi && budget > 0 {
+      budget -= 1
+      var at = lo + (hi - lo) / 2
+      if high > low, want > low {
+        let f = Double(want - low) / Double(high - low)
+        at = want >= high ? hi - 1 : min(hi - 1, lo + Int(f * Double(hi - lo)))
+      } else if want <= low {
+        at = lo
       }
-    } else {
-      hi = guess
-      while guess - step >= 0 {
-        let d = compare(guess - step)
-        if d == 0 { return guess - step }
-        if d < 0 {
-          lo = guess - step + 1
-          break
-        }
-        hi = guess - step
-        step *= 2
+      let (order, prefix) = probe(at)
+      if order == 0 { return at }
+      if order < 0 {
+        lo = at + 1
+        low = prefix
+      } else {
+        hi = at
+        high = prefix
       }
     }
-    return search(count: hi - lo, key) { compare(lo + $0) }.map { lo + $0 }
+    return search(count: hi - lo, key) { probe(lo + $0).order }.map { lo + $0 }
   }
 
   /// A binary search over `count` sorted items; `compare(k)` orders item k against the key.

@@ -69,6 +69,35 @@ public enum FileSystem {
     return (fd, Int(st.st_size))
   }
 
+  /// `read` of the regular file `name` in the folder open as `dir`, for the thousands of entry
+  /// files a trail reader reads: one name is looked up (not every folder of a path), and what was
+  /// opened says what it is (no lstat first). The same refusals as `openRegular`, naming `path`;
+  /// nil when the file is larger than `limit` bytes.
+  static func readRegular(in dir: Int32, _ name: String, path: String, limit: Int) throws(KeywardError)
+    -> [UInt8]?
+  {
+    Trace.note("read \(path)")
+    let fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else {
+      let e = errno
+      if e == ENOENT { throw KeywardError(.input, "\(path): no such file") }
+      var st = stat()
+      if e == ELOOP || e == ENXIO || e == EISDIR || e == EWOULDBLOCK,
+        fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+      {
+        throw notRegular(path, st.st_mode, kind: .input)
+      }
+      throw KeywardError(.input, "\(path): cannot open: \(String(cString: strerror(e)))")
+    }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw KeywardError(.io, "\(path): stat failed: \(errnoText())") }
+    guard (st.st_mode & S_IFMT) == S_IFREG else { throw notRegular(path, st.st_mode, kind: .input) }
+    // (O_NONBLOCK, which kept a FIFO from blocking the open, does nothing to a regular file's reads.)
+    guard st.st_size <= limit else { return nil }
+    return try readAll(fd, path: path, size: Int(st.st_size))
+  }
+
   static func notRegular(_ path: String, _ mode: mode_t, kind: KeywardError.Kind) -> KeywardError {
     KeywardError(
       kind, "\(path) is \(kindName(mode)), not a regular file; keyward refuses to read or write through it",
@@ -446,7 +475,7 @@ public enum FileSystem {
   /// Removes temporary files left by an interrupted write (`.NAME.tmp-PID-RAND`) whose process is
   /// gone. Called with the workspace lock held.
   static func removeStaleTemporaries(in dir: String) {
-    for name in listDirectory(dir) where name.hasPrefix(".") && name.contains(".tmp-") {
+    for name in dotNames(dir) where name.contains(".tmp-") {
       let parts = name.split(separator: "-")
       if parts.count >= 3, let pid = Int32(parts[parts.count - 2]), pid != getpid(),
         kill(pid, 0) != 0 && errno == ESRCH
@@ -513,6 +542,23 @@ extension FileSystem {
       out.append((name, kind))
     }
     return out.sorted { $0.name < $1.name }
+  }
+
+  /// The names in a folder that start with a dot (without "." and ".."), in the folder's order:
+  /// only those are made strings (a workspace folder holds thousands of environment files, which
+  /// every write's sweep of temporary files passes over).
+  static func dotNames(_ dir: String) -> [String] {
+    guard let d = opendir(dir) else { return [] }
+    defer { closedir(d) }
+    var names = [String]()
+    while let entry = readdir(d) {
+      withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        guard raw[0] == 0x2e else { return }
+        let name = String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        if name != "." && name != ".." { names.append(name) }
+      }
+    }
+    return names
   }
 
   /// The names in a folder (without "." and ".."); empty if it cannot be read.
