@@ -30,6 +30,34 @@ struct VerifiedDeployTests {
   }
 
   @Test(
+    "a record save killed before its rename leaves a temporary file: the next save sweeps it (a live process's stays)"
+  )
+  func killedSavesSwept() throws {
+    let (cli, _) = try TrustTests().trusted()
+    settle()
+    try cli.expect(0, ["export", "prod"])
+    let path = try #require(try record(cli, "prod"))
+    let folder = (path as NSString).deletingLastPathComponent
+    // A process that has exited, and one that is running (this one).
+    let done = Process()
+    done.executableURL = URL(fileURLWithPath: "/bin/true")
+    try done.run()
+    done.waitUntilExit()
+    let dead = "\(folder)/.prod.tmp-\(done.processIdentifier)-0badc0de"
+    let live = "\(folder)/.staging.tmp-\(getpid())-0badc0de"
+    for p in [dead, live] { #expect(FileManager.default.createFile(atPath: p, contents: Data("x".utf8))) }
+    // keyward.json's change time moves (its bytes do not): the next deploy verifies in full and,
+    // once the file has settled, saves a new record.
+    #expect(chmod(cli.workspace + "/keyward.json", 0o600) == 0)
+    settle()
+    let before = try String(contentsOfFile: path, encoding: .utf8)
+    try cli.expect(0, ["export", "prod"])
+    #expect(try String(contentsOfFile: path, encoding: .utf8) != before, "a new record was saved")
+    #expect(!FileManager.default.fileExists(atPath: dead))
+    #expect(FileManager.default.fileExists(atPath: live))
+  }
+
+  @Test(
     "attack: with a record made, an export name edited in place (same size, modification time put back) is still refused (exit 4), and so is a rolled-back state"
   )
   func recordNeverOutlivesAnEdit() throws {

@@ -402,6 +402,8 @@ final class VerifiedSegments {
 
   /// Writes the record if anything was added (best effort: a read-only store only costs time).
   func save() {
+    // A save killed before its rename left its temporary file here: swept when the record changes.
+    if linesChanged || changed { FileSystem.removeStaleTemporaries(in: Path.directory(path)) }
     if linesChanged, let lines, (try? FileSystem.makeDirectory(Path.directory(path), mode: 0o700)) != nil {
       let text = lines.map { Sodium.hex($0.digest) + "\n" }.sorted().joined()
       try? FileSystem.writeAtomically(

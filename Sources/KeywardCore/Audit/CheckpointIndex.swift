@@ -588,6 +588,7 @@ public struct CheckpointIndex: Sendable {
 
     func save(_ path: String, verified: String) {
       guard (try? FileSystem.makeDirectory(Path.directory(path), mode: 0o700)) != nil else { return }
+      FileSystem.removeStaleTemporaries(in: Path.directory(path))  // of saves killed before their rename
       try? FileSystem.writeAtomically(
         path, bytes: encode(verified: verified), mode: 0o600, forceMode: true, crashLabel: "verified-")
     }

@@ -119,6 +119,9 @@ public struct VerifiedDeploy {
     guard (try? FileSystem.makeDirectory(Path.directory(Path.directory(path)), mode: 0o700)) != nil,
       (try? FileSystem.makeDirectory(Path.directory(path), mode: 0o700)) != nil
     else { return }
+    // A save killed before its rename left its temporary file here: swept when a record is
+    // written (not on the deploys that read one).
+    FileSystem.removeStaleTemporaries(in: Path.directory(path))
     try? FileSystem.writeAtomically(
       path, bytes: Array(text.utf8), mode: 0o600, forceMode: true, crashLabel: "verified-")
   }
