@@ -14,6 +14,8 @@ Takes the workspace's only checkpoint and re-signs it with the admin after MODE:
   ids-swapped    swaps the first and the last id of its index's sorted ids (the index is then not
                  sorted: a reader's search misses entries the segment holds)
   ids-bad-base64 puts a '!' in the middle of its index's ids line (no longer base64)
+  index-heads-below names as its index's heads the first parent of the segment's head (covered,
+                 and followed by it: heads that are not the covered entries nothing covered follows)
   index-respaced respells its retire record's line as valid JSON keyward does not write: a space
                  after the record's "environment" colon, and a decoy {"environment":"dev"} in it
 The checkpoint's files are renamed to the new header's id; prints that id.
@@ -31,7 +33,8 @@ def pae(t, body): return b"DSSEv1 %d %s %d " % (len(t.encode()), t.encode(), len
 
 def main():
     if len(sys.argv) != 4 or sys.argv[3] not in ("index", "entry", "heads", "entry-padded", "heads-number",
-                                                       "ids-swapped", "ids-bad-base64", "index-respaced"):
+                                                       "ids-swapped", "ids-bad-base64", "index-respaced",
+                                                       "index-heads-below"):
         sys.exit(__doc__.split("\n\n")[1])
     ws, identity, mode = sys.argv[1:]
     fields = dict(l.split(": ", 1) for l in open(identity, encoding="utf-8").read().splitlines() if ": " in l)
@@ -62,6 +65,24 @@ def main():
         env = line["record"]["environment"]
         kept[at[0]] = kept[at[0]].replace(
             b'"environment":"%s"' % env.encode(), b'"environment": "%s","zz":{"environment":"dev"}' % env.encode())
+        index = b"".join(k + b"\n" for k in kept)
+        header["index"] = b2(b"keyward trail index v1" + index)
+    elif mode == "index-heads-below":
+        kept = index.split(b"\n")[:-1]
+        payloads = [base64.b64decode(json.loads(l)["payload"]) for l in body]
+        by_id = {b2(b"keyward trail v2" + p): json.loads(p) for p in payloads}
+        [head] = header["heads"]
+        below = sorted(by_id[head]["parents"])[:1]
+        if not below:
+            sys.exit("the segment's head follows nothing")
+        first = json.loads(kept[0])
+        first["heads"] = below
+        kept[0] = compact(first)
+        for n in range(2, len(kept)):
+            line = json.loads(kept[n])
+            if "below" in line:
+                line["below"] = [0]
+                kept[n] = compact(line)
         index = b"".join(k + b"\n" for k in kept)
         header["index"] = b2(b"keyward trail index v1" + index)
     elif mode == "ids-swapped":

@@ -237,6 +237,47 @@ struct CheckpointIndexTests {
   }
 
   @Test(
+    "attack: an admin signs an index whose heads are below its heads, and a writer puts back the covered files that follow them: each entry is still counted once, --full names the false index, and an honest admin's next checkpoint is not made false by it (the review of session 24)"
+  )
+  func falseHeadsAndFilesPutBack() throws {
+    let (cli, _) = try t.repository()
+    try t.store(cli, "prod")
+    try cli.expect(0, ["promote", "prod", "--force"])
+    try cli.expect(0, ["retire", "prod", "--now", "--force"])
+    try t.store(cli, "staging")
+    let entries = cli.workspace + "/trail/entries"
+    let saved = cli.root + "-saved"
+    try FileManager.default.copyItem(atPath: entries, toPath: saved)
+    defer { try? FileManager.default.removeItem(atPath: saved) }
+    _ = try checkpoint(cli)
+    try t.store(cli, "dev")
+    let before = try t.audit(cli, 0)
+    let forged = try t.python([
+      "Tests/Compat/forge_checkpoint.py", cli.workspace, cli.root + "/keys/identity", "index-heads-below",
+    ])
+    #expect(forged.status == 0, "\(forged.output)")
+    let falseID = String(forged.output.trimmingCharacters(in: .whitespacesAndNewlines).prefix(12))
+    for name in try FileManager.default.contentsOfDirectory(atPath: saved) {
+      try? FileManager.default.copyItem(atPath: "\(saved)/\(name)", toPath: "\(entries)/\(name)")
+    }
+    let quick = try t.audit(cli, 0)
+    #expect(t.trail(quick)["entry_count"] as? Int == t.trail(before)["entry_count"] as? Int)
+    #expect(t.trail(quick)["entry_count"] as? Int == (try t.log(cli)).count)
+    let full = try cli.expect(4, ["audit", "--full"])
+    #expect(full.stdout.contains("\(falseID).index") && full.stdout.contains("false index"), "\(full.stdout)")
+    // An honest admin checkpoints what is there: only the forged index is false afterwards.
+    try cli.expect(0, ["trail", "checkpoint"])
+    let after = try cli.expect(4, ["audit", "--full"])
+    // (Each false index is named twice: in the trail's summary and as its KW803.)
+    let named = Set(
+      after.stdout.split(separator: "\n").filter { $0.contains("signed a false index") }.compactMap { line in
+        line.split(separator: " ").first { $0.hasSuffix(".index") }
+      })
+    #expect(named == ["\(falseID).index"], "\(after.stdout)")
+    #expect(t.trail(try t.audit(cli, 0))["entry_count"] as? Int == t.trail(before)["entry_count"] as? Int)
+  }
+
+  @Test(
     "merge: a clone that forked below a checkpoint writes; merged, its entry names a parent deep in the segment: everything is read, intact, each entry once"
   )
   func forkBelow() throws {

@@ -257,7 +257,9 @@ public enum Checkpoint {
     // Temporary files of writes that were killed (never an entry) go with the files compacted:
     // nothing else lists the entries folder, and `git add -A` would commit them.
     FileSystem.removeStaleTemporaries(in: "\(workspace.path)/\(Trail.entriesFolder)")
-    let index = TrailIndex.load(workspace: workspace)
+    // Every entry file is looked up in the index this one builds on: an entry the new index
+    // would count twice is not taken from the old index's word about its heads.
+    let index = TrailIndex.load(workspace: workspace, lookUpAll: true)
     if let p = index.problems.first {
       throw KeywardError(
         .integrity, "the trail is not intact (\(p.message)); a checkpoint would attest it",

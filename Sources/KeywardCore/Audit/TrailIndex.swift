@@ -128,10 +128,12 @@ public struct TrailIndex: Sendable {
   /// `environments`: a write asks only about the environments it changes; of the records a
   /// checkpoint's index kept, only theirs are read (and those of no environment and the trust
   /// root's creation). Such an index answers nothing about any other environment.
+  /// `lookUpAll`: every entry file is looked up in the checkpoint index, those that follow its
+  /// heads too (`trail checkpoint`, whose index takes over the count).
   public static func load(
     workspace: Workspace, verifySignatures: Bool = true, full: Bool = false, seen: [String] = [],
     expand: Bool = false, remembered: Env? = nil, history: Bool = true, decodeIDs: Bool = false,
-    environments: Set<String>? = nil
+    environments: Set<String>? = nil, lookUpAll: Bool = false
   ) -> TrailIndex {
     let filter = full || expand ? nil : environments.flatMap(CheckpointIndex.KeptFilter.init)
     // A write reads the trail twice (its refusals, then its reconcile check): the second read is
@@ -152,7 +154,7 @@ public struct TrailIndex: Sendable {
     defer { segments?.save() }
     let index = read(
       workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: expand,
-      remembered: segments, history: history, decodeIDs: decodeIDs, filter: filter)
+      remembered: segments, history: history, decodeIDs: decodeIDs, filter: filter, lookUpAll: lookUpAll)
     if let memoKey { memo.withLock { $0 = (memoKey, filter, index) } }
     return index
   }
@@ -178,7 +180,7 @@ public struct TrailIndex: Sendable {
   static func read(
     workspace: Workspace, verifySignatures: Bool, full: Bool, seen: [String], expand: Bool,
     remembered: VerifiedSegments? = nil, history: Bool = true, decodeIDs: Bool = false,
-    filter: CheckpointIndex.KeptFilter? = nil
+    filter: CheckpointIndex.KeptFilter? = nil, lookUpAll: Bool = false
   ) -> TrailIndex {
     var index = TrailIndex()
     let root = workspace.path
@@ -360,10 +362,21 @@ public struct TrailIndex: Sendable {
     // `audit --full` rebuilds the index from the lines and compares), so nothing covered follows
     // a head. The others (planted copies of covered entries, branches that forked below the
     // checkpoint) are looked up together, in id order: a write's 1,000 entry files after a
-    // checkpoint of 300,000 entries then touch none of its 12.8 MB ids line.
+    // checkpoint of 300,000 entries then touch none of its 12.8 MB ids line. The heads' own
+    // children are looked up still (a few): one that is covered shows an index whose heads are
+    // not its heads (an admin's false index, which `audit --full` names), and then every entry
+    // file is, as it is for `trail checkpoint` (`lookUpAll`): an honest admin's index must not
+    // take over a false one's count.
     var covered = [Bool](repeating: false, count: itemCount)
     if let base = index.base {
-      let after = Self.following(base.heads, parsed)
+      var (after, children) = lookUpAll ? ([], []) : Self.following(base.heads, parsed)
+      let first = children.compactMap { i -> String? in
+        guard case .success(let e)? = parsed[i] else { return nil }
+        return e.id
+      }
+      if lookUpAll || base.containsEach(first).contains(true) {
+        after = [Bool](repeating: false, count: itemCount)
+      }
       var at = [Int]()
       var ids = [String]()
       for i in parsed.indices where !after[i] {
@@ -679,10 +692,13 @@ public struct TrailIndex: Sendable {
     return out
   }
 
-  /// Which parsed entries follow one of `heads`, through entries of `parsed` alone.
-  static func following(_ heads: [String], _ parsed: [Result<Entry, Problem>?]) -> [Bool] {
+  /// Which parsed entries follow one of `heads`, through entries of `parsed` alone; and those
+  /// that name one of them as a parent.
+  static func following(_ heads: [String], _ parsed: [Result<Entry, Problem>?]) -> (
+    marks: [Bool], children: [Int]
+  ) {
     var out = [Bool](repeating: false, count: parsed.count)
-    guard !heads.isEmpty else { return out }
+    guard !heads.isEmpty else { return (out, []) }
     let head = Set(heads)
     var children = [String: [Int]]()  // an id → the entries that name it as a parent
     var next = [Int]()
@@ -699,6 +715,7 @@ public struct TrailIndex: Sendable {
         }
       }
     }
+    let first = next
     while let i = next.popLast() {
       guard case .success(let e)? = parsed[i] else { continue }
       for c in children[e.id] ?? [] where !out[c] {
@@ -706,7 +723,7 @@ public struct TrailIndex: Sendable {
         next.append(c)
       }
     }
-    return out
+    return (out, first)
   }
 
   /// `lines`: the lines this machine verified before (`VerifiedSegments.lines`), whose
