@@ -26,6 +26,23 @@ struct CheckpointIndexTests {
     return ("\(dir)/\(index.dropLast(6)).jsonl", "\(dir)/\(index)")
   }
 
+  /// The entry files as they are now, kept aside; then a checkpoint, which compacts them.
+  /// `restore` puts every one back, as a writer can.
+  func compacting(_ cli: CLI) throws -> (restore: () throws -> Void, forget: () -> Void) {
+    let entries = cli.workspace + "/trail/entries"
+    let saved = cli.root + "-saved"
+    try FileManager.default.copyItem(atPath: entries, toPath: saved)
+    _ = try checkpoint(cli)
+    return (
+      {
+        for name in try FileManager.default.contentsOfDirectory(atPath: saved) {
+          try? FileManager.default.copyItem(atPath: "\(saved)/\(name)", toPath: "\(entries)/\(name)")
+        }
+      },
+      { try? FileManager.default.removeItem(atPath: saved) }
+    )
+  }
+
   func reader(_ cli: CLI) throws -> String {
     try t.python(["Tests/Compat/trail_reader.py", cli.workspace]).output
   }
@@ -210,17 +227,12 @@ struct CheckpointIndexTests {
     let (cli, _) = try t.repository()
     try t.store(cli, "prod")
     try t.store(cli, "staging")
-    let entries = cli.workspace + "/trail/entries"
-    let saved = cli.root + "-saved"
-    try FileManager.default.copyItem(atPath: entries, toPath: saved)
-    defer { try? FileManager.default.removeItem(atPath: saved) }
-    _ = try checkpoint(cli)
+    let putBack = try compacting(cli)
+    defer { putBack.forget() }
     try cli.expect(0, ["discard", "prod"])
     try t.store(cli, "dev")
     let before = try t.audit(cli, 0)
-    for name in try FileManager.default.contentsOfDirectory(atPath: saved) {
-      try? FileManager.default.copyItem(atPath: "\(saved)/\(name)", toPath: "\(entries)/\(name)")
-    }
+    try putBack.restore()
     let quick = try t.audit(cli, 0)
     let full = try t.audit(cli, 0, ["--full"])
     for k in ["entry_count", "heads", "intact"] {
@@ -245,11 +257,8 @@ struct CheckpointIndexTests {
     try cli.expect(0, ["promote", "prod", "--force"])
     try cli.expect(0, ["retire", "prod", "--now", "--force"])
     try t.store(cli, "staging")
-    let entries = cli.workspace + "/trail/entries"
-    let saved = cli.root + "-saved"
-    try FileManager.default.copyItem(atPath: entries, toPath: saved)
-    defer { try? FileManager.default.removeItem(atPath: saved) }
-    _ = try checkpoint(cli)
+    let putBack = try compacting(cli)
+    defer { putBack.forget() }
     try t.store(cli, "dev")
     let before = try t.audit(cli, 0)
     let forged = try t.python([
@@ -257,9 +266,7 @@ struct CheckpointIndexTests {
     ])
     #expect(forged.status == 0, "\(forged.output)")
     let falseID = String(forged.output.trimmingCharacters(in: .whitespacesAndNewlines).prefix(12))
-    for name in try FileManager.default.contentsOfDirectory(atPath: saved) {
-      try? FileManager.default.copyItem(atPath: "\(saved)/\(name)", toPath: "\(entries)/\(name)")
-    }
+    try putBack.restore()
     let quick = try t.audit(cli, 0)
     #expect(t.trail(quick)["entry_count"] as? Int == t.trail(before)["entry_count"] as? Int)
     #expect(t.trail(quick)["entry_count"] as? Int == (try t.log(cli)).count)
