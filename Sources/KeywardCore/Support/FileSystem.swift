@@ -473,7 +473,8 @@ public enum FileSystem {
   }
 
   /// Removes temporary files left by an interrupted write (`.NAME.tmp-PID-RAND`) whose process is
-  /// gone. Called with the workspace lock held.
+  /// gone: in the workspace, with its lock held; in the key store's record folders, which other
+  /// processes may be writing to at the time (a running process's temporary file stays).
   static func removeStaleTemporaries(in dir: String) {
     for name in dotNames(dir) where name.contains(".tmp-") {
       let parts = name.split(separator: "-")
