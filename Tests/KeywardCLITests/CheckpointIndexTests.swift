@@ -285,6 +285,33 @@ struct CheckpointIndexTests {
   }
 
   @Test(
+    "attack: planted entries name 1,800 parents that are nowhere: exit 4, the first 1,000 cuts listed and one line counting the rest (each was a problem held in memory: 200 such entries of 10,000 parents took 1.4 GB), found in one look at the index"
+  )
+  func plantedParentsCapped() throws {
+    let (cli, _) = try t.repository()
+    try t.store(cli, "prod")
+    _ = try checkpoint(cli)
+    try t.store(cli, "staging")
+    var rng = SystemRandomNumberGenerator()
+    for _ in 0..<3 {
+      let parents = (0..<600).map { _ in
+        (0..<4).map { _ in String(format: "%016llx", rng.next() as UInt64) }.joined()
+      }
+      let planted = try t.python([
+        "Tests/Compat/add_entry.py", cli.workspace, #"[{"action":"verify","environment":"dev"}]"#,
+        "--parents", parents.joined(separator: ","),
+      ])
+      #expect(planted.status == 0, "\(planted.output)")
+    }
+    let r = try cli.expect(4, ["audit"])
+    let cuts = r.stdout.split(separator: "\n").filter { $0.contains("error KW808") }
+    #expect(cuts.filter { $0.contains("which is not in the trail: an entry was removed") }.count == 1000)
+    #expect(cuts.contains { $0.contains("800 more parent(s) named by") }, "\(cuts.suffix(2))")
+    let full = try cli.expect(4, ["audit", "--full"])
+    #expect(full.stdout.contains("800 more parent(s) named by"))
+  }
+
+  @Test(
     "merge: a clone that forked below a checkpoint writes; merged, its entry names a parent deep in the segment: everything is read, intact, each entry once"
   )
   func forkBelow() throws {

@@ -418,6 +418,7 @@ public struct TrailIndex: Sendable {
     var baseHead = [String: Int]()
     for (k, h) in (index.base?.heads ?? []).enumerated() { baseHead[h] = k }
     var baseFollowed = [Bool](repeating: false, count: baseHead.count)
+    var unknown = [(entry: Int, parent: String)]()  // parents neither read nor a base head
     for (k, e) in list.enumerated() {
       for p in e.parents {
         if let j = byID[p] {
@@ -426,21 +427,38 @@ public struct TrailIndex: Sendable {
         } else if let h = baseHead[p] {
           links[k].append(list.count + h)
           baseFollowed[h] = true
-        } else if index.base?.contains(p) == true {
-          // It follows an entry deep inside a checkpoint (a branch that forked before it): the
-          // index cannot say what lies between, so every line is read.
-          return load(
-            workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: true,
-            history: history)
         } else {
-          index.problems.append(
-            Problem(
-              kind: .cut,
-              message:
-                "entry \(e.id.prefix(12)) follows \(p.prefix(12)), which is not in the trail: an entry was removed",
-              file: e.file, line: e.line))
+          unknown.append((k, p))
         }
       }
+    }
+    if let base = index.base, !unknown.isEmpty,
+      base.containsEach(Array(Set(unknown.map(\.parent)))).contains(true)
+    {
+      // One follows an entry deep inside a checkpoint (a branch that forked before it): the index
+      // cannot say what lies between, so every line is read.
+      return load(
+        workspace: workspace, verifySignatures: verifySignatures, full: full, seen: seen, expand: true,
+        history: history)
+    }
+    // Each parent that is nowhere is a cut; a planted entry can name thousands, so the first
+    // thousand are listed and one problem counts the rest.
+    for (k, p) in unknown.prefix(ProblemCap.perFile) {
+      index.problems.append(
+        Problem(
+          kind: .cut,
+          message:
+            "entry \(list[k].id.prefix(12)) follows \(p.prefix(12)), which is not in the trail: an entry was removed",
+          file: list[k].file, line: list[k].line))
+    }
+    if unknown.count > ProblemCap.perFile {
+      let rest = unknown.dropFirst(ProblemCap.perFile)
+      index.problems.append(
+        Problem(
+          kind: .cut,
+          message:
+            "\(rest.count) more parent(s) named by \(Set(rest.map(\.entry)).count) entries are not in the trail either (keyward log lists the entries)",
+          file: "\(root)/\(Trail.entriesFolder)"))
     }
     // A valid checkpoint's heads are exactly its entries that no other entry in it follows.
     for seg in segments {
@@ -700,7 +718,9 @@ public struct TrailIndex: Sendable {
     var out = [Bool](repeating: false, count: parsed.count)
     guard !heads.isEmpty else { return (out, []) }
     let head = Set(heads)
-    var children = [String: [Int]]()  // an id → the entries that name it as a parent
+    var ids = Set<String>()  // the parsed entries' (only a parent among them passes a mark on)
+    for case .success(let e)? in parsed { ids.insert(e.id) }
+    var children = [String: [Int]]()  // an entry's id → the entries that name it as a parent
     var next = [Int]()
     for i in parsed.indices {
       guard case .success(let e)? = parsed[i] else { continue }
@@ -710,7 +730,7 @@ public struct TrailIndex: Sendable {
             out[i] = true
             next.append(i)
           }
-        } else {
+        } else if ids.contains(p) {
           children[p, default: []].append(i)
         }
       }

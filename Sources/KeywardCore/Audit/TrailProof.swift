@@ -461,13 +461,23 @@ struct TrailProof {
       ("\(root)/\(Trail.checkpointsFolder)/\(names[Int(table.holder[Int(row)])])", Int(table.line[Int(row)]))
     }
     Stopwatch.lap("full: links resolved")
-    for (row, parent) in missing {
+    // (Capped as the entry files' cuts are: the first thousand, then one problem counting the rest.)
+    for (row, parent) in missing.prefix(TrailIndex.ProblemCap.perFile) {
       report(
         TrailIndex.Problem(
           kind: .cut,
           message:
             "entry \(table.id(row).prefix(12)) follows \(parent.prefix(12)), which is not in the trail: an entry was removed",
           file: place(row).file, line: place(row).line))
+    }
+    if missing.count > TrailIndex.ProblemCap.perFile {
+      let rest = missing.dropFirst(TrailIndex.ProblemCap.perFile)
+      report(
+        TrailIndex.Problem(
+          kind: .cut,
+          message:
+            "\(rest.count) more parent(s) named by \(Set(rest.map { $0.0 }).count) checkpointed entries are not in the trail either",
+          file: "\(root)/\(Trail.checkpointsFolder)"))
     }
     if index.v1 != nil {
       for row in table.unique where table.parentRows(row).isEmpty && table.v1[row] == nil {
