@@ -46,21 +46,47 @@ public enum Spawn {
       if separateErrors { close(errPipe[0]) }
       throw KeywardError(.io, "cannot run \(executable): \(String(cString: strerror(rc)))")
     }
-    // Small inputs fit the pipe buffer; write, close, then read both outputs to their ends (with
-    // poll, so a child that fills one pipe while keyward waits on the other never stalls).
-    if !input.isEmpty { try? FileSystem.writeAll(inPipe[1], input, path: "child standard input") }
-    close(inPipe[1])
+    // The input is written as the child takes it while both outputs are read (poll): a child that
+    // answers as it reads (`git check-attr --stdin`) fills its output pipe before it has read a
+    // large input, and writing all of it first hung `audit` at about 1,000 trail entry files.
+    // SIGPIPE is held back on this thread while writing: a child that exits without reading all
+    // of its input ends the writing (EPIPE), not keyward.
+    var inFD: Int32 = inPipe[1]
+    var written = 0
+    if input.isEmpty {
+      close(inFD)
+      inFD = -1
+    } else {
+      _ = fcntl(inFD, F_SETFL, fcntl(inFD, F_GETFL) | O_NONBLOCK)
+    }
     var output = [UInt8]()
     var errors = [UInt8]()
     var chunk = [UInt8](repeating: 0, count: 16384)
     var open = separateErrors ? [outPipe[0], errPipe[0]] : [outPipe[0]]
-    while !open.isEmpty {
+    while !open.isEmpty || inFD >= 0 {
       var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+      if inFD >= 0 { fds.append(pollfd(fd: inFD, events: Int16(POLLOUT), revents: 0)) }
       if poll(&fds, nfds_t(fds.count), -1) < 0 {
         if errno == EINTR { continue }
         break
       }
       for p in fds where p.revents != 0 {
+        if p.fd == inFD {
+          var done = p.revents & Int16(POLLOUT) == 0  // POLLERR: the child closed its input
+          if !done {
+            let n = Self.writeWithoutSIGPIPE(inFD, input, from: written)
+            if n > 0 {
+              written += n
+            } else if n < 0 && errno != EAGAIN && errno != EINTR {
+              done = true
+            }
+          }
+          if done || written == input.count {
+            close(inFD)
+            inFD = -1
+          }
+          continue
+        }
         let n = chunk.withUnsafeMutableBytes { Glibc_read(p.fd, $0.baseAddress!, $0.count) }
         if n < 0 && errno == EINTR { continue }
         if n <= 0 {
@@ -81,6 +107,27 @@ public enum Spawn {
     let exited = (status & 0x7f) == 0
     return Result(
       status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: output, errors: errors)
+  }
+}
+
+extension Spawn {
+  /// `write` of `bytes[from...]` to a pipe, with SIGPIPE blocked on this thread for the call and a
+  /// SIGPIPE it raised taken back: EPIPE then says the reader is gone. errno is the write's.
+  static func writeWithoutSIGPIPE(_ fd: Int32, _ bytes: [UInt8], from: Int) -> Int {
+    var pipeSignal = sigset_t()
+    sigemptyset(&pipeSignal)
+    sigaddset(&pipeSignal, SIGPIPE)
+    var before = sigset_t()
+    pthread_sigmask(SIG_BLOCK, &pipeSignal, &before)
+    let n = bytes.withUnsafeBytes { Glibc_write(fd, $0.baseAddress! + from, bytes.count - from) }
+    let e = errno
+    if n < 0 && e == EPIPE {
+      var zero = timespec(tv_sec: 0, tv_nsec: 0)
+      _ = sigtimedwait(&pipeSignal, nil, &zero)
+    }
+    pthread_sigmask(SIG_SETMASK, &before, nil)
+    errno = e
+    return n
   }
 }
 
